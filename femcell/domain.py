@@ -1,0 +1,442 @@
+"""Domain: a distributed mesh with cell and facet regions addressed by gmsh physical names.
+
+A Domain is made on rank 0 from a gmsh builder, a .geo or a .msh file and distributed with
+ghosted shared facets, so interface (interior-facet) integrals work across process
+boundaries. Regions are named, never numbered, outside this module:
+
+* a cell region is every gmsh cell group whose name is ``name`` or starts with ``name.``
+  (grains "particle.grain_3" together form "particle");
+* a facet region is a gmsh facet group (``ds`` on the boundary, ``dS`` inside);
+* an interface "a|b" is the set of facets between cell regions a and b, integrated with
+  ``dS`` and a fixed orientation: the "+" side is always region a.
+
+All interior-facet integrals of a Domain share one ``dS`` measure (DOLFINx cannot mix two
+``dS`` measures with different entity lists in one form).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from femcell._dolfinx import MPI, dolfinx, ufl
+
+
+class RegionError(KeyError):
+    """An unknown region name; the message lists the known ones."""
+
+    def __str__(self):  # KeyError quotes its message; keep it one plain line
+        return str(self.args[0]) if self.args else ""
+
+
+class DomainError(ValueError):
+    """A mesh file or builder that cannot become a Domain."""
+
+
+COORDINATES = ("cartesian", "axisymmetric", "spherical")
+
+
+@dataclass
+class Interface:
+    """Facets between two cell regions, oriented so that "+" lies in region `plus`.
+
+    Attributes:
+        plus: name of the "+" region.
+        minus: name of the "-" region.
+        subdomain_id: id of this interface in the Domain's shared dS measure.
+        entities: (n, 4) array of (cell+, local facet+, cell-, local facet-) for owned facets.
+    """
+
+    plus: str
+    minus: str
+    subdomain_id: int
+    entities: np.ndarray = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.plus}|{self.minus}"
+
+
+def _partitioner():
+    return dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
+
+
+class Domain:
+    """A mesh with named regions, measures by name and oriented interfaces.
+
+    Args:
+        mesh_data: the result of `dolfinx.io.gmsh.model_to_mesh`.
+        metadata: builder metadata (parameters, grain orientations, ...), same on all ranks.
+        coordinates: "cartesian" (3D, 2D planar, 1D slab), "axisymmetric" (2D, x = r) or
+            "spherical" (1D, x = r).
+    """
+
+    def __init__(self, mesh_data, metadata: dict | None = None, coordinates: str = "cartesian"):
+        if coordinates not in COORDINATES:
+            raise DomainError(f"coordinates: unknown system {coordinates!r}; use one of "
+                              f"{', '.join(COORDINATES)}")
+        self.mesh = mesh_data.mesh
+        self.comm = self.mesh.comm
+        self.metadata = dict(metadata or {})
+        self.coordinates = coordinates
+        tdim = self.mesh.topology.dim
+        self.tdim = tdim
+        self.gdim = self.mesh.geometry.dim
+        if coordinates == "axisymmetric" and tdim != 2:
+            raise DomainError("coordinates: 'axisymmetric' needs a 2D mesh (x = r, y = z)")
+        if coordinates == "spherical" and tdim != 1:
+            raise DomainError("coordinates: 'spherical' needs a 1D mesh (x = r)")
+        self.mesh.topology.create_connectivity(tdim - 1, tdim)
+        self.mesh.topology.create_connectivity(tdim, tdim - 1)
+        self.cell_tags = mesh_data.cell_tags
+        self.facet_tags = mesh_data.facet_tags
+        groups = mesh_data.physical_groups
+        self._cell_groups = {n: g.tag for n, g in groups.items() if g.dim == tdim}
+        self._facet_groups = {n: g.tag for n, g in groups.items() if g.dim == tdim - 1}
+        if self.cell_tags is None or not self._cell_groups:
+            raise DomainError("the mesh has no named cell groups (gmsh physical groups)")
+        if self.facet_tags is None:
+            self.facet_tags = dolfinx.mesh.meshtags(
+                self.mesh, tdim - 1, np.empty(0, np.int32), np.empty(0, np.int32))
+        self._cell_marker = self._marker_array()
+        self.interfaces: dict[str, Interface] = {}
+        self._interior_facet_groups: dict[str, int] = {}
+        self._build_interfaces()
+        self._build_measures()
+
+    # -------------------------------------------------------------- construction
+    @classmethod
+    def from_builder(cls, builder, comm=MPI.COMM_WORLD, coordinates: str = "cartesian",
+                     **params) -> Domain:
+        """Build a Domain from a gmsh builder (a name in femcell.geometry.BUILDERS or a callable).
+
+        Args:
+            builder: builder name or a function that fills the current gmsh model, meshes it
+                and returns a metadata dict with at least "gdim".
+            comm: MPI communicator.
+            coordinates: coordinate system (see `Domain`).
+            **params: builder parameters in SI units.
+        """
+        from femcell import geometry
+
+        fn = builder
+        if isinstance(builder, str):
+            if builder not in geometry.BUILDERS:
+                raise DomainError(f"builder: unknown builder {builder!r}; known: "
+                                  f"{', '.join(sorted(geometry.BUILDERS))}")
+            fn = geometry.BUILDERS[builder]
+        return cls._from_gmsh(lambda: fn(**params), comm, coordinates)
+
+    @classmethod
+    def from_file(cls, path, comm=MPI.COMM_WORLD, coordinates: str = "cartesian",
+                  h: float | None = None, order: int = 1) -> Domain:
+        """Build a Domain from a gmsh .geo (meshed here) or .msh file.
+
+        Args:
+            path: file path.
+            comm: MPI communicator.
+            coordinates: coordinate system (see `Domain`).
+            h: for .geo files, the maximum element size [m] (None: as the file says).
+            order: for .geo files, the geometry order (2 gives curved elements).
+        """
+        path = Path(path)
+        if path.suffix not in (".geo", ".msh"):
+            raise DomainError(f"mesh file {path}: expected a .geo or .msh file")
+        exists = comm.bcast(path.is_file() if comm.rank == 0 else None, root=0)
+        if not exists:
+            raise DomainError(f"mesh file {path}: no such file")
+
+        def load():
+            import gmsh
+
+            if path.suffix == ".geo":
+                gmsh.open(str(path))
+                if h is not None:
+                    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+                dim = max(d for d, _ in gmsh.model.getEntities())
+                gmsh.model.mesh.generate(dim)
+                if order > 1:
+                    gmsh.model.mesh.setOrder(order)
+            else:
+                gmsh.merge(str(path))
+            return {"source": str(path)}
+
+        return cls._from_gmsh(load, comm, coordinates)
+
+    @classmethod
+    def _from_gmsh(cls, fill_model, comm, coordinates) -> Domain:
+        """Run `fill_model` on rank 0 inside a fresh gmsh session and distribute the mesh."""
+        import gmsh
+
+        meta, err, err_type, init_here = None, None, DomainError, False
+        if comm.rank == 0:
+            init_here = not gmsh.isInitialized()
+            if init_here:
+                gmsh.initialize(interruptible=False)
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("femcell")
+            try:
+                meta = dict(fill_model() or {})
+                meta.setdefault("gdim", _gmsh_gdim())
+                if not gmsh.model.getPhysicalGroups():
+                    err = "the gmsh model has no physical groups (name the regions)"
+            except Exception as exc:  # reported on every rank below
+                err = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(
+                    exc)
+                err_type = type(exc)
+            meta, err = comm.bcast((meta, err), root=0)
+        else:
+            meta, err = comm.bcast((None, None), root=0)
+        if err is not None:
+            if comm.rank == 0:
+                gmsh.model.remove()
+                if init_here:
+                    gmsh.finalize()
+                if issubclass(err_type, ValueError):
+                    raise err_type(err)
+            raise DomainError(err)
+        try:
+            data = dolfinx.io.gmsh.model_to_mesh(
+                gmsh.model if comm.rank == 0 else None, comm, 0, gdim=int(meta["gdim"]),
+                partitioner=_partitioner())
+        finally:
+            if comm.rank == 0:
+                gmsh.model.remove()
+                if init_here:
+                    gmsh.finalize()
+        return cls(data, meta, coordinates)
+
+    # -------------------------------------------------------------- regions
+    def _marker_array(self) -> np.ndarray:
+        """Cell -> gmsh tag for all local cells (owned and ghost); -1 where untagged."""
+        cmap = self.mesh.topology.index_map(self.tdim)
+        marker = np.full(cmap.size_local + cmap.num_ghosts, -1, dtype=np.int32)
+        marker[self.cell_tags.indices] = self.cell_tags.values
+        return marker
+
+    @property
+    def cell_regions(self) -> list[str]:
+        """Names of cell regions, composite ones ("particle" from "particle.grain_i") included."""
+        names = set(self._cell_groups)
+        for n in self._cell_groups:
+            parts = n.split(".")
+            names.update(".".join(parts[:k]) for k in range(1, len(parts)))
+        return sorted(names)
+
+    @property
+    def facet_regions(self) -> list[str]:
+        """Names of facet regions (gmsh facet groups)."""
+        return sorted(self._facet_groups)
+
+    def grains(self, region: str) -> list[str]:
+        """Names of the gmsh cell groups that make up `region`, sorted."""
+        return sorted(self._cell_group_names(region))
+
+    def _cell_group_names(self, region: str) -> list[str]:
+        names = [n for n in self._cell_groups if n == region or n.startswith(region + ".")]
+        if not names:
+            raise RegionError(f"unknown cell region {region!r}; known cell regions: "
+                              f"{', '.join(self.cell_regions)}")
+        return names
+
+    def cell_tag_values(self, region: str) -> tuple[int, ...]:
+        """gmsh tags of the cell groups forming `region`."""
+        return tuple(sorted(self._cell_groups[n] for n in self._cell_group_names(region)))
+
+    def facet_tag_value(self, region: str) -> int:
+        """gmsh tag of the facet group `region`."""
+        if region not in self._facet_groups:
+            raise RegionError(f"unknown facet region {region!r}; known facet regions: "
+                              f"{', '.join(self.facet_regions) or '(none)'}")
+        return self._facet_groups[region]
+
+    def cells(self, region: str | None = None, *, include_ghosts: bool = False) -> np.ndarray:
+        """Local cell indices of a region (all cells when region is None)."""
+        cmap = self.mesh.topology.index_map(self.tdim)
+        n = cmap.size_local + (cmap.num_ghosts if include_ghosts else 0)
+        if region is None:
+            return np.arange(n, dtype=np.int32)
+        tags = self.cell_tag_values(region)
+        return np.flatnonzero(np.isin(self._cell_marker[:n], tags)).astype(np.int32)
+
+    def facets(self, region: str) -> np.ndarray:
+        """Local facet indices of a facet region."""
+        return self.facet_tags.find(self.facet_tag_value(region))
+
+    def has_region(self, name: str) -> bool:
+        """True for a known cell region, facet region or interface name."""
+        return (name in self.cell_regions or name in self._facet_groups
+                or name in self.interfaces)
+
+    # -------------------------------------------------------------- interfaces
+    def _region_of_groups(self) -> dict[int, str]:
+        """gmsh cell tag -> top-level region name ("particle.grain_2" -> "particle")."""
+        return {tag: name.split(".")[0] for name, tag in self._cell_groups.items()}
+
+    def _build_interfaces(self):
+        """Find facets between different top-level regions and orient them."""
+        tdim = self.tdim
+        top = self.mesh.topology
+        f2c = top.connectivity(tdim - 1, tdim)
+        fmap = top.index_map(tdim - 1)
+        n_owned = fmap.size_local
+        tag_to_region = self._region_of_groups()
+        regions = sorted(set(tag_to_region.values()))
+        rid = {r: i for i, r in enumerate(regions)}
+        cell_region = np.full(self._cell_marker.shape, -1, dtype=np.int32)
+        for tag, r in tag_to_region.items():
+            cell_region[self._cell_marker == tag] = rid[r]
+        offsets = f2c.offsets
+        n_links = offsets[1:n_owned + 1] - offsets[:n_owned]
+        interior = np.flatnonzero(n_links == 2).astype(np.int32)
+        c0 = f2c.array[offsets[interior]]
+        c1 = f2c.array[offsets[interior] + 1]
+        r0, r1 = cell_region[c0], cell_region[c1]
+        between = r0 != r1
+        pairs = set()
+        for a, b in zip(r0[between], r1[between], strict=True):
+            pairs.add((min(a, b), max(a, b)))
+        # every rank must create the same interfaces (collective measures/forms)
+        all_pairs = self.comm.allgather(sorted(pairs))
+        pairs = sorted({p for lst in all_pairs for p in lst})
+        next_id = 1
+        for a, b in pairs:
+            plus, minus = regions[a], regions[b]
+            sel = interior[between & (((r0 == a) & (r1 == b)) | ((r0 == b) & (r1 == a)))]
+            self.interfaces[f"{plus}|{minus}"] = Interface(
+                plus, minus, next_id, self._oriented_entities(sel, cell_region, a, b))
+            next_id += 1
+        # named interior facet groups (e.g. grain_boundary) join the same dS measure
+        for name in self.facet_regions:
+            facets = self.facets(name)
+            facets = facets[facets < n_owned]
+            inner = facets[(offsets[facets + 1] - offsets[facets]) == 2]
+            has_inner = self.comm.allreduce(int(inner.size), op=MPI.SUM) > 0
+            if has_inner:
+                self._interior_facet_groups[name] = next_id
+                ents = dolfinx.fem.compute_integration_domains(
+                    dolfinx.fem.IntegralType.interior_facet, top, inner.astype(np.int32))
+                self._interior_entities = getattr(self, "_interior_entities", {})
+                self._interior_entities[name] = np.asarray(ents).reshape(-1, 4)
+                next_id += 1
+
+    def _oriented_entities(self, facets, cell_region, a, b) -> np.ndarray:
+        """(cell, local facet) pairs with the region-a cell first ("+")."""
+        ents = dolfinx.fem.compute_integration_domains(
+            dolfinx.fem.IntegralType.interior_facet, self.mesh.topology, facets.astype(np.int32))
+        ents = np.asarray(ents, dtype=np.int32).reshape(-1, 4).copy()
+        swap = cell_region[ents[:, 0]] != a
+        ents[swap] = ents[swap][:, [2, 3, 0, 1]]
+        if ents.size:
+            assert np.all(cell_region[ents[:, 0]] == a) and np.all(cell_region[ents[:, 2]] == b)
+        return ents
+
+    def interface(self, a: str, b: str) -> Interface:
+        """The interface between cell regions a and b ("+" side is whichever is named first
+        in the Domain's canonical name a|b; use `Interface.plus` to check)."""
+        for key in (f"{a}|{b}", f"{b}|{a}"):
+            if key in self.interfaces:
+                return self.interfaces[key]
+        raise RegionError(f"unknown interface {a}|{b}; known interfaces: "
+                          f"{', '.join(self.interfaces) or '(none)'}")
+
+    # -------------------------------------------------------------- measures
+    def _build_measures(self):
+        mesh = self.mesh
+        self._dx = ufl.Measure("dx", domain=mesh, subdomain_data=self.cell_tags)
+        self._ds = ufl.Measure("ds", domain=mesh, subdomain_data=self.facet_tags)
+        data = [(itf.subdomain_id, itf.entities.ravel()) for itf in self.interfaces.values()]
+        for name, sid in self._interior_facet_groups.items():
+            data.append((sid, self._interior_entities[name].ravel()))
+        self._dS = ufl.Measure("dS", domain=mesh, subdomain_data=data or None)
+
+    def dx(self, region: str | None = None):
+        """Cell measure over a named region (all cells when None); includes no weight."""
+        if region is None:
+            return self._dx
+        return self._dx(self.cell_tag_values(region))
+
+    def ds(self, region: str | None = None):
+        """Boundary facet measure over a named facet region (whole boundary when None)."""
+        if region is None:
+            return self._ds
+        return self._ds(self.facet_tag_value(region))
+
+    def dS(self, name: str):
+        """Interior-facet measure over an interface "a|b" or a named interior facet group."""
+        if "|" in name:
+            a, b = name.split("|", 1)
+            itf = self.interface(a, b)
+            if itf.plus != a:
+                raise RegionError(f"interface {name}: its '+' side is {itf.plus!r}; "
+                                  f"write it as {itf.name}")
+            return self._dS(itf.subdomain_id)
+        if name in self._interior_facet_groups:
+            return self._dS(self._interior_facet_groups[name])
+        known = list(self.interfaces) + list(self._interior_facet_groups)
+        raise RegionError(f"unknown interface {name!r}; known: {', '.join(known) or '(none)'}")
+
+    # -------------------------------------------------------------- coordinates
+    def weight(self):
+        """UFL weight that turns dx/ds into true volumes/areas for the coordinate system.
+
+        cartesian: 1; axisymmetric: 2 pi r; spherical (1D): 4 pi r^2.
+        """
+        x = ufl.SpatialCoordinate(self.mesh)
+        if self.coordinates == "axisymmetric":
+            return 2 * math.pi * x[0]
+        if self.coordinates == "spherical":
+            return 4 * math.pi * x[0] ** 2
+        return 1
+
+    # -------------------------------------------------------------- scalars
+    def integrate(self, expr) -> float:
+        """Assemble a scalar UFL form and sum it over all ranks."""
+        form = dolfinx.fem.form(expr)
+        return self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+    def volume(self, region: str | None = None) -> float:
+        """Volume of a cell region in the coordinate system [m^3 (3D/axisym/sph), m^2, m]."""
+        return self.integrate(self.weight() * self.dx(region))
+
+    def area(self, region: str) -> float:
+        """Area of a boundary facet region in the coordinate system."""
+        return self.integrate(self.weight() * self.ds(region))
+
+    def size(self) -> float:
+        """Characteristic size [m]: the largest extent of the bounding box over all ranks."""
+        x = self.mesh.geometry.x[:, : self.gdim]
+        lo = x.min(axis=0) if x.size else np.full(self.gdim, np.inf)
+        hi = x.max(axis=0) if x.size else np.full(self.gdim, -np.inf)
+        lo = self.comm.allreduce(lo, op=MPI.MIN)
+        hi = self.comm.allreduce(hi, op=MPI.MAX)
+        return float(np.max(hi - lo))
+
+    def num_cells_global(self) -> int:
+        return self.mesh.topology.index_map(self.tdim).size_global
+
+    def describe(self) -> str:
+        """One line: cells, regions, interfaces."""
+        return (f"{self.num_cells_global()} cells ({self.tdim}D, {self.coordinates}); cell "
+                f"regions: {', '.join(self.cell_regions)}; facet regions: "
+                f"{', '.join(self.facet_regions) or '-'}; interfaces: "
+                f"{', '.join(self.interfaces) or '-'}")
+
+
+def _gmsh_gdim() -> int:
+    """Geometric dimension of the current gmsh model from its node coordinates."""
+    import gmsh
+
+    dim = gmsh.model.getDimension()
+    if dim == 3:
+        return 3
+    _, coords, _ = gmsh.model.mesh.getNodes()
+    xyz = np.asarray(coords).reshape(-1, 3)
+    if xyz.size and np.ptp(xyz[:, 2]) > 0:
+        return 3
+    if dim == 1 and xyz.size and np.ptp(xyz[:, 1]) == 0:
+        return 1
+    return max(dim, 2) if dim >= 2 else 1

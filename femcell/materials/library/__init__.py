@@ -1,0 +1,37 @@
+"""The materials library: one module per material, each value with its citation."""
+
+from __future__ import annotations
+
+import importlib
+
+from femcell.materials.core import MaterialError
+
+# library key -> module name in this package
+_REGISTRY = {
+    "nmc811": "nmc",
+    "graphite": "graphite",
+    "lfp": "lfp",
+}
+
+
+def list_materials() -> list[str]:
+    """Names of the library materials."""
+    return sorted(_REGISTRY)
+
+
+def get_material(name: str, **overrides):
+    """A library material by name, optionally with fields replaced (SI values).
+
+    Raises:
+        MaterialError: unknown name (the message lists the known ones).
+    """
+    if name not in _REGISTRY:
+        raise MaterialError(f"unknown material {name!r}; known materials: "
+                            f"{', '.join(list_materials())}")
+    mod = importlib.import_module(f"femcell.materials.library.{_REGISTRY[name]}")
+    mat = mod.MATERIAL
+    if overrides:
+        import dataclasses
+
+        mat = dataclasses.replace(mat, **overrides)
+    return mat

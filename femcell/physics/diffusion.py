@@ -1,0 +1,290 @@
+"""Transient diffusion in active materials (PHYSICS.md section 1).
+
+    dc/dt = div(D(c, T) grad c)   in the region,
+    D(c, T) = sum_i D_i(T) q_i q_i^T  f(c / c_max),
+
+with principal diffusivities D_i (Arrhenius in T) along the crystal axes q_i of each grain
+(D_lab = Q diag(D_i) Q^T) and a concentration law f. Boundary conditions by region name:
+Dirichlet (fast surface reaction), prescribed inward molar flux (galvanostatic:
+q = j / (z F)) and Robin (q = -k (c - c_ext)). Coordinates: 3D, 2D planar, 2D axisymmetric
+(weight 2 pi r) and 1D spherical (weight 4 pi r^2).
+
+The unknown is u = c / c_max and the residual is multiplied by t_ref / L^3 (t_ref = L^2 /
+D_ref) so that the assembled system is the nondimensional one (entries O(1)), while the
+mesh, the constants and every reported quantity stay in SI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.materials.core import IntercalationMaterial, MaterialError
+from femcell.physics.base import Physics, time_function
+from femcell.problem import Field
+from femcell.units import F as FARADAY
+from femcell.units import T_REF, Scales
+
+
+@dataclass(frozen=True)
+class Dirichlet:
+    """Fixed concentration on a facet region.
+
+    Attributes:
+        region: facet region name.
+        value: concentration [mol m^-3], a float or a function of time [s].
+    """
+
+    region: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Flux:
+    """Prescribed molar flux INTO the region through a facet region (galvanostatic).
+
+    Attributes:
+        region: facet region name.
+        value: inward molar flux [mol m^-2 s^-1], a float or a function of time [s].
+    """
+
+    region: str
+    value: object
+
+    @classmethod
+    def from_current(cls, region: str, current_density, charge_number: int = 1) -> Flux:
+        """Flux from an insertion current density j [A m^-2] (j > 0 inserts): q = j / (z F)."""
+        jf = time_function(current_density)
+        return cls(region, lambda t: jf(t) / (charge_number * FARADAY))
+
+
+@dataclass(frozen=True)
+class Robin:
+    """Inward flux q = k (c_ext - c) through a facet region.
+
+    Attributes:
+        region: facet region name.
+        transfer_coefficient: k [m s^-1] (>= 0).
+        c_ext: external concentration [mol m^-3], a float or a function of time [s].
+    """
+
+    region: str
+    transfer_coefficient: float
+    c_ext: object
+
+
+class Diffusion(Physics):
+    """Fick/Darken diffusion with anisotropic, c- and T-dependent diffusivity.
+
+    Args:
+        material: the intercalation material (c_max, principal diffusivities, D(c) law).
+        bcs: Dirichlet / Flux / Robin conditions (regions not named are insulated).
+        initial: initial concentration [mol m^-3]: a float or f(x) -> array (x in m).
+        temperature: temperature [K], a float or a function of time [s].
+        orientations: crystal -> lab rotation matrices: one 3x3 array for the whole mesh or
+            a dict {cell group name: 3x3 array} (grains); None means crystal axes = lab axes.
+        degree: Lagrange degree (1 or 2).
+        name: field name (prefix of the quantities).
+        length_scale: reference length [m] (default: half the domain's largest extent).
+    """
+
+    symmetric = True
+
+    def __init__(self, material: IntercalationMaterial, bcs=(), *, initial=0.0,
+                 temperature=T_REF, orientations=None, degree: int = 1, name: str = "c",
+                 length_scale: float | None = None):
+        if degree not in (1, 2, 3):
+            raise ValueError(f"diffusion degree must be 1, 2 or 3, got {degree}")
+        self.material = material
+        self.bc_list = list(bcs)
+        self.initial = initial
+        self.temperature = time_function(temperature)
+        self.orientations = orientations
+        self.degree = degree
+        self.name = name
+        self._length_scale = length_scale
+        self.linear = bool(material.law.linear) and all(
+            isinstance(b, Dirichlet | Flux | Robin) for b in self.bc_list)
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, domain, time) -> None:
+        self.domain = domain
+        self.time = time
+        mesh = domain.mesh
+        gdim = domain.gdim
+        mat = self.material
+        if domain.coordinates != "cartesian" and not mat.isotropic:
+            raise MaterialError(f"material {mat.name}: anisotropic diffusion needs cartesian "
+                                f"coordinates, not {domain.coordinates}")
+        T0 = self.temperature(0.0)
+        length = self._length_scale or 0.5 * domain.size()
+        self.scales = Scales.diffusion(length, mat.reference_diffusivity(T0), mat.c_max)
+        d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
+        self._s = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.scales.time / length**d_eff))
+
+        V = dolfinx.fem.functionspace(mesh, ("Lagrange", self.degree))
+        self.V = V
+        self.field = Field.create(self.name, V)
+        self.fields = [self.field]
+        u, v = self.field.u, ufl.TestFunction(V)
+        w = domain.weight()
+        self._w = w
+
+        # diffusivity: sum_i D_i(T) P_i f(u), P_i = q_i q_i^T per grain (DG0)
+        self._Dk = [dolfinx.fem.Constant(mesh, PETSc.ScalarType(d)) for d in mat.principal(T0)]
+        self._T_last = T0
+        law_factor = mat.law.factor(u, T0)
+        if mat.isotropic:
+            D = self._Dk[0] * law_factor
+            flux = D * ufl.grad(u)
+            self.projectors = None
+        else:
+            self.projectors = self._build_projectors(gdim)
+            Dt = sum(Dk * P for Dk, P in zip(self._Dk, self.projectors, strict=True))
+            flux = law_factor * ufl.dot(Dt, ufl.grad(u))
+
+        dx = domain.dx()
+        s = self._s
+        F = s * (time.ddt(self.field) * v * w * dx + ufl.inner(flux, ufl.grad(v)) * w * dx)
+
+        # boundary conditions
+        self._time_constants = []  # (Constant, callable, factor)
+        self._dbcs = []
+        self._bc_forms = {}
+        cref = mat.c_max
+        for bc in self.bc_list:
+            ds = domain.ds(bc.region)  # raises RegionError for an unknown region
+            if isinstance(bc, Flux):
+                q = self._time_constant(bc.value, 1.0 / cref)
+                F -= s * q * v * w * ds
+                self._bc_forms[bc.region] = cref * q * w * ds
+            elif isinstance(bc, Robin):
+                k = float(bc.transfer_coefficient)
+                if not k >= 0:
+                    raise MaterialError(f"Robin condition on {bc.region}: transfer coefficient "
+                                        f"must be >= 0, got {k}")
+                cext = self._time_constant(bc.c_ext, 1.0 / cref)
+                F += s * k * (u - cext) * v * w * ds
+                self._bc_forms[bc.region] = cref * k * (cext - u) * w * ds
+            elif isinstance(bc, Dirichlet):
+                g = self._time_constant(bc.value, 1.0 / cref)
+                facets = domain.facets(bc.region)
+                dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1, facets)
+                self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, V))
+            else:
+                raise TypeError(f"unknown boundary condition {bc!r}")
+        self._F = F
+        self._compile_quantities()
+
+    def _time_constant(self, value, factor: float):
+        f = time_function(value)
+        c = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(f(0.0) * factor))
+        self._time_constants.append((c, f, factor))
+        return c
+
+    def _build_projectors(self, gdim: int):
+        """DG0 tensor fields P_i = q_i q_i^T (lab components) of the three crystal axes."""
+        T = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0, (gdim, gdim)))
+        P = [dolfinx.fem.Function(T, name=f"P{i}") for i in range(3)]
+        rot = self.orientations
+        if rot is None or isinstance(rot, np.ndarray):
+            groups = {None: np.eye(3) if rot is None else np.asarray(rot)}
+        else:
+            groups = dict(rot)
+        for grp, Q in groups.items():
+            Q = np.asarray(Q, dtype=float)
+            if Q.shape != (3, 3) or not np.allclose(Q @ Q.T, np.eye(3), atol=1e-8):
+                raise MaterialError(f"orientation of {grp or 'the domain'} is not a rotation")
+            cells = self.domain.cells(grp, include_ghosts=True)
+            for i in range(3):
+                q = Q[:gdim, i]
+                arr = P[i].x.array.reshape(-1, gdim * gdim)
+                arr[cells] = np.outer(q, q).ravel()
+        if isinstance(rot, dict):
+            covered = np.zeros(P[0].x.array.size // (gdim * gdim), dtype=bool)
+            for grp in groups:
+                covered[self.domain.cells(grp, include_ghosts=True)] = True
+            n_missing = self.domain.comm.allreduce(int((~covered).sum()), op=MPI.SUM)
+            if n_missing:
+                raise MaterialError(f"orientations: {n_missing} cells belong to no oriented "
+                                    f"grain (given: {', '.join(sorted(groups))})")
+        for p in P:
+            p.x.scatter_forward()
+        return P
+
+    def residuals(self):
+        return [self._F]
+
+    def dirichlet_bcs(self):
+        return self._dbcs
+
+    # ------------------------------------------------------------------ time
+    def initial_condition(self) -> None:
+        init = self.initial
+        cref = self.material.c_max
+        if callable(init):
+            self.field.set_all(lambda x: np.asarray(init(x), dtype=float) / cref)
+        else:
+            val = float(init) / cref
+            self.field.set_all(lambda x: np.full(x.shape[1], val))
+        self.update(0.0)
+
+    def update(self, t: float) -> bool:
+        for c, f, factor in self._time_constants:
+            c.value = f(t) * factor
+        T = self.temperature(t)
+        if T != self._T_last:
+            for c, d in zip(self._Dk, self.material.principal(T), strict=True):
+                c.value = d
+            self._T_last = T
+            return True
+        return False
+
+    # ------------------------------------------------------------------ outputs
+    def _compile_quantities(self):
+        d, w, u = self.domain, self._w, self.field.u
+        cref = self.material.c_max
+        form = dolfinx.fem.form
+        self._q_forms = {"moles": form(cref * u * w * d.dx())}
+        self._volume = d.volume()
+        for bc in self.bc_list:
+            area = d.area(bc.region)
+            self._q_forms[f"surface[{bc.region}]"] = form(cref / area * u * w * d.ds(bc.region))
+            if bc.region in self._bc_forms:
+                self._q_forms[f"inflow[{bc.region}]"] = form(self._bc_forms[bc.region])
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        out = {}
+        for key, frm in self._q_forms.items():
+            out[f"{self.name}_{key}"] = comm.allreduce(dolfinx.fem.assemble_scalar(frm),
+                                                       op=MPI.SUM)
+        out[f"{self.name}_mean"] = out[f"{self.name}_moles"] / self._volume
+        imap = self.V.dofmap.index_map
+        loc = self.field.u.x.array[: imap.size_local]
+        lo = float(loc.min()) if loc.size else np.inf
+        hi = float(loc.max()) if loc.size else -np.inf
+        out[f"{self.name}_min"] = comm.allreduce(lo, op=MPI.MIN) * self.material.c_max
+        out[f"{self.name}_max"] = comm.allreduce(hi, op=MPI.MAX) * self.material.c_max
+        return out
+
+    def output_fields(self):
+        return {self.name: (self.field.u, self.material.c_max)}
+
+    def citations(self):
+        return self.material.all_citations()
+
+    def describe(self) -> dict:
+        m = self.material
+        return {
+            "material": m.name,
+            "c_max_mol_m3": m.c_max,
+            "principal_diffusivity_m2_s_at_Tref": [d.value_ref for d in m.diffusivity],
+            "activation_energy_eV": [d.activation_energy_ev for d in m.diffusivity],
+            "law": type(m.law).__name__,
+            "degree": self.degree,
+            "scales": {"length_m": self.scales.length, "time_s": self.scales.time,
+                       "concentration_mol_m3": self.scales.concentration},
+        }

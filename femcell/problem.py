@@ -1,0 +1,217 @@
+"""Compose physics into one nonlinear problem. No physics lives here.
+
+Each physics object declares its fields and contributes residual terms; the Problem owns the
+time levels (BDF history), assembles the (block) residual with a UFL-derived Jacobian,
+solves it with SNES and checks every converged reason. When every physics is linear with
+fixed coefficients, the Jacobian and its factorisation are reused until the step size, the
+scheme or a coefficient changes (the general mechanism that keeps linear problems cheap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx
+from femcell.solvers.presets import linear_solver_options, newton_options
+from femcell.solvers.snes import SolveReport, run_snes
+
+
+@dataclass
+class Field:
+    """An unknown with its time history.
+
+    Attributes:
+        name: field name ("c", "phi_l", ...).
+        u: the unknown at the new time level (scaled, O(1)).
+        history: previous levels [u^n, u^(n-1), u^(n-2)].
+    """
+
+    name: str
+    u: dolfinx.fem.Function
+    history: list = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, space, levels: int = 3) -> Field:
+        u = dolfinx.fem.Function(space, name=name)
+        hist = [dolfinx.fem.Function(space, name=f"{name}_{k}") for k in range(levels)]
+        return cls(name, u, hist)
+
+    def set_all(self, values_from) -> None:
+        """Set u and all history levels from a Function or callable."""
+        if callable(values_from) and not isinstance(values_from, dolfinx.fem.Function):
+            self.u.interpolate(values_from)
+        else:
+            self.u.x.array[:] = values_from.x.array
+        self.u.x.scatter_forward()
+        for h in self.history:
+            h.x.array[:] = self.u.x.array
+
+
+class TimeContext:
+    """Time level constants and the BDF time derivative shared by all physics.
+
+    ddt(u) = (a0 m(u) + a1 m(u^n) + a2 m(u^(n-1))) / dt, with the coefficients of variable-step
+    BDF1 (backward Euler) or BDF2 set by `set_scheme`.
+    """
+
+    def __init__(self, mesh):
+        c = dolfinx.fem.Constant
+        self.t = c(mesh, PETSc.ScalarType(0.0))  # new time level [s]
+        self.dt = c(mesh, PETSc.ScalarType(1.0))  # step [s]
+        self.a = [c(mesh, PETSc.ScalarType(v)) for v in (1.0, -1.0, 0.0)]
+        self.order = 1
+
+    @staticmethod
+    def bdf_coefficients(order: int, dt: float, dt_prev: float | None) -> tuple[float, ...]:
+        """(a0, a1, a2) of variable-step BDF of the given order (1 or 2)."""
+        if order == 1 or dt_prev is None:
+            return (1.0, -1.0, 0.0)
+        w = dt / dt_prev
+        return ((1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w))
+
+    def set_scheme(self, t_new: float, dt: float, order: int, dt_prev: float | None) -> tuple:
+        coeffs = self.bdf_coefficients(order, dt, dt_prev)
+        self.t.value = t_new
+        self.dt.value = dt
+        for a, v in zip(self.a, coeffs, strict=True):
+            a.value = v
+        self.order = 1 if coeffs[2] == 0.0 else 2
+        return coeffs
+
+    def ddt(self, f: Field, storage=None):
+        """BDF time derivative of storage(u) [units of storage per second]."""
+        m = storage or (lambda v: v)
+        return (self.a[0] * m(f.u) + self.a[1] * m(f.history[0])
+                + self.a[2] * m(f.history[1])) / self.dt
+
+
+class Problem:
+    """A (block) nonlinear problem composed of physics objects.
+
+    Args:
+        domain: the Domain.
+        physics: physics objects (see femcell.physics.base.Physics).
+        linear_solver: "auto", "direct" or "iterative".
+        petsc_options: extra SNES/KSP options (override the presets).
+        prefix: PETSc options prefix (unique per problem).
+    """
+
+    _count = 0
+
+    def __init__(self, domain, physics, *, linear_solver: str = "auto",
+                 petsc_options: dict | None = None, prefix: str | None = None):
+        self.domain = domain
+        self.physics = list(physics)
+        self.time = TimeContext(domain.mesh)
+        for p in self.physics:
+            p.setup(domain, self.time)
+        self.fields: list[Field] = [f for p in self.physics for f in p.fields]
+        residuals = [r for p in self.physics for r in p.residuals()]
+        bcs = [bc for p in self.physics for bc in p.dirichlet_bcs()]
+        self.linear = all(p.linear for p in self.physics)
+        ndofs = sum(f.u.function_space.dofmap.index_map.size_global
+                    * f.u.function_space.dofmap.index_map_bs for f in self.fields)
+        self.num_dofs = ndofs
+        symmetric = all(getattr(p, "symmetric", False) for p in self.physics)
+        opts = newton_options()
+        opts.update(linear_solver_options(ndofs, linear_solver, symmetric))
+        if self.linear:
+            opts["snes_type"] = "ksponly"
+            opts.pop("snes_linesearch_type")
+        opts.update(petsc_options or {})
+        Problem._count += 1
+        self.prefix = prefix or f"femcell{Problem._count}_"
+        us = [f.u for f in self.fields]
+        single = len(us) == 1
+        self._nlp = dolfinx.fem.petsc.NonlinearProblem(
+            residuals[0] if single else residuals, us[0] if single else us, bcs=bcs,
+            petsc_options_prefix=self.prefix, petsc_options=opts,
+            entity_maps=[m for p in self.physics for m in getattr(p, "entity_maps", [])] or None,
+        )
+        self._jac_key = None
+        self._jac_current = False
+        self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
+        # wrap the Jacobian assembly so that a linear problem reuses the assembled matrix
+        # (and, since the Mat state is unchanged, PETSc keeps its factorisation)
+        snes = self._nlp.solver
+        jac_fn, jac_args, jac_kargs = snes.getJacobian()[2]
+
+        def jacobian(snes_, x, A, P):
+            if self._jac_current:
+                return
+            jac_fn(snes_, x, A, P, *(jac_args or ()), **(jac_kargs or {}))
+            self.stats["jacobians"] += 1
+            self._jac_current = self.linear
+
+        snes.setJacobian(jacobian, self._nlp.A, self._nlp.P_mat)
+
+    @property
+    def solver(self):
+        return self._nlp.solver
+
+    # ------------------------------------------------------------------ time levels
+    def initialise(self) -> None:
+        """Apply every physics' initial condition to u and all history levels."""
+        for p in self.physics:
+            p.initial_condition()
+
+    def solve_step(self, t_new: float, dt: float, order: int, dt_prev: float | None
+                   ) -> SolveReport:
+        """Solve for the new time level t_new = t + dt. u starts from u^n."""
+        coeffs = self.time.set_scheme(t_new, dt, order, dt_prev)
+        changed = False
+        for p in self.physics:
+            changed |= bool(p.update(t_new))
+        for f in self.fields:  # initial guess: previous level
+            f.u.x.array[:] = f.history[0].x.array
+        if self.linear:
+            key = (dt, coeffs)
+            if changed or key != self._jac_key:
+                self._jac_current = False  # rebuild once, then keep
+                self._jac_key = key
+        report = run_snes(self._nlp)
+        self.stats["solves"] += 1
+        self.stats["newton_its"] += report.newton_its
+        self.stats["krylov_its"] += report.krylov_its
+        if not report.converged:
+            self._jac_key = None
+            self._jac_current = False  # a failed factorisation must not be reused
+            self.reject()
+        return report
+
+    def accept(self) -> None:
+        """Shift history: u^(n-2) <- u^(n-1) <- u^n <- u."""
+        for f in self.fields:
+            h = f.history
+            for k in range(len(h) - 1, 0, -1):
+                h[k].x.array[:] = h[k - 1].x.array
+            h[0].x.array[:] = f.u.x.array
+
+    def reject(self) -> None:
+        """Restore u from u^n after a failed or rejected step."""
+        for f in self.fields:
+            f.u.x.array[:] = f.history[0].x.array
+
+    def error_estimate(self, weights: tuple[float, ...], atol: float, rtol: float) -> float:
+        """max |u - u_pred| / (atol + rtol |u|) over owned DOFs of all fields (collective).
+
+        Args:
+            weights: extrapolation weights of the predictor u_pred = sum_k w_k u^(n-k).
+        """
+        local = 0.0
+        for f in self.fields:
+            n = f.u.function_space.dofmap.index_map.size_local * f.u.function_space.dofmap.index_map_bs
+            u = f.u.x.array[:n]
+            pred = sum(w * h.x.array[:n] for w, h in zip(weights, f.history, strict=False))
+            if n:
+                local = max(local, float(np.max(np.abs(u - pred) / (atol + rtol * np.abs(u)))))
+        return self.domain.comm.allreduce(local, op=MPI.MAX)
+
+    def quantities(self) -> dict[str, float]:
+        """Scalar quantities reported by every physics (SI), collective."""
+        out = {}
+        for p in self.physics:
+            out.update(p.quantities())
+        return out

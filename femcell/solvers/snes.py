@@ -1,0 +1,69 @@
+"""A SNES wrapper that never accepts an unconverged solve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from femcell._dolfinx import PETSc
+
+_SNES_REASONS = {v: k for k, v in PETSc.SNES.ConvergedReason.__dict__.items()
+                 if not k.startswith("_") and isinstance(v, int)}
+_KSP_REASONS = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items()
+                if not k.startswith("_") and isinstance(v, int)}
+
+
+class SolverError(RuntimeError):
+    """A solve that failed after the allowed retries (the run stops cleanly)."""
+
+
+@dataclass
+class SolveReport:
+    """What one nonlinear solve did.
+
+    Attributes:
+        converged: SNES reason > 0, KSP fine and the solution finite.
+        reason: SNES converged reason (name).
+        newton_its: Newton iterations.
+        krylov_its: total linear iterations.
+    """
+
+    converged: bool
+    reason: str
+    newton_its: int
+    krylov_its: int
+
+    def __str__(self):
+        return f"{self.reason} after {self.newton_its} Newton / {self.krylov_its} Krylov its"
+
+
+def snes_reason_name(reason: int) -> str:
+    return _SNES_REASONS.get(reason, str(reason))
+
+
+def run_snes(problem) -> SolveReport:
+    """Solve a dolfinx NonlinearProblem and read every converged reason.
+
+    A solve counts as converged only when SNES reports a positive reason, the last linear
+    solve did not diverge and the solution holds no Inf/NaN (LU can return garbage without
+    a negative reason when pivots underflow: STACK.md).
+    """
+    snes = problem.solver
+    try:
+        problem.solve()
+    except PETSc.Error as exc:  # e.g. a zero pivot raised by the factorisation
+        return SolveReport(False, f"PETSc error {exc.ierr}", snes.getIterationNumber(),
+                           snes.getLinearSolveIterations())
+    reason = snes.getConvergedReason()
+    ksp_reason = snes.getKSP().getConvergedReason()
+    its = snes.getIterationNumber()
+    lits = snes.getLinearSolveIterations()
+    finite = bool(np.isfinite(problem.x.norm()))
+    ok = reason > 0 and ksp_reason >= 0 and finite
+    name = snes_reason_name(reason)
+    if ksp_reason < 0:
+        name += f" (linear solve: {_KSP_REASONS.get(ksp_reason, ksp_reason)})"
+    if not finite:
+        name += " (non-finite solution)"
+    return SolveReport(ok, name, its, lits)

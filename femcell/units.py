@@ -1,0 +1,146 @@
+"""Units at the input boundary, physical constants and nondimensional scales.
+
+Strings with units ("1 mA/cm^2", "60 degC", "50 um", "0.14 eV") become SI floats here and
+nowhere else. The solvers work on scaled O(1) unknowns: `Scales` is the one definition of
+the reference length, time, concentration and potential every physics uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+# CODATA 2018 exact values
+F = 96485.33212  # Faraday constant [C mol^-1]
+R = 8.314462618  # molar gas constant [J mol^-1 K^-1]
+K_B = 1.380649e-23  # Boltzmann constant [J K^-1]
+N_A = 6.02214076e23  # Avogadro constant [mol^-1]
+E_CHARGE = 1.602176634e-19  # elementary charge [C]
+EV = E_CHARGE  # one electronvolt [J]
+T_REF = 298.15  # reference temperature [K]
+
+
+class UnitError(ValueError):
+    """A quantity string could not be parsed or has the wrong dimension."""
+
+
+# Dimensions femcell knows by name -> the SI unit a value is converted to.
+DIMENSIONS: dict[str, str] = {
+    "length": "m",
+    "area": "m^2",
+    "volume": "m^3",
+    "time": "s",
+    "temperature": "K",
+    "diffusivity": "m^2/s",
+    "concentration": "mol/m^3",
+    "current_density": "A/m^2",
+    "current": "A",
+    "molar_flux": "mol/(m^2*s)",
+    "energy": "J",
+    "molar_energy": "J/mol",
+    "potential": "V",
+    "conductivity": "S/m",
+    "pressure": "Pa",
+    "charge_density": "C/m^2",
+    "molar_volume": "m^3/mol",
+    "dimensionless": "",
+}
+
+
+@functools.cache
+def _registry():
+    import pint  # imported lazily: keeps `import femcell` cheap
+
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    return ureg
+
+
+def to_si(value: str | float | int, dimension: str, *, name: str = "value") -> float:
+    """Convert a quantity to an SI float.
+
+    Args:
+        value: a number (taken as SI already) or a string with units, e.g. "50 um".
+        dimension: a key of `DIMENSIONS` ("length", "temperature", ...).
+        name: what the value is (a config key), used in the error message.
+
+    Returns:
+        The value in the SI unit of `dimension`.
+
+    Raises:
+        UnitError: unparsable string or wrong dimension, naming `name` and the value.
+    """
+    if dimension not in DIMENSIONS:
+        raise KeyError(f"unknown dimension {dimension!r}")
+    if isinstance(value, bool):
+        raise UnitError(f"{name}: expected a {dimension}, got {value!r}")
+    if isinstance(value, int | float):
+        x = float(value)
+    else:
+        ureg = _registry()
+        text = str(value).strip()
+        try:
+            q = ureg.Quantity(text)
+        except Exception as exc:  # pint raises several error types
+            raise UnitError(f"{name}: cannot read {text!r} as a {dimension} ({exc})") from None
+        if not isinstance(q, ureg.Quantity):
+            x = float(q)
+        else:
+            try:
+                x = float(q.to(DIMENSIONS[dimension] or "dimensionless").magnitude)
+            except Exception:
+                raise UnitError(
+                    f"{name}: {text!r} is not a {dimension} (expected units like "
+                    f"'{DIMENSIONS[dimension] or '1'}', got '{q.units:~}')"
+                ) from None
+    if not math.isfinite(x):
+        raise UnitError(f"{name}: {value!r} is not a finite number")
+    return x
+
+
+def celsius(value_c: float) -> float:
+    """Temperature in K from degrees Celsius."""
+    return value_c + 273.15
+
+
+@dataclass(frozen=True)
+class Scales:
+    """Reference scales that make the assembled systems O(1).
+
+    Attributes:
+        length: reference length [m] (particle radius, cell thickness).
+        time: reference time [s], usually length^2 / diffusivity.
+        concentration: reference concentration [mol m^-3], usually c_max.
+        potential: reference potential [V], the thermal voltage RT/F by default.
+    """
+
+    length: float
+    time: float
+    concentration: float
+    potential: float = R * T_REF / F
+
+    def __post_init__(self):
+        for key in ("length", "time", "concentration", "potential"):
+            v = getattr(self, key)
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"Scales.{key} must be positive and finite, got {v}")
+
+    @classmethod
+    def diffusion(cls, length: float, diffusivity: float, concentration: float) -> Scales:
+        """Scales for a diffusion problem: t = L^2 / D.
+
+        Args:
+            length: reference length [m].
+            diffusivity: reference diffusivity [m^2 s^-1].
+            concentration: reference concentration [mol m^-3].
+        """
+        return cls(length=length, time=length**2 / diffusivity, concentration=concentration)
+
+    def form_factor(self, tdim: int) -> float:
+        """Factor that turns an SI weak form (per unit concentration, time) into O(1) entries.
+
+        A residual written in SI with the unknown u = c / c_ref and measure dx (m^tdim)
+        has entries ~ L^tdim / t_ref; multiplying by t_ref / L^tdim gives the entries of the
+        nondimensional problem on a unit-size mesh.
+        """
+        return self.time / self.length**tdim
