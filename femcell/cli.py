@@ -1,0 +1,161 @@
+"""Command line: `femcell run|list|info|mesh|bench`. Parses arguments and calls the public API.
+
+Bad input (a file, key, unit, material, region or parameter the user must fix) prints one
+line to stderr on rank 0 and exits with code 2 on every rank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_SOLVER = 3
+
+
+def _rank() -> int:
+    from femcell._dolfinx import MPI
+
+    return MPI.COMM_WORLD.rank
+
+
+def _say(msg: str, err: bool = False) -> None:
+    if _rank() == 0:
+        print(msg, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _bad_input_types():
+    from femcell.config import ConfigError
+    from femcell.domain import DomainError, RegionError
+    from femcell.geometry import GeometryError
+    from femcell.materials.core import MaterialError
+    from femcell.units import UnitError
+
+    return (ConfigError, DomainError, RegionError, GeometryError, MaterialError, UnitError)
+
+
+def cmd_run(args) -> int:
+    from femcell.config import load_config
+    from femcell.solvers.snes import SolverError
+    from femcell.studies import fmt_headline, run_study
+
+    cfg = load_config(args.study, args.set)
+    out = Path(args.output) if args.output else Path("runs") / cfg.study.name
+    _say(f"femcell: study {cfg.study.name} -> {out}")
+    try:
+        res = run_study(cfg, out, progress=not args.quiet, source=str(args.study))
+    except SolverError as exc:
+        _say(f"femcell: run stopped: {exc}", err=True)
+        return EXIT_SOLVER
+    _say(f"femcell: {cfg.study.name} completed in {res.summary['wall_time_s']:.1f} s on "
+         f"{res.summary['mpi_ranks']} rank(s); {res.summary['steps']['accepted']} steps")
+    _say(fmt_headline(res.headline))
+    _say(f"femcell: results in {out}/ (fields.bp and mesh_tags.xdmf open in ParaView)")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from femcell.geometry import BUILDERS
+    from femcell.materials import list_materials
+
+    root = Path(args.problems)
+    _say("studies:")
+    for p in sorted(root.glob("*.toml")):
+        import tomllib
+
+        try:
+            desc = tomllib.loads(p.read_text()).get("study", {}).get("description", "")
+        except tomllib.TOMLDecodeError:
+            desc = "(invalid TOML)"
+        _say(f"  {p}  {desc}")
+    _say("materials: " + ", ".join(list_materials()))
+    _say("geometry builders: " + ", ".join(sorted(BUILDERS)))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from femcell._dolfinx import MPI, capabilities, versions
+
+    v = versions()
+    for k, val in v.items():
+        _say(f"{k:14s} {val}")
+    _say(f"{'mpi ranks':14s} {MPI.COMM_WORLD.size}")
+    caps = capabilities()
+    _say(f"{'petsc found':14s} {', '.join(k for k, ok in caps.items() if ok)}")
+    _say(f"{'petsc missing':14s} {', '.join(k for k, ok in caps.items() if not ok)}")
+    return 0
+
+
+def cmd_mesh(args) -> int:
+    from femcell.config import _geometry_param, apply_overrides
+    from femcell.domain import Domain
+
+    params = apply_overrides({}, args.set)
+    params = {k: _geometry_param(v) for k, v in params.items()}
+    dom = Domain.from_builder(args.builder, **params)
+    if args.output:
+        _write_msh(args.builder, params, args.output)
+    _say(dom.describe())
+    return 0
+
+
+def _write_msh(builder, params, path):
+    import gmsh
+
+    from femcell.geometry import BUILDERS
+
+    if _rank() != 0:
+        return
+    gmsh.initialize()
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.model.add("femcell")
+    BUILDERS[builder](**params)
+    gmsh.write(str(path))
+    gmsh.finalize()
+
+
+def cmd_bench(args) -> int:
+    from femcell import bench
+
+    return bench.main(args.problem, args.extra)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="femcell", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a study TOML")
+    r.add_argument("study", help="study file (problems/*.toml)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a study key, e.g. --set time.end='30 min'")
+    r.add_argument("--output", "-o", help="run folder (default runs/<study name>)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    ls = sub.add_parser("list", help="list studies, materials and geometry builders")
+    ls.add_argument("--problems", default="problems")
+    ls.set_defaults(func=cmd_list)
+    i = sub.add_parser("info", help="versions, MPI ranks and PETSc packages")
+    i.set_defaults(func=cmd_info)
+    m = sub.add_parser("mesh", help="build a geometry and optionally write a .msh")
+    m.add_argument("builder")
+    m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    m.add_argument("-o", "--output")
+    m.set_defaults(func=cmd_mesh)
+    b = sub.add_parser("bench", help="benchmarks (PERFORMANCE.md)")
+    b.add_argument("problem", choices=["particle"])
+    b.add_argument("extra", nargs="*")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except _bad_input_types() as exc:
+        _say(f"femcell: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Quantities table: a CSV written by rank 0, one row per accepted step, flushed as it goes."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+class QuantityTable:
+    """Collects rows of scalar quantities; rank 0 streams them to CSV.
+
+    Args:
+        comm: MPI communicator (only rank 0 writes).
+        path: CSV file, or None to keep rows in memory only.
+    """
+
+    def __init__(self, comm, path: Path | None):
+        self.rows: list[dict] = []
+        self._rank0 = comm.rank == 0
+        self._file = None
+        self._writer = None
+        self._path = path
+
+    def append(self, row: dict) -> None:
+        self.rows.append(dict(row))
+        if not (self._rank0 and self._path is not None):
+            return
+        if self._writer is None:
+            self._file = open(self._path, "w", newline="")  # noqa: SIM115 - kept open
+            self._writer = csv.DictWriter(self._file, fieldnames=list(row))
+            self._writer.writeheader()
+        self._writer.writerow({k: (f"{v:.12g}" if isinstance(v, float) else v)
+                               for k, v in row.items()})
+        self._file.flush()
+
+    def column(self, key: str) -> list:
+        return [r[key] for r in self.rows]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_table(path) -> dict[str, list[float]]:
+    """Read a quantities CSV into columns of floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}

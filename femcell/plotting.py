@@ -1,0 +1,164 @@
+"""Figures: quantities against time (matplotlib) and field snapshots (pyvista off screen).
+
+Imported lazily by the study runner. Field snapshots gather a P1 copy of the field to rank 0;
+they are meant for the small and medium meshes of a study's overview picture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from femcell._dolfinx import dolfinx
+
+
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_time_series(path: Path, t, series: dict[str, list[float]], ylabel: str,
+                     title: str = "", reference: dict[str, tuple] | None = None,
+                     time_unit: tuple[str, float] = ("s", 1.0)) -> Path:
+    """Line plot of quantities against time (rank 0 only).
+
+    Args:
+        path: PNG file.
+        t: times [s].
+        series: label -> values.
+        ylabel: y-axis label with units.
+        reference: label -> (times [s], values) drawn dashed (e.g. an analytic solution).
+        time_unit: (name, seconds per unit) for the x axis.
+    """
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    tu, ts = time_unit
+    for label, y in series.items():
+        ax.plot(np.asarray(t) / ts, y, label=label, lw=1.8)
+    for label, (tr, yr) in (reference or {}).items():
+        ax.plot(np.asarray(tr) / ts, yr, "--", color="k", lw=1.0, label=label)
+    ax.set_xlabel(f"time [{tu}]")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def gather_p1(u, factor: float = 1.0):
+    """Interpolate u into P1 on its mesh and gather (points, cells, values) on rank 0.
+
+    Returns (points (n, 3), cells (m, k) global indices, values (n,)) on rank 0, None elsewhere.
+    """
+    mesh = u.function_space.mesh
+    comm = mesh.comm
+    V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    u1 = dolfinx.fem.Function(V1)
+    u1.interpolate(u)
+    imap = V1.dofmap.index_map
+    n_own = imap.size_local
+    x = V1.tabulate_dof_coordinates()[:n_own]
+    vals = u1.x.array[:n_own] * factor
+    tdim = mesh.topology.dim
+    n_cells = mesh.topology.index_map(tdim).size_local
+    dofs = V1.dofmap.list[:n_cells]
+    gdofs = imap.local_to_global(dofs.ravel()).reshape(dofs.shape)
+    start = imap.local_range[0]
+    data = comm.gather((start, x, vals, gdofs), root=0)
+    if comm.rank != 0:
+        return None
+    n = sum(len(d[1]) for d in data)
+    pts = np.zeros((n, 3))
+    values = np.zeros(n)
+    for s, xx, vv, _ in data:
+        pts[s:s + len(xx)] = xx
+        values[s:s + len(vv)] = vv
+    cells = np.vstack([d[3] for d in data])
+    return pts, cells, values
+
+
+def plot_field(path: Path, u, factor: float, label: str, title: str = "") -> Path | None:
+    """Picture of a scalar field (collective; rank 0 draws).
+
+    1D: profile c(x) with matplotlib; 2D: filled contours; 3D: pyvista, the particle clipped
+    through its centre so the interior shows.
+    """
+    got = gather_p1(u, factor)
+    tdim = u.function_space.mesh.topology.dim
+    if got is None:
+        return None
+    pts, cells, vals = got
+    if tdim == 1:
+        plt = _mpl()
+        order = np.argsort(pts[:, 0])
+        fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)
+        ax.plot(pts[order, 0] * 1e6, vals[order], lw=1.8)
+        ax.set_xlabel("r [um]")
+        ax.set_ylabel(label)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        return Path(path)
+    if tdim == 2:
+        plt = _mpl()
+        import matplotlib.tri as mtri
+
+        tri = mtri.Triangulation(pts[:, 0] * 1e6, pts[:, 1] * 1e6, cells[:, :3])
+        fig, ax = plt.subplots(figsize=(6.0, 5.0), dpi=120)
+        cf = ax.tricontourf(tri, vals, levels=32, cmap="viridis")
+        fig.colorbar(cf, ax=ax, label=label)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [um]")
+        ax.set_ylabel("y [um]")
+        ax.set_title(title)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        return Path(path)
+    return _plot_3d(path, pts, cells, vals, label, title)
+
+
+def _plot_3d(path, pts, cells, vals, label, title):
+    try:
+        import pyvista as pv
+    except ImportError:  # pyvista is optional: draw a mid-plane scatter with matplotlib
+        plt = _mpl()
+        sel = np.abs(pts[:, 2] - np.median(pts[:, 2])) < 0.08 * np.ptp(pts[:, 2])
+        fig, ax = plt.subplots(figsize=(6.0, 5.0), dpi=120)
+        sc = ax.scatter(pts[sel, 0] * 1e6, pts[sel, 1] * 1e6, c=vals[sel], s=8)
+        fig.colorbar(sc, ax=ax, label=label)
+        ax.set_aspect("equal")
+        ax.set_title(title + " (mid-plane)")
+        fig.savefig(path)
+        plt.close(fig)
+        return Path(path)
+    pv.OFF_SCREEN = True
+    n = cells.shape[1]
+    conn = np.hstack([np.full((cells.shape[0], 1), n), cells]).ravel()
+    ctype = {4: pv.CellType.TETRA, 8: pv.CellType.HEXAHEDRON}[n]
+    grid = pv.UnstructuredGrid(conn, np.full(cells.shape[0], ctype, dtype=np.uint8), pts * 1e6)
+    grid.point_data[label] = vals
+    centre = pts.mean(axis=0) * 1e6
+    clipped = grid.clip(normal=(1, 1, 0), origin=centre, invert=True)
+    pl = pv.Plotter(off_screen=True, window_size=(900, 720))
+    pl.add_mesh(clipped, scalars=label, cmap="viridis", show_edges=False,
+                scalar_bar_args={"title": label, "vertical": True})
+    pl.add_mesh(grid.extract_feature_edges(), color="gray", opacity=0.15)
+    pl.add_text(title, font_size=10)
+    pl.view_isometric()
+    pl.camera.azimuth = 45
+    pl.show_axes()
+    pl.screenshot(str(path))
+    pl.close()
+    return Path(path)

@@ -1,0 +1,366 @@
+"""Run a study: config -> Domain -> material -> physics -> Problem -> time loop -> outputs.
+
+`run_study` is the public entry point used by the CLI and by Python users alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from femcell._dolfinx import MPI
+from femcell.config import ConfigError, StudyConfig
+from femcell.domain import Domain, RegionError
+from femcell.materials import core as mcore
+from femcell.materials import get_material, rotation_from_euler
+from femcell.materials.core import MaterialError
+from femcell.physics.diffusion import Diffusion, Dirichlet, Flux, Robin
+from femcell.problem import Problem
+from femcell.solvers import SolverError, StepController, TimeIntegrator
+
+
+@dataclass
+class Result:
+    """What a study produced.
+
+    Attributes:
+        name: study name.
+        folder: run folder (None when nothing was written).
+        quantities: one dict of SI quantities per accepted step (all ranks).
+        headline: the headline numbers (SI).
+        summary: the summary.json content.
+        paths: written files by kind.
+    """
+
+    name: str
+    folder: Path | None
+    quantities: list[dict]
+    headline: dict
+    summary: dict
+    paths: dict = field(default_factory=dict)
+
+    def column(self, key: str) -> np.ndarray:
+        return np.array([row[key] for row in self.quantities])
+
+
+# ---------------------------------------------------------------------------- builders
+def build_domain(cfg: StudyConfig, comm=MPI.COMM_WORLD, base_dir: Path | None = None) -> Domain:
+    g = cfg.geometry
+    if g.builder is not None:
+        return Domain.from_builder(g.builder, comm, coordinates=g.coordinates, **g.params)
+    path = Path(g.file)
+    if not path.is_absolute() and base_dir is not None and not path.exists():
+        path = base_dir / path
+    return Domain.from_file(path, comm, coordinates=g.coordinates, h=g.h, order=g.order)
+
+
+def build_material(cfg: StudyConfig) -> mcore.IntercalationMaterial:
+    m = cfg.material
+    mat = get_material(m.name)
+    over = {}
+    if m.c_max is not None:
+        over["c_max"] = m.c_max
+    if m.diffusivity is not None or m.activation_energy is not None:
+        d = m.diffusivity
+        vals = [x.value_ref for x in mat.diffusivity] if d is None else (
+            list(d) if isinstance(d, list) else [d])
+        if len(vals) not in (1, 3):
+            raise ConfigError("material.diffusivity: give 1 or 3 principal values")
+        ea = [x.activation_energy for x in mat.diffusivity]
+        if m.activation_energy is not None:
+            ea = [m.activation_energy]
+        ea = ea * 3 if len(ea) == 1 and len(vals) == 3 else ea
+        ea = ea[:1] if len(vals) == 1 else ea
+        cite = "set by the study file"
+        over["diffusivity"] = tuple(mcore.Arrhenius(v, e, citation=cite)
+                                    for v, e in zip(vals, ea, strict=False))
+    if m.law is not None:
+        kw = {k: v for k, v in m.law.model_dump().items() if v is not None and k != "name"}
+        for k in ("theta", "values"):
+            if k in kw:
+                kw[k] = tuple(kw[k])
+        over["law"] = mcore.LAWS[m.law.name](**kw)
+    return get_material(m.name, **over) if over else mat
+
+
+def build_orientations(cfg: StudyConfig, domain: Domain):
+    """None, one rotation, or {grain group: rotation} as the study asks."""
+    o = cfg.orientation
+    if o.mode == "none":
+        return None
+    if o.mode == "fixed":
+        if not o.euler_deg:
+            raise ConfigError("orientation.euler_deg: needed for mode = 'fixed'")
+        return rotation_from_euler(np.radians(o.euler_deg))
+    groups = [g for r in _top_regions(domain) for g in domain.grains(r)]
+    if o.mode == "mesh":
+        ori = domain.metadata.get("orientations")
+        if not ori:
+            raise ConfigError("orientation.mode = 'mesh': the geometry carries no grain "
+                              "orientations (use a polycrystal builder or mode = 'random')")
+        return {g: rotation_from_euler(ori[g]) for g in groups if g in ori}
+    from scipy.spatial.transform import Rotation
+
+    mats = Rotation.random(len(groups), random_state=o.seed).as_matrix()
+    return dict(zip(sorted(groups), mats, strict=True))
+
+
+def _top_regions(domain: Domain) -> list[str]:
+    return sorted({r.split(".")[0] for r in domain.cell_regions})
+
+
+def build_bcs(cfg: StudyConfig, material, domain: Domain) -> list:
+    out = []
+    for i, b in enumerate(cfg.boundary):
+        if b.region not in domain.facet_regions:
+            raise ConfigError(f"boundary.{i}.region: unknown facet region {b.region!r}; known "
+                              f"facet regions: {', '.join(domain.facet_regions) or '(none)'}")
+        if b.type == "current":
+            if b.c_rate is not None:
+                # C-rate: fills the region's capacity c_max V in 1/C hours through this area
+                q = b.c_rate * material.c_max * domain.volume() / (domain.area(b.region) * 3600)
+                out.append(Flux(b.region, q))
+            else:
+                out.append(Flux.from_current(b.region, b.current_density))
+        elif b.type == "flux":
+            out.append(Flux(b.region, b.flux))
+        elif b.type == "dirichlet":
+            out.append(Dirichlet(b.region, b.concentration))
+        else:
+            out.append(Robin(b.region, b.transfer_coefficient, b.concentration))
+    return out
+
+
+# ---------------------------------------------------------------------------- runner
+def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
+              progress: bool = True, write: bool = True, source: str | None = None) -> Result:
+    """Run a diffusion study and write its run folder.
+
+    Args:
+        cfg: validated study configuration.
+        output: run folder (default runs/<study name>); ignored when write is False.
+        comm: MPI communicator.
+        progress: show a progress bar on rank 0.
+        write: write fields, tables, plots and summary.json.
+        source: path of the study file (recorded in the summary).
+
+    Raises:
+        ConfigError: bad input discovered while building (unknown region, material...).
+        SolverError: no convergence after the allowed step cuts.
+    """
+    from femcell import io as fio
+    from femcell._dolfinx import capabilities, versions
+
+    wall0 = _time.perf_counter()
+    timings = {}
+    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+    base_dir = Path(source).parent if source else None
+    try:
+        t0 = _time.perf_counter()
+        domain = build_domain(cfg, comm, base_dir)
+        timings["mesh_s"] = _time.perf_counter() - t0
+        material = build_material(cfg)
+        material.law.check(cfg.temperature)
+        orient = build_orientations(cfg, domain)
+        bcs = build_bcs(cfg, material, domain)
+        c0 = (cfg.initial.concentration if cfg.initial.concentration is not None
+              else cfg.initial.stoichiometry * material.c_max)
+        if c0 > material.c_max:
+            raise ConfigError(f"initial.concentration: {c0:g} mol/m^3 exceeds c_max = "
+                              f"{material.c_max:g} mol/m^3 of {material.name}")
+        t0 = _time.perf_counter()
+        physics = Diffusion(material, bcs, initial=c0, temperature=cfg.temperature,
+                            orientations=orient, degree=cfg.solver.degree)
+        problem = Problem(domain, [physics], linear_solver=cfg.solver.linear)
+        timings["setup_s"] = _time.perf_counter() - t0
+    except (RegionError, MaterialError) as exc:
+        raise ConfigError(str(exc)) from None
+
+    tc = cfg.time
+    t_ref = physics.scales.time
+    dt0 = tc.dt if tc.dt is not None else min(tc.end / 1000.0, 1e-3 * t_ref)
+    ctl = StepController(dt_initial=dt0, dt_max=tc.dt_max or tc.end / 10.0,
+                         adaptive=tc.adaptive, rtol=tc.rtol, atol=tc.atol,
+                         order=1 if tc.scheme == "euler" else 2)
+    integ = TimeIntegrator(problem, ctl)
+    out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
+
+    rank0 = comm.rank == 0
+    paths = {}
+    writer = None
+    if write:
+        if rank0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        fio.remove_stale_summary(comm, folder)
+        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
+        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
+        if cfg.output.fields:
+            writer = fio.FieldWriter(comm, folder / "fields.bp", physics.output_fields())
+            paths["fields"] = folder / "fields.bp"
+    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
+    if write:
+        paths["quantities"] = folder / "quantities.csv"
+
+    problem.initialise()
+    table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
+    if writer:
+        writer.write(0.0)
+    bar = None
+    if progress and rank0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=tc.end, unit="s", desc=cfg.study.name, leave=True, mininterval=0.5,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/{total:.4g} s "
+                              "[{elapsed}<{remaining}]{postfix}")
+    next_out = [0]
+
+    def on_step(rec):
+        table.append({"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
+                      **problem.quantities()})
+        if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[next_out[0]] * (
+                1 - 1e-12):
+            writer.write(rec["t"])
+            next_out[0] += 1
+        if bar is not None:
+            bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
+            bar.update(rec["t"] - bar.n)
+        return False
+
+    status, message = "completed", ""
+    t0 = _time.perf_counter()
+    try:
+        integ.run(tc.end, on_step, stop_times=out_times)
+    except SolverError as exc:
+        status, message = "failed", str(exc)
+    finally:
+        if bar is not None:
+            bar.close()
+        if writer:
+            writer.close()
+        table.close()
+    timings["time_loop_s"] = _time.perf_counter() - t0
+
+    rows = table.rows
+    crank = _crank_reference(cfg, domain, material, c0, bcs)
+    headline = _headline(physics, rows, material, bcs, crank)
+    if write and cfg.output.plots and status == "completed":
+        paths.update(_plots(cfg, physics, domain, folder, rows, crank))
+    summary = {
+        "status": status,
+        "message": message,
+        "study": cfg.study.name,
+        "source": source,
+        "inputs_si": cfg.model_dump(),
+        "physics": physics.describe(),
+        "domain": {"description": domain.describe(), "cells": domain.num_cells_global(),
+                   "dofs": problem.num_dofs, "volume_m3": domain.volume(),
+                   "builder_metadata": {k: v for k, v in domain.metadata.items()
+                                        if k != "orientations"}},
+        "versions": versions(),
+        "petsc_packages": {k: v for k, v in capabilities().items() if v},
+        "mpi_ranks": comm.size,
+        "wall_time_s": _time.perf_counter() - wall0,
+        "timings_s": timings,
+        "steps": {"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+        "headline": headline,
+        "citations": physics.citations(),
+        "files": {k: str(v) for k, v in paths.items()},
+    }
+    if write:
+        fio.finalise_summary(comm, folder, summary)
+    result = Result(cfg.study.name, folder if write else None, rows, headline, summary, paths)
+    if status != "completed":
+        raise SolverError(f"{message} (partial results in {folder}; summary.json says failed)")
+    return result
+
+
+def _crank_reference(cfg, domain, material, c0, bcs):
+    """Crank's series applies to a sphere with one uniform flux and constant isotropic D."""
+    b = cfg.geometry.builder
+    if b not in ("interval", "sphere") or len(bcs) != 1 or not isinstance(bcs[0], Flux):
+        return None
+    if b == "sphere" and cfg.geometry.params.get("dim", 3) != 3:
+        return None
+    if b == "interval" and domain.coordinates != "spherical":
+        return None
+    if not (material.isotropic and material.law.linear and cfg.orientation.mode in ("none",
+                                                                                       "fixed")):
+        return None
+    radius = cfg.geometry.params["radius"]
+    D = material.principal(cfg.temperature)[0]
+    q = bcs[0].value(0.0) if callable(bcs[0].value) else float(bcs[0].value)
+    from femcell.analytic import crank_sphere_surface
+
+    return lambda t: crank_sphere_surface(t, radius=radius, diffusivity=D, flux=q, c0=c0)
+
+
+def _headline(physics, rows, material, bcs, crank) -> dict:
+    last = rows[-1]
+    name = physics.name
+    h = {"t_end_s": last["t"], "mean_concentration_mol_m3": last[f"{name}_mean"],
+         "state_of_charge": last[f"{name}_mean"] / material.c_max,
+         "min_concentration_mol_m3": last[f"{name}_min"],
+         "max_concentration_mol_m3": last[f"{name}_max"]}
+    for b in bcs:
+        h[f"surface_concentration_mol_m3[{b.region}]"] = last[f"{name}_surface[{b.region}]"]
+    # mass balance: change in moles against the time-integrated boundary inflow (trapezoid
+    # rule is exact for BDF1 with constant flux; otherwise a consistency indicator)
+    inflow = [k for k in last if k.startswith(f"{name}_inflow[")]
+    if inflow:
+        t = np.array([r["t"] for r in rows])
+        rate = np.sum([[r[k] for r in rows] for k in inflow], axis=0)
+        added = float(np.sum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t)))
+        dn = last[f"{name}_moles"] - rows[0][f"{name}_moles"]
+        h["moles_added_mol"] = dn
+        h["mass_balance_rel_error"] = abs(dn - added) / max(abs(added), 1e-300)
+    if crank is not None and last["t"] > 0:
+        cs = last[f"{name}_surface[{bcs[0].region}]"]
+        exact = crank(last["t"])
+        h["crank_surface_concentration_mol_m3"] = exact
+        h["crank_surface_rel_error"] = abs(cs / exact - 1)
+    return h
+
+
+def _plots(cfg, physics, domain, folder, rows, crank) -> dict:
+    from femcell import plotting
+
+    out = {}
+    comm = domain.comm
+    name = physics.name
+    t = [r["t"] for r in rows]
+    tunit = ("h", 3600.0) if t[-1] >= 2 * 3600 else (("min", 60.0) if t[-1] >= 120 else
+                                                       ("s", 1.0))
+    if comm.rank == 0:
+        series = {"mean": [r[f"{name}_mean"] for r in rows]}
+        for k in rows[-1]:
+            if k.startswith(f"{name}_surface["):
+                series[k.removeprefix(f"{name}_")] = [r[k] for r in rows]
+        series["max"] = [r[f"{name}_max"] for r in rows]
+        series["min"] = [r[f"{name}_min"] for r in rows]
+        ref = None
+        if crank is not None:
+            tt = np.linspace(t[-1] / 200, t[-1], 200)
+            ref = {"Crank series (surface)": (tt, [crank(x) for x in tt])}
+        out["plot_concentration"] = plotting.plot_time_series(
+            folder / "concentration.png", t, series, "concentration [mol/m^3]",
+            title=cfg.study.name, reference=ref, time_unit=tunit)
+    u, factor = physics.output_fields()[name]
+    p = plotting.plot_field(folder / "field.png", u, factor, "c [mol/m^3]",
+                            title=f"{cfg.study.name}: c at t = {t[-1]:.4g} s")
+    if comm.rank == 0 and p is not None:
+        out["plot_field"] = p
+    return out
+
+
+def fmt_headline(headline: dict) -> str:
+    """Human-readable headline lines."""
+    lines = []
+    for k, v in headline.items():
+        lines.append(f"  {k:45s} {v:.6g}" if isinstance(v, float) and math.isfinite(v)
+                     else f"  {k:45s} {v}")
+    return "\n".join(lines)
