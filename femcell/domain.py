@@ -411,8 +411,10 @@ class Domain:
         x = self.mesh.geometry.x[:, : self.gdim]
         lo = x.min(axis=0) if x.size else np.full(self.gdim, np.inf)
         hi = x.max(axis=0) if x.size else np.full(self.gdim, -np.inf)
-        lo = self.comm.allreduce(lo, op=MPI.MIN)
-        hi = self.comm.allreduce(hi, op=MPI.MAX)
+        glo, ghi = np.empty_like(lo), np.empty_like(hi)
+        self.comm.Allreduce(np.ascontiguousarray(lo), glo, op=MPI.MIN)
+        self.comm.Allreduce(np.ascontiguousarray(hi), ghi, op=MPI.MAX)
+        lo, hi = glo, ghi
         return float(np.max(hi - lo))
 
     def num_cells_global(self) -> int:

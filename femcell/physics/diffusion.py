@@ -34,7 +34,8 @@ class Dirichlet:
 
     Attributes:
         region: facet region name.
-        value: concentration [mol m^-3], a float or a function of time [s].
+        value: concentration [mol m^-3]: a float, a function of time f(t), or a function of
+            position and time f(x, t) with x of shape (3, n) [m].
     """
 
     region: str
@@ -75,6 +76,18 @@ class Robin:
     c_ext: object
 
 
+def _takes_position(value) -> bool:
+    """True for a callable f(x, t) (two parameters)."""
+    if not callable(value):
+        return False
+    import inspect
+
+    try:
+        return len(inspect.signature(value).parameters) >= 2
+    except (TypeError, ValueError):
+        return False
+
+
 class Diffusion(Physics):
     """Fick/Darken diffusion with anisotropic, c- and T-dependent diffusivity.
 
@@ -88,13 +101,15 @@ class Diffusion(Physics):
         degree: Lagrange degree (1 or 2).
         name: field name (prefix of the quantities).
         length_scale: reference length [m] (default: half the domain's largest extent).
+        source: volumetric source [mol m^-3 s^-1] as a function (x, t) -> UFL expression of
+            the spatial coordinate x and the time Constant t (e.g. manufactured solutions).
     """
 
     symmetric = True
 
     def __init__(self, material: IntercalationMaterial, bcs=(), *, initial=0.0,
                  temperature=T_REF, orientations=None, degree: int = 1, name: str = "c",
-                 length_scale: float | None = None):
+                 length_scale: float | None = None, source=None):
         if degree not in (1, 2, 3):
             raise ValueError(f"diffusion degree must be 1, 2 or 3, got {degree}")
         self.material = material
@@ -105,6 +120,7 @@ class Diffusion(Physics):
         self.degree = degree
         self.name = name
         self._length_scale = length_scale
+        self.source = source
         self.linear = bool(material.law.linear) and all(
             isinstance(b, Dirichlet | Flux | Robin) for b in self.bc_list)
 
@@ -148,9 +164,13 @@ class Diffusion(Physics):
         dx = domain.dx()
         s = self._s
         F = s * (time.ddt(self.field) * v * w * dx + ufl.inner(flux, ufl.grad(v)) * w * dx)
+        if self.source is not None:
+            src = self.source(ufl.SpatialCoordinate(mesh), time.t)
+            F -= s * (src / mat.c_max) * v * w * dx
 
         # boundary conditions
-        self._time_constants = []  # (Constant, callable, factor)
+        self._time_constants = []  # (Constant, f(t), factor)
+        self._space_time_values = []  # (Function, f(x, t), factor)
         self._dbcs = []
         self._bc_forms = {}
         cref = mat.c_max
@@ -169,8 +189,14 @@ class Diffusion(Physics):
                 F += s * k * (u - cext) * v * w * ds
                 self._bc_forms[bc.region] = cref * k * (cext - u) * w * ds
             elif isinstance(bc, Dirichlet):
-                g = self._time_constant(bc.value, 1.0 / cref)
                 facets = domain.facets(bc.region)
+                if _takes_position(bc.value):
+                    g = dolfinx.fem.Function(V)
+                    self._space_time_values.append((g, bc.value, 1.0 / cref))
+                    dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1, facets)
+                    self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs))
+                    continue
+                g = self._time_constant(bc.value, 1.0 / cref)
                 dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1, facets)
                 self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, V))
             else:
@@ -234,6 +260,8 @@ class Diffusion(Physics):
     def update(self, t: float) -> bool:
         for c, f, factor in self._time_constants:
             c.value = f(t) * factor
+        for g, f, factor in self._space_time_values:
+            g.interpolate(lambda x, f=f, factor=factor: np.asarray(f(x, t)) * factor)
         T = self.temperature(t)
         if T != self._T_last:
             for c, d in zip(self._Dk, self.material.principal(T), strict=True):

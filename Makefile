@@ -1,0 +1,47 @@
+# femcell: two set-up commands for a fresh machine (README.md)
+#   make demo   create .venv (Python >= 3.12 found by tools/find_python.sh), install femcell
+#               with the pip DOLFINx build, run the default study
+#   make test   same bootstrap, then the test suite serially and under mpiexec -n 2
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.femcell-installed
+DEMO_STUDY ?= problems/particle_polycrystal_3d.toml
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-serial test-mpi bench lint venv clean
+
+venv: $(STAMP)
+
+# Reinstall only when the package metadata changed (the install is editable).
+$(STAMP): pyproject.toml tools/find_python.sh
+	@set -e; \
+	if [ ! -x $(PY) ]; then \
+	  py=$$(tools/find_python.sh); \
+	  echo "femcell: creating $(VENV) with $$py"; \
+	  "$$py" -m venv $(VENV); \
+	fi; \
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip; \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[wheel,test]'; \
+	$(PY) -c "import femcell._dolfinx as d; print('femcell: DOLFINx', d.dolfinx.__version__, 'ready')"; \
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/femcell run $(DEMO_STUDY)
+
+test: test-serial test-mpi
+
+test-serial: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-mpi: $(STAMP)
+	$(VENV)/bin/mpiexec -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/femcell bench particle
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff && $(VENV)/bin/ruff check femcell tests
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,146 @@
+"""Helpers shared by the gmsh builders: validation, sizing, naming, meshing.
+
+Scale convention: OpenCASCADE works with an absolute tolerance of about 1e-7 in model units,
+which is a few percent of a micrometre-sized particle in metres. Builders therefore construct
+the geometry in units of a length scale ``L`` (the object's largest dimension, so the CAD
+model is O(1)), mesh it there, and only then map the mesh nodes to metres with
+``gmsh.model.mesh.affineTransform``. The mesh (all that ``dolfinx.io.gmsh.model_to_mesh``
+reads) is in metres; the CAD entities (``gmsh.model.occ``) stay in units of ``L``, which the
+metadata reports as ``length_scale``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+
+import gmsh
+
+
+class GeometryError(ValueError):
+    """A builder parameter is invalid (the message names the parameter and its value)."""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _fail(builder: str, name: str, value: object, why: str) -> GeometryError:
+    return GeometryError(f"{builder}: {name}={value!r} {why}")
+
+
+def positive(builder: str, name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise GeometryError if it is not finite and > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(builder, name, value, "must be a real number")
+    if not math.isfinite(value) or value <= 0:
+        raise _fail(builder, name, value, "must be finite and > 0")
+    return float(value)
+
+
+def integer(builder: str, name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int, or raise GeometryError if it is not an integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(builder, name, value, "must be an integer")
+    if value < minimum:
+        raise _fail(builder, name, value, f"must be >= {minimum}")
+    return int(value)
+
+
+def choice(builder: str, name: str, value: object, allowed: Sequence[int]) -> int:
+    """Return ``value`` if it is one of ``allowed`` integers, else raise GeometryError."""
+    if isinstance(value, bool) or value not in allowed:
+        raise _fail(builder, name, value, f"must be one of {list(allowed)}")
+    return int(value)
+
+
+def mesh_size(builder: str, h: object, smallest: float) -> float:
+    """Validate the target element size ``h`` (m) against the smallest object dimension (m)."""
+    h = positive(builder, "h", h)
+    if h > smallest:
+        raise _fail(
+            builder, "h", h, f"must not exceed the smallest radius or semi-axis {smallest!r} m"
+        )
+    return h
+
+
+def semi_axes(builder: str, value: object, dim: int) -> tuple[float, ...]:
+    """Validate semi-axes (m): 3 values for dim 3, 2 (or 3, the last ignored) for dim 2."""
+    allowed = (3,) if dim == 3 else (2, 3)
+    try:
+        axes = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise _fail(builder, "semi_axes", value, "must be a sequence of lengths") from None
+    if len(axes) not in allowed:
+        raise _fail(
+            builder,
+            "semi_axes",
+            value,
+            f"must have {' or '.join(map(str, allowed))} entries for dim={dim}",
+        )
+    return tuple(positive(builder, f"semi_axes[{i}]", a) for i, a in enumerate(axes[:dim]))
+
+
+def point(builder: str, name: str, value: object, dim: int) -> tuple[float, float, float]:
+    """Validate a point (m) with ``dim`` or 3 coordinates; in 2D a third one must be 0."""
+    try:
+        xyz = tuple(float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise _fail(builder, name, value, "must be a sequence of coordinates") from None
+    if len(xyz) not in (dim, 3) or not all(map(math.isfinite, xyz)):
+        raise _fail(builder, name, value, f"must have {dim} finite coordinates")
+    if len(xyz) == 3 and dim == 2 and xyz[2] != 0.0:
+        raise _fail(builder, name, value, "must lie in the plane z=0 for dim=2")
+    return (*xyz, 0.0, 0.0)[:3]  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- gmsh helpers
+
+
+def boundary(dim: int, tags: Iterable[int]) -> list[int]:
+    """Tags of the (dim-1)-entities on the outer boundary of the given dim-entities."""
+    dimtags = gmsh.model.getBoundary([(dim, t) for t in tags], combined=True, oriented=False)
+    return sorted({t for _, t in dimtags})
+
+
+def add_group(dim: int, tags: Iterable[int], name: str) -> int:
+    """Add the named physical group ``name`` of dimension ``dim``; return its tag."""
+    tags = sorted(set(tags))
+    if not tags:
+        raise RuntimeError(f"physical group {name!r} would be empty")
+    return gmsh.model.addPhysicalGroup(dim, tags, name=name)
+
+
+def set_size(h: float) -> None:
+    """Make ``h`` (model units) the target element size everywhere."""
+    gmsh.option.setNumber("Mesh.MeshSizeMin", 0.0)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
+
+
+def generate(tdim: int, order: int, scale: float, shift: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+    """Mesh up to ``tdim``, elevate to ``order``, then map nodes x -> scale * x + shift (m)."""
+    gmsh.model.mesh.generate(tdim)
+    if order == 2:
+        gmsh.model.mesh.setOrder(2)
+    gmsh.model.mesh.affineTransform(
+        [scale, 0, 0, shift[0], 0, scale, 0, shift[1], 0, 0, scale, shift[2]]
+    )
+
+
+def metadata(builder: str, params: dict, gdim: int, tdim: int, scale: float, **extra) -> dict:
+    """The dict every builder returns, listing the named physical groups of the model."""
+    names = {d: [] for d in range(4)}
+    for d, tag in gmsh.model.getPhysicalGroups():
+        names[d].append(gmsh.model.getPhysicalName(d, tag))
+    return {
+        "gdim": gdim,
+        "tdim": tdim,
+        "builder": builder,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        "cell_groups": names[tdim],
+        "facet_groups": names[tdim - 1],
+        "length_scale": scale,
+        **extra,
+    }

@@ -1,0 +1,94 @@
+"""Shared fixtures. The same suite runs serially and under `mpiexec -n 2 python -m mpi4py -m
+pytest`: every rank runs every test, collective calls happen on all ranks, and folders that
+ranks share come from rank 0."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from femcell._dolfinx import MPI
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBLEMS = ROOT / "problems"
+
+
+@pytest.fixture
+def comm():
+    return MPI.COMM_WORLD
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder shared by all ranks (rank 0 makes and removes it)."""
+    c = MPI.COMM_WORLD
+    path = tempfile.mkdtemp(prefix="femcell-test-") if c.rank == 0 else None
+    path = Path(c.bcast(path, root=0))
+    yield path
+    c.barrier()
+    if c.rank == 0:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def box_builder(lo, hi, n, *, region="domain", boundary="boundary"):
+    """A gmsh builder for a structured box (3D) or rectangle (2D) with one named boundary.
+
+    Args:
+        lo, hi: corners [m] (2 or 3 values).
+        n: cells per direction.
+    """
+
+    def build():
+        import gmsh
+
+        dim = len(lo)
+        occ = gmsh.model.occ
+        if dim == 3:
+            tag = occ.addBox(*lo, *(np.subtract(hi, lo)))
+        else:
+            tag = occ.addRectangle(*lo, 0.0, *(np.subtract(hi, lo)))
+        occ.synchronize()
+        for d, t in gmsh.model.getEntities(1):
+            gmsh.model.mesh.setTransfiniteCurve(t, n + 1)
+        for d, t in gmsh.model.getEntities(2):
+            gmsh.model.mesh.setTransfiniteSurface(t)
+        if dim == 3:
+            gmsh.model.mesh.setTransfiniteVolume(tag)
+        gmsh.model.addPhysicalGroup(dim, [tag], name=region)
+        faces = [t for _, t in gmsh.model.getBoundary([(dim, tag)], oriented=False)]
+        gmsh.model.addPhysicalGroup(dim - 1, faces, name=boundary)
+        gmsh.model.mesh.generate(dim)
+        return {"gdim": dim}
+
+    return build
+
+
+def two_region_builder(h=0.25):
+    """Unit square split at x = 0.5 into 'left' | 'right' (2D), with outer facets 'outer'."""
+
+    def build():
+        import gmsh
+
+        occ = gmsh.model.occ
+        a = occ.addRectangle(0, 0, 0, 0.5, 1)
+        b = occ.addRectangle(0.5, 0, 0, 0.5, 1)
+        occ.fragment([(2, a)], [(2, b)])
+        occ.synchronize()
+        left = [t for d, t in gmsh.model.getEntities(2)
+                if occ.getCenterOfMass(2, t)[0] < 0.5]
+        right = [t for d, t in gmsh.model.getEntities(2)
+                 if occ.getCenterOfMass(2, t)[0] > 0.5]
+        gmsh.model.addPhysicalGroup(2, left, name="left")
+        gmsh.model.addPhysicalGroup(2, right, name="right")
+        outer = [t for _, t in gmsh.model.getBoundary(
+            [(2, x) for x in left + right], combined=True, oriented=False)]
+        gmsh.model.addPhysicalGroup(1, outer, name="outer")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+        gmsh.model.mesh.generate(2)
+        return {"gdim": 2}
+
+    return build
