@@ -150,15 +150,22 @@ def _plot_3d(path, pts, cells, vals, label, title):
     grid = pv.UnstructuredGrid(conn, np.full(cells.shape[0], ctype, dtype=np.uint8), pts * 1e6)
     grid.point_data[label] = vals
     centre = pts.mean(axis=0) * 1e6
-    clipped = grid.clip(normal=(1, 1, 0), origin=centre, invert=True)
-    pl = pv.Plotter(off_screen=True, window_size=(900, 720))
-    pl.add_mesh(clipped, scalars=label, cmap="viridis", show_edges=False,
-                scalar_bar_args={"title": label, "vertical": True})
-    pl.add_mesh(grid.extract_feature_edges(), color="gray", opacity=0.15)
-    pl.add_text(title, font_size=10)
-    pl.view_isometric()
-    pl.camera.azimuth = 45
-    pl.show_axes()
+    pl = pv.Plotter(off_screen=True, window_size=(1000, 800), shape=(1, 2))
+    sbar = {"title": label, "vertical": False, "position_x": 0.15, "width": 0.7,
+            "n_labels": 4, "fmt": "%.3g"}
+    for col, normal in enumerate(("z", "y")):
+        pl.subplot(0, col)
+        cut = grid.slice(normal=normal, origin=centre)
+        pl.add_mesh(cut, scalars=label, cmap="viridis", clim=(vals.min(), vals.max()),
+                    scalar_bar_args=sbar if col == 0 else None, show_scalar_bar=col == 0)
+        pl.add_mesh(grid.extract_surface(algorithm="dataset_surface"), color="gray",
+                    opacity=0.08)
+        pl.add_text(f"{title}\nmid-plane {'xy' if normal == 'z' else 'xz'}", font_size=9)
+        if normal == "z":
+            pl.view_xy()
+        else:
+            pl.view_xz()
+        pl.camera.zoom(1.5)
     pl.screenshot(str(path))
     pl.close()
     return Path(path)

@@ -137,6 +137,10 @@ class TimeIntegrator:
                 factor = 1.5 if rep.newton_its <= 4 else 1.0
             else:
                 factor = min(2.0, max(0.5, 0.9 * max(err, 1e-10) ** (-1.0 / (order + 1))))
+                # hysteresis: keep dt for modest growth, so linear problems keep their
+                # factorisation (a change of dt means a new Jacobian)
+                if 1.0 <= factor < 1.3:
+                    factor = 1.0
             self.dt = dt * factor if dt >= self.dt * 0.999 else self.dt
         elif cuts == 0:  # fixed stepping: return to the nominal step after a cut
             self.dt = ctl.dt_initial

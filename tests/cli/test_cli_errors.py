@@ -1,0 +1,155 @@
+"""The command line in-process: bad input exits with code 2 and one stderr line naming the
+culprit (rank 0 only, no traceback); a valid run writes its run folder; `info` works.
+
+Each error case writes a variant of a small valid study (particle_sphere_1d with 10 cells and
+60 s) into a folder shared by the ranks and calls `femcell.cli.main`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PROBLEMS
+
+from femcell import cli
+from femcell._dolfinx import MPI
+
+BASE = (PROBLEMS / "particle_sphere_1d.toml").read_text()
+
+
+def _small_study(text: str = BASE) -> str:
+    out = text.replace("n_cells = 40", "n_cells = 10").replace('end = "30 min"', 'end = "60 s"')
+    assert "n_cells = 10" in out and 'end = "60 s"' in out  # the base study still matches
+    return out
+
+
+def _write(folder, text, name="study.toml"):
+    """Rank 0 writes `text` to folder/name; every rank gets the path after a barrier."""
+    path = folder / name
+    if MPI.COMM_WORLD.rank == 0:
+        path.write_text(text)
+    MPI.COMM_WORLD.barrier()
+    return path
+
+
+def _err_line(capsys) -> str:
+    """The single stderr line of rank 0 ("" on other ranks, where stderr must be empty)."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if MPI.COMM_WORLD.rank != 0:
+        assert err == ""
+        return ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("femcell: error: ")
+    return lines[0]
+
+
+def _bad(capsys, argv, *needles):
+    """Run argv, expect exit code 2 and a one-line error containing every needle (rank 0)."""
+    capsys.readouterr()  # drop earlier output
+    code = cli.main(argv)
+    line = _err_line(capsys)
+    assert code == cli.EXIT_BAD_INPUT == 2
+    if MPI.COMM_WORLD.rank == 0:
+        for needle in needles:
+            assert needle in line, (needle, line)
+    return line
+
+
+def _edit(old, new):
+    text = _small_study()
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def test_bad_toml_syntax(shared_tmp, capsys):
+    path = _write(shared_tmp, _small_study() + "\n[time\nend = 3\n", "broken.toml")
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "broken.toml",
+         "not valid TOML")
+
+
+def test_unknown_key(shared_tmp, capsys):
+    path = _write(shared_tmp, _edit('end = "60 s"', 'end = "60 s"\nennd = "60 s"'))
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "unknown key",
+         "time.ennd")
+
+
+def test_unknown_material(shared_tmp, capsys):
+    path = _write(shared_tmp, _edit('name = "nmc811"', 'name = "unobtainium"'))
+    line = _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "unobtainium",
+                "nmc811", "graphite", "lfp")
+    assert "known materials" in line or MPI.COMM_WORLD.rank != 0
+
+
+def test_unknown_boundary_region(shared_tmp, capsys):
+    path = _write(shared_tmp, _edit('region = "surface"', 'region = "nowhere"'))
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "boundary.0.region",
+         "'nowhere'", "surface")
+
+
+def test_negative_diffusivity(shared_tmp, capsys):
+    path = _write(shared_tmp, _edit('name = "nmc811"',
+                                    'name = "nmc811"\ndiffusivity = "-1e-14 m^2/s"'))
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+         "material.diffusivity", "positive")
+
+
+def test_wrong_units(shared_tmp, capsys):
+    path = _write(shared_tmp, _edit('end = "60 s"', 'end = "5 m"'))
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "time.end",
+         "'5 m'", "not a time")
+
+
+def test_missing_study_file(shared_tmp, capsys):
+    missing = shared_tmp / "no_such_study.toml"
+    _bad(capsys, ["run", str(missing), "-q"], "no_such_study.toml", "no such study file")
+
+
+def test_set_override_with_wrong_units(shared_tmp, capsys):
+    path = _write(shared_tmp, _small_study())
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run"),
+                  "--set", 'temperature="3 m"'], "temperature", "'3 m'", "not a temperature")
+
+
+def test_no_run_folder_after_bad_input(shared_tmp, capsys):
+    """Input errors found before the time loop leave nothing behind."""
+    path = _write(shared_tmp, _edit('region = "surface"', 'region = "nowhere"'))
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "nowhere")
+    assert not (shared_tmp / "run").exists()
+
+
+def test_valid_run_writes_run_folder(shared_tmp, capsys):
+    path = _write(shared_tmp, _small_study())
+    out = shared_tmp / "run"
+    capsys.readouterr()
+    code = cli.main(["run", str(path), "--quiet", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err == ""
+    MPI.COMM_WORLD.barrier()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["study"] == "particle_sphere_1d"
+    assert summary["mpi_ranks"] == MPI.COMM_WORLD.size
+    assert summary["inputs_si"]["time"]["end"] == pytest.approx(60.0, rel=1e-12)
+    assert summary["inputs_si"]["temperature"] == pytest.approx(298.15, rel=1e-12)
+    assert summary["domain"]["cells"] == 10
+    for name in ("quantities.csv", "fields.bp", "mesh_tags.xdmf", "concentration.png"):
+        assert (out / name).exists(), name
+    if MPI.COMM_WORLD.rank == 0:
+        assert "completed" in captured.out
+
+
+def test_info(capsys):
+    capsys.readouterr()
+    assert cli.main(["info"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    if MPI.COMM_WORLD.rank == 0:
+        assert "mpi ranks" in captured.out
+        ranks = [ln for ln in captured.out.splitlines() if ln.startswith("mpi ranks")]
+        assert ranks and ranks[0].split()[-1] == str(MPI.COMM_WORLD.size)
+    else:
+        assert captured.out == ""

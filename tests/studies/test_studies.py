@@ -1,0 +1,86 @@
+"""Smoke runs of the shipped studies (small meshes) and run-folder guarantees."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS
+
+from femcell._dolfinx import MPI
+from femcell.config import load_config
+from femcell.solvers.snes import SolverError
+from femcell.studies import run_study
+
+SMALL = {
+    "particle_sphere_1d.toml": ["geometry.params.n_cells=16", "time.end=10 min"],
+    "particle_sphere_3d.toml": ["geometry.params.h=2.6 um", "time.end=5 min"],
+    "particle_polycrystal_3d.toml": ["geometry.params.h=0.4 um", "geometry.params.order=1",
+                                     "geometry.params.n_grains=5", "time.end=2 min"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_study_runs_and_writes_its_folder(name, shared_tmp):
+    cfg = load_config(PROBLEMS / name, SMALL[name])
+    res = run_study(cfg, shared_tmp / "run", progress=False, source=str(PROBLEMS / name))
+    folder = shared_tmp / "run"
+    if MPI.COMM_WORLD.rank == 0:
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        assert summary["mpi_ranks"] == MPI.COMM_WORLD.size
+        assert summary["citations"], "materials must carry citations"
+        for f in ("fields.bp", "mesh_tags.xdmf", "quantities.csv", "concentration.png",
+                  "field.png"):
+            assert (folder / f).exists(), f
+    h = res.headline
+    assert 0 < h["state_of_charge"] < 1
+    if "crank_surface_rel_error" in h:
+        assert h["crank_surface_rel_error"] < 0.02
+    if "mass_balance_rel_error" in h:
+        assert h["mass_balance_rel_error"] < 1e-10
+
+
+def test_polycrystal_fill_lies_between_its_isotropic_bounds(shared_tmp):
+    """D_a I <= D_lab <= D_b I in every grain, so the anisotropic particle fills slower than
+    an isotropic one with the fast (b-axis) diffusivity and faster than one with the slow."""
+    name = "particle_polycrystal_3d.toml"
+    soc = {}
+    for mode, extra in (("aniso", []), ("fast", ["material.diffusivity=1e-15"]),
+                        ("slow", ["material.diffusivity=1e-18"])):
+        cfg = load_config(PROBLEMS / name, SMALL[name] + ["output.plots=false"] + extra)
+        res = run_study(cfg, shared_tmp / mode, progress=False, write=False)
+        soc[mode] = res.headline["state_of_charge"]
+    assert soc["slow"] + 0.05 < soc["aniso"] < soc["fast"] - 0.05, soc
+
+
+def test_same_numbers_on_one_and_all_ranks(shared_tmp):
+    """The study on COMM_WORLD (2 ranks under mpiexec) equals the one on COMM_SELF."""
+    name = "particle_sphere_3d.toml"
+    cfg = load_config(PROBLEMS / name, SMALL[name] + ["time.adaptive=false", "time.dt=30 s"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for key in ("c_surface[surface]", "c_moles", "c_max", "c_min"):
+        a, b = par.column(key), ser.column(key)
+        assert np.allclose(a, b, rtol=1e-8, atol=0), key
+
+
+def test_interrupted_run_never_claims_completion(shared_tmp, monkeypatch):
+    name = "particle_sphere_1d.toml"
+    cfg = load_config(PROBLEMS / name, SMALL[name])
+    folder = shared_tmp / "run"
+    run_study(cfg, folder, progress=False)  # a completed run leaves a summary
+
+    from femcell.solvers import timestepping
+
+    def boom(self, *a, **k):
+        raise SolverError("forced failure")
+
+    monkeypatch.setattr(timestepping.TimeIntegrator, "run", boom)
+    with pytest.raises(SolverError, match="forced failure"):
+        run_study(cfg, folder, progress=False)
+    if MPI.COMM_WORLD.rank == 0:
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"] == "failed"
+        assert "forced failure" in summary["message"]
