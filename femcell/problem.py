@@ -202,7 +202,8 @@ class Problem:
         """
         local = 0.0
         for f in self.fields:
-            n = f.u.function_space.dofmap.index_map.size_local * f.u.function_space.dofmap.index_map_bs
+            dm = f.u.function_space.dofmap
+            n = dm.index_map.size_local * dm.index_map_bs
             u = f.u.x.array[:n]
             pred = sum(w * h.x.array[:n] for w, h in zip(weights, f.history, strict=False))
             if n:

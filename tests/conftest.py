@@ -52,9 +52,9 @@ def box_builder(lo, hi, n, *, region="domain", boundary="boundary"):
         else:
             tag = occ.addRectangle(*lo, 0.0, *(np.subtract(hi, lo)))
         occ.synchronize()
-        for d, t in gmsh.model.getEntities(1):
+        for _d, t in gmsh.model.getEntities(1):
             gmsh.model.mesh.setTransfiniteCurve(t, n + 1)
-        for d, t in gmsh.model.getEntities(2):
+        for _d, t in gmsh.model.getEntities(2):
             gmsh.model.mesh.setTransfiniteSurface(t)
         if dim == 3:
             gmsh.model.mesh.setTransfiniteVolume(tag)

@@ -1,8 +1,8 @@
 """Output: VTX fields, XDMF mesh tags, quantities CSV and summary.json (rank 0 writes text)."""
 
 from femcell.io.fields import FieldWriter, write_mesh_tags
-from femcell.io.tables import QuantityTable, read_table
 from femcell.io.summary import finalise_summary, remove_stale_summary, write_json
+from femcell.io.tables import QuantityTable, read_table
 
 __all__ = [
     "FieldWriter",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from femcell.units import EV, K_B, R, T_REF
+from femcell.units import EV, K_B, T_REF, R
 
 
 class MaterialError(ValueError):

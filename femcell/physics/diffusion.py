@@ -24,8 +24,8 @@ from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import IntercalationMaterial, MaterialError
 from femcell.physics.base import Physics, time_function
 from femcell.problem import Field
-from femcell.units import F as FARADAY
 from femcell.units import T_REF, Scales
+from femcell.units import F as FARADAY
 
 
 @dataclass(frozen=True)
