@@ -232,3 +232,13 @@ def test_unconverged_steps_are_rejected_and_retried():
 
 def test_dolfinx_version():
     assert dolfinx.__version__.startswith("0.11")
+
+
+def test_crank_sphere_2d_axisymmetric():
+    """The sphere as a revolved half disk (weight 2 pi r) matches Crank's series too."""
+    dom = Domain.from_builder("half_disk", coordinates="axisymmetric", radius=R, h=R / 10,
+                              order=2)
+    assert dom.volume() == pytest.approx(4 / 3 * np.pi * R**3, rel=1e-3)
+    t_end = 0.3 * R**2 / D0
+    err, _ = _crank_rise_errors(dom, 1, t_end, t_end / 60, t_from=0.2)
+    assert err < 0.01, err
