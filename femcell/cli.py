@@ -88,11 +88,15 @@ def cmd_info(args) -> int:
 
 
 def cmd_mesh(args) -> int:
-    from femcell.config import _geometry_param, apply_overrides
+    from femcell.config import ConfigError, _geometry_param, apply_overrides
     from femcell.domain import Domain
 
     params = apply_overrides({}, args.set)
-    params = {k: _geometry_param(v) for k, v in params.items()}
+    for key, value in params.items():
+        try:
+            params[key] = _geometry_param(value)
+        except ValueError as exc:
+            raise ConfigError(f"--set {key}: {exc}") from None
     dom = Domain.from_builder(args.builder, **params)
     if args.output:
         _write_msh(args.builder, params, args.output)

@@ -201,8 +201,11 @@ class StudyConfig(_Model):
 
 # ---------------------------------------------------------------------------- loading
 def _format(err: ValidationError, source: str) -> str:
-    e = err.errors()[0]
-    loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+    errs = err.errors()
+    # with unions (a value or a list), the deepest location names the real culprit
+    e = max(errs, key=lambda x: (x["type"] != "missing", len(x["loc"])))
+    loc = ".".join(str(p) for p in e["loc"]
+                   if not str(p).startswith(("function-", "list[", "float")))
     msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "extra_forbidden":
         return f"{source}: unknown key '{loc}'"

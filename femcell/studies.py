@@ -83,7 +83,16 @@ def build_material(cfg: StudyConfig) -> mcore.IntercalationMaterial:
         for k in ("theta", "values"):
             if k in kw:
                 kw[k] = tuple(kw[k])
-        over["law"] = mcore.LAWS[m.law.name](**kw)
+        try:
+            over["law"] = mcore.LAWS[m.law.name](**kw)
+        except TypeError:
+            import inspect
+
+            allowed = [k for k in inspect.signature(mcore.LAWS[m.law.name]).parameters]
+            bad = [k for k in kw if k not in allowed]
+            raise ConfigError(f"material.law: {', '.join(repr(b) for b in bad)} does not apply "
+                              f"to law '{m.law.name}' (its parameters: "
+                              f"{', '.join(allowed) or 'none'})") from None
     return get_material(m.name, **over) if over else mat
 
 

@@ -34,27 +34,25 @@ def _write(folder, text, name="study.toml"):
 
 
 def _err_line(capsys) -> str:
-    """The single stderr line of rank 0 ("" on other ranks, where stderr must be empty)."""
+    """Rank 0's single stderr line, broadcast to every rank (stderr is empty on the others)."""
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if MPI.COMM_WORLD.rank != 0:
         assert err == ""
-        return ""
-    lines = err.splitlines()
-    assert len(lines) == 1, err
+    lines = MPI.COMM_WORLD.bcast(err.splitlines(), root=0)
+    assert len(lines) == 1, lines
     assert lines[0].startswith("femcell: error: ")
     return lines[0]
 
 
 def _bad(capsys, argv, *needles):
-    """Run argv, expect exit code 2 and a one-line error containing every needle (rank 0)."""
+    """Run argv, expect exit code 2 and a one-line error containing every needle."""
     capsys.readouterr()  # drop earlier output
     code = cli.main(argv)
     line = _err_line(capsys)
     assert code == cli.EXIT_BAD_INPUT == 2
-    if MPI.COMM_WORLD.rank == 0:
-        for needle in needles:
-            assert needle in line, (needle, line)
+    for needle in needles:
+        assert needle in line, (needle, line)
     return line
 
 
@@ -66,40 +64,66 @@ def _edit(old, new):
 
 def test_bad_toml_syntax(shared_tmp, capsys):
     path = _write(shared_tmp, _small_study() + "\n[time\nend = 3\n", "broken.toml")
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "broken.toml",
-         "not valid TOML")
+    _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "broken.toml",
+        "not valid TOML",
+    )
 
 
 def test_unknown_key(shared_tmp, capsys):
     path = _write(shared_tmp, _edit('end = "60 s"', 'end = "60 s"\nennd = "60 s"'))
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "unknown key",
-         "time.ennd")
+    _bad(
+        capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "unknown key", "time.ennd"
+    )
 
 
 def test_unknown_material(shared_tmp, capsys):
     path = _write(shared_tmp, _edit('name = "nmc811"', 'name = "unobtainium"'))
-    line = _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "unobtainium",
-                "nmc811", "graphite", "lfp")
-    assert "known materials" in line or MPI.COMM_WORLD.rank != 0
+    line = _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "unobtainium",
+        "nmc811",
+        "graphite",
+        "lfp",
+    )
+    assert "known materials" in line
 
 
 def test_unknown_boundary_region(shared_tmp, capsys):
     path = _write(shared_tmp, _edit('region = "surface"', 'region = "nowhere"'))
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "boundary.0.region",
-         "'nowhere'", "surface")
+    _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "boundary.0.region",
+        "'nowhere'",
+        "surface",
+    )
 
 
 def test_negative_diffusivity(shared_tmp, capsys):
-    path = _write(shared_tmp, _edit('name = "nmc811"',
-                                    'name = "nmc811"\ndiffusivity = "-1e-14 m^2/s"'))
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
-         "material.diffusivity", "positive")
+    path = _write(
+        shared_tmp, _edit('name = "nmc811"', 'name = "nmc811"\ndiffusivity = "-1e-14 m^2/s"')
+    )
+    _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "material.diffusivity",
+        "positive",
+    )
 
 
 def test_wrong_units(shared_tmp, capsys):
     path = _write(shared_tmp, _edit('end = "60 s"', 'end = "5 m"'))
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "time.end",
-         "'5 m'", "not a time")
+    _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "time.end",
+        "'5 m'",
+        "not a time",
+    )
 
 
 def test_missing_study_file(shared_tmp, capsys):
@@ -109,8 +133,45 @@ def test_missing_study_file(shared_tmp, capsys):
 
 def test_set_override_with_wrong_units(shared_tmp, capsys):
     path = _write(shared_tmp, _small_study())
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run"),
-                  "--set", 'temperature="3 m"'], "temperature", "'3 m'", "not a temperature")
+    _bad(
+        capsys,
+        ["run", str(path), "-q", "-o", str(shared_tmp / "run"), "--set", 'temperature="3 m"'],
+        "temperature",
+        "'3 m'",
+        "not a temperature",
+    )
+
+
+def test_negative_diffusivity_in_a_list(shared_tmp, capsys):
+    path = _write(
+        shared_tmp,
+        _edit(
+            'name = "nmc811"',
+            'name = "nmc811"\ndiffusivity = ["1e-14 m^2/s", "-1e-14 m^2/s", "1e-14 m^2/s"]',
+        ),
+    )
+    line = _bad(
+        capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "material.diffusivity"
+    )
+    assert "must be positive" in line
+
+
+def test_law_parameter_of_another_law(shared_tmp, capsys):
+    path = _write(
+        shared_tmp,
+        _edit('name = "nmc811"', 'name = "nmc811"\n[material.law]\nname = "vacancy"\nbeta = 2.0'),
+    )
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "material.law", "beta")
+
+
+def test_mesh_set_with_wrong_units(capsys):
+    _bad(
+        capsys, ["mesh", "sphere", "--set", 'radius="5 s"', "--set", 'h="1 um"'], "radius", "'5 s'"
+    )
+
+
+def test_mesh_unknown_builder(capsys):
+    _bad(capsys, ["mesh", "cube_of_cheese"], "cube_of_cheese", "sphere", "interval")
 
 
 def test_no_run_folder_after_bad_input(shared_tmp, capsys):

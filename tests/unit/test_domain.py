@@ -27,8 +27,9 @@ def two():
 
 @pytest.fixture(scope="module")
 def poly():
-    return Domain.from_builder("polycrystal_particle", semi_axes=(R, R, R), n_grains=4, seed=3,
-                               h=2.5e-6)
+    return Domain.from_builder(
+        "polycrystal_particle", semi_axes=(R, R, R), n_grains=4, seed=3, h=2.5e-6
+    )
 
 
 def _region_function(dom: Domain, values: dict[str, float]):
@@ -76,8 +77,13 @@ def test_cells_partition_the_mesh(two):
 
 @pytest.mark.parametrize(
     ("measure", "name", "known"),
-    [("dx", "middle", "left, right"), ("ds", "middle", "outer"), ("ds", "left", "outer"),
-     ("dS", "middle", "left|right"), ("dS", "left|middle", "left|right")],
+    [
+        ("dx", "middle", "left, right"),
+        ("ds", "middle", "outer"),
+        ("ds", "left", "outer"),
+        ("dS", "middle", "left|right"),
+        ("dS", "left|middle", "left|right"),
+    ],
 )
 def test_unknown_region_lists_known_names(two, measure, name, known):
     with pytest.raises(RegionError) as info:
@@ -161,14 +167,22 @@ def test_grain_boundary_facets(poly):
     for k, g in enumerate(poly.grains("particle")):
         grain_of[poly.cells(g, include_ghosts=True)] = k
     assert np.all(grain_of >= 0)
-    between = [f for f in range(n_owned)
-               if len(c := f2c.links(f)) == 2 and grain_of[c[0]] != grain_of[c[1]]]
+    between = [
+        f
+        for f in range(n_owned)
+        if len(c := f2c.links(f)) == 2 and grain_of[c[0]] != grain_of[c[1]]
+    ]
     between = np.asarray(between, dtype=np.int32)
     geo = dolfinx.mesh.entities_to_geometry(poly.mesh, tdim - 1, between)
     x = poly.mesh.geometry.x
-    area = 0.5 * np.linalg.norm(
-        np.cross(x[geo[:, 1]] - x[geo[:, 0]], x[geo[:, 2]] - x[geo[:, 0]]), axis=1).sum() if \
-        between.size else 0.0
+    area = (
+        0.5
+        * np.linalg.norm(
+            np.cross(x[geo[:, 1]] - x[geo[:, 0]], x[geo[:, 2]] - x[geo[:, 0]]), axis=1
+        ).sum()
+        if between.size
+        else 0.0
+    )
     area = poly.comm.allreduce(area, op=MPI.SUM)
     assert area > 0.1 * R**2
     assert poly.integrate(1.0 * poly.dS("grain_boundary")) == pytest.approx(area, rel=1e-12)

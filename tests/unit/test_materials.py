@@ -22,7 +22,7 @@ from femcell.materials import (
     rotation_from_euler,
 )
 from femcell.materials.core import LAWS, RegularSolution
-from femcell.units import EV, F, K_B, R, T_REF
+from femcell.units import EV, K_B, T_REF, F, R
 
 THETA = np.linspace(0.0, 0.99, 199)
 
@@ -68,8 +68,13 @@ def test_arrhenius_from_prefactor_consistent_with_ev():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"value_ref": -1e-14}, {"value_ref": 0.0}, {"value_ref": math.nan},
-     {"value_ref": 1e-14, "activation_energy": -1e-20}, {"value_ref": 1e-14, "t_ref": 0.0}],
+    [
+        {"value_ref": -1e-14},
+        {"value_ref": 0.0},
+        {"value_ref": math.nan},
+        {"value_ref": 1e-14, "activation_energy": -1e-20},
+        {"value_ref": 1e-14, "t_ref": 0.0},
+    ],
 )
 def test_arrhenius_rejects_unphysical_values(kwargs):
     with pytest.raises(MaterialError):
@@ -111,8 +116,7 @@ def test_diffusivity_tensor_eigen_decomposition():
 def test_diffusivity_tensor_defaults_and_isotropic():
     np.testing.assert_array_equal(diffusivity_tensor([1.0, 2.0, 3.0]), np.diag([1.0, 2.0, 3.0]))
     q = rotation_from_euler([0.3, 1.1, -0.4])
-    np.testing.assert_allclose(diffusivity_tensor(5e-15, q), 5e-15 * np.eye(3), rtol=0,
-                               atol=1e-29)
+    np.testing.assert_allclose(diffusivity_tensor(5e-15, q), 5e-15 * np.eye(3), rtol=0, atol=1e-29)
 
 
 def test_diffusivity_tensor_2d_restriction():
@@ -126,8 +130,9 @@ def test_diffusivity_tensor_2d_restriction():
     np.testing.assert_allclose(np.linalg.eigvalsh(d2), [1.0, 4.0], rtol=1e-12)
     np.testing.assert_allclose(d2 @ q[:2, 0], 4.0 * q[:2, 0], atol=1e-12)
     c, s = math.cos(phi), math.sin(phi)
-    np.testing.assert_allclose(d2, [[4 * c * c + s * s, 3 * c * s], [3 * c * s, 4 * s * s + c * c]],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        d2, [[4 * c * c + s * s, 3 * c * s], [3 * c * s, 4 * s * s + c * c]], rtol=1e-12
+    )
     np.testing.assert_allclose(diffusivity_tensor(p, q, dim=1), [[4 * c * c + s * s]], rtol=1e-12)
 
 
@@ -175,16 +180,19 @@ def test_interstitial_rises():
 def test_tabulated_interpolates_linearly_and_is_flat_outside():
     law = Tabulated(theta=(0.1, 0.5, 0.9), values=(2.0, 1.0, 0.5))
     th = np.array([-0.2, 0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0, 1.3])
-    np.testing.assert_allclose(law.factor(th), [2.0, 2.0, 2.0, 1.5, 1.0, 0.75, 0.5, 0.5, 0.5],
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        law.factor(th), [2.0, 2.0, 2.0, 1.5, 1.0, 0.75, 0.5, 0.5, 0.5], rtol=1e-15
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"theta": (0.0, 0.5, 0.4), "values": (1.0, 1.0, 1.0)},
-     {"theta": (0.0, 1.0), "values": (1.0, -1.0)},
-     {"theta": (0.0, 1.0), "values": (1.0,)},
-     {"theta": (0.0,), "values": (1.0,)}],
+    [
+        {"theta": (0.0, 0.5, 0.4), "values": (1.0, 1.0, 1.0)},
+        {"theta": (0.0, 1.0), "values": (1.0, -1.0)},
+        {"theta": (0.0, 1.0), "values": (1.0,)},
+        {"theta": (0.0,), "values": (1.0,)},
+    ],
 )
 def test_tabulated_rejects_bad_tables(kwargs):
     with pytest.raises(MaterialError, match="tabulated"):
@@ -205,8 +213,7 @@ def test_regular_solution_factor_and_spinodal():
     law = RegularSolution(omega=1.5 * rt)  # below 2RT: Fick is fine
     law.check(T_REF)
     # (1 - theta) Gamma = 1 - 2 omega theta (1 - theta) / RT
-    np.testing.assert_allclose(law.factor(THETA, T_REF), 1 - 3.0 * THETA * (1 - THETA),
-                               rtol=1e-12)
+    np.testing.assert_allclose(law.factor(THETA, T_REF), 1 - 3.0 * THETA * (1 - THETA), rtol=1e-12)
     # omega just above 2RT at 25 degC but below 2RT at 60 degC: the check depends on T
     law = RegularSolution(omega=2.05 * rt)
     with pytest.raises(MaterialError, match="Cahn-Hilliard") as info:
@@ -219,8 +226,14 @@ def test_regular_solution_factor_and_spinodal():
 
 
 def test_laws_registry():
-    assert set(LAWS) >= {"constant", "lattice_gas", "regular_solution", "vacancy",
-                         "interstitial", "tabulated"}
+    assert set(LAWS) >= {
+        "constant",
+        "lattice_gas",
+        "regular_solution",
+        "vacancy",
+        "interstitial",
+        "tabulated",
+    }
     for name, cls in LAWS.items():
         assert cls.name == name
 
@@ -247,7 +260,8 @@ def test_lfp_is_anisotropic_with_b_fastest():
     assert lfp.reference_diffusivity() == p[1]
     ea = lfp.diffusivity[1].activation_energy
     assert lfp.principal(333.15)[1] / p[1] == pytest.approx(
-        math.exp(-ea / K_B * (1 / 333.15 - 1 / T_REF)), rel=1e-12)
+        math.exp(-ea / K_B * (1 / 333.15 - 1 / T_REF)), rel=1e-12
+    )
 
 
 def test_isotropic_material_has_three_equal_principal_values():

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from femcell.units import EV, F, R, T_REF, Scales, UnitError, celsius, to_si
+from femcell.units import EV, T_REF, F, R, Scales, UnitError, celsius, to_si
 
 
 @pytest.mark.parametrize(
