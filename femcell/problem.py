@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from femcell._dolfinx import MPI, PETSc, dolfinx
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.solvers.presets import linear_solver_options, newton_options
 from femcell.solvers.snes import SolveReport, run_snes
 
@@ -96,12 +96,15 @@ class Problem:
         linear_solver: "auto", "direct" or "iterative".
         petsc_options: extra SNES/KSP options (override the presets).
         prefix: PETSc options prefix (unique per problem).
+        reuse_operators: for affine single-field problems, solve with pre-assembled
+            operators instead of SNES (same answer, far fewer assemblies).
     """
 
     _count = 0
 
     def __init__(self, domain, physics, *, linear_solver: str = "auto",
-                 petsc_options: dict | None = None, prefix: str | None = None):
+                 petsc_options: dict | None = None, prefix: str | None = None,
+                 reuse_operators: bool = True):
         self.domain = domain
         self.physics = list(physics)
         self.time = TimeContext(domain.mesh)
@@ -130,6 +133,9 @@ class Problem:
             petsc_options_prefix=self.prefix, petsc_options=opts,
             entity_maps=[m for p in self.physics for m in getattr(p, "entity_maps", [])] or None,
         )
+        self._linear_stepper = None
+        if reuse_operators and self.linear and single and self.fields[0].history:
+            self._linear_stepper = _LinearStepper(self, residuals[0], bcs, opts)
         self._jac_key = None
         self._jac_current = False
         self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
@@ -164,6 +170,14 @@ class Problem:
         changed = False
         for p in self.physics:
             changed |= bool(p.update(t_new))
+        if self._linear_stepper is not None:
+            report = self._linear_stepper.solve((dt, coeffs), changed)
+            self.stats["solves"] += 1
+            self.stats["newton_its"] += report.newton_its
+            self.stats["krylov_its"] += report.krylov_its
+            if not report.converged:
+                self.reject()
+            return report
         for f in self.fields:  # initial guess: previous level
             f.u.x.array[:] = f.history[0].x.array
         if self.linear:
@@ -216,3 +230,113 @@ class Problem:
         for p in self.physics:
             out.update(p.quantities())
         return out
+
+
+class _LinearStepper:
+    """Affine single-field problems: u solves A u = -(H0 u^n + H1 u^(n-1) + F0) + lifting.
+
+    A (the Jacobian, with Dirichlet rows), the history operators H_k = dF/du^(n-k) and their
+    factorisation are rebuilt only when the step, the scheme or a coefficient changes; the
+    load F0 = F(u = 0, history = 0) only when a Constant in the residual changes; the
+    Dirichlet lifting only when a boundary value changes. A step is then a few mat-vecs and
+    one triangular solve, with no form assembly.
+    """
+
+    def __init__(self, problem: Problem, residual, bcs, opts: dict):
+        nlp = problem._nlp
+        f = problem.fields[0]
+        self.problem, self.field, self.bcs = problem, f, bcs
+        V = f.u.function_space
+        du = ufl.TrialFunction(V)
+        self.h = [f.history[0], f.history[1]]
+        self.H_forms = [dolfinx.fem.form(ufl.derivative(residual, h, du)) for h in self.h]
+        self.H = [dolfinx.fem.petsc.create_matrix(a) for a in self.H_forms]
+        self.A = nlp.A
+        self.J = nlp.J
+        self.F = nlp.F
+        self.constants = list(residual.constants())  # their values decide when F0 changes
+        self.b = f.u.x.petsc_vec.duplicate()
+        self.F0 = f.u.x.petsc_vec.duplicate()
+        self.lift = f.u.x.petsc_vec.duplicate()
+        self.tmp = f.u.x.petsc_vec.duplicate()
+        self.ksp = PETSc.KSP().create(problem.domain.comm)
+        prefix = problem.prefix + "lin_"
+        self.ksp.setOptionsPrefix(prefix)
+        popts = PETSc.Options()
+        for k, v in opts.items():
+            if k.startswith(("ksp_", "pc_", "mat_")):
+                popts[prefix + k] = v
+        self.ksp.setFromOptions()
+        self._key = None
+        self._const_sig = None
+        self._bc_sig = None
+
+    def _bc_signature(self):
+        sig = []
+        for bc in self.bcs:
+            g = bc.g
+            val = getattr(g, "value", None)
+            if val is not None:
+                sig.append(np.asarray(val).tobytes())
+            else:
+                sig.append(g.x.array.tobytes())
+        return tuple(sig)
+
+    def solve(self, key, changed: bool) -> SolveReport:
+        from dolfinx.fem.petsc import apply_lifting, assemble_matrix, assemble_vector, set_bc
+
+        u = self.field.u
+        rebuilt = False
+        if changed or key != self._key:
+            self.A.zeroEntries()
+            assemble_matrix(self.A, self.J, self.bcs, diag=1.0)
+            self.A.assemble()
+            for Hm, a in zip(self.H, self.H_forms, strict=True):
+                Hm.zeroEntries()
+                assemble_matrix(Hm, a)
+                Hm.assemble()
+            self.ksp.setOperators(self.A)
+            self._key = key
+            self.problem.stats["jacobians"] += 1
+            rebuilt = True
+        sig = tuple(np.asarray(c.value).tobytes() for c in self.constants)
+        if rebuilt or sig != self._const_sig:
+            saved = [u.x.array.copy()] + [h.x.array.copy() for h in self.h]
+            for fn in [u, *self.h]:
+                fn.x.array[:] = 0.0
+            with self.F0.localForm() as loc:
+                loc.set(0.0)
+            assemble_vector(self.F0, self.F)
+            self.F0.ghostUpdate(PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
+            u.x.array[:] = saved[0]
+            for h, arr in zip(self.h, saved[1:], strict=True):
+                h.x.array[:] = arr
+            self._const_sig = sig
+        bsig = self._bc_signature() if self.bcs else ()
+        if rebuilt or bsig != self._bc_sig:
+            with self.lift.localForm() as loc:
+                loc.set(0.0)
+            if self.bcs:
+                apply_lifting(self.lift, [self.J], bcs=[self.bcs])
+                self.lift.ghostUpdate(PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
+            self._bc_sig = bsig
+        b = self.b
+        self.H[0].mult(self.h[0].x.petsc_vec, b)
+        self.H[1].multAdd(self.h[1].x.petsc_vec, b, b)
+        b.axpy(1.0, self.F0)
+        b.aypx(-1.0, self.lift)  # b = lift - (H0 h0 + H1 h1 + F0)
+        if self.bcs:
+            set_bc(b, self.bcs)
+        x = u.x.petsc_vec
+        try:
+            self.ksp.solve(b, x)
+        except PETSc.Error as exc:
+            return SolveReport(False, f"PETSc error {exc.ierr}", 1, 0)
+        u.x.scatter_forward()
+        reason = self.ksp.getConvergedReason()
+        its = self.ksp.getIterationNumber()
+        finite = bool(np.isfinite(x.norm()))
+        ok = reason > 0 and finite
+        name = "LINEAR_SOLVE" if ok else f"KSP reason {reason}" + (
+            "" if finite else " (non-finite solution)")
+        return SolveReport(ok, name, 1, its)
