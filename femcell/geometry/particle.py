@@ -27,8 +27,7 @@ from ._common import (
     set_size,
 )
 from ._common import semi_axes as check_axes
-
-_HALF_SPACE = 4.0  # half-space box size in model units (the particle fits in [-1, 1]^3)
+from ._voronoi import nearest_seed, orientations, voronoi_cells
 
 
 def _add_ellipsoid(axes: tuple[float, ...]) -> int:
@@ -256,11 +255,11 @@ def polycrystal_particle(
     }
     unit_axes = np.asarray(axes) / scale
     seeds = _seed_points(unit_axes, n_grains, seed)
-    euler = _orientations(n_grains, seed, dim)
+    euler = orientations(n_grains, seed, dim)
 
     occ = gmsh.model.occ
     particle = _add_ellipsoid(tuple(unit_axes))
-    cells = [_voronoi_cell(seeds, i, nbrs, unit_axes) for i, nbrs in _neighbours(seeds)]
+    cells = voronoi_cells(seeds, -1.1 * unit_axes, 2.2 * unit_axes)
     _, parts = occ.fragment([(dim, particle)], [(dim, c) for c in cells if c is not None])
     pieces = sorted({t for _, t in parts[0]})
     occ.remove([dt for dt in occ.getEntities(dim) if dt[1] not in pieces], recursive=True)
@@ -268,10 +267,7 @@ def polycrystal_particle(
 
     # Each piece goes to the seed nearest its centre of mass (a convex Voronoi piece contains
     # its centroid); this also absorbs boolean slivers, so every cell is in one group.
-    owner = {
-        t: int(np.argmin(np.linalg.norm(seeds - occ.getCenterOfMass(dim, t)[:dim], axis=1)))
-        for t in pieces
-    }
+    owner = {t: nearest_seed(seeds, dim, t) for t in pieces}
     kept = sorted(set(owner.values()))
     names = {i: f"particle.grain_{k}" for k, i in enumerate(kept)}
     grain_volumes = {}
@@ -316,69 +312,3 @@ def _seed_points(unit_axes: np.ndarray, n: int, seed: int) -> np.ndarray:
         if p @ p < 1.0:
             points.append(p * unit_axes)
     return np.array(points)
-
-
-def _orientations(n: int, seed: int, dim: int) -> np.ndarray:
-    """Bunge ZXZ Euler angles (rad) of ``n`` uniformly random rotations, shape (n, 3)."""
-    from scipy.spatial.transform import Rotation
-
-    euler = Rotation.random(n, random_state=seed).as_euler("ZXZ").reshape(n, 3)
-    euler[:, [0, 2]] %= 2 * math.pi
-    if dim == 2:
-        euler[:, 1:] = 0.0  # in-plane rotation by phi1 only
-    return euler
-
-
-def _neighbours(seeds: np.ndarray):
-    """Yield (i, [j, ...]): the seeds whose bisectors can bound the Voronoi cell of seed i."""
-    n, dim = seeds.shape
-    pairs = {(i, j) for i in range(n) for j in range(n) if i != j}
-    if n > dim + 1:  # Delaunay neighbours suffice (and are far fewer for many grains)
-        from scipy.spatial import Delaunay, QhullError
-
-        try:
-            tri = Delaunay(seeds)
-            if len(np.unique(tri.simplices)) == n:
-                pairs = {(i, j) for s in tri.simplices for i in s for j in s if i != j}
-        except QhullError:
-            pass
-    for i in range(n):
-        yield i, sorted(j for k, j in pairs if k == i)
-
-
-def _voronoi_cell(seeds: np.ndarray, i: int, nbrs: list[int], unit_axes: np.ndarray):
-    """Tag of the convex polytope of the particle's padded box nearer seed i than nbrs."""
-    occ = gmsh.model.occ
-    dim = len(unit_axes)
-    lo, size = -1.1 * unit_axes, 2.2 * unit_axes
-    cell = occ.addBox(*lo, *size) if dim == 3 else occ.addRectangle(*lo, 0, *size)
-    # Chained intersections: one cut by the union of all half-spaces is ~10x slower in OCC.
-    for j in nbrs:
-        d = seeds[j] - seeds[i]
-        if np.linalg.norm(d) < 1e-12:  # duplicate seed: nearest-seed assignment drops one
-            continue
-        out, _ = occ.intersect([(dim, cell)], [(dim, _half_space(seeds[i], d))])
-        if not out:
-            return None
-        cell = out[0][1]
-    return cell
-
-
-def _half_space(origin: np.ndarray, d: np.ndarray) -> int:
-    """Large box/rectangle filling {x: (x - origin - d / 2) . d <= 0} (the side of origin)."""
-    occ = gmsh.model.occ
-    B = _HALF_SPACE
-    n = d / np.linalg.norm(d)
-    if len(n) == 3:
-        tag = occ.addBox(-B, -B, -B, B, 2 * B, 2 * B)  # x <= 0, outward normal e_x
-        axis = np.array([0.0, -n[2], n[1]])  # e_x cross n
-        angle = math.atan2(np.linalg.norm(axis), n[0])
-        if np.linalg.norm(axis) < 1e-12:
-            axis = np.array([0.0, 0.0, 1.0])
-        if angle > 0:
-            occ.rotate([(3, tag)], 0, 0, 0, *axis, angle)
-    else:
-        tag = occ.addRectangle(-B, -B, 0, B, 2 * B)
-        occ.rotate([(2, tag)], 0, 0, 0, 0, 0, 1, math.atan2(n[1], n[0]))
-    occ.translate([(len(n), tag)], *(origin + 0.5 * d), *([0.0] if len(n) == 2 else []))
-    return tag

@@ -23,11 +23,14 @@ class Physics:
         linear: True when the residual is affine in the unknowns with coefficients that
             change only when `update` says so (lets the Problem reuse the Jacobian).
         symmetric: True when the Jacobian is symmetric positive definite.
+        time_dependent: False when no coefficient or boundary value changes in time (lets the
+            time integrator take fixed steps of a linear problem in a batch).
     """
 
     name = "physics"
     linear = False
     symmetric = False
+    time_dependent = True  # False when no data (boundary values, sources, T) change in time
 
     def setup(self, domain, time) -> None:
         """Create spaces, fields and forms on `domain`; `time` is the shared TimeContext."""

@@ -116,6 +116,9 @@ class Diffusion(Physics):
         self.bc_list = list(bcs)
         self.initial = initial
         self.temperature = time_function(temperature)
+        self.time_dependent = callable(temperature) or source is not None or any(
+            callable(getattr(b, "value", None)) or callable(getattr(b, "c_ext", None))
+            for b in bcs)
         self.orientations = orientations
         self.degree = degree
         self.name = name
@@ -207,7 +210,7 @@ class Diffusion(Physics):
     def _time_constant(self, value, factor: float):
         f = time_function(value)
         c = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(f(0.0) * factor))
-        self._time_constants.append((c, f, factor))
+        self._time_constants.append((c._cpp_object.value, f, factor))  # a view: cheap to set
         return c
 
     def _build_projectors(self, gdim: int):
@@ -258,8 +261,8 @@ class Diffusion(Physics):
         self.update(0.0)
 
     def update(self, t: float) -> bool:
-        for c, f, factor in self._time_constants:
-            c.value = f(t) * factor
+        for view, f, factor in self._time_constants:
+            view[...] = f(t) * factor
         for g, f, factor in self._space_time_values:
             g.interpolate(lambda x, f=f, factor=factor: np.asarray(f(x, t)) * factor)
         T = self.temperature(t)

@@ -6,10 +6,14 @@ from femcell._dolfinx import has_package
 
 # Below this many global DOFs a sparse direct solver is the fastest robust choice.
 DIRECT_DOF_LIMIT = 60_000
+# Below this size, serially, PETSc's own LU beats MUMPS (whose per-solve overhead is ~10 us).
+NATIVE_LU_LIMIT = 5_000
 
 
-def direct_options() -> dict:
-    """LU with the best parallel direct solver this PETSc has."""
+def direct_options(num_dofs: int | None = None, ranks: int = 1) -> dict:
+    """LU: PETSc's own for small serial problems, else the best parallel direct solver."""
+    if ranks == 1 and num_dofs is not None and num_dofs <= NATIVE_LU_LIMIT:
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_ordering_type": "nd"}
     for pkg in ("mumps", "superlu_dist"):
         if has_package(pkg):
             return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": pkg}
@@ -30,18 +34,20 @@ def iterative_options(symmetric: bool = False, rtol: float = 1e-12) -> dict:
     return opts
 
 
-def linear_solver_options(num_dofs: int, kind: str = "auto", symmetric: bool = False) -> dict:
+def linear_solver_options(num_dofs: int, kind: str = "auto", symmetric: bool = False,
+                          ranks: int = 1) -> dict:
     """Options for the linear solves inside SNES.
 
     Args:
         num_dofs: global number of unknowns.
         kind: "auto" (direct below DIRECT_DOF_LIMIT, else iterative), "direct" or "iterative".
         symmetric: the Jacobian is symmetric positive definite (CG allowed).
+        ranks: number of MPI ranks.
     """
     if kind not in ("auto", "direct", "iterative"):
         raise ValueError(f"solver.linear: unknown kind {kind!r} (auto, direct, iterative)")
     if kind == "direct" or (kind == "auto" and num_dofs <= DIRECT_DOF_LIMIT):
-        return direct_options()
+        return direct_options(num_dofs, ranks)
     return iterative_options(symmetric)
 
 
