@@ -269,3 +269,39 @@ def test_batched_fixed_steps_equal_stepwise(bc):
         assert integ.steps == 25
         assert any(rec.get("batch") for rec in integ.log) == batched
     assert np.max(np.abs(out[0] - out[1])) < 1e-12
+
+
+def test_robin_lumped_relaxation():
+    """Small Biot number (k R / D = 1e-3): the particle mean relaxes as
+    c_ext + (c0 - c_ext) exp(-3 k t / R) (lumped capacitance)."""
+    from femcell.physics import Robin
+
+    dom = Domain.from_builder("interval", coordinates="spherical", radius=R, n_cells=10)
+    k = 1e-3 * D0 / R
+    c0, cext = 0.1 * CMAX, 0.6 * CMAX
+    phys = Diffusion(_material([D0]), [Robin("surface", k, cext)], initial=c0)
+    tau = R / (3 * k)
+    _, _, rows = _solve(dom, phys, tau, tau / 200)
+    mean = rows[-1]["c_moles"] / (4 / 3 * np.pi * R**3)
+    exact = cext + (c0 - cext) * np.exp(-1.0)
+    assert abs(mean - exact) / abs(c0 - cext) < 2e-3  # Biot 1e-3: lumped model within 0.2 %
+    inflow = rows[-1]["c_inflow[surface]"]
+    area = 4 * np.pi * R**2
+    assert inflow == pytest.approx(k * area * (cext - rows[-1]["c_surface[surface]"]), rel=1e-10)
+
+
+def test_arrhenius_temperature_dependence():
+    """At 60 degC with Ea = 0.4 eV the particle follows Crank's series with D(T)."""
+    from femcell.units import EV, K_B
+
+    dom = Domain.from_builder("interval", coordinates="spherical", radius=R, n_cells=40)
+    ea = 0.4 * EV
+    mat = IntercalationMaterial("hot", CMAX, (Arrhenius(D0, ea),))
+    T = 333.15
+    DT = D0 * np.exp(-ea / K_B * (1 / T - 1 / 298.15))
+    assert DT / D0 > 4.5  # a strong effect: a missing Arrhenius factor would fail below
+    phys = Diffusion(mat, [Flux("surface", Q_IN)], initial=C0, temperature=T)
+    t_end = 0.3 * R**2 / DT
+    _, _, rows = _solve(dom, phys, t_end, t_end / 300)
+    exact = crank_sphere(R, t_end, radius=R, diffusivity=DT, flux=Q_IN, c0=C0)
+    assert abs(rows[-1]["c_surface[surface]"] - exact) / (exact - C0) < 5e-3
