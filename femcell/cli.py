@@ -97,26 +97,13 @@ def cmd_mesh(args) -> int:
             params[key] = _geometry_param(value)
         except ValueError as exc:
             raise ConfigError(f"--set {key}: {exc}") from None
-    dom = Domain.from_builder(args.builder, **params)
-    if args.output:
-        _write_msh(args.builder, params, args.output)
+    coords = params.pop("coordinates", "cartesian")
+    dom = Domain.from_builder(args.builder, coordinates=coords, msh_file=args.output, **params)
     _say(dom.describe())
+    _say(dom.quality_line())
+    if args.output:
+        _say(f"femcell: wrote {args.output} and {Path(args.output).with_suffix('.json')}")
     return 0
-
-
-def _write_msh(builder, params, path):
-    import gmsh
-
-    from femcell.geometry import BUILDERS
-
-    if _rank() != 0:
-        return
-    gmsh.initialize()
-    gmsh.option.setNumber("General.Terminal", 0)
-    gmsh.model.add("femcell")
-    BUILDERS[builder](**params)
-    gmsh.write(str(path))
-    gmsh.finalize()
 
 
 def cmd_bench(args) -> int:

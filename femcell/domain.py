@@ -110,7 +110,7 @@ class Domain:
     # -------------------------------------------------------------- construction
     @classmethod
     def from_builder(cls, builder, comm=MPI.COMM_WORLD, coordinates: str = "cartesian",
-                     **params) -> Domain:
+                     msh_file=None, **params) -> Domain:
         """Build a Domain from a gmsh builder (a name in femcell.geometry.BUILDERS or a callable).
 
         Args:
@@ -118,6 +118,8 @@ class Domain:
                 and returns a metadata dict with at least "gdim".
             comm: MPI communicator.
             coordinates: coordinate system (see `Domain`).
+            msh_file: also write the mesh to this .msh file, with its metadata (grain
+                orientations, parameters) beside it as a .json file of the same stem.
             **params: builder parameters in SI units.
         """
         from femcell import geometry
@@ -128,7 +130,7 @@ class Domain:
                 raise DomainError(f"builder: unknown builder {builder!r}; known: "
                                   f"{', '.join(sorted(geometry.BUILDERS))}")
             fn = geometry.BUILDERS[builder]
-        return cls._from_gmsh(lambda: fn(**params), comm, coordinates)
+        return cls._from_gmsh(lambda: fn(**params), comm, coordinates, msh_file)
 
     @classmethod
     def from_file(cls, path, comm=MPI.COMM_WORLD, coordinates: str = "cartesian",
@@ -162,12 +164,19 @@ class Domain:
                     gmsh.model.mesh.setOrder(order)
             else:
                 gmsh.merge(str(path))
-            return {"source": str(path)}
+            meta = {"source": str(path)}
+            side = path.with_suffix(".json")
+            if side.is_file():  # metadata written beside the mesh (orientations, ...)
+                import json
+
+                meta.update({k: v for k, v in json.loads(side.read_text()).items()
+                             if k not in ("gdim", "mesh_quality")})
+            return meta
 
         return cls._from_gmsh(load, comm, coordinates)
 
     @classmethod
-    def _from_gmsh(cls, fill_model, comm, coordinates) -> Domain:
+    def _from_gmsh(cls, fill_model, comm, coordinates, msh_file=None) -> Domain:
         """Run `fill_model` on rank 0 inside a fresh gmsh session and distribute the mesh."""
         import gmsh
 
@@ -181,6 +190,9 @@ class Domain:
             try:
                 meta = dict(fill_model() or {})
                 meta.setdefault("gdim", _gmsh_gdim())
+                meta["mesh_quality"] = _gmsh_quality()
+                if msh_file is not None:
+                    _write_msh(Path(msh_file), meta)
                 if not gmsh.model.getPhysicalGroups():
                     err = "the gmsh model has no physical groups (name the regions)"
             except Exception as exc:  # reported on every rank below
@@ -420,12 +432,73 @@ class Domain:
     def num_cells_global(self) -> int:
         return self.mesh.topology.index_map(self.tdim).size_global
 
+    def quality(self) -> dict:
+        """Mesh quality: element count, min/mean gmsh quality (minSICN) and the largest cell
+        size h [m] next to each interface and named facet region (collective)."""
+        q = dict(self.metadata.get("mesh_quality", {}))
+        q["cells"] = self.num_cells_global()
+        tdim = self.tdim
+        f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
+        near = {name: itf.entities[:, [0, 2]].ravel() for name, itf in self.interfaces.items()}
+        for name in self.facet_regions:
+            facets = self.facets(name)
+            near[name] = np.unique(np.concatenate(
+                [f2c.links(f) for f in facets])) if facets.size else np.empty(0, np.int32)
+        h_near = {}
+        for name, cells in near.items():
+            cells = np.unique(cells).astype(np.int32)
+            h = self.mesh.h(tdim, cells) if cells.size else np.empty(0)
+            hmax = self.comm.allreduce(float(h.max()) if h.size else 0.0, op=MPI.MAX)
+            hmin = self.comm.allreduce(float(h.min()) if h.size else np.inf, op=MPI.MIN)
+            h_near[name] = {"h_min_m": hmin, "h_max_m": hmax}
+        q["h_near"] = h_near
+        return q
+
+    def quality_line(self) -> str:
+        """One log line: elements, quality and element sizes at interfaces."""
+        q = self.quality()
+        parts = [f"{q['cells']} elements"]
+        if "min_quality" in q:
+            parts.append(f"quality {q['measure']} min {q['min_quality']:.3f} mean "
+                         f"{q['mean_quality']:.3f}")
+        for name, h in q["h_near"].items():
+            parts.append(f"h at {name} {h['h_min_m']:.3g}-{h['h_max_m']:.3g} m")
+        return "mesh: " + "; ".join(parts)
+
     def describe(self) -> str:
         """One line: cells, regions, interfaces."""
         return (f"{self.num_cells_global()} cells ({self.tdim}D, {self.coordinates}); cell "
                 f"regions: {', '.join(self.cell_regions)}; facet regions: "
                 f"{', '.join(self.facet_regions) or '-'}; interfaces: "
                 f"{', '.join(self.interfaces) or '-'}")
+
+
+def _write_msh(path: Path, meta: dict) -> None:
+    """Write the current gmsh model's mesh and its metadata (rank 0)."""
+    import json
+
+    import gmsh
+
+    from femcell.io.summary import _clean
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gmsh.option.setNumber("Mesh.SaveAll", 0)
+    gmsh.write(str(path))
+    path.with_suffix(".json").write_text(json.dumps(_clean(meta), indent=1) + "\n")
+
+
+def _gmsh_quality() -> dict:
+    """Element count and min/mean minSICN quality of the top-dimension elements (rank 0)."""
+    import gmsh
+
+    dim = gmsh.model.getDimension()
+    _, tags, _ = gmsh.model.mesh.getElements(dim)
+    tags = np.concatenate(tags) if tags else np.empty(0)
+    if dim < 2 or tags.size == 0:
+        return {"elements": int(tags.size)}
+    q = np.asarray(gmsh.model.mesh.getElementQualities(tags, "minSICN"))
+    return {"elements": int(tags.size), "measure": "minSICN", "min_quality": float(q.min()),
+            "mean_quality": float(q.mean())}
 
 
 def _gmsh_gdim() -> int:

@@ -172,6 +172,9 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
         t0 = _time.perf_counter()
         domain = build_domain(cfg, comm, base_dir)
         timings["mesh_s"] = _time.perf_counter() - t0
+        quality = domain.quality()
+        if progress and comm.rank == 0:
+            print(domain.quality_line(), flush=True)
         material = build_material(cfg)
         material.law.check(cfg.temperature)
         orient = build_orientations(cfg, domain)
@@ -268,6 +271,7 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
         "physics": physics.describe(),
         "domain": {"description": domain.describe(), "cells": domain.num_cells_global(),
                    "dofs": problem.num_dofs, "volume_m3": domain.volume(),
+                   "mesh_quality": quality,
                    "builder_metadata": {k: v for k, v in domain.metadata.items()
                                         if k != "orientations"}},
         "versions": versions(),

@@ -144,3 +144,160 @@ def metadata(builder: str, params: dict, gdim: int, tdim: int, scale: float, **e
         "length_scale": scale,
         **extra,
     }
+
+
+def nonnegative(builder: str, name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise GeometryError if it is not finite and >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(builder, name, value, "must be a real number")
+    if not math.isfinite(value) or value < 0:
+        raise _fail(builder, name, value, "must be finite and >= 0")
+    return float(value)
+
+
+def real(builder: str, name: str, value: object) -> float:
+    """Return ``value`` as a finite float, or raise GeometryError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise _fail(builder, name, value, "must be a finite real number")
+    return float(value)
+
+
+def lengths(builder: str, name: str, value: object, n: int | Sequence[int]) -> tuple[float, ...]:
+    """Validate a sequence of ``n`` (or one of several allowed counts) positive lengths (m)."""
+    allowed = (n,) if isinstance(n, int) else tuple(n)
+    try:
+        items = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise _fail(builder, name, value, "must be a sequence of lengths") from None
+    if len(items) not in allowed:
+        raise _fail(builder, name, value, f"must have {' or '.join(map(str, allowed))} entries")
+    return tuple(positive(builder, f"{name}[{i}]", v) for i, v in enumerate(items))
+
+
+def options(builder: str, name: str, value: object, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the ``allowed`` strings, else raise GeometryError."""
+    if not isinstance(value, str) or value not in allowed:
+        raise _fail(builder, name, value, f"must be one of {list(allowed)}")
+    return value
+
+
+def fail(builder: str, name: str, value: object, why: str) -> GeometryError:
+    """A GeometryError ``"builder: name=value why"`` (one line)."""
+    return _fail(builder, name, value, why)
+
+
+def refined_size(builder: str, name: str, value: object, h: float) -> float:
+    """Validate an optional refined size (m): None means ``h``; otherwise 0 < value <= h."""
+    if value is None:
+        return h
+    value = positive(builder, name, value)
+    if value > h:
+        raise _fail(builder, name, value, f"must not exceed h={h!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- size fields
+
+# Gmsh's elements come out somewhat larger than the target size (in 3D the longest edge of a
+# tetrahedron is typically 1.5-2x the target). Refined sizes are upper bounds: the target is
+# this fraction of the requested size, so every edge of a cell touching a refined entity is
+# at most the requested size.
+SIZE_SAFETY = {1: 1.0, 2: 0.75, 3: 0.5}
+
+
+class Sizing:
+    """Background mesh size: ``h`` everywhere, refined near entities, balls and boxes.
+
+    All lengths are in model units. Each refinement is a gmsh field (Distance + Threshold,
+    Ball or Box); the background field is their minimum, capped at ``h``.
+    """
+
+    def __init__(self, dim: int, h: float, growth: float = 0.5):
+        self.dim, self.h, self.growth = dim, h, growth
+        self.fields: list[int] = []
+
+    def _ramp(self, size: float) -> float:
+        return (self.h - size) / self.growth
+
+    def near(self, tags: Iterable[int], size: float, entity_dim: int | None = None) -> None:
+        """Refine to ``size`` (an upper bound) within ~size of the given entities."""
+        tags = sorted(set(tags))
+        edim = self.dim - 1 if entity_dim is None else entity_dim
+        if not tags or size >= self.h:
+            return
+        target = SIZE_SAFETY[self.dim] * size
+        diag = max(_diagonal(edim, t) for t in tags)
+        sampling = int(min(max(math.ceil(2 * diag / target), 20), 400 if edim < 2 else 120))
+        f = gmsh.model.mesh.field
+        dist = f.add("Distance")
+        key = {0: "PointsList", 1: "CurvesList", 2: "SurfacesList"}[edim]
+        f.setNumbers(dist, key, tags)
+        if edim > 0:
+            f.setNumber(dist, "Sampling", sampling)
+        d_min = max(size, diag / sampling)
+        thr = f.add("Threshold")
+        f.setNumber(thr, "InField", dist)
+        f.setNumber(thr, "SizeMin", target)
+        f.setNumber(thr, "SizeMax", self.h)
+        f.setNumber(thr, "DistMin", d_min)
+        f.setNumber(thr, "DistMax", d_min + self._ramp(target))
+        self.fields.append(thr)
+
+    def ball(self, center: Sequence[float], radius: float, size: float) -> None:
+        """Refine to ``size`` (an upper bound) inside the ball/disk ``|x - center| <= radius``."""
+        if size >= self.h:
+            return
+        target = SIZE_SAFETY[self.dim] * size
+        f = gmsh.model.mesh.field
+        ball = f.add("Ball")
+        for k, c in zip(("XCenter", "YCenter", "ZCenter"), (*center, 0.0, 0.0), strict=False):
+            f.setNumber(ball, k, c)
+        f.setNumber(ball, "Radius", radius)
+        f.setNumber(ball, "Thickness", self._ramp(target))
+        f.setNumber(ball, "VIn", target)
+        f.setNumber(ball, "VOut", self.h)
+        self.fields.append(ball)
+
+    def box(self, lo: Sequence[float], hi: Sequence[float], size: float) -> None:
+        """Refine to ``size`` (an upper bound) inside the axis-aligned box ``lo..hi``."""
+        if size >= self.h:
+            return
+        target = SIZE_SAFETY[self.dim] * size
+        f = gmsh.model.mesh.field
+        box = f.add("Box")
+        lo, hi = (*lo, 0.0, 0.0, 0.0)[:3], (*hi, 0.0, 0.0, 0.0)[:3]
+        for k, a, b in zip("XYZ", lo, hi, strict=True):
+            f.setNumber(box, f"{k}Min", a)
+            f.setNumber(box, f"{k}Max", b)
+        f.setNumber(box, "Thickness", self._ramp(target))
+        f.setNumber(box, "VIn", target)
+        f.setNumber(box, "VOut", self.h)
+        self.fields.append(box)
+
+    def apply(self) -> None:
+        """Install the background field (after all refinements were added)."""
+        set_size(self.h)
+        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+        if not self.fields:
+            return
+        f = gmsh.model.mesh.field
+        if len(self.fields) == 1:
+            f.setAsBackgroundMesh(self.fields[0])
+            return
+        fmin = f.add("Min")
+        f.setNumbers(fmin, "FieldsList", self.fields)
+        f.setAsBackgroundMesh(fmin)
+
+
+def _diagonal(dim: int, tag: int) -> float:
+    if dim == 0:
+        return 0.0
+    x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(dim, tag)
+    return math.dist((x0, y0, z0), (x1, y1, z1))
+
+
+def bbox(dim: int, tag: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(lo, hi) corners of the bounding box of an entity (model units)."""
+    b = gmsh.model.getBoundingBox(dim, tag)
+    return b[:3], b[3:]
