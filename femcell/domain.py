@@ -461,6 +461,8 @@ class Domain:
         if "min_quality" in q:
             parts.append(f"quality {q['measure']} min {q['min_quality']:.3f} mean "
                          f"{q['mean_quality']:.3f}")
+            if q["min_quality"] <= 0:
+                parts.append("WARNING: inverted or degenerate elements (quality <= 0)")
         for name, h in q["h_near"].items():
             parts.append(f"h at {name} {h['h_min_m']:.3g}-{h['h_max_m']:.3g} m")
         return "mesh: " + "; ".join(parts)
