@@ -405,9 +405,14 @@ class Domain:
         return 1
 
     # -------------------------------------------------------------- scalars
-    def integrate(self, expr) -> float:
-        """Assemble a scalar UFL form and sum it over all ranks."""
-        form = dolfinx.fem.form(expr)
+    def integrate(self, expr, entity_maps=None) -> float:
+        """Assemble a scalar UFL form and sum it over all ranks.
+
+        Args:
+            expr: the scalar form.
+            entity_maps: submesh entity maps, when the form holds functions on submeshes.
+        """
+        form = dolfinx.fem.form(expr, entity_maps=entity_maps)
         return self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
 
     def volume(self, region: str | None = None) -> float:
