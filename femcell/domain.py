@@ -40,6 +40,29 @@ COORDINATES = ("cartesian", "axisymmetric", "spherical")
 
 
 @dataclass
+class SubDomain:
+    """A cell region as its own mesh, for fields that live on one region only.
+
+    Attributes:
+        name: region name.
+        mesh: the submesh.
+        cell_map: EntityMap submesh cell -> parent cell (pass to forms as an entity map).
+        vertex_map: EntityMap submesh vertex -> parent vertex.
+        facet_tags: the parent's facet tags moved onto the submesh.
+    """
+
+    name: str
+    mesh: object
+    cell_map: object
+    vertex_map: object
+    facet_tags: object
+
+    def facets(self, domain: Domain, region: str) -> np.ndarray:
+        """Submesh facet indices of a named facet region of the parent."""
+        return self.facet_tags.find(domain.facet_tag_value(region))
+
+
+@dataclass
 class Interface:
     """Facets between two cell regions, oriented so that "+" lies in region `plus`.
 
@@ -282,6 +305,17 @@ class Domain:
         """True for a known cell region, facet region or interface name."""
         return (name in self.cell_regions or name in self._facet_groups
                 or name in self.interfaces)
+
+    def submesh(self, region: str) -> SubDomain:
+        """The region as a submesh with entity maps and facet tags (built once, cached)."""
+        cache = self.__dict__.setdefault("_submeshes", {})
+        if region not in cache:
+            cells = self.cells(region)
+            sm, cmap, vmap, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim, cells)
+            sm.topology.create_connectivity(self.tdim - 1, self.tdim)
+            ft = dolfinx.mesh.transfer_meshtags_to_submesh(self.facet_tags, sm, vmap, cmap)
+            cache[region] = SubDomain(region, sm, cmap, vmap, ft)
+        return cache[region]
 
     # -------------------------------------------------------------- interfaces
     def _region_of_groups(self) -> dict[int, str]:

@@ -120,7 +120,10 @@ class Problem:
                     * f.u.function_space.dofmap.index_map_bs for f in self.fields)
         self.num_dofs = ndofs
         symmetric = all(getattr(p, "symmetric", False) for p in self.physics)
+        self._last_accepted: dict[str, np.ndarray] = {}
         opts = newton_options()
+        for p in self.physics:
+            opts.update(getattr(p, "snes_options", {}))
         opts.update(linear_solver_options(ndofs, linear_solver, symmetric, domain.comm.size))
         if self.linear:
             opts["snes_type"] = "ksponly"
@@ -164,6 +167,9 @@ class Problem:
         """Apply every physics' initial condition to u and all history levels."""
         for p in self.physics:
             p.initial_condition()
+        for f in self.fields:
+            if not f.history:
+                self._last_accepted[f.name] = f.u.x.array.copy()
 
     def solve_step(self, t_new: float, dt: float, order: int, dt_prev: float | None
                    ) -> SolveReport:
@@ -180,8 +186,9 @@ class Problem:
             if not report.converged:
                 self.reject()
             return report
-        for f in self.fields:  # initial guess: previous level
-            f.u.x.array[:] = f.history[0].x.array
+        for f in self.fields:  # initial guess: previous level (quasi-static: as it is)
+            if f.history:
+                f.u.x.array[:] = f.history[0].x.array
         if self.linear:
             key = (dt, coeffs)
             if changed or key != self._jac_key:
@@ -217,6 +224,9 @@ class Problem:
     def accept(self) -> None:
         """Shift history: u^(n-2) <- u^(n-1) <- u^n <- u."""
         for f in self.fields:
+            if not f.history:  # quasi-static field: remember it for a rejected step
+                self._last_accepted[f.name] = f.u.x.array.copy()
+                continue
             h = f.history
             for k in range(len(h) - 1, 0, -1):
                 h[k].x.array[:] = h[k - 1].x.array
@@ -225,7 +235,10 @@ class Problem:
     def reject(self) -> None:
         """Restore u from u^n after a failed or rejected step."""
         for f in self.fields:
-            f.u.x.array[:] = f.history[0].x.array
+            if f.history:
+                f.u.x.array[:] = f.history[0].x.array
+            elif f.name in self._last_accepted:
+                f.u.x.array[:] = self._last_accepted[f.name]
 
     def error_estimate(self, weights: tuple[float, ...], atol: float, rtol: float) -> float:
         """max |u - u_pred| / (atol + rtol |u|) over owned DOFs of all fields (collective).
@@ -235,6 +248,8 @@ class Problem:
         """
         local = 0.0
         for f in self.fields:
+            if not f.history:  # quasi-static fields carry no time error
+                continue
             dm = f.u.function_space.dofmap
             n = dm.index_map.size_local * dm.index_map_bs
             u = f.u.x.array[:n]

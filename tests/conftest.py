@@ -92,3 +92,38 @@ def two_region_builder(h=0.25):
         return {"gdim": 2}
 
     return build
+
+
+def layered_builder(thicknesses, width, h, names=("anode", "electrolyte", "cathode")):
+    """2D stack along x of layers (e.g. anode | electrolyte | cathode) of given thicknesses
+    [m], height `width` [m]; facets "anode_cc" (x = 0) and "cathode_cc" (far end)."""
+
+    def build():
+        import gmsh
+
+        occ = gmsh.model.occ
+        s = sum(thicknesses)  # draw in units of the total length (OCC tolerance)
+        x = 0.0
+        tags = []
+        for t in thicknesses:
+            tags.append(occ.addRectangle(x / s, 0, 0, t / s, width / s))
+            x += t
+        occ.fragment([(2, tags[0])], [(2, t) for t in tags[1:]])
+        occ.synchronize()
+        edges = np.cumsum([0.0, *thicknesses]) / s
+        for i, name in enumerate(names):
+            sel = [t for _, t in gmsh.model.getEntities(2)
+                   if edges[i] < occ.getCenterOfMass(2, t)[0] < edges[i + 1]]
+            gmsh.model.addPhysicalGroup(2, sel, name=name)
+        curves = gmsh.model.getEntities(1)
+        cx = {t: occ.getCenterOfMass(1, t)[0] for _, t in curves}
+        gmsh.model.addPhysicalGroup(1, [t for t, v in cx.items() if abs(v) < 1e-9],
+                                    name="anode_cc")
+        gmsh.model.addPhysicalGroup(1, [t for t, v in cx.items() if abs(v - 1.0) < 1e-9],
+                                    name="cathode_cc")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", h / s)
+        gmsh.model.mesh.generate(2)
+        gmsh.model.mesh.affineTransform([s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0])
+        return {"gdim": 2}
+
+    return build

@@ -5,6 +5,7 @@ Every value in the library (`femcell.materials.library`) carries a citation stri
 
 from femcell.materials.core import (
     Arrhenius,
+    Conductor,
     Constant,
     Darken,
     DiffusivityLaw,
@@ -23,6 +24,7 @@ from femcell.materials.library import get_material, list_materials
 
 __all__ = [
     "Arrhenius",
+    "Conductor",
     "Constant",
     "Darken",
     "DiffusivityLaw",

@@ -79,7 +79,14 @@ class Arrhenius:
         return self.activation_energy / K_B * R
 
     def __call__(self, temperature: float) -> float:
-        """Value at temperature [K]."""
+        """Value at temperature [K] (a float, or a UFL expression such as a Constant)."""
+        if _is_ufl(temperature):
+            import ufl
+
+            if self.activation_energy == 0:
+                return self.value_ref
+            return self.value_ref * ufl.exp(
+                -self.activation_energy / K_B * (1.0 / temperature - 1.0 / self.t_ref))
         if not temperature > 0:
             raise MaterialError(f"temperature must be > 0 K, got {temperature:g}")
         return self.value_ref * math.exp(
@@ -350,4 +357,35 @@ class IntercalationMaterial:
 
     def all_citations(self) -> list[str]:
         cites = list(self.citations) + [d.citation for d in self.diffusivity if d.citation]
+        return list(dict.fromkeys(c for c in cites if c))
+
+
+@dataclass(frozen=True)
+class Conductor:
+    """A conductor for the charge-transport physics.
+
+    Attributes:
+        name: library key.
+        conductivity: sigma(T) [S m^-1], Arrhenius.
+        carrier: "ion" (solid electrolyte, single-ion conductor) or "electron" (electrode).
+        molar_volume: [m^3 mol^-1] (metals: for the stress-modified kinetics and the
+            interface velocity Omega j / F); 0 when not relevant.
+        citations: sources of the values.
+    """
+
+    name: str
+    conductivity: Arrhenius
+    carrier: str = "ion"
+    molar_volume: float = 0.0
+    citations: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.carrier not in ("ion", "electron"):
+            raise MaterialError(f"material {self.name}: carrier must be 'ion' or 'electron'")
+        if self.molar_volume < 0:
+            raise MaterialError(f"material {self.name}: molar_volume must be >= 0")
+
+    def all_citations(self) -> list[str]:
+        cites = list(self.citations) + ([self.conductivity.citation]
+                                        if self.conductivity.citation else [])
         return list(dict.fromkeys(c for c in cites if c))

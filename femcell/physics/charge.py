@@ -1,0 +1,219 @@
+"""Charge transport: ionic potential in the electrolyte, electronic potentials in the
+electrodes, coupled across each electrode|electrolyte interface by a kinetic law
+(PHYSICS.md section 2).
+
+    div(sigma_l grad phi_l) = 0 in the electrolyte,  div(sigma_s grad phi_s) = 0 in electrodes,
+    j = law(eta), eta = phi_s - phi_l - U_eq on each interface (anodic j > 0),
+    i_l . n_l = j entering the electrolyte, i_s . n_s = j leaving the electrode.
+
+Each potential lives on its region's submesh, so it can jump across the interface; every
+integral is written on the parent mesh (dx, ds by region name, dS over the Domain's oriented
+interface lists) with the submesh entity maps. This is femcell's one mechanism for fields
+that are discontinuous across interfaces.
+
+Scaling: the unknowns are u = phi / V_T (V_T = R T_ref / F); each region's residual is
+divided by sigma_region V_T L^(d-2), so every block is the nondimensional one.
+
+Electrical convention: a cell current density I > 0 enters the electrode at `current_cc`
+(oxidation, i.e. stripping or delithiation, at that electrode's interface) and leaves at
+`ground_cc`, where phi_s = 0. The cell voltage is phi_s(current_cc) - phi_s(ground_cc).
+"""
+
+from __future__ import annotations
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.materials.core import Conductor, MaterialError
+from femcell.physics.base import Physics, time_function
+from femcell.physics.kinetics import InterfaceKinetics
+from femcell.problem import Field
+from femcell.units import T_REF
+from femcell.units import F as FARADAY
+from femcell.units import R as GAS
+
+
+class ChargeTransport(Physics):
+    """Potentials in an electrolyte and its electrodes with interfacial kinetics.
+
+    Args:
+        conductors: {cell region: Conductor}; exactly one region with carrier "ion" (the
+            electrolyte), the others electrodes.
+        interfaces: InterfaceKinetics for every electrode|electrolyte interface.
+        current_density: applied cell current density I [A m^-2] (float or function of t),
+            averaged over `current_cc`.
+        current_cc: facet region where the current enters (an electrode's current collector).
+        ground_cc: facet region held at phi_s = 0 (the other electrode's current collector).
+        temperature: T [K], float or function of t.
+        degree: Lagrange degree of the potentials.
+        length_scale: reference length [m] (default: half the largest extent).
+    """
+
+    name = "charge"
+    linear = False
+    symmetric = False
+    # full Newton steps: exponential kinetics with block-scaled residuals make backtracking
+    # on the residual norm reject good steps; a failed solve is cut by the time stepper
+    # metals conduct ~1e8 x better than the electrolyte: their residual rows reach a round-off
+    # floor of ~1e-16 sigma_s / sigma_l, so convergence is also declared when the Newton
+    # update is below 1e-10 of the solution (quadratic convergence has then already happened)
+    snes_options = {"snes_linesearch_type": "basic", "snes_stol": 1e-10}
+
+    def __init__(self, conductors: dict[str, Conductor], interfaces: list[InterfaceKinetics],
+                 *, current_density=0.0, current_cc: str = "anode_cc",
+                 ground_cc: str = "cathode_cc", temperature=T_REF, degree: int = 1,
+                 length_scale: float | None = None):
+        ions = [r for r, c in conductors.items() if c.carrier == "ion"]
+        if len(ions) != 1:
+            raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
+                                f"got {ions or 'none'}")
+        self.electrolyte = ions[0]
+        self.conductors = dict(conductors)
+        self.electrodes = [r for r in conductors if r != self.electrolyte]
+        self.kinetics = list(interfaces)
+        for k in self.kinetics:
+            if k.electrode not in self.electrodes or k.electrolyte != self.electrolyte:
+                raise MaterialError(f"kinetics {k.electrode}|{k.electrolyte}: not an "
+                                    f"electrode|electrolyte pair of {list(conductors)}")
+        self.current = time_function(current_density)
+        self.current_cc, self.ground_cc = current_cc, ground_cc
+        self.temperature = time_function(temperature)
+        self.time_dependent = True
+        self.degree = degree
+        self._length = length_scale
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, domain, time) -> None:
+        self.domain = domain
+        mesh = domain.mesh
+        T0 = self.temperature(0.0)
+        self.vt = GAS * T_REF / FARADAY
+        L = self._length or 0.5 * domain.size()
+        d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
+        w = domain.weight()
+        self._w = w
+        const = lambda v: dolfinx.fem.Constant(mesh, PETSc.ScalarType(v))  # noqa: E731
+        self._T = const(T0)
+        self._I = const(self.current(0.0))
+        self._sigma = {r: const(c.conductivity(T0)) for r, c in self.conductors.items()}
+        self.sub = {r: domain.submesh(r) for r in self.conductors}
+        self.entity_maps = [s.cell_map for s in self.sub.values()]
+        self.fields, self.phi, self.v = [], {}, {}
+        for r in self.conductors:
+            V = dolfinx.fem.functionspace(self.sub[r].mesh, ("Lagrange", self.degree))
+            f = Field.create(f"phi_{r}", V, levels=0)
+            self.fields.append(f)
+            self.phi[r] = self.vt * f.u  # SI potential [V]
+            self.v[r] = ufl.TestFunction(V)
+        # one scale for all blocks (the electrolyte's): row-scaling an electrode block by its
+        # own huge conductivity would shrink its interface coupling to round-off
+        s_l = 1.0 / (self.conductors[self.electrolyte].conductivity(T0) * self.vt
+                     * L ** (d_eff - 2))
+        self._scale = dict.fromkeys(self.conductors, s_l)
+        F = {r: self._sigma[r] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
+             * domain.dx(r) for r in self.conductors}
+        self.j_expr, self.eta_expr, self._dS = {}, {}, {}
+        for k in self.kinetics:
+            itf = domain.interface(k.electrode, k.electrolyte)
+            se = "+" if itf.plus == k.electrode else "-"
+            sl = "-" if se == "+" else "+"
+            dS = domain.dS(itf.name)
+            eta = self.phi[k.electrode](se) - self.phi[self.electrolyte](sl) - \
+                k.equilibrium_potential
+            j = k.law.current(eta, self._T)
+            self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
+            wS = w("+") if not isinstance(w, int | float) else w
+            F[self.electrolyte] -= j * self.v[self.electrolyte](sl) * wS * dS
+            F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
+        owner = self._owner(self.current_cc)
+        area = domain.area(self.current_cc)
+        self._cc_area = area
+        F[owner] -= self._I * self.v[owner] * w * domain.ds(self.current_cc)
+        self._F = [self._scale[r] * F[r] for r in self.conductors]
+        # ground: phi_s = 0 on ground_cc of its electrode
+        g_owner = self._owner(self.ground_cc)
+        gi = list(self.conductors).index(g_owner)
+        sub = self.sub[g_owner]
+        V = self.fields[gi].u.function_space
+        dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
+                                                   sub.facets(domain, self.ground_cc))
+        self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
+        self._owners = (owner, g_owner)
+        self._compile_quantities()
+
+    def _owner(self, facet_region: str) -> str:
+        """The electrode whose boundary holds a current-collector facet region."""
+        for r in self.electrodes:
+            if self.domain.comm.allreduce(int(self.sub[r].facets(self.domain, facet_region).size),
+                                          op=MPI.SUM):
+                return r
+        raise MaterialError(f"facet region {facet_region!r} touches no electrode "
+                            f"({', '.join(self.electrodes)})")
+
+    def residuals(self):
+        return self._F
+
+    def dirichlet_bcs(self):
+        return self._bcs
+
+    def initial_condition(self) -> None:
+        for f in self.fields:
+            f.u.x.array[:] = 0.0
+        self.update(0.0)
+
+    def update(self, t: float) -> bool:
+        self._I.value = self.current(t)
+        T = self.temperature(t)
+        if T != float(self._T.value):
+            self._T.value = T
+            for r, c in self.conductors.items():
+                self._sigma[r].value = c.conductivity(T)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ quantities
+    def _compile_quantities(self):
+        d, w, em = self.domain, self._w, self.entity_maps
+        form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
+        a, g = self._owners
+        wS = w("+") if not isinstance(w, int | float) else w
+        self._qf = {
+            "phi_current_cc": form(self.phi[a] / self._cc_area * w * d.ds(self.current_cc)),
+            "phi_ground_cc": form(self.phi[g] / d.area(self.ground_cc) * w
+                                  * d.ds(self.ground_cc)),
+        }
+        self._areas = {}
+        for name, j in self.j_expr.items():
+            area = d.integrate(wS * self._dS[name])
+            self._areas[name] = area
+            self._qf[f"current[{name}]"] = form(j * wS * self._dS[name])
+            self._qf[f"eta_mean[{name}]"] = form(self.eta_expr[name] / area * wS * self._dS[name])
+        for r in self.conductors:  # Joule heat per region [W] -> ohmic drop = P / I_total
+            self._qf[f"joule[{r}]"] = form(self._sigma[r] * ufl.inner(
+                ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(r))
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+             for k, f in self._qf.items()}
+        out = {"cell_voltage": q["phi_current_cc"] - q["phi_ground_cc"],
+               "current_density": float(self._I.value)}
+        total = float(self._I.value) * self._cc_area
+        for name in self.j_expr:
+            out[f"current[{name}]"] = q[f"current[{name}]"]
+            out[f"j_mean[{name}]"] = q[f"current[{name}]"] / self._areas[name]
+            out[f"eta_mean[{name}]"] = q[f"eta_mean[{name}]"]
+        for r in self.conductors:
+            out[f"ohmic_drop[{r}]"] = q[f"joule[{r}]"] / total if total else 0.0
+        return out
+
+    def output_fields(self):
+        return {f"phi_{r}": (f.u, self.vt) for r, f in zip(self.conductors, self.fields,
+                                                              strict=True)}
+
+    def citations(self):
+        out = []
+        for c in self.conductors.values():
+            out += c.all_citations()
+        for k in self.kinetics:
+            out += k.law.citations()
+        return list(dict.fromkeys(out))
+

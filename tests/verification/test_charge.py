@@ -1,0 +1,111 @@
+"""Verification of charge transport with Butler-Volmer interfaces (PHYSICS.md section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import layered_builder
+
+from femcell.domain import Domain
+from femcell.materials import Arrhenius, Conductor
+from femcell.physics.charge import ChargeTransport
+from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics, LinearKinetics, Tafel
+from femcell.problem import Problem
+from femcell.solvers import StepController, TimeIntegrator
+from femcell.units import F, R
+
+LE, LS, W = 20e-6, 100e-6, 20e-6
+SIGMA = 0.05  # S/m (LLZO-like)
+METAL = Conductor("metal", Arrhenius(1.1e7), "electron")
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return Domain.from_builder(layered_builder([LE, LS, LE], W, 5e-6))
+
+
+def _physics(law_a, law_c=None, current=1.0, temperature=298.15):
+    cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
+    return ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law_a),
+                                  InterfaceKinetics("cathode", "electrolyte", law_c or law_a)],
+                           current_density=current, temperature=temperature)
+
+
+def _run(domain, phys, t_end=1.0, dt=1.0):
+    pb = Problem(domain, [phys])
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False))
+    rows = []
+    integ.run(t_end, lambda rec: rows.append({**rec, **pb.quantities()}) and False)
+    return pb, integ, rows
+
+
+def test_small_current_area_specific_resistance(cell):
+    """ASR = 2 R_ct + L / sigma (+ the metals' L / sigma_s) at small current."""
+    law = ButlerVolmer(Arrhenius(10.0), 0.5, 0.5)
+    _, _, rows = _run(cell, _physics(law, current=0.01))
+    asr = 2 * law.charge_transfer_resistance() + LS / SIGMA + 2 * LE / 1.1e7
+    assert rows[-1]["cell_voltage"] / 0.01 == pytest.approx(asr, rel=1e-3)
+    # the two halves: ohmic drop in the electrolyte is I L / sigma
+    assert rows[-1]["ohmic_drop[electrolyte]"] == pytest.approx(0.01 * LS / SIGMA, rel=1e-6)
+
+
+def test_linear_limit_is_the_same_law(cell):
+    bv = ButlerVolmer(Arrhenius(10.0), 0.4, 0.6)
+    lin = LinearKinetics(Arrhenius(10.0), 0.4, 0.6)
+    v = [_run(cell, _physics(k, current=1e-3))[2][-1]["cell_voltage"] for k in (bv, lin)]
+    assert v[0] == pytest.approx(v[1], rel=1e-4)
+
+
+@pytest.mark.parametrize("branch", ["anodic", "cathodic"])
+def test_tafel_slope(cell, branch):
+    """Fitted d eta / d log10 j at |j| >> i0 equals 2.303 R T / (alpha F) within 2 %.
+
+    The current sweeps up logarithmically as in a lab Tafel measurement (each step starts
+    from the previous state)."""
+    law = ButlerVolmer(Arrhenius(1.0), 0.3, 0.7)
+    name = "anode|electrolyte" if branch == "anodic" else "cathode|electrolyte"
+    phys = _physics(law, current=lambda t: 10.0 ** t)  # 1 -> 2000 A/m^2 over t = 0 .. 3.3
+    _, integ, rows = _run(cell, phys, t_end=3.3, dt=0.1)
+    j = np.array([r["current_density"] for r in rows])
+    eta = np.abs([r[f"eta_mean[{name}]"] for r in rows])
+    sel = j >= 200.0  # |j| >= 200 i0: the reverse branch is below 1e-5 of the forward one
+    slope = np.polyfit(np.log10(j[sel]), eta[sel], 1)[0]
+    alpha = 0.3 if branch == "anodic" else 0.7
+    expected = math.log(10) * R * 298.15 / (alpha * F)
+    assert slope == pytest.approx(expected, rel=0.02)
+    assert max(rec["newton_its"] for rec in integ.log) <= 6
+    # and the Tafel law itself agrees with Butler-Volmer there
+    tafel = Tafel(Arrhenius(1.0), 0.3, 0.7)
+    e = eta[-1] if branch == "anodic" else -eta[-1]
+    assert float(tafel.current(e)) == pytest.approx(float(law.current(e)), rel=1e-4)
+
+
+def test_charge_balance_and_newton_iterations_on_a_ramp(cell):
+    """Current through the anode interface equals that through the cathode interface every
+    step, and a current ramp needs <= 6 Newton iterations per step."""
+    law = ButlerVolmer(Arrhenius(10.0), 0.5, 0.5)
+    phys = _physics(law, current=lambda t: 50.0 * t)  # 0 -> 500 A/m^2 in 10 s
+    _, integ, rows = _run(cell, phys, t_end=10.0, dt=0.5)
+    for r in rows:
+        ia, ic = r["current[anode|electrolyte]"], r["current[cathode|electrolyte]"]
+        assert abs(ia + ic) <= 1e-10 * abs(ia) + 1e-20
+        assert ia == pytest.approx(r["current_density"] * W, rel=1e-9)
+    assert max(rec["newton_its"] for rec in integ.log) <= 6
+
+
+def test_temperature_raises_conductivity_and_kinetics(cell):
+    """Arrhenius sigma and i0: at 60 degC the small-current ASR follows both laws."""
+    law = ButlerVolmer(Arrhenius.ev(10.0, 0.35), 0.5, 0.5)
+    se = Conductor("se", Arrhenius.ev(SIGMA, 0.3))
+    T = 333.15
+    cond = {"anode": METAL, "electrolyte": se, "cathode": METAL}
+    phys = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                  InterfaceKinetics("cathode", "electrolyte", law)],
+                           current_density=0.01, temperature=T)
+    _, _, rows = _run(cell, phys)
+    asr = 2 * law.charge_transfer_resistance(T) + LS / se.conductivity(T) + 2 * LE / 1.1e7
+    assert rows[-1]["cell_voltage"] / 0.01 == pytest.approx(asr, rel=1e-3)
+    assert asr < 0.5 * (2 * law.charge_transfer_resistance() + LS / SIGMA)
