@@ -130,23 +130,33 @@ class Problem:
             opts.pop("snes_linesearch_type")
         opts.update(petsc_options or {})
         Problem._count += 1
-        self.prefix = prefix or f"femcell{Problem._count}_"
+        self.prefix = prefix or f"femcell{Problem._count}"
         us = [f.u for f in self.fields]
         single = len(us) == 1
-        self._nlp = dolfinx.fem.petsc.NonlinearProblem(
-            residuals[0] if single else residuals, us[0] if single else us, bcs=bcs,
-            petsc_options_prefix=self.prefix, petsc_options=opts,
-            entity_maps=[m for p in self.physics for m in getattr(p, "entity_maps", [])] or None,
-        )
-        self._linear_stepper = None
-        if reuse_operators and self.linear and single and self.fields[0].history:
-            self._linear_stepper = _LinearStepper(self, residuals[0], bcs, opts)
+        self._opts = opts
+        self._residuals, self._bcs = residuals, bcs
+        self._entity_maps = [m for p in self.physics for m in getattr(p, "entity_maps", [])]
+        self._nlps: dict = {}
+        self.mode = "default"
         self._jac_key = None
         self._jac_current = False
         self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
+        self._nlp = self._make_nlp("default", bcs)
+        self._linear_stepper = None
+        if reuse_operators and self.linear and single and self.fields[0].history:
+            self._linear_stepper = _LinearStepper(self, residuals[0], bcs, opts)
+
+    def _make_nlp(self, mode: str, bcs):
+        """A dolfinx NonlinearProblem for one set of Dirichlet conditions (a mode)."""
+        us = [f.u for f in self.fields]
+        single = len(us) == 1
+        nlp = dolfinx.fem.petsc.NonlinearProblem(
+            self._residuals[0] if single else self._residuals, us[0] if single else us,
+            bcs=bcs, petsc_options_prefix=f"{self.prefix}{mode}_",
+            petsc_options=self._opts, entity_maps=self._entity_maps or None)
         # wrap the Jacobian assembly so that a linear problem reuses the assembled matrix
         # (and, since the Mat state is unchanged, PETSc keeps its factorisation)
-        snes = self._nlp.solver
+        snes = nlp.solver
         jac_fn, jac_args, jac_kargs = snes.getJacobian()[2]
 
         def jacobian(snes_, x, A, P):
@@ -156,7 +166,29 @@ class Problem:
             self.stats["jacobians"] += 1
             self._jac_current = self.linear
 
-        snes.setJacobian(jacobian, self._nlp.A, self._nlp.P_mat)
+        snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
+        self._nlps[mode] = nlp
+        return nlp
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the set of Dirichlet conditions: "default" or a mode a physics declares
+        in `bc_modes()` (e.g. "potentiostatic" to hold the cell voltage)."""
+        if mode == self.mode:
+            return
+        if mode not in self._nlps:
+            extra = []
+            known = {"default"}
+            for p in self.physics:
+                modes = p.bc_modes() if hasattr(p, "bc_modes") else {}
+                known |= set(modes)
+                extra += modes.get(mode, [])
+            if mode not in known:
+                raise ValueError(f"unknown solver mode {mode!r}; known: {', '.join(known)}")
+            self._make_nlp(mode, self._bcs + extra)
+        self._nlp = self._nlps[mode]
+        self.mode = mode
+        self._jac_current = False
+        self._jac_key = None
 
     @property
     def solver(self):

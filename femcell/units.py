@@ -43,6 +43,7 @@ DIMENSIONS: dict[str, str] = {
     "conductivity": "S/m",
     "pressure": "Pa",
     "charge_density": "C/m^2",
+    "current_rate": "A/m^2/s",
     "molar_volume": "m^3/mol",
     "dimensionless": "",
 }

@@ -21,6 +21,8 @@ Electrical convention: a cell current density I > 0 enters the electrode at `cur
 
 from __future__ import annotations
 
+import numpy as np
+
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import Conductor, MaterialError
 from femcell.physics.base import Physics, time_function
@@ -137,6 +139,16 @@ class ChargeTransport(Physics):
                                                    sub.facets(domain, self.ground_cc))
         self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
         self._owners = (owner, g_owner)
+        # potentiostatic mode: phi_s held at current_cc (the cell voltage, ground = 0)
+        oi = list(self.conductors).index(owner)
+        Vo = self.fields[oi].u.function_space
+        hdofs = dolfinx.fem.locate_dofs_topological(
+            Vo, domain.tdim - 1, self.sub[owner].facets(domain, self.current_cc))
+        self._hold = const(0.0)
+        self._hold_bc = dolfinx.fem.dirichletbc(self._hold, hdofs, Vo)
+        self._owner_interface = next(
+            (domain.interface(k.electrode, k.electrolyte).name for k in self.kinetics
+             if k.electrode == owner), None)
         self._compile_quantities()
 
     def _owner(self, facet_region: str) -> str:
@@ -150,6 +162,22 @@ class ChargeTransport(Physics):
 
     def residuals(self):
         return self._F
+
+    def bc_modes(self) -> dict:
+        """Extra Dirichlet conditions per solver mode: "potentiostatic" holds the voltage."""
+        return {"potentiostatic": [self._hold_bc]}
+
+    def set_hold_voltage(self, voltage: float) -> None:
+        """Cell voltage [V] imposed in the potentiostatic mode."""
+        self._hold.value = voltage / self.vt
+
+    def set_current(self, current) -> None:
+        """Applied current density [A m^-2]: a float or a function of time [s]."""
+        self.current = time_function(current)
+
+    def set_temperature(self, temperature) -> None:
+        """Temperature [K]: a float or a function of time [s]."""
+        self.temperature = time_function(temperature)
 
     def dirichlet_bcs(self):
         return self._bcs
@@ -186,6 +214,14 @@ class ChargeTransport(Physics):
             self._areas[name] = area
             self._qf[f"current[{name}]"] = form(j * wS * self._dS[name])
             self._qf[f"eta_mean[{name}]"] = form(self.eta_expr[name] / area * wS * self._dS[name])
+        # facet-averaged current density per interface cell, for the peak current density
+        Q0 = dolfinx.fem.functionspace(d.mesh, ("DG", 0))
+        q0 = ufl.TestFunction(Q0)
+        self._peak = {}
+        for name, j in self.j_expr.items():
+            side = "+"
+            self._peak[name] = (form(j * q0(side) * wS * self._dS[name]),
+                                _owned_sums(dolfinx.fem.form(q0(side) * wS * self._dS[name])))
         for r in self.conductors:  # Joule heat per region [W] -> ohmic drop = P / I_total
             self._qf[f"joule[{r}]"] = form(self._sigma[r] * ufl.inner(
                 ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(r))
@@ -195,12 +231,22 @@ class ChargeTransport(Physics):
         q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
              for k, f in self._qf.items()}
         out = {"cell_voltage": q["phi_current_cc"] - q["phi_ground_cc"],
-               "current_density": float(self._I.value)}
-        total = float(self._I.value) * self._cc_area
+               "applied_current_density": float(self._I.value)}
+        if self._owner_interface is not None:  # measured: what crosses the interface
+            out["current_density"] = q[f"current[{self._owner_interface}]"] / self._cc_area
+        else:
+            out["current_density"] = float(self._I.value)
+        total = out["current_density"] * self._cc_area
         for name in self.j_expr:
             out[f"current[{name}]"] = q[f"current[{name}]"]
             out[f"j_mean[{name}]"] = q[f"current[{name}]"] / self._areas[name]
             out[f"eta_mean[{name}]"] = q[f"eta_mean[{name}]"]
+        for name, (frm, area) in self._peak.items():
+            vec = _owned_sums(frm)
+            sel = area > 0
+            local = np.abs(vec[sel] / area[sel])
+            out[f"j_max[{name}]"] = comm.allreduce(float(local.max()) if local.size else 0.0,
+                                                   op=MPI.MAX)
         for r in self.conductors:
             out[f"ohmic_drop[{r}]"] = q[f"joule[{r}]"] / total if total else 0.0
         return out
@@ -217,3 +263,10 @@ class ChargeTransport(Physics):
             out += k.law.citations()
         return list(dict.fromkeys(out))
 
+
+
+def _owned_sums(form) -> np.ndarray:
+    """Assemble a DG0 vector and return its owned entries with ghost contributions added."""
+    vec = dolfinx.fem.assemble_vector(form)
+    vec.scatter_reverse(dolfinx.la.InsertMode.add)
+    return vec.array[: vec.index_map.size_local].copy()

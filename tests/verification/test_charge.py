@@ -92,7 +92,11 @@ def test_charge_balance_and_newton_iterations_on_a_ramp(cell):
     for r in rows:
         ia, ic = r["current[anode|electrolyte]"], r["current[cathode|electrolyte]"]
         assert abs(ia + ic) <= 1e-10 * abs(ia) + 1e-20
-        assert ia == pytest.approx(r["current_density"] * W, rel=1e-9)
+        assert ia == pytest.approx(r["applied_current_density"] * W, rel=1e-9)
+        assert r["current_density"] == pytest.approx(r["applied_current_density"], rel=1e-9)
+        # a uniform strip: the peak facet current density equals the mean
+        jm = abs(r["j_mean[anode|electrolyte]"])
+        assert r["j_max[anode|electrolyte]"] == pytest.approx(jm, rel=1e-6, abs=1e-12)
     assert max(rec["newton_its"] for rec in integ.log) <= 6
 
 

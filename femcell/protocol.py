@@ -1,0 +1,305 @@
+"""Experiment protocols written the way a battery lab writes them.
+
+A protocol is a list of steps - constant current, linear current ramp, rest, potential hold,
+each optionally at its own temperature - grouped and repeated with `Repeat`. Each step ends
+at the first of its until-conditions (time, voltage above/below, charge passed, current
+above/below in a hold, or a quantity crossing a threshold). The runner lands on voltage
+limits by re-solving the crossing step, restarts the time step small at every step change,
+and records per-step quantities.
+
+Sign convention: a positive current density drives oxidation at the electrode that holds the
+current collector `current_cc` (stripping in a symmetric cell, delithiation/charge of a
+cathode when current_cc is on the cathode side).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+KINDS = ("current", "ramp", "rest", "hold")
+
+
+class ProtocolError(ValueError):
+    """A protocol the user must fix (one line)."""
+
+
+@dataclass(frozen=True)
+class Until:
+    """End conditions of a step (any that is set can end it; SI units).
+
+    Attributes:
+        time: step duration limit [s].
+        voltage_above: end when the cell voltage rises above this [V].
+        voltage_below: end when the cell voltage falls below this [V].
+        charge: end when |charge passed| reaches this [C m^-2].
+        current_above: (hold) end when |current density| rises above this [A m^-2].
+        current_below: (hold) end when |current density| falls below this [A m^-2].
+        quantity: (name, "above"|"below", value): any recorded quantity crossing a value
+            (contact fraction, crack length, ... from later physics).
+    """
+
+    time: float | None = None
+    voltage_above: float | None = None
+    voltage_below: float | None = None
+    charge: float | None = None
+    current_above: float | None = None
+    current_below: float | None = None
+    quantity: tuple | None = None
+
+    def any(self) -> bool:
+        return any(getattr(self, k) is not None for k in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One protocol step.
+
+    Attributes:
+        kind: "current" (constant current), "ramp" (I = start + rate t), "rest" (I = 0) or
+            "hold" (constant cell voltage).
+        current_density: constant current [A m^-2] (kind "current"), start of a ramp.
+        rate: ramp rate [A m^-2 s^-1].
+        voltage: held cell voltage [V] (kind "hold").
+        temperature: temperature during the step [K] (None: unchanged).
+        until: end conditions; a step needs at least one.
+        dt: first time step of the step [s] (None: the runner's default).
+        label: name used in tables and plots.
+    """
+
+    kind: str
+    current_density: float = 0.0
+    rate: float = 0.0
+    voltage: float | None = None
+    temperature: float | None = None
+    until: Until = field(default_factory=Until)
+    dt: float | None = None
+    label: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ProtocolError(f"step kind {self.kind!r}: use one of {', '.join(KINDS)}")
+        if not self.until.any():
+            raise ProtocolError(f"step {self.label or self.kind}: needs an until-condition")
+        if self.kind == "hold" and self.voltage is None:
+            raise ProtocolError(f"hold step {self.label}: needs 'voltage'")
+        if self.kind == "ramp" and self.rate == 0.0:
+            raise ProtocolError(f"ramp step {self.label}: needs a nonzero 'rate'")
+        if self.temperature is not None and not self.temperature > 0:
+            raise ProtocolError(f"step {self.label}: temperature must be > 0 K")
+
+    def current(self, t_in_step: float) -> float:
+        """Applied current density [A m^-2] at time t_in_step [s] into the step."""
+        if self.kind == "current":
+            return self.current_density
+        if self.kind == "ramp":
+            return self.current_density + self.rate * t_in_step
+        return 0.0
+
+    def time_limit(self) -> float:
+        """Latest end time of the step [s] from its time and (for constant current) charge
+        limits; inf when only other conditions can end it."""
+        limits = [math.inf]
+        if self.until.time is not None:
+            limits.append(self.until.time)
+        if self.until.charge is not None:
+            if self.kind == "current" and self.current_density != 0:
+                limits.append(self.until.charge / abs(self.current_density))
+            elif self.kind == "ramp":  # |I0 t + r t^2 / 2| = Q, first positive root
+                a, b, c = 0.5 * abs(self.rate), abs(self.current_density), -self.until.charge
+                if self.current_density * self.rate >= 0:
+                    limits.append((-b + math.sqrt(b * b - 4 * a * c)) / (2 * a))
+        return min(limits)
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Steps repeated `count` times (a cycling block)."""
+
+    count: int
+    steps: tuple
+
+    def __post_init__(self):
+        if self.count < 1:
+            raise ProtocolError(f"repeat count must be >= 1, got {self.count}")
+
+
+@dataclass
+class Protocol:
+    """An ordered list of steps and repeat blocks."""
+
+    items: list
+
+    def steps(self) -> Iterator[tuple[int, Step]]:
+        """Expanded steps with their cycle index."""
+        def walk(items, cycle):
+            for it in items:
+                if isinstance(it, Repeat):
+                    for c in range(it.count):
+                        yield from walk(it.steps, c)
+                else:
+                    yield cycle, it
+
+        yield from walk(self.items, 0)
+
+    @classmethod
+    def from_dicts(cls, items: list[dict], convert: Callable | None = None) -> Protocol:
+        """Build from parsed TOML tables; `convert(kind, key, value)` turns unit strings
+        into SI (the config layer passes femcell.units.to_si)."""
+        conv = convert or (lambda dim, key, v: float(v))
+
+        def make(d: dict, where: str):
+            d = dict(d)
+            if "repeat" in d:
+                count = d.pop("repeat")
+                inner = d.pop("steps", None)
+                if d:
+                    raise ProtocolError(f"{where}: unknown key(s) {', '.join(d)}")
+                if not isinstance(inner, list) or not inner:
+                    raise ProtocolError(f"{where}: a repeat block needs a list 'steps'")
+                return Repeat(int(count), tuple(make(x, f"{where}.steps.{i}")
+                                                 for i, x in enumerate(inner)))
+            kind = d.pop("kind", None)
+            if kind is None:
+                raise ProtocolError(f"{where}: missing key 'kind' ({', '.join(KINDS)})")
+            u = dict(d.pop("until", {}))
+            dims = {"time": "time", "voltage_above": "potential",
+                    "voltage_below": "potential", "charge": "charge_density",
+                    "current_above": "current_density", "current_below": "current_density"}
+            until_kw = {}
+            for k, v in u.items():
+                if k == "quantity":
+                    until_kw[k] = (str(v[0]), str(v[1]), float(v[2]))
+                elif k in dims:
+                    until_kw[k] = conv(dims[k], f"{where}.until.{k}", v)
+                else:
+                    raise ProtocolError(f"{where}.until: unknown key '{k}'")
+            kw = {"kind": kind, "until": Until(**until_kw), "label": d.pop("label", where)}
+            fields = {"current_density": "current_density", "rate": "current_rate",
+                      "voltage": "potential", "temperature": "temperature", "dt": "time"}
+            for k, dim in fields.items():
+                if k in d:
+                    kw[k] = conv(dim, f"{where}.{k}", d.pop(k))
+            if d:
+                raise ProtocolError(f"{where}: unknown key(s) {', '.join(d)}")
+            return Step(**kw)
+
+        return cls([make(x, f"protocol.{i}") for i, x in enumerate(items)])
+
+
+@dataclass
+class StepSummary:
+    """How one protocol step ended."""
+
+    index: int
+    label: str
+    kind: str
+    cycle: int
+    t_start: float
+    t_end: float
+    reason: str
+    charge: float
+    end_quantities: dict
+
+
+class ProtocolRunner:
+    """Drives a Problem through a Protocol.
+
+    Args:
+        problem: the Problem (holding a physics with `set_current`, `set_hold_voltage`,
+            `set_temperature`, e.g. ChargeTransport).
+        electrochem: that physics.
+        integrator: a TimeIntegrator on the problem (its controller sets dt limits).
+        dt: default first step of every protocol step [s].
+        rise_time: current steps change linearly over this time [s] (a potentiostat's rise
+            time; it gives the step-cutting a continuation path into a large current step).
+        record: callback(row dict) for every accepted time step.
+    """
+
+    def __init__(self, problem, electrochem, integrator, *, dt: float, rise_time: float = 0.0,
+                 record: Callable[[dict], None] | None = None):
+        self.problem, self.ec, self.integ = problem, electrochem, integrator
+        self.dt, self.rise = dt, rise_time
+        self.record = record
+        self.summaries: list[StepSummary] = []
+        self._I_last = 0.0
+
+    def _current_fn(self, step: Step, t0: float, I_prev: float):
+        rise = self.rise
+
+        def current(t):
+            target = step.current(t - t0)
+            if rise > 0 and t - t0 < rise:
+                w = max(0.0, (t - t0) / rise)
+                return I_prev + (target - I_prev) * w
+            return target
+
+        return current
+
+    def run(self, protocol: Protocol) -> list[StepSummary]:
+        integ = self.integ
+        for index, (cycle, step) in enumerate(protocol.steps()):
+            t0 = integ.t
+            if step.temperature is not None:
+                self.ec.set_temperature(step.temperature)
+            if step.kind == "hold":
+                self.ec.set_hold_voltage(step.voltage)
+                self.ec.set_current(0.0)
+                self.problem.set_mode("potentiostatic")
+            else:
+                self.ec.set_current(self._current_fn(step, t0, self._I_last))
+                self.problem.set_mode("default")
+            integ.dt = integ.ctl.dt_initial = step.dt or self.dt
+            limit = step.time_limit()
+            t_stop = t0 + limit if math.isfinite(limit) else math.inf
+            charge = 0.0
+            reason = "time"
+            while True:
+                horizon = min(t_stop, integ.t + 1e6 * integ.dt)
+                rec = integ.step(horizon)
+                q = self.problem.quantities()
+                if step.kind == "hold":  # measured current, right-point rule
+                    charge += abs(q.get("current_density", 0.0)) * rec["dt"]
+                else:  # the applied current (exact for constant current and ramps)
+                    ia, ib = self.ec.current(integ.t - rec["dt"]), self.ec.current(integ.t)
+                    charge += abs(0.5 * (ia + ib)) * rec["dt"]
+                row = {"t": integ.t, "step": index, "cycle": cycle, "label": step.label,
+                       "step_time": integ.t - t0, "charge": charge, **q}
+                if self.record is not None:
+                    self.record(row)
+                reason = self._ended(step, q, charge, integ.t, t_stop)
+                if reason:
+                    break
+            self._I_last = self.ec.current(integ.t) if step.kind != "hold" else q.get(
+                "current_density", 0.0)
+            self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t0, integ.t,
+                                              reason, charge, q))
+            if reason.startswith("stop:"):
+                break
+        return self.summaries
+
+    @staticmethod
+    def _ended(step: Step, q: dict, charge: float, t: float, t_stop: float) -> str:
+        u = step.until
+        v = q.get("cell_voltage")
+        i = abs(q.get("current_density", 0.0))
+        if u.voltage_above is not None and v is not None and v >= u.voltage_above:
+            return "voltage_above"
+        if u.voltage_below is not None and v is not None and v <= u.voltage_below:
+            return "voltage_below"
+        if u.current_above is not None and i >= u.current_above:
+            return "current_above"
+        if u.current_below is not None and i <= u.current_below:
+            return "current_below"
+        if u.charge is not None and charge >= u.charge * (1 - 1e-9):
+            return "charge"
+        if u.quantity is not None:
+            name, how, value = u.quantity
+            x = q.get(name)
+            if x is not None and ((how == "above" and x >= value) or (how == "below"
+                                                                     and x <= value)):
+                return f"{name}_{how}"
+        if t >= t_stop * (1 - 1e-12):
+            return "time"
+        return ""
