@@ -127,3 +127,65 @@ def layered_builder(thicknesses, width, h, names=("anode", "electrolyte", "catho
         return {"gdim": 2}
 
     return build
+
+
+def contact_spot_builder(a, rb, h_edge, h_far):
+    """A metal disk contact ("anode", radius a, on top) on a hemispherical electrolyte of
+    radius rb (the half-space model), enclosed by a thin metal shell ("cathode") whose outer
+    surface is "cathode_cc"; the top of the disk is "anode_cc". Refined at the disk edge."""
+
+    def build():
+        import gmsh
+
+        occ = gmsh.model.occ
+        s = rb  # draw in units of rb
+        ball = occ.addSphere(0, 0, 0, 1.0)
+        shell = occ.addSphere(0, 0, 0, 1.05)
+        cut_box = occ.addBox(-2, -2, 0, 4, 4, 2)
+        lower_ball = occ.cut([(3, ball)], [(3, cut_box)], removeTool=False)[0]
+        lower_shell = occ.cut([(3, shell)], [(3, cut_box)])[0]
+        disk = occ.addCylinder(0, 0, 0, 0, 0, 0.5 * a / s, a / s)
+        occ.fragment(lower_shell + [(3, disk)], lower_ball)
+        occ.synchronize()
+        groups = {"anode": [], "electrolyte": [], "cathode": []}
+        for _, t in gmsh.model.getEntities(3):
+            x, y, z = occ.getCenterOfMass(3, t)
+            if z > 0:
+                groups["anode"].append(t)
+            elif occ.getMass(3, t) < 0.5 * (2 / 3) * np.pi:  # the thin shell
+                groups["cathode"].append(t)
+            else:
+                groups["electrolyte"].append(t)
+        for name, tags in groups.items():
+            gmsh.model.addPhysicalGroup(3, tags, name=name)
+        top, outer = [], []
+        for _, t in gmsh.model.getEntities(2):
+            x, y, z = occ.getCenterOfMass(2, t)
+            if abs(z - 0.5 * a / s) < 1e-6:
+                top.append(t)
+            elif z < -0.1 and np.sqrt(x * x + y * y + z * z) > 0.5 and occ.getMass(2, t) > 2.0 * (
+                    np.pi * 1.05**2) * 0.99:
+                outer.append(t)
+        gmsh.model.addPhysicalGroup(2, top, name="anode_cc")
+        gmsh.model.addPhysicalGroup(2, outer, name="cathode_cc")
+        edge = [t for _, t in gmsh.model.getEntities(1)
+                if abs(occ.getCenterOfMass(1, t)[2]) < 1e-9
+                and abs(occ.getMass(1, t) - 2 * np.pi * a / s) < 1e-6]
+        f = gmsh.model.mesh.field
+        d = f.add("Distance")
+        f.setNumbers(d, "CurvesList", edge)
+        th = f.add("Threshold")
+        f.setNumber(th, "InField", d)
+        f.setNumber(th, "SizeMin", h_edge / s)
+        f.setNumber(th, "SizeMax", h_far / s)
+        f.setNumber(th, "DistMin", 0.2 * a / s)
+        f.setNumber(th, "DistMax", 0.6)
+        f.setAsBackgroundMesh(th)
+        gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+        gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+        gmsh.model.mesh.generate(3)
+        gmsh.model.mesh.affineTransform([s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0])
+        return {"gdim": 3}
+
+    return build

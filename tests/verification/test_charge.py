@@ -113,3 +113,32 @@ def test_temperature_raises_conductivity_and_kinetics(cell):
     asr = 2 * law.charge_transfer_resistance(T) + LS / se.conductivity(T) + 2 * LE / 1.1e7
     assert rows[-1]["cell_voltage"] / 0.01 == pytest.approx(asr, rel=1e-3)
     assert asr < 0.5 * (2 * law.charge_transfer_resistance() + LS / SIGMA)
+
+
+def test_spreading_resistance_of_a_contact_spot_3d():
+    """A circular contact of radius a on a thick electrolyte: R = 1 / (4 sigma a) within 5 %
+    (half-space model: a hemisphere of radius 20 a; its finite size and the kinetic terms
+    are subtracted analytically)."""
+    import numpy as np
+    from conftest import contact_spot_builder
+
+    from femcell.physics.kinetics import LinearKinetics
+
+    a, rb = 10e-6, 200e-6
+    dom = Domain.from_builder(contact_spot_builder(a, rb, a / 8, rb / 5))
+    law = LinearKinetics(Arrhenius(1e5))
+    cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
+    phys = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                  InterfaceKinetics("cathode", "electrolyte", law)],
+                           current_density=1.0, degree=2)
+    _, integ, rows = _run(dom, phys)
+    total = rows[-1]["current[anode|electrolyte]"]
+    r_num = rows[-1]["cell_voltage"] / total
+    rct = law.charge_transfer_resistance()
+    r_spread = 1 / (4 * SIGMA * a)
+    r_exact = (r_spread - 1 / (2 * np.pi * SIGMA * rb) + rct / (np.pi * a * a)
+               + rct / (2 * np.pi * rb**2))
+    assert r_num == pytest.approx(r_exact, rel=0.05)
+    # the current crowds at the contact edge: the peak is well above the mean
+    name = "anode|electrolyte"
+    assert rows[-1][f"j_max[{name}]"] > 1.5 * rows[-1][f"j_mean[{name}]"]
