@@ -39,6 +39,9 @@ class ChargeTransport(Physics):
     Args:
         conductors: {cell region: Conductor}; exactly one region with carrier "ion" (the
             electrolyte), the others electrodes.
+        group_conductors: optional {cell group: Conductor} overriding the region's conductor
+            in single grains or resolved layers (e.g. "electrolyte.grain_3" or a resolved
+            grain-boundary phase "electrolyte.gb"), each with its own Arrhenius law.
         interfaces: InterfaceKinetics for every electrode|electrolyte interface.
         current_density: applied cell current density I [A m^-2] (float or function of t),
             averaged over `current_cc`.
@@ -62,7 +65,8 @@ class ChargeTransport(Physics):
     def __init__(self, conductors: dict[str, Conductor], interfaces: list[InterfaceKinetics],
                  *, current_density=0.0, current_cc: str = "anode_cc",
                  ground_cc: str = "cathode_cc", temperature=T_REF, degree: int = 1,
-                 length_scale: float | None = None):
+                 length_scale: float | None = None,
+                 group_conductors: dict[str, Conductor] | None = None):
         ions = [r for r, c in conductors.items() if c.carrier == "ion"]
         if len(ions) != 1:
             raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
@@ -81,6 +85,12 @@ class ChargeTransport(Physics):
         self.time_dependent = True
         self.degree = degree
         self._length = length_scale
+        self.group_conductors = dict(group_conductors or {})
+        for g, c in self.group_conductors.items():
+            if g.split(".")[0] not in conductors or c.carrier != conductors[
+                    g.split(".")[0]].carrier:
+                raise MaterialError(f"group conductor {g!r}: its region must be one of "
+                                    f"{list(conductors)} with the same carrier")
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:
@@ -95,7 +105,14 @@ class ChargeTransport(Physics):
         const = lambda v: dolfinx.fem.Constant(mesh, PETSc.ScalarType(v))  # noqa: E731
         self._T = const(T0)
         self._I = const(self.current(0.0))
-        self._sigma = {r: const(c.conductivity(T0)) for r, c in self.conductors.items()}
+        # one conductivity Constant per cell group (grains may differ), updated with T
+        self._groups = {r: domain.grains(r) for r in self.conductors}
+        self._group_cond = {g: self.group_conductors.get(g, self.conductors[r])
+                            for r, gs in self._groups.items() for g in gs}
+        missing = set(self.group_conductors) - set(self._group_cond)
+        if missing:
+            raise MaterialError(f"group conductors for unknown cell groups: {sorted(missing)}")
+        self._sigma = {g: const(c.conductivity(T0)) for g, c in self._group_cond.items()}
         self.sub = {r: domain.submesh(r) for r in self.conductors}
         self.entity_maps = [s.cell_map for s in self.sub.values()]
         self.fields, self.phi, self.v = [], {}, {}
@@ -110,8 +127,8 @@ class ChargeTransport(Physics):
         s_l = 1.0 / (self.conductors[self.electrolyte].conductivity(T0) * self.vt
                      * L ** (d_eff - 2))
         self._scale = dict.fromkeys(self.conductors, s_l)
-        F = {r: self._sigma[r] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
-             * domain.dx(r) for r in self.conductors}
+        F = {r: sum(self._sigma[g] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
+                    * domain.dx(g) for g in self._groups[r]) for r in self.conductors}
         self.j_expr, self.eta_expr, self._dS = {}, {}, {}
         for k in self.kinetics:
             itf = domain.interface(k.electrode, k.electrolyte)
@@ -192,8 +209,8 @@ class ChargeTransport(Physics):
         T = self.temperature(t)
         if T != float(self._T.value):
             self._T.value = T
-            for r, c in self.conductors.items():
-                self._sigma[r].value = c.conductivity(T)
+            for g, c in self._group_cond.items():
+                self._sigma[g].value = c.conductivity(T)
             return True
         return False
 
@@ -223,8 +240,9 @@ class ChargeTransport(Physics):
             self._peak[name] = (form(j * q0(side) * wS * self._dS[name]),
                                 _owned_sums(dolfinx.fem.form(q0(side) * wS * self._dS[name])))
         for r in self.conductors:  # Joule heat per region [W] -> ohmic drop = P / I_total
-            self._qf[f"joule[{r}]"] = form(self._sigma[r] * ufl.inner(
-                ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(r))
+            self._qf[f"joule[{r}]"] = form(sum(self._sigma[g] * ufl.inner(
+                ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(g)
+                for g in self._groups[r]))
 
     def quantities(self) -> dict[str, float]:
         comm = self.domain.comm
@@ -257,7 +275,7 @@ class ChargeTransport(Physics):
 
     def citations(self):
         out = []
-        for c in self.conductors.values():
+        for c in list(self.conductors.values()) + list(self.group_conductors.values()):
             out += c.all_citations()
         for k in self.kinetics:
             out += k.law.citations()

@@ -142,3 +142,25 @@ def test_spreading_resistance_of_a_contact_spot_3d():
     # the current crowds at the contact edge: the peak is well above the mean
     name = "anode|electrolyte"
     assert rows[-1][f"j_max[{name}]"] > 1.5 * rows[-1][f"j_mean[{name}]"]
+
+
+def test_grain_conductivities_add_in_series():
+    """A resolved low-conductivity layer (e.g. a grain-boundary phase) inside the
+    electrolyte adds L_gb / sigma_gb to the ohmic resistance."""
+    lg, sig_gb = 2e-6, 5e-4
+    dom = Domain.from_builder(layered_builder(
+        [LE, LS / 2, lg, LS / 2, LE], W, 2e-6,
+        names=("anode", "electrolyte.bulk_1", "electrolyte.gb", "electrolyte.bulk_2",
+               "cathode")))
+    law = LinearKinetics(Arrhenius(10.0))
+    cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
+    phys = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                  InterfaceKinetics("cathode", "electrolyte", law)],
+                           current_density=0.1,
+                           group_conductors={"electrolyte.gb": Conductor("gb", Arrhenius(
+                               sig_gb))})
+    _, _, rows = _run(dom, phys)
+    ohm = LS / SIGMA + lg / sig_gb
+    assert rows[-1]["ohmic_drop[electrolyte]"] == pytest.approx(0.1 * ohm, rel=1e-6)
+    asr = 2 * law.charge_transfer_resistance() + ohm + 2 * LE / 1.1e7
+    assert rows[-1]["cell_voltage"] / 0.1 == pytest.approx(asr, rel=1e-6)
