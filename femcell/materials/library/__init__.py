@@ -11,6 +11,10 @@ _REGISTRY = {
     "nmc811": "nmc",
     "graphite": "graphite",
     "lfp": "lfp",
+    "li": "li",
+    "na": "na",
+    "llzo": "llzo",
+    "li6ps5cl": "lpscl",
 }
 
 
