@@ -36,10 +36,28 @@ def _bad_input_types():
 
 
 def cmd_run(args) -> int:
+    import tomllib
+
     from femcell.config import load_config
     from femcell.solvers.snes import SolverError
-    from femcell.studies import fmt_headline, run_study
+    from femcell.studies import fmt_headline, run_study, run_sweep
 
+    try:
+        has_sweep = "sweep" in tomllib.loads(Path(args.study).read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        has_sweep = False  # load_config reports the problem in one line
+    if has_sweep:
+        try:
+            results = run_sweep(args.study, args.set, args.output, progress=not args.quiet)
+        except SolverError as exc:
+            _say(f"femcell: run stopped: {exc}", err=True)
+            return EXIT_SOLVER
+        keys = [k for k, v in results[0].items() if isinstance(v, float)]
+        _say("femcell: sweep results")
+        _say("  " + " | ".join(["value"] + keys))
+        for r in results:
+            _say("  " + " | ".join([str(r["value"])] + [f"{r[k]:.5g}" for k in keys]))
+        return 0
     cfg = load_config(args.study, args.set)
     out = Path(args.output) if args.output else Path("runs") / cfg.study.name
     _say(f"femcell: study {cfg.study.name} -> {out}")
@@ -51,6 +69,11 @@ def cmd_run(args) -> int:
     _say(f"femcell: {cfg.study.name} completed in {res.summary['wall_time_s']:.1f} s on "
          f"{res.summary['mpi_ranks']} rank(s); {res.summary['steps']['accepted']} steps")
     _say(fmt_headline(res.headline))
+    for st in res.summary.get("protocol_steps", []):
+        _say(f"  step {st['index']:3d} {st['label']:12s} {st['kind']:8s} ended by "
+             f"{st['ended_by']:14s} t = {st['t_end_s']:10.4g} s  V = "
+             f"{st['end_cell_voltage_V']:+.5f} V  I = "
+             f"{st['end_current_density_A_m2'] * 0.1:+.4f} mA/cm^2")
     _say(f"femcell: results in {out}/ (fields.bp and mesh_tags.xdmf open in ParaView)")
     return 0
 

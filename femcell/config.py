@@ -79,15 +79,21 @@ class _Model(BaseModel):
 class StudySection(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
-    physics: Literal["diffusion"] = "diffusion"
+    physics: Literal["diffusion", "charge"] = "diffusion"
 
 
 def _geometry_param(v):
-    """Geometry parameters: strings with units are lengths, numbers are taken as given."""
+    """Geometry parameters: strings with units are lengths, numbers are taken as given,
+    words (e.g. interface = "anode") stay strings; lists and tables are converted inside."""
     if isinstance(v, str):
-        return _q("length", v)
+        text = v.strip()
+        if text[:1].isdigit() or text[:1] in "+-.":
+            return _q("length", text)
+        return text
     if isinstance(v, list):
         return [_geometry_param(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _geometry_param(x) for k, x in v.items()}
     return v
 
 
@@ -199,6 +205,51 @@ class StudyConfig(_Model):
     output: OutputSection = OutputSection()
 
 
+# ---------------------------------------------------------------------------- cell studies
+class KineticsSection(_Model):
+    electrode: str
+    electrolyte: str = "electrolyte"
+    law: Literal["butler_volmer", "linear", "tafel"] = "butler_volmer"
+    exchange_current_density: Q("current_density", _pos)
+    activation_energy: Energy = 0.0
+    alpha_a: float = Field(default=0.5, gt=0, le=1)
+    alpha_c: float = Field(default=0.5, gt=0, le=1)
+    equilibrium_potential: Q("potential") = 0.0
+
+
+class CellSection(_Model):
+    current_cc: str = "anode_cc"
+    ground_cc: str = "cathode_cc"
+
+
+class CellTimeSection(_Model):
+    dt: Time
+    rise_time: Q("time", _nonneg) = 0.0
+    max_cuts: int = Field(default=10, ge=0, le=50)
+
+
+class CellOutputSection(_Model):
+    fields: bool = True
+    plots: bool = True
+    field_every: int = Field(default=10, ge=1)
+
+
+class CellStudyConfig(_Model):
+    """A cell study: charge transport with interfacial kinetics driven by a protocol."""
+
+    study: StudySection
+    geometry: GeometrySection
+    conductors: dict[str, str]
+    group_conductors: dict[str, str] = {}
+    kinetics: list[KineticsSection]
+    cell: CellSection = CellSection()
+    protocol: list[dict]
+    temperature: Temperature = 298.15
+    time: CellTimeSection
+    solver: SolverSection = SolverSection()
+    output: CellOutputSection = CellOutputSection()
+
+
 # ---------------------------------------------------------------------------- loading
 def _format(err: ValidationError, source: str) -> str:
     errs = err.errors()
@@ -250,7 +301,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                data: dict | None = None) -> StudyConfig:
+                data: dict | None = None) -> StudyConfig | CellStudyConfig:
     """Read and validate a study TOML (or a dict), applying --set style overrides.
 
     Raises:
@@ -266,7 +317,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML ({exc})") from None
     data = apply_overrides(copy.deepcopy(data), overrides or [])
+    physics = data.get("study", {}).get("physics", "diffusion") if isinstance(
+        data.get("study"), dict) else "diffusion"
+    schema = CellStudyConfig if physics == "charge" else StudyConfig
     try:
-        return StudyConfig.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format(exc, source)) from None

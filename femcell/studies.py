@@ -147,7 +147,7 @@ def build_bcs(cfg: StudyConfig, material, domain: Domain) -> list:
 # ---------------------------------------------------------------------------- runner
 def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
               progress: bool = True, write: bool = True, source: str | None = None) -> Result:
-    """Run a diffusion study and write its run folder.
+    """Run a study (diffusion, or a cell study for physics = "charge") and write its folder.
 
     Args:
         cfg: validated study configuration.
@@ -164,6 +164,9 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
     from femcell import io as fio
     from femcell._dolfinx import capabilities, versions
 
+    if cfg.study.physics == "charge":
+        return run_cell_study(cfg, output, comm=comm, progress=progress, write=write,
+                              source=source)
     wall0 = _time.perf_counter()
     timings = {}
     folder = Path(output) if output is not None else Path("runs") / cfg.study.name
@@ -377,3 +380,262 @@ def fmt_headline(headline: dict) -> str:
         lines.append(f"  {k:45s} {v:.6g}" if isinstance(v, float) and math.isfinite(v)
                      else f"  {k:45s} {v}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- cell studies
+def build_cell_physics(cfg, domain: Domain):
+    """ChargeTransport from a CellStudyConfig (conductors, kinetics, current collectors)."""
+    from femcell.physics.charge import ChargeTransport
+    from femcell.physics.kinetics import LAWS, InterfaceKinetics
+
+    regions = set(domain.cell_regions)
+    conductors, groups = {}, {}
+    for key, table, out in (("conductors", cfg.conductors, conductors),
+                            ("group_conductors", cfg.group_conductors, groups)):
+        for region, name in table.items():
+            if region not in regions:
+                raise ConfigError(f"{key}.{region}: unknown cell region {region!r}; known: "
+                                  f"{', '.join(sorted(regions))}")
+            mat = get_material(name)
+            if not isinstance(mat, mcore.Conductor):
+                raise ConfigError(f"{key}.{region}: material {name!r} is not a conductor")
+            out[region] = mat
+    kin = []
+    for i, k in enumerate(cfg.kinetics):
+        for side in (k.electrode, k.electrolyte):
+            if side not in conductors:
+                raise ConfigError(f"kinetics.{i}: region {side!r} has no conductor")
+        law = LAWS[k.law](mcore.Arrhenius(k.exchange_current_density, k.activation_energy,
+                                          citation="set by the study file"),
+                          k.alpha_a, k.alpha_c)
+        kin.append(InterfaceKinetics(k.electrode, k.electrolyte, law, k.equilibrium_potential))
+    for key in ("current_cc", "ground_cc"):
+        name = getattr(cfg.cell, key)
+        if name not in domain.facet_regions:
+            raise ConfigError(f"cell.{key}: unknown facet region {name!r}; known: "
+                              f"{', '.join(domain.facet_regions)}")
+    return ChargeTransport(conductors, kin, current_cc=cfg.cell.current_cc,
+                           ground_cc=cfg.cell.ground_cc, temperature=cfg.temperature,
+                           degree=cfg.solver.degree, group_conductors=groups)
+
+
+def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = True,
+                   write: bool = True, source: str | None = None) -> Result:
+    """Run a cell study (charge transport + kinetics driven by a protocol)."""
+    from femcell import io as fio
+    from femcell._dolfinx import capabilities, versions
+    from femcell.protocol import Protocol, ProtocolError, ProtocolRunner
+    from femcell.units import UnitError, to_si
+
+    wall0 = _time.perf_counter()
+    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+    base_dir = Path(source).parent if source else None
+    timings = {}
+    try:
+        t0 = _time.perf_counter()
+        domain = build_domain(cfg, comm, base_dir)
+        timings["mesh_s"] = _time.perf_counter() - t0
+        quality = domain.quality()
+        if progress and comm.rank == 0:
+            print(domain.quality_line(), flush=True)
+        protocol = Protocol.from_dicts(cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key))
+        t0 = _time.perf_counter()
+        phys = build_cell_physics(cfg, domain)
+        problem = Problem(domain, [phys], linear_solver=cfg.solver.linear)
+        timings["setup_s"] = _time.perf_counter() - t0
+    except (RegionError, MaterialError, ProtocolError, UnitError) as exc:
+        raise ConfigError(str(exc)) from None
+
+    rank0 = comm.rank == 0
+    paths, writer = {}, None
+    if write:
+        if rank0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        fio.remove_stale_summary(comm, folder)
+        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
+        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
+        if cfg.output.fields:
+            writer = fio.FieldWriter(comm, folder / "fields.bp", phys.output_fields())
+            paths["fields"] = folder / "fields.bp"
+    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
+    if write:
+        paths["quantities"] = folder / "quantities.csv"
+    problem.initialise()
+    integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
+                                                   max_cuts=cfg.time.max_cuts))
+    bar = None
+    if progress and rank0:
+        from tqdm import tqdm
+
+        bar = tqdm(desc=cfg.study.name, unit=" steps", mininterval=0.5)
+    count = [0]
+
+    def record(row):
+        table.append(row)
+        count[0] += 1
+        if writer and count[0] % cfg.output.field_every == 0:
+            phys.refresh_outputs()
+            writer.write(row["t"])
+        if bar is not None:
+            bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
+                                f"[{row['label']}]", refresh=False)
+            bar.update(1)
+
+    runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt, rise_time=cfg.time.rise_time,
+                            record=record)
+    status, message = "completed", ""
+    t0 = _time.perf_counter()
+    try:
+        runner.run(protocol)
+    except SolverError as exc:
+        status, message = "failed", str(exc)
+    finally:
+        if writer:
+            phys.refresh_outputs()
+            writer.write(integ.t)
+            writer.close()
+        if bar is not None:
+            bar.close()
+        table.close()
+    timings["time_loop_s"] = _time.perf_counter() - t0
+    rows = table.rows
+    steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
+              "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
+              "charge_C_m2": s.charge,
+              "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
+              "end_current_density_A_m2": s.end_quantities.get("current_density")}
+             for s in runner.summaries]
+    newton = [rec["newton_its"] for rec in integ.log]
+    headline = {"steps_completed": len(steps),
+                "final_cell_voltage_V": rows[-1]["cell_voltage"] if rows else None,
+                "max_newton_its_per_step": max(newton) if newton else 0,
+                "rejected_steps": integ.rejected}
+    for name in phys.j_expr:
+        if rows:
+            headline[f"peak_current_density_A_m2[{name}]"] = max(r[f"j_max[{name}]"]
+                                                                 for r in rows)
+            headline[f"contact_fraction[{name}]"] = phys._areas[name] / phys._cc_area
+    cc_steps = [s for s in runner.summaries if s.kind == "current"
+                and s.end_quantities.get("current_density")]
+    if cc_steps:  # area-specific resistance at the end of the last constant-current step
+        q = cc_steps[-1].end_quantities
+        headline["asr_ohm_m2"] = q["cell_voltage"] / q["current_density"]
+        for name in phys.j_expr:
+            headline[f"peak_to_mean_current[{name}]"] = q[f"j_max[{name}]"] / abs(
+                q[f"j_mean[{name}]"])
+    if write and cfg.output.plots and rows:
+        paths.update(_cell_plots(cfg, phys, folder, rows, comm))
+    summary = {
+        "status": status, "message": message, "study": cfg.study.name, "source": source,
+        "inputs_si": cfg.model_dump(),
+        "domain": {"description": domain.describe(), "cells": domain.num_cells_global(),
+                   "dofs": problem.num_dofs, "mesh_quality": quality},
+        "versions": versions(),
+        "petsc_packages": {k: v for k, v in capabilities().items() if v},
+        "mpi_ranks": comm.size, "wall_time_s": _time.perf_counter() - wall0,
+        "timings_s": timings,
+        "steps": {"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+        "protocol_steps": steps, "headline": headline, "citations": phys.citations(),
+        "files": {k: str(v) for k, v in paths.items()},
+    }
+    if write:
+        fio.finalise_summary(comm, folder, summary)
+    result = Result(cfg.study.name, folder if write else None, rows, headline, summary, paths)
+    if status != "completed":
+        raise SolverError(f"{message} (partial results in {folder}; summary.json says failed)")
+    return result
+
+
+def _cell_plots(cfg, phys, folder, rows, comm) -> dict:
+    from femcell import plotting
+
+    out = {}
+    if comm.rank != 0:
+        return out
+    t = [r["t"] for r in rows]
+    tunit = ("h", 3600.0) if t[-1] >= 2 * 3600 else (("min", 60.0) if t[-1] >= 120 else
+                                                       ("s", 1.0))
+    out["plot_voltage"] = plotting.plot_time_series(
+        folder / "voltage.png", t, {"cell voltage": [r["cell_voltage"] for r in rows]},
+        "voltage [V]", title=cfg.study.name, time_unit=tunit)
+    series = {"applied": [r["applied_current_density"] * 0.1 for r in rows]}
+    for name in phys.j_expr:
+        series[f"mean {name}"] = [abs(r[f"j_mean[{name}]"]) * 0.1 for r in rows]
+        series[f"peak {name}"] = [r[f"j_max[{name}]"] * 0.1 for r in rows]
+    out["plot_current"] = plotting.plot_time_series(
+        folder / "current_density.png", t, series, "current density [mA/cm^2]",
+        title=cfg.study.name, time_unit=tunit)
+    return out
+
+
+# ---------------------------------------------------------------------------- sweeps
+def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI.COMM_WORLD,
+              progress: bool = True) -> list[dict]:
+    """Run a study file over its [sweep] values and collect the headline numbers.
+
+    The study TOML holds `[sweep] parameter = "a.b.c", values = [...]` (each value applied as
+    `--set a.b.c=value`); every run writes its own folder <output>/<label>_<k>/ and rank 0
+    writes sweep.csv (parameter value + headline numbers) and sweep.json.
+
+    Returns:
+        One dict per value: {"value", "folder", **headline}.
+    """
+    import json
+    import tomllib
+
+    from femcell import io as fio
+    from femcell.config import apply_overrides, load_config
+
+    raw = tomllib.loads(Path(path).read_text())
+    raw = apply_overrides(raw, list(overrides or []))
+    sweep = raw.pop("sweep", None)
+    if not isinstance(sweep, dict) or "parameter" not in sweep or not sweep.get("values"):
+        raise ConfigError(f"{path}: [sweep] needs 'parameter' and a non-empty 'values' list")
+    extra = set(sweep) - {"parameter", "values", "label"}
+    if extra:
+        raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))}")
+    name = raw.get("study", {}).get("name", "sweep")
+    folder = Path(output) if output is not None else Path("runs") / name
+    label = sweep.get("label", sweep["parameter"].split(".")[-1])
+    results = []
+    for k, value in enumerate(sweep["values"]):
+        data = apply_overrides(json.loads(json.dumps(raw)), [])
+        node_path = sweep["parameter"]
+        data = _set_path(data, node_path, value, path)
+        cfg = load_config(data=data)
+        if progress and comm.rank == 0:
+            print(f"femcell: sweep {label} = {value} ({k + 1}/{len(sweep['values'])})",
+                  flush=True)
+        res = run_study(cfg, folder / f"{label}_{k}", comm=comm, progress=progress,
+                        source=str(path))
+        results.append({"value": value, "folder": str(folder / f"{label}_{k}"),
+                        **res.headline})
+    if comm.rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        fio.write_json(folder / "sweep.json", {"parameter": sweep["parameter"],
+                                               "results": results})
+        keys = [k for k in results[0] if isinstance(results[0][k], int | float | str)]
+        table = fio.QuantityTable(comm, folder / "sweep.csv")
+        for r in results:
+            table.append({k: (str(r[k]) if k == "value" else r.get(k)) for k in keys})
+        table.close()
+    comm.barrier()
+    return results
+
+
+def _set_path(data: dict, dotted: str, value, source) -> dict:
+    """Set data[a][b][0][c] = value for dotted = "a.b.0.c" (lists indexed by number)."""
+    parts = dotted.split(".")
+    node = data
+    for p in parts[:-1]:
+        try:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"{source}: sweep parameter {dotted!r}: no key {p!r}") from None
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data

@@ -25,7 +25,9 @@ class FieldWriter:
         self.paths = []
         self._writers = []
         for i, (_space, outs) in enumerate(by_space.items()):
-            p = Path(path) if i == 0 else Path(path).with_name(f"{Path(path).stem}_{i}.bp")
+            # one file per function space: fields.bp, then fields_<first field name>.bp
+            p = Path(path) if i == 0 else Path(path).with_name(
+                f"{Path(path).stem}_{outs[0].name}.bp")
             self._writers.append(dolfinx.io.VTXWriter(comm, str(p), outs, engine="BP5"))
             self.paths.append(p)
 

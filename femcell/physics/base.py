@@ -58,6 +58,9 @@ class Physics:
         """Fields to write: name -> (function, factor that converts it to SI)."""
         return {}
 
+    def refresh_outputs(self) -> None:
+        """Update derived output fields before they are written."""
+
     def citations(self) -> list[str]:
         return []
 

@@ -105,3 +105,59 @@ def test_study_from_written_msh_keeps_grain_orientations(shared_tmp):
     from_file = run_study(load_config(data=data), progress=False, write=False)
     assert from_file.headline["mean_concentration_mol_m3"] == pytest.approx(
         direct.headline["mean_concentration_mol_m3"], rel=1e-8)
+
+
+CELL_SMALL = ["geometry.params.h=10 um", "geometry.params.width=40 um",
+              "geometry.params.grains.mean_size=25 um"]
+
+
+def test_cell_study_runs_and_writes_its_folder(shared_tmp):
+    name = "li_llzo_li_symmetric.toml"
+    cfg = load_config(PROBLEMS / name, CELL_SMALL)
+    res = run_study(cfg, shared_tmp / "cell", progress=False, source=str(PROBLEMS / name))
+    steps = res.summary["protocol_steps"]
+    assert [s["label"] for s in steps][:3] == ["strip", "rest", "plate"]
+    assert steps[-1]["ended_by"] == "voltage_above"
+    assert res.headline["max_newton_its_per_step"] <= 6
+    # small-signal pulse: V / I = 2 R_ct + L / sigma (Li|LLZO, 25 degC)
+    from femcell.units import F, R
+
+    rct = R * 298.15 / (F * 250.0)
+    asr = 2 * rct + 100e-6 / 0.046
+    assert steps[0]["end_cell_voltage_V"] / steps[0]["end_current_density_A_m2"] == (
+        pytest.approx(asr, rel=0.01))
+    if MPI.COMM_WORLD.rank == 0:
+        folder = shared_tmp / "cell"
+        for f in ("fields.bp", "fields_phi_electrolyte.bp", "fields_interface_current.bp",
+                  "mesh_tags.xdmf", "quantities.csv", "voltage.png", "current_density.png"):
+            assert (folder / f).exists(), f
+        assert json.loads((folder / "summary.json").read_text())["status"] == "completed"
+
+
+def test_cell_study_same_on_one_and_all_ranks():
+    name = "li_llzo_li_symmetric.toml"
+    cfg = load_config(PROBLEMS / name, CELL_SMALL)
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for key in ("cell_voltage", "j_max[anode|electrolyte]", "eta_mean[cathode|electrolyte]"):
+        a, b = par.column(key), ser.column(key)
+        # rest steps carry ~zero current: compare to 1e-8 of the column's scale
+        assert np.allclose(a, b, rtol=1e-8, atol=1e-8 * np.abs(b).max()), key
+
+
+def test_constriction_sweep_raises_resistance_and_crowds_current(shared_tmp):
+    from femcell.studies import run_sweep
+
+    results = run_sweep(PROBLEMS / "current_constriction.toml",
+                        ["geometry.params.h=10 um", 'sweep.values=["5 um", "25 um", "45 um"]'],
+                        shared_tmp / "sweep", progress=False)
+    frac = [r["contact_fraction[anode|electrolyte]"] for r in results]
+    asr = [r["asr_ohm_m2"] for r in results]
+    peak = [r["peak_current_density_A_m2[anode|electrolyte]"] for r in results]
+    assert frac == pytest.approx([0.9, 0.5, 0.1], rel=1e-6)
+    assert asr[0] < asr[1] < asr[2]
+    assert peak[0] < peak[1] < peak[2]
+    # the contact carries I / phi on average, and more at the void edges
+    assert peak[2] > 1.0 / 0.1
+    if MPI.COMM_WORLD.rank == 0:
+        assert (shared_tmp / "sweep" / "sweep.csv").exists()
