@@ -1,0 +1,137 @@
+"""A box (rectangle in 2D) of Voronoi grains, e.g. a polycrystalline solid electrolyte."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._assemble import Part, assemble
+from ._common import Sizing, choice, fail, generate, integer, lengths, metadata, positive
+from ._shapes import add_box
+from ._voronoi import orientations, seeds_in_box, voronoi_cells
+
+_TOL = 1e-6  # model units: a face lies on a box side when within this distance
+
+
+def box_sides(dim: int, size) -> callable:
+    """``outer(lo, hi)`` naming the sides of the box [0, size] (model units).
+
+    x: "left"/"right"; 2D y and 3D z: "bottom"/"top"; 3D y: "front"/"back".
+    """
+    names = (
+        [("left", "right"), ("bottom", "top")]
+        if dim == 2
+        else [
+            ("left", "right"),
+            ("front", "back"),
+            ("bottom", "top"),
+        ]
+    )
+
+    def outer(lo, hi):
+        for k in range(dim):
+            if hi[k] < _TOL:
+                return names[k][0]
+            if lo[k] > size[k] - _TOL:
+                return names[k][1]
+        return "boundary"
+
+    return outer
+
+
+def region_name(builder: str, name: str, value: object) -> str:
+    """A cell-region name: a non-empty identifier without "." or "|"."""
+    if not isinstance(value, str) or not value or any(c in value for c in ".| "):
+        raise fail(builder, name, value, "must be a non-empty name without '.', '|' or spaces")
+    return value
+
+
+def polycrystal(
+    *,
+    dim: int = 2,
+    size,
+    mean_grain_size: float,
+    seed: int,
+    h: float,
+    region: str = "electrolyte",
+    order: int = 1,
+) -> dict:
+    """A box [0, Lx] x [0, Ly] (x [0, Lz]) filled with Voronoi grains.
+
+    ``n = max(1, round(V / d^dim))`` seeds (V the box volume/area, d ``mean_grain_size``) are
+    drawn uniformly in the box with ``numpy.random.default_rng(seed)``; grain i is the part
+    of the box nearer seed i than any other seed. The grains are fragmented together, so the
+    mesh is conformal across grain boundaries.
+
+    Args:
+        dim: 2 or 3.
+        size: box size [Lx, Ly] or [Lx, Ly, Lz] (m).
+        mean_grain_size: grain size d (m): the mean grain volume is d^dim.
+        seed: seed (>= 0) of the grain seeds and orientations.
+        h: target element size (m).
+        region: name of the cell region the grains form.
+        order: geometric order of the elements (1 or 2).
+
+    Returns:
+        Metadata with ``grains`` (cell groups "<region>.grain_<k>", k = 0, 1, ...),
+        ``orientations`` (group -> Bunge ZXZ Euler angles [phi1, Phi, phi2], rad; 2D:
+        [phi1, 0, 0]), ``grain_volumes`` (group -> OCC volume, m^3, or area, m^2), ``seeds``
+        (group -> seed point, m), ``volume`` (exact box volume) and ``volumes`` (region ->
+        volume). Facet groups: "left", "right", "bottom", "top" (3D also "front", "back") and,
+        with two or more grains, "grain_boundary".
+    """
+    name = "polycrystal"
+    dim = choice(name, "dim", dim, (2, 3))
+    size = lengths(name, "size", size, dim)
+    d = positive(name, "mean_grain_size", mean_grain_size)
+    seed = integer(name, "seed", seed, 0)
+    h = positive(name, "h", h)
+    if h > min(size):
+        raise fail(name, "h", h, f"must not exceed the smallest box side {min(size)!r} m")
+    region = region_name(name, "region", region)
+    order = choice(name, "order", order, (1, 2))
+    volume = math.prod(size)
+    n = max(1, round(volume / d**dim))
+    if n > 5000:
+        raise fail(name, "mean_grain_size", d, f"gives {n} grains (at most 5000)")
+    params = {
+        "dim": dim,
+        "size": size,
+        "mean_grain_size": d,
+        "seed": seed,
+        "h": h,
+        "region": region,
+        "order": order,
+    }
+
+    scale = max(size)
+    unit = np.array(size) / scale
+    seeds = seeds_in_box(np.zeros(dim), unit, n, seed)
+    euler = orientations(n, seed, dim)
+    parts = [Part("layer", [add_box(dim, np.zeros(3), unit)], name=region)]
+    for i, cell in enumerate(voronoi_cells(seeds, np.zeros(dim), unit)):
+        if cell is not None:
+            parts.append(Part("grain", [cell], within=frozenset({region}), index=i))
+    asm = assemble(dim, parts, box_sides(dim, unit), seeds, f"{region}.grain_")
+    asm.name_groups()
+    sizing = Sizing(dim, h / scale)
+    sizing.apply()
+    volumes = asm.volumes(scale)
+    generate(dim, order, scale)
+    grains = sorted(asm.grain_owner, key=lambda g: asm.grain_owner[g])
+    return metadata(
+        name,
+        params,
+        dim,
+        dim,
+        scale,
+        coordinates="cartesian",
+        volume=volume,
+        volumes={region: volumes[region]},
+        grains=grains,
+        orientations={g: euler[asm.grain_owner[g]].tolist() for g in grains},
+        grain_volumes={g: volumes[g] for g in grains},
+        seeds={g: (seeds[asm.grain_owner[g]] * scale).tolist() for g in grains},
+        areas=asm.areas(scale),
+    )

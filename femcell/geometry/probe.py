@@ -1,0 +1,248 @@
+"""Four-probe conductivity samples: a bar with four pads, or a van der Pauw square."""
+
+from __future__ import annotations
+
+import gmsh
+import numpy as np
+
+from ._common import (
+    Sizing,
+    add_group,
+    choice,
+    fail,
+    generate,
+    metadata,
+    options,
+    positive,
+    refined_size,
+)
+from ._shapes import add_box
+
+NAME = "four_probe"
+_TOL = 1e-6  # model units
+
+
+def _inside(lo, hi, box_lo, box_hi) -> bool:
+    return all(box_lo[k] - _TOL <= lo[k] and hi[k] <= box_hi[k] + _TOL for k in range(3))
+
+
+def four_probe(
+    *,
+    kind: str = "bar",
+    dim: int = 2,
+    h: float,
+    length: float | None = None,
+    width: float | None = None,
+    thickness: float | None = None,
+    contact_positions=None,
+    contact_width: float | None = None,
+    contact_depth: float | None = None,
+    side: float | None = None,
+    contact_size: float | None = None,
+    h_contact: float | None = None,
+    order: int = 1,
+) -> dict:
+    """Four-probe conductivity sample with contacts "contact_1" ... "contact_4".
+
+    kind="bar": 2D the rectangle [0, length] x [0, width], 3D the box [0, length] x
+    [0, width] x [0, thickness]; four collinear pads on the top face (y = width in 2D,
+    z = thickness in 3D), pad i covering |x - contact_positions[i]| <= contact_width / 2 (and
+    in 3D |y - width / 2| <= contact_depth / 2).
+
+    kind="van_der_pauw": the square [0, side]^2 (3D: a plate of the given thickness) with
+    small contacts at the corners, counter-clockwise from (0, 0): contact i covers the
+    boundary within ``contact_size`` of corner i along both edges (in 3D the two side-face
+    strips of that width next to the corner's vertical edge).
+
+    Args:
+        kind: "bar" or "van_der_pauw".
+        dim: 2 or 3.
+        h: target element size (m).
+        length, width: bar size (m).
+        thickness: bar or plate thickness (m, 3D only).
+        contact_positions: pad centres x (m), 4 increasing values; default
+            [1, 3, 5, 7] length / 8.
+        contact_width: pad length along x (m); default length / 16.
+        contact_depth: pad extent across the bar (m, 3D); default width (full-width strips).
+        side: van der Pauw square side (m).
+        contact_size: van der Pauw contact size (m); default side / 20.
+        h_contact: element size (m, an upper bound) near the contacts; default
+            min(h, contact size / 2).
+        order: geometric order of the elements (1 or 2).
+
+    Returns:
+        Metadata with ``areas`` (facet group -> area: m^2 in 3D, m in 2D) and ``volumes``.
+        Cell group "sample"; facets "contact_1".."contact_4" and "surface" (the rest).
+    """
+    kind = options(NAME, "kind", kind, ("bar", "van_der_pauw"))
+    dim = choice(NAME, "dim", dim, (2, 3))
+    h = positive(NAME, "h", h)
+    order = choice(NAME, "order", order, (1, 2))
+    if dim == 3:
+        if thickness is None:
+            raise fail(NAME, "thickness", thickness, "is required for dim=3")
+        thickness = positive(NAME, "thickness", thickness)
+    elif thickness is not None:
+        raise fail(NAME, "thickness", thickness, "is for dim=3 only")
+    params = {"kind": kind, "dim": dim, "h": h, "order": order, "thickness": thickness}
+
+    if kind == "bar":
+        for k, v in (("side", side), ("contact_size", contact_size)):
+            if v is not None:
+                raise fail(NAME, k, v, "is for kind='van_der_pauw'")
+        if length is None or width is None:
+            raise fail(NAME, "length" if length is None else "width", None, "is required")
+        length = positive(NAME, "length", length)
+        width = positive(NAME, "width", width)
+        cw = (
+            length / 16 if contact_width is None else positive(NAME, "contact_width", contact_width)
+        )
+        if dim == 2 and contact_depth is not None:
+            raise fail(NAME, "contact_depth", contact_depth, "is for dim=3 only")
+        cd = width if contact_depth is None else positive(NAME, "contact_depth", contact_depth)
+        if cd > width:
+            raise fail(NAME, "contact_depth", cd, f"must not exceed the width {width!r} m")
+        if contact_positions is None:
+            pos = [length * k / 8 for k in (1, 3, 5, 7)]
+        else:
+            try:
+                pos = [float(p) for p in contact_positions]
+            except (TypeError, ValueError):
+                raise fail(
+                    NAME, "contact_positions", contact_positions, "must be 4 numbers"
+                ) from None
+            if len(pos) != 4 or not np.all(np.isfinite(pos)):
+                raise fail(NAME, "contact_positions", contact_positions, "must be 4 numbers")
+        edges = [(p - cw / 2, p + cw / 2) for p in pos]
+        if (
+            edges[0][0] <= 0
+            or edges[-1][1] >= length
+            or any(a[1] >= b[0] for a, b in zip(edges, edges[1:], strict=False))
+        ):
+            raise fail(
+                NAME,
+                "contact_positions",
+                contact_positions if contact_positions is not None else pos,
+                f"pads of width {cw!r} m must be increasing, disjoint and inside (0, {length!r}) m",
+            )
+        small = min(cw, cd if dim == 3 else cw)
+        size = [length, width] + ([thickness] if dim == 3 else [])
+        params.update(
+            length=length,
+            width=width,
+            contact_positions=pos,
+            contact_width=cw,
+            contact_depth=cd if dim == 3 else None,
+        )
+    else:
+        for k, v in (
+            ("length", length),
+            ("width", width),
+            ("contact_positions", contact_positions),
+            ("contact_width", contact_width),
+            ("contact_depth", contact_depth),
+        ):
+            if v is not None:
+                raise fail(NAME, k, v, "is for kind='bar'")
+        if side is None:
+            raise fail(NAME, "side", side, "is required for kind='van_der_pauw'")
+        side = positive(NAME, "side", side)
+        c = side / 20 if contact_size is None else positive(NAME, "contact_size", contact_size)
+        if c >= side / 4:
+            raise fail(NAME, "contact_size", c, f"must be less than side / 4 = {side / 4!r} m")
+        small = c
+        size = [side, side] + ([thickness] if dim == 3 else [])
+        params.update(side=side, contact_size=c)
+    if h > min(size):
+        raise fail(NAME, "h", h, f"must not exceed the smallest sample size {min(size)!r} m")
+    h_c = min(h, small / 2) if h_contact is None else refined_size(NAME, "h_contact", h_contact, h)
+    params["h_contact"] = h_c
+
+    scale = max(size)
+    ext = np.array([*size, 0.0][:3]) / scale
+    occ = gmsh.model.occ
+    body = add_box(dim, np.zeros(3), ext)
+    pads = []  # (lo, hi) boxes (model units) containing each contact's facets
+    if kind == "bar":
+        for a, b in edges:
+            lo, hi = np.zeros(3), ext.copy()
+            lo[0], hi[0] = a / scale, b / scale
+            lo[dim - 1] = ext[dim - 1]
+            if dim == 3:
+                lo[1], hi[1] = (width - cd) / 2 / scale, (width + cd) / 2 / scale
+            pads.append([(lo, hi)])
+    else:
+        cs = c / scale
+        a = ext[0]
+        for cx, cy in ((0, 0), (a, 0), (a, a), (0, a)):
+            sx, sy = (1 if cx == 0 else -1), (1 if cy == 0 else -1)
+            boxes = []
+            for along_x in (True, False):
+                lo, hi = np.array([cx, cy, 0.0]), np.array([cx, cy, ext[2]])
+                if along_x:  # strip on the edge y = cy
+                    lo[0], hi[0] = sorted((cx, cx + sx * cs))
+                else:  # strip on the edge x = cx
+                    lo[1], hi[1] = sorted((cy, cy + sy * cs))
+                boxes.append((lo, hi))
+            pads.append(boxes)
+    tools = []
+    for boxes in pads:
+        for lo, hi in boxes:
+            if dim == 2:
+                p, q = occ.addPoint(*lo), occ.addPoint(*hi)
+                tools.append((1, occ.addLine(p, q)))
+            else:
+                span = hi - lo
+                flat = int(np.argmin(span))
+                if flat == 2:
+                    tools.append((2, occ.addRectangle(*lo, span[0], span[1])))
+                else:  # vertical strip: a rectangle in the x-z or y-z plane
+                    tag = occ.addRectangle(0, 0, 0, max(span[0], span[1]), span[2])
+                    occ.rotate([(2, tag)], 0, 0, 0, 1, 0, 0, np.pi / 2)
+                    if flat == 0:
+                        occ.rotate([(2, tag)], 0, 0, 0, 0, 0, 1, np.pi / 2)
+                    occ.translate([(2, tag)], *lo)
+                    tools.append((2, tag))
+    out, _ = occ.fragment([(dim, body)], tools)
+    occ.synchronize()
+    vols = [t for d, t in gmsh.model.getEntities(dim)]
+    stray = [
+        (d, t)
+        for d, t in gmsh.model.getEntities(dim - 1)
+        if len(gmsh.model.getAdjacencies(d, t)[0]) == 0
+    ]
+    if stray:
+        occ.remove(stray, recursive=True)
+        occ.synchronize()
+    add_group(dim, vols, "sample")
+    groups = {f"contact_{k + 1}": [] for k in range(4)}
+    rest = []
+    for _, f in gmsh.model.getEntities(dim - 1):
+        b = gmsh.model.getBoundingBox(dim - 1, f)
+        for k, boxes in enumerate(pads):
+            if any(_inside(b[:3], b[3:], lo, hi) for lo, hi in boxes):
+                groups[f"contact_{k + 1}"].append(f)
+                break
+        else:
+            rest.append(f)
+    for k, tags in groups.items():
+        add_group(dim - 1, tags, k)
+    add_group(dim - 1, rest, "surface")
+    sizing = Sizing(dim, h / scale)
+    sizing.near([t for tags in groups.values() for t in tags], h_c / scale)
+    sizing.apply()
+    d = dim - 1
+    areas = {k: sum(occ.getMass(d, t) for t in v) * scale**d for k, v in groups.items()}
+    areas["surface"] = sum(occ.getMass(d, t) for t in rest) * scale**d
+    volume = sum(occ.getMass(dim, t) for t in vols) * scale**dim
+    generate(dim, order, scale)
+    return metadata(
+        NAME,
+        params,
+        dim,
+        dim,
+        scale,
+        coordinates="cartesian",
+        volumes={"sample": volume},
+        areas=areas,
+    )
