@@ -206,6 +206,13 @@ class StudyConfig(_Model):
 
 
 # ---------------------------------------------------------------------------- cell studies
+class IntercalationSection(_Model):
+    region: str
+    material: str
+    initial_stoichiometry: float = Field(ge=0.0, le=1.0)
+    degree: Literal[1, 2] = 1
+
+
 class KineticsSection(_Model):
     electrode: str
     electrolyte: str = "electrolyte"
@@ -220,6 +227,7 @@ class KineticsSection(_Model):
 class CellSection(_Model):
     current_cc: str = "anode_cc"
     ground_cc: str = "cathode_cc"
+    ground_electrode: str | None = None
 
 
 class CellTimeSection(_Model):
@@ -242,6 +250,7 @@ class CellStudyConfig(_Model):
     conductors: dict[str, str]
     group_conductors: dict[str, str] = {}
     kinetics: list[KineticsSection]
+    intercalation: list[IntercalationSection] = []
     cell: CellSection = CellSection()
     protocol: list[dict]
     temperature: Temperature = 298.15

@@ -114,6 +114,14 @@ class Problem:
             p.setup(domain, self.time)
         self.fields: list[Field] = [f for p in self.physics for f in p.fields]
         residuals = [r for p in self.physics for r in p.residuals()]
+        # terms one physics adds to another's field (e.g. interfacial insertion fluxes)
+        index = {f.name: i for i, f in enumerate(self.fields)}
+        for p in self.physics:
+            for name, term in (p.coupling_terms() if hasattr(p, "coupling_terms") else {}
+                               ).items():
+                if name not in index:
+                    raise ValueError(f"{p.name}: coupling to unknown field {name!r}")
+                residuals[index[name]] = residuals[index[name]] + term
         bcs = [bc for p in self.physics for bc in p.dirichlet_bcs()]
         self.linear = all(p.linear for p in self.physics)
         ndofs = sum(f.u.function_space.dofmap.index_map.size_global
@@ -315,7 +323,9 @@ class _LinearStepper:
         V = f.u.function_space
         du = ufl.TrialFunction(V)
         self.h = [f.history[0], f.history[1]]
-        self.H_forms = [dolfinx.fem.form(ufl.derivative(residual, h, du)) for h in self.h]
+        em = problem._entity_maps or None
+        self.H_forms = [dolfinx.fem.form(ufl.derivative(residual, h, du), entity_maps=em)
+                        for h in self.h]
         self.H = [dolfinx.fem.petsc.create_matrix(a) for a in self.H_forms]
         self.A = nlp.A
         self.J = nlp.J

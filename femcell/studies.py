@@ -400,23 +400,39 @@ def build_cell_physics(cfg, domain: Domain):
             if not isinstance(mat, mcore.Conductor):
                 raise ConfigError(f"{key}.{region}: material {name!r} is not a conductor")
             out[region] = mat
+    diffusion = {}
+    for i, ic in enumerate(cfg.intercalation):
+        if ic.region not in regions:
+            raise ConfigError(f"intercalation.{i}.region: unknown cell region {ic.region!r}; "
+                              f"known: {', '.join(sorted(regions))}")
+        mat = get_material(ic.material)
+        if not isinstance(mat, mcore.IntercalationMaterial) or mat.ocv is None:
+            raise ConfigError(f"intercalation.{i}.material: {ic.material!r} is not an "
+                              "intercalation material with an open-circuit potential")
+        diffusion[ic.region] = Diffusion(mat, [], initial=ic.initial_stoichiometry * mat.c_max,
+                                         temperature=cfg.temperature, degree=ic.degree,
+                                         region=ic.region, name=f"c_{ic.region}")
     kin = []
     for i, k in enumerate(cfg.kinetics):
         for side in (k.electrode, k.electrolyte):
-            if side not in conductors:
+            if side not in conductors and side not in diffusion and side != (
+                    cfg.cell.ground_electrode):
                 raise ConfigError(f"kinetics.{i}: region {side!r} has no conductor")
         law = LAWS[k.law](mcore.Arrhenius(k.exchange_current_density, k.activation_energy,
                                           citation="set by the study file"),
                           k.alpha_a, k.alpha_c)
-        kin.append(InterfaceKinetics(k.electrode, k.electrolyte, law, k.equilibrium_potential))
-    for key in ("current_cc", "ground_cc"):
+        kin.append(InterfaceKinetics(k.electrode, k.electrolyte, law, k.equilibrium_potential,
+                                     concentration=diffusion.get(k.electrode)))
+    for key in ("current_cc",) if cfg.cell.ground_electrode else ("current_cc", "ground_cc"):
         name = getattr(cfg.cell, key)
         if name not in domain.facet_regions:
             raise ConfigError(f"cell.{key}: unknown facet region {name!r}; known: "
                               f"{', '.join(domain.facet_regions)}")
-    return ChargeTransport(conductors, kin, current_cc=cfg.cell.current_cc,
-                           ground_cc=cfg.cell.ground_cc, temperature=cfg.temperature,
-                           degree=cfg.solver.degree, group_conductors=groups)
+    charge = ChargeTransport(conductors, kin, current_cc=cfg.cell.current_cc,
+                             ground_cc=cfg.cell.ground_cc, temperature=cfg.temperature,
+                             degree=cfg.solver.degree, group_conductors=groups,
+                             ground_electrode=cfg.cell.ground_electrode)
+    return list(diffusion.values()) + [charge]
 
 
 def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = True,
@@ -440,8 +456,9 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
             print(domain.quality_line(), flush=True)
         protocol = Protocol.from_dicts(cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key))
         t0 = _time.perf_counter()
-        phys = build_cell_physics(cfg, domain)
-        problem = Problem(domain, [phys], linear_solver=cfg.solver.linear)
+        physics = build_cell_physics(cfg, domain)
+        phys = physics[-1]  # the charge transport; concentrations come first
+        problem = Problem(domain, physics, linear_solver=cfg.solver.linear)
         timings["setup_s"] = _time.perf_counter() - t0
     except (RegionError, MaterialError, ProtocolError, UnitError) as exc:
         raise ConfigError(str(exc)) from None
@@ -456,7 +473,10 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
         fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
         paths["mesh_tags"] = folder / "mesh_tags.xdmf"
         if cfg.output.fields:
-            writer = fio.FieldWriter(comm, folder / "fields.bp", phys.output_fields())
+            outputs = {}
+            for p in physics:
+                outputs.update(p.output_fields())
+            writer = fio.FieldWriter(comm, folder / "fields.bp", outputs)
             paths["fields"] = folder / "fields.bp"
     table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
     if write:
@@ -515,10 +535,16 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
         if rows:
             headline[f"peak_current_density_A_m2[{name}]"] = max(r[f"j_max[{name}]"]
                                                                  for r in rows)
-            headline[f"contact_fraction[{name}]"] = phys._areas[name] / phys._cc_area
+            if not any(k.concentration is not None and name.startswith(k.electrode + "|")
+                       for k in phys.kinetics):  # metal electrodes: contact fraction
+                headline[f"contact_fraction[{name}]"] = phys._areas[name] / phys._cc_area
+    for p in physics[:-1]:  # intercalation particles: final mean filling
+        if rows:
+            headline[f"final_stoichiometry[{p.region}]"] = (rows[-1][f"{p.name}_mean"]
+                                                            / p.material.c_max)
     cc_steps = [s for s in runner.summaries if s.kind == "current"
                 and s.end_quantities.get("current_density")]
-    if cc_steps:  # area-specific resistance at the end of the last constant-current step
+    if cc_steps and len(physics) == 1:  # ASR (cells without an open-circuit voltage)
         q = cc_steps[-1].end_quantities
         headline["asr_ohm_m2"] = q["cell_voltage"] / q["current_density"]
         for name in phys.j_expr:
@@ -536,7 +562,8 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
         "mpi_ranks": comm.size, "wall_time_s": _time.perf_counter() - wall0,
         "timings_s": timings,
         "steps": {"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-        "protocol_steps": steps, "headline": headline, "citations": phys.citations(),
+        "protocol_steps": steps, "headline": headline,
+        "citations": list(dict.fromkeys(c for p in physics for c in p.citations())),
         "files": {k: str(v) for k, v in paths.items()},
     }
     if write:

@@ -323,6 +323,8 @@ class IntercalationMaterial:
             [m^2 s^-1] (one value: isotropic).
         law: concentration dependence D(c) = D(T) factor(c / c_max).
         molar_volume: [m^3 mol^-1] of the host (0 when unknown).
+        ocv: open-circuit potential U(theta) [V vs Li/Li+], a function accepting numpy
+            arrays and UFL expressions (None when not known).
         citations: sources of the values.
     """
 
@@ -332,6 +334,7 @@ class IntercalationMaterial:
     law: DiffusivityLaw = field(default_factory=Constant)
     molar_volume: float = 0.0
     citations: tuple[str, ...] = ()
+    ocv: object = field(default=None, compare=False)
 
     def __post_init__(self):
         if not (math.isfinite(self.c_max) and self.c_max > 0):

@@ -39,6 +39,11 @@ class ChargeTransport(Physics):
     Args:
         conductors: {cell region: Conductor}; exactly one region with carrier "ion" (the
             electrolyte), the others electrodes.
+        ground_electrode: an electrode region with no potential field of its own: an ideal
+            electronic network held at phi_s = 0 (e.g. the active particles of a composite
+            cathode wired by carbon); then `ground_cc` is not used and the cell voltage is
+            phi(ground) - phi(current_cc) (positive for a full cell with the current
+            collector on the metal anode; I > 0 is then a discharge).
         group_conductors: optional {cell group: Conductor} overriding the region's conductor
             in single grains or resolved layers (e.g. "electrolyte.grain_3" or a resolved
             grain-boundary phase "electrolyte.gb"), each with its own Arrhenius law.
@@ -66,7 +71,8 @@ class ChargeTransport(Physics):
                  *, current_density=0.0, current_cc: str = "anode_cc",
                  ground_cc: str = "cathode_cc", temperature=T_REF, degree: int = 1,
                  length_scale: float | None = None,
-                 group_conductors: dict[str, Conductor] | None = None):
+                 group_conductors: dict[str, Conductor] | None = None,
+                 ground_electrode: str | None = None):
         ions = [r for r, c in conductors.items() if c.carrier == "ion"]
         if len(ions) != 1:
             raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
@@ -75,8 +81,10 @@ class ChargeTransport(Physics):
         self.conductors = dict(conductors)
         self.electrodes = [r for r in conductors if r != self.electrolyte]
         self.kinetics = list(interfaces)
+        self.ground_electrode = ground_electrode
         for k in self.kinetics:
-            if k.electrode not in self.electrodes or k.electrolyte != self.electrolyte:
+            if (k.electrode not in self.electrodes and k.electrode != ground_electrode) or \
+                    k.electrolyte != self.electrolyte:
                 raise MaterialError(f"kinetics {k.electrode}|{k.electrolyte}: not an "
                                     f"electrode|electrolyte pair of {list(conductors)}")
         self.current = time_function(current_density)
@@ -131,31 +139,49 @@ class ChargeTransport(Physics):
         F = {r: sum(self._sigma[g] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
                     * domain.dx(g) for g in self._groups[r]) for r in self.conductors}
         self.j_expr, self.eta_expr, self._dS = {}, {}, {}
+        self._coupling: dict = {}
+        wS = w("+") if not isinstance(w, int | float) else w
         for k in self.kinetics:
             itf = domain.interface(k.electrode, k.electrolyte)
             se = "+" if itf.plus == k.electrode else "-"
             sl = "-" if se == "+" else "+"
             dS = domain.dS(itf.name)
-            eta = self.phi[k.electrode](se) - self.phi[self.electrolyte](sl) - \
-                k.equilibrium_potential
-            j = k.law.current(eta, self._T)
+            phi_s = 0.0 if k.electrode == self.ground_electrode else self.phi[k.electrode](se)
+            factor = 1.0
+            ueq = k.equilibrium_potential
+            if k.concentration is not None:  # intercalation: U(theta), i0(theta)
+                diff = k.concentration
+                theta = diff.theta(se)
+                ueq = diff.material.ocv(theta)
+                factor = k.exchange_factor(theta)
+                self.entity_maps += diff.entity_maps
+            eta = phi_s - self.phi[self.electrolyte](sl) - ueq
+            j = k.law.current(eta, self._T, factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
-            wS = w("+") if not isinstance(w, int | float) else w
             F[self.electrolyte] -= j * self.v[self.electrolyte](sl) * wS * dS
-            F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
+            if k.electrode in F:
+                F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
+            if k.concentration is not None:  # Li enters the particle as -j / F
+                name = k.concentration.field.name
+                term = k.concentration.insertion_term(-j / FARADAY, se, dS, wS)
+                self._coupling[name] = self._coupling.get(name, 0) + term
         owner = self._owner(self.current_cc)
         area = domain.area(self.current_cc)
         self._cc_area = area
         F[owner] -= self._I * self.v[owner] * w * domain.ds(self.current_cc)
         self._F = [self._scale[r] * F[r] for r in self.conductors]
-        # ground: phi_s = 0 on ground_cc of its electrode
-        g_owner = self._owner(self.ground_cc)
-        gi = list(self.conductors).index(g_owner)
-        sub = self.sub[g_owner]
-        V = self.fields[gi].u.function_space
-        dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
-                                                   sub.facets(domain, self.ground_cc))
-        self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
+        # ground: phi_s = 0 on ground_cc of its electrode, or an ideal grounded network
+        if self.ground_electrode is None:
+            g_owner = self._owner(self.ground_cc)
+            gi = list(self.conductors).index(g_owner)
+            sub = self.sub[g_owner]
+            V = self.fields[gi].u.function_space
+            dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
+                                                       sub.facets(domain, self.ground_cc))
+            self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
+            self._vsign = 1.0
+        else:
+            g_owner, self._bcs, self._vsign = None, [], -1.0
         self._owners = (owner, g_owner)
         # potentiostatic mode: phi_s held at current_cc (the cell voltage, ground = 0)
         oi = list(self.conductors).index(owner)
@@ -187,7 +213,11 @@ class ChargeTransport(Physics):
 
     def set_hold_voltage(self, voltage: float) -> None:
         """Cell voltage [V] imposed in the potentiostatic mode."""
-        self._hold.value = voltage / self.vt
+        self._hold.value = self._vsign * voltage / self.vt
+
+    def coupling_terms(self) -> dict:
+        """Residual terms for coupled fields: insertion fluxes into particle concentrations."""
+        return self._coupling
 
     def set_current(self, current) -> None:
         """Applied current density [A m^-2]: a float or a function of time [s]."""
@@ -201,8 +231,22 @@ class ChargeTransport(Physics):
         return self._bcs
 
     def initial_condition(self) -> None:
-        for f in self.fields:
-            f.u.x.array[:] = 0.0
+        """Open circuit: every interface at equilibrium (eta = 0) with the ground at 0 V."""
+        u_eq = {}
+        for k in self.kinetics:
+            if k.concentration is not None:
+                c0 = k.concentration.initial
+                theta0 = (float(c0) if not callable(c0) else 0.5) / k.concentration.material.c_max
+                u_eq[k.electrode] = float(k.concentration.material.ocv(np.array(theta0)))
+            else:
+                u_eq[k.electrode] = k.equilibrium_potential
+        ground = self.ground_electrode or self._owners[1]
+        phi_l = 0.0 - u_eq.get(ground, 0.0)
+        for r, f in zip(self.conductors, self.fields, strict=True):
+            value = phi_l if r == self.electrolyte else phi_l + u_eq.get(r, 0.0)
+            if r == self._owners[1]:
+                value = 0.0
+            f.u.x.array[:] = value / self.vt
         self.update(0.0)
 
     def update(self, t: float) -> bool:
@@ -224,7 +268,9 @@ class ChargeTransport(Physics):
         self._qf = {
             "phi_current_cc": form(self.phi[a] / self._cc_area * w * d.ds(self.current_cc)),
             "phi_ground_cc": form(self.phi[g] / d.area(self.ground_cc) * w
-                                  * d.ds(self.ground_cc)),
+                                  * d.ds(self.ground_cc)) if g is not None else form(
+                                      dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(0.0))
+                                      * d.ds(self.current_cc)),
         }
         self._areas = {}
         for name, j in self.j_expr.items():
@@ -249,7 +295,7 @@ class ChargeTransport(Physics):
         comm = self.domain.comm
         q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
              for k, f in self._qf.items()}
-        out = {"cell_voltage": q["phi_current_cc"] - q["phi_ground_cc"],
+        out = {"cell_voltage": self._vsign * (q["phi_current_cc"] - q["phi_ground_cc"]),
                "applied_current_density": float(self._I.value)}
         if self._owner_interface is not None:  # measured: what crosses the interface
             out["current_density"] = q[f"current[{self._owner_interface}]"] / self._cc_area

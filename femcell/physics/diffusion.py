@@ -103,13 +103,17 @@ class Diffusion(Physics):
         length_scale: reference length [m] (default: half the domain's largest extent).
         source: volumetric source [mol m^-3 s^-1] as a function (x, t) -> UFL expression of
             the spatial coordinate x and the time Constant t (e.g. manufactured solutions).
+        region: cell region the concentration lives in (None: the whole mesh). On a
+            multi-region mesh the field lives on the region's submesh; fluxes through its
+            interfaces come from coupled physics (e.g. the interfacial current of
+            ChargeTransport, q = -j / F).
     """
 
     symmetric = True
 
     def __init__(self, material: IntercalationMaterial, bcs=(), *, initial=0.0,
                  temperature=T_REF, orientations=None, degree: int = 1, name: str = "c",
-                 length_scale: float | None = None, source=None):
+                 length_scale: float | None = None, source=None, region: str | None = None):
         if degree not in (1, 2, 3):
             raise ValueError(f"diffusion degree must be 1, 2 or 3, got {degree}")
         self.material = material
@@ -124,6 +128,8 @@ class Diffusion(Physics):
         self.name = name
         self._length_scale = length_scale
         self.source = source
+        self.region = region
+        self.entity_maps = []
         self.linear = bool(material.law.linear) and all(
             isinstance(b, Dirichlet | Flux | Robin) for b in self.bc_list)
 
@@ -143,7 +149,13 @@ class Diffusion(Physics):
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         self._s = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.scales.time / length**d_eff))
 
-        V = dolfinx.fem.functionspace(mesh, ("Lagrange", self.degree))
+        self.sub = None
+        if self.region is not None and domain.cell_regions != [self.region] and set(
+                domain.cells(self.region)) != set(domain.cells()):
+            self.sub = domain.submesh(self.region)
+            self.entity_maps = [self.sub.cell_map]
+        V = dolfinx.fem.functionspace(self.sub.mesh if self.sub else mesh,
+                                      ("Lagrange", self.degree))
         self.V = V
         self.field = Field.create(self.name, V)
         self.fields = [self.field]
@@ -164,7 +176,8 @@ class Diffusion(Physics):
             Dt = sum(Dk * P for Dk, P in zip(self._Dk, self.projectors, strict=True))
             flux = law_factor * ufl.dot(Dt, ufl.grad(u))
 
-        dx = domain.dx()
+        dx = domain.dx(self.region)
+        self._dx = dx
         s = self._s
         F = s * (time.ddt(self.field) * v * w * dx + ufl.inner(flux, ufl.grad(v)) * w * dx)
         if self.source is not None:
@@ -192,7 +205,8 @@ class Diffusion(Physics):
                 F += s * k * (u - cext) * v * w * ds
                 self._bc_forms[bc.region] = cref * k * (cext - u) * w * ds
             elif isinstance(bc, Dirichlet):
-                facets = domain.facets(bc.region)
+                facets = self.sub.facets(domain, bc.region) if self.sub else domain.facets(
+                    bc.region)
                 if _takes_position(bc.value):
                     g = dolfinx.fem.Function(V)
                     self._space_time_values.append((g, bc.value, 1.0 / cref))
@@ -246,6 +260,17 @@ class Diffusion(Physics):
     def residuals(self):
         return [self._F]
 
+    def insertion_term(self, molar_flux, side: str, measure, weight):
+        """Residual term for an inward molar flux [mol m^-2 s^-1] through interface facets
+        (`measure` a dS of the Domain, `side` "+"/"-" the region's side), scaled like this
+        physics' own residual; coupled physics add it to this field's residual."""
+        v = ufl.TestFunction(self.V)
+        return -self._s * (molar_flux / self.material.c_max) * v(side) * weight * measure
+
+    def theta(self, side: str):
+        """Filling fraction c / c_max restricted to one side of an interface."""
+        return self.field.u(side)
+
     def dirichlet_bcs(self):
         return self._dbcs
 
@@ -277,9 +302,10 @@ class Diffusion(Physics):
     def _compile_quantities(self):
         d, w, u = self.domain, self._w, self.field.u
         cref = self.material.c_max
-        form = dolfinx.fem.form
-        self._q_forms = {"moles": form(cref * u * w * d.dx())}
-        self._volume = d.volume()
+        em = self.entity_maps or None
+        form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
+        self._q_forms = {"moles": form(cref * u * w * self._dx)}
+        self._volume = d.volume(self.region)
         for bc in self.bc_list:
             area = d.area(bc.region)
             self._q_forms[f"surface[{bc.region}]"] = form(cref / area * u * w * d.ds(bc.region))

@@ -166,11 +166,29 @@ class InterfaceKinetics:
         electrolyte: cell region of the electrolyte (phi_l).
         law: the kinetic law.
         equilibrium_potential: U_eq [V] of the electrode reaction against the reference the
-            electrolyte potential is measured to.
+            electrolyte potential is measured to (ignored when `concentration` is given:
+            then U_eq = material.ocv(theta) at the particle surface).
+        concentration: a Diffusion physics for an intercalation electrode; its surface
+            filling theta = c / c_max sets U_eq(theta) and i0 ~ (theta / 0.5)^alpha_c
+            ((1 - theta) / 0.5)^alpha_a (i0 of the law is the value at theta = 0.5), and
+            the interfacial current enters it as the molar flux -j / F.
     """
 
     electrode: str
     electrolyte: str
     law: KineticLaw
     equilibrium_potential: float = 0.0
+    concentration: object = field(default=None, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
+
+    def exchange_factor(self, theta):
+        """Concentration factor of i0 (1 at theta = 0.5)."""
+        law = getattr(self.law, "law", self.law)
+        aa, ac = getattr(law, "alpha_a", 0.5), getattr(law, "alpha_c", 0.5)
+        if _is_ufl(theta):
+            import ufl
+
+            th = ufl.max_value(ufl.min_value(theta, 1 - 1e-9), 1e-9)
+        else:
+            th = np.clip(theta, 1e-9, 1 - 1e-9)
+        return (th / 0.5) ** ac * ((1 - th) / 0.5) ** aa

@@ -161,3 +161,28 @@ def test_constriction_sweep_raises_resistance_and_crowds_current(shared_tmp):
     assert peak[2] > 1.0 / 0.1
     if MPI.COMM_WORLD.rank == 0:
         assert (shared_tmp / "sweep" / "sweep.csv").exists()
+
+
+def test_full_cell_obeys_faraday_and_starts_at_open_circuit():
+    """Li|Li6PS5Cl|NMC811: the Li inserted into (removed from) the particles equals the
+    charge passed / F to solver tolerance, the cell starts at U_NMC(theta_0) and the voltage
+    rises monotonically on charge."""
+    from femcell.materials import get_material
+    from femcell.units import F
+
+    name = "full_cell_li_lpscl_nmc.toml"
+    cfg = load_config(PROBLEMS / name, ["protocol.0.until.time=20 min", "time.dt=120 s"])
+    res = run_study(cfg, progress=False, write=False)
+    rows = res.quantities
+    nmc = get_material("nmc811")
+    width = 40e-6
+    moles = res.column("c_active_moles")
+    charge = rows[-1]["charge"] - rows[0]["charge"]  # C/m^2, between the recorded rows
+    # on charge Li leaves the particles: d(moles) = -Q width / F (2D: per metre of depth)
+    assert moles[-1] - moles[0] == pytest.approx(-charge * width / F, rel=1e-8)
+    v = res.column("cell_voltage")
+    assert np.all(np.diff(v) > 0)
+    assert v[0] > float(nmc.ocv(np.array(0.9)))  # charging polarises above the OCV
+    assert v[0] < float(nmc.ocv(np.array(0.9))) + 0.1
+    assert res.headline["max_newton_its_per_step"] <= 6
+    assert 0.0 < 0.9 - res.headline["final_stoichiometry[active]"] < 0.2
