@@ -310,7 +310,9 @@ class Domain:
         """The region as a submesh with entity maps and facet tags (built once, cached)."""
         cache = self.__dict__.setdefault("_submeshes", {})
         if region not in cache:
-            cells = self.cells(region)
+            # owned AND ghost cells: interface facets owned here may have their region-side
+            # cell owned by another rank; the submesh must hold it as a ghost
+            cells = self.cells(region, include_ghosts=True)
             sm, cmap, vmap, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim, cells)
             sm.topology.create_connectivity(self.tdim - 1, self.tdim)
             ft = dolfinx.mesh.transfer_meshtags_to_submesh(self.facet_tags, sm, vmap, cmap)

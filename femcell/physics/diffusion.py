@@ -150,8 +150,9 @@ class Diffusion(Physics):
         self._s = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.scales.time / length**d_eff))
 
         self.sub = None
-        if self.region is not None and domain.cell_regions != [self.region] and set(
-                domain.cells(self.region)) != set(domain.cells()):
+        n_region = domain.comm.allreduce(
+            int(domain.cells(self.region).size) if self.region else 0, op=MPI.SUM)
+        if self.region is not None and n_region != domain.num_cells_global():
             self.sub = domain.submesh(self.region)
             self.entity_maps = [self.sub.cell_map]
         V = dolfinx.fem.functionspace(self.sub.mesh if self.sub else mesh,

@@ -186,3 +186,13 @@ def test_full_cell_obeys_faraday_and_starts_at_open_circuit():
     assert v[0] < float(nmc.ocv(np.array(0.9))) + 0.1
     assert res.headline["max_newton_its_per_step"] <= 6
     assert 0.0 < 0.9 - res.headline["final_stoichiometry[active]"] < 0.2
+
+
+def test_full_cell_same_on_one_and_all_ranks():
+    """Interfaces cut by the partition: region submeshes must carry their ghost cells."""
+    name = "full_cell_li_lpscl_nmc.toml"
+    cfg = load_config(PROBLEMS / name, ["protocol.0.until.time=10 min", "time.dt=120 s"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for key in ("cell_voltage", "c_active_moles", "j_max[active|electrolyte]"):
+        assert np.allclose(par.column(key), ser.column(key), rtol=1e-8), key

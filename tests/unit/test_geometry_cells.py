@@ -146,7 +146,7 @@ def test_every_feature_loads_as_a_domain(case):
     assert (meta["gdim"], meta["tdim"]) == (dom.gdim, dom.tdim)
     # the mesh matches the CAD volumes (planar layers exactly; curved defects to ~2 %)
     curved = any(k in kw for k in ("voids", "pores", "flaws", "roughness", "composite"))
-    for region in cells:
+    for region in sorted(cells):  # the same order on every rank (collective integrals)
         v = dom.volume(region)
         assert v == pytest.approx(meta["volumes"][region], rel=3e-2 if curved else 1e-10)
     stack = dom.gdim - 1
