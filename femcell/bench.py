@@ -121,9 +121,76 @@ def _first_meeting(fn, ladder, target, exact):
     return None
 
 
+def bench_cell(extra: list[str]) -> int:
+    """PERFORMANCE.md problem 2: the polycrystalline Li|LLZO|Li cell at three refinements
+    with the scalable (GMRES + GAMG) and the direct solver: Newton iterations per step,
+    Krylov iterations per solve (and their growth per refinement), time per step, DOFs/s.
+    `femcell bench cell --size F` divides the element sizes by F (bigger problems)."""
+    import argparse
+
+    from femcell._dolfinx import MPI
+    from femcell.domain import Domain
+    from femcell.materials import Arrhenius, get_material
+    from femcell.physics.charge import ChargeTransport
+    from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics
+    from femcell.problem import Problem
+    from femcell.solvers import StepController, TimeIntegrator
+
+    ap = argparse.ArgumentParser(prog="femcell bench cell")
+    ap.add_argument("--size", type=float, default=1.0, help="refine all meshes by this factor")
+    ap.add_argument("--steps", type=int, default=5)
+    args = ap.parse_args(extra)
+    comm = MPI.COMM_WORLD
+    rows = []
+    for solver in ("iterative", "direct"):
+        prev = None
+        for h in (2e-6, 1e-6, 0.5e-6):  # ~9e3, 3.4e4, 1.4e5 DOFs
+            h = h / args.size
+            t0 = time.perf_counter()
+            dom = Domain.from_builder("symmetric_cell", comm, dim=2, width=200e-6,
+                                      electrolyte_thickness=100e-6, anode_thickness=20e-6,
+                                      cathode_thickness=20e-6, h=h,
+                                      grains={"mean_size": 20e-6, "seed": 1})
+            t_mesh = time.perf_counter() - t0
+            law = ButlerVolmer(Arrhenius(250.0))
+            li = get_material("li")
+            ct = ChargeTransport({"anode": li, "electrolyte": get_material("llzo"),
+                                  "cathode": li},
+                                 [InterfaceKinetics("anode", "electrolyte", law),
+                                  InterfaceKinetics("cathode", "electrolyte", law)],
+                                 current_density=lambda t: 10.0 * t)
+            t0 = time.perf_counter()
+            pb = Problem(dom, [ct], linear_solver=solver)
+            pb.initialise()
+            integ = TimeIntegrator(pb, StepController(dt_initial=1.0, adaptive=False))
+            t_setup = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            integ.run(float(args.steps))
+            t_loop = time.perf_counter() - t0
+            newton = [r["newton_its"] for r in integ.log]
+            krylov = sum(r["krylov_its"] for r in integ.log) / max(sum(newton), 1)
+            growth = "" if prev is None else f"{100 * (krylov / prev - 1):+.0f} %"
+            prev = krylov
+            rows.append((solver, pb.num_dofs, f"{sum(newton) / len(newton):.1f}",
+                         max(newton), f"{krylov:.1f}", growth,
+                         f"{t_loop / len(newton):.3f}", f"{pb.num_dofs * len(newton) / t_loop:.3g}",
+                         f"{t_mesh:.2f}", f"{t_setup:.2f}"))
+    if comm.rank == 0:
+        print(f"polycrystalline Li|LLZO|Li symmetric cell, 2D, current ramp, {comm.size} rank(s)")
+        head = ("solver", "DOFs", "Newton/step", "max", "Krylov/solve", "growth",
+                "s/step", "DOFs*steps/s", "mesh s", "setup s")
+        print(" | ".join(f"{h:>12s}" for h in head))
+        for r in rows:
+            print(" | ".join(f"{str(x):>12s}" for x in r))
+        print("targets: <= 5 Newton iterations per step; Krylov growth < 30 % per refinement")
+    return 0
+
+
 def main(problem: str, extra: list[str]) -> int:
     from femcell._dolfinx import MPI
 
+    if problem == "cell":
+        return bench_cell(extra)
     if problem != "particle":
         print(f"unknown benchmark {problem!r}")
         return 2

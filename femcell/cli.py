@@ -156,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-o", "--output")
     m.set_defaults(func=cmd_mesh)
     b = sub.add_parser("bench", help="benchmarks (PERFORMANCE.md)")
-    b.add_argument("problem", choices=["particle"])
-    b.add_argument("extra", nargs="*")
+    b.add_argument("problem", choices=["particle", "cell"])
+    b.add_argument("extra", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -84,6 +84,7 @@ def assemble(
     outer,
     seeds: np.ndarray | None = None,
     grain_prefix: str = "",
+    fragment: bool = True,
 ) -> Assembly:
     """Fragment the parts, name the pieces and faces, remove empty space (see module doc).
 
@@ -94,11 +95,16 @@ def assemble(
         seeds: grain seeds (model units), needed when there are grain parts.
         grain_prefix: grain cell groups are named ``f"{grain_prefix}{k}"``, k = 0, 1, ...
             numbered by seed index over the grains that are not empty.
+        fragment: False when the parts are already conformal and do not overlap except by
+            containment of whole entities (a shared-topology tessellation): no boolean.
     """
     occ = gmsh.model.occ
     inputs = [(dim, t) for p in parts for t in p.tags]
     owners = [i for i, p in enumerate(parts) for _ in p.tags]
-    _, pmap = occ.fragment(inputs[:1], inputs[1:])
+    if fragment:
+        _, pmap = occ.fragment(inputs[:1], inputs[1:])
+    else:
+        pmap = [[dt] for dt in inputs]
     occ.synchronize()
     members: dict[int, set[int]] = defaultdict(set)
     for k, out in enumerate(pmap):

@@ -117,6 +117,7 @@ def set_size(h: float) -> None:
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 1)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 1)  # gmsh defaults (Sizing turns off)
 
 
 def generate(tdim: int, order: int, scale: float, shift: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
@@ -202,7 +203,7 @@ def refined_size(builder: str, name: str, value: object, h: float) -> float:
 # tetrahedron is typically 1.5-2x the target). Refined sizes are upper bounds: the target is
 # this fraction of the requested size, so every edge of a cell touching a refined entity is
 # at most the requested size.
-SIZE_SAFETY = {1: 1.0, 2: 0.75, 3: 0.5}
+SIZE_SAFETY = {1: 1.0, 2: 0.65, 3: 0.45}
 
 
 class Sizing:

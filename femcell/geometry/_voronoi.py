@@ -73,8 +73,154 @@ def voronoi_cell(seeds: np.ndarray, i: int, nbrs: list[int], lo, size):
 
 
 def voronoi_cells(seeds: np.ndarray, lo, size) -> list[int | None]:
-    """Voronoi cells of all seeds clipped to the box ``lo + [0, size]`` (None if empty)."""
-    return [voronoi_cell(seeds, i, nbrs, lo, size) for i, nbrs in neighbours(seeds)]
+    """Voronoi cells of all seeds clipped to the box ``lo + [0, size]`` (None if empty).
+
+    Each cell is computed as a convex polytope with scipy (half-space intersection) and
+    drawn face by face, ~100x faster than OCC booleans; the cells share no entities (the
+    caller fragments them). A cell scipy cannot handle falls back to ``voronoi_cell``.
+    """
+    lo, size = np.asarray(lo, float), np.asarray(size, float)
+    cells = []
+    for i, nbrs in neighbours(seeds):
+        try:
+            verts, faces = _polytope(seeds, i, nbrs, lo, size)
+            cell = _draw(verts, faces, np.arange(len(verts)), {})
+        except Exception:  # degenerate polytope: let OCC do it
+            cell = voronoi_cell(seeds, i, nbrs, lo, size)
+        cells.append(cell)
+    return cells
+
+
+def tessellation(seeds: np.ndarray, lo, size) -> list[int] | None:
+    """Voronoi cells clipped to the box drawn with shared points, curves and faces.
+
+    The cells tile the box conformally without a boolean fragment. Returns None if the
+    tessellation is not consistent (then use ``voronoi_cells`` and fragment).
+    """
+    from scipy.spatial import cKDTree
+
+    lo, size = np.asarray(lo, float), np.asarray(size, float)
+    try:
+        polys = [_polytope(seeds, i, nbrs, lo, size) for i, nbrs in neighbours(seeds)]
+    except Exception:
+        return None
+    coords = np.vstack([v for v, _ in polys])
+    rep = np.arange(len(coords))
+    for a, b in sorted(cKDTree(coords).query_pairs(_VTOL)):
+        rep[b] = rep[a] = min(rep[a], rep[b])
+    ids, offset = [], 0
+    for v, _ in polys:
+        ids.append(rep[offset : offset + len(v)])
+        offset += len(v)
+    owners: dict[frozenset, list[tuple]] = {}
+    for i, ((_, faces), gid) in enumerate(zip(polys, ids, strict=True)):
+        for key, ring in faces:
+            owners.setdefault(frozenset(gid[ring]), []).append((i, key))
+    for users in owners.values():
+        keys = {k for _, k in users}
+        if len(keys) != 1 or len(users) != (2 if next(iter(keys))[0] == "bis" else 1):
+            return None
+    cache: dict = {}
+    return [_draw(coords, faces, gid, cache) for (_, faces), gid in zip(polys, ids, strict=True)]
+
+
+_VTOL = 1e-9  # model units: vertices closer than this are one vertex
+
+
+def _polytope(seeds, i, nbrs, lo, size):
+    """Voronoi cell of seed i in the box (model units) as (vertices, faces).
+
+    Faces are (key, ring): key ("box", axis, side) or ("bis", i, j) names the plane, ring
+    lists the face's vertex indices in cyclic order (in 2D a face is an edge: 2 vertices,
+    and the first face's ring is preceded by the whole polygon as ("loop", ring)).
+    """
+    from scipy.spatial import HalfspaceIntersection
+
+    dim = seeds.shape[1]
+    rows, keys = [], []  # a . x + b <= 0
+    for k in range(dim):
+        e = np.zeros(dim)
+        e[k] = 1.0
+        rows += [[*(-e), lo[k]], [*e, -(lo[k] + size[k])]]
+        keys += [("box", k, 0), ("box", k, 1)]
+    for j in nbrs:
+        d = seeds[j] - seeds[i]
+        n = np.linalg.norm(d)
+        if n < 1e-12:
+            continue
+        d = d / n
+        rows.append([*d, -d @ (seeds[i] + seeds[j]) / 2])
+        keys.append(("bis", min(i, j), max(i, j)))
+    planes = np.array(rows)
+    pts = HalfspaceIntersection(planes, seeds[i]).intersections
+    verts: list[np.ndarray] = []
+    for p in pts:
+        if not any(np.linalg.norm(p - v) < _VTOL for v in verts):
+            verts.append(p)
+    verts = np.array(verts)
+    active = np.abs(verts @ planes[:, :dim].T + planes[:, dim]) < 1e-8  # (vertex, plane)
+    c = verts.mean(axis=0)
+    faces = []
+    if dim == 2:
+        ring = np.argsort(np.arctan2(verts[:, 1] - c[1], verts[:, 0] - c[0]))
+        faces.append((("loop",), ring))
+        for a, b in zip(ring, np.roll(ring, -1), strict=True):
+            common = np.flatnonzero(active[a] & active[b])
+            if len(common) != 1:
+                raise ValueError("degenerate polygon edge")
+            faces.append((keys[common[0]], np.array([a, b])))
+        return verts, faces
+    for f in range(len(planes)):
+        idx = np.flatnonzero(active[:, f])
+        if len(idx) < 3:
+            continue
+        normal = planes[f, :dim]
+        cf = verts[idx].mean(axis=0)
+        u = verts[idx[0]] - cf
+        u /= np.linalg.norm(u)
+        w = np.cross(normal, u)
+        ring = idx[np.argsort(np.arctan2((verts[idx] - cf) @ w, (verts[idx] - cf) @ u))]
+        faces.append((keys[f], ring))
+    return verts, faces
+
+
+def _draw(coords, faces, gid, cache) -> int:
+    """Draw a polytope from ``_polytope``; ``gid`` maps its vertices to global ids and
+    ``cache`` shares points, curves and faces (keyed by global ids) between calls."""
+    occ = gmsh.model.occ
+    points = cache.setdefault("points", {})
+    lines = cache.setdefault("lines", {})
+    surfaces = cache.setdefault("faces", {})
+    dim = coords.shape[1]
+    pad = [0.0] * (3 - dim)
+
+    def point(k):
+        g = int(gid[k])
+        if g not in points:
+            points[g] = occ.addPoint(*coords[g], *pad)
+        return points[g]
+
+    def line(a, b):
+        ga, gb = int(gid[a]), int(gid[b])
+        key = (min(ga, gb), max(ga, gb))
+        if key not in lines:
+            p, q = (point(a), point(b)) if ga < gb else (point(b), point(a))
+            lines[key] = occ.addLine(p, q)
+        return lines[key] if ga < gb else -lines[key]
+
+    def loop(ring):
+        return occ.addCurveLoop([line(a, b) for a, b in zip(ring, np.roll(ring, -1), strict=True)])
+
+    if dim == 2:
+        ring = faces[0][1]
+        return occ.addPlaneSurface([loop(ring)])
+    tags = []
+    for _, ring in faces:
+        key = frozenset(int(g) for g in gid[ring])
+        if key not in surfaces:
+            surfaces[key] = occ.addPlaneSurface([loop(ring)])
+        tags.append(surfaces[key])
+    return occ.addVolume([occ.addSurfaceLoop(tags)])
 
 
 def nearest_seed(seeds: np.ndarray, dim: int, tag: int) -> int:

@@ -24,6 +24,7 @@ from ._shapes import add_ball, add_box
 _TOL = 1e-6  # model units
 MAX_PARTICLES = 2000
 _BATCH, _BATCHES = 512, 40  # random candidate centres per particle: 20480 at most
+_GRID = 200_000  # then a grid of about this many candidate centres
 
 
 def ball_measure(dim: int, r):
@@ -39,7 +40,8 @@ def pack(builder, dim, lo, hi, volume_fraction, radius_mean, radius_std, seed, m
     standard deviation is 0), drawn with ``numpy.random.default_rng(seed)`` until their total
     measure is closest to ``volume_fraction`` times the box measure, then scaled by one common
     factor so that it is exact. Largest first, each ball gets the first of up to ~20000
-    uniform random centres that keeps ``min_gap`` to the walls and to the other balls.
+    uniform random centres that keeps ``min_gap`` to the walls and to the other balls, or
+    else a random free node of a grid of ~2e5 candidate centres.
 
     Returns:
         (centres (n, dim), radii (n,)) in metres, in placement order.
@@ -91,25 +93,40 @@ def pack(builder, dim, lo, hi, volume_fraction, radius_mean, radius_std, seed, m
     centres = np.empty((0, dim))
     for k, r in enumerate(radii):
         a, b = lo + r + min_gap, hi - r - min_gap
+        need = radii[:k] + r + min_gap
         for _ in range(_BATCHES):
             cand = a + rng.uniform(0.0, 1.0, size=(_BATCH, dim)) * (b - a)
-            if len(centres):
-                dist = np.linalg.norm(cand[:, None, :] - centres[None, :, :], axis=2)
-                ok = np.all(dist >= radii[None, :k] + r + min_gap, axis=1)
-            else:
-                ok = np.ones(len(cand), bool)
+            ok = _free(cand, centres, need)
             if ok.any():
                 centres = np.vstack([centres, cand[np.argmax(ok)]])
                 break
-        else:
-            raise fail(
-                builder,
-                "volume_fraction",
-                volume_fraction,
-                f"cannot be packed: placed {k} of {len(radii)} particles (random sequential "
-                f"addition with min_gap={min_gap!r} m; jamming is near 0.55 in 2D, 0.38 in 3D)",
-            )
+        else:  # the free space is tiny: scan a grid for it, pick a free node at random
+            n = max(2, int(_GRID ** (1 / dim)))
+            axes = [np.linspace(a[d], b[d], n) for d in range(dim)]
+            grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+            free = np.flatnonzero(_free(grid, centres, need))
+            if not len(free):
+                raise fail(
+                    builder,
+                    "volume_fraction",
+                    volume_fraction,
+                    f"cannot be packed: placed {k} of {len(radii)} particles (random sequential"
+                    f" addition with min_gap={min_gap!r} m; jamming is near 0.55 in 2D, 0.38 in"
+                    " 3D, less in small boxes)",
+                )
+            centres = np.vstack([centres, grid[rng.choice(free)]])
     return centres, radii
+
+
+def _free(cand: np.ndarray, centres: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Which candidate centres keep distance ``need[j]`` to every placed centre j."""
+    ok = np.ones(len(cand), bool)
+    for s in range(0, len(cand), 4096):
+        c = cand[s : s + 4096]
+        if len(centres):
+            d2 = ((c[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+            ok[s : s + 4096] = np.all(d2 >= need[None, :] ** 2, axis=1)
+    return ok
 
 
 def check_packing_params(builder, dim, volume_fraction, radius_mean, radius_std, seed, min_gap):

@@ -304,9 +304,7 @@ def symmetric_cell(
                 f"must be less than the {side.metal} thickness {side.t_metal!r} m",
             )
         inside_footprint(f"{label}.center", spec["center"], c - half, c + half)
-        s0, s1 = (
-            (side.plane - hv, side.plane) if side.metal_dir < 0 else (side.plane, side.plane + hv)
-        )
+        s0 = side.plane - hv if side.metal_dir < 0 else side.plane  # the void's bottom
 
         def build(scale, c=c, half=half, hv=hv, lens=lens, side=side, s0=s0):
             if lens:

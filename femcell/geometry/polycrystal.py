@@ -9,7 +9,7 @@ import numpy as np
 from ._assemble import Part, assemble
 from ._common import Sizing, choice, fail, generate, integer, lengths, metadata, positive
 from ._shapes import add_box
-from ._voronoi import orientations, seeds_in_box, voronoi_cells
+from ._voronoi import orientations, seeds_in_box, tessellation, voronoi_cells
 
 _TOL = 1e-6  # model units: a face lies on a box side when within this distance
 
@@ -109,11 +109,17 @@ def polycrystal(
     unit = np.array(size) / scale
     seeds = seeds_in_box(np.zeros(dim), unit, n, seed)
     euler = orientations(n, seed, dim)
-    parts = [Part("layer", [add_box(dim, np.zeros(3), unit)], name=region)]
-    for i, cell in enumerate(voronoi_cells(seeds, np.zeros(dim), unit)):
+    cells = tessellation(seeds, np.zeros(dim), unit)  # conformal as drawn: no boolean
+    shared = cells is not None
+    if shared:
+        parts = [Part("layer", list(cells), name=region)]
+    else:  # fall back to independent cells fragmented with the box
+        cells = voronoi_cells(seeds, np.zeros(dim), unit)
+        parts = [Part("layer", [add_box(dim, np.zeros(3), unit)], name=region)]
+    for i, cell in enumerate(cells):
         if cell is not None:
             parts.append(Part("grain", [cell], within=frozenset({region}), index=i))
-    asm = assemble(dim, parts, box_sides(dim, unit), seeds, f"{region}.grain_")
+    asm = assemble(dim, parts, box_sides(dim, unit), seeds, f"{region}.grain_", fragment=not shared)
     asm.name_groups()
     sizing = Sizing(dim, h / scale)
     sizing.apply()

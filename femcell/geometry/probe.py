@@ -153,8 +153,8 @@ def four_probe(
         small = c
         size = [side, side] + ([thickness] if dim == 3 else [])
         params.update(side=side, contact_size=c)
-    if h > min(size):
-        raise fail(NAME, "h", h, f"must not exceed the smallest sample size {min(size)!r} m")
+    if h > max(size):
+        raise fail(NAME, "h", h, f"must not exceed the sample size {max(size)!r} m")
     h_c = min(h, small / 2) if h_contact is None else refined_size(NAME, "h_contact", h_contact, h)
     params["h_contact"] = h_c
 

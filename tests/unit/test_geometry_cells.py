@@ -81,10 +81,18 @@ CASES = {
         {
             "dim": 3,
             "voids": [
-                {"interface": "anode", "center": [3 * UM, 3 * UM], "footprint": 2 * UM,
-                 "height": 1 * UM},
-                {"interface": "cathode", "center": [6 * UM, 5 * UM],
-                 "footprint": [3 * UM, 2 * UM], "height": 1 * UM},
+                {
+                    "interface": "anode",
+                    "center": [3 * UM, 3 * UM],
+                    "footprint": 2 * UM,
+                    "height": 1 * UM,
+                },
+                {
+                    "interface": "cathode",
+                    "center": [6 * UM, 5 * UM],
+                    "footprint": [3 * UM, 2 * UM],
+                    "height": 1 * UM,
+                },
             ],
         },
         {"void"},
@@ -103,10 +111,21 @@ CASES = {
         {
             "dim": 3,
             "flaws": [
-                {"interface": "anode", "x": 3 * UM, "length": 2.5 * UM, "tip_radius": 0.6 * UM,
-                 "fill": "anode", "angle_deg": 15},
-                {"interface": "cathode", "x": 7 * UM, "y": 4 * UM, "length": 2 * UM,
-                 "tip_radius": 0.6 * UM},
+                {
+                    "interface": "anode",
+                    "x": 3 * UM,
+                    "length": 2.5 * UM,
+                    "tip_radius": 0.6 * UM,
+                    "fill": "anode",
+                    "angle_deg": 15,
+                },
+                {
+                    "interface": "cathode",
+                    "x": 7 * UM,
+                    "y": 4 * UM,
+                    "length": 2 * UM,
+                    "tip_radius": 0.6 * UM,
+                },
             ],
             "h_tip": 1 * UM,
         },
@@ -114,14 +133,24 @@ CASES = {
         set(),
     ),
     "rough-3d": (
-        {"dim": 3, "roughness": {"interface": "anode", "rms": 0.2 * UM,
-                                 "correlation_length": 2.5 * UM, "seed": 2}},
+        {
+            "dim": 3,
+            "roughness": {
+                "interface": "anode",
+                "rms": 0.2 * UM,
+                "correlation_length": 2.5 * UM,
+                "seed": 2,
+            },
+        },
         set(),
         set(),
     ),
     "composite-3d": (
-        {"dim": 3, "cathode": "composite",
-         "composite": {"volume_fraction": 0.1, "radius_mean": 1 * UM, "seed": 3}},
+        {
+            "dim": 3,
+            "cathode": "composite",
+            "composite": {"volume_fraction": 0.1, "radius_mean": 1 * UM, "seed": 3},
+        },
         {"active"},
         {"active|electrolyte"},
     ),
@@ -150,8 +179,9 @@ def test_every_feature_loads_as_a_domain(case):
         v = dom.volume(region)
         assert v == pytest.approx(meta["volumes"][region], rel=3e-2 if curved else 1e-10)
     stack = dom.gdim - 1
-    total = np.prod([meta["params"]["width"]] + ([meta["params"]["depth"]] if dom.gdim == 3
-                                                 else []))
+    total = np.prod(
+        [meta["params"]["width"]] + ([meta["params"]["depth"]] if dom.gdim == 3 else [])
+    )
     total *= meta["layers"]["cathode" if not composite else "composite"][1]
     assert dom.volume() <= total * (1 + 1e-12)
     if not any(k in kw for k in ("voids", "pores", "flaws")):
@@ -196,8 +226,7 @@ def test_voids_3d_interface_area():
         dim=3,
         voids=[
             {"interface": "anode", "center": [3 * UM, 3 * UM], "footprint": r, "height": hv},
-            {"interface": "anode", "center": [7.5 * UM, 5 * UM], "footprint": [w, d],
-             "height": hv},
+            {"interface": "anode", "center": [7.5 * UM, 5 * UM], "footprint": [w, d], "height": hv},
         ],
     )
     exact = W3 * D3 - math.pi * r**2 - w * d
@@ -214,8 +243,16 @@ def test_voids_3d_interface_area():
 def test_flaw_fill(fill):
     a, rho = 4 * UM, 0.5 * UM
     dom = cell(
-        flaws=[{"interface": "anode", "x": 10 * UM, "length": a, "tip_radius": rho,
-                "angle_deg": 20, "fill": fill}],
+        flaws=[
+            {
+                "interface": "anode",
+                "x": 10 * UM,
+                "length": a,
+                "tip_radius": rho,
+                "angle_deg": 20,
+                "fill": fill,
+            }
+        ],
         h_interface=0.5 * UM,
         h_tip=0.15 * UM,
         order=2,
@@ -230,11 +267,13 @@ def test_flaw_fill(fill):
     walls = 2 * (a - rho) + math.pi * rho  # the interface cuts both walls symmetrically
     if fill == "anode":  # a Li-filled notch: "notch" is an interior facet group
         assert area(dom, "notch") == pytest.approx(walls, rel=1e-4)
-        assert area(dom, "anode|electrolyte") == pytest.approx(W - 2 * rho / math.cos(
-            math.radians(20)) + walls, rel=1e-4)
+        assert area(dom, "anode|electrolyte") == pytest.approx(
+            W - 2 * rho / math.cos(math.radians(20)) + walls, rel=1e-4
+        )
     else:
-        assert dom.area("notch") == pytest.approx(walls + 2 * rho / math.cos(math.radians(20)),
-                                                  rel=1e-4)
+        assert dom.area("notch") == pytest.approx(
+            walls + 2 * rho / math.cos(math.radians(20)), rel=1e-4
+        )
     # refinement around the tip: every cell near the tip centre is at most h_tip
     (flaw,) = meta["flaws"]
     centre = np.array(flaw["tip_center"])
@@ -259,8 +298,11 @@ def test_refined_interface_element_size(dim):
 # ---------------------------------------------------------------- grains, roughness, cathode
 @pytest.mark.parametrize("dim", [2, 3])
 def test_grains_fill_the_electrolyte(dim):
-    dom = cell(dim=dim, grains={"mean_size": (4 if dim == 2 else 5) * UM, "seed": 5},
-               interlayer_thickness=1 * UM)
+    dom = cell(
+        dim=dim,
+        grains={"mean_size": (4 if dim == 2 else 5) * UM, "seed": 5},
+        interlayer_thickness=1 * UM,
+    )
     meta = dom.metadata
     grains = meta["grains"]
     assert len(grains) > 2 and dom.grains("electrolyte") == sorted(grains)
@@ -286,8 +328,10 @@ def test_grain_orientations_round_trip():
 
 def test_roughness_2d():
     rms = 0.4 * UM
-    dom = cell(roughness={"interface": "anode", "rms": rms, "correlation_length": 2 * UM,
-                          "seed": 1}, h_interface=0.5 * UM)
+    dom = cell(
+        roughness={"interface": "anode", "rms": rms, "correlation_length": 2 * UM, "seed": 1},
+        h_interface=0.5 * UM,
+    )
     meta = dom.metadata
     assert meta["roughness"]["anode"]["rms"] == rms
     assert 0 < meta["roughness"]["anode"]["amplitude"] < 0.4 * TA
@@ -301,9 +345,13 @@ def test_roughness_2d():
 
 
 def test_composite_cathode_layer():
-    dom = cell(cathode="composite", grains={"mean_size": 5 * UM, "seed": 2},
-               composite={"volume_fraction": 0.3, "radius_mean": 1 * UM, "seed": 7}, order=2,
-               h_interface=0.5 * UM)
+    dom = cell(
+        cathode="composite",
+        grains={"mean_size": 5 * UM, "seed": 2},
+        composite={"volume_fraction": 0.3, "radius_mean": 1 * UM, "seed": 7},
+        order=2,
+        h_interface=0.5 * UM,
+    )
     meta = dom.metadata
     assert meta["volume_fraction"] == pytest.approx(0.3, rel=1e-12)
     layer = W * TC
@@ -362,30 +410,47 @@ BAD = [
         "flaws[0].length",
     ),
     (
-        {"flaws": [{"interface": "anode", "x": 10 * UM, "length": 2 * UM, "tip_radius": UM,
-                    "fill": "cathode"}]},
+        {
+            "flaws": [
+                {
+                    "interface": "anode",
+                    "x": 10 * UM,
+                    "length": 2 * UM,
+                    "tip_radius": UM,
+                    "fill": "cathode",
+                }
+            ]
+        },
         "flaws[0].fill",
     ),
     (
-        {"voids": [{"interface": "anode", "center": [19 * UM], "footprint": 2 * UM,
-                    "height": UM}]},
+        {"voids": [{"interface": "anode", "center": [19 * UM], "footprint": 2 * UM, "height": UM}]},
         "voids[0].center",
     ),
     (
-        {"voids": [{"interface": "anode", "center": [9 * UM], "footprint": 2 * UM,
-                    "height": 6 * UM}]},
+        {
+            "voids": [
+                {"interface": "anode", "center": [9 * UM], "footprint": 2 * UM, "height": 6 * UM}
+            ]
+        },
         "voids[0].height",
     ),
     (
-        {"voids": [{"interface": "anode", "center": [9 * UM], "footprint": 2 * UM,
-                    "height": UM}],
-         "pores": {**P, "centers": [[10 * UM]]}},
+        {
+            "voids": [
+                {"interface": "anode", "center": [9 * UM], "footprint": 2 * UM, "height": UM}
+            ],
+            "pores": {**P, "centers": [[10 * UM]]},
+        },
         "pores[0].centers[0]",
     ),
     (
-        {"voids": [{"interface": "anode", "center": [9 * UM], "footprint": 2 * UM,
-                    "height": UM}],
-         "roughness": {"interface": "anode", "rms": 0.1 * UM, "correlation_length": 2 * UM}},
+        {
+            "voids": [
+                {"interface": "anode", "center": [9 * UM], "footprint": 2 * UM, "height": UM}
+            ],
+            "roughness": {"interface": "anode", "rms": 0.1 * UM, "correlation_length": 2 * UM},
+        },
         "roughness[0].interface",
     ),
     (
@@ -401,8 +466,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("params", "culprit"), BAD, ids=lambda p: p if isinstance(p, str)
-                         else "")
+@pytest.mark.parametrize(("params", "culprit"), BAD, ids=lambda p: p if isinstance(p, str) else "")
 def test_invalid_geometry(params, culprit):
     gmsh.initialize()
     gmsh.option.setNumber("General.Terminal", 0)

@@ -164,3 +164,32 @@ def test_grain_conductivities_add_in_series():
     assert rows[-1]["ohmic_drop[electrolyte]"] == pytest.approx(0.1 * ohm, rel=1e-6)
     asr = 2 * law.charge_transfer_resistance() + ohm + 2 * LE / 1.1e7
     assert rows[-1]["cell_voltage"] / 0.1 == pytest.approx(asr, rel=1e-6)
+
+
+def test_scalable_preconditioner_keeps_krylov_iterations_flat():
+    """GMRES + GAMG on the polycrystalline symmetric cell: Krylov iterations per solve grow
+    by less than 30 % under mesh refinement (PERFORMANCE.md problem 2)."""
+    from femcell.materials import get_material
+
+    its = []
+    for h in (4e-6, 2e-6):
+        dom = Domain.from_builder("symmetric_cell", dim=2, width=100e-6,
+                                  electrolyte_thickness=60e-6, anode_thickness=10e-6,
+                                  cathode_thickness=10e-6, h=h,
+                                  grains={"mean_size": 20e-6, "seed": 1})
+        law = ButlerVolmer(Arrhenius(250.0))
+        li = get_material("li")
+        phys = ChargeTransport({"anode": li, "electrolyte": get_material("llzo"),
+                                "cathode": li},
+                               [InterfaceKinetics("anode", "electrolyte", law),
+                                InterfaceKinetics("cathode", "electrolyte", law)],
+                               current_density=lambda t: 10.0 * t)
+        pb = Problem(dom, [phys], linear_solver="iterative")
+        pb.initialise()
+        integ = TimeIntegrator(pb, StepController(dt_initial=1.0, adaptive=False))
+        integ.run(3.0)
+        assert max(r["newton_its"] for r in integ.log) <= 5
+        its.append(sum(r["krylov_its"] for r in integ.log)
+                   / sum(r["newton_its"] for r in integ.log))
+    assert its[1] < 1.3 * its[0], its
+    assert its[1] < 40
