@@ -114,7 +114,7 @@ def cmd_mesh(args) -> int:
     from femcell.config import ConfigError, _geometry_param, apply_overrides
     from femcell.domain import Domain
 
-    params = apply_overrides({}, args.set)
+    params = _flatten_builder_params(args.builder, apply_overrides({}, args.set))
     for key, value in params.items():
         try:
             params[key] = _geometry_param(value)
@@ -127,6 +127,25 @@ def cmd_mesh(args) -> int:
     if args.output:
         _say(f"femcell: wrote {args.output} and {Path(args.output).with_suffix('.json')}")
     return 0
+
+
+def _flatten_builder_params(builder: str, params: dict) -> dict:
+    """--set electrolyte.thickness=... -> electrolyte_thickness=... when the builder takes a
+    flat parameter of that name (nested tables it takes as dicts stay nested)."""
+    import inspect
+
+    from femcell.geometry import BUILDERS
+
+    names = set(inspect.signature(BUILDERS[builder]).parameters) if builder in BUILDERS else set()
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and key not in names:
+            for sub, v in _flatten_builder_params(builder, {f"{key}_{k}": v for k, v in
+                                                            value.items()}).items():
+                out[sub] = v
+        else:
+            out[key] = value
+    return out
 
 
 def cmd_bench(args) -> int:

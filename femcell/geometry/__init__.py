@@ -17,9 +17,9 @@ from collections.abc import Callable
 from ._common import GeometryError
 from .cathode import composite_cathode
 from .cell import symmetric_cell
+from .grains import polycrystal
 from .notched import notched_electrolyte
 from .particle import ellipsoid, half_disk, interval, polycrystal_particle, sphere
-from .polycrystal import polycrystal
 from .probe import four_probe
 
 BUILDERS: dict[str, Callable[..., dict]] = {

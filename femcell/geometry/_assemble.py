@@ -117,6 +117,7 @@ def assemble(
     removed: dict[int, str] = {}  # removed piece -> facet name of its walls
     fill_of: dict[int, int] = {}  # kept fill piece -> part index
     layer_of: dict[int, str] = {}  # kept piece -> layer id
+    grained = {n for p in parts if p.kind == "grain" and p.within for n in p.within}
     for t in pieces:
         mine = [parts[i] for i in sorted(members.get(t, ()))]
         layers = [p for p in mine if p.kind == "layer"]
@@ -137,7 +138,7 @@ def assemble(
             fill_of[t] = parts.index(fill[0])
         elif particle:
             region[t] = particle[0].name
-        elif any(p.kind == "grain" and p.within and layer.name in p.within for p in parts):
+        elif layer.name in grained:
             if len(grain) == 1:
                 index = grain[0].index
             else:  # boolean sliver between cells: the seed nearest its centre of mass

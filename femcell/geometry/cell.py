@@ -119,13 +119,13 @@ def _gaussian_field(shape, spacing, corr: float, rms: float, seed: int) -> np.nd
 def symmetric_cell(
     *,
     dim: int = 2,
-    width: float,
-    electrolyte_thickness: float,
-    anode_thickness: float,
-    cathode_thickness: float,
+    width: float = 100e-6,
+    electrolyte_thickness: float = 100e-6,
+    anode_thickness: float = 20e-6,
+    cathode_thickness: float = 20e-6,
     interlayer_thickness: float = 0.0,
     depth: float | None = None,
-    h: float,
+    h: float | None = None,
     h_interface: float | None = None,
     h_tip: float | None = None,
     pores=None,
@@ -148,12 +148,14 @@ def symmetric_cell(
 
     Args:
         dim: 2 or 3.
-        width, depth: footprint (m); depth (3D only) defaults to width.
-        electrolyte_thickness, anode_thickness, cathode_thickness: layer thicknesses (m).
+        width, depth: footprint (m, default 100 um); depth (3D only) defaults to width.
+        electrolyte_thickness, anode_thickness, cathode_thickness: layer thicknesses (m;
+            defaults 100, 20 and 20 um).
         interlayer_thickness: optional interlayer between anode and electrolyte (m).
-        h: target element size (m).
+        h: target element size (m); default a tenth of the thinnest layer or the width.
         h_interface: element size (m, an upper bound) at material interfaces and defect
-            walls; default h (no refinement).
+            walls; default h (no refinement). Walls of pores, voids and notches get at most
+            the smallest pore radius, void height and max(h_tip, tip radius), respectively.
         h_tip: element size (m, an upper bound) around notch tips; default
             min(h_interface, tip_radius / 2).
         pores: dict or list of dicts {"interface", "radius", "count", "seed"} or
@@ -211,6 +213,8 @@ def symmetric_cell(
     order = choice(NAME, "order", order, (1, 2))
     foot = np.array([width, depth][: dim - 1])
     top = t_a + t_i + t_e + t_c
+    if h is None:  # default: a tenth of the thinnest layer or the footprint
+        h = min(*foot, t_e, t_a, t_c, *([t_i] if t_i > 0 else [])) / 10
     h = positive(NAME, "h", h)
     if h > min(*foot, top):
         raise fail(NAME, "h", h, f"must not exceed the width and total thickness {top!r} m")
@@ -663,8 +667,14 @@ def symmetric_cell(
     sizing = Sizing(dim, h / scale)
     for tags in asm.interfaces.values():
         sizing.near(tags, h_int / scale)
-    for key in ("void", "pore", "notch"):
-        sizing.near(asm.facets.get(key, []), h_int / scale)
+    # defect walls: h_interface, but fine enough to resolve the defect's own curvature
+    caps = {
+        "void": min([v["height"] for v in void_meta], default=h),
+        "pore": min([p["radius"] for p in pore_meta], default=h),
+        "notch": min([max(d.tip[2], d.tip[1]) for d in defects if d.tip], default=h),
+    }
+    for key, cap in caps.items():
+        sizing.near(asm.facets.get(key, []), min(h_int, cap) / scale)
     for d in defects:
         if d.tip is not None:
             centre, rho, h_t, slot3 = d.tip

@@ -7,6 +7,7 @@ same order on every rank: loops go over sorted names, never over sets.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_polycrystal(dim):
     assert dom.area("left") == pytest.approx(math.prod(size[1:]), rel=1e-10)
     assert area(dom, "grain_boundary") > 0
     assert dom.interfaces == {}  # grains of one region: no interface, a facet group
+    json.dumps(meta)  # plain Python types: the metadata goes into summary.json
 
 
 def test_polycrystal_orientations_round_trip():
@@ -147,6 +149,7 @@ def test_composite_cathode(dim):
     meta = dom.metadata
     assert set(dom.facet_regions) == {"cathode_cc", "separator", "sides"}
     assert list(dom.interfaces) == ["active|electrolyte"]
+    json.dumps(meta)
     assert meta["volume_fraction"] == pytest.approx(vf, rel=1e-12)
     composite = math.prod(size)
     assert meta["composite_volume"] == pytest.approx(composite, rel=1e-12)
@@ -194,6 +197,7 @@ def test_notched_electrolyte(dim):
     meta = dom.metadata
     assert set(dom.facet_regions) == {"anode_side", "cathode_side", "sides", "notch"}
     assert dom.cell_regions == ["electrolyte"]
+    json.dumps(meta)
     slot = 2 * rho * (a - rho) + math.pi * rho**2 / 2  # the U-slot
     extent = width * (depth if dim == 3 else 1.0)
     if dim == 2:
@@ -249,6 +253,7 @@ def test_four_probe(params):
     contacts = [f"contact_{k}" for k in range(1, 5)]
     assert dom.cell_regions == ["sample"]
     assert dom.facet_regions == [*contacts, "surface"]
+    json.dumps(dom.metadata)
     dim = params["dim"]
     if params["kind"] == "bar":
         cw = params.get("contact_width", params["length"] / 16)

@@ -6,6 +6,7 @@ test runs serially and under ``mpiexec -n 2``. Lengths in micrometres, written a
 
 from __future__ import annotations
 
+import json
 import math
 
 import gmsh
@@ -172,6 +173,7 @@ def test_every_feature_loads_as_a_domain(case):
     interfaces |= set() if composite else {"cathode|electrolyte"}
     assert set(dom.interfaces) == interfaces | extra_interfaces
     assert sorted(dom.interfaces) == meta["interfaces"]
+    json.dumps(meta)  # plain Python types: the metadata goes into summary.json
     assert (meta["gdim"], meta["tdim"]) == (dom.gdim, dom.tdim)
     # the mesh matches the CAD volumes (planar layers exactly; curved defects to ~2 %)
     curved = any(k in kw for k in ("voids", "pores", "flaws", "roughness", "composite"))
