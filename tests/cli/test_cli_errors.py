@@ -214,3 +214,18 @@ def test_info(capsys):
         assert ranks and ranks[0].split()[-1] == str(MPI.COMM_WORLD.size)
     else:
         assert captured.out == ""
+
+
+def test_mesh_command_writes_a_symmetric_cell(shared_tmp):
+    """`femcell mesh symmetric_cell --set electrolyte.thickness="50 um" -o cell.msh`."""
+    from femcell.domain import Domain
+
+    out = shared_tmp / "cell.msh"
+    code = cli.main(["mesh", "symmetric_cell", "--set", "electrolyte.thickness=50 um",
+                     "-o", str(out)])
+    assert code == 0
+    dom = Domain.from_file(out)
+    assert {"anode", "electrolyte", "cathode"} <= set(dom.cell_regions)
+    assert {"anode_cc", "cathode_cc"} <= set(dom.facet_regions)
+    # the electrolyte layer is 50 um thick on the default 100 um footprint
+    assert dom.volume("electrolyte") == pytest.approx(50e-6 * 100e-6, rel=1e-9)
