@@ -145,6 +145,31 @@ def build_bcs(cfg: StudyConfig, material, domain: Domain) -> list:
 
 
 # ---------------------------------------------------------------------------- runner
+def _open_run_folder(comm, folder: Path, domain: Domain, physics: list, write: bool,
+                     fields: bool):
+    """Prepare a run folder (collective): remove an old summary, write the mesh tags, open
+    the field writer and the quantities table. Returns (paths, writer or None, table)."""
+    from femcell import io as fio
+
+    paths, writer = {}, None
+    if write:
+        if comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        fio.remove_stale_summary(comm, folder)
+        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
+        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
+        if fields:
+            outputs = {}
+            for p in physics:
+                outputs.update(p.output_fields())
+            writer = fio.FieldWriter(comm, folder / "fields.bp", outputs)
+            paths["fields"] = folder / "fields.bp"
+        paths["quantities"] = folder / "quantities.csv"
+    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
+    return paths, writer, table
+
+
 def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
               progress: bool = True, write: bool = True, source: str | None = None) -> Result:
     """Run a study (diffusion, or a cell study for physics = "charge") and write its folder.
@@ -205,21 +230,8 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
     out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
 
     rank0 = comm.rank == 0
-    paths = {}
-    writer = None
-    if write:
-        if rank0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        fio.remove_stale_summary(comm, folder)
-        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
-        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
-        if cfg.output.fields:
-            writer = fio.FieldWriter(comm, folder / "fields.bp", physics.output_fields())
-            paths["fields"] = folder / "fields.bp"
-    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
-    if write:
-        paths["quantities"] = folder / "quantities.csv"
+    paths, writer, table = _open_run_folder(comm, folder, domain, [physics],
+                                            write, cfg.output.fields)
 
     problem.initialise()
     table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
@@ -464,23 +476,8 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
         raise ConfigError(str(exc)) from None
 
     rank0 = comm.rank == 0
-    paths, writer = {}, None
-    if write:
-        if rank0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        fio.remove_stale_summary(comm, folder)
-        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
-        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
-        if cfg.output.fields:
-            outputs = {}
-            for p in physics:
-                outputs.update(p.output_fields())
-            writer = fio.FieldWriter(comm, folder / "fields.bp", outputs)
-            paths["fields"] = folder / "fields.bp"
-    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
-    if write:
-        paths["quantities"] = folder / "quantities.csv"
+    paths, writer, table = _open_run_folder(comm, folder, domain, physics, write,
+                                            cfg.output.fields)
     problem.initialise()
     integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
                                                    max_cuts=cfg.time.max_cuts))
