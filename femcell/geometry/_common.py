@@ -125,9 +125,29 @@ def generate(tdim: int, order: int, scale: float, shift: Sequence[float] = (0.0,
     gmsh.model.mesh.generate(tdim)
     if order == 2:
         gmsh.model.mesh.setOrder(2)
+        # curving boundary nodes can invert thin elements next to curved faces: untangle
+        # them (elastic + optimisation) until the worst scaled Jacobian is positive
+        q = _min_quality(tdim)
+        if q <= 0.05:
+            gmsh.option.setNumber("Mesh.HighOrderThresholdMin", 0.1)
+            gmsh.model.mesh.optimize("HighOrderElastic")
+            if _min_quality(tdim) <= 0.05:
+                gmsh.model.mesh.optimize("HighOrder")
     gmsh.model.mesh.affineTransform(
         [scale, 0, 0, shift[0], 0, scale, 0, shift[1], 0, 0, scale, shift[2]]
     )
+
+
+def _min_quality(tdim: int) -> float:
+    """Smallest minSICN quality of the top-dimension elements (1 for 1D meshes)."""
+    if tdim < 2:
+        return 1.0
+    _, tags, _ = gmsh.model.mesh.getElements(tdim)
+    if not tags:
+        return 1.0
+    import numpy as np
+
+    return float(np.min(gmsh.model.mesh.getElementQualities(np.concatenate(tags), "minSICN")))
 
 
 def metadata(builder: str, params: dict, gdim: int, tdim: int, scale: float, **extra) -> dict:
