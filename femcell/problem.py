@@ -210,6 +210,8 @@ class Problem:
         for f in self.fields:
             if not f.history:
                 self._last_accepted[f.name] = f.u.x.array.copy()
+        if self._linear_stepper is not None:  # operators are part of the set-up, not a step
+            self._linear_stepper.prepare()
 
     def solve_step(self, t_new: float, dt: float, order: int, dt_prev: float | None
                    ) -> SolveReport:
@@ -307,31 +309,47 @@ class Problem:
 
 
 class _LinearStepper:
-    """Affine single-field problems: u solves A u = -(H0 u^n + H1 u^(n-1) + F0) + lifting.
+    """Affine single-field problems with time-stepping operators built from two matrices.
 
-    A (the Jacobian, with Dirichlet rows), the history operators H_k = dF/du^(n-k) and their
-    factorisation are rebuilt only when the step, the scheme or a coefficient changes; the
-    load F0 = F(u = 0, history = 0) only when a Constant in the residual changes; the
-    Dirichlet lifting only when a boundary value changes. A step is then a few mat-vecs and
-    one triangular solve, with no form assembly.
+    The residual is F = (a0 m(u) + a1 m(u^n) + a2 m(u^(n-1))) / dt + k(u) - f(t) with linear
+    m and k, so with M = dm/du and K = dk/du (both exact by construction from the UFL
+    residual: K = J at a0 = 0, M = dF/du^n at a1 = dt = 1):
+
+        (K + a0/dt M) u = lift - M (a1/dt u^n + a2/dt u^(n-1)) - F0,
+
+    F0 = F(u = 0, history = 0) the load. K and M are assembled once (again only when a
+    coefficient changes); a new step size or scheme costs one matrix sum and one
+    factorisation; F0 is rebuilt only when a Constant of the load changes and the Dirichlet
+    lifting only when a boundary value changes. A step is then one mat-vec, two vector
+    updates and one triangular solve - the hand-written loop's work.
     """
 
     def __init__(self, problem: Problem, residual, bcs, opts: dict):
         nlp = problem._nlp
         f = problem.fields[0]
+        tc = problem.time
         self.problem, self.field, self.bcs = problem, f, bcs
         V = f.u.function_space
         du = ufl.TrialFunction(V)
         self.h = [f.history[0], f.history[1]]
         em = problem._entity_maps or None
-        self.H_forms = [dolfinx.fem.form(ufl.derivative(residual, h, du), entity_maps=em)
-                        for h in self.h]
-        self.H = [dolfinx.fem.petsc.create_matrix(a) for a in self.H_forms]
+        J = ufl.derivative(residual, f.u, du)
+        self.K_form = dolfinx.fem.form(ufl.replace(J, {tc.a[0]: ufl.as_ufl(0.0)}),
+                                       entity_maps=em)
+        self.M_form = dolfinx.fem.form(ufl.replace(
+            ufl.derivative(residual, self.h[0], du),
+            {tc.a[1]: ufl.as_ufl(1.0), tc.dt: ufl.as_ufl(1.0)}), entity_maps=em)
         self.A = nlp.A
         self.J = nlp.J
         self.F = nlp.F
-        # the values of the residual's constants decide when the load F0 must be rebuilt
-        self._const_views = [c._cpp_object.value for c in residual.constants()]
+        self.K = dolfinx.fem.petsc.create_matrix(self.K_form)
+        self.M = dolfinx.fem.petsc.create_matrix(self.M_form)
+        self.Mz = self.Mr = None
+        # the load F0 changes only with the residual's own constants (not dt and the BDF
+        # coefficients, which multiply terms that vanish at u = history = 0)
+        step_consts = {id(c) for c in (tc.dt, *tc.a)}
+        self._const_views = [c._cpp_object.value for c in residual.constants()
+                             if id(c) not in step_consts]
         self.b = f.u.x.petsc_vec.duplicate()
         self.F0 = f.u.x.petsc_vec.duplicate()
         self.lift = f.u.x.petsc_vec.duplicate()
@@ -345,47 +363,94 @@ class _LinearStepper:
                 popts[prefix + k] = v
         self.ksp.setFromOptions()
         self._key = None
+        self._ops_current = False
         self._const_sig = None
         self._bc_sig = None
         self._batch_key = None
+        self._hist = (0.0, 0.0)
         self._work = [f.u.x.petsc_vec.duplicate() for _ in range(3)]
+        rows = np.concatenate([bc.dof_indices()[0][: bc.dof_indices()[1]]
+                               for bc in bcs]) if bcs else np.empty(0, np.int32)
+        imap = V.dofmap.index_map
+        self._bc_rows = imap.local_to_global(rows.astype(np.int32)).astype(PETSc.IntType)
+
+    def prepare(self) -> None:
+        """Assemble K, M, the pattern of A and the load for the current coefficients."""
+        from dolfinx.fem.petsc import assemble_matrix
+
+        self._build_KM()
+        for fn in (self.field.u, *self.field.history):  # PETSc wrappers are made lazily
+            fn.x.petsc_vec  # noqa: B018
+        if not self.A.isAssembled():
+            assemble_matrix(self.A, self.J, self.bcs, diag=1.0)
+            self.A.assemble()
+            # symbolic factorisation (ordering, fill) now: later steps refactor numerically
+            self.ksp.setOperators(self.A)
+            self.ksp.setUp()
+        self._update_load(force=True)
+
+    def _update_load(self, force: bool = False) -> None:
+        """Rebuild F0 = F(u = 0, history = 0) when a Constant of the load changed."""
+        from dolfinx.fem.petsc import assemble_vector
+
+        sig = tuple(v.tobytes() for v in self._const_views)
+        if not force and sig == self._const_sig:
+            return
+        u = self.field.u
+        saved = [u.x.array.copy()] + [h.x.array.copy() for h in self.h]
+        for fn in [u, *self.h]:
+            fn.x.array[:] = 0.0
+        with self.F0.localForm() as loc:
+            loc.set(0.0)
+        assemble_vector(self.F0, self.F)
+        self.F0.ghostUpdate(PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
+        u.x.array[:] = saved[0]
+        for h, arr in zip(self.h, saved[1:], strict=True):
+            h.x.array[:] = arr
+        self._const_sig = sig
+
+    def _build_KM(self):
+        from dolfinx.fem.petsc import assemble_matrix
+
+        self.K.zeroEntries()
+        assemble_matrix(self.K, self.K_form, self.bcs, diag=1.0)
+        self.K.assemble()
+        self.M.zeroEntries()
+        assemble_matrix(self.M, self.M_form)
+        self.M.assemble()
+        self.Mz = self.M.copy()  # Dirichlet rows and columns out: added to K
+        self.Mr = self.M.copy()  # Dirichlet rows out: the batched right-hand side
+        if self.bcs:
+            self.Mz.zeroRowsColumns(self._bc_rows, diag=0.0)
+            self.Mr.zeroRows(self._bc_rows, diag=0.0)
+        self.problem.stats["jacobians"] += 1
+        self._ops_current = True
 
     def advance(self, n: int) -> None:
         """n steps with unchanged operators and data, as a hand-written loop would do them:
-        two mat-vecs, one vector update and one triangular solve per step, on work vectors;
+        one mat-vec, two vector updates and one triangular solve per step, on work vectors;
         the fields and their history are updated once at the end."""
         if self._batch_key != (self._key, self._const_sig, self._bc_sig):
-            # constant part c = lift - F0 with Dirichlet rows = g; H with Dirichlet rows zeroed
-            c = self.F0.duplicate()
+            c = self.F0.duplicate()  # c = lift - F0 with Dirichlet rows = g
             self.lift.copy(c)
             c.axpy(-1.0, self.F0)
             if self.bcs:
                 from dolfinx.fem.petsc import set_bc
 
                 set_bc(c, self.bcs)
-            rows = np.concatenate([bc.dof_indices()[0][: bc.dof_indices()[1]]
-                                   for bc in self.bcs]) if self.bcs else np.empty(0, np.int32)
-            imap = self.field.u.function_space.dofmap.index_map
-            grows = imap.local_to_global(rows.astype(np.int32)).astype(PETSc.IntType)
-            self._Hz = []
-            for Hm in self.H:
-                Hz = Hm.copy()
-                if self.bcs:
-                    Hz.zeroRows(grows, diag=0.0)
-                self._Hz.append(Hz)
             self._c = c
             self._batch_key = (self._key, self._const_sig, self._bc_sig)
         f = self.field
-        x_n = self._work[0]
-        x_nm1 = self._work[1]
-        x_nm2 = self._work[2]
+        x_n, x_nm1, x_nm2 = self._work
         f.history[0].x.petsc_vec.copy(x_n)
         f.history[1].x.petsc_vec.copy(x_nm1)
-        b, c, (H0, H1), ksp = self.b, self._c, self._Hz, self.ksp
+        alpha, beta = self._hist
+        ratio = beta / alpha
+        b, c, M, ksp = self.b, self._c, self.Mr, self.ksp
         for _ in range(n):
-            H1.mult(x_nm1, b)
-            H0.multAdd(x_n, b, b)
-            b.aypx(-1.0, c)
+            x_nm2.waxpy(ratio, x_nm1, x_n)  # x_nm2 is free until the solve overwrites it
+            M.mult(x_nm2, b)
+            b.aypx(-alpha, c)  # b = c - alpha M (x_n + ratio x_nm1)
             ksp.solve(b, x_nm2)
             x_nm2, x_nm1, x_n = x_nm1, x_n, x_nm2
         reason = ksp.getConvergedReason()
@@ -408,35 +473,25 @@ class _LinearStepper:
         return tuple(sig)
 
     def solve(self, key, changed: bool) -> SolveReport:
-        from dolfinx.fem.petsc import apply_lifting, assemble_matrix, assemble_vector, set_bc
+        from dolfinx.fem.petsc import apply_lifting, set_bc
 
         u = self.field.u
         rebuilt = False
-        if changed or key != self._key:
+        if changed or not self._ops_current:
+            self._build_KM()
+            self._key = None
+        if key != self._key:
+            dt, (a0, a1, a2) = key
+            if not self.A.isAssembled():
+                self.prepare()
             self.A.zeroEntries()
-            assemble_matrix(self.A, self.J, self.bcs, diag=1.0)
-            self.A.assemble()
-            for Hm, a in zip(self.H, self.H_forms, strict=True):
-                Hm.zeroEntries()
-                assemble_matrix(Hm, a)
-                Hm.assemble()
+            self.A.axpy(1.0, self.K, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+            self.A.axpy(a0 / dt, self.Mz, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
             self.ksp.setOperators(self.A)
+            self._hist = (a1 / dt, a2 / dt)
             self._key = key
-            self.problem.stats["jacobians"] += 1
             rebuilt = True
-        sig = tuple(v.tobytes() for v in self._const_views)
-        if rebuilt or sig != self._const_sig:
-            saved = [u.x.array.copy()] + [h.x.array.copy() for h in self.h]
-            for fn in [u, *self.h]:
-                fn.x.array[:] = 0.0
-            with self.F0.localForm() as loc:
-                loc.set(0.0)
-            assemble_vector(self.F0, self.F)
-            self.F0.ghostUpdate(PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-            u.x.array[:] = saved[0]
-            for h, arr in zip(self.h, saved[1:], strict=True):
-                h.x.array[:] = arr
-            self._const_sig = sig
+        self._update_load(force=changed)
         bsig = self._bc_signature() if self.bcs else ()
         if rebuilt or bsig != self._bc_sig:
             with self.lift.localForm() as loc:
@@ -445,11 +500,13 @@ class _LinearStepper:
                 apply_lifting(self.lift, [self.J], bcs=[self.bcs])
                 self.lift.ghostUpdate(PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
             self._bc_sig = bsig
-        b = self.b
-        self.H[0].mult(self.h[0].x.petsc_vec, b)
-        self.H[1].multAdd(self.h[1].x.petsc_vec, b, b)
+        alpha, beta = self._hist
+        b, tmp = self.b, self.tmp
+        tmp.waxpy(beta / alpha, self.h[1].x.petsc_vec, self.h[0].x.petsc_vec)
+        self.M.mult(tmp, b)
+        b.scale(alpha)
         b.axpy(1.0, self.F0)
-        b.aypx(-1.0, self.lift)  # b = lift - (H0 h0 + H1 h1 + F0)
+        b.aypx(-1.0, self.lift)  # b = lift - (M (a1 h0 + a2 h1) / dt + F0)
         if self.bcs:
             set_bc(b, self.bcs)
         x = u.x.petsc_vec
