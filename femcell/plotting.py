@@ -165,7 +165,7 @@ def _plot_3d(path, pts, cells, vals, label, title):
             pl.view_xy()
         else:
             pl.view_xz()
-        pl.camera.zoom(1.5)
+        pl.camera.zoom(1.1)
     pl.screenshot(str(path))
     pl.close()
     return Path(path)
