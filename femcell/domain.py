@@ -218,21 +218,21 @@ class Domain:
                     _write_msh(Path(msh_file), meta)
                 if not gmsh.model.getPhysicalGroups():
                     err = "the gmsh model has no physical groups (name the regions)"
-            except Exception as exc:  # reported on every rank below
-                err = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(
-                    exc)
-                err_type = type(exc)
-            meta, err = comm.bcast((meta, err), root=0)
+            except Exception as exc:  # reported on every rank below, as the same class
+                from femcell.geometry import GeometryError
+
+                own = (GeometryError, DomainError, RegionError)
+                err_type = type(exc) if isinstance(exc, own) else DomainError
+                err = str(exc) if isinstance(exc, own) else f"{type(exc).__name__}: {exc}"
+            meta, err, err_type = comm.bcast((meta, err, err_type), root=0)
         else:
-            meta, err = comm.bcast((None, None), root=0)
+            meta, err, err_type = comm.bcast((None, None, None), root=0)
         if err is not None:
             if comm.rank == 0:
                 gmsh.model.remove()
                 if init_here:
                     gmsh.finalize()
-                if issubclass(err_type, ValueError):
-                    raise err_type(err)
-            raise DomainError(err)
+            raise err_type(err)
         try:
             data = dolfinx.io.gmsh.model_to_mesh(
                 gmsh.model if comm.rank == 0 else None, comm, 0, gdim=int(meta["gdim"]),

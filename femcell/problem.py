@@ -15,7 +15,7 @@ import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.solvers.presets import linear_solver_options, newton_options
-from femcell.solvers.snes import SolveReport, run_snes
+from femcell.solvers.snes import SolveReport, SolverError, run_snes
 
 
 @dataclass
@@ -371,8 +371,10 @@ class _LinearStepper:
         self._work = [f.u.x.petsc_vec.duplicate() for _ in range(3)]
         rows = np.concatenate([bc.dof_indices()[0][: bc.dof_indices()[1]]
                                for bc in bcs]) if bcs else np.empty(0, np.int32)
-        imap = V.dofmap.index_map
-        self._bc_rows = imap.local_to_global(rows.astype(np.int32)).astype(PETSc.IntType)
+        imap, bs = V.dofmap.index_map, V.dofmap.index_map_bs
+        rows = rows.astype(np.int64)
+        blocks = imap.local_to_global((rows // bs).astype(np.int32))
+        self._bc_rows = (blocks * bs + rows % bs).astype(PETSc.IntType)
 
     def prepare(self) -> None:
         """Assemble K, M, the pattern of A and the load for the current coefficients."""
@@ -452,10 +454,12 @@ class _LinearStepper:
             M.mult(x_nm2, b)
             b.aypx(-alpha, c)  # b = c - alpha M (x_n + ratio x_nm1)
             ksp.solve(b, x_nm2)
+            if ksp.getConvergedReason() <= 0:
+                raise SolverError(f"linear solve failed in a batch of fixed steps (KSP reason "
+                                  f"{ksp.getConvergedReason()})")
             x_nm2, x_nm1, x_n = x_nm1, x_n, x_nm2
-        reason = ksp.getConvergedReason()
-        if reason <= 0 or not np.isfinite(x_n.norm()):
-            raise RuntimeError(f"linear solve failed in a batch of fixed steps: {reason}")
+        if not np.isfinite(x_n.norm()):
+            raise SolverError("non-finite solution in a batch of fixed steps")
         for dst, src in ((f.u, x_n), (f.history[0], x_n), (f.history[1], x_nm1),
                          (f.history[2], x_nm2)):
             src.copy(dst.x.petsc_vec)
@@ -493,7 +497,8 @@ class _LinearStepper:
             rebuilt = True
         self._update_load(force=changed)
         bsig = self._bc_signature() if self.bcs else ()
-        if rebuilt or bsig != self._bc_sig:
+        # collective decision: the lifting exchanges ghost data, every rank must join
+        if self.problem.domain.comm.allreduce(rebuilt or bsig != self._bc_sig, op=MPI.LOR):
             with self.lift.localForm() as loc:
                 loc.set(0.0)
             if self.bcs:

@@ -3,9 +3,10 @@
 A protocol is a list of steps - constant current, linear current ramp, rest, potential hold,
 each optionally at its own temperature - grouped and repeated with `Repeat`. Each step ends
 at the first of its until-conditions (time, voltage above/below, charge passed, current
-above/below in a hold, or a quantity crossing a threshold). The runner lands on voltage
-limits by re-solving the crossing step, restarts the time step small at every step change,
-and records per-step quantities.
+above/below in a hold, or a quantity crossing a threshold). Time and charge limits are hit
+exactly; voltage, current and quantity limits end the step at the first time step past them
+(resolve them with the step's `dt`). The runner restarts the time step at every step change,
+ramps currents and held voltages over a rise time, and records per-step quantities.
 
 Sign convention: a positive current density drives oxidation at the electrode that holds the
 current collector `current_cc` (stripping in a symmetric cell, delithiation/charge of a
@@ -80,8 +81,20 @@ class Step:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ProtocolError(f"step kind {self.kind!r}: use one of {', '.join(KINDS)}")
-        if not self.until.any():
-            raise ProtocolError(f"step {self.label or self.kind}: needs an until-condition")
+        u = self.until
+        can_end = {
+            "current": ("time", "voltage_above", "voltage_below", "charge", "quantity"),
+            "ramp": ("time", "voltage_above", "voltage_below", "charge", "quantity"),
+            "rest": ("time", "voltage_above", "voltage_below", "quantity"),
+            "hold": ("time", "current_above", "current_below", "charge", "quantity"),
+        }[self.kind] if self.kind in KINDS else ()
+        if not any(getattr(u, k) is not None for k in can_end):
+            raise ProtocolError(f"step {self.label or self.kind}: needs an until-condition that "
+                                f"can end a '{self.kind}' step ({', '.join(can_end)})")
+        if u.quantity is not None and (len(u.quantity) != 3 or u.quantity[1] not in (
+                "above", "below")):
+            raise ProtocolError(f"step {self.label}: until.quantity must be "
+                                "[name, 'above'|'below', value]")
         if self.kind == "hold" and self.voltage is None:
             raise ProtocolError(f"hold step {self.label}: needs 'voltage'")
         if self.kind == "ramp" and self.rate == 0.0:
@@ -158,12 +171,15 @@ class Protocol:
                     raise ProtocolError(f"{where}: unknown key(s) {', '.join(d)}")
                 if not isinstance(inner, list) or not inner:
                     raise ProtocolError(f"{where}: a repeat block needs a list 'steps'")
-                return Repeat(int(count), tuple(make(x, f"{where}.steps.{i}")
+                return Repeat(int(count), tuple(make_checked(x, f"{where}.steps.{i}")
                                                  for i, x in enumerate(inner)))
             kind = d.pop("kind", None)
             if kind is None:
                 raise ProtocolError(f"{where}: missing key 'kind' ({', '.join(KINDS)})")
-            u = dict(d.pop("until", {}))
+            until = d.pop("until", {})
+            if not isinstance(until, dict):
+                raise ProtocolError(f"{where}.until: expected a table, got {until!r}")
+            u = dict(until)
             dims = {"time": "time", "voltage_above": "potential",
                     "voltage_below": "potential", "charge": "charge_density",
                     "current_above": "current_density", "current_below": "current_density"}
@@ -185,7 +201,17 @@ class Protocol:
                 raise ProtocolError(f"{where}: unknown key(s) {', '.join(d)}")
             return Step(**kw)
 
-        return cls([make(x, f"protocol.{i}") for i, x in enumerate(items)])
+        def make_checked(d, where):
+            if not isinstance(d, dict):
+                raise ProtocolError(f"{where}: expected a table, got {d!r}")
+            try:
+                return make(d, where)
+            except ProtocolError:
+                raise
+            except (TypeError, ValueError, IndexError) as exc:
+                raise ProtocolError(f"{where}: {exc}") from None
+
+        return cls([make_checked(x, f"protocol.{i}") for i, x in enumerate(items)])
 
 
 @dataclass
@@ -224,6 +250,29 @@ class ProtocolRunner:
         self.record = record
         self.summaries: list[StepSummary] = []
         self._I_last = 0.0
+        self._V_last = 0.0
+
+    def _ramp(self, v_from: float, v_to: float, t0: float):
+        """A value moving linearly from v_from to v_to over the rise time after t0."""
+        rise = self.rise
+        if rise <= 0:
+            return v_to
+        return lambda t: v_from + (v_to - v_from) * min(1.0, max(0.0, (t - t0) / rise))
+
+    def _time_limit(self, step: Step) -> float:
+        """Step duration limit [s] from its time and charge limits, the rise time included
+        (during the rise the current moves linearly from the previous step's value)."""
+        limit = math.inf if step.until.time is None else step.until.time
+        q = step.until.charge
+        if q is None or step.kind not in ("current", "ramp"):
+            return limit
+        if self.rise <= 0 or step.kind == "ramp":
+            return min(limit, step.time_limit())
+        i_set = abs(step.current_density)
+        q_rise = abs(0.5 * (self._I_last + step.current_density)) * self.rise
+        if (self._I_last * step.current_density < 0) or q_rise >= q or i_set == 0:
+            return limit  # the charge condition itself ends the step
+        return min(limit, self.rise + (q - q_rise) / i_set)
 
     def _current_fn(self, step: Step, t0: float, I_prev: float):
         rise = self.rise
@@ -241,18 +290,19 @@ class ProtocolRunner:
         integ = self.integ
         for index, (cycle, step) in enumerate(protocol.steps()):
             t0 = integ.t
-            if step.temperature is not None:
-                self.ec.set_temperature(step.temperature)
+            if step.temperature is not None:  # every physics follows the step temperature
+                for p in self.problem.physics:
+                    if hasattr(p, "set_temperature"):
+                        p.set_temperature(step.temperature)
             if step.kind == "hold":
-                self.ec.set_hold_voltage(step.voltage)
+                self.ec.set_hold_voltage(self._ramp(self._V_last, step.voltage, t0))
                 self.ec.set_current(0.0)
                 self.problem.set_mode("potentiostatic")
             else:
                 self.ec.set_current(self._current_fn(step, t0, self._I_last))
                 self.problem.set_mode("default")
             integ.dt = integ.ctl.dt_initial = step.dt or self.dt
-            limit = step.time_limit()
-            t_stop = t0 + limit if math.isfinite(limit) else math.inf
+            t_stop = t0 + self._time_limit(step)
             charge = 0.0
             reason = "time"
             while True:
@@ -261,18 +311,25 @@ class ProtocolRunner:
                 q = self.problem.quantities()
                 if step.kind == "hold":  # measured current, right-point rule
                     charge += abs(q.get("current_density", 0.0)) * rec["dt"]
-                else:  # the applied current (exact for constant current and ramps)
-                    ia, ib = self.ec.current(integ.t - rec["dt"]), self.ec.current(integ.t)
-                    charge += abs(0.5 * (ia + ib)) * rec["dt"]
+                else:  # the applied current: exact for constant currents, ramps and rises
+                    ta, tb = integ.t - rec["dt"], integ.t
+                    knots = [ta] + [k for k in (t0 + self.rise,) if ta < k < tb] + [tb]
+                    for a, b in zip(knots[:-1], knots[1:], strict=True):
+                        charge += abs(0.5 * (self.ec.current(a) + self.ec.current(b))) * (b - a)
                 row = {"t": integ.t, "step": index, "cycle": cycle, "label": step.label,
                        "step_time": integ.t - t0, "charge": charge, **q}
                 if self.record is not None:
                     self.record(row)
+                if step.until.quantity is not None and step.until.quantity[0] not in q:
+                    raise ProtocolError(f"step {step.label}: until.quantity "
+                                        f"{step.until.quantity[0]!r} is not a recorded "
+                                        f"quantity ({', '.join(sorted(q))})")
                 reason = self._ended(step, q, charge, integ.t, t_stop)
                 if reason:
                     break
             self._I_last = self.ec.current(integ.t) if step.kind != "hold" else q.get(
                 "current_density", 0.0)
+            self._V_last = q.get("cell_voltage", self._V_last)
             self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t0, integ.t,
                                               reason, charge, q))
             if reason.startswith("stop:"):

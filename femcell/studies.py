@@ -501,12 +501,14 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
 
     runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt, rise_time=cfg.time.rise_time,
                             record=record)
-    status, message = "completed", ""
+    status, message, bad_input = "completed", "", None
     t0 = _time.perf_counter()
     try:
         runner.run(protocol)
     except SolverError as exc:
         status, message = "failed", str(exc)
+    except ProtocolError as exc:  # found while running (e.g. an unknown quantity name)
+        status, message, bad_input = "failed", str(exc), exc
     finally:
         if writer:
             phys.refresh_outputs()
@@ -566,6 +568,8 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
     if write:
         fio.finalise_summary(comm, folder, summary)
     result = Result(cfg.study.name, folder if write else None, rows, headline, summary, paths)
+    if bad_input is not None:
+        raise ConfigError(str(bad_input))
     if status != "completed":
         raise SolverError(f"{message} (partial results in {folder}; summary.json says failed)")
     return result

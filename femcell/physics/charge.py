@@ -82,6 +82,13 @@ class ChargeTransport(Physics):
         self.electrodes = [r for r in conductors if r != self.electrolyte]
         self.kinetics = list(interfaces)
         self.ground_electrode = ground_electrode
+        if ground_electrode is not None:
+            if ground_electrode in conductors:
+                raise MaterialError(f"ground_electrode {ground_electrode!r}: an ideal grounded "
+                                    "network has no conductor field; remove it from conductors")
+            if not any(k.electrode == ground_electrode for k in interfaces):
+                raise MaterialError(f"ground_electrode {ground_electrode!r}: no kinetics entry "
+                                    "connects it to the electrolyte")
         for k in self.kinetics:
             if (k.electrode not in self.electrodes and k.electrode != ground_electrode) or \
                     k.electrolyte != self.electrolyte:
@@ -94,6 +101,7 @@ class ChargeTransport(Physics):
         self.degree = degree
         self._length = length_scale
         self._jfield = None
+        self.hold_voltage = None
         self.group_conductors = dict(group_conductors or {})
         for g, c in self.group_conductors.items():
             if g.split(".")[0] not in conductors or c.carrier != conductors[
@@ -211,9 +219,10 @@ class ChargeTransport(Physics):
         """Extra Dirichlet conditions per solver mode: "potentiostatic" holds the voltage."""
         return {"potentiostatic": [self._hold_bc]}
 
-    def set_hold_voltage(self, voltage: float) -> None:
-        """Cell voltage [V] imposed in the potentiostatic mode."""
-        self._hold.value = self._vsign * voltage / self.vt
+    def set_hold_voltage(self, voltage) -> None:
+        """Cell voltage [V] imposed in the potentiostatic mode: a float or a function of t."""
+        self.hold_voltage = time_function(voltage)
+        self._hold.value = self._vsign * self.hold_voltage(0.0) / self.vt
 
     def coupling_terms(self) -> dict:
         """Residual terms for coupled fields: insertion fluxes into particle concentrations."""
@@ -234,9 +243,12 @@ class ChargeTransport(Physics):
         """Open circuit: every interface at equilibrium (eta = 0) with the ground at 0 V."""
         u_eq = {}
         for k in self.kinetics:
-            if k.concentration is not None:
-                c0 = k.concentration.initial
-                theta0 = (float(c0) if not callable(c0) else 0.5) / k.concentration.material.c_max
+            if k.concentration is not None:  # mean initial filling of the particles
+                f = k.concentration.field.u
+                n = f.function_space.dofmap.index_map.size_local
+                comm = self.domain.comm
+                theta0 = comm.allreduce(float(f.x.array[:n].sum()), op=MPI.SUM) / max(
+                    comm.allreduce(n, op=MPI.SUM), 1)
                 u_eq[k.electrode] = float(k.concentration.material.ocv(np.array(theta0)))
             else:
                 u_eq[k.electrode] = k.equilibrium_potential
@@ -251,6 +263,8 @@ class ChargeTransport(Physics):
 
     def update(self, t: float) -> bool:
         self._I.value = self.current(t)
+        if self.hold_voltage is not None:
+            self._hold.value = self._vsign * self.hold_voltage(t) / self.vt
         T = self.temperature(t)
         if T != float(self._T.value):
             self._T.value = T

@@ -261,6 +261,10 @@ class Diffusion(Physics):
     def residuals(self):
         return [self._F]
 
+    def set_temperature(self, temperature) -> None:
+        """Temperature [K]: a float or a function of time [s] (Arrhenius D follows)."""
+        self.temperature = time_function(temperature)
+
     def insertion_term(self, molar_flux, side: str, measure, weight):
         """Residual term for an inward molar flux [mol m^-2 s^-1] through interface facets
         (`measure` a dS of the Domain, `side` "+"/"-" the region's side), scaled like this

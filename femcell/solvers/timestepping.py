@@ -68,7 +68,7 @@ class TimeIntegrator:
     """
 
     # local error = C |u - u_pred|: BDF1 with a linear predictor, BDF2 with a quadratic one
-    _ERR_CONST = {1: 1.0 / 3.0, 2: 2.0 / 9.0}
+    _ERR_CONST = {1: 1.0 / 3.0, 2: 2.0 / 11.0}
 
     def __init__(self, problem, controller: StepController):
         self.problem = problem

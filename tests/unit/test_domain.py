@@ -227,3 +227,13 @@ def test_from_geo_file(shared_tmp, comm):
 def test_bad_coordinates():
     with pytest.raises(DomainError, match="spherical"):
         Domain.from_builder(two_region_builder(h=0.5), coordinates="spherical")
+
+
+def test_failing_builder_raises_the_same_one_line_error_on_every_rank():
+    from femcell.domain import DomainError
+
+    def broken():
+        raise ValueError("gmsh said no")
+
+    with pytest.raises(DomainError, match="ValueError: gmsh said no"):
+        Domain.from_builder(broken)

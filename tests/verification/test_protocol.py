@@ -115,3 +115,35 @@ def test_protocol_from_tables_and_errors():
         Protocol.from_dicts([{"kind": "dance", "until": {"time": 1}}], conv)
     with pytest.raises(ProtocolError, match="unknown key"):
         Protocol.from_dicts([{"kind": "rest", "until": {"time": 1}, "colour": 1}], conv)
+
+
+def test_charge_limit_with_a_rise_time(cell):
+    """With a potentiostat rise time the step still ends exactly at the charge limit."""
+    runner, _ = _runner(cell, dt=3.0, rise=2.0)
+    q, i = 100.0, 10.0  # C/m^2, A/m^2
+    s = runner.run(Protocol([Step("current", current_density=i, until=Until(charge=q))]))
+    assert s[0].reason == "charge"
+    assert s[0].charge == pytest.approx(q, rel=1e-9)
+    assert s[0].t_end == pytest.approx(2.0 + (q - 0.5 * i * 2.0) / i, rel=1e-12)
+
+
+def test_steps_that_could_never_end_are_refused():
+    with pytest.raises(ProtocolError, match="can end a 'rest' step"):
+        Step("rest", until=Until(charge=1.0))
+    with pytest.raises(ProtocolError, match="can end a 'current' step"):
+        Step("current", current_density=1.0, until=Until(current_below=0.1))
+    with pytest.raises(ProtocolError, match="quantity"):
+        Step("rest", until=Until(quantity=("contact", "sideways", 0.5)))
+    conv = lambda dim, key, v: to_si(v, dim, name=key)  # noqa: E731
+    with pytest.raises(ProtocolError, match="protocol.0"):
+        Protocol.from_dicts([{"repeat": "two", "steps": [{"kind": "rest",
+                                                          "until": {"time": 1}}]}], conv)
+    with pytest.raises(ProtocolError, match="protocol.0.until"):
+        Protocol.from_dicts([{"kind": "rest", "until": 5}], conv)
+
+
+def test_unknown_quantity_in_until_is_reported(cell):
+    runner, _ = _runner(cell, dt=1.0)
+    with pytest.raises(ProtocolError, match="not a recorded quantity"):
+        runner.run(Protocol([Step("rest", until=Until(quantity=("kontact", "below", 0.5),
+                                                         time=10.0))]))
