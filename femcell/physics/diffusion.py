@@ -167,7 +167,9 @@ class Diffusion(Physics):
         # diffusivity: sum_i D_i(T) P_i f(u), P_i = q_i q_i^T per grain (DG0)
         self._Dk = [dolfinx.fem.Constant(mesh, PETSc.ScalarType(d)) for d in mat.principal(T0)]
         self._T_last = T0
-        law_factor = mat.law.factor(u, T0)
+        # the temperature as a Constant: laws with a thermodynamic factor follow T changes
+        self._T = dolfinx.fem.Constant(mesh, PETSc.ScalarType(T0))
+        law_factor = mat.law.factor(u, self._T)
         if mat.isotropic:
             D = self._Dk[0] * law_factor
             flux = D * ufl.grad(u)
@@ -299,6 +301,7 @@ class Diffusion(Physics):
         if T != self._T_last:
             for c, d in zip(self._Dk, self.material.principal(T), strict=True):
                 c.value = d
+            self._T.value = T
             self._T_last = T
             return True
         return False
