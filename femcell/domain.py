@@ -319,6 +319,22 @@ class Domain:
             cache[region] = SubDomain(region, sm, cmap, vmap, ft)
         return cache[region]
 
+    def interface_submesh(self, name: str):
+        """The facets of an interface "a|b" as a (tdim-1) submesh for fields that live on the
+        interface (coverages, contact fractions). Returns (mesh, facet map) with the map
+        submesh cell -> parent facet, to pass to forms as an entity map. Integrals stay on
+        the parent's dS (restrict interface functions with "+")."""
+        cache = self.__dict__.setdefault("_interface_submeshes", {})
+        if name not in cache:
+            a, b = name.split("|", 1)
+            itf = self.interface(a, b)
+            c2f = self.mesh.topology.connectivity(self.tdim, self.tdim - 1)
+            facets = np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]],
+                              dtype=np.int32)
+            sm, fmap, _, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim - 1, facets)
+            cache[name] = (sm, fmap)
+        return cache[name]
+
     # -------------------------------------------------------------- interfaces
     def _region_of_groups(self) -> dict[int, str]:
         """gmsh cell tag -> top-level region name ("particle.grain_2" -> "particle")."""

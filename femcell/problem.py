@@ -136,6 +136,14 @@ class Problem:
         if self.linear:
             opts["snes_type"] = "ksponly"
             opts.pop("snes_linesearch_type")
+        # bounded fields (e.g. a contact fraction in [0, 1]): variational-inequality Newton
+        self._bounds = {}
+        for p in self.physics:
+            self._bounds.update(p.bounds() if hasattr(p, "bounds") else {})
+        if self._bounds:
+            opts["snes_type"] = "vinewtonrsls"
+            if opts.get("snes_linesearch_type") == "bt":  # keep a physics' own choice
+                opts.pop("snes_linesearch_type")
         opts.update(petsc_options or {})
         Problem._count += 1
         self.prefix = prefix or f"femcell{Problem._count}"
@@ -175,6 +183,20 @@ class Problem:
             self._jac_current = self.linear
 
         snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
+        if self._bounds:  # lower/upper bound vectors in the problem's block layout
+            inf = PETSc.INFINITY
+            lo, hi = [], []
+            for f in self.fields:
+                lb, ub = self._bounds.get(f.name, (-inf, inf))
+                for store, val in ((lo, lb), (hi, ub)):
+                    g = dolfinx.fem.Function(f.u.function_space)
+                    g.x.array[:] = val
+                    store.append(g)
+            xl, xu = nlp.x.duplicate(), nlp.x.duplicate()
+            dolfinx.fem.petsc.assign(lo if len(lo) > 1 else lo[0], xl)
+            dolfinx.fem.petsc.assign(hi if len(hi) > 1 else hi[0], xu)
+            snes.setVariableBounds(xl, xu)
+            nlp._femcell_bounds = (xl, xu)  # keep them alive
         self._nlps[mode] = nlp
         return nlp
 

@@ -39,6 +39,12 @@ class ChargeTransport(Physics):
     Args:
         conductors: {cell region: Conductor}; exactly one region with carrier "ion" (the
             electrolyte), the others electrodes.
+        max_conductivity_ratio: electrode conductivities are capped at this multiple of the
+            electrolyte's (None: no cap). A metal conducts ~1e8 x better than a solid
+            electrolyte; in double precision its residual rows then stall Newton at a
+            round-off floor. At 1e4 the metal's potential drop stays below 1e-4 of the
+            electrolyte's over the same length - invisible in every reported quantity except
+            the metal's own (tiny) ohmic drop - and Newton converges quadratically.
         ground_electrode: an electrode region with no potential field of its own: an ideal
             electronic network held at phi_s = 0 (e.g. the active particles of a composite
             cathode wired by carbon); then `ground_cc` is not used and the cell voltage is
@@ -72,7 +78,8 @@ class ChargeTransport(Physics):
                  ground_cc: str = "cathode_cc", temperature=T_REF, degree: int = 1,
                  length_scale: float | None = None,
                  group_conductors: dict[str, Conductor] | None = None,
-                 ground_electrode: str | None = None):
+                 ground_electrode: str | None = None,
+                 max_conductivity_ratio: float | None = 1e4):
         ions = [r for r, c in conductors.items() if c.carrier == "ion"]
         if len(ions) != 1:
             raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
@@ -100,6 +107,7 @@ class ChargeTransport(Physics):
         self.time_dependent = True
         self.degree = degree
         self._length = length_scale
+        self.max_ratio = max_conductivity_ratio
         self._jfield = None
         self.hold_voltage = None
         self.group_conductors = dict(group_conductors or {})
@@ -129,7 +137,7 @@ class ChargeTransport(Physics):
         missing = set(self.group_conductors) - set(self._group_cond)
         if missing:
             raise MaterialError(f"group conductors for unknown cell groups: {sorted(missing)}")
-        self._sigma = {g: const(c.conductivity(T0)) for g, c in self._group_cond.items()}
+        self._sigma = {g: const(self._sigma_of(g, T0)) for g in self._group_cond}
         self.sub = {r: domain.submesh(r) for r in self.conductors}
         self.entity_maps = [s.cell_map for s in self.sub.values()]
         self.fields, self.phi, self.v = [], {}, {}
@@ -163,6 +171,9 @@ class ChargeTransport(Physics):
                 ueq = diff.material.ocv(theta)
                 factor = k.exchange_factor(theta)
                 self.entity_maps += diff.entity_maps
+            if k.contact is not None:  # contact loss: the current crowds into the rest
+                factor = factor * k.contact.contact(se)
+                self.entity_maps += k.contact.entity_maps
             eta = phi_s - self.phi[self.electrolyte](sl) - ueq
             j = k.law.current(eta, self._T, factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
@@ -173,6 +184,9 @@ class ChargeTransport(Physics):
                 name = k.concentration.field.name
                 term = k.concentration.insertion_term(-j / FARADAY, se, dS, wS)
                 self._coupling[name] = self._coupling.get(name, 0) + term
+            if k.contact is not None:  # stripping leaves vacancies at the interface
+                for name, term in k.contact.creation_term(j, se, dS, wS).items():
+                    self._coupling[name] = self._coupling.get(name, 0) + term
         owner = self._owner(self.current_cc)
         area = domain.area(self.current_cc)
         self._cc_area = area
@@ -202,6 +216,19 @@ class ChargeTransport(Physics):
             (domain.interface(k.electrode, k.electrolyte).name for k in self.kinetics
              if k.electrode == owner), None)
         self._compile_quantities()
+
+    def _sigma_of(self, group: str, T: float) -> float:
+        """Conductivity [S m^-1] of a cell group at T, electrodes capped (see the class)."""
+        sigma = self._group_cond[group].conductivity(T)
+        region = group.split(".")[0]
+        if self.max_ratio is not None and region != self.electrolyte:
+            sigma = min(sigma, self.max_ratio
+                        * self.conductors[self.electrolyte].conductivity(T))
+        return sigma
+
+    def effective_conductivity(self, group: str, T: float = T_REF) -> float:
+        """The conductivity the model uses for a cell group [S m^-1] (after the cap)."""
+        return self._sigma_of(group, T)
 
     def _owner(self, facet_region: str) -> str:
         """The electrode whose boundary holds a current-collector facet region."""
@@ -268,8 +295,8 @@ class ChargeTransport(Physics):
         T = self.temperature(t)
         if T != float(self._T.value):
             self._T.value = T
-            for g, c in self._group_cond.items():
-                self._sigma[g].value = c.conductivity(T)
+            for g in self._group_cond:
+                self._sigma[g].value = self._sigma_of(g, T)
             return True
         return False
 

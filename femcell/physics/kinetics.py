@@ -172,6 +172,8 @@ class InterfaceKinetics:
             filling theta = c / c_max sets U_eq(theta) and i0 ~ (theta / 0.5)^alpha_c
             ((1 - theta) / 0.5)^alpha_a (i0 of the law is the value at theta = 0.5), and
             the interfacial current enters it as the molar flux -j / F.
+        contact: an AnodeInterface: its contact fraction scales i0 (current crowds into what
+            is left in contact) and the anodic current creates interface vacancies (j / F).
     """
 
     electrode: str
@@ -179,6 +181,7 @@ class InterfaceKinetics:
     law: KineticLaw
     equilibrium_potential: float = 0.0
     concentration: object = field(default=None, compare=False)
+    contact: object = field(default=None, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     def exchange_factor(self, theta):

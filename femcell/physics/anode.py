@@ -1,0 +1,225 @@
+"""Metal anode on stripping: vacancies at the interface, their transfer into the metal, void
+growth and contact loss, creep closure (PHYSICS.md section 3).
+
+Fields on the anode|electrolyte interface (a facet submesh):
+
+    Gamma_s d(theta)/dt = j / F - J_t - J_void                  vacancy coverage theta
+    d(phi_c)/dt = -(Omega / h_v) J_void + (1 - phi_c) eps_dot(p_stack / phi_c)   contact fraction
+    J_t = kappa(T) (theta - Omega c_v),  J_void = k_v max(0, theta - theta_crit)
+
+with j the local (contact-weighted) anodic current density of the anode kinetics: the kinetic
+current is phi_c j_BV, so current crowds into what is left in contact. The vacancies that
+cross the interface (J_t) enter the metal's vacancy concentration c_v (a Diffusion physics on
+the anode region: dc_v/dt = div(D_v grad c_v), c_v = c_eq at the sink). phi_c is bounded to
+[0, 1] by the variational-inequality Newton solver.
+
+The interfacial step (kappa, activation energy E_int) and bulk diffusion (D_v, E_m) are kept
+apart so either can limit the critical current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.materials.core import Arrhenius, MaterialError
+from femcell.physics.base import Physics, time_function
+from femcell.problem import Field
+from femcell.units import T_REF
+from femcell.units import F as FARADAY
+
+
+@dataclass(frozen=True)
+class InterfaceVacancyParameters:
+    """Parameters of the interfacial vacancy exchange, void growth and creep closure (SI).
+
+    Attributes:
+        site_density: Gamma_s, interfacial vacancy sites [mol m^-2].
+        transfer_rate: kappa(T), rate of vacancy transfer into the metal [mol m^-2 s^-1].
+        molar_volume: Omega of the metal [m^3 mol^-1].
+        theta_crit: coverage above which vacancies condense into voids [-].
+        void_rate: k_v [mol m^-2 s^-1].
+        void_height: h_v, thickness of a condensed void layer [m].
+        creep_prefactor: A [MPa^-n s^-1] of eps_dot = A sigma^n exp(-Q/RT) (0: no creep).
+        creep_exponent: n [-].
+        creep_activation: Q [J mol^-1].
+        stack_pressure: p_stack [Pa].
+        citations: sources.
+    """
+
+    site_density: float
+    transfer_rate: Arrhenius
+    molar_volume: float
+    theta_crit: float = 1.0
+    void_rate: float = 0.0
+    void_height: float = 1e-7
+    creep_prefactor: float = 0.0
+    creep_exponent: float = 5.0
+    creep_activation: float = 0.0
+    stack_pressure: float = 0.0
+    citations: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for k in ("site_density", "molar_volume", "void_height"):
+            if not getattr(self, k) > 0:
+                raise MaterialError(f"anode interface: {k} must be > 0, got {getattr(self, k)}")
+        for k in ("void_rate", "creep_prefactor", "stack_pressure", "theta_crit"):
+            if getattr(self, k) < 0:
+                raise MaterialError(f"anode interface: {k} must be >= 0, got {getattr(self, k)}")
+
+
+class AnodeInterface(Physics):
+    """Vacancy coverage and contact fraction on the anode|electrolyte interface.
+
+    Args:
+        params: InterfaceVacancyParameters.
+        vacancies: the Diffusion physics of c_v on the anode region (set up before this one).
+        interface: the interface name "anode|electrolyte" (as the Domain names it).
+        metal: the metal region name (the side of the interface that is the anode).
+        temperature: T [K], float or function of t.
+        theta0: initial coverage [-] (default: equilibrium with the initial c_v).
+    """
+
+    name = "anode_interface"
+    linear = False
+
+    def __init__(self, params: InterfaceVacancyParameters, vacancies, *,
+                 interface: str = "anode|electrolyte", metal: str = "anode",
+                 temperature=T_REF, theta0: float | None = None):
+        self.params = params
+        self.vac = vacancies
+        self.interface_name = interface
+        self.metal = metal
+        self.temperature = time_function(temperature)
+        self.theta0 = theta0
+        self.time_dependent = True
+
+    def setup(self, domain, time) -> None:
+        self.domain, self.time = domain, time
+        p = self.params
+        mesh = domain.mesh
+        a, b = self.interface_name.split("|", 1)
+        itf = domain.interface(a, b)
+        self.side = "+" if itf.plus == self.metal else "-"
+        self.dS = domain.dS(itf.name)
+        fmesh, fmap = domain.interface_submesh(itf.name)
+        self.entity_maps = [fmap] + list(self.vac.entity_maps)
+        V = dolfinx.fem.functionspace(fmesh, ("Lagrange", 1))
+        self.theta = Field.create("theta", V)
+        self.phi = Field.create("phi_c", V)
+        self.fields = [self.theta, self.phi]
+        w = domain.weight()
+        self.wS = w("+") if not isinstance(w, int | float) else w
+        const = lambda v: dolfinx.fem.Constant(mesh, PETSc.ScalarType(v))  # noqa: E731
+        T0 = self.temperature(0.0)
+        self._T = const(T0)
+        self._kappa = const(p.transfer_rate(T0))
+        self._eps = const(self._creep_rate_prefactor(T0))
+        s_ = self.side
+        th, ph = self.theta.u(s_), self.phi.u(s_)
+        cv = self.vac.field.u(s_) * self.vac.material.c_max  # SI vacancy concentration
+        self.J_t = self._kappa * (th - p.molar_volume * cv)
+        self.J_void = p.void_rate * ufl.max_value(th - p.theta_crit, 0.0)
+        # scales: the diffusion time of the vacancies and the interface size
+        t_ref = self.vac.scales.time
+        L = self.vac.scales.length
+        d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
+        self._s_theta = t_ref / (p.site_density * L ** (d_eff - 1))
+        self._s_phi = t_ref / L ** (d_eff - 1)
+        vt = ufl.TestFunction(V)
+        vp = ufl.TestFunction(V)
+        sigma = p.stack_pressure / ufl.max_value(ph, 1e-3) / 1e6  # MPa on the contact
+        creep = (1.0 - ph) * self._eps * sigma ** p.creep_exponent if (
+            p.creep_prefactor > 0 and p.stack_pressure > 0) else 0.0
+        self._F = [
+            self._s_theta * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
+                             + self.J_void) * vt(s_) * self.wS * self.dS,
+            self._s_phi * (time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
+                           * self.J_void - creep) * vp(s_) * self.wS * self.dS,
+        ]
+        self._vt = vt
+        # the vacancies that cross the interface enter the metal
+        self._coupling = {self.vac.field.name: self.vac.insertion_term(self.J_t, s_, self.dS,
+                                                                       self.wS)}
+        self._compile_quantities()
+
+    def _creep_rate_prefactor(self, T: float) -> float:
+        p = self.params
+        from femcell.units import R
+
+        return p.creep_prefactor * float(np.exp(-p.creep_activation / (R * T)))
+
+    # -------------------------------------------------------------- interfaces to others
+    def contact(self, side: str):
+        """Contact fraction phi_c on the interface (restricted), the kinetics' i0 factor."""
+        return self.phi.u(side)
+
+    def creation_term(self, current_density, side: str, measure, weight) -> dict:
+        """Residual term: vacancies created at the local anodic rate j / F [mol m^-2 s^-1]
+        (j already carries the contact fraction)."""
+        return {self.theta.name: -self._s_theta * (current_density / FARADAY)
+                * self._vt(side) * weight * measure}
+
+    def residuals(self):
+        return self._F
+
+    def coupling_terms(self):
+        return self._coupling
+
+    def bounds(self):
+        return {self.phi.name: (0.0, 1.0)}
+
+    def initial_condition(self) -> None:
+        p = self.params
+        c0 = self.vac.initial if not callable(self.vac.initial) else 0.0
+        th0 = self.theta0 if self.theta0 is not None else p.molar_volume * float(c0)
+        self.theta.set_all(lambda x: np.full(x.shape[1], th0))
+        self.phi.set_all(lambda x: np.ones(x.shape[1]))
+        self.update(0.0)
+
+    def update(self, t: float) -> bool:
+        T = self.temperature(t)
+        if T != float(self._T.value):
+            self._T.value = T
+            self._kappa.value = self.params.transfer_rate(T)
+            self._eps.value = self._creep_rate_prefactor(T)
+            return True
+        return False
+
+    def set_temperature(self, temperature) -> None:
+        self.temperature = time_function(temperature)
+
+    # -------------------------------------------------------------- outputs
+    def _compile_quantities(self):
+        d, em = self.domain, self.entity_maps
+        form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
+        self._area = d.integrate(self.wS * self.dS)
+        s_ = self.side
+        self._qf = {
+            "theta_mean": form(self.theta.u(s_) / self._area * self.wS * self.dS),
+            "contact_fraction": form(self.phi.u(s_) / self._area * self.wS * self.dS),
+            "transfer_flux": form(self.J_t / self._area * self.wS * self.dS),
+            "void_flux": form(self.J_void / self._area * self.wS * self.dS),
+            "interface_vacancies": form(self.params.site_density * self.theta.u(s_) * self.wS
+                                        * self.dS),
+        }
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+               for k, f in self._qf.items()}
+        n = self.phi.u.function_space.dofmap.index_map.size_local
+        loc = self.phi.u.x.array[:n]
+        out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)
+        return out
+
+    def output_fields(self):
+        return {"theta": (self.theta.u, 1.0), "contact_fraction": (self.phi.u, 1.0)}
+
+    def citations(self):
+        out = list(self.params.citations)
+        if self.params.transfer_rate.citation:
+            out.append(self.params.transfer_rate.citation)
+        return out

@@ -1,0 +1,105 @@
+"""Metal anode on stripping: vacancy build-up, interfacial exchange, contact fraction (PHYSICS
+section 3). The start of issue 5; the CCD studies build on this."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import layered_builder
+
+from femcell.domain import Domain
+from femcell.materials import Arrhenius, Conductor, IntercalationMaterial, get_material
+from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
+from femcell.physics.charge import ChargeTransport
+from femcell.physics.diffusion import Diffusion, Dirichlet
+from femcell.physics.kinetics import InterfaceKinetics, LinearKinetics
+from femcell.problem import Problem
+from femcell.solvers import StepController, TimeIntegrator
+from femcell.units import F
+
+LA = 60e-6
+NA = get_material("na")
+OMEGA = NA.molar_volume
+CSITE = 1.0 / OMEGA
+DV = 1e-9  # vacancy diffusivity [m^2/s]
+CEQ = 1e-4 * CSITE
+W = 4e-6
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return Domain.from_builder(layered_builder([LA, 20e-6, 20e-6], W, 1.0e-6))
+
+
+def _problem(cell, current, **params):
+    vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(DV),)),
+                    [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
+                    length_scale=LA)
+    p = dict(site_density=1e-5, transfer_rate=Arrhenius(1e3), molar_volume=OMEGA,
+             theta_crit=0.5)
+    p.update(params)
+    iface = AnodeInterface(InterfaceVacancyParameters(**p), vac)
+    law = LinearKinetics(Arrhenius(100.0))
+    ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
+                          "cathode": NA},
+                         [InterfaceKinetics("anode", "electrolyte", law, contact=iface),
+                          InterfaceKinetics("cathode", "electrolyte", law)],
+                         current_density=current)
+    pb = Problem(cell, [vac, iface, ct])
+    pb.initialise()
+    return pb
+
+
+def _run(pb, t_end, **ctl):
+    integ = TimeIntegrator(pb, StepController(**ctl))
+    rows = [{"t": 0.0, **pb.quantities()}]
+    integ.run(t_end, lambda rec: rows.append({**rec, **pb.quantities()}) and False)
+    return integ, rows
+
+
+def test_semi_infinite_constant_flux_vacancy_build_up(cell):
+    """Fast interfacial transfer, no voids: the interface excess follows the semi-infinite
+    constant-flux solution 2 J sqrt(t / (pi D_v)), J = i / F (within 2 %)."""
+    current = 10.0
+    pb = _problem(cell, current)
+    integ, rows = _run(pb, 0.1, dt_initial=1e-4, rtol=1e-4, dt_max=0.01)
+    J = current / F
+    checked = 0
+    for r in rows:
+        if r["t"] < 0.04:  # the build-up layer must span a few elements first
+            continue
+        excess = r["theta_mean"] / OMEGA - CEQ
+        assert excess == pytest.approx(2 * J * np.sqrt(r["t"] / (np.pi * DV)), rel=0.02)
+        checked += 1
+    assert checked >= 3
+    assert max(rec["newton_its"] for rec in integ.log) <= 6
+    assert rows[-1]["contact_fraction"] == pytest.approx(1.0)  # no voids below theta_crit
+
+
+def test_vacancies_are_conserved(cell):
+    """Every stripped atom leaves one vacancy: vacancies in the metal + at the interface grow
+    by i A t / F (backward Euler telescopes exactly; the sink is not reached yet)."""
+    current = 10.0
+    pb = _problem(cell, current, site_density=1e-3)  # a visible interface store
+    integ, rows = _run(pb, 0.02, dt_initial=1e-3, adaptive=False, order=1)
+    stored = np.array([r["cv_moles"] + r["interface_vacancies"] for r in rows])
+    added = current * W / F * rows[-1]["t"]
+    assert stored[-1] - stored[0] == pytest.approx(added, rel=1e-6)
+
+
+def test_voids_reduce_contact_within_bounds_and_crowd_the_current(cell):
+    """Slow interfacial transfer and a low void threshold: vacancies condense, the contact
+    fraction falls but stays in [0, 1], and the anode overpotential rises as the current
+    crowds into the remaining contact."""
+    pb = _problem(cell, 10.0, transfer_rate=Arrhenius(1e-3), theta_crit=0.02, void_rate=1e-2,
+                  void_height=1e-8)
+    integ, rows = _run(pb, 2.0, dt_initial=1e-3, rtol=1e-3, dt_max=0.05)
+    contact = np.array([r["contact_fraction"] for r in rows])
+    assert contact[-1] < 0.9
+    assert min(r["contact_min"] for r in rows) >= -1e-12
+    assert contact.max() <= 1.0 + 1e-12
+    assert np.all(np.diff(contact) <= 1e-12)  # no creep: contact only falls
+    eta = np.array([r["eta_mean[anode|electrolyte]"] for r in rows])
+    # linear kinetics on a uniform contact: the same current through phi_c of the area
+    # needs eta / phi_c
+    assert eta[-1] / eta[1] == pytest.approx(contact[1] / contact[-1], rel=0.01)
