@@ -360,3 +360,64 @@ class ProtocolRunner:
         if t >= t_stop * (1 - 1e-12):
             return "time"
         return ""
+
+
+# ---------------------------------------------------------------------------- CCD detection
+def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
+               interface: str = "anode|electrolyte", departure: float = 0.10,
+               fit_fraction: float = 0.3) -> float | None:
+    """Critical current density [A m^-2] of a current ramp from its recorded rows.
+
+    Criteria (stated, and tested):
+      "contact": the applied current at which the interface contact fraction first falls
+          below `threshold` (linear interpolation between the two bracketing time steps);
+      "overpotential": the current at which the anode overpotential exceeds its linear
+          (ohmic + charge-transfer) trend by more than `departure` (relative); the trend
+          is fitted to the first `fit_fraction` of the ramp.
+
+    Returns None when the ramp ended without failing.
+    """
+    j = [r.get("applied_current_density", r.get("current_density")) for r in rows]
+    if criterion == "contact":
+        x = [r.get("contact_fraction") for r in rows]
+        if any(v is None for v in x):
+            raise ProtocolError("CCD criterion 'contact' needs the contact_fraction quantity")
+        for k in range(1, len(rows)):
+            if x[k] < threshold <= x[k - 1]:
+                w = (x[k - 1] - threshold) / (x[k - 1] - x[k])
+                return j[k - 1] + w * (j[k] - j[k - 1])
+        return None
+    if criterion == "overpotential":
+        import numpy as np
+
+        eta = np.array([r[f"eta_mean[{interface}]"] for r in rows])
+        jj = np.array(j, dtype=float)
+        n_fit = max(3, int(fit_fraction * len(rows)))
+        slope = np.polyfit(jj[:n_fit], eta[:n_fit], 1)
+        excess = eta / np.polyval(slope, jj) - 1.0
+        for k in range(n_fit, len(rows)):
+            if excess[k] > departure >= excess[k - 1]:
+                w = (departure - excess[k - 1]) / (excess[k] - excess[k - 1])
+                return float(jj[k - 1] + w * (jj[k] - jj[k - 1]))
+        return None
+    raise ProtocolError(f"unknown CCD criterion {criterion!r} (contact, overpotential)")
+
+
+def arrhenius_fit(temperatures, values) -> dict:
+    """Fit ln(value) = ln(A) - Ea / (k_B T): Ea [eV] with its standard error."""
+    import numpy as np
+
+    from femcell.units import EV, K_B
+
+    T = np.asarray(temperatures, dtype=float)
+    y = np.log(np.asarray(values, dtype=float))
+    x = 1.0 / T
+    if len(T) < 2:
+        raise ValueError("an Arrhenius fit needs at least two temperatures")
+    if len(T) > 2:
+        coef, cov = np.polyfit(x, y, 1, cov=True)
+        se = float(np.sqrt(cov[0, 0])) * K_B / EV
+    else:
+        coef, se = np.polyfit(x, y, 1), float("nan")
+    return {"activation_energy_eV": float(-coef[0] * K_B / EV),
+            "activation_energy_se_eV": se, "prefactor": float(np.exp(coef[1]))}
