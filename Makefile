@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.femcell-installed
-DEMO_STUDY ?= problems/particle_polycrystal_3d.toml
+DEMO_STUDY ?= problems/na_ccd_ramp.toml
 PYTEST_ARGS ?=
 
 .PHONY: demo test test-serial test-mpi bench lint venv clean

@@ -66,9 +66,15 @@ def cmd_run(args) -> int:
     except SolverError as exc:
         _say(f"femcell: run stopped: {exc}", err=True)
         return EXIT_SOLVER
+    steps = res.summary.get("steps", {}).get("accepted")
     _say(f"femcell: {cfg.study.name} completed in {res.summary['wall_time_s']:.1f} s on "
-         f"{res.summary['mpi_ranks']} rank(s); {res.summary['steps']['accepted']} steps")
+         f"{res.summary['mpi_ranks']} rank(s)" + (f"; {steps} steps" if steps else ""))
     _say(fmt_headline(res.headline))
+    for name, fit in res.summary.get("arrhenius_fits", {}).items():
+        pub = fit.get("published_ea_eV")
+        _say(f"  {name:22s} E_A = {fit['activation_energy_eV']:.3f} +- "
+             f"{fit['activation_energy_se_eV']:.3f} eV"
+             + (f"   (published: {pub:.3f} eV)" if pub is not None else ""))
     for st in res.summary.get("protocol_steps", []):
         _say(f"  step {st['index']:3d} {st['label']:12s} {st['kind']:8s} ended by "
              f"{st['ended_by']:14s} t = {st['t_end_s']:10.4g} s  V = "

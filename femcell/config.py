@@ -79,7 +79,7 @@ class _Model(BaseModel):
 class StudySection(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
-    physics: Literal["diffusion", "charge"] = "diffusion"
+    physics: Literal["diffusion", "charge", "ccd"] = "diffusion"
 
 
 def _geometry_param(v):
@@ -259,6 +259,65 @@ class CellStudyConfig(_Model):
     output: CellOutputSection = CellOutputSection()
 
 
+# ---------------------------------------------------------------------------- CCD studies
+class VacancySection(_Model):
+    """Vacancies in the metal anode (PHYSICS.md section 3)."""
+
+    diffusivity: Diffusivity  # D_v at 25 degC
+    migration_energy: Energy  # E_m
+    equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega
+
+
+class InterfaceSection(_Model):
+    """Interfacial vacancy exchange, voids and creep (PHYSICS.md section 3)."""
+
+    site_density: Q("areal_density", _pos) = 1e-5  # Gamma_s [mol m^-2]
+    transfer_rate: Q("molar_flux", _pos)  # kappa at 25 degC [mol m^-2 s^-1]
+    activation_energy: Energy  # E_int
+    theta_crit: float = Field(default=0.01, gt=0, lt=1)
+    void_rate: Q("molar_flux", _nonneg) = 10.0
+    void_height: Length = 1e-9
+    creep_prefactor: float = Field(default=0.0, ge=0)  # A [MPa^-n s^-1]
+    creep_exponent: float = Field(default=5.0, gt=0)
+    creep_activation: Q("molar_energy") = 0.0
+    stack_pressure: Q("pressure") = 0.0
+
+
+class RampSection(_Model):
+    rate: Q("current_rate", _pos)
+    dt: Time
+    temperatures: list[Temperature] = Field(min_length=1)
+    criterion: Literal["contact", "overpotential"] = "contact"
+    threshold: float = Field(default=0.99, gt=0, lt=1)
+    stop_contact: float = Field(default=0.9, gt=0, lt=1)
+    max_time: Time = 1e5
+
+
+class CaseSection(_Model):
+    name: str
+    description: str = ""
+    set: dict[str, Any] = {}
+    rate_factor: float = Field(default=1.0, gt=0)
+    published_ea_eV: float | None = None
+
+
+class CCDStudyConfig(_Model):
+    """Stripping current ramps over temperature and cases, with Arrhenius fits of j_crit."""
+
+    study: StudySection
+    geometry: GeometrySection
+    conductors: dict[str, str]
+    kinetics: list[KineticsSection]
+    vacancies: VacancySection
+    interface: InterfaceSection
+    ramp: RampSection
+    cases: list[CaseSection] = Field(min_length=1)
+    cell: CellSection = CellSection()
+    solver: SolverSection = SolverSection()
+    output: CellOutputSection = CellOutputSection()
+    resolution: Literal["default", "fine"] = "default"
+
+
 # ---------------------------------------------------------------------------- loading
 def _format(err: ValidationError, source: str) -> str:
     errs = err.errors()
@@ -328,7 +387,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     data = apply_overrides(copy.deepcopy(data), overrides or [])
     physics = data.get("study", {}).get("physics", "diffusion") if isinstance(
         data.get("study"), dict) else "diffusion"
-    schema = CellStudyConfig if physics == "charge" else StudyConfig
+    schema = {"charge": CellStudyConfig, "ccd": CCDStudyConfig}.get(physics, StudyConfig)
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

@@ -192,6 +192,9 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
     if cfg.study.physics == "charge":
         return run_cell_study(cfg, output, comm=comm, progress=progress, write=write,
                               source=source)
+    if cfg.study.physics == "ccd":
+        return run_ccd_study(cfg, output, comm=comm, progress=progress, write=write,
+                             source=source)
     wall0 = _time.perf_counter()
     timings = {}
     folder = Path(output) if output is not None else Path("runs") / cfg.study.name
@@ -667,3 +670,210 @@ def _set_path(data: dict, dotted: str, value, source) -> dict:
     else:
         node[last] = value
     return data
+
+
+# ---------------------------------------------------------------------------- CCD studies
+def _ccd_case_config(cfg, case):
+    """The study configuration with a case's overrides applied (validated again)."""
+    from femcell.config import CCDStudyConfig, apply_overrides
+
+    data = cfg.model_dump()
+    sets = [f"{k}={v}" if not isinstance(v, str) else f'{k}="{v}"' for k, v in
+            case.set.items()]
+    try:
+        return CCDStudyConfig.model_validate(apply_overrides(data, sets))
+    except Exception as exc:  # pydantic.ValidationError or a bad key path
+        raise ConfigError(f"cases.{case.name}.set: {exc}".splitlines()[0]) from None
+
+
+def _ccd_physics(cfg, domain, temperature):
+    """Vacancy diffusion, anode interface and charge transport for one ramp."""
+    from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
+    from femcell.physics.charge import ChargeTransport
+    from femcell.physics.diffusion import Diffusion, Dirichlet
+    from femcell.physics.kinetics import LAWS, InterfaceKinetics
+
+    conductors = {}
+    for region, name in cfg.conductors.items():
+        if region not in domain.cell_regions:
+            raise ConfigError(f"conductors.{region}: unknown cell region {region!r}; known: "
+                              f"{', '.join(domain.cell_regions)}")
+        conductors[region] = get_material(name)
+    metal = conductors.get("anode")
+    if not isinstance(metal, mcore.Conductor) or not metal.molar_volume > 0:
+        raise ConfigError("conductors.anode: a metal with a molar volume (e.g. 'na', 'li')")
+    omega = metal.molar_volume
+    v, itf = cfg.vacancies, cfg.interface
+    csite = 1.0 / omega
+    ceq = v.equilibrium_fraction * csite
+    vac_mat = mcore.IntercalationMaterial(
+        "vacancies", csite, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
+                                              citation="set by the study file"),))
+    anode_thickness = cfg.geometry.params.get("anode_thickness")
+    vac = Diffusion(vac_mat, [Dirichlet(cfg.cell.current_cc, ceq)], initial=ceq,
+                    region="anode", name="cv", temperature=temperature,
+                    length_scale=anode_thickness)
+    params = InterfaceVacancyParameters(
+        site_density=itf.site_density,
+        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
+                                      citation="set by the study file"),
+        molar_volume=omega, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
+        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
+        creep_exponent=itf.creep_exponent,
+        creep_activation=itf.creep_activation, stack_pressure=itf.stack_pressure)
+    iface = AnodeInterface(params, vac, temperature=temperature)
+    kin = []
+    for k in cfg.kinetics:
+        law = LAWS[k.law](mcore.Arrhenius(k.exchange_current_density, k.activation_energy),
+                          k.alpha_a, k.alpha_c)
+        kin.append(InterfaceKinetics(k.electrode, k.electrolyte, law, k.equilibrium_potential,
+                                     contact=iface if k.electrode == "anode" else None))
+    ct = ChargeTransport(conductors, kin, current_cc=cfg.cell.current_cc,
+                         ground_cc=cfg.cell.ground_cc, temperature=temperature,
+                         degree=cfg.solver.degree)
+    # regime indicators: interface vs bulk limit and ramp time vs diffusion time
+    from femcell.units import F as FARADAY
+
+    T = temperature
+    kappa = params.transfer_rate(T)
+    dv = vac_mat.diffusivity[0](T)
+    L = anode_thickness or domain.size()
+    limits = {"j_interface_limit_A_m2": FARADAY * kappa * (itf.theta_crit
+                                                            - v.equilibrium_fraction),
+              "j_bulk_limit_A_m2": FARADAY * dv * (itf.theta_crit / omega - ceq) / L,
+              "diffusion_time_s": L * L / dv}
+    return [vac, iface, ct], ct, limits
+
+
+def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = True,
+                  write: bool = True, source: str | None = None) -> Result:
+    """Current ramps at several temperatures for each case; j_crit per ramp (criterion of
+    cfg.ramp), Arrhenius fits of j_crit per case with standard errors, regimes, plots."""
+    from femcell import io as fio
+    from femcell._dolfinx import versions
+    from femcell.protocol import Protocol, ProtocolRunner, Step, Until, arrhenius_fit, detect_ccd
+
+    wall0 = _time.perf_counter()
+    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+    base_dir = Path(source).parent if source else None
+    if write:
+        if comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        fio.remove_stale_summary(comm, folder)
+    try:
+        domain = build_domain(cfg, comm, base_dir)
+    except (RegionError, MaterialError) as exc:
+        raise ConfigError(str(exc)) from None
+    if progress and comm.rank == 0:
+        print(domain.quality_line(), flush=True)
+    results, fits = [], {}
+    for case in cfg.cases:
+        ccfg = _ccd_case_config(cfg, case)
+        js = []
+        for T in ccfg.ramp.temperatures:
+            try:
+                physics, ct, limits = _ccd_physics(ccfg, domain, T)
+                problem = Problem(domain, physics, linear_solver=ccfg.solver.linear)
+            except (RegionError, MaterialError) as exc:
+                raise ConfigError(str(exc)) from None
+            problem.initialise()
+            dt = ccfg.ramp.dt
+            integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False))
+            rows = []
+            runner = ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append)
+            rate = ccfg.ramp.rate * case.rate_factor
+            t0 = _time.perf_counter()
+            runner.run(Protocol([Step("ramp", rate=rate, label=f"{case.name}@{T:.1f}K",
+                                      until=Until(quantity=("contact_fraction", "below",
+                                                            ccfg.ramp.stop_contact),
+                                                  time=ccfg.ramp.max_time))]))
+            jc = detect_ccd(rows, criterion=ccfg.ramp.criterion,
+                            threshold=ccfg.ramp.threshold)
+            t_crit = jc / rate if jc else None
+            regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
+                      < limits["j_bulk_limit_A_m2"] else "bulk-limited")
+            if t_crit is not None and regime == "bulk-limited":
+                regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
+                           else " (transient: fitted E_A tends to E_m / 3)")
+            results.append({"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
+                            "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
+                            "regime": regime, "ramp_time_s": t_crit,
+                            "wall_s": _time.perf_counter() - t0, **limits})
+            js.append(jc)
+            if progress and comm.rank == 0:
+                shown = f"{jc * 0.1:.4g} mA/cm^2" if jc else "no failure"
+                print(f"  {case.name:20s} T = {T - 273.15:5.1f} degC  j_crit = {shown:16s} "
+                      f"({regime}; {len(rows)} steps)", flush=True)
+            if write and ccfg.output.fields:  # the fields at the moment of failure
+                sub = folder / f"{case.name}_{T - 273.15:.0f}C"
+                if comm.rank == 0:
+                    sub.mkdir(parents=True, exist_ok=True)
+                comm.barrier()
+                outputs = {}
+                for p in physics:
+                    outputs.update(p.output_fields())
+                ct.refresh_outputs()
+                w = fio.FieldWriter(comm, sub / "fields.bp", outputs)
+                w.write(integ.t)
+                w.close()
+        ok = [(T, j) for T, j in zip(ccfg.ramp.temperatures, js, strict=True) if j]
+        if len(ok) >= 2:
+            fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
+            fit["published_ea_eV"] = case.published_ea_eV
+            fit["set_barriers_eV"] = {
+                "interface": ccfg.interface.activation_energy / mcore.EV,
+                "bulk_migration": ccfg.vacancies.migration_energy / mcore.EV}
+            fits[case.name] = fit
+    headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
+    headline.update({f"E_A_se[{name}]_eV": f["activation_energy_se_eV"]
+                     for name, f in fits.items()})
+    paths = {}
+    if write and comm.rank == 0:
+        table = fio.QuantityTable(comm, folder / "j_crit.csv")
+        for r in results:
+            table.append({k: v for k, v in r.items()})
+        table.close()
+        paths["table"] = folder / "j_crit.csv"
+        paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
+                                                  cfg.study.name)
+    summary = {"status": "completed", "study": cfg.study.name, "source": source,
+               "inputs_si": cfg.model_dump(), "versions": versions(), "mpi_ranks": comm.size,
+               "wall_time_s": _time.perf_counter() - wall0,
+               "domain": {"description": domain.describe(), "mesh_quality": domain.quality()},
+               "ramps": results, "arrhenius_fits": fits, "headline": headline,
+               "citations": list(dict.fromkeys(
+                   get_material(n).all_citations()[0] for n in cfg.conductors.values())),
+               "files": {k: str(v) for k, v in paths.items()}}
+    if write:
+        fio.finalise_summary(comm, folder, summary)
+    return Result(cfg.study.name, folder if write else None, results, headline, summary, paths)
+
+
+def _arrhenius_plot(path, results, fits, title):
+    from femcell.plotting import _mpl
+
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for name, fit in fits.items():
+        pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in results
+               if r["case"] == name and r["j_crit_A_m2"]]
+        T = np.array([p[0] for p in pts])
+        j = np.array([p[1] for p in pts]) * 0.1
+        line = ax.semilogy(1000 / T, j, "o", label=f"{name}: E_A = "
+                           f"{fit['activation_energy_eV']:.3f} +- "
+                           f"{fit['activation_energy_se_eV']:.3f} eV")[0]
+        tt = np.linspace(T.min(), T.max(), 50)
+        from femcell.units import EV, K_B
+
+        ax.semilogy(1000 / tt, 0.1 * fit["prefactor"] * np.exp(
+            -fit["activation_energy_eV"] * EV / (K_B * tt)), "-", color=line.get_color())
+    ax.set_xlabel("1000 / T [1/K]")
+    ax.set_ylabel("critical current density [mA/cm^2]")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

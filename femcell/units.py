@@ -44,6 +44,7 @@ DIMENSIONS: dict[str, str] = {
     "pressure": "Pa",
     "charge_density": "C/m^2",
     "current_rate": "A/m^2/s",
+    "areal_density": "mol/m^2",
     "molar_volume": "m^3/mol",
     "dimensionless": "",
 }

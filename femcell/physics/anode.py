@@ -42,7 +42,8 @@ class InterfaceVacancyParameters:
         theta_crit: coverage above which vacancies condense into voids [-].
         void_rate: k_v [mol m^-2 s^-1].
         void_height: h_v, thickness of a condensed void layer [m].
-        creep_prefactor: A [MPa^-n s^-1] of eps_dot = A sigma^n exp(-Q/RT) (0: no creep).
+        creep_prefactor: A at 25 degC [MPa^-n s^-1] of eps_dot = A sigma^n (0: no creep),
+            Arrhenius in T with creep_activation.
         creep_exponent: n [-].
         creep_activation: Q [J mol^-1].
         stack_pressure: p_stack [Pa].
@@ -146,10 +147,12 @@ class AnodeInterface(Physics):
         self._compile_quantities()
 
     def _creep_rate_prefactor(self, T: float) -> float:
+        """A(T) = A_ref exp(-Q / R (1/T - 1/T_ref)) [MPa^-n s^-1] (A_ref at 25 degC)."""
         p = self.params
         from femcell.units import R
 
-        return p.creep_prefactor * float(np.exp(-p.creep_activation / (R * T)))
+        return p.creep_prefactor * float(np.exp(-p.creep_activation / R
+                                                * (1.0 / T - 1.0 / T_REF)))
 
     # -------------------------------------------------------------- interfaces to others
     def contact(self, side: str):

@@ -196,3 +196,44 @@ def test_full_cell_same_on_one_and_all_ranks():
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     for key in ("cell_voltage", "c_active_moles", "j_max[active|electrolyte]"):
         assert np.allclose(par.column(key), ser.column(key), rtol=1e-8), key
+
+
+def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
+    """The flagship at three temperatures: fitted activation energies within 0.01 eV of the
+    interfacial barrier (0.14), the migration barrier (0.053) and the interlayer (0.10); the
+    interlayer raises j_crit at every temperature."""
+    cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
+                      ['ramp.temperatures=["25 degC", "50 degC", "80 degC"]'])
+    res = run_study(cfg, shared_tmp / "ccd", progress=False)
+    h = res.headline
+    assert h["E_A[interface-limited]_eV"] == pytest.approx(0.14, abs=0.01)
+    assert h["E_A[bulk-limited]_eV"] == pytest.approx(0.053, abs=0.01)
+    assert h["E_A[Sn-Na interlayer]_eV"] == pytest.approx(0.10, abs=0.01)
+    jc = {(r["case"], r["temperature_K"]): r["j_crit_A_m2"] for r in res.quantities}
+    for T in (298.15, 323.15, 353.15):
+        assert jc[("Sn-Na interlayer", T)] > jc[("interface-limited", T)]
+    if MPI.COMM_WORLD.rank == 0:
+        for f in ("arrhenius.png", "j_crit.csv", "summary.json",
+                  "interface-limited_25C/fields.bp"):
+            assert (shared_tmp / "ccd" / f).exists(), f
+
+
+def test_ccd_same_on_one_and_all_ranks():
+    cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
+                      ['ramp.temperatures=["25 degC", "80 degC"]', "output.fields=false"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for a, b in zip(par.quantities, ser.quantities, strict=True):
+        assert a["j_crit_A_m2"] == pytest.approx(b["j_crit_A_m2"], rel=0.01)
+
+
+def test_li_critical_stripping_current_rises_with_stack_pressure():
+    """Creep closure: j_crit increases monotonically with stack pressure; without creep
+    the pressure changes nothing."""
+    res = run_study(load_config(PROBLEMS / "li_stripping_pressure.toml",
+                                ["output.fields=false"]), progress=False, write=False)
+    jc = {r["case"]: r["j_crit_A_m2"] for r in res.quantities}
+    with_creep = [jc[k] for k in ("0.50 MPa", "0.75 MPa", "1.00 MPa", "1.25 MPa")]
+    assert all(b > a for a, b in zip(with_creep, with_creep[1:]))
+    assert with_creep[-1] > 1.2 * with_creep[0]
+    assert jc["1.25 MPa, no creep"] == pytest.approx(with_creep[0], rel=0.01)

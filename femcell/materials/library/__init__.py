@@ -15,6 +15,7 @@ _REGISTRY = {
     "na": "na",
     "llzo": "llzo",
     "li6ps5cl": "lpscl",
+    "na_beta_alumina": "beta_alumina",
 }
 
 
