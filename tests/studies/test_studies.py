@@ -234,6 +234,6 @@ def test_li_critical_stripping_current_rises_with_stack_pressure():
                                 ["output.fields=false"]), progress=False, write=False)
     jc = {r["case"]: r["j_crit_A_m2"] for r in res.quantities}
     with_creep = [jc[k] for k in ("0.50 MPa", "0.75 MPa", "1.00 MPa", "1.25 MPa")]
-    assert all(b > a for a, b in zip(with_creep, with_creep[1:]))
+    assert all(b > a for a, b in zip(with_creep, with_creep[1:], strict=False))
     assert with_creep[-1] > 1.2 * with_creep[0]
     assert jc["1.25 MPa, no creep"] == pytest.approx(with_creep[0], rel=0.01)
