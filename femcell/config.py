@@ -291,6 +291,7 @@ class RampSection(_Model):
     threshold: float = Field(default=0.99, gt=0, lt=1)
     stop_contact: float = Field(default=0.9, gt=0, lt=1)
     max_time: Time = 1e5
+    hold_current: Q("current_density", _pos) | None = None  # also: time to contact loss
 
 
 class CaseSection(_Model):

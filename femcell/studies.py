@@ -761,6 +761,14 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
             folder.mkdir(parents=True, exist_ok=True)
         comm.barrier()
         fio.remove_stale_summary(comm, folder)
+    if cfg.resolution == "fine":  # for clusters: half the element size, a quarter of the step
+        from femcell.config import CCDStudyConfig, apply_overrides
+
+        data = cfg.model_dump()
+        h = data["geometry"]["params"].get("h")
+        data = apply_overrides(data, [f"ramp.dt={cfg.ramp.dt / 4}"]
+                               + ([f"geometry.params.h={h / 2}"] if h else []))
+        cfg = CCDStudyConfig.model_validate(data)
     try:
         domain = build_domain(cfg, comm, base_dir)
     except (RegionError, MaterialError) as exc:
@@ -790,6 +798,24 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                                                   time=ccfg.ramp.max_time))]))
             jc = detect_ccd(rows, criterion=ccfg.ramp.criterion,
                             threshold=ccfg.ramp.threshold)
+            t_loss = None
+            if ccfg.ramp.hold_current is not None:  # time to contact loss at fixed current
+                physics2, ct2, _ = _ccd_physics(ccfg, domain, T)
+                pb2 = Problem(domain, physics2, linear_solver=ccfg.solver.linear)
+                pb2.initialise()
+                integ2 = TimeIntegrator(pb2, StepController(dt_initial=dt, adaptive=False))
+                rows2 = []
+                ProtocolRunner(pb2, ct2, integ2, dt=dt, record=rows2.append).run(Protocol([
+                    Step("current", current_density=ccfg.ramp.hold_current,
+                         until=Until(quantity=("contact_fraction", "below",
+                                               ccfg.ramp.threshold),
+                                     time=ccfg.ramp.max_time))]))
+                x = [r["contact_fraction"] for r in rows2]
+                if x and x[-1] < ccfg.ramp.threshold:
+                    k = len(x) - 1
+                    prev_t, prev_x = (rows2[k - 1]["t"], x[k - 1]) if k else (0.0, 1.0)
+                    w = (prev_x - ccfg.ramp.threshold) / (prev_x - x[k])
+                    t_loss = prev_t + w * (rows2[k]["t"] - prev_t)
             t_crit = jc / rate if jc else None
             regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
                       < limits["j_bulk_limit_A_m2"] else "bulk-limited")
@@ -799,6 +825,7 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
             results.append({"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
                             "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
                             "regime": regime, "ramp_time_s": t_crit,
+                            "time_to_contact_loss_s": t_loss,
                             "wall_s": _time.perf_counter() - t0, **limits})
             js.append(jc)
             if progress and comm.rank == 0:

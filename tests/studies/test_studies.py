@@ -237,3 +237,8 @@ def test_li_critical_stripping_current_rises_with_stack_pressure():
     assert all(b > a for a, b in zip(with_creep, with_creep[1:], strict=False))
     assert with_creep[-1] > 1.2 * with_creep[0]
     assert jc["1.25 MPa, no creep"] == pytest.approx(with_creep[0], rel=0.01)
+    # at a fixed current above j_crit(0.5 MPa) contact is lost later under more pressure
+    t_loss = {r["case"]: r["time_to_contact_loss_s"] or float("inf") for r in res.quantities}
+    times = [t_loss[k] for k in ("0.50 MPa", "0.75 MPa", "1.00 MPa", "1.25 MPa")]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert t_loss["1.25 MPa, no creep"] == pytest.approx(times[0], rel=0.05)
