@@ -421,3 +421,19 @@ def arrhenius_fit(temperatures, values) -> dict:
         coef, se = np.polyfit(x, y, 1), float("nan")
     return {"activation_energy_eV": float(-coef[0] * K_B / EV),
             "activation_energy_se_eV": se, "prefactor": float(np.exp(coef[1]))}
+
+
+def first_failing_step(summaries: list[StepSummary], *, threshold: float = 0.99,
+                       quantity: str = "contact_fraction") -> float | None:
+    """CCD of a stepped protocol (constant-current steps of fixed charge, as labs run CCD
+    tests): the current density [A m^-2] of the first step that ends with `quantity` below
+    `threshold` or that was ended by a failure condition; None if every step passed."""
+    for s in summaries:
+        if s.kind != "current":
+            continue
+        failed = s.reason.startswith(quantity) or s.reason.startswith("voltage") or (
+            s.end_quantities.get(quantity, 1.0) < threshold)
+        if failed:
+            return s.end_quantities.get("applied_current_density",
+                                        s.end_quantities.get("current_density"))
+    return None

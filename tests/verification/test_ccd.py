@@ -107,3 +107,37 @@ def test_overpotential_departure_criterion_agrees():
     jc_eta = detect_ccd(rows, criterion="overpotential", departure=0.02)
     assert jc_contact == pytest.approx(5.005, rel=1e-6)
     assert jc_eta == pytest.approx(jc_contact, rel=0.01)
+
+
+def test_stepped_protocol_first_failing_step(cell):
+    """Constant-current steps of fixed charge (a lab CCD test): the first step above the
+    interface-limited j_crit = F kappa (theta_crit - theta_eq) ~ 10.1 A/m^2 fails."""
+    from femcell.protocol import first_failing_step
+    from femcell.units import F
+
+    T = 298.15
+    vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(1e-7),)),
+                    [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
+                    length_scale=LA)
+    par = InterfaceVacancyParameters(site_density=1e-5, transfer_rate=_kappa(0.14),
+                                     molar_volume=OMEGA, theta_crit=0.01, void_rate=10.0,
+                                     void_height=1e-9)
+    iface = AnodeInterface(par, vac)
+    law = ButlerVolmer(Arrhenius(100.0))
+    ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
+                          "cathode": NA},
+                         [InterfaceKinetics("anode", "electrolyte", law, contact=iface),
+                          InterfaceKinetics("cathode", "electrolyte", law)], temperature=T)
+    pb = Problem(cell, [vac, iface, ct])
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=0.5, adaptive=False))
+    runner = ProtocolRunner(pb, ct, integ, dt=0.5)
+    steps = [Step("current", current_density=i, until=Until(charge=200.0, quantity=(
+        "contact_fraction", "below", 0.9)), label=f"{i} A/m2") for i in (6.0, 8.0, 9.5, 11.0,
+                                                                       13.0)]
+    summaries = runner.run(Protocol(steps))
+    expected = F * 0.0105 * (0.01 - 1e-4)
+    assert 9.5 < expected < 11.0
+    assert first_failing_step(summaries) == pytest.approx(11.0)
+    # the steps below j_crit kept full contact
+    assert all(s.end_quantities["contact_fraction"] > 0.999 for s in summaries[:3])
