@@ -39,8 +39,8 @@ def cell():
     return Domain.from_builder(layered_builder([LA, 20e-6, 20e-6], W, 2.0e-6))
 
 
-def _ramp(cell, T, kappa, dv, rate, dt):
-    """One stripping ramp at temperature T; returns j_crit [A/m^2] (contact < 0.99)."""
+def _stripping_cell(cell, T, kappa, dv):
+    """Vacancies, anode interface and charge transport at temperature T: (problem, charge)."""
     vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (dv,)),
                     [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
                     length_scale=LA, temperature=T)
@@ -55,6 +55,12 @@ def _ramp(cell, T, kappa, dv, rate, dt):
                           InterfaceKinetics("cathode", "electrolyte", law)], temperature=T)
     pb = Problem(cell, [vac, iface, ct])
     pb.initialise()
+    return pb, ct
+
+
+def _ramp(cell, T, kappa, dv, rate, dt):
+    """One stripping ramp at temperature T; returns j_crit [A/m^2] (contact < 0.99)."""
+    pb, ct = _stripping_cell(cell, T, kappa, dv)
     integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False))
     rows = []
     runner = ProtocolRunner(pb, ct, integ, dt=dt, record=rows.append)
@@ -115,21 +121,7 @@ def test_stepped_protocol_first_failing_step(cell):
     from femcell.protocol import first_failing_step
     from femcell.units import F
 
-    T = 298.15
-    vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(1e-7),)),
-                    [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
-                    length_scale=LA)
-    par = InterfaceVacancyParameters(site_density=1e-5, transfer_rate=_kappa(0.14),
-                                     molar_volume=OMEGA, theta_crit=0.01, void_rate=10.0,
-                                     void_height=1e-9)
-    iface = AnodeInterface(par, vac)
-    law = ButlerVolmer(Arrhenius(100.0))
-    ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
-                          "cathode": NA},
-                         [InterfaceKinetics("anode", "electrolyte", law, contact=iface),
-                          InterfaceKinetics("cathode", "electrolyte", law)], temperature=T)
-    pb = Problem(cell, [vac, iface, ct])
-    pb.initialise()
+    pb, ct = _stripping_cell(cell, 298.15, _kappa(0.14), Arrhenius(1e-7))
     integ = TimeIntegrator(pb, StepController(dt_initial=0.5, adaptive=False))
     runner = ProtocolRunner(pb, ct, integ, dt=0.5)
     steps = [Step("current", current_density=i, until=Until(charge=200.0, quantity=(
