@@ -34,8 +34,15 @@ test: test-serial test-mpi
 test-serial: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# One mpiexec per test folder: a single long MPI process accumulates MPICH communicator
+# context ids (MUMPS factorisations) until MPI aborts with MPI_ERR_OTHER (exit 15).
+MPI_TEST_DIRS ?= tests/unit tests/cli tests/verification tests/studies
+
 test-mpi: $(STAMP)
-	$(VENV)/bin/mpiexec -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@set -e; for d in $(MPI_TEST_DIRS); do \
+	  echo "mpiexec -n 2: $$d"; \
+	  $(VENV)/bin/mpiexec -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $$d; \
+	done
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[bench]" || echo "femcell: pybamm not installable here; the PyBaMM column stays empty"

@@ -220,6 +220,22 @@ class Problem:
         self._jac_current = False
         self._jac_key = None
 
+    def close(self) -> None:
+        """Destroy the PETSc solvers and matrices now (collective). Long sweeps under MPI
+        otherwise keep MUMPS instances, and their communicators, alive until garbage
+        collection."""
+        for nlp in self._nlps.values():
+            for obj in (nlp.solver, nlp.A, nlp.P_mat, nlp.b, nlp.x):
+                if obj is not None:
+                    obj.destroy()
+        self._nlps = {}
+        st = self._linear_stepper
+        if st is not None:
+            for obj in (st.ksp, st.K, st.M, st.Mz, st.Mr):
+                if obj is not None:
+                    obj.destroy()
+            self._linear_stepper = None
+
     @property
     def solver(self):
         return self._nlp.solver

@@ -274,6 +274,7 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
             writer.close()
         table.close()
     timings["time_loop_s"] = _time.perf_counter() - t0
+    problem.close()
 
     rows = table.rows
     crank = _crank_reference(cfg, domain, material, c0, bcs)
@@ -521,6 +522,7 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
             bar.close()
         table.close()
     timings["time_loop_s"] = _time.perf_counter() - t0
+    problem.close()
     rows = table.rows
     steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
               "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
@@ -844,6 +846,11 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                 w = fio.FieldWriter(comm, sub / "fields.bp", outputs)
                 w.write(integ.t)
                 w.close()
+            problem.close()
+            if ccfg.ramp.hold_current is not None:
+                pb2.close()
+            del problem, physics, ct, integ, runner
+            _free_solvers(comm)
         ok = [(T, j) for T, j in zip(ccfg.ramp.temperatures, js, strict=True) if j]
         if len(ok) >= 2:
             fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
@@ -875,6 +882,17 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     if write:
         fio.finalise_summary(comm, folder, summary)
     return Result(cfg.study.name, folder if write else None, results, headline, summary, paths)
+
+
+def _free_solvers(comm) -> None:
+    """Destroy garbage-collected PETSc objects collectively (long sweeps create many
+    solvers; MPI runs out of communicator ids if they linger)."""
+    import gc
+
+    from femcell._dolfinx import PETSc
+
+    gc.collect()
+    PETSc.garbage_cleanup(comm)
 
 
 def _arrhenius_plot(path, results, fits, title):

@@ -17,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
 
 
+@pytest.fixture(autouse=True)
+def _collect_petsc_garbage():
+    """Free PETSc objects of finished tests collectively on every rank: petsc4py defers the
+    destruction of garbage-collected objects, and hundreds of leftover solvers exhaust MPI's
+    communicator context ids under mpiexec (the run is then killed)."""
+    yield
+    import gc
+
+    from femcell._dolfinx import PETSc
+
+    gc.collect()
+    PETSc.garbage_cleanup(MPI.COMM_WORLD)
+
+
 @pytest.fixture
 def comm():
     return MPI.COMM_WORLD
