@@ -48,7 +48,8 @@ def cmd_run(args) -> int:
         has_sweep = False  # load_config reports the problem in one line
     if has_sweep:
         try:
-            results = run_sweep(args.study, args.set, args.output, progress=not args.quiet)
+            results = run_sweep(args.study, args.set, args.output, progress=not args.quiet,
+                                jobs=args.jobs)
         except SolverError as exc:
             _say(f"femcell: run stopped: {exc}", err=True)
             return EXIT_SOLVER
@@ -62,7 +63,8 @@ def cmd_run(args) -> int:
     out = Path(args.output) if args.output else Path("runs") / cfg.study.name
     _say(f"femcell: study {cfg.study.name} -> {out}")
     try:
-        res = run_study(cfg, out, progress=not args.quiet, source=str(args.study))
+        res = run_study(cfg, out, progress=not args.quiet, source=str(args.study),
+                        jobs=args.jobs or "serial")
     except SolverError as exc:
         _say(f"femcell: run stopped: {exc}", err=True)
         return EXIT_SOLVER
@@ -169,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a study key, e.g. --set time.end='30 min'")
     r.add_argument("--output", "-o", help="run folder (default runs/<study name>)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    r.add_argument("--jobs", choices=["serial", "split"], default=None,
+                   help="sweeps and CCD studies: run their points one after another on all "
+                   "ranks (serial, default) or as independent MPI jobs (split)")
     r.set_defaults(func=cmd_run)
     ls = sub.add_parser("list", help="list studies, materials and geometry builders")
     ls.add_argument("--problems", default="problems")

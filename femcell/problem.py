@@ -161,6 +161,19 @@ class Problem:
         self._linear_stepper = None
         if reuse_operators and self.linear and single and self.fields[0].history:
             self._linear_stepper = _LinearStepper(self, residuals[0], bcs, opts)
+        self._field_index = index
+        for p in self.physics:
+            p.on_problem(self)
+
+    def residual_of(self, field_name: str):
+        """The composed UFL residual of one field (its physics' terms plus the coupling terms
+        other physics add), e.g. to evaluate discrete boundary fluxes."""
+        return self._residuals[self._field_index[field_name]]
+
+    @property
+    def entity_maps(self) -> list:
+        """Entity maps every mixed-dimensional form of this problem needs."""
+        return list(self._entity_maps)
 
     def _make_nlp(self, mode: str, bcs):
         """A dolfinx NonlinearProblem for one set of Dirichlet conditions (a mode)."""
@@ -287,7 +300,7 @@ class Problem:
     def can_batch(self) -> bool:
         """True when fixed steps can run in a tight loop (`advance_batch`)."""
         return self._linear_stepper is not None and not any(
-            p.time_dependent for p in self.physics)
+            p.time_dependent or p.step_hook for p in self.physics)
 
     def advance_batch(self, n: int, dt: float, order: int) -> bool:
         """Take n more steps of size dt with the operators of the last step (linear problems
@@ -302,7 +315,10 @@ class Problem:
         return True
 
     def accept(self) -> None:
-        """Shift history: u^(n-2) <- u^(n-1) <- u^n <- u."""
+        """Run the step hooks, then shift history: u^(n-2) <- u^(n-1) <- u^n <- u."""
+        for p in self.physics:
+            if p.step_hook:
+                p.on_accept()
         for f in self.fields:
             if not f.history:  # quasi-static field: remember it for a rejected step
                 self._last_accepted[f.name] = f.u.x.array.copy()

@@ -171,7 +171,8 @@ def _open_run_folder(comm, folder: Path, domain: Domain, physics: list, write: b
 
 
 def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
-              progress: bool = True, write: bool = True, source: str | None = None) -> Result:
+              progress: bool = True, write: bool = True, source: str | None = None,
+              jobs: str | int = "serial") -> Result:
     """Run a study (diffusion, or a cell study for physics = "charge") and write its folder.
 
     Args:
@@ -181,6 +182,8 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
         progress: show a progress bar on rank 0.
         write: write fields, tables, plots and summary.json.
         source: path of the study file (recorded in the summary).
+        jobs: for studies made of independent runs (CCD ramps): "serial" or "split" (one
+            group of ranks per run, femcell.sweep); a single-run study uses all ranks.
 
     Raises:
         ConfigError: bad input discovered while building (unknown region, material...).
@@ -194,7 +197,7 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
                               source=source)
     if cfg.study.physics == "ccd":
         return run_ccd_study(cfg, output, comm=comm, progress=progress, write=write,
-                             source=source)
+                             source=source, jobs=jobs)
     wall0 = _time.perf_counter()
     timings = {}
     folder = Path(output) if output is not None else Path("runs") / cfg.study.name
@@ -604,57 +607,134 @@ def _cell_plots(cfg, phys, folder, rows, comm) -> dict:
 
 # ---------------------------------------------------------------------------- sweeps
 def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI.COMM_WORLD,
-              progress: bool = True) -> list[dict]:
-    """Run a study file over its [sweep] values and collect the headline numbers.
+              progress: bool = True, jobs: str | int | None = None) -> list[dict]:
+    """Run a study file over its [sweep] points and collect the headline numbers in one table.
 
-    The study TOML holds `[sweep] parameter = "a.b.c", values = [...]` (each value applied as
-    `--set a.b.c=value`); every run writes its own folder <output>/<label>_<k>/ and rank 0
-    writes sweep.csv (parameter value + headline numbers) and sweep.json.
+    The study TOML holds either one parameter,
+    `[sweep] parameter = "a.b.c", values = [...]`, or several,
+    `[sweep] parameters = {"a.b" = [...], "c.d" = [...]}, mode = "grid" | "zip"`; each point is
+    applied like `--set a.b=value`. `jobs = "serial"` (default) runs the points one after
+    another on all ranks, `jobs = "split"` runs them as independent MPI jobs (one group of
+    ranks per point; femcell.sweep). Every point writes its own folder <output>/<label>_<k>/;
+    rank 0 writes sweep.csv (parameters + headline numbers), sweep.json and sweep.png.
+
+    Args:
+        path: the study TOML with a [sweep] table.
+        overrides: --set style overrides applied before the sweep.
+        output: sweep folder (default runs/<study name>).
+        comm: MPI communicator of the whole sweep.
+        progress: progress lines on rank 0.
+        jobs: overrides [sweep] jobs.
 
     Returns:
-        One dict per value: {"value", "folder", **headline}.
+        One dict per point: {"value", "folder", <parameter keys>, **headline}.
     """
-    import json
+    import copy
     import tomllib
 
     from femcell import io as fio
     from femcell.config import apply_overrides, load_config
+    from femcell.sweep import SweepError, expand, n_groups, run_points
 
     raw = tomllib.loads(Path(path).read_text())
     raw = apply_overrides(raw, list(overrides or []))
     sweep = raw.pop("sweep", None)
-    if not isinstance(sweep, dict) or "parameter" not in sweep or not sweep.get("values"):
-        raise ConfigError(f"{path}: [sweep] needs 'parameter' and a non-empty 'values' list")
-    extra = set(sweep) - {"parameter", "values", "label"}
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{path}: [sweep] must be a table")
+    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs"}
     if extra:
         raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))}")
+    if ("parameter" in sweep) == ("parameters" in sweep):
+        raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
+                          "'parameters' table")
+    params = ({sweep["parameter"]: sweep.get("values")} if "parameter" in sweep
+              else sweep["parameters"])
+    jobs = jobs if jobs is not None else sweep.get("jobs", "serial")
+    try:
+        if not isinstance(params, dict):
+            raise SweepError("sweep: 'parameters' must be a table of lists")
+        points = expand(params, sweep.get("mode", "grid"))
+        ng = n_groups(comm, len(points), jobs)
+    except SweepError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     name = raw.get("study", {}).get("name", "sweep")
     folder = Path(output) if output is not None else Path("runs") / name
-    label = sweep.get("label", sweep["parameter"].split(".")[-1])
-    results = []
-    for k, value in enumerate(sweep["values"]):
-        data = apply_overrides(json.loads(json.dumps(raw)), [])
-        node_path = sweep["parameter"]
-        data = _set_path(data, node_path, value, path)
-        cfg = load_config(data=data)
-        if progress and comm.rank == 0:
-            print(f"femcell: sweep {label} = {value} ({k + 1}/{len(sweep['values'])})",
-                  flush=True)
-        res = run_study(cfg, folder / f"{label}_{k}", comm=comm, progress=progress,
-                        source=str(path))
-        results.append({"value": value, "folder": str(folder / f"{label}_{k}"),
-                        **res.headline})
+    single = len(params) == 1
+    label = sweep.get("label", next(iter(params)).split(".")[-1] if single else "point")
+    cfgs = []  # validate every point before running any
+    for point in points:
+        data = copy.deepcopy(raw)
+        for key, value in point.items():
+            data = _set_path(data, key, value, path)
+        cfgs.append(load_config(data=data))
+    if progress and comm.rank == 0 and ng > 1:
+        print(f"femcell: sweep of {len(points)} points as {ng} independent jobs", flush=True)
+
+    def work(k, point, sub):
+        world_lead = comm.rank == 0
+        if progress and world_lead:
+            shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
+            print(f"femcell: sweep {shown} ({k + 1}/{len(points)})", flush=True)
+        res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
+                        progress=progress and world_lead, source=str(path))
+        return {"value": next(iter(point.values())) if single else k,
+                "folder": str(folder / f"{label}_{k}"), **point, **res.headline}
+
+    results = run_points(points, work, comm, jobs)
     if comm.rank == 0:
         folder.mkdir(parents=True, exist_ok=True)
-        fio.write_json(folder / "sweep.json", {"parameter": sweep["parameter"],
-                                               "results": results})
-        keys = [k for k in results[0] if isinstance(results[0][k], int | float | str)]
+        fio.write_json(folder / "sweep.json", {"parameters": params,
+                                               "mode": sweep.get("mode", "grid"),
+                                               "jobs": jobs, "groups": ng,
+                                               "mpi_ranks": comm.size, "results": results})
+        keys = ["value", *[k for k in params if k != "value"]] + [
+            k for k in results[0] if k not in params and k not in ("value", "folder")
+            and isinstance(results[0][k], int | float | str)]
         table = fio.QuantityTable(comm, folder / "sweep.csv")
         for r in results:
-            table.append({k: (str(r[k]) if k == "value" else r.get(k)) for k in keys})
+            table.append({k: (str(r[k]) if not isinstance(r.get(k), int | float) else r[k])
+                          for k in keys})
         table.close()
+        _sweep_plot(folder / "sweep.png", results, list(params), name)
     comm.barrier()
     return results
+
+
+def _sweep_plot(path, results, params, title):
+    """Headline numbers against the first swept parameter (one line per value of the second);
+    nothing when the first parameter is not numeric."""
+    from femcell.plotting import _mpl
+
+    x0 = [r[params[0]] for r in results]
+    if not all(isinstance(v, int | float) for v in x0):
+        return None
+    keys = [k for k, v in results[0].items() if isinstance(v, float) and k not in params
+            and k != "value"][:6]
+    if not keys:
+        return None
+    plt = _mpl()
+    fig, axes = plt.subplots(len(keys), 1, figsize=(6.4, 2.4 * len(keys)), dpi=110,
+                             squeeze=False)
+    groups = {}
+    for r in results:
+        g = tuple((p, r[p]) for p in params[1:])
+        groups.setdefault(g, []).append(r)
+    for ax, key in zip(axes[:, 0], keys, strict=True):
+        for g, rows in groups.items():
+            pts = sorted((r[params[0]], r[key]) for r in rows if r.get(key) is not None)
+            if pts:
+                ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
+                    f"{p.split('.')[-1]} = {v}" for p, v in g) or None)
+        ax.set_ylabel(key, fontsize=8)
+        ax.grid(alpha=0.3)
+        if len(groups) > 1:
+            ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel(params[0])
+    axes[0, 0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
 
 
 def _set_path(data: dict, dotted: str, value, source) -> dict:
@@ -714,7 +794,7 @@ def _ccd_physics(cfg, domain, temperature):
     anode_thickness = cfg.geometry.params.get("anode_thickness")
     vac = Diffusion(vac_mat, [Dirichlet(cfg.cell.current_cc, ceq)], initial=ceq,
                     region="anode", name="cv", temperature=temperature,
-                    length_scale=anode_thickness)
+                    length_scale=anode_thickness, track_outflow=True)
     params = InterfaceVacancyParameters(
         site_density=itf.site_density,
         transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
@@ -748,12 +828,18 @@ def _ccd_physics(cfg, domain, temperature):
 
 
 def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = True,
-                  write: bool = True, source: str | None = None) -> Result:
+                  write: bool = True, source: str | None = None,
+                  jobs: str | int = "serial") -> Result:
     """Current ramps at several temperatures for each case; j_crit per ramp (criterion of
-    cfg.ramp), Arrhenius fits of j_crit per case with standard errors, regimes, plots."""
+    cfg.ramp), Arrhenius fits of j_crit per case with standard errors, regimes, plots.
+
+    Every (case, temperature) ramp is one point of a sweep (femcell.sweep): jobs="split" runs
+    them as independent MPI jobs, one group of ranks per ramp.
+    """
     from femcell import io as fio
     from femcell._dolfinx import versions
-    from femcell.protocol import Protocol, ProtocolRunner, Step, Until, arrhenius_fit, detect_ccd
+    from femcell.protocol import arrhenius_fit
+    from femcell.sweep import SweepError, n_groups, run_points
 
     wall0 = _time.perf_counter()
     folder = Path(output) if output is not None else Path("runs") / cfg.study.name
@@ -771,87 +857,66 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         data = apply_overrides(data, [f"ramp.dt={cfg.ramp.dt / 4}"]
                                + ([f"geometry.params.h={h / 2}"] if h else []))
         cfg = CCDStudyConfig.model_validate(data)
+    case_cfgs = [_ccd_case_config(cfg, case) for case in cfg.cases]
+    points = [(c, T) for c, ccfg in enumerate(case_cfgs) for T in ccfg.ramp.temperatures]
     try:
-        domain = build_domain(cfg, comm, base_dir)
-    except (RegionError, MaterialError) as exc:
+        ng = n_groups(comm, len(points), jobs)
+    except SweepError as exc:
         raise ConfigError(str(exc)) from None
-    if progress and comm.rank == 0:
-        print(domain.quality_line(), flush=True)
-    results, fits = [], {}
-    for case in cfg.cases:
-        ccfg = _ccd_case_config(cfg, case)
-        js = []
-        for T in ccfg.ramp.temperatures:
+    domains = {}
+
+    def domain_on(sub):
+        if id(sub) not in domains:
             try:
-                physics, ct, limits = _ccd_physics(ccfg, domain, T)
-                problem = Problem(domain, physics, linear_solver=ccfg.solver.linear)
+                domains[id(sub)] = build_domain(cfg, sub, base_dir)
             except (RegionError, MaterialError) as exc:
                 raise ConfigError(str(exc)) from None
-            problem.initialise()
-            dt = ccfg.ramp.dt
-            integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False))
-            rows = []
-            runner = ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append)
-            rate = ccfg.ramp.rate * case.rate_factor
-            t0 = _time.perf_counter()
-            runner.run(Protocol([Step("ramp", rate=rate, label=f"{case.name}@{T:.1f}K",
-                                      until=Until(quantity=("contact_fraction", "below",
-                                                            ccfg.ramp.stop_contact),
-                                                  time=ccfg.ramp.max_time))]))
-            jc = detect_ccd(rows, criterion=ccfg.ramp.criterion,
-                            threshold=ccfg.ramp.threshold)
-            t_loss = None
-            if ccfg.ramp.hold_current is not None:  # time to contact loss at fixed current
-                physics2, ct2, _ = _ccd_physics(ccfg, domain, T)
-                pb2 = Problem(domain, physics2, linear_solver=ccfg.solver.linear)
-                pb2.initialise()
-                integ2 = TimeIntegrator(pb2, StepController(dt_initial=dt, adaptive=False))
-                rows2 = []
-                ProtocolRunner(pb2, ct2, integ2, dt=dt, record=rows2.append).run(Protocol([
-                    Step("current", current_density=ccfg.ramp.hold_current,
-                         until=Until(quantity=("contact_fraction", "below",
-                                               ccfg.ramp.threshold),
-                                     time=ccfg.ramp.max_time))]))
-                x = [r["contact_fraction"] for r in rows2]
-                if x and x[-1] < ccfg.ramp.threshold:
-                    k = len(x) - 1
-                    prev_t, prev_x = (rows2[k - 1]["t"], x[k - 1]) if k else (0.0, 1.0)
-                    w = (prev_x - ccfg.ramp.threshold) / (prev_x - x[k])
-                    t_loss = prev_t + w * (rows2[k]["t"] - prev_t)
-            t_crit = jc / rate if jc else None
-            regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
-                      < limits["j_bulk_limit_A_m2"] else "bulk-limited")
-            if t_crit is not None and regime == "bulk-limited":
-                regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
-                           else " (transient: fitted E_A tends to E_m / 3)")
-            results.append({"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
-                            "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
-                            "regime": regime, "ramp_time_s": t_crit,
-                            "time_to_contact_loss_s": t_loss,
-                            "wall_s": _time.perf_counter() - t0, **limits})
-            js.append(jc)
-            if progress and comm.rank == 0:
-                shown = f"{jc * 0.1:.4g} mA/cm^2" if jc else "no failure"
-                print(f"  {case.name:20s} T = {T - 273.15:5.1f} degC  j_crit = {shown:16s} "
-                      f"({regime}; {len(rows)} steps)", flush=True)
-            if write and ccfg.output.fields:  # the fields at the moment of failure
-                sub = folder / f"{case.name}_{T - 273.15:.0f}C"
-                if comm.rank == 0:
-                    sub.mkdir(parents=True, exist_ok=True)
-                comm.barrier()
-                outputs = {}
-                for p in physics:
-                    outputs.update(p.output_fields())
-                ct.refresh_outputs()
-                w = fio.FieldWriter(comm, sub / "fields.bp", outputs)
-                w.write(integ.t)
-                w.close()
-            problem.close()
-            if ccfg.ramp.hold_current is not None:
-                pb2.close()
-            del problem, physics, ct, integ, runner
-            _free_solvers(comm)
-        ok = [(T, j) for T, j in zip(ccfg.ramp.temperatures, js, strict=True) if j]
+        return domains[id(sub)]
+
+    if ng == 1:
+        domain = domain_on(comm)
+        quality = domain.quality()
+        description = domain.describe()
+        if progress and comm.rank == 0:
+            print(domain.quality_line(), flush=True)
+    elif progress and comm.rank == 0:
+        print(f"femcell: {len(points)} ramps as {ng} independent jobs", flush=True)
+    shown = set()
+
+    def say_ramp(k, r):
+        if progress and comm.rank == 0 and k not in shown:
+            shown.add(k)
+            jc = r["j_crit_A_m2"]
+            txt = f"{jc * 0.1:.4g} mA/cm^2" if jc else "no failure"
+            print(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  j_crit = "
+                  f"{txt:16s} ({r['regime']}; {r['ramp_steps']} steps)", flush=True)
+
+    mesh_info = {}
+
+    def work(k, point, sub):
+        c, T = point
+        dom = domain_on(sub)
+        if not mesh_info:
+            mesh_info.update(quality=dom.quality(), description=dom.describe())
+        r = _ccd_ramp(case_cfgs[c], cfg.cases[c], T, dom, folder, write)
+        if ng == 1:  # split runs print the ramps in order once all groups are done
+            say_ramp(k, r)
+        return r
+
+    results = run_points(points, work, comm, jobs)
+    if ng > 1:
+        domains.clear()
+        _free_solvers(comm)
+        for k, r in enumerate(results):
+            say_ramp(k, r)
+        # every group meshed the same geometry: rank 0's group reports it
+        quality, description = comm.bcast((mesh_info.get("quality"),
+                                            mesh_info.get("description")), root=0)
+    fits = {}
+    for c, (case, ccfg) in enumerate(zip(cfg.cases, case_cfgs, strict=True)):
+        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for (cc, _), r in zip(points, results,
+                                                                          strict=True)
+              if cc == c and r["j_crit_A_m2"]]
         if len(ok) >= 2:
             fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
             fit["published_ea_eV"] = case.published_ea_eV
@@ -862,6 +927,8 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
     headline.update({f"E_A_se[{name}]_eV": f["activation_energy_se_eV"]
                      for name, f in fits.items()})
+    if not fits:  # one temperature: the critical currents themselves are the headline
+        headline.update({f"j_crit[{r['case']}]_A_m2": r["j_crit_A_m2"] for r in results})
     paths = {}
     if write and comm.rank == 0:
         table = fio.QuantityTable(comm, folder / "j_crit.csv")
@@ -869,12 +936,17 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
             table.append({k: v for k, v in r.items()})
         table.close()
         paths["table"] = folder / "j_crit.csv"
-        paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
+        if fits:
+            paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
+                                                      cfg.study.name)
+        else:
+            paths["cases_plot"] = _ccd_cases_plot(folder / "j_crit.png", results,
                                                   cfg.study.name)
     summary = {"status": "completed", "study": cfg.study.name, "source": source,
                "inputs_si": cfg.model_dump(), "versions": versions(), "mpi_ranks": comm.size,
+               "jobs": {"mode": jobs, "groups": ng},
                "wall_time_s": _time.perf_counter() - wall0,
-               "domain": {"description": domain.describe(), "mesh_quality": domain.quality()},
+               "domain": {"description": description, "mesh_quality": quality},
                "ramps": results, "arrhenius_fits": fits, "headline": headline,
                "citations": list(dict.fromkeys(
                    get_material(n).all_citations()[0] for n in cfg.conductors.values())),
@@ -882,6 +954,74 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     if write:
         fio.finalise_summary(comm, folder, summary)
     return Result(cfg.study.name, folder if write else None, results, headline, summary, paths)
+
+
+def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
+    """One current ramp of a CCD study at temperature T [K] on domain (its communicator):
+    j_crit, regime, optional time to contact loss at a fixed current, fields at failure."""
+    from femcell import io as fio
+    from femcell.protocol import Protocol, ProtocolRunner, Step, Until, detect_ccd
+
+    comm = domain.comm
+    dt = ccfg.ramp.dt
+    rate = ccfg.ramp.rate * case.rate_factor
+
+    def run(step, until_contact):
+        try:
+            physics, ct, limits = _ccd_physics(ccfg, domain, T)
+            problem = Problem(domain, physics, linear_solver=ccfg.solver.linear)
+        except (RegionError, MaterialError) as exc:
+            raise ConfigError(str(exc)) from None
+        problem.initialise()
+        integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False))
+        rows = []
+        ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append).run(Protocol([
+            Step(*step[0], **step[1], until=Until(quantity=("contact_fraction", "below",
+                                                            until_contact),
+                                                  time=ccfg.ramp.max_time))]))
+        return problem, physics, ct, integ, rows, limits
+
+    t0 = _time.perf_counter()
+    problem, physics, ct, integ, rows, limits = run(
+        (("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}), ccfg.ramp.stop_contact)
+    jc = detect_ccd(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
+    if write and ccfg.output.fields:  # the fields at the moment of failure
+        sub = folder / f"{case.name}_{T - 273.15:.0f}C"
+        if comm.rank == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        outputs = {}
+        for p in physics:
+            outputs.update(p.output_fields())
+        ct.refresh_outputs()
+        w = fio.FieldWriter(comm, sub / "fields.bp", outputs)
+        w.write(integ.t)
+        w.close()
+    problem.close()
+    del problem, physics, ct, integ
+    t_loss = None
+    if ccfg.ramp.hold_current is not None:  # time to contact loss at a fixed current
+        pb2, _, _, _, rows2, _ = run((("current",),
+                                      {"current_density": ccfg.ramp.hold_current}),
+                                     ccfg.ramp.threshold)
+        pb2.close()
+        x = [r["contact_fraction"] for r in rows2]
+        if x and x[-1] < ccfg.ramp.threshold:
+            k = len(x) - 1
+            prev_t, prev_x = (rows2[k - 1]["t"], x[k - 1]) if k else (0.0, 1.0)
+            w = (prev_x - ccfg.ramp.threshold) / (prev_x - x[k])
+            t_loss = prev_t + w * (rows2[k]["t"] - prev_t)
+    _free_solvers(comm)
+    t_crit = jc / rate if jc else None
+    regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
+              < limits["j_bulk_limit_A_m2"] else "bulk-limited")
+    if t_crit is not None and regime == "bulk-limited":
+        regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
+                   else " (transient: fitted E_A tends to E_m / 3)")
+    return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
+            "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
+            "regime": regime, "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
+            "wall_s": _time.perf_counter() - t0, **limits}
 
 
 def _free_solvers(comm) -> None:
@@ -918,6 +1058,33 @@ def _arrhenius_plot(path, results, fits, title):
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def _ccd_cases_plot(path, results, title):
+    """Critical current (and time to contact loss, when measured) per case."""
+    from femcell.plotting import _mpl
+
+    plt = _mpl()
+    names = [r["case"] for r in results]
+    jc = [0.1 * (r["j_crit_A_m2"] or 0.0) for r in results]
+    tl = [r.get("time_to_contact_loss_s") for r in results]
+    two = any(v is not None for v in tl)
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(9.6 if two else 6.4, 4.2), dpi=120,
+                             squeeze=False)
+    x = np.arange(len(names))
+    axes[0, 0].bar(x, jc, color="tab:blue")
+    axes[0, 0].set_ylabel("critical stripping current [mA/cm^2]")
+    if two:
+        axes[0, 1].bar(x, [v / 60 if v is not None else 0.0 for v in tl], color="tab:red")
+        axes[0, 1].set_ylabel("time to contact loss at fixed current [min]")
+    for ax in axes[0]:
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -85,6 +85,7 @@ class AnodeInterface(Physics):
 
     name = "anode_interface"
     linear = False
+    step_hook = True  # the metal ledger sums the fluxes of every accepted step
 
     def __init__(self, params: InterfaceVacancyParameters, vacancies, *,
                  interface: str = "anode|electrolyte", metal: str = "anode",
@@ -141,6 +142,8 @@ class AnodeInterface(Physics):
                            * self.J_void - creep) * vp(s_) * self.wS * self.dS,
         ]
         self._vt = vt
+        self._creep_rate = creep  # d(phi_c)/dt by creep [s^-1]
+        self._creation_j = None
         # the vacancies that cross the interface enter the metal
         self._coupling = {self.vac.field.name: self.vac.insertion_term(self.J_t, s_, self.dS,
                                                                        self.wS)}
@@ -162,11 +165,33 @@ class AnodeInterface(Physics):
     def creation_term(self, current_density, side: str, measure, weight) -> dict:
         """Residual term: vacancies created at the local anodic rate j / F [mol m^-2 s^-1]
         (j already carries the contact fraction)."""
+        self._creation_j = current_density
         return {self.theta.name: -self._s_theta * (current_density / FARADAY)
                 * self._vt(side) * weight * measure}
 
     def residuals(self):
         return self._F
+
+    def on_problem(self, problem) -> None:
+        """Rates of the metal ledger: stripping, transfer, condensation, creep closure."""
+        em = problem.entity_maps or None
+        w, dS, p = self.wS, self.dS, self.params
+        rates = {"transferred_moles": self.J_t, "voided_moles": self.J_void,
+                 "creep_closed_volume": p.void_height * self._creep_rate}
+        if self._creation_j is not None:
+            rates["stripped_moles"] = self._creation_j / FARADAY
+        self._ledger = dict.fromkeys(rates, 0.0)
+        self._ledger_forms = {k: dolfinx.fem.form(e * w * dS, entity_maps=em)
+                              for k, e in rates.items()
+                              if not isinstance(e, float | int | ufl.constantvalue.Zero)}
+
+    def on_accept(self) -> None:
+        """Add this step's fluxes (backward-Euler rates at the new time times dt)."""
+        dt = float(self.time.dt.value)
+        comm = self.domain.comm
+        for k, frm in self._ledger_forms.items():
+            self._ledger[k] += dt * comm.allreduce(dolfinx.fem.assemble_scalar(frm),
+                                                   op=MPI.SUM)
 
     def coupling_terms(self):
         return self._coupling
@@ -210,12 +235,23 @@ class AnodeInterface(Physics):
         }
 
     def quantities(self) -> dict[str, float]:
+        """Coverage, contact, the interface fluxes [mol m^-2 s^-1] and the metal ledger:
+        stripped_moles, transferred_moles, voided_moles [mol], creep_closed_volume [m^3]
+        (per metre of depth in 2D), stripped_thickness and void_volume_per_area [m]."""
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._qf.items()}
         n = self.phi.u.function_space.dofmap.index_map.size_local
         loc = self.phi.u.x.array[:n]
         out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)
+        # the metal ledger (summed over accepted steps): moles per unit depth in 2D
+        ledger = getattr(self, "_ledger", {})
+        out.update(ledger)
+        if ledger:
+            om = self.params.molar_volume
+            out["stripped_thickness"] = om * ledger.get("stripped_moles", 0.0) / self._area
+            out["void_volume_per_area"] = (om * ledger["voided_moles"]
+                                           - ledger["creep_closed_volume"]) / self._area
         return out
 
     def output_fields(self):

@@ -31,6 +31,7 @@ class Physics:
     linear = False
     symmetric = False
     time_dependent = True  # False when no data (boundary values, sources, T) change in time
+    step_hook = False  # True: on_accept runs after every accepted step (no batched stepping)
 
     def setup(self, domain, time) -> None:
         """Create spaces, fields and forms on `domain`; `time` is the shared TimeContext."""
@@ -42,6 +43,13 @@ class Physics:
 
     def dirichlet_bcs(self) -> list:
         return []
+
+    def on_problem(self, problem) -> None:
+        """Called once the Problem has composed every residual (see Problem.residual_of)."""
+
+    def on_accept(self) -> None:
+        """Called (collectively) for step_hook physics when a step is accepted, before the
+        history shifts: the time derivative still refers to the step just taken."""
 
     def initial_condition(self) -> None:
         """Set the fields and their history to the initial state."""

@@ -34,7 +34,7 @@ def cell():
 def _problem(cell, current, **params):
     vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(DV),)),
                     [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
-                    length_scale=LA)
+                    length_scale=LA, track_outflow=True)
     p = dict(site_density=1e-5, transfer_rate=Arrhenius(1e3), molar_volume=OMEGA,
              theta_crit=0.5)
     p.update(params)
@@ -103,3 +103,28 @@ def test_voids_reduce_contact_within_bounds_and_crowd_the_current(cell):
     # linear kinetics on a uniform contact: the same current through phi_c of the area
     # needs eta / phi_c
     assert eta[-1] / eta[1] == pytest.approx(contact[1] / contact[-1], rel=0.01)
+
+
+def test_metal_ledger_balances_with_voids_and_the_sink(cell):
+    """Metal mass balance: every stripped atom (= charge / F, Faraday) is accounted for as a
+    lattice vacancy (interface store + metal), a vacancy absorbed at the current collector
+    (the anode thins there) or a condensed void; the void volume equals h_v times the lost
+    contact area. All to solver precision, with voids forming and the sink reached
+    (L^2 / D_v = 3.6 s < t_end)."""
+    current, hv = 10.0, 1e-8
+    pb = _problem(cell, current, transfer_rate=Arrhenius(2e-3), theta_crit=0.02,
+                  void_rate=1e-3, void_height=hv, site_density=1e-4)
+    integ, rows = _run(pb, 6.0, dt_initial=0.05, adaptive=False, order=1)
+    first, last = rows[0], rows[-1]
+    stripped = last["stripped_moles"]
+    assert stripped == pytest.approx(current * W * last["t"] / F, rel=1e-8)  # Faraday
+    sink = last["cv_outflow_total[anode_cc]"]
+    stores = (last["cv_moles"] - first["cv_moles"]
+              + last["interface_vacancies"] - first["interface_vacancies"])
+    assert sink > 0.05 * stripped  # the sink takes a visible share
+    assert last["voided_moles"] > 0.05 * stripped  # so do the voids
+    assert stores + sink + last["voided_moles"] == pytest.approx(stripped, rel=1e-8)
+    lost = (1.0 - last["contact_fraction"]) * W  # contact_fraction is the mean over width W
+    assert 1.0 - last["contact_fraction"] > 0.01
+    assert last["void_volume_per_area"] * W == pytest.approx(hv * lost, rel=1e-8)
+    assert last["stripped_thickness"] == pytest.approx(OMEGA * stripped / W, rel=1e-12)

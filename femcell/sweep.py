@@ -1,0 +1,126 @@
+"""Sweeps: the same work over a list or grid of parameter points, one after another on all
+ranks, or as independent MPI jobs.
+
+With ``jobs="split"`` the communicator is split into groups (as many as there are points,
+at most one per rank); each group runs its points on its own sub-communicator, round-robin,
+and the results are gathered so that every rank returns the same ordered list. This is how
+a 15-ramp CCD study runs on 15 ranks in the time of one ramp, and how a pressure sweep fills
+a cluster node. Each point's work must only use the communicator it is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from femcell._dolfinx import MPI
+
+JOBS = ("serial", "split")
+
+
+class SweepError(ValueError):
+    """A sweep definition the user must fix (one line)."""
+
+
+def expand(parameters: dict[str, Sequence], mode: str = "grid") -> list[dict[str, Any]]:
+    """The points of a sweep: every combination ("grid") or the i-th value of each ("zip").
+
+    Args:
+        parameters: dotted key -> list of values, e.g. {"interface.stack_pressure": [...]}.
+        mode: "grid" (Cartesian product, last key fastest) or "zip" (equal-length lists).
+
+    Returns:
+        One {key: value} dict per point.
+    """
+    if not parameters:
+        raise SweepError("sweep: no parameters")
+    keys = list(parameters)
+    values = []
+    for k in keys:
+        v = parameters[k]
+        if isinstance(v, str | bytes) or not isinstance(v, Sequence) or len(v) == 0:
+            raise SweepError(f"sweep: parameter {k!r} needs a non-empty list of values")
+        values.append(list(v))
+    if mode == "grid":
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+    if mode == "zip":
+        n = {len(v) for v in values}
+        if len(n) != 1:
+            raise SweepError("sweep: mode = 'zip' needs lists of equal length, got "
+                             + ", ".join(f"{k}: {len(v)}" for k, v in zip(keys, values,
+                                                                          strict=True)))
+        return [dict(zip(keys, combo, strict=True)) for combo in zip(*values, strict=True)]
+    raise SweepError(f"sweep: mode = {mode!r}: expected 'grid' or 'zip'")
+
+
+def n_groups(comm, n_points: int, jobs: str | int) -> int:
+    """How many independent groups a sweep of n_points uses on comm."""
+    if jobs == "serial":
+        return 1
+    if jobs == "split":
+        return max(1, min(comm.size, n_points))
+    if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1:
+        return max(1, min(jobs, comm.size, n_points))
+    raise SweepError(f"jobs = {jobs!r}: expected 'serial', 'split' or a number of groups >= 1")
+
+
+def run_points(points: Sequence, work: Callable[[int, Any, Any], Any], comm=MPI.COMM_WORLD,
+               jobs: str | int = "serial") -> list:
+    """Run work(index, point, comm) for every point; return the results in point order.
+
+    Args:
+        points: the sweep points (anything work understands).
+        work: called collectively on the communicator it is given; returns a picklable
+            result (the value of the group's rank 0 is kept).
+        comm: the communicator of the whole sweep.
+        jobs: "serial" (every point on all of comm, one after another), "split" (one group
+            per rank, at most one per point) or a number of groups.
+
+    Returns:
+        [work(0, ...), work(1, ...), ...] on every rank.
+
+    Raises:
+        The first (lowest index) exception any point raised, on every rank, after all groups
+        have finished their points (so no rank is left waiting in a collective).
+    """
+    ng = n_groups(comm, len(points), jobs)
+    if ng == 1:
+        return [work(i, p, comm) for i, p in enumerate(points)]
+    # contiguous blocks of ranks per group: ranks sharing a node share a group
+    color = comm.rank * ng // comm.size
+    sub = comm.Split(color, comm.rank)
+    leader = sub.rank == 0
+    mine = []
+    try:
+        for i in range(color, len(points), ng):
+            try:
+                mine.append((i, work(i, points[i], sub), None))
+            except Exception as exc:  # reported on every rank below
+                mine.append((i, None, _portable(exc)))
+                break  # this group's communicator state is unknown: stop its work
+    finally:
+        sub.Free()
+    gathered = comm.allgather(mine if leader else [])
+    by_index = {}
+    for chunk in gathered:
+        for i, res, err in chunk:
+            by_index[i] = (res, err)
+    errors = sorted((i, err) for i, (_, err) in by_index.items() if err is not None)
+    if errors:
+        raise errors[0][1]
+    missing = [i for i in range(len(points)) if i not in by_index]
+    if missing:  # cannot happen unless a group stopped early without an error
+        raise RuntimeError(f"sweep: points {missing} produced no result")
+    return [by_index[i][0] for i in range(len(points))]
+
+
+def _portable(exc: Exception) -> Exception:
+    """The exception itself if it survives pickling (to be raised on other ranks), else a
+    RuntimeError with its message."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
