@@ -46,6 +46,7 @@ def cmd_run(args) -> int:
         has_sweep = "sweep" in tomllib.loads(Path(args.study).read_text())
     except (OSError, tomllib.TOMLDecodeError):
         has_sweep = False  # load_config reports the problem in one line
+    has_sweep = has_sweep or any(s.strip().startswith("sweep.") for s in args.set)
     if has_sweep:
         try:
             results = run_sweep(args.study, args.set, args.output, progress=not args.quiet,

@@ -268,6 +268,13 @@ class VacancySection(_Model):
     equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega
 
 
+def _angle(v: float) -> float:
+    if not 0 < v < 3.141592653589793:
+        raise ValueError(f"must lie between 0 and 180 deg (got {v:g} rad; write e.g. "
+                         "'105 deg')")
+    return v
+
+
 class InterfaceSection(_Model):
     """Interfacial vacancy exchange, voids and creep (PHYSICS.md section 3)."""
 
@@ -281,6 +288,8 @@ class InterfaceSection(_Model):
     creep_exponent: float = Field(default=5.0, gt=0)
     creep_activation: Q("molar_energy") = 0.0
     stack_pressure: Q("pressure") = 0.0
+    wetting_angle: Q("angle", _angle) | None = None  # metal on the bare electrolyte
+    interlayer: str | None = None  # library interlayer (barrier and wetting)
 
 
 class RampSection(_Model):
@@ -317,6 +326,29 @@ class CCDStudyConfig(_Model):
     solver: SolverSection = SolverSection()
     output: CellOutputSection = CellOutputSection()
     resolution: Literal["default", "fine"] = "default"
+    anode_parameters: str | None = None  # library set "metal|electrolyte" (defaults)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _library_defaults(cls, data):
+        """Fill [vacancies] and [interface] keys the file does not give from the library set
+        named by anode_parameters (the file's own values win)."""
+        if not isinstance(data, dict) or not data.get("anode_parameters"):
+            return data
+        from femcell.materials.core import MaterialError
+        from femcell.materials.library import get_anode_set
+
+        try:
+            aset = get_anode_set(data["anode_parameters"])
+        except MaterialError as exc:
+            raise ValueError(f"anode_parameters: {exc}") from None
+        data = dict(data)
+        for sec in ("vacancies", "interface"):
+            given = data.get(sec) or {}
+            if not isinstance(given, dict):
+                continue
+            data[sec] = {**getattr(aset, sec), **given}
+        return data
 
 
 # ---------------------------------------------------------------------------- loading
@@ -333,7 +365,7 @@ def _format(err: ValidationError, source: str) -> str:
         return f"{source}: missing key '{loc}'"
     if e["type"] == "literal_error":
         return f"{source}: {loc} = {e.get('input')!r}: {msg}"
-    return f"{source}: {loc}: {msg}"
+    return f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}"
 
 
 def _parse_value(text: str):

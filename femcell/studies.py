@@ -768,24 +768,73 @@ def _ccd_case_config(cfg, case):
         raise ConfigError(f"cases.{case.name}.set: {exc}".splitlines()[0]) from None
 
 
+def _ccd_parameters(cfg):
+    """The metal and the interface parameters of a CCD study (case overrides applied),
+    checked before anything is built or written: (conductor materials, metal, params)."""
+    from femcell.materials.library import get_anode_set, get_interlayer
+    from femcell.physics.anode import InterfaceVacancyParameters, with_interlayer
+
+    conductors = {}
+    for region, name in cfg.conductors.items():
+        try:
+            conductors[region] = get_material(name)
+        except MaterialError as exc:
+            raise ConfigError(f"conductors.{region}: {exc}") from None
+    metal = conductors.get("anode")
+    if not isinstance(metal, mcore.Conductor) or not metal.molar_volume > 0:
+        raise ConfigError("conductors.anode: a metal with a molar volume (e.g. 'na', 'li')")
+    cites = ()
+    if cfg.anode_parameters:
+        aset = get_anode_set(cfg.anode_parameters)
+        if aset.metal != metal.name:
+            raise ConfigError(f"anode_parameters = {cfg.anode_parameters!r} is a set for "
+                              f"{aset.metal!r}, but conductors.anode = {metal.name!r}")
+        cites = tuple(aset.all_citations())
+    v, itf = cfg.vacancies, cfg.interface
+    params = InterfaceVacancyParameters(
+        site_density=itf.site_density,
+        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
+                                      citation="set by the study file"),
+        molar_volume=metal.molar_volume, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
+        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
+        creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
+        stack_pressure=itf.stack_pressure, citations=cites)
+    if itf.theta_crit <= v.equilibrium_fraction:
+        raise ConfigError(f"interface.theta_crit = {itf.theta_crit:g} must exceed "
+                          f"vacancies.equilibrium_fraction = {v.equilibrium_fraction:g}")
+    if itf.interlayer is not None:
+        try:
+            layer = get_interlayer(itf.interlayer)
+        except MaterialError as exc:
+            raise ConfigError(f"interface.interlayer: {exc}") from None
+        if layer.metal != metal.name:
+            raise ConfigError(f"interface.interlayer = {itf.interlayer!r} is made for "
+                              f"{layer.metal!r}, but conductors.anode = {metal.name!r}")
+        if itf.wetting_angle is None:
+            raise ConfigError("interface.interlayer needs interface.wetting_angle (the metal's "
+                              "contact angle on the bare electrolyte) or anode_parameters")
+        try:
+            params = with_interlayer(params, layer, wetting_angle=itf.wetting_angle,
+                                     theta_eq=v.equilibrium_fraction)
+        except MaterialError as exc:
+            raise ConfigError(f"interface.interlayer: {exc}") from None
+    return conductors, metal, params
+
+
 def _ccd_physics(cfg, domain, temperature):
     """Vacancy diffusion, anode interface and charge transport for one ramp."""
-    from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
+    from femcell.physics.anode import AnodeInterface
     from femcell.physics.charge import ChargeTransport
     from femcell.physics.diffusion import Diffusion, Dirichlet
     from femcell.physics.kinetics import LAWS, InterfaceKinetics
 
-    conductors = {}
-    for region, name in cfg.conductors.items():
+    conductors, metal, params = _ccd_parameters(cfg)
+    for region in conductors:
         if region not in domain.cell_regions:
             raise ConfigError(f"conductors.{region}: unknown cell region {region!r}; known: "
                               f"{', '.join(domain.cell_regions)}")
-        conductors[region] = get_material(name)
-    metal = conductors.get("anode")
-    if not isinstance(metal, mcore.Conductor) or not metal.molar_volume > 0:
-        raise ConfigError("conductors.anode: a metal with a molar volume (e.g. 'na', 'li')")
     omega = metal.molar_volume
-    v, itf = cfg.vacancies, cfg.interface
+    v = cfg.vacancies
     csite = 1.0 / omega
     ceq = v.equilibrium_fraction * csite
     vac_mat = mcore.IntercalationMaterial(
@@ -795,14 +844,6 @@ def _ccd_physics(cfg, domain, temperature):
     vac = Diffusion(vac_mat, [Dirichlet(cfg.cell.current_cc, ceq)], initial=ceq,
                     region="anode", name="cv", temperature=temperature,
                     length_scale=anode_thickness, track_outflow=True)
-    params = InterfaceVacancyParameters(
-        site_density=itf.site_density,
-        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
-                                      citation="set by the study file"),
-        molar_volume=omega, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
-        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
-        creep_exponent=itf.creep_exponent,
-        creep_activation=itf.creep_activation, stack_pressure=itf.stack_pressure)
     iface = AnodeInterface(params, vac, temperature=temperature)
     kin = []
     for k in cfg.kinetics:
@@ -820,10 +861,11 @@ def _ccd_physics(cfg, domain, temperature):
     kappa = params.transfer_rate(T)
     dv = vac_mat.diffusivity[0](T)
     L = anode_thickness or domain.size()
-    limits = {"j_interface_limit_A_m2": FARADAY * kappa * (itf.theta_crit
-                                                            - v.equilibrium_fraction),
-              "j_bulk_limit_A_m2": FARADAY * dv * (itf.theta_crit / omega - ceq) / L,
-              "diffusion_time_s": L * L / dv}
+    tc = params.theta_crit
+    limits = {"j_interface_limit_A_m2": FARADAY * kappa * (tc - v.equilibrium_fraction),
+              "j_bulk_limit_A_m2": FARADAY * dv * (tc / omega - ceq) / L,
+              "diffusion_time_s": L * L / dv, "theta_crit": tc,
+              "interface_barrier_eV": params.transfer_rate.activation_energy / mcore.EV}
     return [vac, iface, ct], ct, limits
 
 
@@ -844,11 +886,6 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     wall0 = _time.perf_counter()
     folder = Path(output) if output is not None else Path("runs") / cfg.study.name
     base_dir = Path(source).parent if source else None
-    if write:
-        if comm.rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        fio.remove_stale_summary(comm, folder)
     if cfg.resolution == "fine":  # for clusters: half the element size, a quarter of the step
         from femcell.config import CCDStudyConfig, apply_overrides
 
@@ -858,11 +895,19 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                                + ([f"geometry.params.h={h / 2}"] if h else []))
         cfg = CCDStudyConfig.model_validate(data)
     case_cfgs = [_ccd_case_config(cfg, case) for case in cfg.cases]
+    cites = []
+    for ccfg in case_cfgs:  # bad input stops here, before any folder is written
+        cites += list(_ccd_parameters(ccfg)[2].citations)
     points = [(c, T) for c, ccfg in enumerate(case_cfgs) for T in ccfg.ramp.temperatures]
     try:
         ng = n_groups(comm, len(points), jobs)
     except SweepError as exc:
         raise ConfigError(str(exc)) from None
+    if write:
+        if comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        fio.remove_stale_summary(comm, folder)
     domains = {}
 
     def domain_on(sub):
@@ -920,8 +965,10 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         if len(ok) >= 2:
             fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
             fit["published_ea_eV"] = case.published_ea_eV
+            barrier = [r["interface_barrier_eV"] for (cc, _), r in zip(points, results,
+                                                                      strict=True) if cc == c]
             fit["set_barriers_eV"] = {
-                "interface": ccfg.interface.activation_energy / mcore.EV,
+                "interface": barrier[0],
                 "bulk_migration": ccfg.vacancies.migration_energy / mcore.EV}
             fits[case.name] = fit
     headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
@@ -949,7 +996,8 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                "domain": {"description": description, "mesh_quality": quality},
                "ramps": results, "arrhenius_fits": fits, "headline": headline,
                "citations": list(dict.fromkeys(
-                   get_material(n).all_citations()[0] for n in cfg.conductors.values())),
+                   [get_material(n).all_citations()[0] for n in cfg.conductors.values()]
+                   + cites)),
                "files": {k: str(v) for k, v in paths.items()}}
     if write:
         fio.finalise_summary(comm, folder, summary)
@@ -974,15 +1022,15 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
             raise ConfigError(str(exc)) from None
         problem.initialise()
         integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False))
-        rows = []
+        rows = [problem.quantities()]  # the initial state (removed below)
         ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append).run(Protocol([
             Step(*step[0], **step[1], until=Until(quantity=("contact_fraction", "below",
                                                             until_contact),
                                                   time=ccfg.ramp.max_time))]))
-        return problem, physics, ct, integ, rows, limits
+        return problem, physics, ct, integ, rows[1:], limits, rows[0]
 
     t0 = _time.perf_counter()
-    problem, physics, ct, integ, rows, limits = run(
+    problem, physics, ct, integ, rows, limits, q0 = run(
         (("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}), ccfg.ramp.stop_contact)
     jc = detect_ccd(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
     if write and ccfg.output.fields:  # the fields at the moment of failure
@@ -1001,7 +1049,7 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     del problem, physics, ct, integ
     t_loss = None
     if ccfg.ramp.hold_current is not None:  # time to contact loss at a fixed current
-        pb2, _, _, _, rows2, _ = run((("current",),
+        pb2, _, _, _, rows2, _, _ = run((("current",),
                                       {"current_density": ccfg.ramp.hold_current}),
                                      ccfg.ramp.threshold)
         pb2.close()
@@ -1021,7 +1069,26 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
             "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
             "regime": regime, "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
-            "wall_s": _time.perf_counter() - t0, **limits}
+            "wall_s": _time.perf_counter() - t0, **limits,
+            **_metal_ledger(q0, rows[-1], ccfg.cell.current_cc)}
+
+
+def _metal_ledger(q0: dict, q: dict, sink: str) -> dict:
+    """Where the stripped metal went by the end of a ramp (PHYSICS.md section 3): every
+    stripped atom left a vacancy that is still in the metal or at the interface, was absorbed
+    at the sink (the anode thins there) or condensed into a void. Lengths per unit interface
+    area [m]; the relative closure error of the balance."""
+    stripped = q["stripped_moles"]
+    absorbed = q[f"cv_outflow_total[{sink}]"]
+    stored = (q["cv_moles"] - q0["cv_moles"]
+              + q["interface_vacancies"] - q0["interface_vacancies"])
+    per_mole = q["stripped_thickness"] / stripped if stripped > 0 else 0.0  # Omega / area
+    return {"stripped_thickness_m": q["stripped_thickness"],
+            "anode_thinning_at_sink_m": per_mole * absorbed,
+            "dissolved_vacancy_thickness_m": per_mole * stored,
+            "void_volume_per_area_m": q["void_volume_per_area"],
+            "metal_balance_error": abs(stripped - stored - absorbed - q["voided_moles"])
+            / max(stripped, 1e-300)}
 
 
 def _free_solvers(comm) -> None:

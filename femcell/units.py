@@ -46,6 +46,7 @@ DIMENSIONS: dict[str, str] = {
     "current_rate": "A/m^2/s",
     "areal_density": "mol/m^2",
     "molar_volume": "m^3/mol",
+    "angle": "radian",
     "dimensionless": "",
 }
 

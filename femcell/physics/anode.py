@@ -71,6 +71,70 @@ class InterfaceVacancyParameters:
                 raise MaterialError(f"anode interface: {k} must be >= 0, got {getattr(self, k)}")
 
 
+def wetting_theta_crit(theta_crit: float, theta_eq: float, angle_from: float,
+                       angle_to: float) -> float:
+    """Critical coverage for void opening on an interface of another wetting angle [-].
+
+    A void opens where the free energy the condensing vacancies release, k_B T ln(S) per
+    site at the supersaturation S = theta / theta_eq, pays the work of adhesion per site,
+    W_ad = gamma_metal (1 + cos(angle)) (Young-Dupre). At one temperature ln(S_crit) is
+    proportional to W_ad, so
+
+        ln(theta_crit' / theta_eq) = ln(theta_crit / theta_eq) (1 + cos a') / (1 + cos a)
+
+    (gamma_metal cancels; theta_crit stays temperature independent as in PHYSICS.md). A
+    better-wetted interface (smaller angle) needs a larger vacancy excess before it opens.
+
+    Args:
+        theta_crit: critical coverage at contact angle angle_from [-].
+        theta_eq: equilibrium coverage [-].
+        angle_from, angle_to: contact angles of the metal [rad].
+
+    Raises:
+        MaterialError: the new critical coverage would reach 1 (a full layer of vacancies).
+    """
+    if not 0 < theta_eq < theta_crit:
+        raise MaterialError(f"wetting: need 0 < theta_eq < theta_crit, got {theta_eq:g}, "
+                            f"{theta_crit:g}")
+    ratio = (1.0 + np.cos(angle_to)) / (1.0 + np.cos(angle_from))
+    out = theta_eq * float(np.exp(np.log(theta_crit / theta_eq) * ratio))
+    if not out < 1.0:
+        raise MaterialError(f"wetting angle {np.degrees(angle_to):.0f} deg gives theta_crit = "
+                            f"{out:.3g} >= 1 (no void before a full vacancy layer)")
+    return out
+
+
+def with_interlayer(params: InterfaceVacancyParameters, interlayer, *, wetting_angle: float,
+                    theta_eq: float) -> InterfaceVacancyParameters:
+    """The interface parameters with an interlayer between metal and electrolyte.
+
+    The interlayer sets the transfer barrier (the attempt prefactor kappa_0 of
+    kappa = kappa_0 exp(-E_int / k_B T) is kept, so kappa at 25 degC changes by
+    exp((E_bare - E_il) / k_B T_ref)) and the wetting (theta_crit via wetting_theta_crit).
+
+    Args:
+        params: the bare interface.
+        interlayer: a library Interlayer (activation_energy [J], wetting_angle [rad]).
+        wetting_angle: contact angle of the metal on the bare electrolyte [rad].
+        theta_eq: equilibrium coverage [-].
+    """
+    import dataclasses
+
+    from femcell.units import K_B
+
+    k = params.transfer_rate
+    kappa_ref = k.value_ref * float(np.exp((k.activation_energy - interlayer.activation_energy)
+                                           / (K_B * k.t_ref)))
+    cite = "; ".join(interlayer.all_citations())
+    return dataclasses.replace(
+        params,
+        transfer_rate=Arrhenius(kappa_ref, interlayer.activation_energy, t_ref=k.t_ref,
+                                citation=cite),
+        theta_crit=wetting_theta_crit(params.theta_crit, theta_eq, wetting_angle,
+                                      interlayer.wetting_angle),
+        citations=tuple(params.citations) + (cite,))
+
+
 class AnodeInterface(Physics):
     """Vacancy coverage and contact fraction on the anode|electrolyte interface.
 

@@ -229,3 +229,22 @@ def test_mesh_command_writes_a_symmetric_cell(shared_tmp):
     assert {"anode_cc", "cathode_cc"} <= set(dom.facet_regions)
     # the electrolyte layer is 50 um thick on the default 100 um footprint
     assert dom.volume("electrolyte") == pytest.approx(50e-6 * 100e-6, rel=1e-9)
+
+
+NA_CCD = (PROBLEMS / "na_ccd_ramp.toml").read_text()
+
+
+@pytest.mark.parametrize("sets, needles", [
+    (['anode_parameters="k|glass"'], ["anode_parameters", "k|glass", "na|na_beta_alumina"]),
+    (['anode_parameters="li|li6ps5cl"'], ["anode_parameters", "li|li6ps5cl", "'na'"]),
+    (['interface.interlayer="au"'], ["interface.interlayer", "au", "sn_na"]),
+    (['interface.wetting_angle="200 deg"'], ["interface.wetting_angle", "180 deg"]),
+    (['sweep.parameter="ramp.dt"', "sweep.values=[]"], ["sweep", "ramp.dt"]),
+])
+def test_ccd_bad_anode_input(shared_tmp, capsys, sets, needles):
+    path = _write(shared_tmp, NA_CCD, "na_ccd.toml")
+    argv = ["run", str(path), "-q", "-o", str(shared_tmp / "bad_ccd")]
+    for s in sets:
+        argv += ["--set", s]
+    _bad(capsys, argv, *needles)
+    assert not (shared_tmp / "bad_ccd").exists()  # nothing written for bad input

@@ -39,14 +39,18 @@ def cell():
     return Domain.from_builder(layered_builder([LA, 20e-6, 20e-6], W, 2.0e-6))
 
 
-def _stripping_cell(cell, T, kappa, dv):
+def _bare(kappa):
+    return InterfaceVacancyParameters(site_density=1e-5, transfer_rate=kappa,
+                                      molar_volume=OMEGA, theta_crit=0.01, void_rate=10.0,
+                                      void_height=1e-9)
+
+
+def _stripping_cell(cell, T, kappa, dv, params=None):
     """Vacancies, anode interface and charge transport at temperature T: (problem, charge)."""
     vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (dv,)),
                     [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
                     length_scale=LA, temperature=T)
-    par = InterfaceVacancyParameters(site_density=1e-5, transfer_rate=kappa,
-                                     molar_volume=OMEGA, theta_crit=0.01, void_rate=10.0,
-                                     void_height=1e-9)
+    par = params or _bare(kappa)
     iface = AnodeInterface(par, vac, temperature=T)
     law = ButlerVolmer(Arrhenius(100.0))
     ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
@@ -58,9 +62,9 @@ def _stripping_cell(cell, T, kappa, dv):
     return pb, ct
 
 
-def _ramp(cell, T, kappa, dv, rate, dt):
+def _ramp(cell, T, kappa, dv, rate, dt, params=None):
     """One stripping ramp at temperature T; returns j_crit [A/m^2] (contact < 0.99)."""
-    pb, ct = _stripping_cell(cell, T, kappa, dv)
+    pb, ct = _stripping_cell(cell, T, kappa, dv, params)
     integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False))
     rows = []
     runner = ProtocolRunner(pb, ct, integ, dt=dt, record=rows.append)
@@ -88,10 +92,26 @@ def test_interface_limited_ccd_has_the_interfacial_barrier(cell):
 
 
 def test_interlayer_lowers_the_barrier_and_raises_jcrit(cell):
+    """The library Sn-Na interlayer on Na|beta''-alumina: its barrier (0.10 eV) becomes the
+    fitted E_A, and j_crit rises at every temperature by the faster transfer (same attempt
+    prefactor) times the larger critical excess of the better-wetted interface:
+    j_crit = F kappa_il(T) (theta_crit_il - theta_eq) at each T within 3 %."""
+    from femcell.materials.library import get_anode_set, get_interlayer
+    from femcell.physics.anode import wetting_theta_crit, with_interlayer
+    from femcell.units import F
+
+    layer = get_interlayer("sn_na")
+    bare_angle = get_anode_set("na|na_beta_alumina").interface["wetting_angle"]
+    params = with_interlayer(_bare(_kappa(0.14)), layer, wetting_angle=bare_angle,
+                             theta_eq=1e-4)
+    tc = wetting_theta_crit(0.01, 1e-4, bare_angle, layer.wetting_angle)
+    assert params.theta_crit == pytest.approx(tc) and 0.015 < tc < 0.2
     bare = [_ramp(cell, T, _kappa(0.14), Arrhenius(1e-7), 0.05, 1.0) for T in TEMPS]
-    inter = [_ramp(cell, T, _kappa(0.10), Arrhenius(1e-7), 0.25, 1.0) for T in TEMPS]
+    inter = [_ramp(cell, T, None, Arrhenius(1e-7), 1.0, 0.5, params) for T in TEMPS]
     assert arrhenius_fit(TEMPS, inter)["activation_energy_eV"] == pytest.approx(0.10, abs=0.01)
     assert all(i > b for i, b in zip(inter, bare, strict=True))
+    for T, j in zip(TEMPS, inter, strict=True):
+        assert j == pytest.approx(F * _kappa(0.10)(T) * (tc - 1e-4), rel=0.03)
 
 
 def test_bulk_limited_ccd_has_the_migration_barrier(cell):

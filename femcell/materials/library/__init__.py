@@ -40,3 +40,38 @@ def get_material(name: str, **overrides):
 
         mat = dataclasses.replace(mat, **overrides)
     return mat
+
+
+def list_anode_sets() -> list[str]:
+    """Names of the metal-anode parameter sets ("metal|electrolyte")."""
+    from femcell.materials.library.anodes import ANODE_SETS
+
+    return sorted(ANODE_SETS)
+
+
+def get_anode_set(name: str):
+    """A metal-anode parameter set (AnodeParameterSet) by name.
+
+    Raises:
+        MaterialError: unknown name (the message lists the known ones).
+    """
+    from femcell.materials.library.anodes import ANODE_SETS
+
+    if name not in ANODE_SETS:
+        raise MaterialError(f"unknown anode parameter set {name!r}; known: "
+                            f"{', '.join(sorted(ANODE_SETS))}")
+    return ANODE_SETS[name]
+
+
+def get_interlayer(name: str):
+    """An interlayer (Interlayer) by name.
+
+    Raises:
+        MaterialError: unknown name (the message lists the known ones).
+    """
+    from femcell.materials.library.anodes import INTERLAYERS
+
+    if name not in INTERLAYERS:
+        raise MaterialError(f"unknown interlayer {name!r}; known: "
+                            f"{', '.join(sorted(INTERLAYERS))}")
+    return INTERLAYERS[name]
