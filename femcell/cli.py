@@ -75,9 +75,15 @@ def cmd_run(args) -> int:
     _say(fmt_headline(res.headline))
     for name, fit in res.summary.get("arrhenius_fits", {}).items():
         pub = fit.get("published_ea_eV")
-        _say(f"  {name:22s} E_A = {fit['activation_energy_eV']:.3f} +- "
-             f"{fit['activation_energy_se_eV']:.3f} eV"
-             + (f"   (published: {pub:.3f} eV)" if pub is not None else ""))
+        if isinstance(pub, list):
+            pub = f"{pub[0]:.2f}-{pub[1]:.2f}"
+        elif pub is not None:
+            pub = f"{pub:.3f}"
+        se = fit["activation_energy_se_eV"]
+        se = f"{se:.3f}" if se == se else "n/a (two points)"
+        src = fit.get("published_source")
+        _say(f"  {name:22s} E_A = {fit['activation_energy_eV']:.3f} +- {se} eV"
+             + (f"   (published: {pub} eV" + (f", {src})" if src else ")") if pub else ""))
     for st in res.summary.get("protocol_steps", []):
         _say(f"  step {st['index']:3d} {st['label']:12s} {st['kind']:8s} ended by "
              f"{st['ended_by']:14s} t = {st['t_end_s']:10.4g} s  V = "

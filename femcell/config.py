@@ -301,6 +301,8 @@ class RampSection(_Model):
     stop_contact: float = Field(default=0.9, gt=0, lt=1)
     max_time: Time = 1e5
     hold_current: Q("current_density", _pos) | None = None  # also: time to contact loss
+    hold_dt: Time | None = None  # step of that hold (default: dt)
+    hold_max_time: Time | None = None  # how long the hold may last (default: max_time)
 
 
 class CaseSection(_Model):
@@ -308,7 +310,8 @@ class CaseSection(_Model):
     description: str = ""
     set: dict[str, Any] = {}
     rate_factor: float = Field(default=1.0, gt=0)
-    published_ea_eV: float | None = None
+    published_ea_eV: float | list[float] | None = None  # a value or a [low, high] range
+    published_source: str = ""
 
 
 class CCDStudyConfig(_Model):

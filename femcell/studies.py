@@ -965,6 +965,7 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         if len(ok) >= 2:
             fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
             fit["published_ea_eV"] = case.published_ea_eV
+            fit["published_source"] = case.published_source
             barrier = [r["interface_barrier_eV"] for (cc, _), r in zip(points, results,
                                                                       strict=True) if cc == c]
             fit["set_barriers_eV"] = {
@@ -1014,7 +1015,7 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     dt = ccfg.ramp.dt
     rate = ccfg.ramp.rate * case.rate_factor
 
-    def run(step, until_contact):
+    def run(step, until_contact, dt=dt, max_time=ccfg.ramp.max_time):
         try:
             physics, ct, limits = _ccd_physics(ccfg, domain, T)
             problem = Problem(domain, physics, linear_solver=ccfg.solver.linear)
@@ -1026,7 +1027,7 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
         ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append).run(Protocol([
             Step(*step[0], **step[1], until=Until(quantity=("contact_fraction", "below",
                                                             until_contact),
-                                                  time=ccfg.ramp.max_time))]))
+                                                  time=max_time))]))
         return problem, physics, ct, integ, rows[1:], limits, rows[0]
 
     t0 = _time.perf_counter()
@@ -1049,9 +1050,9 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     del problem, physics, ct, integ
     t_loss = None
     if ccfg.ramp.hold_current is not None:  # time to contact loss at a fixed current
-        pb2, _, _, _, rows2, _, _ = run((("current",),
-                                      {"current_density": ccfg.ramp.hold_current}),
-                                     ccfg.ramp.threshold)
+        pb2, _, _, _, rows2, _, _ = run(
+            (("current",), {"current_density": ccfg.ramp.hold_current}), ccfg.ramp.threshold,
+            dt=ccfg.ramp.hold_dt or dt, max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
         pb2.close()
         x = [r["contact_fraction"] for r in rows2]
         if x and x[-1] < ccfg.ramp.threshold:
@@ -1146,8 +1147,14 @@ def _ccd_cases_plot(path, results, title):
     axes[0, 0].bar(x, jc, color="tab:blue")
     axes[0, 0].set_ylabel("critical stripping current [mA/cm^2]")
     if two:
-        axes[0, 1].bar(x, [v / 60 if v is not None else 0.0 for v in tl], color="tab:red")
-        axes[0, 1].set_ylabel("time to contact loss at fixed current [min]")
+        finite = [v for v in tl if v is not None]
+        unit, scale = ("min", 60.0) if max(finite) > 120 else ("s", 1.0)
+        axes[0, 1].bar(x, [v / scale if v is not None else 0.0 for v in tl], color="tab:red")
+        for xi, v in zip(x, tl, strict=True):
+            if v is None:
+                axes[0, 1].text(xi, 0.0, "no loss", rotation=90, ha="center", va="bottom",
+                                fontsize=8)
+        axes[0, 1].set_ylabel(f"time to contact loss at fixed current [{unit}]")
     for ax in axes[0]:
         ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
         ax.grid(alpha=0.3, axis="y")
