@@ -54,11 +54,15 @@ def cmd_run(args) -> int:
         except SolverError as exc:
             _say(f"femcell: run stopped: {exc}", err=True)
             return EXIT_SOLVER
-        keys = [k for k, v in results[0].items() if isinstance(v, float)]
+        keys = [k for k in results[0] if k not in ("value", "folder")]
+
+        def cell(v):
+            return f"{v:.5g}" if isinstance(v, float) else str(v)
+
         _say("femcell: sweep results")
-        _say("  " + " | ".join(["value"] + keys))
+        _say("  " + " | ".join(keys))
         for r in results:
-            _say("  " + " | ".join([str(r["value"])] + [f"{r[k]:.5g}" for k in keys]))
+            _say("  " + " | ".join(cell(r.get(k)) for k in keys))
         return 0
     cfg = load_config(args.study, args.set)
     out = Path(args.output) if args.output else Path("runs") / cfg.study.name
