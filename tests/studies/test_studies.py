@@ -163,6 +163,34 @@ def test_constriction_sweep_raises_resistance_and_crowds_current(shared_tmp):
         assert (shared_tmp / "sweep" / "sweep.csv").exists()
 
 
+def test_grid_sweep_as_independent_jobs_equals_serial(shared_tmp):
+    """A 2 x 2 grid of a small particle study: jobs = "split" (one group of ranks per point)
+    gives the numbers of the serial sweep, in the same order, with one table."""
+    from femcell.studies import run_sweep
+
+    sets = ["geometry.params.n_cells=10", 'time.end="120 s"', "output.fields=false",
+            "output.plots=false",
+            'sweep.parameters={"geometry.params.radius" = ["4 um", "6 um"], '
+            '"boundary.0.c_rate" = [0.5, 1.0]}']
+    ser = run_sweep(PROBLEMS / "particle_sphere_1d.toml", sets, shared_tmp / "sw_serial",
+                    progress=False)
+    split = run_sweep(PROBLEMS / "particle_sphere_1d.toml", sets, shared_tmp / "sw_split",
+                      progress=False, jobs="split")
+    assert len(ser) == len(split) == 4
+    for a, b in zip(ser, split, strict=True):
+        assert a["geometry.params.radius"] == b["geometry.params.radius"]
+        for k, v in a.items():
+            if isinstance(v, float):
+                assert b[k] == pytest.approx(v, rel=1e-8), k
+    # grid order (last key fastest): at each radius the higher C-rate fills the surface more
+    cs = [r["surface_concentration_mol_m3[surface]"] for r in ser]
+    assert [r["boundary.0.c_rate"] for r in ser] == [0.5, 1.0, 0.5, 1.0]
+    assert cs[1] > cs[0] and cs[3] > cs[2]
+    if MPI.COMM_WORLD.rank == 0:
+        text = (shared_tmp / "sw_split" / "sweep.csv").read_text().splitlines()
+        assert len(text) == 5 and "geometry.params.radius" in text[0]
+
+
 def test_full_cell_obeys_faraday_and_starts_at_open_circuit():
     """Li|Li6PS5Cl|NMC811: the Li inserted into (removed from) the particles equals the
     charge passed / F to solver tolerance, the cell starts at U_NMC(theta_0) and the voltage
