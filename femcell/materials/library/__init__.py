@@ -49,6 +49,12 @@ def list_anode_sets() -> list[str]:
     return sorted(ANODE_SETS)
 
 
+def _lookup(table: dict, name: str, kind: str):
+    if name not in table:
+        raise MaterialError(f"unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
+    return table[name]
+
+
 def get_anode_set(name: str):
     """A metal-anode parameter set (AnodeParameterSet) by name.
 
@@ -57,10 +63,7 @@ def get_anode_set(name: str):
     """
     from femcell.materials.library.anodes import ANODE_SETS
 
-    if name not in ANODE_SETS:
-        raise MaterialError(f"unknown anode parameter set {name!r}; known: "
-                            f"{', '.join(sorted(ANODE_SETS))}")
-    return ANODE_SETS[name]
+    return _lookup(ANODE_SETS, name, "anode parameter set")
 
 
 def get_interlayer(name: str):
@@ -71,7 +74,4 @@ def get_interlayer(name: str):
     """
     from femcell.materials.library.anodes import INTERLAYERS
 
-    if name not in INTERLAYERS:
-        raise MaterialError(f"unknown interlayer {name!r}; known: "
-                            f"{', '.join(sorted(INTERLAYERS))}")
-    return INTERLAYERS[name]
+    return _lookup(INTERLAYERS, name, "interlayer")
