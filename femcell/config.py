@@ -266,6 +266,7 @@ class VacancySection(_Model):
     diffusivity: Diffusivity  # D_v at 25 degC
     migration_energy: Energy  # E_m
     equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega
+    sink_spacing: Length | None = None  # distributed sinks: rate D_v (c - c_eq) / l^2
 
 
 def _angle(v: float) -> float:

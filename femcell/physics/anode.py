@@ -30,6 +30,9 @@ from femcell.problem import Field
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
 
+# width of the void-onset switch in units of theta_crit (see AnodeInterface.setup)
+_SMOOTH = 1e-4
+
 
 @dataclass(frozen=True)
 class InterfaceVacancyParameters:
@@ -187,13 +190,27 @@ class AnodeInterface(Physics):
         th, ph = self.theta.u(s_), self.phi.u(s_)
         cv = self.vac.field.u(s_) * self.vac.material.c_max  # SI vacancy concentration
         self.J_t = self._kappa * (th - p.molar_volume * cv)
-        self.J_void = p.void_rate * ufl.max_value(th - p.theta_crit, 0.0)
+        # max(x, 0) as a softplus of width d = 1e-4 theta_crit: Newton cycles on the kink when
+        # condensation is stiff (large k_v). The exponential tail vanishes 1 % below theta_crit
+        # (exp(-100)); at the threshold itself J_void = k_v d ln 2 instead of 0.
+        z = (th - p.theta_crit) / (_SMOOTH * max(p.theta_crit, 1e-12))
+        self.J_void = p.void_rate * _SMOOTH * max(p.theta_crit, 1e-12) * (
+            ufl.max_value(z, 0.0) + ufl.ln(1.0 + ufl.exp(-abs(z))))
         # scales: the diffusion time of the vacancies and the interface size
         t_ref = self.vac.scales.time
         L = self.vac.scales.length
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
-        self._s_theta = t_ref / (p.site_density * L ** (d_eff - 1))
-        self._s_phi = t_ref / L ** (d_eff - 1)
+        # the coverage rows in units of coverage: divided by the faster of the transfer rate
+        # and the store's own rate Gamma_s / t_ref (t_ref / Gamma_s alone leaves fast
+        # interfaces with a round-off floor above the Newton tolerance)
+        rate = max(p.transfer_rate(T0), p.site_density / t_ref)
+        self._s_theta = 1.0 / (rate * L ** (d_eff - 1))
+        # contact rows: divided by the fastest rate in them, the void growth per unit coverage
+        # excess theta_crit (Omega / h_v) k_v theta_crit, or 1 / t_ref; scaled by t_ref alone
+        # a slow bulk (t_ref ~ 100 s) leaves round-off in theta amplified above the Newton
+        # tolerance and the contact rows stagnate at the void onset
+        vrate = p.molar_volume / p.void_height * p.void_rate * max(p.theta_crit, 1e-12)
+        self._s_phi = 1.0 / (max(1.0 / t_ref, vrate) * L ** (d_eff - 1))
         vt = ufl.TestFunction(V)
         vp = ufl.TestFunction(V)
         sigma = p.stack_pressure / ufl.max_value(ph, 1e-3) / 1e6  # MPa on the contact

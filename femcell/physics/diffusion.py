@@ -113,6 +113,11 @@ class Diffusion(Physics):
             tested with the boundary's nodal indicator, so stores, inflows and outflows
             balance to solver precision (a sink's ledger, e.g. vacancies at a current
             collector).
+        bulk_sink: (spacing [m], c_eq [mol m^-3]): distributed sinks (dislocations, grain
+            boundaries) that absorb the excess at the rate D (c - c_eq) / spacing^2
+            [mol m^-3 s^-1], D the mean principal diffusivity at the current temperature
+            (sink strength 1 / spacing^2). Reported as "<name>_bulk_sink" [mol s^-1] and,
+            with track_outflow, "<name>_bulk_sink_total" [mol].
     """
 
     symmetric = True
@@ -120,7 +125,7 @@ class Diffusion(Physics):
     def __init__(self, material: IntercalationMaterial, bcs=(), *, initial=0.0,
                  temperature=T_REF, orientations=None, degree: int = 1, name: str = "c",
                  length_scale: float | None = None, source=None, region: str | None = None,
-                 track_outflow: bool = False):
+                 track_outflow: bool = False, bulk_sink: tuple[float, float] | None = None):
         if degree not in (1, 2, 3):
             raise ValueError(f"diffusion degree must be 1, 2 or 3, got {degree}")
         self.material = material
@@ -135,6 +140,12 @@ class Diffusion(Physics):
         self.name = name
         self._length_scale = length_scale
         self.source = source
+        if bulk_sink is not None and not (bulk_sink[0] > 0 and bulk_sink[1] >= 0):
+            raise MaterialError(f"bulk sink of {name}: spacing must be > 0 and c_eq >= 0, got "
+                                f"{bulk_sink}")
+        self.bulk_sink = bulk_sink
+        self._sink_total = 0.0
+        self._sink_rate = 0.0
         self.region = region
         self.entity_maps = []
         self.track_outflow = track_outflow
@@ -194,6 +205,13 @@ class Diffusion(Physics):
         self._dx = dx
         s = self._s
         F = s * (time.ddt(self.field) * v * w * dx + ufl.inner(flux, ufl.grad(v)) * w * dx)
+        self._sink_expr = None
+        if self.bulk_sink is not None:
+            spacing, ceq_sink = self.bulk_sink
+            dmean = sum(self._Dk) / len(self._Dk)
+            # scaled: the rate D / l^2 (u - u_eq), u = c / c_max
+            self._sink_expr = dmean / spacing**2 * (u - ceq_sink / mat.c_max)
+            F += s * self._sink_expr * v * w * dx
         if self.source is not None:
             src = self.source(ufl.SpatialCoordinate(mesh), time.t)
             F -= s * (src / mat.c_max) * v * w * dx
@@ -299,6 +317,10 @@ class Diffusion(Physics):
     def on_accept(self) -> None:
         dt = float(self.time.dt.value)
         comm = self.domain.comm
+        if "bulk_sink" in self._q_forms:
+            self._sink_rate = comm.allreduce(
+                dolfinx.fem.assemble_scalar(self._q_forms["bulk_sink"]), op=MPI.SUM)
+            self._sink_total += self._sink_rate * dt
         for region, frm in self._outflow_forms.items():
             rate = comm.allreduce(dolfinx.fem.assemble_scalar(frm), op=MPI.SUM)
             self._outflow_rate[region] = rate
@@ -354,6 +376,8 @@ class Diffusion(Physics):
         em = self.entity_maps or None
         form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
         self._q_forms = {"moles": form(cref * u * w * self._dx)}
+        if self._sink_expr is not None:  # [mol s^-1] absorbed by the distributed sinks
+            self._q_forms["bulk_sink"] = form(cref * self._sink_expr * w * self._dx)
         self._volume = d.volume(self.region)
         for bc in self.bc_list:
             area = d.area(bc.region)
@@ -368,6 +392,8 @@ class Diffusion(Physics):
             out[f"{self.name}_{key}"] = comm.allreduce(dolfinx.fem.assemble_scalar(frm),
                                                        op=MPI.SUM)
         out[f"{self.name}_mean"] = out[f"{self.name}_moles"] / self._volume
+        if self.track_outflow and self._sink_expr is not None:
+            out[f"{self.name}_bulk_sink_total"] = self._sink_total
         for region, total in self._outflow_total.items():
             out[f"{self.name}_outflow[{region}]"] = self._outflow_rate[region]
             out[f"{self.name}_outflow_total[{region}]"] = total

@@ -11,7 +11,7 @@ from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor, IntercalationMaterial, get_material
 from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
 from femcell.physics.charge import ChargeTransport
-from femcell.physics.diffusion import Diffusion, Dirichlet
+from femcell.physics.diffusion import Diffusion, Dirichlet, Flux
 from femcell.physics.kinetics import InterfaceKinetics, LinearKinetics
 from femcell.problem import Problem
 from femcell.solvers import StepController, TimeIntegrator
@@ -128,3 +128,29 @@ def test_metal_ledger_balances_with_voids_and_the_sink(cell):
     assert 1.0 - last["contact_fraction"] > 0.01
     assert last["void_volume_per_area"] * W == pytest.approx(hv * lost, rel=1e-8)
     assert last["stripped_thickness"] == pytest.approx(OMEGA * stripped / W, rel=1e-12)
+
+
+@pytest.mark.parametrize("spacing", [5e-6, 40e-6])
+def test_bulk_sinks_steady_excess_and_ledger(spacing):
+    """Vacancies injected at J into a metal of thickness L with distributed sinks of spacing l
+    and c = c_eq at the collector: the steady interface excess is J l tanh(L / l) / D_v
+    (the sink-free limit J L / D_v for l >> L); injected = stored + collector + bulk sinks."""
+    L, J, dv = 20e-6, 1e-4, 1e-9
+    dom = Domain.from_builder("interval", radius=L, n_cells=400, coordinates="cartesian")
+    vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(dv),)),
+                    [Flux("center", J), Dirichlet("surface", CEQ)], initial=CEQ, name="cv",
+                    length_scale=L, track_outflow=True, bulk_sink=(spacing, CEQ))
+    pb = Problem(dom, [vac])
+    pb.initialise()
+    q0 = pb.quantities()
+    integ, rows = _run(pb, 5 * L * L / dv, dt_initial=L * L / dv / 50, adaptive=False,
+                       order=1)
+    last = rows[-1]
+    excess = last["cv_surface[center]"] - CEQ
+    expected = J * spacing * np.tanh(L / spacing) / dv
+    assert excess == pytest.approx(expected, rel=0.01)
+    injected = J * last["t"]
+    balance = (last["cv_moles"] - q0["cv_moles"] + last["cv_outflow_total[surface]"]
+               + last["cv_bulk_sink_total"])
+    assert balance == pytest.approx(injected, rel=1e-9)
+    assert last["cv_bulk_sink_total"] > 0.01 * injected
