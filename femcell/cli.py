@@ -112,6 +112,11 @@ def cmd_list(args) -> int:
             desc = "(invalid TOML)"
         _say(f"  {p}  {desc}")
     _say("materials: " + ", ".join(list_materials()))
+    from femcell.materials.library import list_anode_sets
+    from femcell.materials.library.anodes import INTERLAYERS
+
+    _say("metal-anode parameter sets (anode_parameters): " + ", ".join(list_anode_sets()))
+    _say("interlayers (interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))
     _say("geometry builders: " + ", ".join(sorted(BUILDERS)))
     return 0
 

@@ -894,10 +894,14 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
 
         data = cfg.model_dump()
         h = data["geometry"]["params"].get("h")
-        data = apply_overrides(data, [f"ramp.dt={cfg.ramp.dt / 4}"]
-                               + ([f"geometry.params.h={h / 2}"] if h else []))
+        if h:
+            data = apply_overrides(data, [f"geometry.params.h={h / 2}"])
         cfg = CCDStudyConfig.model_validate(data)
     case_cfgs = [_ccd_case_config(cfg, case) for case in cfg.cases]
+    if cfg.resolution == "fine":  # after the cases' own settings (a case may set its dt)
+        case_cfgs = [c.model_copy(update={"ramp": c.ramp.model_copy(
+            update={"dt": c.ramp.dt / 4, "hold_dt": c.ramp.hold_dt and c.ramp.hold_dt / 4})})
+            for c in case_cfgs]
     cites = []
     for ccfg in case_cfgs:  # bad input stops here, before any folder is written
         cites += list(_ccd_parameters(ccfg)[2].citations)
