@@ -54,7 +54,8 @@ def cmd_run(args) -> int:
         except SolverError as exc:
             _say(f"femcell: run stopped: {exc}", err=True)
             return EXIT_SOLVER
-        keys = [k for k in results[0] if k not in ("value", "folder")]
+        keys = list(dict.fromkeys(k for r in results for k in r if k not in ("value",
+                                                                              "folder")))
 
         def cell(v):
             return f"{v:.5g}" if isinstance(v, float) else str(v)

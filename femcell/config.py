@@ -314,6 +314,13 @@ class CaseSection(_Model):
     published_ea_eV: float | list[float] | None = None  # a value or a [low, high] range
     published_source: str = ""
 
+    @model_validator(mode="after")
+    def _range(self):
+        p = self.published_ea_eV
+        if isinstance(p, list) and not (len(p) == 2 and p[0] <= p[1]):
+            raise ValueError(f"published_ea_eV: a value or a [low, high] range, got {p}")
+        return self
+
 
 class CCDStudyConfig(_Model):
     """Stripping current ramps over temperature and cases, with Arrhenius fits of j_crit."""

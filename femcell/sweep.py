@@ -82,8 +82,11 @@ def run_points(points: Sequence, work: Callable[[int, Any, Any], Any], comm=MPI.
         [work(0, ...), work(1, ...), ...] on every rank.
 
     Raises:
-        The first (lowest index) exception any point raised, on every rank, after all groups
-        have finished their points (so no rank is left waiting in a collective).
+        The first (lowest index) exception any point raised, on every rank, once every group
+        has stopped. An exception that every rank of a group raises together (bad input,
+        an unconverged solve) is safe; one that a single rank raises while the others of
+        its group wait in a collective cannot be recovered in MPI and hangs that group, as
+        in any MPI program.
     """
     ng = n_groups(comm, len(points), jobs)
     if ng == 1:
@@ -92,28 +95,32 @@ def run_points(points: Sequence, work: Callable[[int, Any, Any], Any], comm=MPI.
     color = comm.rank * ng // comm.size
     sub = comm.Split(color, comm.rank)
     leader = sub.rank == 0
-    mine = []
+    results, errors = {}, {}
     try:
         for i in range(color, len(points), ng):
             try:
-                mine.append((i, work(i, points[i], sub), None))
-            except Exception as exc:  # reported on every rank below
-                mine.append((i, None, _portable(exc)))
-                break  # this group's communicator state is unknown: stop its work
+                res, err = work(i, points[i], sub), None
+            except Exception as exc:  # agreed on within the group, reported everywhere
+                res, err = None, _portable(exc)
+            group_errs = [e for e in sub.allgather(err) if e is not None]
+            if group_errs:
+                errors[i] = group_errs[0]
+                break  # the whole group stops together
+            if leader:
+                results[i] = res
     finally:
         sub.Free()
-    gathered = comm.allgather(mine if leader else [])
-    by_index = {}
-    for chunk in gathered:
-        for i, res, err in chunk:
-            by_index[i] = (res, err)
-    errors = sorted((i, err) for i, (_, err) in by_index.items() if err is not None)
-    if errors:
-        raise errors[0][1]
-    missing = [i for i in range(len(points)) if i not in by_index]
+    all_results, all_errors = {}, {}
+    for res_chunk, err_chunk in comm.allgather((results, errors)):
+        all_results.update(res_chunk)
+        for i, e in err_chunk.items():
+            all_errors.setdefault(i, e)
+    if all_errors:
+        raise all_errors[min(all_errors)]
+    missing = [i for i in range(len(points)) if i not in all_results]
     if missing:  # cannot happen unless a group stopped early without an error
         raise RuntimeError(f"sweep: points {missing} produced no result")
-    return [by_index[i][0] for i in range(len(points))]
+    return [all_results[i] for i in range(len(points))]
 
 
 def _portable(exc: Exception) -> Exception:

@@ -246,7 +246,9 @@ class AnodeInterface(Physics):
     def creation_term(self, current_density, side: str, measure, weight) -> dict:
         """Residual term: vacancies created at the local anodic rate j / F [mol m^-2 s^-1]
         (j already carries the contact fraction)."""
-        self._creation_j = current_density
+        # several kinetics may share this contact: the stripping rates add up
+        self._creation_j = current_density if self._creation_j is None else (
+            self._creation_j + current_density)
         return {self.theta.name: -self._s_theta * (current_density / FARADAY)
                 * self._vt(side) * weight * measure}
 
@@ -258,6 +260,9 @@ class AnodeInterface(Physics):
         em = problem.entity_maps or None
         w, dS, p = self.wS, self.dS, self.params
         rates = {"transferred_moles": self.J_t, "voided_moles": self.J_void,
+                 # the interface store change as the time scheme integrates it
+                 "interface_store_change": p.site_density * self.time.ddt(self.theta)(
+                     self.side),
                  "creep_closed_volume": p.void_height * self._creep_rate}
         if self._creation_j is not None:
             rates["stripped_moles"] = self._creation_j / FARADAY

@@ -109,7 +109,8 @@ class Diffusion(Physics):
             ChargeTransport, q = -j / F).
         track_outflow: report the discrete outflow through every Dirichlet boundary, as a
             rate [mol s^-1] and summed over the accepted steps [mol] (quantities
-            "<name>_outflow[region]" and "<name>_outflow_total[region]"). It is the residual
+            "<name>_outflow[region]" and "<name>_outflow_total[region]", with the store change
+            as the time scheme integrates it, "<name>_store_change" [mol]). It is the residual
             tested with the boundary's nodal indicator, so stores, inflows and outflows
             balance to solver precision (a sink's ledger, e.g. vacancies at a current
             collector).
@@ -152,6 +153,7 @@ class Diffusion(Physics):
         self.step_hook = track_outflow
         self._outflow_forms = {}
         self._outflow_total = {}
+        self._store_form = None
         self.linear = bool(material.law.linear) and all(
             isinstance(b, Dirichlet | Flux | Robin) for b in self.bc_list)
 
@@ -313,10 +315,19 @@ class Diffusion(Physics):
                 factor * ufl.replace(F, {v: g}), entity_maps=problem.entity_maps or None)
             self._outflow_total[region] = 0.0
         self._outflow_rate = dict.fromkeys(self._outflow_forms, 0.0)
+        # the store change as the scheme sees it, sum of dt * d/dt(moles): with BDF2 the
+        # plain difference of moles differs from it by O(dt) (the BDF sums do not telescope)
+        self._store_form = dolfinx.fem.form(
+            self.material.c_max * self.time.ddt(self.field) * self._w * self._dx,
+            entity_maps=self.entity_maps or None)
+        self._store_change = 0.0
 
     def on_accept(self) -> None:
         dt = float(self.time.dt.value)
         comm = self.domain.comm
+        if self._store_form is not None:
+            self._store_change += dt * comm.allreduce(
+                dolfinx.fem.assemble_scalar(self._store_form), op=MPI.SUM)
         if "bulk_sink" in self._q_forms:
             self._sink_rate = comm.allreduce(
                 dolfinx.fem.assemble_scalar(self._q_forms["bulk_sink"]), op=MPI.SUM)
@@ -394,6 +405,8 @@ class Diffusion(Physics):
         out[f"{self.name}_mean"] = out[f"{self.name}_moles"] / self._volume
         if self.track_outflow and self._sink_expr is not None:
             out[f"{self.name}_bulk_sink_total"] = self._sink_total
+        if self._store_form is not None:
+            out[f"{self.name}_store_change"] = self._store_change
         for region, total in self._outflow_total.items():
             out[f"{self.name}_outflow[{region}]"] = self._outflow_rate[region]
             out[f"{self.name}_outflow_total[{region}]"] = total

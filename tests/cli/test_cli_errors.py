@@ -240,6 +240,9 @@ NA_CCD = (PROBLEMS / "na_ccd_ramp.toml").read_text()
     (['interface.interlayer="au"'], ["interface.interlayer", "au", "sn_na"]),
     (['interface.wetting_angle="200 deg"'], ["interface.wetting_angle", "180 deg"]),
     (['sweep.parameter="ramp.dt"', "sweep.values=[]"], ["sweep", "ramp.dt"]),
+    (['cases=[{name="x", set={"anode_parameters"="li|li6ps5cl"}}]'],
+     ["cases.x.set", "anode_parameters"]),
+    (["cases.0.published_ea_eV=[0.15, 0.13]"], ["published_ea_eV"]),
 ])
 def test_ccd_bad_anode_input(shared_tmp, capsys, sets, needles):
     path = _write(shared_tmp, NA_CCD, "na_ccd.toml")

@@ -105,7 +105,10 @@ def test_voids_reduce_contact_within_bounds_and_crowd_the_current(cell):
     assert eta[-1] / eta[1] == pytest.approx(contact[1] / contact[-1], rel=0.01)
 
 
-def test_metal_ledger_balances_with_voids_and_the_sink(cell):
+@pytest.mark.parametrize("ctl", [dict(dt_initial=0.05, adaptive=False, order=1),
+                                 dict(dt_initial=0.01, rtol=1e-3, dt_max=0.2, order=2)],
+                         ids=["euler", "bdf2-adaptive"])
+def test_metal_ledger_balances_with_voids_and_the_sink(cell, ctl):
     """Metal mass balance: every stripped atom (= charge / F, Faraday) is accounted for as a
     lattice vacancy (interface store + metal), a vacancy absorbed at the current collector
     (the anode thins there) or a condensed void; the void volume equals h_v times the lost
@@ -114,19 +117,26 @@ def test_metal_ledger_balances_with_voids_and_the_sink(cell):
     current, hv = 10.0, 1e-8
     pb = _problem(cell, current, transfer_rate=Arrhenius(2e-3), theta_crit=0.02,
                   void_rate=1e-3, void_height=hv, site_density=1e-4)
-    integ, rows = _run(pb, 6.0, dt_initial=0.05, adaptive=False, order=1)
+    integ, rows = _run(pb, 6.0, **ctl)
     first, last = rows[0], rows[-1]
     stripped = last["stripped_moles"]
     assert stripped == pytest.approx(current * W * last["t"] / F, rel=1e-8)  # Faraday
     sink = last["cv_outflow_total[anode_cc]"]
-    stores = (last["cv_moles"] - first["cv_moles"]
-              + last["interface_vacancies"] - first["interface_vacancies"])
+    # the store changes as the scheme integrates them (BDF2: sum of dt d/dt, not N_end - N_0)
+    stores = last["cv_store_change"] + last["interface_store_change"]
+    plain = (last["cv_moles"] - first["cv_moles"]
+             + last["interface_vacancies"] - first["interface_vacancies"])
+    if ctl["order"] == 1:  # backward Euler telescopes
+        assert stores == pytest.approx(plain, rel=1e-10)
+    else:  # variable-step BDF2: the sums of dt d/dt differ from N_end - N_0 by O(dt)
+        assert stores == pytest.approx(plain, rel=0.1)
     assert sink > 0.05 * stripped  # the sink takes a visible share
     assert last["voided_moles"] > 0.05 * stripped  # so do the voids
     assert stores + sink + last["voided_moles"] == pytest.approx(stripped, rel=1e-8)
     lost = (1.0 - last["contact_fraction"]) * W  # contact_fraction is the mean over width W
     assert 1.0 - last["contact_fraction"] > 0.01
-    assert last["void_volume_per_area"] * W == pytest.approx(hv * lost, rel=1e-8)
+    if ctl["order"] == 1:  # the contact store telescopes with backward Euler only
+        assert last["void_volume_per_area"] * W == pytest.approx(hv * lost, rel=1e-8)
     assert last["stripped_thickness"] == pytest.approx(OMEGA * stripped / W, rel=1e-12)
 
 
