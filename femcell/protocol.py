@@ -363,6 +363,16 @@ class ProtocolRunner:
 
 
 # ---------------------------------------------------------------------------- CCD detection
+def first_fall_below(x, y, threshold: float) -> float | None:
+    """x where the series y first falls below threshold (linear interpolation between the
+    two bracketing samples); None when it never does."""
+    for k in range(1, len(y)):
+        if y[k] < threshold <= y[k - 1]:
+            w = (y[k - 1] - threshold) / (y[k - 1] - y[k])
+            return x[k - 1] + w * (x[k] - x[k - 1])
+    return None
+
+
 def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
                interface: str = "anode|electrolyte", departure: float = 0.10,
                fit_fraction: float = 0.3) -> float | None:
@@ -382,11 +392,7 @@ def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float
         x = [r.get("contact_fraction") for r in rows]
         if any(v is None for v in x):
             raise ProtocolError("CCD criterion 'contact' needs the contact_fraction quantity")
-        for k in range(1, len(rows)):
-            if x[k] < threshold <= x[k - 1]:
-                w = (x[k - 1] - threshold) / (x[k - 1] - x[k])
-                return j[k - 1] + w * (j[k] - j[k - 1])
-        return None
+        return first_fall_below(j, x, threshold)
     if criterion == "overpotential":
         import numpy as np
 

@@ -930,10 +930,10 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                 raise ConfigError(str(exc)) from None
         return domains[id(sub)]
 
+    mesh_info = {}  # quality and description of the mesh the ramps use (any group's)
     if ng == 1:
         domain = domain_on(comm)
-        quality = domain.quality()
-        description = domain.describe()
+        mesh_info.update(quality=domain.quality(), description=domain.describe())
         if progress and comm.rank == 0:
             print(domain.quality_line(), flush=True)
     elif progress and comm.rank == 0:
@@ -952,8 +952,6 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
                       "the anode thickness; the model keeps the anode geometry fixed",
                       flush=True)
 
-    mesh_info = {}
-
     def work(k, point, sub):
         c, T = point
         dom = domain_on(sub)
@@ -970,9 +968,9 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         _free_solvers(comm)
         for k, r in enumerate(results):
             say_ramp(k, r)
-        # every group meshed the same geometry: rank 0's group reports it
-        quality, description = comm.bcast((mesh_info.get("quality"),
-                                            mesh_info.get("description")), root=0)
+    # every group meshed the same geometry: rank 0's group reports it
+    quality, description = comm.bcast((mesh_info.get("quality"),
+                                        mesh_info.get("description")), root=0)
     fits = {}
     for c, (case, ccfg) in enumerate(zip(cfg.cases, case_cfgs, strict=True)):
         ok = [(r["temperature_K"], r["j_crit_A_m2"]) for (cc, _), r in zip(points, results,
@@ -1028,7 +1026,14 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     """One current ramp of a CCD study at temperature T [K] on domain (its communicator):
     j_crit, regime, optional time to contact loss at a fixed current, fields at failure."""
     from femcell import io as fio
-    from femcell.protocol import Protocol, ProtocolRunner, Step, Until, detect_ccd
+    from femcell.protocol import (
+        Protocol,
+        ProtocolRunner,
+        Step,
+        Until,
+        detect_ccd,
+        first_fall_below,
+    )
 
     comm = domain.comm
     dt = ccfg.ramp.dt
@@ -1073,12 +1078,9 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
             (("current",), {"current_density": ccfg.ramp.hold_current}), ccfg.ramp.threshold,
             dt=ccfg.ramp.hold_dt or dt, max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
         pb2.close()
-        x = [r["contact_fraction"] for r in rows2]
-        if x and x[-1] < ccfg.ramp.threshold:
-            k = len(x) - 1
-            prev_t, prev_x = (rows2[k - 1]["t"], x[k - 1]) if k else (0.0, 1.0)
-            w = (prev_x - ccfg.ramp.threshold) / (prev_x - x[k])
-            t_loss = prev_t + w * (rows2[k]["t"] - prev_t)
+        t_loss = first_fall_below([0.0] + [r["t"] for r in rows2],  # full contact at t = 0
+                                  [1.0] + [r["contact_fraction"] for r in rows2],
+                                  ccfg.ramp.threshold)
     _free_solvers(comm)
     t_crit = jc / rate if jc else None
     regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
