@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 
 # CODATA 2018 exact values
@@ -51,6 +52,25 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
+# Powers in quantity strings: pint evaluates them exactly, so "9**9**9 m" would never finish.
+# Exponents are limited to |e| <= 64, three powers per string and no chains (a**b**c).
+_POWER = re.compile(r"(?:\*\*|\^)\s*\(?\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)")
+_CHAIN = re.compile(r"(?:\*\*|\^)\s*\(?\s*[-+]?[\d.eE]+\s*\)?\s*(?:\*\*|\^)")
+
+
+def _unsafe_powers(text: str) -> bool:
+    """True if evaluating the powers in ``text`` could take unbounded time."""
+    if text.count("^") + text.count("**") > 3 or _CHAIN.search(text):
+        return True
+    for e in _POWER.findall(text):
+        try:
+            if abs(float(e)) > 64:
+                return True
+        except ValueError:
+            return True
+    return False
+
+
 @functools.cache
 def _registry():
     import pint  # imported lazily: keeps `import femcell` cheap
@@ -78,26 +98,40 @@ def to_si(value: str | float | int, dimension: str, *, name: str = "value") -> f
     if isinstance(value, bool):
         raise UnitError(f"{name}: expected a {dimension}, got {value!r}")
     if isinstance(value, int | float):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:
+            x = math.inf  # an integer beyond the float range
     else:
         ureg = _registry()
         text = str(value).strip()
+        if _unsafe_powers(text):
+            raise UnitError(f"{name}: cannot read {text!r} as a {dimension} (powers are limited "
+                            "to exponents within +-64, three per value, none chained)")
         try:
             q = ureg.Quantity(text)
         except Exception as exc:  # pint raises several error types
             raise UnitError(f"{name}: cannot read {text!r} as a {dimension} ({exc})") from None
         if not isinstance(q, ureg.Quantity):
-            x = float(q)
+            try:
+                x = float(q)
+            except OverflowError:
+                x = math.inf
+            except (TypeError, ValueError):
+                raise UnitError(f"{name}: cannot read {text!r} as a {dimension}") from None
         else:
             try:
                 x = float(q.to(DIMENSIONS[dimension] or "dimensionless").magnitude)
+            except OverflowError:
+                x = math.inf
             except Exception:
                 raise UnitError(
                     f"{name}: {text!r} is not a {dimension} (expected units like "
                     f"'{DIMENSIONS[dimension] or '1'}', got '{q.units:~}')"
                 ) from None
     if not math.isfinite(x):
-        raise UnitError(f"{name}: {value!r} is not a finite number")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:20] + "..."
+        raise UnitError(f"{name}: {shown} is not a finite number")
     return x
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 
 import gmsh
@@ -40,6 +41,9 @@ def positive(builder: str, name: str, value: object) -> float:
 
 def integer(builder: str, name: str, value: object, minimum: int) -> int:
     """Return ``value`` as an int, or raise GeometryError if it is not an integer >= minimum."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | numbers.Integral):
+        if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
+            value = int(value)  # 2e7 written in scientific notation
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _fail(builder, name, value, "must be an integer")
     if value < minimum:
@@ -56,7 +60,7 @@ def choice(builder: str, name: str, value: object, allowed: Sequence[int]) -> in
 
 def mesh_size(builder: str, h: object, smallest: float) -> float:
     """Validate the target element size ``h`` (m) against the smallest object dimension (m)."""
-    h = positive(builder, "h", h)
+    h = check_length(builder, "h", h)
     if h > smallest:
         raise _fail(
             builder, "h", h, f"must not exceed the smallest radius or semi-axis {smallest!r} m"
@@ -78,7 +82,7 @@ def semi_axes(builder: str, value: object, dim: int) -> tuple[float, ...]:
             value,
             f"must have {' or '.join(map(str, allowed))} entries for dim={dim}",
         )
-    return tuple(positive(builder, f"semi_axes[{i}]", a) for i, a in enumerate(axes[:dim]))
+    return tuple(check_length(builder, f"semi_axes[{i}]", a) for i, a in enumerate(axes[:dim]))
 
 
 def point(builder: str, name: str, value: object, dim: int) -> tuple[float, float, float]:
@@ -192,7 +196,7 @@ def lengths(builder: str, name: str, value: object, n: int | Sequence[int]) -> t
         raise _fail(builder, name, value, "must be a sequence of lengths") from None
     if len(items) not in allowed:
         raise _fail(builder, name, value, f"must have {' or '.join(map(str, allowed))} entries")
-    return tuple(positive(builder, f"{name}[{i}]", v) for i, v in enumerate(items))
+    return tuple(check_length(builder, f"{name}[{i}]", v) for i, v in enumerate(items))
 
 
 def options(builder: str, name: str, value: object, allowed: Sequence[str]) -> str:
@@ -211,10 +215,125 @@ def refined_size(builder: str, name: str, value: object, h: float) -> float:
     """Validate an optional refined size (m): None means ``h``; otherwise 0 < value <= h."""
     if value is None:
         return h
-    value = positive(builder, name, value)
+    value = check_length(builder, name, value)
     if value > h:
         raise _fail(builder, name, value, f"must not exceed h={h!r}")
     return value
+
+
+# --------------------------------------------------------------------------- magnitudes
+
+# Lengths are metres. A battery geometry is micrometres to millimetres: a length above
+# MAX_LENGTH is a unit slip (a bare number read as metres), not a design. Conductivity
+# samples (four_probe) are millimetre-sized, so they get more room and a mm hint.
+MAX_LENGTH = 1e-2  # m
+LENGTH_LIMITS = {"four_probe": (0.1, "mm")}  # builder -> (largest length [m], hint unit)
+
+
+def length_problem(builder: str, value: float) -> str | None:
+    """Why a length ``value`` (m) is implausible for ``builder`` (None if it is plausible)."""
+    limit, unit = LENGTH_LIMITS.get(builder, (MAX_LENGTH, "um"))
+    if abs(value) <= limit:
+        return None
+    return (
+        f"m is implausibly large for {builder} (limit {limit:g} m; numbers without units "
+        f"are metres): did you mean '{value:g} {unit}'?"
+    )
+
+
+def check_length(builder: str, name: str, value: object, *, zero: bool = False) -> float:
+    """A length (m): finite, > 0 (>= 0 with ``zero``) and plausible for the builder."""
+    value = nonnegative(builder, name, value) if zero else positive(builder, name, value)
+    why = length_problem(builder, value)
+    if why:
+        raise _fail(builder, name, value, why)
+    return value
+
+
+# Rough number of simplices per unit measure at element size h: an equilateral triangle of
+# side h has area 0.43 h^2; gmsh's tetrahedra average about h^3 / 6.
+CELLS_PER_MEASURE = {1: 1.0, 2: 2.3, 3: 6.0}
+DEFAULT_MAX_CELLS = 5_000_000
+MAX_CELLS_ENV = "FEMCELL_MAX_CELLS"
+
+
+def max_cells() -> float:
+    """Largest mesh a builder may make: $FEMCELL_MAX_CELLS or 5e6 cells."""
+    raw = os.environ.get(MAX_CELLS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CELLS
+    try:
+        limit = float(raw)
+    except ValueError:
+        limit = math.nan
+    if not (math.isfinite(limit) and limit >= 1):
+        raise GeometryError(f"{MAX_CELLS_ENV}={raw!r}: must be a positive number of cells")
+    return limit
+
+
+class CellCount:
+    """Order-of-magnitude estimate of the cells gmsh will make, checked before meshing.
+
+    Args:
+        builder: builder name (for messages).
+        dim: topological dimension.
+        extent: bounding sizes of the domain (m), for the message.
+        measure: length, area or volume of the domain (m^dim).
+        h: background element size (m).
+    """
+
+    def __init__(self, builder: str, dim: int, extent: Sequence[float], measure: float, h: float):
+        self.builder, self.dim, self.h = builder, dim, h
+        self.extent = [float(e) for e in extent]
+        self.parts: dict[str, tuple[object, float]] = {}  # culprit -> (value, cells)
+        self.add("h", h, CELLS_PER_MEASURE[dim] * measure / h**dim)
+
+    def add(self, name: str, value: object, cells: float) -> None:
+        """Add ``cells`` attributed to the parameter ``name`` (= ``value``)."""
+        old = self.parts.get(name, (value, 0.0))[1]
+        self.parts[name] = (value, old + cells)
+
+    def near(self, name: str, size: float, area: float) -> None:
+        """Refinement to ``size`` (m) around a surface of measure ``area`` (m^(dim-1)): a band
+        of about ``size`` each side at the refined target, then a linear ramp to h (as
+        ``Sizing.near``)."""
+        if size >= self.h or area <= 0:
+            return
+        d, g = self.dim, 0.5
+        t = SIZE_SAFETY[d] * size
+        band = 2 * area * size / t**d
+        ramp = 2 * area / g * (t ** (1 - d) - self.h ** (1 - d)) / (d - 1)
+        self.add(name, size, CELLS_PER_MEASURE[d] * (band + ramp))
+
+    def ball(self, name: str, size: float, radius: float) -> None:
+        """Refinement to ``size`` (m) inside a ball/disk of ``radius`` (m) (``Sizing.ball``)."""
+        if size >= self.h:
+            return
+        d = self.dim
+        t = SIZE_SAFETY[d] * size
+        inside = (math.pi * radius**2 if d == 2 else 4 / 3 * math.pi * radius**3) / t**d
+        shell = 2 * math.pi * radius if d == 2 else 4 * math.pi * radius**2
+        self.add(name, size, CELLS_PER_MEASURE[d] * inside)
+        self.near(name, size, shell)
+
+    @property
+    def total(self) -> float:
+        return sum(n for _, n in self.parts.values())
+
+    def check(self) -> float:
+        """Raise GeometryError naming the biggest contributor if the estimate is too large."""
+        n, limit = self.total, max_cells()
+        if n <= limit:
+            return n
+        name, (value, _) = max(self.parts.items(), key=lambda kv: kv[1][1])
+        box = " x ".join(f"{e:.3g}" for e in self.extent)
+        raise _fail(
+            self.builder,
+            name,
+            value,
+            f"m on a {box} m domain implies ~{n:.1e} cells (limit {limit:.3g}; set "
+            f"{MAX_CELLS_ENV} to raise it)",
+        )
 
 
 # --------------------------------------------------------------------------- size fields

@@ -8,14 +8,15 @@ import numpy as np
 
 from ._assemble import Part, assemble
 from ._common import (
+    CellCount,
     Sizing,
+    check_length,
     choice,
     fail,
     generate,
     integer,
     lengths,
     metadata,
-    nonnegative,
     positive,
     refined_size,
 )
@@ -134,10 +135,10 @@ def check_packing_params(builder, dim, volume_fraction, radius_mean, radius_std,
     vf = positive(builder, "volume_fraction", volume_fraction)
     if vf >= (0.7 if dim == 3 else 0.85):
         raise fail(builder, "volume_fraction", vf, "is above the packing limit of spheres")
-    r = positive(builder, "radius_mean", radius_mean)
-    std = nonnegative(builder, "radius_std", radius_std)
+    r = check_length(builder, "radius_mean", radius_mean)
+    std = check_length(builder, "radius_std", radius_std, zero=True)
     seed = integer(builder, "seed", seed, 0)
-    gap = 0.1 * r if min_gap is None else nonnegative(builder, "min_gap", min_gap)
+    gap = 0.1 * r if min_gap is None else check_length(builder, "min_gap", min_gap, zero=True)
     if gap == 0:
         raise fail(builder, "min_gap", min_gap, "must be > 0 (touching particles cannot be meshed)")
     return vf, r, std, seed, gap
@@ -156,6 +157,12 @@ def particle_parts(dim, centres, radii, scale, within):
     ]
 
 
+def particle_surface(dim: int, radii) -> float:
+    """Total surface (3D, m^2) or perimeter (2D, m) of balls of radii ``radii`` (m)."""
+    r = np.asarray(radii, float)
+    return float(np.sum(4 * math.pi * r**2 if dim == 3 else 2 * math.pi * r))
+
+
 def particle_metadata(centres, radii, dim, region_measure):
     """Metadata entries describing packed particles."""
     return {
@@ -170,12 +177,12 @@ def particle_metadata(centres, radii, dim, region_measure):
 def composite_cathode(
     *,
     dim: int = 2,
-    size,
-    volume_fraction: float,
-    radius_mean: float,
+    size=None,
+    volume_fraction: float = 0.3,
+    radius_mean: float = 2e-6,
     radius_std: float = 0.0,
     seed: int = 0,
-    h: float,
+    h: float | None = None,
     h_interface: float | None = None,
     min_gap: float | None = None,
     separator_thickness: float = 0.0,
@@ -190,11 +197,13 @@ def composite_cathode(
 
     Args:
         dim: 2 or 3.
-        size: particle-filled box [Lx, Ly] or [Lx, Ly, Lz] (m).
-        volume_fraction: active volume / particle-filled box volume (exact, see ``pack``).
-        radius_mean, radius_std: mean and standard deviation of the (log-normal) radii (m).
+        size: particle-filled box [Lx, Ly] or [Lx, Ly, Lz] (m); default 20 um sides.
+        volume_fraction: active volume / particle-filled box volume (exact, see ``pack``;
+            default 0.3).
+        radius_mean, radius_std: mean (default 2 um) and standard deviation (default 0) of
+            the (log-normal) radii (m).
         seed: seed (>= 0) of the radii and positions.
-        h: target element size (m).
+        h: target element size (m); default radius_mean / 2.
         h_interface: element size at the particle surfaces (m, an upper bound; default
             min(h, smallest radius / 2)).
         min_gap: least gap between particles and to the walls (m; default 0.1 radius_mean).
@@ -209,12 +218,12 @@ def composite_cathode(
     """
     name = "composite_cathode"
     dim = choice(name, "dim", dim, (2, 3))
-    size = lengths(name, "size", size, dim)
+    size = lengths(name, "size", [20e-6] * dim if size is None else size, dim)
     vf, r_mean, r_std, seed, gap = check_packing_params(
         name, dim, volume_fraction, radius_mean, radius_std, seed, min_gap
     )
-    sep = nonnegative(name, "separator_thickness", separator_thickness)
-    h = positive(name, "h", h)
+    sep = check_length(name, "separator_thickness", separator_thickness, zero=True)
+    h = check_length(name, "h", min(r_mean / 2, min(size)) if h is None else h)
     if h > min(size):
         raise fail(name, "h", h, f"must not exceed the smallest box side {min(size)!r} m")
     order = choice(name, "order", order, (1, 2))
@@ -232,6 +241,10 @@ def composite_cathode(
                 h_int,
                 f"must not exceed the smallest radius {float(radii.min())!r} m",
             )
+    extent = [*size[:-1], size[-1] + sep]
+    count = CellCount(name, dim, extent, math.prod(extent), h)
+    count.near("h_interface", h_int, particle_surface(dim, radii))
+    count.check()
     params = {
         "dim": dim,
         "size": size,

@@ -15,25 +15,34 @@ import numpy as np
 
 from ._assemble import Part, assemble
 from ._common import (
+    CELLS_PER_MEASURE,
+    SIZE_SAFETY,
+    CellCount,
     Sizing,
+    check_length,
     choice,
     fail,
     generate,
     integer,
     metadata,
-    nonnegative,
     options,
-    positive,
     real,
     refined_size,
 )
 from ._shapes import add_ball, add_box, add_lens, add_notch, notch_extent, notch_frame
 from ._voronoi import orientations, seeds_in_box, voronoi_cells
-from .cathode import check_packing_params, pack, particle_metadata, particle_parts
+from .cathode import (
+    check_packing_params,
+    pack,
+    particle_metadata,
+    particle_parts,
+    particle_surface,
+)
 
 NAME = "symmetric_cell"
 _TOL = 1e-6  # model units
 MAX_GRAINS = 2000
+MAX_PORES = 200  # per pores entry
 
 
 @dataclass
@@ -200,14 +209,14 @@ def symmetric_cell(
         "notch", "grain_boundary" when present.
     """
     dim = choice(NAME, "dim", dim, (2, 3))
-    width = positive(NAME, "width", width)
+    width = check_length(NAME, "width", width)
     if dim == 2 and depth is not None:
         raise fail(NAME, "depth", depth, "is for dim=3 only")
-    depth = width if depth is None else positive(NAME, "depth", depth)
-    t_e = positive(NAME, "electrolyte_thickness", electrolyte_thickness)
-    t_a = positive(NAME, "anode_thickness", anode_thickness)
-    t_c = positive(NAME, "cathode_thickness", cathode_thickness)
-    t_i = nonnegative(NAME, "interlayer_thickness", interlayer_thickness)
+    depth = width if depth is None else check_length(NAME, "depth", depth)
+    t_e = check_length(NAME, "electrolyte_thickness", electrolyte_thickness)
+    t_a = check_length(NAME, "anode_thickness", anode_thickness)
+    t_c = check_length(NAME, "cathode_thickness", cathode_thickness)
+    t_i = check_length(NAME, "interlayer_thickness", interlayer_thickness, zero=True)
     seed = integer(NAME, "seed", seed, 0)
     cathode = options(NAME, "cathode", cathode, ("metal", "composite"))
     order = choice(NAME, "order", order, (1, 2))
@@ -215,7 +224,7 @@ def symmetric_cell(
     top = t_a + t_i + t_e + t_c
     if h is None:  # default: a tenth of the thinnest layer or the footprint
         h = min(*foot, t_e, t_a, t_c, *([t_i] if t_i > 0 else [])) / 10
-    h = positive(NAME, "h", h)
+    h = check_length(NAME, "h", h)
     if h > min(*foot, top):
         raise fail(NAME, "h", h, f"must not exceed the width and total thickness {top!r} m")
     h_int = refined_size(NAME, "h_interface", h_interface, h)
@@ -285,7 +294,9 @@ def symmetric_cell(
         fp = spec["footprint"]
         if isinstance(fp, Sequence | np.ndarray):
             half = (
-                np.array([positive(NAME, f"{label}.footprint[{k}]", v) for k, v in enumerate(fp)])
+                np.array(
+                    [check_length(NAME, f"{label}.footprint[{k}]", v) for k, v in enumerate(fp)]
+                )
                 / 2
             )
             if len(half) != dim - 1:
@@ -297,9 +308,9 @@ def symmetric_cell(
                 )
             lens = False
         else:
-            half = np.full(dim - 1, positive(NAME, f"{label}.footprint", fp))
+            half = np.full(dim - 1, check_length(NAME, f"{label}.footprint", fp))
             lens = True
-        hv = positive(NAME, f"{label}.height", spec["height"])
+        hv = check_length(NAME, f"{label}.height", spec["height"])
         if hv >= side.t_metal:
             raise fail(
                 NAME,
@@ -360,8 +371,8 @@ def symmetric_cell(
             if dim == 2:
                 raise fail(NAME, f"{label}.y", spec["y"], "is for dim=3 only")
             y0 = real(NAME, f"{label}.y", spec["y"])
-        a = positive(NAME, f"{label}.length", spec["length"])
-        rho = positive(NAME, f"{label}.tip_radius", spec["tip_radius"])
+        a = check_length(NAME, f"{label}.length", spec["length"])
+        rho = check_length(NAME, f"{label}.tip_radius", spec["tip_radius"])
         if rho >= a:
             raise fail(NAME, f"{label}.tip_radius", rho, f"must be less than the length {a!r} m")
         angle_deg = real(NAME, f"{label}.angle_deg", spec["angle_deg"])
@@ -438,7 +449,7 @@ def symmetric_cell(
             label, raw, ("interface", "radius"), {"count": None, "seed": seed, "centers": None}
         )
         side = side_of(label, spec)
-        r = positive(NAME, f"{label}.radius", spec["radius"])
+        r = check_length(NAME, f"{label}.radius", spec["radius"])
         if r >= 0.95 * min(side.t_metal, side.t_other):
             raise fail(
                 NAME,
@@ -451,6 +462,8 @@ def symmetric_cell(
             if spec["count"] is None:
                 raise fail(NAME, label, dict(spec), "needs 'count' or 'centers'")
             count = integer(NAME, f"{label}.count", spec["count"], 1)
+            if count > MAX_PORES:
+                raise fail(NAME, f"{label}.count", count, f"must be at most {MAX_PORES}")
             pseed = integer(NAME, f"{label}.seed", spec["seed"], 0)
             rng = np.random.default_rng(pseed)
             placed, tries = [], 0
@@ -482,8 +495,10 @@ def symmetric_cell(
             centres = placed
         else:
             raw_c = spec["centers"]
-            if not isinstance(raw_c, Sequence) or not raw_c:
-                raise fail(NAME, f"{label}.centers", raw_c, "must be a non-empty list")
+            if not isinstance(raw_c, Sequence) or not raw_c or len(raw_c) > MAX_PORES:
+                raise fail(
+                    NAME, f"{label}.centers", raw_c, f"must be a list of 1 to {MAX_PORES} points"
+                )
             centres = [_coords(f"{label}.centers[{k}]", c, dim - 1) for k, c in enumerate(raw_c)]
             for k, c in enumerate(centres):
                 inside_footprint(f"{label}.centers[{k}]", c.tolist(), c - r, c + r)
@@ -534,8 +549,8 @@ def symmetric_cell(
                 side.key,
                 "cannot be combined with pores, voids or flaws on the same interface",
             )
-        rms = positive(NAME, f"{label}.rms", spec["rms"])
-        lc = positive(NAME, f"{label}.correlation_length", spec["correlation_length"])
+        rms = check_length(NAME, f"{label}.rms", spec["rms"])
+        lc = check_length(NAME, f"{label}.correlation_length", spec["correlation_length"])
         rseed = integer(NAME, f"{label}.seed", spec["seed"], 0)
         per_lc, cap = (8, 400) if dim == 2 else (4, 40)
         if lc > min(foot) / 2 or lc < min(foot) * per_lc / cap:
@@ -570,7 +585,7 @@ def symmetric_cell(
     grain_seed = None
     if grains is not None:
         spec = _spec("grains", grains, ("mean_size",), {"seed": seed})
-        d_g = positive(NAME, "grains.mean_size", spec["mean_size"])
+        d_g = check_length(NAME, "grains.mean_size", spec["mean_size"])
         grain_seed = integer(NAME, "grains.seed", spec["seed"], 0)
         n_grains = max(1, round(float(np.prod(foot)) * t_e / d_g**dim))
         if n_grains > MAX_GRAINS:
@@ -603,6 +618,9 @@ def symmetric_cell(
     elif composite is not None:
         raise fail(NAME, "composite", composite, "needs cathode='composite'")
 
+    _count_cells(
+        dim, foot, top, depth, h, h_int, len(layers) - 1, defects, pore_meta, void_meta, particles
+    )
     params = {
         "dim": dim,
         "width": width,
@@ -723,6 +741,40 @@ def symmetric_cell(
         },
         **extra,
     )
+
+
+def _count_cells(
+    dim, foot, top, depth, h, h_int, n_interfaces, defects, pores, voids, particles
+) -> None:
+    """Check the estimated cell count (layers, refined interfaces, defect walls, notch tips,
+    particle surfaces) against the limit before anything is built."""
+    plane = float(np.prod(foot))  # measure of one interface (m^(dim-1))
+    count = CellCount(NAME, dim, [*foot, top], plane * top, h)
+    count.near("h_interface", h_int, n_interfaces * plane)
+    for p in pores:
+        r = p["radius"]
+        count.near("h_interface", min(h_int, r), particle_surface(dim, [r]))
+    for v in voids:
+        half, hv = np.asarray(v["half_widths"]), v["height"]
+        wall = 2 * float(np.prod(2 * half)) + hv * (4 * float(np.sum(2 * half)) if dim == 3 else 2)
+        count.near("h_interface", min(h_int, hv), wall)
+    for d in defects:
+        if d.tip is None:
+            continue
+        _, rho, h_t, slot3 = d.tip
+        along = float(np.max(d.hi - d.lo))  # about the notch length
+        span = depth if slot3 else (2 * math.pi * rho if dim == 3 else 1.0)
+        count.near("h_interface", min(h_int, max(h_t, rho)), 2 * along * span)
+        radius = 2 * rho + h_t
+        if slot3:  # a refined box along the slot's tip line
+            t = SIZE_SAFETY[3] * h_t
+            count.add("h_tip", h_t, CELLS_PER_MEASURE[3] * 4 * radius**2 * depth / t**3)
+            count.near("h_tip", h_t, 8 * radius * depth)
+        else:
+            count.ball("h_tip", h_t, radius)
+    if particles is not None:
+        count.near("h_interface", h_int, particle_surface(dim, particles[1]))
+    count.check()
 
 
 def _layer_shapes(dim, layers, rough, sides, scale, ext) -> dict[str, list[int]]:

@@ -7,7 +7,17 @@ import math
 import numpy as np
 
 from ._assemble import Part, assemble
-from ._common import Sizing, choice, fail, generate, integer, lengths, metadata, positive
+from ._common import (
+    CellCount,
+    Sizing,
+    check_length,
+    choice,
+    fail,
+    generate,
+    integer,
+    lengths,
+    metadata,
+)
 from ._shapes import add_box
 from ._voronoi import orientations, seeds_in_box, tessellation, voronoi_cells
 
@@ -50,10 +60,10 @@ def region_name(builder: str, name: str, value: object) -> str:
 def polycrystal(
     *,
     dim: int = 2,
-    size,
-    mean_grain_size: float,
-    seed: int,
-    h: float,
+    size=None,
+    mean_grain_size: float = 5e-6,
+    seed: int = 0,
+    h: float | None = None,
     region: str = "electrolyte",
     order: int = 1,
 ) -> dict:
@@ -66,10 +76,10 @@ def polycrystal(
 
     Args:
         dim: 2 or 3.
-        size: box size [Lx, Ly] or [Lx, Ly, Lz] (m).
-        mean_grain_size: grain size d (m): the mean grain volume is d^dim.
+        size: box size [Lx, Ly] or [Lx, Ly, Lz] (m); default 20 um sides.
+        mean_grain_size: grain size d (m; default 5 um): the mean grain volume is d^dim.
         seed: seed (>= 0) of the grain seeds and orientations.
-        h: target element size (m).
+        h: target element size (m); default mean_grain_size / 4.
         region: name of the cell region the grains form.
         order: geometric order of the elements (1 or 2).
 
@@ -83,10 +93,10 @@ def polycrystal(
     """
     name = "polycrystal"
     dim = choice(name, "dim", dim, (2, 3))
-    size = lengths(name, "size", size, dim)
-    d = positive(name, "mean_grain_size", mean_grain_size)
+    size = lengths(name, "size", [20e-6] * dim if size is None else size, dim)
+    d = check_length(name, "mean_grain_size", mean_grain_size)
     seed = integer(name, "seed", seed, 0)
-    h = positive(name, "h", h)
+    h = check_length(name, "h", min(d / 4, min(size)) if h is None else h)
     if h > min(size):
         raise fail(name, "h", h, f"must not exceed the smallest box side {min(size)!r} m")
     region = region_name(name, "region", region)
@@ -95,6 +105,7 @@ def polycrystal(
     n = max(1, round(volume / d**dim))
     if n > 5000:
         raise fail(name, "mean_grain_size", d, f"gives {n} grains (at most 5000)")
+    CellCount(name, dim, size, volume, h).check()
     params = {
         "dim": dim,
         "size": size,

@@ -8,12 +8,15 @@ import numpy as np
 
 from ._assemble import Part, assemble
 from ._common import (
+    CELLS_PER_MEASURE,
+    SIZE_SAFETY,
+    CellCount,
     Sizing,
+    check_length,
     choice,
     fail,
     generate,
     metadata,
-    positive,
     real,
     refined_size,
 )
@@ -35,12 +38,12 @@ def _flaw(i: int, raw: object, width: float, thickness: float) -> dict:
         if k not in raw:
             raise fail(NAME, label, dict(raw), f"misses the key {k!r}")
     x = real(NAME, f"{label}.x", raw["x"])
-    a = positive(NAME, f"{label}.length", raw["length"])
-    rho = positive(NAME, f"{label}.tip_radius", raw["tip_radius"])
+    a = check_length(NAME, f"{label}.length", raw["length"])
+    rho = check_length(NAME, f"{label}.tip_radius", raw["tip_radius"])
     w = (
         2 * rho
         if raw.get("opening") is None
-        else positive(NAME, f"{label}.opening", raw["opening"])
+        else check_length(NAME, f"{label}.opening", raw["opening"])
     )
     if w < 2 * rho * (1 - 1e-9):
         raise fail(NAME, f"{label}.opening", w, f"must be at least 2 tip_radius = {2 * rho!r} m")
@@ -55,14 +58,33 @@ def _flaw(i: int, raw: object, width: float, thickness: float) -> dict:
     return {"x": x, "length": a, "opening": max(w, 2 * rho), "tip_radius": rho}
 
 
+def _count_cells(dim, foot, thickness, depth, h, h_t, refine_length, specs) -> None:
+    """Check the estimated cell count (the slab, the refined boxes ahead of the tips and the
+    notch walls) against the limit before anything is built."""
+    count = CellCount(NAME, dim, [*foot, thickness], float(np.prod(foot)) * thickness, h)
+    span = depth if dim == 3 else 1.0
+    t = SIZE_SAFETY[dim] * h_t
+    wall = min(h, max(h_t, min(s["opening"] for s in specs)))
+    for s in specs:
+        a, rho = s["length"], s["tip_radius"]
+        band = 2 * rho + h_t
+        ahead = thickness - a if refine_length is None else refine_length
+        tall = min(a + ahead, thickness) - (a - rho - band)
+        if h_t < h:
+            count.add("h_tip", h_t, CELLS_PER_MEASURE[dim] * 2 * band * tall * span / t**dim)
+            count.near("h_tip", h_t, 2 * (2 * band + tall) * span)
+        count.near("h_tip", wall, 2 * a * span)
+    count.check()
+
+
 def notched_electrolyte(
     *,
     dim: int = 2,
-    width: float,
-    thickness: float,
+    width: float = 20e-6,
+    thickness: float = 10e-6,
     depth: float | None = None,
-    h: float,
-    flaws,
+    h: float | None = None,
+    flaws=None,
     h_tip: float | None = None,
     refine_length: float | None = None,
     order: int = 1,
@@ -76,9 +98,11 @@ def notched_electrolyte(
 
     Args:
         dim: 2 or 3.
-        width, thickness: slab size (m); depth (3D only, default width).
-        h: target element size (m).
-        flaws: list of dicts {"x", "length", "tip_radius", "opening" (default 2 tip_radius)}.
+        width, thickness: slab size (m; default 20 and 10 um).
+        depth: slab depth (m; 3D only, default width).
+        h: target element size (m); default a tenth of the smaller of width and thickness.
+        flaws: list of dicts {"x", "length", "tip_radius", "opening" (default 2 tip_radius)}
+            (m); default one notch at the centre, a quarter of the thickness long.
         h_tip: element size (m, an upper bound) around each tip and along its expected
             crack path; default min(h, tip_radius / 2).
         refine_length: length (m) of the refined band ahead of each tip along the notch
@@ -91,13 +115,15 @@ def notched_electrolyte(
         (top), "sides", "notch" (the notch walls).
     """
     dim = choice(NAME, "dim", dim, (2, 3))
-    width = positive(NAME, "width", width)
-    thickness = positive(NAME, "thickness", thickness)
+    width = check_length(NAME, "width", width)
+    thickness = check_length(NAME, "thickness", thickness)
     if dim == 2 and depth is not None:
         raise fail(NAME, "depth", depth, "is for dim=3 only")
-    depth = width if depth is None else positive(NAME, "depth", depth)
+    depth = width if depth is None else check_length(NAME, "depth", depth)
     foot = [width, depth][: dim - 1]
-    h = positive(NAME, "h", h)
+    h = check_length(NAME, "h", min(*foot, thickness) / 10 if h is None else h)
+    if flaws is None:
+        flaws = [{"x": width / 2, "length": thickness / 4, "tip_radius": thickness / 20}]
     if h > min(*foot, thickness):
         raise fail(NAME, "h", h, "must not exceed the width and the thickness")
     if not isinstance(flaws, Sequence) or isinstance(flaws, str) or not flaws:
@@ -114,8 +140,9 @@ def notched_electrolyte(
     else:
         h_t = refined_size(NAME, "h_tip", h_tip, h)
     if refine_length is not None:
-        refine_length = positive(NAME, "refine_length", refine_length)
+        refine_length = check_length(NAME, "refine_length", refine_length)
     order = choice(NAME, "order", order, (1, 2))
+    _count_cells(dim, foot, thickness, depth, h, h_t, refine_length, specs)
     params = {
         "dim": dim,
         "width": width,

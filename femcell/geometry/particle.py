@@ -15,11 +15,15 @@ import gmsh
 import numpy as np
 
 from ._common import (
+    CellCount,
     add_group,
     boundary,
+    check_length,
     choice,
+    fail,
     generate,
     integer,
+    max_cells,
     mesh_size,
     metadata,
     point,
@@ -44,6 +48,10 @@ def _add_ellipsoid(axes: tuple[float, ...]) -> int:
     if b > a:
         occ.rotate([(2, tag)], 0, 0, 0, 0, 0, 1, math.pi / 2)
     return tag
+
+
+MAX_GRAINS = 2000
+RADIUS = 5e-6  # default particle radius (m): a small, quick geometry
 
 
 def _measure(axes: tuple[float, ...]) -> float:
@@ -71,12 +79,12 @@ def _single_region(
     return metadata(builder, params, dim, dim, scale, **extra)
 
 
-def interval(*, radius: float, n_cells: int, grading: float = 1.0) -> dict:
+def interval(*, radius: float = RADIUS, n_cells: int = 50, grading: float = 1.0) -> dict:
     """Radial line 0 <= r <= radius for 1D spherical-particle models (gdim = tdim = 1).
 
     Args:
-        radius: Particle radius (m).
-        n_cells: Number of cells (>= 1).
+        radius: Particle radius (m; default 5 um).
+        n_cells: Number of cells (>= 1; default 50).
         grading: Ratio of each cell's length to that of its outer neighbour; > 1 refines
             towards the surface, 1 is uniform (a gmsh transfinite "Progression").
 
@@ -84,8 +92,11 @@ def interval(*, radius: float, n_cells: int, grading: float = 1.0) -> dict:
         Metadata; groups: cells "particle", points "center" (r=0) and "surface" (r=radius).
     """
     name = "interval"
-    radius = positive(name, "radius", radius)
+    radius = check_length(name, "radius", radius)
     n_cells = integer(name, "n_cells", n_cells, 1)
+    if n_cells > max_cells():
+        raise fail(name, "n_cells", n_cells, f"exceeds the limit of {max_cells():.3g} cells "
+                   "(set FEMCELL_MAX_CELLS to raise it)")
     grading = positive(name, "grading", grading)
     occ = gmsh.model.occ
     center, surface = occ.addPoint(0, 0, 0), occ.addPoint(1, 0, 0)
@@ -101,13 +112,18 @@ def interval(*, radius: float, n_cells: int, grading: float = 1.0) -> dict:
 
 
 def sphere(
-    *, radius: float, h: float, order: int = 1, dim: int = 3, center=(0.0, 0.0, 0.0)
+    *,
+    radius: float = RADIUS,
+    h: float | None = None,
+    order: int = 1,
+    dim: int = 3,
+    center=(0.0, 0.0, 0.0),
 ) -> dict:
     """Ball (dim 3) or planar disk (dim 2, in z = 0) of the given radius.
 
     Args:
-        radius: Radius (m).
-        h: Target element size (m), at most ``radius``.
+        radius: Radius (m; default 5 um).
+        h: Target element size (m), at most ``radius``; default radius / 4.
         order: Geometric order of the elements, 1 or 2 (curved).
         dim: 3 for a ball, 2 for a disk.
         center: Centre (m), 2 or 3 coordinates.
@@ -118,10 +134,11 @@ def sphere(
     """
     name = "sphere"
     dim = choice(name, "dim", dim, (2, 3))
-    radius = positive(name, "radius", radius)
-    h = mesh_size(name, h, radius)
+    radius = check_length(name, "radius", radius)
+    h = mesh_size(name, radius / 4 if h is None else h, radius)
     order = choice(name, "order", order, (1, 2))
     center = point(name, "center", center, dim)
+    CellCount(name, dim, [2 * radius] * dim, _measure((radius,) * dim), h).check()
     params = {"radius": radius, "h": h, "order": order, "dim": dim, "center": center}
     tag = _add_ellipsoid((1.0,) * dim)
     return _single_region(
@@ -138,14 +155,14 @@ def sphere(
     )
 
 
-def half_disk(*, radius: float, h: float, order: int = 1) -> dict:
+def half_disk(*, radius: float = RADIUS, h: float | None = None, order: int = 1) -> dict:
     """Meridian section {(r, z): r >= 0, r^2 + z^2 <= radius^2} for axisymmetric models.
 
     The mesh lives in the plane with x = r and y = z (gdim = tdim = 2).
 
     Args:
-        radius: Particle radius (m).
-        h: Target element size (m), at most ``radius``.
+        radius: Particle radius (m; default 5 um).
+        h: Target element size (m), at most ``radius``; default radius / 8.
         order: Geometric order of the elements, 1 or 2 (curved).
 
     Returns:
@@ -153,9 +170,10 @@ def half_disk(*, radius: float, h: float, order: int = 1) -> dict:
         "particle", facets "surface" (the arc) and "axis" (the segment r = 0).
     """
     name = "half_disk"
-    radius = positive(name, "radius", radius)
-    h = mesh_size(name, h, radius)
+    radius = check_length(name, "radius", radius)
+    h = mesh_size(name, radius / 8 if h is None else h, radius)
     order = choice(name, "order", order, (1, 2))
+    CellCount(name, 2, [radius, 2 * radius], math.pi * radius**2 / 2, h).check()
     occ = gmsh.model.occ
     south, east, north = occ.addPoint(0, -1, 0), occ.addPoint(1, 0, 0), occ.addPoint(0, 1, 0)
     arc = occ.addCircleArc(south, east, north, center=False)  # through (1, 0)
@@ -174,12 +192,19 @@ def half_disk(*, radius: float, h: float, order: int = 1) -> dict:
     )
 
 
-def ellipsoid(*, semi_axes: tuple[float, ...], h: float, order: int = 1, dim: int = 3) -> dict:
+def ellipsoid(
+    *,
+    semi_axes: tuple[float, ...] = (5e-6, 4e-6, 3e-6),
+    h: float | None = None,
+    order: int = 1,
+    dim: int = 3,
+) -> dict:
     """Centred ellipsoid (dim 3, semi-axes a, b, c along x, y, z) or ellipse (dim 2, a, b).
 
     Args:
-        semi_axes: Semi-axes (m); (a, b, c) for dim 3, (a, b) for dim 2.
-        h: Target element size (m), at most the smallest semi-axis.
+        semi_axes: Semi-axes (m); (a, b, c) for dim 3, (a, b) for dim 2 (a third value is
+            ignored); default (5, 4, 3) um.
+        h: Target element size (m), at most the smallest semi-axis; default a quarter of it.
         order: Geometric order of the elements, 1 or 2 (curved).
         dim: 3 or 2.
 
@@ -201,17 +226,18 @@ def _ellipsoid_params(builder, semi_axes_, h, order, dim):
     """Validate (semi_axes, h, order, dim); return (axes, h, order, length scale)."""
     dim = choice(builder, "dim", dim, (2, 3))
     axes = check_axes(builder, semi_axes_, dim)
-    h = mesh_size(builder, h, min(axes))
+    h = mesh_size(builder, min(axes) / 4 if h is None else h, min(axes))
     order = choice(builder, "order", order, (1, 2))
+    CellCount(builder, dim, [2 * a for a in axes], _measure(axes), h).check()
     return axes, h, order, max(axes)
 
 
 def polycrystal_particle(
     *,
-    semi_axes: tuple[float, ...],
-    n_grains: int,
-    seed: int,
-    h: float,
+    semi_axes: tuple[float, ...] = (RADIUS, RADIUS, RADIUS),
+    n_grains: int = 6,
+    seed: int = 0,
+    h: float | None = None,
     order: int = 1,
     dim: int = 3,
 ) -> dict:
@@ -223,10 +249,11 @@ def polycrystal_particle(
     so the mesh is conformal across grain boundaries.
 
     Args:
-        semi_axes: Semi-axes (m); (a, b, c) for dim 3, (a, b) for dim 2.
-        n_grains: Number of seeds (>= 1).
+        semi_axes: Semi-axes (m); (a, b, c) for dim 3, (a, b) for dim 2 (a third value is
+            ignored); default a 5 um sphere.
+        n_grains: Number of seeds (1 to 2000; default 6).
         seed: Seed (>= 0) of the seed points and of the grain orientations.
-        h: Target element size (m), at most the smallest semi-axis.
+        h: Target element size (m), at most the smallest semi-axis; default a quarter of it.
         order: Geometric order of the elements, 1 or 2 (curved).
         dim: 3 or 2.
 
@@ -244,6 +271,8 @@ def polycrystal_particle(
     axes, h, order, scale = _ellipsoid_params(name, semi_axes, h, order, dim)
     dim = len(axes)
     n_grains = integer(name, "n_grains", n_grains, 1)
+    if n_grains > MAX_GRAINS:
+        raise fail(name, "n_grains", n_grains, f"must be at most {MAX_GRAINS}")
     seed = integer(name, "seed", seed, 0)
     params = {
         "semi_axes": axes,

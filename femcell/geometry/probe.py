@@ -6,14 +6,15 @@ import gmsh
 import numpy as np
 
 from ._common import (
+    CellCount,
     Sizing,
     add_group,
+    check_length,
     choice,
     fail,
     generate,
     metadata,
     options,
-    positive,
     refined_size,
 )
 from ._shapes import add_box
@@ -30,7 +31,7 @@ def four_probe(
     *,
     kind: str = "bar",
     dim: int = 2,
-    h: float,
+    h: float | None = None,
     length: float | None = None,
     width: float | None = None,
     thickness: float | None = None,
@@ -57,14 +58,14 @@ def four_probe(
     Args:
         kind: "bar" or "van_der_pauw".
         dim: 2 or 3.
-        h: target element size (m).
-        length, width: bar size (m).
-        thickness: bar or plate thickness (m, 3D only).
+        h: target element size (m); default a quarter of the bar width or a tenth of the side.
+        length, width: bar size (m; default 10 x 2 mm).
+        thickness: bar or plate thickness (m, 3D only, required there).
         contact_positions: pad centres x (m), 4 increasing values; default
             [1, 3, 5, 7] length / 8.
         contact_width: pad length along x (m); default length / 16.
         contact_depth: pad extent across the bar (m, 3D); default width (full-width strips).
-        side: van der Pauw square side (m).
+        side: van der Pauw square side (m; default 5 mm).
         contact_size: van der Pauw contact size (m); default side / 20.
         h_contact: element size (m, an upper bound) near the contacts; default
             min(h, contact size / 2).
@@ -76,12 +77,12 @@ def four_probe(
     """
     kind = options(NAME, "kind", kind, ("bar", "van_der_pauw"))
     dim = choice(NAME, "dim", dim, (2, 3))
-    h = positive(NAME, "h", h)
+    h = None if h is None else check_length(NAME, "h", h)
     order = choice(NAME, "order", order, (1, 2))
     if dim == 3:
         if thickness is None:
             raise fail(NAME, "thickness", thickness, "is required for dim=3")
-        thickness = positive(NAME, "thickness", thickness)
+        thickness = check_length(NAME, "thickness", thickness)
     elif thickness is not None:
         raise fail(NAME, "thickness", thickness, "is for dim=3 only")
     params = {"kind": kind, "dim": dim, "h": h, "order": order, "thickness": thickness}
@@ -90,16 +91,16 @@ def four_probe(
         for k, v in (("side", side), ("contact_size", contact_size)):
             if v is not None:
                 raise fail(NAME, k, v, "is for kind='van_der_pauw'")
-        if length is None or width is None:
-            raise fail(NAME, "length" if length is None else "width", None, "is required")
-        length = positive(NAME, "length", length)
-        width = positive(NAME, "width", width)
+        length = check_length(NAME, "length", 10e-3 if length is None else length)
+        width = check_length(NAME, "width", 2e-3 if width is None else width)
         cw = (
-            length / 16 if contact_width is None else positive(NAME, "contact_width", contact_width)
+            length / 16
+            if contact_width is None
+            else check_length(NAME, "contact_width", contact_width)
         )
         if dim == 2 and contact_depth is not None:
             raise fail(NAME, "contact_depth", contact_depth, "is for dim=3 only")
-        cd = width if contact_depth is None else positive(NAME, "contact_depth", contact_depth)
+        cd = width if contact_depth is None else check_length(NAME, "contact_depth", contact_depth)
         if cd > width:
             raise fail(NAME, "contact_depth", cd, f"must not exceed the width {width!r} m")
         if contact_positions is None:
@@ -127,6 +128,8 @@ def four_probe(
             )
         small = min(cw, cd if dim == 3 else cw)
         size = [length, width] + ([thickness] if dim == 3 else [])
+        h = min(length, width) / 4 if h is None else h
+        pad_area = 4 * cw * (cd if dim == 3 else 1.0)
         params.update(
             length=length,
             width=width,
@@ -144,19 +147,22 @@ def four_probe(
         ):
             if v is not None:
                 raise fail(NAME, k, v, "is for kind='bar'")
-        if side is None:
-            raise fail(NAME, "side", side, "is required for kind='van_der_pauw'")
-        side = positive(NAME, "side", side)
-        c = side / 20 if contact_size is None else positive(NAME, "contact_size", contact_size)
+        side = check_length(NAME, "side", 5e-3 if side is None else side)
+        c = side / 20 if contact_size is None else check_length(NAME, "contact_size", contact_size)
         if c >= side / 4:
             raise fail(NAME, "contact_size", c, f"must be less than side / 4 = {side / 4!r} m")
         small = c
         size = [side, side] + ([thickness] if dim == 3 else [])
         params.update(side=side, contact_size=c)
+        h = side / 10 if h is None else h
+        pad_area = 8 * c * (thickness if dim == 3 else 1.0)
     if h > max(size):
         raise fail(NAME, "h", h, f"must not exceed the sample size {max(size)!r} m")
     h_c = min(h, small / 2) if h_contact is None else refined_size(NAME, "h_contact", h_contact, h)
-    params["h_contact"] = h_c
+    params.update(h=h, h_contact=h_c)
+    count = CellCount(NAME, dim, size, float(np.prod(size)), h)
+    count.near("h_contact", h_c, pad_area)
+    count.check()
 
     scale = max(size)
     ext = np.array([*size, 0.0][:3]) / scale
