@@ -38,6 +38,7 @@ DIMENSIONS: dict[str, str] = {
     "current_density": "A/m^2",
     "current": "A",
     "molar_flux": "mol/(m^2*s)",
+    "velocity": "m/s",
     "energy": "J",
     "molar_energy": "J/mol",
     "potential": "V",
@@ -69,6 +70,13 @@ def _unsafe_powers(text: str) -> bool:
         except ValueError:
             return True
     return False
+
+
+def _finite_magnitude(m) -> bool:
+    try:
+        return math.isfinite(float(m))
+    except (TypeError, ValueError, OverflowError):
+        return not isinstance(m, int)  # a huge int overflows; other types: let pint judge
 
 
 @functools.cache
@@ -119,6 +127,8 @@ def to_si(value: str | float | int, dimension: str, *, name: str = "value") -> f
                 x = math.inf
             except (TypeError, ValueError):
                 raise UnitError(f"{name}: cannot read {text!r} as a {dimension}") from None
+        elif not _finite_magnitude(q.magnitude):
+            x = math.inf  # reported below, before any complaint about its units
         else:
             try:
                 x = float(q.to(DIMENSIONS[dimension] or "dimensionless").magnitude)
