@@ -9,15 +9,56 @@ pybamm is installed (pip install '.[bench]'). Benchmarks print; they never fail.
 
 from __future__ import annotations
 
+import argparse
+import math
 import time
 
 from femcell.analytic import crank_sphere_surface
+from femcell.config import ConfigError
 
 CASE = {"radius": 5e-6, "diffusivity": 1e-14, "flux": 1.5e-5, "c0": 1.0e4, "t_end": 3600.0}
 LADDER_1D = [(5, 25), (5, 50), (10, 50), (10, 100), (20, 100), (20, 200), (40, 200),
              (40, 400), (80, 400)]
 LADDER_3D = [1.0, 0.5, 0.35, 0.25]  # h / R with second-order tets
 REPEAT = 5
+CELL_H = (2e-6, 1e-6, 0.5e-6)  # element sizes of the cell benchmark [m] (before --size)
+CELL_BOX = (200e-6, 140e-6)  # its width and total thickness [m]
+MAX_BENCH_STEPS = 10_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors become one-line ConfigErrors (exit code 2 in the CLI)."""
+
+    def error(self, message):
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def _cell_args(extra: list[str]) -> argparse.Namespace:
+    """Parse and check `femcell bench cell` arguments (--size, --steps).
+
+    Raises:
+        ConfigError: naming the argument and its value.
+    """
+    from femcell.geometry import GeometryError
+    from femcell.geometry._common import CellCount
+
+    ap = _Parser(prog="femcell bench cell")
+    ap.add_argument("--size", type=float, default=1.0, help="refine all meshes by this factor")
+    ap.add_argument("--steps", type=int, default=5, help="time steps per run")
+    args = ap.parse_args(extra)
+    if not (math.isfinite(args.size) and args.size > 0):
+        raise ConfigError(f"femcell bench cell: --size {args.size:g}: must be a positive "
+                          "factor (1 = the default meshes, 2 = half the element size)")
+    if not 1 <= args.steps <= MAX_BENCH_STEPS:
+        raise ConfigError(f"femcell bench cell: --steps {args.steps}: must be within "
+                          f"1-{MAX_BENCH_STEPS}")
+    h = min(CELL_H) / args.size  # the finest mesh must respect the cell limit
+    try:
+        CellCount("symmetric_cell", 2, CELL_BOX, CELL_BOX[0] * CELL_BOX[1], h).check()
+    except GeometryError as exc:
+        raise ConfigError(f"femcell bench cell: --size {args.size:g} makes the finest mesh "
+                          f"too large ({exc})") from None
+    return args
 
 
 def _exact():
@@ -122,8 +163,6 @@ def bench_cell(extra: list[str]) -> int:
     with the scalable (GMRES + GAMG) and the direct solver: Newton iterations per step,
     Krylov iterations per solve (and their growth per refinement), time per step, DOFs/s.
     `femcell bench cell --size F` divides the element sizes by F (bigger problems)."""
-    import argparse
-
     from femcell._dolfinx import MPI
     from femcell.domain import Domain
     from femcell.materials import Arrhenius, get_material
@@ -132,18 +171,15 @@ def bench_cell(extra: list[str]) -> int:
     from femcell.problem import Problem
     from femcell.solvers import StepController, TimeIntegrator
 
-    ap = argparse.ArgumentParser(prog="femcell bench cell")
-    ap.add_argument("--size", type=float, default=1.0, help="refine all meshes by this factor")
-    ap.add_argument("--steps", type=int, default=5)
-    args = ap.parse_args(extra)
+    args = _cell_args(extra)
     comm = MPI.COMM_WORLD
     rows = []
     for solver in ("iterative", "direct"):
         prev = None
-        for h in (2e-6, 1e-6, 0.5e-6):  # ~9e3, 3.4e4, 1.4e5 DOFs
+        for h in CELL_H:  # ~9e3, 3.4e4, 1.4e5 DOFs
             h = h / args.size
             t0 = time.perf_counter()
-            dom = Domain.from_builder("symmetric_cell", comm, dim=2, width=200e-6,
+            dom = Domain.from_builder("symmetric_cell", comm, dim=2, width=CELL_BOX[0],
                                       electrolyte_thickness=100e-6, anode_thickness=20e-6,
                                       cathode_thickness=20e-6, h=h,
                                       grains={"mean_size": 20e-6, "seed": 1})
@@ -188,8 +224,9 @@ def main(problem: str, extra: list[str]) -> int:
     if problem == "cell":
         return bench_cell(extra)
     if problem != "particle":
-        print(f"unknown benchmark {problem!r}")
-        return 2
+        raise ConfigError(f"femcell bench: unknown benchmark {problem!r} (particle, cell)")
+    if extra:
+        raise ConfigError(f"femcell bench particle: takes no arguments (got {' '.join(extra)})")
     if MPI.COMM_WORLD.size > 1 and MPI.COMM_WORLD.rank == 0:
         print("note: the particle benchmark is serial; running on rank 0's numbers")
     exact = _exact()
