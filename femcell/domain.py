@@ -531,6 +531,25 @@ class Domain:
                 f"{', '.join(self.facet_regions) or '-'}; interfaces: "
                 f"{', '.join(self.interfaces) or '-'}")
 
+    def region_map(self) -> dict:
+        """Names of the integer region tags in the mesh, as JSON-ready dicts.
+
+        Returns:
+            {"cell_regions": gmsh cell group name -> tag (every tag of the cell tags),
+            "composite_regions": region made of several groups ("electrolyte" from
+            "electrolyte.grain_3") -> its tags, "facet_regions": facet group name -> tag,
+            "interfaces": "a|b" -> id (facets between regions a and b; "+" side is a),
+            "tdim", "gdim", "coordinates"}.
+        """
+        return {
+            "cell_regions": dict(sorted(self._cell_groups.items(), key=lambda kv: kv[1])),
+            "composite_regions": {n: list(self.cell_tag_values(n)) for n in self.cell_regions
+                                  if n not in self._cell_groups},
+            "facet_regions": dict(sorted(self._facet_groups.items(), key=lambda kv: kv[1])),
+            "interfaces": {n: itf.subdomain_id for n, itf in self.interfaces.items()},
+            "tdim": self.tdim, "gdim": self.gdim, "coordinates": self.coordinates,
+        }
+
 
 def _write_msh(path: Path, meta: dict) -> None:
     """Write the current gmsh model's mesh and its metadata (rank 0)."""
@@ -541,9 +560,21 @@ def _write_msh(path: Path, meta: dict) -> None:
     from femcell.io.summary import _clean
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    # MSH 2.2, not 4.1: meshio reads the bounding entities of a 4.1 file's $Entities as a
+    # cell set "gmsh:bounding_entities" whose entity tags pyvista.read then uses as cell
+    # indices (IndexError or silently wrong cell data); 2.2 has no such section and keeps
+    # the physical names and tags that Domain.from_file needs.
+    version = gmsh.option.getNumber("Mesh.MshFileVersion")
     gmsh.option.setNumber("Mesh.SaveAll", 0)
-    gmsh.write(str(path))
-    path.with_suffix(".json").write_text(json.dumps(_clean(meta), indent=1) + "\n")
+    gmsh.option.setNumber("Mesh.MshFileVersion", 2.2)
+    try:
+        gmsh.write(str(path))
+    finally:
+        gmsh.option.setNumber("Mesh.MshFileVersion", version)
+    groups = {gmsh.model.getPhysicalName(d, t): [d, t]
+              for d, t in gmsh.model.getPhysicalGroups()}
+    side = {**meta, "physical_groups": groups}  # name -> [dim, tag] ("gmsh:physical")
+    path.with_suffix(".json").write_text(json.dumps(_clean(side), indent=1) + "\n")
 
 
 def _gmsh_quality() -> dict:
