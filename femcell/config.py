@@ -113,7 +113,8 @@ def temperature_problem(kelvin: float, given: Any) -> str | None:
     """
     if T_MIN <= kelvin <= T_MAX:
         return None
-    hint = (f"; did you mean '{_show(given)} degC'?"
+    shown = given.strip() if isinstance(given, str) else _show(given)
+    hint = (f"; did you mean '{shown} degC'?"
             if _bare(given) and T_MIN <= kelvin + 273.15 <= T_MAX else "")
     return f"= {kelvin:g} K is outside {T_MIN:g}-{T_MAX:g} K{hint}"
 

@@ -111,8 +111,14 @@ def to_si(value: str | float | int, dimension: str, *, name: str = "value") -> f
         except OverflowError:
             x = math.inf  # an integer beyond the float range
     else:
-        ureg = _registry()
         text = str(value).strip()
+        try:
+            bare = float(text)  # a bare number in a string: SI, as a number would be
+        except ValueError:
+            bare = None
+        if bare is not None:
+            return _finite(bare, value, name)
+        ureg = _registry()
         if _unsafe_powers(text):
             raise UnitError(f"{name}: cannot read {text!r} as a {dimension} (powers are limited "
                             "to exponents within +-64, three per value, none chained)")
@@ -139,6 +145,10 @@ def to_si(value: str | float | int, dimension: str, *, name: str = "value") -> f
                     f"{name}: {text!r} is not a {dimension} (expected units like "
                     f"'{DIMENSIONS[dimension] or '1'}', got '{q.units:~}')"
                 ) from None
+    return _finite(x, value, name)
+
+
+def _finite(x: float, value, name: str) -> float:
     if not math.isfinite(x):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:20] + "..."
         raise UnitError(f"{name}: {shown} is not a finite number")

@@ -233,7 +233,7 @@ LENGTH_LIMITS = {"four_probe": (0.1, "mm")}  # builder -> (largest length [m], h
 def length_problem(builder: str, value: float) -> str | None:
     """Why a length ``value`` (m) is implausible for ``builder`` (None if it is plausible)."""
     limit, unit = LENGTH_LIMITS.get(builder, (MAX_LENGTH, "um"))
-    if abs(value) <= limit:
+    if not math.isfinite(value) or abs(value) <= limit:  # non-finite: the builder says so
         return None
     return (
         f"m is implausibly large for {builder} (limit {limit:g} m; numbers without units "
