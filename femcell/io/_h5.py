@@ -83,17 +83,19 @@ class H5Error(RuntimeError):
     """An HDF5 call failed, or no parallel HDF5 library could be found."""
 
 
-def _loaded_hdf5() -> str | None:
-    """Path of the libhdf5 already mapped into this process (the one DOLFINx uses)."""
+def _loaded_hdf5() -> list[str]:
+    """Paths of the libhdf5 builds mapped into this process (DOLFINx's among them)."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
-        return None
+        return []
+    out = []
     for line in maps.splitlines():
         path = line.split()[-1] if line.split() else ""
-        if re.search(r"/libhdf5(_[a-z]+)?\.so", path) and "_hl" not in Path(path).name:
-            return path
-    return None
+        name = Path(path).name
+        if re.match(r"libhdf5(_[a-z]+)?\.so", name) and path not in out:
+            out.append(path)
+    return out
 
 
 class _Lib:
@@ -102,12 +104,14 @@ class _Lib:
     _instance = None
 
     def __init__(self):
-        path = _loaded_hdf5() or ctypes.util.find_library("hdf5")
-        if path is None:
-            raise H5Error("no HDF5 library found (DOLFINx links one; import it first)")
-        lib = ctypes.CDLL(path)
-        if not hasattr(lib, "H5Pset_fapl_mpio"):
-            raise H5Error(f"{path} is not a parallel (MPI) HDF5 build")
+        found = _loaded_hdf5() + [p for p in [ctypes.util.find_library("hdf5")] if p]
+        for path in found:
+            lib = ctypes.CDLL(path)
+            if hasattr(lib, "H5Pset_fapl_mpio"):
+                break
+        else:
+            raise H5Error("no parallel (MPI) HDF5 library found in this process; tried "
+                          f"{', '.join(found) or 'none'} (DOLFINx links one: import it first)")
         for name, (res, args) in _SIGNATURES.items():
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
@@ -148,11 +152,18 @@ class _Lib:
             raise H5Error(f"HDF5: {what} failed")
         return value
 
-    def fapl_mpio(self, comm) -> int:
+    def fapl(self, comm) -> int:
+        """File access properties: MPI-IO on `comm` (None: default driver), no file locks
+        (a reader such as ParaView holding the file open must not stop the run)."""
         fapl = self.check(self.lib.H5Pcreate(self.fapl_cls), "H5Pcreate")
-        c = self._comm_t(MPI._handleof(comm))
-        i = self._info_t(MPI._handleof(MPI.INFO_NULL))
-        self.check(self.lib.H5Pset_fapl_mpio(fapl, c, i), "H5Pset_fapl_mpio")
+        if comm is not None:
+            c = self._comm_t(MPI._handleof(comm))
+            i = self._info_t(MPI._handleof(MPI.INFO_NULL))
+            self.check(self.lib.H5Pset_fapl_mpio(fapl, c, i), "H5Pset_fapl_mpio")
+        if hasattr(self.lib, "H5Pset_file_locking"):  # HDF5 >= 1.10.7 / 1.12.1
+            fn = self.lib.H5Pset_file_locking
+            fn.restype, fn.argtypes = herr_t, [hid_t, ctypes.c_bool, ctypes.c_bool]
+            self.check(fn(fapl, False, True), "H5Pset_file_locking")
         return fapl
 
 
@@ -174,8 +185,7 @@ class File:
         self.h5 = _Lib.get()
         self.lib = self.h5.lib
         self.comm = comm
-        fapl = self.h5.fapl_mpio(comm) if comm is not None else \
-            self.h5.check(self.lib.H5Pcreate(self.h5.fapl_cls), "H5Pcreate")
+        fapl = self.h5.fapl(comm)
         try:
             name = str(path).encode()
             if mode == "w":

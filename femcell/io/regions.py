@@ -37,28 +37,26 @@ _MESHIO = {("point", 1): "vertex", ("interval", 2): "line", ("interval", 3): "li
 
 
 def _entities_vtk(mesh, dim: int, entities: np.ndarray) -> tuple[np.ndarray, str]:
-    """Geometry nodes (global numbers, VTK order) of local entities of dimension `dim`."""
+    """Geometry nodes (global numbers, VTK order) of local entities of dimension `dim` and
+    their meshio cell type."""
+    tdim = mesh.topology.dim
     ctype = dolfinx.cpp.mesh.cell_entity_type(mesh.topology.cell_type, dim, 0)
-    if dim == mesh.topology.dim:
+    layout = mesh.geometry.cmaps[0].create_dof_layout()
+    nn = len(layout.entity_closure_dofs(dim, 0))
+    key = (ctype.name, nn)
+    if key not in _MESHIO:
+        raise ValueError(f"mesh output: {ctype.name} cells with {nn} nodes not supported")
+    if not len(entities):
+        return np.empty((0, nn), dtype=np.int64), _MESHIO[key]
+    if dim == tdim:
         nodes = mesh.geometry.dofmaps[0][entities]
     else:
         nodes = dolfinx.cpp.mesh.entities_to_geometry(
             mesh._cpp_object, dim, entities.astype(np.int32), False)
-    nodes = np.asarray(nodes, dtype=np.int32).reshape(len(entities), -1)
-    nn = nodes.shape[1] if len(entities) else _nodes_per_entity(mesh, dim)
-    key = (ctype.name, nn)
-    if key not in _MESHIO:
-        raise ValueError(f"mesh output: {ctype.name} cells with {nn} nodes not supported")
-    if len(entities):
-        nodes = nodes[:, np.argsort(dolfinx.cpp.io.perm_vtk(ctype, nn))]
+    nodes = np.asarray(nodes, dtype=np.int32).reshape(len(entities), nn)
+    nodes = np.ascontiguousarray(nodes[:, np.argsort(dolfinx.cpp.io.perm_vtk(ctype, nn))])
     glob = mesh.geometry.index_map().local_to_global(nodes.ravel())
     return np.asarray(glob, dtype=np.int64).reshape(len(entities), nn), _MESHIO[key]
-
-
-def _nodes_per_entity(mesh, dim: int) -> int:
-    """Geometry nodes of one entity of dimension dim (for ranks that have none)."""
-    layout = mesh.geometry.cmaps[0].create_dof_layout()
-    return int(layout.num_entity_closure_dofs(dim))
 
 
 def _write_vtu(path: Path, points, cell_type: str, cells, cell_data: dict,
@@ -119,6 +117,8 @@ def write_mesh_tags(domain, folder) -> dict[str, Path]:
     marker = _gather_rows(comm, marker)
 
     # facets: tagged or on an interface, owned here
+    mesh.topology.create_connectivity(fdim, tdim)
+    mesh.topology.create_connectivity(tdim, fdim)
     n_facets = mesh.topology.index_map(fdim).size_local
     ftag = np.zeros(n_facets, dtype=np.int32)
     ft = domain.facet_tags

@@ -163,8 +163,27 @@ def test_field_writer_on_a_curved_mesh_and_without_domain(shared_tmp):
         w.write(t)
     w.close()
     assert w.paths[0].name == "fields.vtkhdf"
+    tags = write_mesh_tags(dom, shared_tmp)
+
+    def mid_edge_offsets(points, cells):  # |mid-edge node - edge midpoint| / edge length
+        x = np.asarray(points)
+        return np.array([np.linalg.norm(x[cells[:, 3 + k]] - 0.5 * (x[cells[:, a]] +
+                                                                  x[cells[:, b]]), axis=1)
+                         / np.linalg.norm(x[cells[:, a]] - x[cells[:, b]], axis=1)
+                         for k, (a, b) in enumerate(((0, 1), (1, 2), (2, 0)))])
 
     def check():
+        import meshio
+        import pyvista as pv
+
+        # curved triangles keep their node order in mesh.vtu: mid-edge nodes sit at the
+        # edge midpoints inside, a little off them on the circle
+        m = meshio.read(tags["mesh"])
+        assert m.cells[0].type == "triangle6"
+        g = pv.read(tags["mesh"])
+        for off in (mid_edge_offsets(m.points, m.cells[0].data),
+                    mid_edge_offsets(g.points, np.asarray(g.cells).reshape(-1, 7)[:, 1:])):
+            assert np.median(off) < 1e-12 and 1e-6 < off.max() < 0.2
         steps = read_steps(shared_tmp / "fields.vtkhdf")
         assert len(steps) == len(TIMES)
         for t, g in steps:
