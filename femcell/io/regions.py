@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from femcell._dolfinx import dolfinx
+from femcell.io._h5 import on_root
 
 MESH_FILE = "mesh.vtu"
 FACETS_FILE = "mesh_facets.vtu"
@@ -138,7 +139,8 @@ def write_mesh_tags(domain, folder) -> dict[str, Path]:
 
     paths = {"mesh": folder / MESH_FILE, "facets": folder / FACETS_FILE,
              "regions": folder / REGIONS_FILE}
-    if comm.rank == 0:
+
+    def write():
         from femcell.io.summary import write_json
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -155,7 +157,8 @@ def write_mesh_tags(domain, folder) -> dict[str, Path]:
         info["files"] = {"mesh": MESH_FILE, "facets": FACETS_FILE}
         info["cell_data"] = {"mesh": ["cell_region"], "facets": ["facet_region", "interface"]}
         write_json(paths["regions"], info)
-    comm.barrier()
+
+    on_root(comm, write)
     return paths
 
 

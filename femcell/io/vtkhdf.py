@@ -136,13 +136,14 @@ class VTKHDFSeries:
                     f.dataset(f"/VTKHDF/Steps/{group}DataOffsets/{name}", np.int64, 0,
                               chunk_rows=256)
         if field_data:  # variable-length strings: one process, after the parallel close
-            if comm.rank == 0:
+            def strings():
                 with _h5.File(None, self.path, "a") as f:
                     f.group("/VTKHDF/FieldData")
                     for name, value in field_data.items():
                         f.string_dataset(f"/VTKHDF/FieldData/{array_name(name)}",
                                          [str(value)])
-            comm.barrier()
+
+            _h5.on_root(comm, strings)
 
     def write(self, t: float, point_values: dict[str, np.ndarray],
               cell_values: dict[str, np.ndarray]) -> None:
