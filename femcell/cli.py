@@ -7,9 +7,12 @@ line to stderr on rank 0 and exits with code 2 on every rank.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
+EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOLVER = 3
 
@@ -35,25 +38,25 @@ def _bad_input_types():
     return (ConfigError, DomainError, RegionError, GeometryError, MaterialError, UnitError)
 
 
-def cmd_run(args) -> int:
-    import tomllib
+def _has_sweep(args) -> bool:
+    from femcell.config import read_study
 
+    if any(s.strip().startswith("sweep.") for s in args.set):
+        return True
+    try:
+        return "sweep" in read_study(args.study)
+    except Exception:  # load_config reports the problem in one line
+        return False
+
+
+def cmd_run(args) -> int:
     from femcell.config import load_config
-    from femcell.solvers.snes import SolverError
+    from femcell.runs import default_folder, fmt_pm
     from femcell.studies import fmt_headline, run_study, run_sweep
 
-    try:
-        has_sweep = "sweep" in tomllib.loads(Path(args.study).read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        has_sweep = False  # load_config reports the problem in one line
-    has_sweep = has_sweep or any(s.strip().startswith("sweep.") for s in args.set)
-    if has_sweep:
-        try:
-            results = run_sweep(args.study, args.set, args.output, progress=not args.quiet,
-                                jobs=args.jobs)
-        except SolverError as exc:
-            _say(f"femcell: run stopped: {exc}", err=True)
-            return EXIT_SOLVER
+    if _has_sweep(args):
+        results = run_sweep(args.study, args.set, args.output, progress=not args.quiet,
+                            jobs=args.jobs)
         keys = list(dict.fromkeys(k for r in results for k in r if k not in ("value",
                                                                               "folder")))
 
@@ -66,60 +69,90 @@ def cmd_run(args) -> int:
             _say("  " + " | ".join(cell(r.get(k)) for k in keys))
         return 0
     cfg = load_config(args.study, args.set)
-    out = Path(args.output) if args.output else Path("runs") / cfg.study.name
+    out = Path(args.output) if args.output else default_folder(cfg.study.name)
     _say(f"femcell: study {cfg.study.name} -> {out}")
-    try:
-        res = run_study(cfg, out, progress=not args.quiet, source=str(args.study),
-                        jobs=args.jobs or "serial")
-    except SolverError as exc:
-        _say(f"femcell: run stopped: {exc}", err=True)
-        return EXIT_SOLVER
-    steps = res.summary.get("steps", {}).get("accepted")
-    _say(f"femcell: {cfg.study.name} completed in {res.summary['wall_time_s']:.1f} s on "
-         f"{res.summary['mpi_ranks']} rank(s)" + (f"; {steps} steps" if steps else ""))
+    res = run_study(cfg, out, progress=not args.quiet, source=str(args.study),
+                    jobs=args.jobs or "serial")
+    sm = res.summary
+    steps = sm.get("steps", {}).get("accepted")
+    _say(f"femcell: {cfg.study.name} completed in {sm['wall_time_s']:.1f} s on "
+         f"{sm['mpi_ranks']} rank(s)" + (f"; {steps} steps" if steps else ""))
+    if sm.get("ended_by") and sm["ended_by"] != "end time":
+        _say(f"  ended by: {sm['ended_by']}")
     _say(fmt_headline(res.headline))
-    for name, fit in res.summary.get("arrhenius_fits", {}).items():
+    if sm.get("definition"):
+        _say(f"  ({sm['definition']})")
+    for name, fit in sm.get("arrhenius_fits", {}).items():
         pub = fit.get("published_ea_eV")
         if isinstance(pub, list):
-            pub = f"{pub[0]:.2f}-{pub[1]:.2f}"
+            pub = f"{pub[0]:.2f}-{pub[1]:.2f} eV"
         elif pub is not None:
-            pub = f"{pub:.3f}"
-        se = fit["activation_energy_se_eV"]
-        se = f"{se:.3f}" if se == se else "n/a (two points)"
+            pub = f"{pub:.3f} eV"
         src = fit.get("published_source")
-        _say(f"  {name:22s} E_A = {fit['activation_energy_eV']:.3f} +- {se} eV"
-             + (f"   (published: {pub} eV" + (f", {src})" if src else ")") if pub else ""))
-    for st in res.summary.get("protocol_steps", []):
+        bar = fit.get("set_barriers_eV", {})
+        ea = fit["activation_energy_eV"]
+        _say(f"  {name:22s} fitted E_A = {fmt_pm(ea, fit['activation_energy_se_eV'], 'eV')}")
+        _say(f"  {'':22s} input barriers: interface {bar.get('interface', float('nan')):.3f} "
+             f"eV, bulk migration {bar.get('bulk_migration', float('nan')):.3f} eV"
+             + (f"; published E_A: {pub}" + (f" ({src})" if src else "") if pub else ""))
+    for st in sm.get("protocol_steps", []):
+        v, j = st["end_cell_voltage_V"], st["end_current_density_A_m2"]
         _say(f"  step {st['index']:3d} {st['label']:12s} {st['kind']:8s} ended by "
              f"{st['ended_by']:14s} t = {st['t_end_s']:10.4g} s  V = "
-             f"{st['end_cell_voltage_V']:+.5f} V  I = "
-             f"{st['end_current_density_A_m2'] * 0.1:+.4f} mA/cm^2")
-    _say(f"femcell: results in {out}/ (fields.bp and mesh_tags.xdmf open in ParaView)")
+             + (f"{v:+.5f} V" if v is not None else "n/a")
+             + ("  I = " + (f"{j * 0.1:+.4f} mA/cm^2" if j is not None else "n/a")))
+    if sm.get("warnings"):
+        _say(f"femcell: {len(sm['warnings'])} warning(s), listed in {out}/summary.json")
+    _say(f"femcell: results in {out}/ ({_folder_hint(sm)})")
     return 0
+
+
+def _folder_hint(summary: dict) -> str:
+    """What the run folder holds, from the files the run wrote (see docs/run-folder.md)."""
+    names = sorted({Path(v).name for v in summary.get("files", {}).values()})
+    return ", ".join(names) + "; docs/run-folder.md says what opens each file"
 
 
 def cmd_list(args) -> int:
+    from femcell.config import ConfigError, read_study
     from femcell.geometry import BUILDERS
     from femcell.materials import list_materials
-
-    root = Path(args.problems)
-    _say("studies:")
-    for p in sorted(root.glob("*.toml")):
-        import tomllib
-
-        try:
-            desc = tomllib.loads(p.read_text()).get("study", {}).get("description", "")
-        except tomllib.TOMLDecodeError:
-            desc = "(invalid TOML)"
-        _say(f"  {p}  {desc}")
-    _say("materials: " + ", ".join(list_materials()))
     from femcell.materials.library import list_anode_sets
     from femcell.materials.library.anodes import INTERLAYERS
 
+    root = Path(args.problems)
+    if not root.is_dir():
+        raise ConfigError(f"--problems {str(root)!r}: no such folder")
+    _say("studies:")
+    for p in sorted(root.glob("*.toml")):
+        try:
+            study = read_study(p).get("study", {})
+            desc = study.get("description", "") if isinstance(study, dict) else ""
+        except ConfigError as exc:
+            desc = f"(unreadable: {exc})"
+        _say(f"  {p}  {desc}")
+    _say("materials: " + ", ".join(list_materials()))
     _say("metal-anode parameter sets (anode_parameters): " + ", ".join(list_anode_sets()))
     _say("interlayers (interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))
-    _say("geometry builders: " + ", ".join(sorted(BUILDERS)))
+    _say("geometry builders (femcell mesh BUILDER --help lists every parameter):")
+    for name in sorted(BUILDERS):
+        _say(f"  {name:22s} " + ", ".join(f"{k}={_show_default(d)}"
+                                           for k, d, _ in _builder_params(name)))
     return 0
+
+
+def _builder_params(name: str) -> list[tuple]:
+    from femcell.geometry import builder_parameters
+
+    return builder_parameters(name)
+
+
+def _show_default(value) -> str:
+    if value is None:
+        return "(derived)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def cmd_info(args) -> int:
@@ -197,8 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=cmd_list)
     i = sub.add_parser("info", help="versions, MPI ranks and PETSc packages")
     i.set_defaults(func=cmd_info)
-    m = sub.add_parser("mesh", help="build a geometry and optionally write a .msh")
-    m.add_argument("builder")
+    m = sub.add_parser("mesh", help="build a geometry and optionally write a .msh",
+                       description="Build a geometry with one of the builders (femcell list "
+                       "shows them) and print its mesh quality; -o writes a gmsh .msh (and "
+                       "a .json of its metadata). Lengths take units: --set h='2 um'.")
+    m.add_argument("builder", help="geometry builder (femcell list); "
+                   "femcell mesh BUILDER --help lists its parameters")
     m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     m.add_argument("-o", "--output")
     m.set_defaults(func=cmd_mesh)
@@ -209,13 +246,82 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _builder_help(argv: list[str]) -> bool:
+    """`femcell mesh BUILDER --help`: the builder's parameters with defaults (rank 0)."""
+    from femcell.geometry import BUILDERS
+
+    if len(argv) < 3 or argv[0] != "mesh" or not {"-h", "--help"} & set(argv):
+        return False
+    name = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if name not in BUILDERS:
+        return False
+    _say(f"usage: femcell mesh {name} [--set PARAM=VALUE ...] [-o FILE.msh]\n")
+    _say(f"parameters of {name} (SI numbers or strings with units, e.g. h='2 um'):")
+    for k, d, desc in _builder_params(name):
+        _say(f"  {k:24s} default {_show_default(d):14s} {desc}")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Entry point. Every rank runs the same command; errors end every rank with the same
+    exit code: 2 bad input, 3 no convergence, 128 + signal when interrupted, 1 a bug."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _builder_help(argv):
+        return 0
     args = build_parser().parse_args(argv)
+    from femcell import interrupt
+    from femcell._dolfinx import MPI
+    from femcell.solvers.snes import SolverError
+
+    interrupt.install()
+    errcomm = MPI.COMM_WORLD.Dup() if MPI.COMM_WORLD.size > 1 else None
+    msg, code = None, 0
     try:
-        return args.func(args)
+        code = args.func(args)
     except _bad_input_types() as exc:
-        _say(f"femcell: error: {exc}", err=True)
-        return EXIT_BAD_INPUT
+        msg, code = f"femcell: error: {exc}", EXIT_BAD_INPUT
+    except interrupt.Interrupted as exc:
+        msg, code = (f"femcell: {exc}: stopped on every rank; the run folder's summary.json "
+                     "says interrupted"), exc.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C
+        msg, code = "femcell: interrupted", 130
+    except SolverError as exc:
+        msg, code = f"femcell: run stopped: {exc}", EXIT_SOLVER
+    except Exception as exc:  # a bug: one line (the traceback with FEMCELL_DEBUG=1)
+        if os.environ.get("FEMCELL_DEBUG"):
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        msg, code = (f"femcell: internal error: {type(exc).__name__}: {first} (please report "
+                     "it; FEMCELL_DEBUG=1 prints the traceback)"), EXIT_BUG
+    finally:
+        interrupt.uninstall()
+    if msg is not None:
+        _end_together(errcomm, msg, code)
+    if errcomm is not None:
+        errcomm.Free()
+    return code
+
+
+def _end_together(errcomm, msg: str, code: int) -> None:
+    """Print an error once. On several ranks, wait (on a private communicator) until every
+    rank has failed too; a rank that failed alone prints its message and aborts the job
+    after FEMCELL_ERROR_GRACE seconds (default 10) instead of leaving the others hanging."""
+    import time
+
+    if errcomm is None:
+        print(msg, file=sys.stderr, flush=True)
+        return
+    req = errcomm.Ibarrier()
+    grace = float(os.environ.get("FEMCELL_ERROR_GRACE", "10"))
+    t0 = time.monotonic()
+    while not req.Test():
+        if time.monotonic() - t0 > grace:
+            print(f"{msg} [rank {errcomm.rank} alone; aborting the job]", file=sys.stderr,
+                  flush=True)
+            errcomm.Abort(code)
+        time.sleep(0.01)
+    if errcomm.rank == 0:
+        print(msg, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -182,6 +182,13 @@ class Domain:
                 if h is not None:
                     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
                 dim = max(d for d, _ in gmsh.model.getEntities())
+                if h is not None:  # refuse a mesh far beyond FEMCELL_MAX_CELLS before meshing
+                    from femcell.geometry._common import CellCount
+
+                    box = gmsh.model.getBoundingBox(-1, -1)
+                    extent = [box[3 + i] - box[i] for i in range(dim)]
+                    CellCount(f"mesh file {path}", dim, extent, float(np.prod(extent)),
+                              h).check()
                 gmsh.model.mesh.generate(dim)
                 if order > 1:
                     gmsh.model.mesh.setOrder(order)
@@ -211,7 +218,10 @@ class Domain:
             gmsh.option.setNumber("General.Terminal", 0)
             gmsh.model.add("femcell")
             try:
-                meta = dict(fill_model() or {})
+                from femcell.interrupt import terminate_on_signal
+
+                with terminate_on_signal():  # gmsh never returns to Python to poll
+                    meta = dict(fill_model() or {})
                 meta.setdefault("gdim", _gmsh_gdim())
                 meta["mesh_quality"] = _gmsh_quality()
                 if msh_file is not None:
@@ -511,9 +521,12 @@ class Domain:
         q["h_near"] = h_near
         return q
 
-    def quality_line(self) -> str:
-        """One log line: elements, quality and element sizes at interfaces."""
-        q = self.quality()
+    def quality_line(self, q: dict | None = None) -> str:
+        """One log line: elements, quality and element sizes at interfaces.
+
+        Collective unless `q` (from `quality()`) is given: call it on every rank, print it
+        on one."""
+        q = self.quality() if q is None else q
         parts = [f"{q['cells']} elements"]
         if "min_quality" in q:
             parts.append(f"quality {q['measure']} min {q['min_quality']:.3f} mean "

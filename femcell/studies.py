@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time as _time
 from dataclasses import dataclass, field
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from femcell import interrupt
 from femcell._dolfinx import MPI
 from femcell.config import ConfigError, StudyConfig
 from femcell.domain import Domain, RegionError
 from femcell.materials import core as mcore
 from femcell.materials import get_material, rotation_from_euler
 from femcell.materials.core import MaterialError
+from femcell.parallel import on_root
 from femcell.physics.diffusion import Diffusion, Dirichlet, Flux, Robin
 from femcell.problem import Problem
+from femcell.runs import Run, status_of
 from femcell.solvers import SolverError, StepController, TimeIntegrator
 
 
@@ -145,29 +149,67 @@ def build_bcs(cfg: StudyConfig, material, domain: Domain) -> list:
 
 
 # ---------------------------------------------------------------------------- runner
-def _open_run_folder(comm, folder: Path, domain: Domain, physics: list, write: bool,
-                     fields: bool):
-    """Prepare a run folder (collective): remove an old summary, write the mesh tags, open
-    the field writer and the quantities table. Returns (paths, writer or None, table)."""
+def _field_writer(run: Run, physics: list, fields: bool, domain: Domain):
+    """The field time-series writer of a run folder (None when fields are off)."""
+    if not (run.write and fields):
+        return None
+    writer = _open_fields(run.comm, run.folder, physics, domain)
+    for p in writer.paths:
+        run.paths[f"fields:{p.name}"] = p
+    return writer
+
+
+def _open_fields(comm, folder: Path, physics: list, domain: Domain):
+    """FieldWriter for every output field of `physics` (one VTKHDF file per mesh)."""
     from femcell import io as fio
 
-    paths, writer = {}, None
-    if write:
-        if comm.rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        fio.remove_stale_summary(comm, folder)
-        fio.write_mesh_tags(domain, folder / "mesh_tags.xdmf")
-        paths["mesh_tags"] = folder / "mesh_tags.xdmf"
-        if fields:
-            outputs = {}
-            for p in physics:
-                outputs.update(p.output_fields())
-            writer = fio.FieldWriter(comm, folder / "fields.bp", outputs)
-            paths["fields"] = folder / "fields.bp"
-        paths["quantities"] = folder / "quantities.csv"
-    table = fio.QuantityTable(comm, folder / "quantities.csv" if write else None)
-    return paths, writer, table
+    outputs = {}
+    for p in physics:
+        outputs.update(p.output_fields())
+    return fio.FieldWriter(comm, folder, outputs, domain=domain)
+
+
+def _quantity_table(run: Run, folder: Path | None = None, name: str = "quantities.csv"):
+    from femcell import io as fio
+
+    path = (folder or run.folder) / name if run.write else None
+    if path is not None and folder is None:
+        run.paths["quantities"] = path
+    return fio.QuantityTable(run.comm, path)
+
+
+def _progress_bar(run: Run, **kw):
+    """A tqdm bar on rank 0 when progress is on (None elsewhere)."""
+    if not (run.progress and run.rank0):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=run.name, mininterval=0.5, **kw)
+
+
+def _build(run: Run, fn):
+    """Build domain / physics with user errors (regions, materials) as ConfigError."""
+    try:
+        return fn()
+    except (RegionError, MaterialError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_admissible(run: Run, physics: list, rows: list[dict]) -> None:
+    """Warnings for physically impossible results (femcell.physics.admissibility)."""
+    from femcell.physics import diffusion as _d  # TODO(helper-3 API)
+
+    fn = getattr(_d, "admissibility_warnings", None)
+    for w in (fn(physics, rows) if fn else []):
+        run.warn(w)
+
+
+def stoichiometry_events(physics):  # TODO(helper-3 API)
+    return None
+
+
+def _diffusion_options(cfg) -> dict:  # TODO(helper-3 API)
+    return {}
 
 
 def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
@@ -179,7 +221,7 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
         cfg: validated study configuration.
         output: run folder (default runs/<study name>); ignored when write is False.
         comm: MPI communicator.
-        progress: show a progress bar on rank 0.
+        progress: show progress on rank 0 (every rank runs the same code either way).
         write: write fields, tables, plots and summary.json.
         source: path of the study file (recorded in the summary).
         jobs: for studies made of independent runs (CCD ramps): "serial" or "split" (one
@@ -187,44 +229,42 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
 
     Raises:
         ConfigError: bad input discovered while building (unknown region, material...).
-        SolverError: no convergence after the allowed step cuts.
+        SolverError: no convergence after the allowed step cuts (summary status failed).
+        Interrupted: SIGINT / SIGTERM on any rank (summary status interrupted).
     """
-    from femcell import io as fio
-    from femcell._dolfinx import capabilities, versions
+    with interrupt.handling():
+        if cfg.study.physics == "charge":
+            return run_cell_study(cfg, output, comm=comm, progress=progress, write=write,
+                                  source=source)
+        if cfg.study.physics == "ccd":
+            return run_ccd_study(cfg, output, comm=comm, progress=progress, write=write,
+                                 source=source, jobs=jobs)
+        return _run_diffusion_study(cfg, output, comm=comm, progress=progress, write=write,
+                                    source=source)
 
-    if cfg.study.physics == "charge":
-        return run_cell_study(cfg, output, comm=comm, progress=progress, write=write,
-                              source=source)
-    if cfg.study.physics == "ccd":
-        return run_ccd_study(cfg, output, comm=comm, progress=progress, write=write,
-                             source=source, jobs=jobs)
-    wall0 = _time.perf_counter()
-    timings = {}
-    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+
+def _run_diffusion_study(cfg, output, *, comm, progress, write, source) -> Result:
+    run = Run(cfg, output, comm, progress=progress, write=write, source=source,
+              kind="diffusion")
     base_dir = Path(source).parent if source else None
-    try:
-        t0 = _time.perf_counter()
-        domain = build_domain(cfg, comm, base_dir)
-        timings["mesh_s"] = _time.perf_counter() - t0
-        quality = domain.quality()
-        if progress and comm.rank == 0:
-            print(domain.quality_line(), flush=True)
-        material = build_material(cfg)
-        material.law.check(cfg.temperature)
-        orient = build_orientations(cfg, domain)
-        bcs = build_bcs(cfg, material, domain)
-        c0 = (cfg.initial.concentration if cfg.initial.concentration is not None
-              else cfg.initial.stoichiometry * material.c_max)
-        if c0 > material.c_max:
-            raise ConfigError(f"initial.concentration: {c0:g} mol/m^3 exceeds c_max = "
-                              f"{material.c_max:g} mol/m^3 of {material.name}")
-        t0 = _time.perf_counter()
-        physics = Diffusion(material, bcs, initial=c0, temperature=cfg.temperature,
-                            orientations=orient, degree=cfg.solver.degree)
+    with run.timed("mesh_s"):
+        domain = _build(run, lambda: build_domain(cfg, comm, base_dir))
+    quality = domain.quality()
+    run.say(domain.quality_line(quality))
+    material = _build(run, lambda: build_material(cfg))
+    material.law.check(cfg.temperature)
+    orient = build_orientations(cfg, domain)
+    bcs = build_bcs(cfg, material, domain)
+    c0 = (cfg.initial.concentration if cfg.initial.concentration is not None
+          else cfg.initial.stoichiometry * material.c_max)
+    if c0 > material.c_max:
+        raise ConfigError(f"initial.concentration: {c0:g} mol/m^3 exceeds c_max = "
+                          f"{material.c_max:g} mol/m^3 of {material.name}")
+    with run.timed("setup_s"):
+        physics = _build(run, lambda: Diffusion(
+            material, bcs, initial=c0, temperature=cfg.temperature, orientations=orient,
+            degree=cfg.solver.degree, **_diffusion_options(cfg)))
         problem = Problem(domain, [physics], linear_solver=cfg.solver.linear)
-        timings["setup_s"] = _time.perf_counter() - t0
-    except (RegionError, MaterialError) as exc:
-        raise ConfigError(str(exc)) from None
 
     tc = cfg.time
     t_ref = physics.scales.time
@@ -235,21 +275,17 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
     integ = TimeIntegrator(problem, ctl)
     out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
 
-    rank0 = comm.rank == 0
-    paths, writer, table = _open_run_folder(comm, folder, domain, [physics],
-                                            write, cfg.output.fields)
-
+    run.open_folder()
+    run.write_mesh(domain)
+    writer = _field_writer(run, [physics], cfg.output.fields, domain)
+    table = _quantity_table(run)
     problem.initialise()
     table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
     if writer:
         writer.write(0.0)
-    bar = None
-    if progress and rank0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=tc.end, unit="s", desc=cfg.study.name, leave=True, mininterval=0.5,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/{total:.4g} s "
-                              "[{elapsed}<{remaining}]{postfix}")
+    bar = _progress_bar(run, total=tc.end, unit="s", leave=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/{total:.4g} s "
+                                   "[{elapsed}<{remaining}]{postfix}")
     next_out = [0]
 
     def on_step(rec):
@@ -262,56 +298,62 @@ def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.CO
         if bar is not None:
             bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
             bar.update(rec["t"] - bar.n)
+        run.check_interrupt()
         return False
 
-    status, message = "completed", ""
-    t0 = _time.perf_counter()
-    try:
-        integ.run(tc.end, on_step, stop_times=out_times)
-    except SolverError as exc:
-        status, message = "failed", str(exc)
-    finally:
-        if bar is not None:
-            bar.close()
-        if writer:
-            writer.close()
-        table.close()
-    timings["time_loop_s"] = _time.perf_counter() - t0
+    stop = None
+    with run.timed("time_loop_s"):
+        try:
+            integ.run(tc.end, on_step, stop_times=out_times)
+        except (SolverError, interrupt.Interrupted) as exc:
+            stop = exc
+        finally:
+            if bar is not None:
+                bar.close()
+            if writer:
+                if stop is None and integ.t < tc.end * (1 - 1e-12):
+                    writer.write(integ.t)  # the state where a cut-off stopped the run
+                writer.close()
+            table.close()
     problem.close()
-
+    status, message = status_of(stop)
     rows = table.rows
+    ended_by = getattr(integ, "ended_by", None)
+    if status == "completed" and ended_by and integ.t < tc.end * (1 - 1e-12):
+        run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
+                 f"{ended_by}")
+    _check_admissible(run, [physics], rows)
     crank = _crank_reference(cfg, domain, material, c0, bcs)
     headline = _headline(physics, rows, material, bcs, crank)
     if write and cfg.output.plots and status == "completed":
-        paths.update(_plots(cfg, physics, domain, folder, rows, crank))
-    summary = {
-        "status": status,
-        "message": message,
-        "study": cfg.study.name,
-        "source": source,
-        "inputs_si": cfg.model_dump(),
-        "physics": physics.describe(),
-        "domain": {"description": domain.describe(), "cells": domain.num_cells_global(),
-                   "dofs": problem.num_dofs, "volume_m3": domain.volume(),
-                   "mesh_quality": quality,
-                   "builder_metadata": {k: v for k, v in domain.metadata.items()
-                                        if k != "orientations"}},
-        "versions": versions(),
-        "petsc_packages": {k: v for k, v in capabilities().items() if v},
-        "mpi_ranks": comm.size,
-        "wall_time_s": _time.perf_counter() - wall0,
-        "timings_s": timings,
-        "steps": {"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-        "headline": headline,
-        "citations": physics.citations(),
-        "files": {k: str(v) for k, v in paths.items()},
-    }
-    if write:
-        fio.finalise_summary(comm, folder, summary)
-    result = Result(cfg.study.name, folder if write else None, rows, headline, summary, paths)
-    if status != "completed":
-        raise SolverError(f"{message} (partial results in {folder}; summary.json says failed)")
+        run.paths.update(run.agree(lambda: _plots(cfg, physics, domain, run.folder, rows,
+                                                  crank)))
+    summary = run.summary(
+        status, message, headline,
+        ended_by=ended_by if status == "completed" else status,
+        physics=physics.describe(),
+        domain={"description": domain.describe(), "cells": domain.num_cells_global(),
+                "dofs": problem.num_dofs, "volume_m3": domain.volume(),
+                "mesh_quality": quality,
+                "builder_metadata": {k: v for k, v in domain.metadata.items()
+                                     if k != "orientations"}},
+        steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+        citations=physics.citations())
+    run.finish(summary)
+    result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
+                    run.paths)
+    _raise_stop(stop, run)
     return result
+
+
+def _raise_stop(stop, run: Run) -> None:
+    """Re-raise what stopped a run once its summary is written."""
+    if stop is None:
+        return
+    if isinstance(stop, interrupt.Interrupted):
+        raise stop
+    where = f" (partial results in {run.folder}; summary.json says failed)" if run.write else ""
+    raise SolverError(f"{stop}{where}")
 
 
 def _crank_reference(cfg, domain, material, c0, bcs):
@@ -457,75 +499,72 @@ def build_cell_physics(cfg, domain: Domain):
 def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = True,
                    write: bool = True, source: str | None = None) -> Result:
     """Run a cell study (charge transport + kinetics driven by a protocol)."""
-    from femcell import io as fio
-    from femcell._dolfinx import capabilities, versions
     from femcell.protocol import Protocol, ProtocolError, ProtocolRunner
     from femcell.units import UnitError, to_si
 
-    wall0 = _time.perf_counter()
-    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+    run = Run(cfg, output, comm, progress=progress, write=write, source=source, kind="cell")
     base_dir = Path(source).parent if source else None
-    timings = {}
     try:
-        t0 = _time.perf_counter()
-        domain = build_domain(cfg, comm, base_dir)
-        timings["mesh_s"] = _time.perf_counter() - t0
+        with run.timed("mesh_s"):
+            domain = build_domain(cfg, comm, base_dir)
         quality = domain.quality()
-        if progress and comm.rank == 0:
-            print(domain.quality_line(), flush=True)
+        run.say(domain.quality_line(quality))
         protocol = Protocol.from_dicts(cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key))
-        t0 = _time.perf_counter()
-        physics = build_cell_physics(cfg, domain)
-        phys = physics[-1]  # the charge transport; concentrations come first
-        problem = Problem(domain, physics, linear_solver=cfg.solver.linear)
-        timings["setup_s"] = _time.perf_counter() - t0
+        with run.timed("setup_s"):
+            physics = build_cell_physics(cfg, domain)
+            phys = physics[-1]  # the charge transport; concentrations come first
+            problem = Problem(domain, physics, linear_solver=cfg.solver.linear)
     except (RegionError, MaterialError, ProtocolError, UnitError) as exc:
         raise ConfigError(str(exc)) from None
 
-    rank0 = comm.rank == 0
-    paths, writer, table = _open_run_folder(comm, folder, domain, physics, write,
-                                            cfg.output.fields)
+    run.open_folder()
+    run.write_mesh(domain)
+    writer = _field_writer(run, physics, cfg.output.fields, domain)
+    table = _quantity_table(run)
     problem.initialise()
     integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
                                                    max_cuts=cfg.time.max_cuts))
-    bar = None
-    if progress and rank0:
-        from tqdm import tqdm
-
-        bar = tqdm(desc=cfg.study.name, unit=" steps", mininterval=0.5)
+    bar = _progress_bar(run, unit=" steps")
     count = [0]
+
+    def write_fields(t):
+        phys.refresh_outputs()
+        writer.write(t)
+
+    if writer:
+        write_fields(0.0)
 
     def record(row):
         table.append(row)
         count[0] += 1
         if writer and count[0] % cfg.output.field_every == 0:
-            phys.refresh_outputs()
-            writer.write(row["t"])
+            write_fields(row["t"])
         if bar is not None:
             bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
                                 f"[{row['label']}]", refresh=False)
             bar.update(1)
+        run.check_interrupt()
 
     runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt, rise_time=cfg.time.rise_time,
                             record=record)
-    status, message, bad_input = "completed", "", None
-    t0 = _time.perf_counter()
-    try:
-        runner.run(protocol)
-    except SolverError as exc:
-        status, message = "failed", str(exc)
-    except ProtocolError as exc:  # found while running (e.g. an unknown quantity name)
-        status, message, bad_input = "failed", str(exc), exc
-    finally:
-        if writer:
-            phys.refresh_outputs()
-            writer.write(integ.t)
-            writer.close()
-        if bar is not None:
-            bar.close()
-        table.close()
-    timings["time_loop_s"] = _time.perf_counter() - t0
+    stop, bad_input = None, None
+    with run.timed("time_loop_s"):
+        try:
+            runner.run(protocol)
+        except (SolverError, interrupt.Interrupted) as exc:
+            stop = exc
+        except ProtocolError as exc:  # found while running (e.g. an unknown quantity name)
+            stop, bad_input = exc, exc
+        finally:
+            if writer:
+                if count[0] % cfg.output.field_every:
+                    write_fields(integ.t)  # the last state, unless just written
+                writer.close()
+            if bar is not None:
+                bar.close()
+            table.close()
     problem.close()
+    status, message = status_of(stop)
     rows = table.rows
     steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
               "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
@@ -533,6 +572,11 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
               "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
               "end_current_density_A_m2": s.end_quantities.get("current_density")}
              for s in runner.summaries]
+    for st in steps:
+        if "stoichiometry" in str(st["ended_by"]):
+            run.warn(f"protocol step {st['index']} ({st['label']}) ended at the "
+                     f"stoichiometry limit: {st['ended_by']}")
+    _check_admissible(run, physics, rows)
     newton = [rec["newton_its"] for rec in integ.log]
     headline = {"steps_completed": len(steps),
                 "final_cell_voltage_V": rows[-1]["cell_voltage"] if rows else None,
@@ -558,37 +602,29 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
             headline[f"peak_to_mean_current[{name}]"] = q[f"j_max[{name}]"] / abs(
                 q[f"j_mean[{name}]"])
     if write and cfg.output.plots and rows:
-        paths.update(_cell_plots(cfg, phys, folder, rows, comm))
-    summary = {
-        "status": status, "message": message, "study": cfg.study.name, "source": source,
-        "inputs_si": cfg.model_dump(),
-        "domain": {"description": domain.describe(), "cells": domain.num_cells_global(),
-                   "dofs": problem.num_dofs, "mesh_quality": quality},
-        "versions": versions(),
-        "petsc_packages": {k: v for k, v in capabilities().items() if v},
-        "mpi_ranks": comm.size, "wall_time_s": _time.perf_counter() - wall0,
-        "timings_s": timings,
-        "steps": {"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-        "protocol_steps": steps, "headline": headline,
-        "citations": list(dict.fromkeys(c for p in physics for c in p.citations())),
-        "files": {k: str(v) for k, v in paths.items()},
-    }
-    if write:
-        fio.finalise_summary(comm, folder, summary)
-    result = Result(cfg.study.name, folder if write else None, rows, headline, summary, paths)
+        run.paths.update(run.on_root(lambda: _cell_plots(cfg, phys, run.folder, rows),
+                                     share=True))
+    summary = run.summary(
+        status, message, headline,
+        domain={"description": domain.describe(), "cells": domain.num_cells_global(),
+                "dofs": problem.num_dofs, "mesh_quality": quality},
+        steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+        protocol_steps=steps,
+        citations=list(dict.fromkeys(c for p in physics for c in p.citations())))
+    run.finish(summary)
+    result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
+                    run.paths)
     if bad_input is not None:
         raise ConfigError(str(bad_input))
-    if status != "completed":
-        raise SolverError(f"{message} (partial results in {folder}; summary.json says failed)")
+    _raise_stop(stop, run)
     return result
 
 
-def _cell_plots(cfg, phys, folder, rows, comm) -> dict:
+def _cell_plots(cfg, phys, folder, rows) -> dict:
+    """Voltage and current-density plots (rank 0)."""
     from femcell import plotting
 
     out = {}
-    if comm.rank != 0:
-        return out
     t = [r["t"] for r in rows]
     tunit = ("h", 3600.0) if t[-1] >= 2 * 3600 else (("min", 60.0) if t[-1] >= 120 else
                                                        ("s", 1.0))
@@ -616,7 +652,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     applied like `--set a.b=value`. `jobs = "serial"` (default) runs the points one after
     another on all ranks, `jobs = "split"` runs them as independent MPI jobs (one group of
     ranks per point; femcell.sweep). Every point writes its own folder <output>/<label>_<k>/;
-    rank 0 writes sweep.csv (parameters + headline numbers), sweep.json and sweep.png.
+    rank 0 writes sweep.csv (parameters in SI + headline numbers), sweep.json and sweep.png.
 
     Args:
         path: the study TOML with a [sweep] table.
@@ -627,46 +663,32 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         jobs: overrides [sweep] jobs.
 
     Returns:
-        One dict per point: {"value", "folder", <parameter keys>, **headline}.
+        One dict per point: {"value", "folder", <parameter keys (SI)>, **headline}.
     """
-    import copy
-    import tomllib
-
     from femcell import io as fio
-    from femcell.config import apply_overrides, load_config
-    from femcell.sweep import SweepError, expand, n_groups, run_points
+    from femcell.config import apply_overrides, load_config, read_study
+    from femcell.sweep import n_groups, run_points
 
-    raw = tomllib.loads(Path(path).read_text())
-    raw = apply_overrides(raw, list(overrides or []))
+    raw = apply_overrides(read_study(path), list(overrides or []))
     sweep = raw.pop("sweep", None)
-    if not isinstance(sweep, dict):
-        raise ConfigError(f"{path}: [sweep] must be a table")
-    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs"}
-    if extra:
-        raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))}")
-    if ("parameter" in sweep) == ("parameters" in sweep):
-        raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
-                          "'parameters' table")
-    params = ({sweep["parameter"]: sweep.get("values")} if "parameter" in sweep
-              else sweep["parameters"])
-    jobs = jobs if jobs is not None else sweep.get("jobs", "serial")
-    try:
-        if not isinstance(params, dict):
-            raise SweepError("sweep: 'parameters' must be a table of lists")
-        points = expand(params, sweep.get("mode", "grid"))
-        ng = n_groups(comm, len(points), jobs)
-    except SweepError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    name = raw.get("study", {}).get("name", "sweep")
-    folder = Path(output) if output is not None else Path("runs") / name
-    single = len(params) == 1
-    label = sweep.get("label", next(iter(params)).split(".")[-1] if single else "point")
-    cfgs = []  # validate every point before running any
-    for point in points:
+    params, mode, label, jobs = _sweep_definition(sweep, path, jobs)
+    name = raw.get("study", {}).get("name", "sweep") if isinstance(raw.get("study"),
+                                                                   dict) else "sweep"
+    cfgs, points, si_points = [], [], []
+    for point in _sweep_points(params, mode, path):  # validate every point before any run
         data = copy.deepcopy(raw)
         for key, value in point.items():
             data = _set_path(data, key, value, path)
-        cfgs.append(load_config(data=data))
+        cfg = load_config(data=data)
+        cfgs.append(cfg)
+        points.append(point)
+        si_points.append({k: _si_value(cfg, k, v) for k, v in point.items()})
+    try:
+        ng = n_groups(comm, len(points), jobs)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: sweep.jobs: {exc}") from None
+    folder = Path(output) if output is not None else Path("runs") / name
+    single = len(params) == 1
     if progress and comm.rank == 0 and ng > 1:
         print(f"femcell: sweep of {len(points)} points as {ng} independent jobs", flush=True)
 
@@ -677,14 +699,17 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
             print(f"femcell: sweep {shown} ({k + 1}/{len(points)})", flush=True)
         res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
                         progress=progress and world_lead, source=str(path))
-        return {"value": next(iter(point.values())) if single else k,
-                "folder": str(folder / f"{label}_{k}"), **point, **res.headline}
+        interrupt.check(sub)
+        return {"value": si_points[k][next(iter(point))] if single else k,
+                "folder": str(folder / f"{label}_{k}"), **si_points[k],
+                "status": res.summary["status"], **res.headline}
 
-    results = run_points(points, work, comm, jobs)
-    if comm.rank == 0:
+    with interrupt.handling():
+        results = run_points(points, work, comm, jobs)
+
+    def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
-        fio.write_json(folder / "sweep.json", {"parameters": params,
-                                               "mode": sweep.get("mode", "grid"),
+        fio.write_json(folder / "sweep.json", {"parameters": params, "mode": mode,
                                                "jobs": jobs, "groups": ng,
                                                "mpi_ranks": comm.size, "results": results})
         keys = ["value", *[k for k in params if k != "value"]]
@@ -697,8 +722,61 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
                               ("" if r.get(k) is None else str(r[k]))) for k in keys})
         table.close()
         _sweep_plot(folder / "sweep.png", results, list(params), name)
-    comm.barrier()
+
+    on_root(comm, write_tables)
     return results
+
+
+def _sweep_definition(sweep, path, jobs):
+    """(parameters, mode, label, jobs) of a [sweep] table, checked (ConfigError)."""
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{path}: [sweep] must be a table")
+    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs"}
+    if extra:
+        raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
+                          "(known: parameter, values, parameters, mode, label, jobs)")
+    if ("parameter" in sweep) == ("parameters" in sweep):
+        raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
+                          "'parameters' table")
+    if "parameter" in sweep:
+        if not isinstance(sweep["parameter"], str) or not sweep["parameter"]:
+            raise ConfigError(f"{path}: sweep.parameter must be a dotted key such as "
+                              f"\"interface.stack_pressure\", got {sweep['parameter']!r}")
+        params = {sweep["parameter"]: sweep.get("values")}
+    else:
+        params = sweep["parameters"]
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise ConfigError(f"{path}: sweep.parameters must be a table of dotted key = "
+                              "[values], e.g. {\"interface.void_rate\" = [1e-3, 3e-3]}")
+    mode = sweep.get("mode", "grid")
+    label = sweep.get("label")
+    if label is None:
+        label = next(iter(params)).split(".")[-1] if len(params) == 1 else "point"
+    if not isinstance(label, str) or not label.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{path}: sweep.label = {label!r}: letters, digits, '_' and '-' "
+                          "only (it names folders)")
+    return params, mode, label, jobs if jobs is not None else sweep.get("jobs", "serial")
+
+
+def _sweep_points(params, mode, path) -> list[dict]:
+    from femcell.sweep import SweepError, expand
+
+    try:
+        return expand(params, mode)
+    except SweepError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _si_value(cfg, dotted: str, value):
+    """The value the validated configuration holds at a swept key (SI float when it is a
+    quantity), else the value as given."""
+    node = cfg.model_dump()
+    try:
+        for part in dotted.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return value
+    return node if isinstance(node, int | float | str | bool) or node is None else value
 
 
 def _sweep_plot(path, results, params, title):
@@ -739,19 +817,28 @@ def _sweep_plot(path, results, params, title):
 
 
 def _set_path(data: dict, dotted: str, value, source) -> dict:
-    """Set data[a][b][0][c] = value for dotted = "a.b.0.c" (lists indexed by number)."""
+    """Set data[a][b][0][c] = value for dotted = "a.b.0.c" (lists indexed by number;
+    missing tables are created, so a sweep can set a key the file leaves at its default)."""
     parts = dotted.split(".")
     node = data
-    for p in parts[:-1]:
-        try:
-            node = node[int(p)] if isinstance(node, list) else node[p]
-        except (KeyError, IndexError, ValueError):
-            raise ConfigError(f"{source}: sweep parameter {dotted!r}: no key {p!r}") from None
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
+    try:
+        for p in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(p)]
+            elif isinstance(node, dict):
+                node = node.setdefault(p, {})
+            else:
+                raise KeyError(p)
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise KeyError(last)
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise ConfigError(f"{source}: sweep parameter {dotted!r}: no such key in the study "
+                          "file") from None
     return data
 
 
@@ -770,7 +857,9 @@ def _ccd_case_config(cfg, case):
     try:
         return CCDStudyConfig.model_validate(apply_overrides(data, sets))
     except Exception as exc:  # pydantic.ValidationError or a bad key path
-        raise ConfigError(f"cases.{case.name}.set: {exc}".splitlines()[0]) from None
+        from femcell.config import validation_message
+
+        raise ConfigError(validation_message(exc, f"cases.{case.name}.set")) from None
 
 
 def _ccd_parameters(cfg):
@@ -884,15 +973,12 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     cfg.ramp), Arrhenius fits of j_crit per case with standard errors, regimes, plots.
 
     Every (case, temperature) ramp is one point of a sweep (femcell.sweep): jobs="split" runs
-    them as independent MPI jobs, one group of ranks per ramp.
+    them as independent MPI jobs, one group of ranks per ramp. Each ramp writes its own
+    folder ramps/<case>_<T>C/ (quantities.csv, field time series).
     """
-    from femcell import io as fio
-    from femcell._dolfinx import versions
-    from femcell.protocol import arrhenius_fit
     from femcell.sweep import SweepError, n_groups, run_points
 
-    wall0 = _time.perf_counter()
-    folder = Path(output) if output is not None else Path("runs") / cfg.study.name
+    run = Run(cfg, output, comm, progress=progress, write=write, source=source, kind="ccd")
     base_dir = Path(source).parent if source else None
     if cfg.resolution == "fine":  # for clusters: half the element size, a quarter of the step
         from femcell.config import CCDStudyConfig, apply_overrides
@@ -915,77 +1001,55 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         ng = n_groups(comm, len(points), jobs)
     except SweepError as exc:
         raise ConfigError(str(exc)) from None
-    if write:
-        if comm.rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        fio.remove_stale_summary(comm, folder)
-    domains = {}
+    with run.timed("mesh_s"):  # the mesh on all ranks: quality, mesh output, serial ramps
+        domain = _build(run, lambda: build_domain(cfg, comm, base_dir))
+    quality = domain.quality()
+    run.say(domain.quality_line(quality))
+    description = domain.describe()
+    run.open_folder()
+    run.write_mesh(domain)
+    if ng > 1:
+        run.say(f"femcell: {len(points)} ramps as {ng} independent jobs")
+    domains = {id(comm): domain}
 
     def domain_on(sub):
         if id(sub) not in domains:
-            try:
-                domains[id(sub)] = build_domain(cfg, sub, base_dir)
-            except (RegionError, MaterialError) as exc:
-                raise ConfigError(str(exc)) from None
+            domains[id(sub)] = _build(run, lambda: build_domain(cfg, sub, base_dir))
         return domains[id(sub)]
 
-    mesh_info = {}  # quality and description of the mesh the ramps use (any group's)
-    if ng == 1:
-        domain = domain_on(comm)
-        mesh_info.update(quality=domain.quality(), description=domain.describe())
-        if progress and comm.rank == 0:
-            print(domain.quality_line(), flush=True)
-    elif progress and comm.rank == 0:
-        print(f"femcell: {len(points)} ramps as {ng} independent jobs", flush=True)
     shown = set()
 
     def say_ramp(k, r):
-        if progress and comm.rank == 0 and k not in shown:
-            shown.add(k)
-            jc = r["j_crit_A_m2"]
-            txt = f"{jc * 0.1:.4g} mA/cm^2" if jc else "no failure"
-            print(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  j_crit = "
-                  f"{txt:16s} ({r['regime']}; {r['ramp_steps']} steps)", flush=True)
-            if r.get("stripped_fraction_of_anode", 0.0) > 0.5:
-                print(f"    warning: the ramp stripped {r['stripped_fraction_of_anode']:.0%} of "
-                      "the anode thickness; the model keeps the anode geometry fixed",
-                      flush=True)
+        if k in shown:
+            return
+        shown.add(k)
+        jc = r["j_crit_A_m2"]
+        txt = f"{jc * 0.1:.4g} mA/cm^2" if jc is not None else "no failure"
+        run.say(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  j_crit = "
+                f"{txt:16s} ({r['regime']}; {r['ramp_steps']} steps)")
 
     def work(k, point, sub):
         c, T = point
-        dom = domain_on(sub)
-        if not mesh_info:
-            mesh_info.update(quality=dom.quality(), description=dom.describe())
-        r = _ccd_ramp(case_cfgs[c], cfg.cases[c], T, dom, folder, write)
+        r = _ccd_ramp(case_cfgs[c], cfg.cases[c], T, domain_on(sub), run.folder, write)
         if ng == 1:  # split runs print the ramps in order once all groups are done
             say_ramp(k, r)
         return r
 
-    results = run_points(points, work, comm, jobs)
+    stop, results = None, []
+    with run.timed("ramps_s"):
+        try:
+            results = run_points(points, work, comm, jobs)
+        except (SolverError, interrupt.Interrupted) as exc:
+            stop = exc
     if ng > 1:
         domains.clear()
         _free_solvers(comm)
         for k, r in enumerate(results):
             say_ramp(k, r)
-    # every group meshed the same geometry: rank 0's group reports it
-    quality, description = comm.bcast((mesh_info.get("quality"),
-                                        mesh_info.get("description")), root=0)
-    fits = {}
-    for c, (case, ccfg) in enumerate(zip(cfg.cases, case_cfgs, strict=True)):
-        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for (cc, _), r in zip(points, results,
-                                                                          strict=True)
-              if cc == c and r["j_crit_A_m2"]]
-        if len(ok) >= 2:
-            fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
-            fit["published_ea_eV"] = case.published_ea_eV
-            fit["published_source"] = case.published_source
-            barrier = [r["interface_barrier_eV"] for (cc, _), r in zip(points, results,
-                                                                      strict=True) if cc == c]
-            fit["set_barriers_eV"] = {
-                "interface": barrier[0],
-                "bulk_migration": ccfg.vacancies.migration_energy / mcore.EV}
-            fits[case.name] = fit
+    for r in results:
+        for w in r.pop("warnings", []):
+            run.warn(w)
+    fits = _ccd_fits(run, cfg, case_cfgs, points, results) if stop is None else {}
     headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
     headline.update({f"E_A_se[{name}]_eV": f["activation_energy_se_eV"]
                      for name, f in fits.items()})
@@ -994,52 +1058,103 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
         headline.update({(f"j_crit[{r['case']}, {r['temperature_K'] - 273.15:.0f} degC]_A_m2"
                           if many_t else f"j_crit[{r['case']}]_A_m2"): r["j_crit_A_m2"]
                          for r in results})
+    if write and results:
+        run.paths.update(run.on_root(lambda: _ccd_outputs(run.folder, results, fits, cfg,
+                                                          case_cfgs), share=True))
+    status, message = status_of(stop)
+    summary = run.summary(
+        status, message, headline,
+        definition=(f"j_crit: the applied current density at which the "
+                    f"{cfg.ramp.criterion} criterion trips (contact fraction first below "
+                    f"{cfg.ramp.threshold:g})" if cfg.ramp.criterion == "contact" else
+                    "j_crit: the applied current density at which the anode overpotential "
+                    "leaves its linear trend by 10 %"),
+        jobs={"mode": jobs, "groups": ng},
+        domain={"description": description, "mesh_quality": quality},
+        ramps=results, arrhenius_fits=fits,
+        citations=list(dict.fromkeys(
+            [get_material(n).all_citations()[0] for n in cfg.conductors.values()] + cites)))
+    run.finish(summary)
+    result = Result(cfg.study.name, run.folder if write else None, results, headline, summary,
+                    run.paths)
+    _raise_stop(stop, run)
+    return result
+
+
+def _ccd_fits(run: Run, cfg, case_cfgs, points, results) -> dict:
+    """Arrhenius fit of j_crit per case; ramps without a critical current are named in a
+    warning (never dropped silently)."""
+    from femcell.protocol import arrhenius_fit
+
+    fits = {}
+    for c, (case, ccfg) in enumerate(zip(cfg.cases, case_cfgs, strict=True)):
+        mine = [r for (cc, _), r in zip(points, results, strict=True) if cc == c]
+        missing = [r for r in mine if r["j_crit_A_m2"] is None]
+        if missing:
+            run.warn(f"case {case.name!r}: no contact loss up to ramp.max_time = "
+                     f"{ccfg.ramp.max_time:g} s at "
+                     + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC" for r in missing)
+                     + ": these ramps have no j_crit and are left out of the Arrhenius fit")
+        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
+              if r["j_crit_A_m2"] is not None]
+        if len({t for t, _ in ok}) < 2:
+            if len(ccfg.ramp.temperatures) > 1:
+                run.warn(f"case {case.name!r}: fewer than two temperatures with a critical "
+                         "current: no activation energy")
+            continue
+        fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
+        fit["published_ea_eV"] = case.published_ea_eV
+        fit["published_source"] = case.published_source
+        fit["ramp_rate_A_m2_s"] = ccfg.ramp.rate * case.rate_factor
+        fit["set_barriers_eV"] = {
+            "interface": mine[0]["interface_barrier_eV"],
+            "bulk_migration": ccfg.vacancies.migration_energy / mcore.EV}
+        fits[case.name] = fit
+    return fits
+
+
+def _ccd_outputs(folder, results, fits, cfg, case_cfgs) -> dict:
+    """j_crit.csv and the Arrhenius (or per-case) plot (rank 0)."""
+    from femcell import io as fio
+    from femcell._dolfinx import MPI as _MPI
+
     paths = {}
-    if write and comm.rank == 0:
-        table = fio.QuantityTable(comm, folder / "j_crit.csv")
-        for r in results:
-            table.append({k: v for k, v in r.items()})
-        table.close()
-        paths["table"] = folder / "j_crit.csv"
-        if fits:
-            paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
-                                                      cfg.study.name)
-        else:
-            paths["cases_plot"] = _ccd_cases_plot(folder / "j_crit.png", results,
-                                                  cfg.study.name)
-    summary = {"status": "completed", "study": cfg.study.name, "source": source,
-               "inputs_si": cfg.model_dump(), "versions": versions(), "mpi_ranks": comm.size,
-               "jobs": {"mode": jobs, "groups": ng},
-               "wall_time_s": _time.perf_counter() - wall0,
-               "domain": {"description": description, "mesh_quality": quality},
-               "ramps": results, "arrhenius_fits": fits, "headline": headline,
-               "citations": list(dict.fromkeys(
-                   [get_material(n).all_citations()[0] for n in cfg.conductors.values()]
-                   + cites)),
-               "files": {k: str(v) for k, v in paths.items()}}
-    if write:
-        fio.finalise_summary(comm, folder, summary)
-    return Result(cfg.study.name, folder if write else None, results, headline, summary, paths)
+    table = fio.QuantityTable(_MPI.COMM_SELF, folder / "j_crit.csv")
+    for r in results:
+        table.append({k: v for k, v in r.items() if not isinstance(v, dict | list)})
+    table.close()
+    paths["table"] = folder / "j_crit.csv"
+    if fits:
+        paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
+                                                  cfg)
+    else:
+        paths["cases_plot"] = _ccd_cases_plot(folder / "j_crit.png", results, cfg.study.name)
+    return paths
+
+
+def _slug(text: str) -> str:
+    """A folder-name-safe version of a label (letters, digits, '-', '_')."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or "case"
 
 
 def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
     """One current ramp of a CCD study at temperature T [K] on domain (its communicator):
-    j_crit, regime, optional time to contact loss at a fixed current, fields at failure."""
+    j_crit, regime, optional time to contact loss at a fixed current. With `write`, the ramp
+    folder ramps/<case>_<T>C/ gets quantities.csv and the fields every field_every steps
+    (and at the end)."""
     from femcell import io as fio
-    from femcell.protocol import (
-        Protocol,
-        ProtocolRunner,
-        Step,
-        Until,
-        detect_ccd,
-        first_fall_below,
-    )
+    from femcell.protocol import Protocol, ProtocolRunner, Step, Until, first_fall_below
 
     comm = domain.comm
     dt = ccfg.ramp.dt
     rate = ccfg.ramp.rate * case.rate_factor
+    sub = folder / "ramps" / f"{_slug(case.name)}_{T - 273.15:.0f}C"
+    if write:
+        on_root(comm, lambda: sub.mkdir(parents=True, exist_ok=True))
 
-    def run(step, until_contact, dt=dt, max_time=ccfg.ramp.max_time):
+    def run(step, until_contact, csv, fields, dt=dt, max_time=ccfg.ramp.max_time):
         try:
             physics, ct, limits = _ccd_physics(ccfg, domain, T)
             problem = Problem(domain, physics, linear_solver=ccfg.solver.linear)
@@ -1047,55 +1162,88 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
             raise ConfigError(str(exc)) from None
         problem.initialise()
         integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False))
-        rows = []
-        ProtocolRunner(problem, ct, integ, dt=dt, record=rows.append).run(Protocol([
-            Step(*step[0], **step[1], until=Until(quantity=("contact_fraction", "below",
-                                                            until_contact),
-                                                  time=max_time))]))
-        return problem, physics, ct, integ, rows, limits
+        table = fio.QuantityTable(comm, sub / csv if write else None)
+        writer = None
+        if fields:
+            writer = _open_fields(comm, sub, physics, domain)
+            ct.refresh_outputs()
+            writer.write(0.0)
+        count = [0]
+
+        def record(row):
+            table.append(row)
+            count[0] += 1
+            if writer and count[0] % ccfg.output.field_every == 0:
+                ct.refresh_outputs()
+                writer.write(row["t"])
+            interrupt.check(comm)
+
+        try:
+            ProtocolRunner(problem, ct, integ, dt=dt, record=record).run(Protocol([
+                Step(*step[0], **step[1], until=Until(
+                    quantity=("contact_fraction", "below", until_contact), time=max_time))]))
+        finally:
+            if writer:
+                if count[0] % ccfg.output.field_every:
+                    ct.refresh_outputs()
+                    writer.write(integ.t)  # the state at failure
+                writer.close()
+            table.close()
+        problem.close()
+        return table.rows, limits
 
     t0 = _time.perf_counter()
-    problem, physics, ct, integ, rows, limits = run(
-        (("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}), ccfg.ramp.stop_contact)
-    jc = detect_ccd(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
-    if write and ccfg.output.fields:  # the fields at the moment of failure
-        sub = folder / f"{case.name}_{T - 273.15:.0f}C"
-        if comm.rank == 0:
-            sub.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        outputs = {}
-        for p in physics:
-            outputs.update(p.output_fields())
-        ct.refresh_outputs()
-        w = fio.FieldWriter(comm, sub / "fields.bp", outputs)
-        w.write(integ.t)
-        w.close()
-    problem.close()
-    del problem, physics, ct, integ
+    rows, limits = run((("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}),
+                       ccfg.ramp.stop_contact, "quantities.csv", write and ccfg.output.fields)
+    det = _detect(rows, ccfg)
+    jc = det["j_crit"]
     t_loss = None
     if ccfg.ramp.hold_current is not None:  # time to contact loss at a fixed current
-        pb2, _, _, _, rows2, _ = run(
-            (("current",), {"current_density": ccfg.ramp.hold_current}), ccfg.ramp.threshold,
-            dt=ccfg.ramp.hold_dt or dt, max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
-        pb2.close()
+        rows2, _ = run((("current",), {"current_density": ccfg.ramp.hold_current}),
+                       ccfg.ramp.threshold, "hold_quantities.csv", False,
+                       dt=ccfg.ramp.hold_dt or dt,
+                       max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
         t_loss = first_fall_below([0.0] + [r["t"] for r in rows2],  # full contact at t = 0
                                   [1.0] + [r["contact_fraction"] for r in rows2],
                                   ccfg.ramp.threshold)
     _free_solvers(comm)
-    t_crit = jc / rate if jc else None
+    t_crit = jc / rate if jc is not None else None
     regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
               < limits["j_bulk_limit_A_m2"] else "bulk-limited")
     if t_crit is not None and regime == "bulk-limited":
         regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
                    else " (transient: fitted E_A tends to E_m / 3)")
     ledger = _metal_ledger(rows[-1], ccfg.cell.current_cc)
+    where = f"case {case.name!r} at {T - 273.15:.0f} degC"
+    warnings = []
+    if det["first_step"]:
+        warnings.append(f"{where}: contact was lost within the first step (j_crit <= "
+                        f"{jc * 0.1:.4g} mA/cm^2, interpolated from t = 0); reduce ramp.dt "
+                        "or the ramp rate to resolve it")
     anode_thickness = ccfg.geometry.params.get("anode_thickness")
     if anode_thickness:  # the anode geometry is fixed: flag ramps that strip most of it
         ledger["stripped_fraction_of_anode"] = ledger["stripped_thickness_m"] / anode_thickness
+        if ledger["stripped_fraction_of_anode"] > 0.5:
+            warnings.append(f"{where}: the ramp stripped "
+                            f"{ledger['stripped_fraction_of_anode']:.0%} of the anode "
+                            "thickness; the model keeps the anode geometry fixed")
     return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
-            "j_crit_mA_cm2": jc * 0.1 if jc else None, "ramp_steps": len(rows),
-            "regime": regime, "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
-            "wall_s": _time.perf_counter() - t0, **limits, **ledger}
+            "j_crit_mA_cm2": jc * 0.1 if jc is not None else None,
+            "failed_within_first_step": det["first_step"], "ramp_steps": len(rows),
+            "ramp_rate_A_m2_s": rate, "regime": regime, "ramp_time_s": t_crit,
+            "time_to_contact_loss_s": t_loss, "folder": str(sub) if write else None,
+            "wall_s": _time.perf_counter() - t0, **limits, **ledger, "warnings": warnings}
+
+
+def _detect(rows, ccfg) -> dict:
+    """j_crit of a ramp from its rows, the state at t = 0 included: {"j_crit": float or
+    None, "first_step": bool}."""
+    from femcell.protocol import detect_ccd
+
+    out = detect_ccd(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
+    if isinstance(out, dict):
+        return {"j_crit": out.get("j_crit"), "first_step": bool(out.get("first_step"))}
+    return {"j_crit": out, "first_step": False}
 
 
 def _metal_ledger(q: dict, sink: str) -> dict:
@@ -1132,29 +1280,51 @@ def _free_solvers(comm) -> None:
     PETSc.garbage_cleanup(comm)
 
 
-def _arrhenius_plot(path, results, fits, title):
+def _arrhenius_plot(path, results, fits, cfg):
+    """j_crit against 1000/T per case, the fitted lines, and the published activation
+    energies as dashed lines (a range as a shaded wedge) through the middle of each fit; the
+    legend states each case's ramp rate (the condition that differs between cases)."""
     from femcell.plotting import _mpl
+    from femcell.runs import fmt_pm
+    from femcell.units import EV, K_B
 
     plt = _mpl()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    fig, ax = plt.subplots(figsize=(7.6, 5.0), dpi=120)
     for name, fit in fits.items():
         pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in results
-               if r["case"] == name and r["j_crit_A_m2"]]
+               if r["case"] == name and r["j_crit_A_m2"] is not None]
         T = np.array([p[0] for p in pts])
         j = np.array([p[1] for p in pts]) * 0.1
-        line = ax.semilogy(1000 / T, j, "o", label=f"{name}: E_A = "
-                           f"{fit['activation_energy_eV']:.3f} +- "
-                           f"{fit['activation_energy_se_eV']:.3f} eV")[0]
+        rate = fit["ramp_rate_A_m2_s"] * 0.1 * 60  # mA/cm^2 per min
+        line = ax.semilogy(1000 / T, j, "o", label=(
+            f"{name} (ramp {rate:.3g} mA/cm$^2$/min): E_A = "
+            f"{fmt_pm(fit['activation_energy_eV'], fit['activation_energy_se_eV'], 'eV')}"))[0]
         tt = np.linspace(T.min(), T.max(), 50)
-        from femcell.units import EV, K_B
-
         ax.semilogy(1000 / tt, 0.1 * fit["prefactor"] * np.exp(
             -fit["activation_energy_eV"] * EV / (K_B * tt)), "-", color=line.get_color())
+        pub = fit.get("published_ea_eV")
+        if pub is not None:  # published slope(s) through the geometric middle of the fit
+            lo, hi = (pub, pub) if not isinstance(pub, list) else pub
+            tm = 1 / np.mean(1 / T)
+            jm = 0.1 * fit["prefactor"] * np.exp(-fit["activation_energy_eV"] * EV / (K_B * tm))
+
+            def through(ea, _tm=tm, _jm=jm, _tt=tt):
+                return _jm * np.exp(-ea * EV / K_B * (1 / _tt - 1 / _tm))
+
+            if hi > lo:
+                ax.fill_between(1000 / tt, through(lo), through(hi), color=line.get_color(),
+                                alpha=0.15, lw=0)
+            ax.semilogy(1000 / tt, through(0.5 * (lo + hi)), "--", lw=0.9,
+                        color=line.get_color())
+    ax.plot([], [], "k--", lw=0.9, label="published E_A (band: range), through the fit")
     ax.set_xlabel("1000 / T [1/K]")
-    ax.set_ylabel("critical current density [mA/cm^2]")
-    ax.set_title(title)
+    ax.set_ylabel("critical current density [mA/cm$^2$]")
+    crit = (f"contact fraction < {cfg.ramp.threshold:g}" if cfg.ramp.criterion == "contact"
+            else "overpotential departure")
+    ax.set_title(f"{cfg.study.name}\nj_crit: {crit}; linear ramps, rates differ per case",
+                 fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

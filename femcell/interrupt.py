@@ -1,0 +1,119 @@
+"""SIGINT / SIGTERM: stop every rank at the same step, with status "interrupted".
+
+A signal only sets a flag (no exception inside PETSc callbacks, which would turn Ctrl-C into a
+false "no convergence"). The runners call `check(comm)` after every accepted step and between
+the points of a sweep: one allreduce decides on every rank together, so all ranks raise
+`Interrupted` at the same place and the run folder gets a summary with status interrupted.
+A second signal while the first is pending stops the process at once (the user insists).
+Long C calls that cannot poll (gmsh meshing) run under `terminate_on_signal()`, where the
+signal terminates the process immediately (nothing has been written by then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_state = {"pending": 0, "installed": False, "previous": {}}
+
+
+class Interrupted(Exception):  # noqa: N818 - reads as a status
+    """The run was stopped by a signal (SIGINT / SIGTERM) on some rank.
+
+    Attributes:
+        signum: the signal number (2 for SIGINT, 15 for SIGTERM).
+    """
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        super().__init__(self.signum)  # args = (signum,): survives pickling across ranks
+
+    def __str__(self) -> str:
+        try:
+            name = signal.Signals(self.signum).name
+        except ValueError:
+            name = f"signal {self.signum}"
+        return f"interrupted by {name}"
+
+    @property
+    def exit_code(self) -> int:
+        """Shell convention: 128 + signal number."""
+        return 128 + self.signum
+
+
+def _handler(signum, frame):
+    if _state["pending"]:  # second signal: give up at once
+        signal.signal(signum, signal.SIG_DFL)
+        raise KeyboardInterrupt
+    _state["pending"] = signum
+
+
+def install() -> None:
+    """Install the flag-setting handlers (main thread only; idempotent)."""
+    if _state["installed"] or threading.current_thread() is not threading.main_thread():
+        return
+    for s in _SIGNALS:
+        _state["previous"][s] = signal.signal(s, _handler)
+    _state["installed"] = True
+    _state["pending"] = 0
+
+
+def uninstall() -> None:
+    """Restore the handlers that were there before `install`."""
+    if not _state["installed"]:
+        return
+    for s, h in _state["previous"].items():
+        signal.signal(s, h)
+    _state["installed"] = False
+    _state["pending"] = 0
+
+
+def pending() -> int:
+    """The signal received on this rank (0: none)."""
+    return _state["pending"]
+
+
+def request(signum: int = signal.SIGINT) -> None:
+    """Mark an interrupt as pending (what the handler does; also for tests)."""
+    _state["pending"] = int(signum)
+
+
+def check(comm) -> None:
+    """Collective: raise `Interrupted` on every rank if any rank received a signal."""
+    from femcell._dolfinx import MPI
+
+    sig = comm.allreduce(_state["pending"], op=MPI.MAX)
+    if sig:
+        raise Interrupted(sig)
+
+
+@contextlib.contextmanager
+def terminate_on_signal():
+    """Inside: SIGINT / SIGTERM terminate the process at once (for long C calls such as
+    gmsh meshing that never return to Python in between). Restored afterwards; a signal that
+    arrived before is still honoured at the next `check`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    prev = {s: signal.signal(s, signal.SIG_DFL) for s in _SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in prev.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def handling():
+    """Install the handlers for the duration of a run unless they already are (the CLI
+    installs them once for the whole process)."""
+    mine = not _state["installed"]
+    if mine:
+        install()
+    try:
+        yield
+    finally:
+        if mine:
+            uninstall()

@@ -1,0 +1,179 @@
+"""One run lifecycle for every study kind: run folder, progress, warnings, timings and the
+summary.json skeleton, with errors agreed across ranks and interrupts turned into a status.
+
+Every rank executes the same code whatever the verbosity: progress only decides what rank 0
+prints, never which collective calls happen. Work done by rank 0 alone (folders, JSON, CSV,
+plots) goes through `femcell.parallel.on_root`, so a failure there reaches every rank before
+the next collective call instead of hanging the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time as _time
+from pathlib import Path
+
+from femcell import interrupt
+from femcell.config import ConfigError
+from femcell.parallel import agree, on_root
+
+STATUSES = ("completed", "failed", "interrupted")
+
+
+def default_folder(name: str) -> Path:
+    """runs/<study name> (names are validated: no spaces or commas)."""
+    return Path("runs") / name
+
+
+class Run:
+    """The bookkeeping of one study run (collective object: create it on every rank).
+
+    Args:
+        cfg: validated study configuration (pydantic model with .study.name).
+        output: run folder (None: runs/<study name>).
+        comm: MPI communicator of the run.
+        progress: rank 0 prints progress lines and bars.
+        write: write the run folder (False: compute only).
+        source: the study file (recorded in the summary).
+        kind: the study kind (recorded in the summary).
+    """
+
+    def __init__(self, cfg, output, comm, *, progress: bool, write: bool,
+                 source: str | None, kind: str):
+        self.cfg = cfg
+        self.name = cfg.study.name
+        self.folder = Path(output) if output is not None else default_folder(self.name)
+        self.comm = comm
+        self.progress = progress
+        self.write = write
+        self.source = source
+        self.kind = kind
+        self.wall0 = _time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
+        self.paths: dict[str, Path] = {}
+        self.rank0 = comm.rank == 0
+
+    # ------------------------------------------------------------------ messages
+    def say(self, msg: str) -> None:
+        """Progress line on rank 0 (only with progress on)."""
+        if self.progress and self.rank0:
+            print(msg, flush=True)
+
+    def warn(self, msg: str) -> None:
+        """A warning: kept for summary.json and printed on rank 0 (also with --quiet).
+        Call it with the same message on every rank."""
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+            if self.rank0:
+                print(f"femcell: warning: {msg}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def timed(self, key: str):
+        """Accumulate the wall time of a block into timings_s[key]."""
+        t0 = _time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[key] = self.timings.get(key, 0.0) + _time.perf_counter() - t0
+
+    def check_interrupt(self) -> None:
+        """Collective: stop every rank together if any rank received SIGINT / SIGTERM."""
+        interrupt.check(self.comm)
+
+    # ------------------------------------------------------------------ folder
+    def open_folder(self) -> None:
+        """Create the run folder and remove an earlier summary (collective). A folder that
+        cannot be created or written is bad input, raised on every rank together."""
+        if not self.write:
+            return
+        folder = self.folder
+
+        def make():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                probe = folder / ".femcell-write-test"
+                probe.write_text("")
+                probe.unlink()
+                for name in ("summary.json", "summary.json.tmp"):
+                    (folder / name).unlink(missing_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"output folder {str(folder)!r}: cannot be created or "
+                                  f"written ({exc.strerror or exc})") from None
+
+        on_root(self.comm, make)
+
+    def write_mesh(self, domain) -> None:
+        """Mesh with named region tags and the region name map (collective)."""
+        if not self.write:
+            return
+        from femcell import io as fio
+
+        self.paths.update(fio.write_mesh_tags(domain, self.folder))
+
+    def on_root(self, fn, *, share: bool = False):
+        """Rank-0 work (files, plots) with its errors raised on every rank."""
+        return on_root(self.comm, fn, share=share)
+
+    def agree(self, fn):
+        """Collective work whose errors every rank raises together."""
+        return agree(self.comm, fn)
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, status: str, message: str, headline: dict, **extra) -> dict:
+        """The summary.json skeleton shared by every kind (extra keys appended)."""
+        from femcell._dolfinx import capabilities, versions
+
+        assert status in STATUSES, status
+        out = {
+            "status": status,
+            "message": message,
+            "study": self.name,
+            "kind": self.kind,
+            "source": self.source,
+            "inputs_si": self.cfg.model_dump(),
+            "versions": versions(),
+            "petsc_packages": {k: v for k, v in capabilities().items() if v},
+            "mpi_ranks": self.comm.size,
+            "wall_time_s": _time.perf_counter() - self.wall0,
+            "timings_s": dict(self.timings),
+            "headline": headline,
+            "warnings": list(self.warnings),
+        }
+        out.update(extra)
+        out.setdefault("citations", [])
+        out["files"] = {k: str(v) for k, v in self.paths.items()}
+        return out
+
+    def finish(self, summary: dict) -> None:
+        """Write summary.json last and atomically (rank 0; collective)."""
+        if not self.write:
+            return
+        from femcell.io.summary import write_json
+
+        path = self.folder / "summary.json"
+        self.on_root(lambda: write_json(path, summary))
+
+
+def status_of(exc: BaseException | None) -> tuple[str, str]:
+    """(status, message) for the exception that ended a run (None: completed)."""
+    if exc is None:
+        return "completed", ""
+    if isinstance(exc, interrupt.Interrupted):
+        return "interrupted", str(exc)
+    return "failed", str(exc)
+
+
+def fmt_pm(value: float, se: float | None, unit: str = "") -> str:
+    """value +- se rounded to the first significant digit of se (e.g. 0.1400 +- 0.0002 eV);
+    without an error estimate, three decimals and a note."""
+    import math
+
+    u = f" {unit}" if unit else ""
+    if se is None or not math.isfinite(se):
+        return f"{value:.3f}{u} (no error estimate from two points)"
+    if se <= 0:
+        return f"{value:.6f} +- 0{u}"
+    digits = min(8, max(0, -math.floor(math.log10(se))))
+    return f"{value:.{digits}f} +- {se:.{digits}f}{u}"

@@ -1,0 +1,198 @@
+"""Every shipped study through the command line WITH progress on (the same code path on every
+rank whatever the verbosity), the summary skeleton, run folders read back, failures and
+interrupts that end every rank together with a status in summary.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PROBLEMS, ROOT
+
+from femcell import cli, interrupt
+from femcell._dolfinx import MPI
+
+COMM = MPI.COMM_WORLD
+
+# small versions of every shipped study (the full ones stay runnable by hand)
+SMALL = {
+    "particle_sphere_1d.toml": ["geometry.params.n_cells=16", "time.end=10 min"],
+    "particle_sphere_3d.toml": ["geometry.params.h=2.6 um", "time.end=5 min"],
+    "particle_polycrystal_3d.toml": ["geometry.params.h=0.4 um", "geometry.params.order=1",
+                                     "geometry.params.n_grains=5", "time.end=2 min"],
+    "li_llzo_li_symmetric.toml": ["geometry.params.h=10 um", "geometry.params.width=40 um",
+                                  "geometry.params.grains.mean_size=25 um"],
+    "current_constriction.toml": ["geometry.params.h=10 um", 'sweep.values=["5 um", "45 um"]'],
+    "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
+    "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC", "80 degC"]'],
+    "li_stripping_pressure.toml": ["ramp.hold_max_time=2 s", "output.fields=false"],
+}
+SKELETON = ("status", "message", "study", "kind", "source", "inputs_si", "versions",
+            "petsc_packages", "mpi_ranks", "wall_time_s", "timings_s", "headline", "warnings",
+            "citations", "files")
+
+
+def test_every_shipped_study_is_covered():
+    assert sorted(SMALL) == sorted(p.name for p in PROBLEMS.glob("*.toml"))
+
+
+def _args(name, folder):
+    out = ["run", str(PROBLEMS / name), "-o", str(folder)]
+    for s in SMALL[name]:
+        out += ["--set", s]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_study_through_the_cli_with_progress(name, shared_tmp, capsys):
+    """No --quiet: rank 0 prints progress and mesh lines while every rank runs the same
+    collective calls (a rank-0-only collective would hang here under mpiexec)."""
+    folder = shared_tmp / "run"
+    code = cli.main(_args(name, folder))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "Traceback" not in out.err
+    if COMM.rank == 0:
+        assert "mesh:" in out.out or "sweep" in out.out
+    summaries = sorted(folder.rglob("summary.json"))
+    if COMM.rank == 0:
+        assert summaries
+        for path in summaries:
+            s = json.loads(path.read_text())
+            missing = [k for k in SKELETON if k not in s]
+            assert not missing, (path, missing)
+            assert s["status"] == "completed", (path, s["message"])
+            assert s["mpi_ranks"] == COMM.size
+            assert s["warnings"] == [], (path, s["warnings"])
+            for f in s["files"].values():
+                assert Path(f).exists(), f
+            assert " " not in str(path.relative_to(folder)) and "," not in str(path)
+
+
+def test_output_folder_that_cannot_be_created_exits_2_on_every_rank(capsys):
+    code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q",
+                     "--set", "geometry.params.n_cells=8", "--set", "time.end=30 s",
+                     "-o", "/proc/femcell-cannot-write/run"])
+    err = capsys.readouterr().err
+    assert code == 2
+    if COMM.rank == 0:
+        assert err.startswith("femcell: error: output folder") and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_interrupt_on_one_rank_stops_every_rank_with_status_interrupted(shared_tmp, monkeypatch,
+                                                                        capsys):
+    """A signal seen by rank 0 only (after a few steps): every rank stops at the same step,
+    summary.json says interrupted, the exit code is 128 + SIGINT."""
+    from femcell import runs
+
+    calls = {"n": 0}
+    real = runs.Run.check_interrupt
+
+    def fake(self):
+        calls["n"] += 1
+        if calls["n"] == 3 and COMM.rank == 0:
+            interrupt.request(signal.SIGINT)
+        real(self)
+
+    monkeypatch.setattr(runs.Run, "check_interrupt", fake)
+    folder = shared_tmp / "int"
+    code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-o", str(folder),
+                     "--set", "geometry.params.n_cells=8", "--set", "time.end=10 min"])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert calls["n"] == 3  # every rank stopped at the same step
+    if COMM.rank == 0:
+        s = json.loads((folder / "summary.json").read_text())
+        assert s["status"] == "interrupted" and "SIGINT" in s["message"]
+        assert "interrupted" in err and "Traceback" not in err
+
+
+def test_failed_run_of_every_kind_writes_status_failed(shared_tmp, monkeypatch):
+    from femcell.solvers import snes, timestepping
+
+    def boom(self, *a, **k):
+        raise snes.SolverError("forced failure")
+
+    monkeypatch.setattr(timestepping.TimeIntegrator, "step", boom)
+    for name in ("particle_sphere_1d.toml", "li_llzo_li_symmetric.toml", "na_ccd_ramp.toml"):
+        folder = shared_tmp / name.removesuffix(".toml")
+        args = _args(name, folder) + ["-q"]
+        assert cli.main(args) == cli.EXIT_SOLVER
+        if COMM.rank == 0:
+            s = json.loads((folder / "summary.json").read_text())
+            assert s["status"] == "failed" and "forced failure" in s["message"], name
+            assert all(k in s for k in SKELETON)
+
+
+serial_only = pytest.mark.skipif(COMM.size > 1, reason="starts its own processes")
+
+
+def _femcell(*args, n=1, env=None):
+    venv = Path(sys.executable).parent
+    cmd = [str(venv / "femcell"), *args]
+    if n > 1:
+        cmd = [str(venv / "mpiexec"), "-n", str(n), *cmd]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, **(env or {})},
+                            start_new_session=True)
+
+
+@serial_only
+@pytest.mark.parametrize("ranks,sig", [(1, signal.SIGINT), (2, signal.SIGINT),
+                                       (2, signal.SIGTERM)])
+def test_real_signal_stops_the_run_promptly(tmp_path, ranks, sig):
+    """SIGINT / SIGTERM to the launcher (mpiexec forwards it to every rank) during the time
+    loop: all ranks stop within seconds, exit 128 + signal, summary.json says interrupted."""
+    folder = tmp_path / "run"
+    p = _femcell("run", "problems/particle_sphere_1d.toml", "-o", str(folder), "--set",
+                 "time.end=2 h", "--set", "time.adaptive=false", "--set", "time.dt=0.05 s",
+                 "--set", "output.fields=false", n=ranks)
+    t0 = time.monotonic()
+    while not (folder / "quantities.csv").exists():
+        assert p.poll() is None, p.communicate()
+        assert time.monotonic() - t0 < 120
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(p.pid, sig) if ranks == 1 else p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        pytest.fail("the run did not stop within 30 s of the signal")
+    assert p.returncode == 128 + sig, (p.returncode, err)
+    s = json.loads((folder / "summary.json").read_text())
+    assert s["status"] == "interrupted", s["message"]
+    assert "Traceback" not in err
+
+
+@serial_only
+def test_error_on_one_rank_alone_ends_the_job_instead_of_hanging(tmp_path):
+    """An error raised by rank 1 only while rank 0 waits in a collective: the job ends after
+    the grace period with the error line, never hangs."""
+    script = tmp_path / "one_rank.py"
+    script.write_text(
+        "import sys\n"
+        "from femcell import cli\n"
+        "from femcell._dolfinx import MPI\n"
+        "def bad(args):\n"
+        "    if MPI.COMM_WORLD.rank == 1:\n"
+        "        raise ValueError('only on rank 1')\n"
+        "    MPI.COMM_WORLD.barrier()\n"
+        "    return 0\n"
+        "cli.cmd_info = bad\n"
+        "p = cli.build_parser()\n"
+        "sys.exit(cli.main(['info']))\n")
+    venv = Path(sys.executable).parent
+    # cmd_info is bound in the parser at build time: patch before main builds it
+    p = subprocess.run([str(venv / "mpiexec"), "-n", "2", sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT,
+                       env={**os.environ, "FEMCELL_ERROR_GRACE": "2"})
+    assert p.returncode != 0
+    assert "only on rank 1" in p.stderr
