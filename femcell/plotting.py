@@ -38,8 +38,10 @@ def plot_time_series(path: Path, t, series: dict[str, list[float]], ylabel: str,
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     tu, ts = time_unit
+    few = len(t) <= 20  # markers, so a run of one or a few steps is not an empty plot
     for label, y in series.items():
-        ax.plot(np.asarray(t) / ts, y, label=label, lw=1.8)
+        ax.plot(np.asarray(t) / ts, y, label=label, lw=1.8, marker="o" if few else None,
+                ms=4)
     for label, (tr, yr) in (reference or {}).items():
         ax.plot(np.asarray(tr) / ts, yr, "--", color="k", lw=1.0, label=label)
     ax.set_xlabel(f"time [{tu}]")

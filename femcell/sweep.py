@@ -11,11 +11,11 @@ a cluster node. Each point's work must only use the communicator it is given.
 from __future__ import annotations
 
 import itertools
-import pickle
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from femcell._dolfinx import MPI
+from femcell.parallel import _portable
 
 JOBS = ("serial", "split")
 
@@ -121,13 +121,3 @@ def run_points(points: Sequence, work: Callable[[int, Any, Any], Any], comm=MPI.
     if missing:  # cannot happen unless a group stopped early without an error
         raise RuntimeError(f"sweep: points {missing} produced no result")
     return [all_results[i] for i in range(len(points))]
-
-
-def _portable(exc: Exception) -> Exception:
-    """The exception itself if it survives pickling (to be raised on other ranks), else a
-    RuntimeError with its message."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")

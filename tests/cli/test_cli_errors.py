@@ -197,7 +197,8 @@ def test_valid_run_writes_run_folder(shared_tmp, capsys):
     assert summary["inputs_si"]["time"]["end"] == pytest.approx(60.0, rel=1e-12)
     assert summary["inputs_si"]["temperature"] == pytest.approx(298.15, rel=1e-12)
     assert summary["domain"]["cells"] == 10
-    for name in ("quantities.csv", "fields.bp", "mesh_tags.xdmf", "concentration.png"):
+    for name in ("quantities.csv", "fields.vtkhdf", "mesh.vtu", "regions.json",
+                 "concentration.png"):
         assert (out / name).exists(), name
     if MPI.COMM_WORLD.rank == 0:
         assert "completed" in captured.out

@@ -31,8 +31,8 @@ def test_study_runs_and_writes_its_folder(name, shared_tmp):
         assert summary["status"] == "completed"
         assert summary["mpi_ranks"] == MPI.COMM_WORLD.size
         assert summary["citations"], "materials must carry citations"
-        for f in ("fields.bp", "mesh_tags.xdmf", "quantities.csv", "concentration.png",
-                  "field.png"):
+        for f in ("fields.vtkhdf", "mesh.vtu", "regions.json", "quantities.csv",
+                  "concentration.png", "field.png"):
             assert (folder / f).exists(), f
     h = res.headline
     assert 0 < h["state_of_charge"] < 1
@@ -128,8 +128,9 @@ def test_cell_study_runs_and_writes_its_folder(shared_tmp):
         pytest.approx(asr, rel=0.01))
     if MPI.COMM_WORLD.rank == 0:
         folder = shared_tmp / "cell"
-        for f in ("fields.bp", "fields_phi_electrolyte.bp", "fields_interface_current.bp",
-                  "mesh_tags.xdmf", "quantities.csv", "voltage.png", "current_density.png"):
+        for f in ("fields.vtkhdf", "fields_electrolyte.vtkhdf", "fields_anode.vtkhdf",
+                  "mesh.vtu", "regions.json", "quantities.csv", "voltage.png",
+                  "current_density.png"):
             assert (folder / f).exists(), f
         assert json.loads((folder / "summary.json").read_text())["status"] == "completed"
 
@@ -246,7 +247,8 @@ def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
     assert any("Lowack" in c for c in res.summary["citations"])
     if MPI.COMM_WORLD.rank == 0:
         for f in ("arrhenius.png", "j_crit.csv", "summary.json",
-                  "interface-limited_25C/fields.bp"):
+                  "mesh.vtu", "ramps/interface-limited_25C/quantities.csv",
+                  "ramps/interface-limited_25C/fields_anode--electrolyte.vtkhdf"):
             assert (shared_tmp / "ccd" / f).exists(), f
 
 
