@@ -29,13 +29,9 @@ def _say(msg: str, err: bool = False) -> None:
 
 
 def _bad_input_types():
-    from femcell.config import ConfigError
-    from femcell.domain import DomainError, RegionError
-    from femcell.geometry import GeometryError
-    from femcell.materials.core import MaterialError
-    from femcell.units import UnitError
+    from femcell.runs import bad_input_errors
 
-    return (ConfigError, DomainError, RegionError, GeometryError, MaterialError, UnitError)
+    return bad_input_errors()
 
 
 def _has_sweep(args) -> bool:
@@ -273,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     from femcell._dolfinx import MPI
     from femcell.solvers.snes import SolverError
 
-    interrupt.install()
+    if args.command == "run":  # runs poll a flag after every step; other commands simply
+        interrupt.install()    # stop at Ctrl-C (KeyboardInterrupt)
     errcomm = MPI.COMM_WORLD.Dup() if MPI.COMM_WORLD.size > 1 else None
     msg, code = None, 0
     try:

@@ -21,6 +21,16 @@ from femcell.parallel import agree, on_root
 STATUSES = ("completed", "failed", "interrupted")
 
 
+def bad_input_errors() -> tuple:
+    """The exception types that mean bad input (one line, exit code 2 in the CLI)."""
+    from femcell.domain import DomainError, RegionError
+    from femcell.geometry import GeometryError
+    from femcell.materials.core import MaterialError
+    from femcell.units import UnitError
+
+    return (ConfigError, GeometryError, DomainError, RegionError, MaterialError, UnitError)
+
+
 def default_folder(name: str) -> Path:
     """runs/<study name> (names are validated: no spaces or commas)."""
     return Path("runs") / name

@@ -21,9 +21,9 @@ from femcell.materials import core as mcore
 from femcell.materials import get_material, rotation_from_euler
 from femcell.materials.core import MaterialError
 from femcell.parallel import on_root
-from femcell.physics.diffusion import Diffusion, Dirichlet, Flux, Robin
+from femcell.physics.diffusion import Diffusion, Dirichlet, Flux, Robin, stoichiometry_limits
 from femcell.problem import Problem
-from femcell.runs import Run, status_of
+from femcell.runs import Run, bad_input_errors, status_of
 from femcell.solvers import SolverError, StepController, TimeIntegrator
 
 
@@ -196,20 +196,22 @@ def _build(run: Run, fn):
 
 
 def _check_admissible(run: Run, physics: list, rows: list[dict]) -> None:
-    """Warnings for physically impossible results (femcell.physics.admissibility)."""
-    from femcell.physics import diffusion as _d  # TODO(helper-3 API)
+    """Warnings for physically impossible recorded results (negative concentrations,
+    overshoots, states on the kinetics' overflow continuation)."""
+    from femcell.physics.diffusion import admissibility_warnings
 
-    fn = getattr(_d, "admissibility_warnings", None)
-    for w in (fn(physics, rows) if fn else []):
+    for w in admissibility_warnings(physics, rows):
         run.warn(w)
 
 
-def stoichiometry_events(physics):  # TODO(helper-3 API)
-    return None
-
-
-def _diffusion_options(cfg) -> dict:  # TODO(helper-3 API)
-    return {}
+def _diffusion_options(cfg) -> dict:
+    """Diffusion keywords from [solver] (mass lumping, bounds)."""
+    opts = {}
+    for key in ("mass_lumping", "bounds"):
+        value = getattr(cfg.solver, key, None)
+        if value is not None:
+            opts[key] = value
+    return opts
 
 
 def run_study(cfg: StudyConfig, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
@@ -304,7 +306,8 @@ def _run_diffusion_study(cfg, output, *, comm, progress, write, source) -> Resul
     stop = None
     with run.timed("time_loop_s"):
         try:
-            integ.run(tc.end, on_step, stop_times=out_times)
+            integ.run(tc.end, on_step, stop_times=out_times,
+                      events=stoichiometry_limits([physics]))
         except (SolverError, interrupt.Interrupted) as exc:
             stop = exc
         finally:
@@ -679,7 +682,12 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         data = copy.deepcopy(raw)
         for key, value in point.items():
             data = _set_path(data, key, value, path)
-        cfg = load_config(data=data)
+        try:
+            cfg = load_config(data=data)
+        except ConfigError as exc:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            raise ConfigError(f"{path}: sweep point {shown}: "
+                              f"{str(exc).removeprefix('study: ')}") from None
         cfgs.append(cfg)
         points.append(point)
         si_points.append({k: _si_value(cfg, k, v) for k, v in point.items()})
@@ -697,8 +705,12 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         if progress and world_lead:
             shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
             print(f"femcell: sweep {shown} ({k + 1}/{len(points)})", flush=True)
-        res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
-                        progress=progress and world_lead, source=str(path))
+        try:
+            res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
+                            progress=progress and world_lead, source=str(path))
+        except bad_input_errors() as exc:  # found while building this point's geometry
+            shown = ", ".join(f"{key} = {v!r}" for key, v in point.items())
+            raise type(exc)(f"{path}: sweep point {shown}: {exc}") from None
         interrupt.check(sub)
         return {"value": si_points[k][next(iter(point))] if single else k,
                 "folder": str(folder / f"{label}_{k}"), **si_points[k],
@@ -736,8 +748,9 @@ def _sweep_definition(sweep, path, jobs):
         raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
                           "(known: parameter, values, parameters, mode, label, jobs)")
     if ("parameter" in sweep) == ("parameters" in sweep):
+        both = "parameter" in sweep
         raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
-                          "'parameters' table")
+                          "'parameters' table" + (", not both" if both else ""))
     if "parameter" in sweep:
         if not isinstance(sweep["parameter"], str) or not sweep["parameter"]:
             raise ConfigError(f"{path}: sweep.parameter must be a dotted key such as "
