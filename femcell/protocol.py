@@ -4,9 +4,13 @@ A protocol is a list of steps - constant current, linear current ramp, rest, pot
 each optionally at its own temperature - grouped and repeated with `Repeat`. Each step ends
 at the first of its until-conditions (time, voltage above/below, charge passed, current
 above/below in a hold, or a quantity crossing a threshold). Time and charge limits are hit
-exactly; voltage, current and quantity limits end the step at the first time step past them
-(resolve them with the step's `dt`). The runner restarts the time step at every step change,
-ramps currents and held voltages over a rise time, and records per-step quantities.
+exactly; voltage, current and quantity limits are located like a lab's cut-off: a time step
+that overshoots one by more than its tolerance (VOLTAGE_TOL, UNTIL_RTOL) is rejected and
+retried shorter, so the step ends on the threshold (femcell.solvers.timestepping.Event).
+Every step of every protocol also stops at the stoichiometry limits (c = c_max or 0) of every
+intercalation electrode; the protocol then ends with reason "stoichiometry limit". The
+runner restarts the time step at every step change, ramps currents and held voltages over a
+rise time, and records per-step quantities.
 
 Sign convention: a positive current density drives oxidation at the electrode that holds the
 current collector `current_cc` (stripping in a symmetric cell, delithiation/charge of a
@@ -19,7 +23,15 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from femcell.solvers.timestepping import Event
+
 KINDS = ("current", "ramp", "rest", "hold")
+# located until-conditions end at most this far past their threshold: voltages by
+# VOLTAGE_TOL * max(|V*|, 0.1 V) (0.42 mV at 4.2 V, 10 uV at 10 mV), currents and
+# quantities by UNTIL_RTOL * |threshold| (absolute 1e-12 at a zero threshold)
+VOLTAGE_TOL = 1e-4
+UNTIL_RTOL = 1e-3
+STOICHIOMETRY_REASON = "stoichiometry limit"
 
 
 class ProtocolError(ValueError):
@@ -227,6 +239,7 @@ class StepSummary:
     reason: str
     charge: float
     end_quantities: dict
+    detail: str = ""  # what a located limit reached (e.g. the stoichiometry event's text)
 
 
 class ProtocolRunner:
@@ -241,13 +254,21 @@ class ProtocolRunner:
         rise_time: current steps change linearly over this time [s] (a potentiostat's rise
             time; it gives the step-cutting a continuation path into a large current step).
         record: callback(row dict) for every accepted time step.
+        stoichiometry_limits: stop the protocol when an intercalation electrode (a
+            Diffusion whose material has an open-circuit potential) reaches c = c_max or 0
+            anywhere, located to within `stoichiometry_tol` (in c / c_max).
+        stoichiometry_tol: see above.
     """
 
     def __init__(self, problem, electrochem, integrator, *, dt: float, rise_time: float = 0.0,
-                 record: Callable[[dict], None] | None = None):
+                 record: Callable[[dict], None] | None = None,
+                 stoichiometry_limits: bool = True, stoichiometry_tol: float | None = None):
         self.problem, self.ec, self.integ = problem, electrochem, integrator
         self.dt, self.rise = dt, rise_time
         self.record = record
+        self.stoichiometry_limits = stoichiometry_limits
+        self.stoichiometry_tol = stoichiometry_tol
+        self.ended_by = ""  # why the protocol ended: "completed" or the limit's description
         self.summaries: list[StepSummary] = []
         self._I_last = 0.0
         self._V_last = 0.0
@@ -286,8 +307,66 @@ class ProtocolRunner:
 
         return current
 
+    def _limit_events(self) -> list[Event]:
+        """Stoichiometry events of every intercalation electrode of the problem."""
+        if not self.stoichiometry_limits:
+            return []
+        from femcell.physics.diffusion import STOICHIOMETRY_TOL, stoichiometry_limits
+
+        tol = self.stoichiometry_tol or STOICHIOMETRY_TOL
+        return stoichiometry_limits(self.problem.physics, tol, electrodes_only=True)
+
+    @staticmethod
+    def until_events(step: Step) -> list[Event]:
+        """The voltage, current and quantity conditions of a step as located events."""
+        u = step.until
+        out = []
+
+        def voltage(st):  # no cell voltage: the condition can never be reached
+            return st.quantities.get("cell_voltage", math.inf)
+
+        def current(st):
+            return abs(st.quantities.get("current_density", 0.0))
+
+        if u.voltage_above is not None and step.kind != "hold":
+            v = u.voltage_above
+            out.append(Event("voltage_above", lambda st, v=v: v - voltage(st)
+                             if math.isfinite(voltage(st)) else math.inf,
+                             VOLTAGE_TOL * max(abs(v), 0.1)))
+        if u.voltage_below is not None and step.kind != "hold":
+            v = u.voltage_below
+            out.append(Event("voltage_below", lambda st, v=v: voltage(st) - v,
+                             VOLTAGE_TOL * max(abs(v), 0.1)))
+        if u.current_above is not None and step.kind == "hold":
+            i = u.current_above
+            out.append(Event("current_above", lambda st, i=i: i - current(st),
+                             max(UNTIL_RTOL * abs(i), 1e-12)))
+        if u.current_below is not None and step.kind == "hold":
+            i = u.current_below
+            out.append(Event("current_below", lambda st, i=i: current(st) - i,
+                             max(UNTIL_RTOL * abs(i), 1e-12)))
+        if u.quantity is not None:
+            name, how, value = u.quantity
+            sign = 1.0 if how == "below" else -1.0
+
+            def dist(st, name=name, value=value, sign=sign):
+                x = st.quantities.get(name)
+                return math.inf if x is None else sign * (x - value)
+
+            out.append(Event(f"{name}_{how}", dist, max(UNTIL_RTOL * abs(value), 1e-12)))
+        return out
+
     def run(self, protocol: Protocol) -> list[StepSummary]:
+        """Run every step; stops early at a stoichiometry limit (or a 'stop:' reason)."""
+        try:
+            return self._run(protocol)
+        finally:
+            self.integ.set_events([])
+
+    def _run(self, protocol: Protocol) -> list[StepSummary]:
         integ = self.integ
+        limits = self._limit_events()
+        self.ended_by = "completed"
         for index, (cycle, step) in enumerate(protocol.steps()):
             t0 = integ.t
             if step.temperature is not None:  # every physics follows the step temperature
@@ -302,9 +381,10 @@ class ProtocolRunner:
                 self.ec.set_current(self._current_fn(step, t0, self._I_last))
                 self.problem.set_mode("default")
             integ.dt = integ.ctl.dt_initial = step.dt or self.dt
+            integ.set_events(limits + self.until_events(step))
             t_stop = t0 + self._time_limit(step)
             charge = 0.0
-            reason = "time"
+            reason, detail = "time", ""
             while True:
                 horizon = min(t_stop, integ.t + 1e6 * integ.dt)
                 rec = integ.step(horizon)
@@ -324,15 +404,25 @@ class ProtocolRunner:
                     raise ProtocolError(f"step {step.label}: until.quantity "
                                         f"{step.until.quantity[0]!r} is not a recorded "
                                         f"quantity ({', '.join(sorted(q))})")
+                fired = integ.fired
+                if fired is not None and any(fired is ev for ev in limits):
+                    reason, detail = STOICHIOMETRY_REASON, integ.ended_by
+                    break
                 reason = self._ended(step, q, charge, integ.t, t_stop)
                 if reason:
+                    if fired is not None:
+                        detail = integ.ended_by
                     break
             self._I_last = self.ec.current(integ.t) if step.kind != "hold" else q.get(
                 "current_density", 0.0)
             self._V_last = q.get("cell_voltage", self._V_last)
             self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t0, integ.t,
-                                              reason, charge, q))
+                                              reason, charge, q, detail))
+            if reason == STOICHIOMETRY_REASON:
+                self.ended_by = detail
+                break
             if reason.startswith("stop:"):
+                self.ended_by = reason
                 break
         return self.summaries
 
@@ -363,9 +453,25 @@ class ProtocolRunner:
 
 
 # ---------------------------------------------------------------------------- CCD detection
-def first_fall_below(x, y, threshold: float) -> float | None:
+# The state before a ramp: full contact at zero current (the first sample of every series).
+INITIAL_STATE = {"t": 0.0, "applied_current_density": 0.0, "current_density": 0.0,
+                 "contact_fraction": 1.0}
+
+
+def first_fall_below(x, y, threshold: float, initial: tuple[float, float] | None = None
+                     ) -> float | None:
     """x where the series y first falls below threshold (linear interpolation between the
-    two bracketing samples); None when it never does."""
+    two bracketing samples); None when it never does.
+
+    Args:
+        x, y: the samples (chronological).
+        threshold: the level.
+        initial: (x0, y0), a sample before the first (e.g. (0, 1): full contact at t = 0),
+            so that a series already below the threshold at its first sample still brackets
+            the crossing (otherwise that fall is not seen).
+    """
+    if initial is not None:
+        x, y = [initial[0], *x], [initial[1], *y]
     for k in range(1, len(y)):
         if y[k] < threshold <= y[k - 1]:
             w = (y[k - 1] - threshold) / (y[k - 1] - y[k])
@@ -373,40 +479,94 @@ def first_fall_below(x, y, threshold: float) -> float | None:
     return None
 
 
-def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
-               interface: str = "anode|electrolyte", departure: float = 0.10,
-               fit_fraction: float = 0.3) -> float | None:
-    """Critical current density [A m^-2] of a current ramp from its recorded rows.
+def _with_initial(rows: list[dict], initial: dict | None) -> list[dict]:
+    """The rows with the state before the ramp first (unless the rows start at t = 0)."""
+    if initial is None or (rows and rows[0].get("t") == 0.0):
+        return list(rows)
+    return [dict(initial), *rows]
+
+
+def ccd_detection(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
+                  interface: str = "anode|electrolyte", departure: float = 0.10,
+                  fit_fraction: float = 0.3, initial: dict | None = INITIAL_STATE) -> dict:
+    """Critical current density of a current ramp from its recorded rows, with how well the
+    ramp resolved it.
+
+    The state before the ramp (`initial`: full contact at zero current, t = 0) is the first
+    sample, so a ramp that has already lost contact after its first time step gets j_crit
+    interpolated between t = 0 and that step (and `failed_at_first_step`), never None.
 
     Criteria (stated, and tested):
       "contact": the applied current at which the interface contact fraction first falls
-          below `threshold` (linear interpolation between the two bracketing time steps);
+          below `threshold` (linear interpolation between the two bracketing samples);
       "overpotential": the current at which the anode overpotential exceeds its linear
           (ohmic + charge-transfer) trend by more than `departure` (relative); the trend
-          is fitted to the first `fit_fraction` of the ramp.
+          is fitted to the first `fit_fraction` of the ramp (the initial state, eta = 0 at
+          zero current, included).
 
-    Returns None when the ramp ended without failing.
+    Returns:
+        {"j_crit": [A m^-2] or None when the ramp did not fail, "t_crit": time of the
+        crossing [s] or None, "index": row index (in `rows`) of the first sample past the
+        criterion or None, "failed_at_first_step": True when that is the ramp's first
+        recorded step (j_crit is then resolved only to within that step: refine dt)}.
+        With initial=None and a first sample already past the criterion, j_crit is that
+        sample's current (an upper bound), flagged as failed at the first step.
     """
-    j = [r.get("applied_current_density", r.get("current_density")) for r in rows]
+    seq = _with_initial(rows, initial)
+    shift = len(seq) - len(rows)  # 1 when the initial state was prepended
+    j = [r.get("applied_current_density", r.get("current_density")) for r in seq]
+    t = [r.get("t") for r in seq]
+    out = {"j_crit": None, "t_crit": None, "index": None, "failed_at_first_step": False}
+    k_hit, w = None, None
     if criterion == "contact":
-        x = [r.get("contact_fraction") for r in rows]
+        x = [r.get("contact_fraction") for r in seq]
         if any(v is None for v in x):
             raise ProtocolError("CCD criterion 'contact' needs the contact_fraction quantity")
-        return first_fall_below(j, x, threshold)
-    if criterion == "overpotential":
+        if x and x[0] < threshold:  # below before the ramp: failed at once
+            k_hit, w = 0, 0.0
+        for k in range(1, len(x)):
+            if k_hit is None and x[k] < threshold <= x[k - 1]:
+                k_hit, w = k, (x[k - 1] - threshold) / (x[k - 1] - x[k])
+    elif criterion == "overpotential":
         import numpy as np
 
-        eta = np.array([r[f"eta_mean[{interface}]"] for r in rows])
+        eta = np.array([r.get(f"eta_mean[{interface}]", 0.0) if i < shift else
+                        r[f"eta_mean[{interface}]"] for i, r in enumerate(seq)])
         jj = np.array(j, dtype=float)
-        n_fit = max(3, int(fit_fraction * len(rows)))
+        n_fit = max(3, int(fit_fraction * len(seq)))
         slope = np.polyfit(jj[:n_fit], eta[:n_fit], 1)
-        excess = eta / np.polyval(slope, jj) - 1.0
-        for k in range(n_fit, len(rows)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            excess = eta / np.polyval(slope, jj) - 1.0
+        for k in range(max(n_fit, 1), len(seq)):
             if excess[k] > departure >= excess[k - 1]:
+                k_hit = k
                 w = (departure - excess[k - 1]) / (excess[k] - excess[k - 1])
-                return float(jj[k - 1] + w * (jj[k] - jj[k - 1]))
-        return None
-    raise ProtocolError(f"unknown CCD criterion {criterion!r} (contact, overpotential)")
+                break
+    else:
+        raise ProtocolError(f"unknown CCD criterion {criterion!r} (contact, overpotential)")
+    if k_hit is None:
+        return out
+    if k_hit == 0:
+        out.update(j_crit=float(j[0]), t_crit=t[0], index=0, failed_at_first_step=True)
+        return out
+    out["j_crit"] = float(j[k_hit - 1] + w * (j[k_hit] - j[k_hit - 1]))
+    if t[k_hit] is not None and t[k_hit - 1] is not None:
+        out["t_crit"] = float(t[k_hit - 1] + w * (t[k_hit] - t[k_hit - 1]))
+    out["index"] = k_hit - shift
+    out["failed_at_first_step"] = k_hit == 1  # bracketed by the initial state and step 1
+    return out
+
+
+def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
+               interface: str = "anode|electrolyte", departure: float = 0.10,
+               fit_fraction: float = 0.3, initial: dict | None = INITIAL_STATE
+               ) -> float | None:
+    """Critical current density [A m^-2] of a current ramp from its recorded rows: the
+    "j_crit" of `ccd_detection` (same arguments; the state before the ramp is the first
+    sample). None only when the ramp ended without failing."""
+    return ccd_detection(rows, criterion=criterion, threshold=threshold, interface=interface,
+                         departure=departure, fit_fraction=fit_fraction,
+                         initial=initial)["j_crit"]
 
 
 def arrhenius_fit(temperatures, values) -> dict:

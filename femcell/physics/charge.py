@@ -17,6 +17,12 @@ divided by sigma_region V_T L^(d-2), so every block is the nondimensional one.
 Electrical convention: a cell current density I > 0 enters the electrode at `current_cc`
 (oxidation, i.e. stripping or delithiation, at that electrode's interface) and leaves at
 `ground_cc`, where phi_s = 0. The cell voltage is phi_s(current_cc) - phi_s(ground_cc).
+
+Admissibility: the kinetic laws continue their exponentials linearly beyond X_LIN (an
+overflow safeguard for Newton iterates). Each interface reports "kinetics_safeguard[<name>]"
+(1 when the state evaluates the law on that continuation at a quadrature point of the
+interface term, else 0) and "kinetics_exponent[<name>]" (the largest facet-averaged argument
+alpha F eta / R T); `admissibility_warnings` turns flagged states into warnings.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import Conductor, MaterialError
 from femcell.physics.base import Physics, time_function
-from femcell.physics.kinetics import InterfaceKinetics
+from femcell.physics.kinetics import X_LIN, InterfaceKinetics
 from femcell.problem import Field
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
@@ -157,6 +163,7 @@ class ChargeTransport(Physics):
         F = {r: sum(self._sigma[g] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
                     * domain.dx(g) for g in self._groups[r]) for r in self.conductors}
         self.j_expr, self.eta_expr, self._dS = {}, {}, {}
+        self._x_expr, self._law_name, self._jdeg = {}, {}, {}
         self._coupling: dict = {}
         wS = w("+") if not isinstance(w, int | float) else w
         for k in self.kinetics:
@@ -179,6 +186,13 @@ class ChargeTransport(Physics):
             eta = phi_s - self.phi[self.electrolyte](sl) - ueq
             j = k.law.current(eta, self._T, factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
+            x = k.law.exponent(eta, self._T) if hasattr(k.law, "exponent") else None
+            if x is not None:  # the safeguard monitor (see the module docstring)
+                self._x_expr[itf.name] = x
+                self._law_name[itf.name] = _law_name(k.law)
+                v_l = self.v[self.electrolyte](sl)
+                self._jdeg[itf.name] = ufl.algorithms.estimate_total_polynomial_degree(
+                    j * v_l * wS, default_degree=mesh.geometry.cmaps[0].degree)
             F[self.electrolyte] -= j * self.v[self.electrolyte](sl) * wS * dS
             if k.electrode in F:
                 F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
@@ -329,6 +343,14 @@ class ChargeTransport(Physics):
             side = "+"
             self._peak[name] = (form(j * q0(side) * wS * self._dS[name]),
                                 _owned_sums(dolfinx.fem.form(q0(side) * wS * self._dS[name])))
+        # kinetics safeguard: the overflow continuation beyond X_LIN, at the quadrature points
+        # of the residual's interface term (same degree), and the facet-mean exponent
+        self._safeguard = {}
+        for name, x in self._x_expr.items():
+            dS = self._dS[name].reconstruct(metadata={"quadrature_degree": self._jdeg[name]})
+            self._safeguard[name] = (
+                form(ufl.max_value(x - X_LIN, 0.0) * wS * dS),
+                form(x * q0("+") * wS * self._dS[name]), self._peak[name][1])
         for r in self.conductors:  # Joule heat per region [W] -> ohmic drop = P / I_total
             self._qf[f"joule[{r}]"] = form(sum(self._sigma[g] * ufl.inner(
                 ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(g)
@@ -357,6 +379,34 @@ class ChargeTransport(Physics):
                                                    op=MPI.MAX)
         for r in self.conductors:
             out[f"ohmic_drop[{r}]"] = q[f"joule[{r}]"] / total if total else 0.0
+        for name, (excess, xform, area) in self._safeguard.items():
+            beyond = comm.allreduce(dolfinx.fem.assemble_scalar(excess), op=MPI.SUM)
+            out[f"kinetics_safeguard[{name}]"] = 1.0 if beyond > 0.0 else 0.0
+            vec = _owned_sums(xform)
+            sel = area > 0
+            local = vec[sel] / area[sel]
+            out[f"kinetics_exponent[{name}]"] = comm.allreduce(
+                float(local.max()) if local.size else -np.inf, op=MPI.MAX)
+        return out
+
+    def admissibility_warnings(self, rows: list[dict], tolerance: float = 0.0) -> list[str]:
+        """One line per interface whose recorded states (rows with "t") were computed on the
+        linear continuation of the kinetics' exponential (tolerance unused: any use of the
+        continuation means the law was not solved)."""
+        out = []
+        for name in self._safeguard:
+            key = f"kinetics_safeguard[{name}]"
+            bad = [r for r in rows if r.get(key, 0.0) > 0.0]
+            if not bad:
+                continue
+            t = [float(r.get("t", float("nan"))) for r in bad]
+            xs = [r.get(f"kinetics_exponent[{name}]", float("nan")) for r in bad]
+            n = sum(1 for r in rows if key in r)
+            when = f"t = {t[0]:.6g} s" if len(t) == 1 else f"t = {t[0]:.6g}..{t[-1]:.6g} s"
+            out.append(f"results at {when} ({len(bad)} of {n} recorded states) lie on the "
+                       f"linear continuation of the exponential of {name} kinetics "
+                       f"(|alpha F eta / RT| = {max(xs):.4g} (largest facet mean) > X_LIN = "
+                       f"{X_LIN:g}): not {self._law_name[name]}")
         return out
 
     def output_fields(self):
@@ -390,6 +440,13 @@ class ChargeTransport(Physics):
             out += k.law.citations()
         return list(dict.fromkeys(out))
 
+
+
+def _law_name(law) -> str:
+    """Readable name of a kinetic law (the underlying one of a stress-modified law)."""
+    inner = getattr(law, "law", law)
+    return {"ButlerVolmer": "Butler-Volmer", "Tafel": "Tafel"}.get(type(inner).__name__,
+                                                                   type(inner).__name__)
 
 
 def _owned_sums(form) -> np.ndarray:

@@ -12,6 +12,13 @@ q = j / (z F)) and Robin (q = -k (c - c_ext)). Coordinates: 3D, 2D planar, 2D ax
 The unknown is u = c / c_max and the residual is multiplied by t_ref / L^3 (t_ref = L^2 /
 D_ref) so that the assembled system is the nondimensional one (entries O(1)), while the
 mesh, the constants and every reported quantity stay in SI.
+
+Admissibility: 0 <= c <= c_max always, and the discrete solution should obey the maximum
+principle of the continuous one (c stays within the bounds of its initial and boundary
+data). `stoichiometry_limits` gives the events that stop a run ON c = c_max or c = 0 (a
+lab's cut-off), `admissibility_warnings` scans recorded quantities for states that break
+either rule (consistent-mass P1 undershoots, anisotropic stiffness that is no M-matrix),
+and `mass_lumping` / `bounds` are the cures (see the Diffusion docstring).
 """
 
 from __future__ import annotations
@@ -24,8 +31,18 @@ from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import IntercalationMaterial, MaterialError
 from femcell.physics.base import Physics, time_function
 from femcell.problem import Field
+from femcell.solvers.timestepping import Event
 from femcell.units import T_REF, Scales
 from femcell.units import F as FARADAY
+
+# A run may end this far (in c / c_max) past a stoichiometry limit: the limit is located by
+# rejecting and shortening the step that overshoots it (femcell.solvers.timestepping.Event).
+STOICHIOMETRY_TOL = 1e-4
+# Admissibility violations are reported beyond this fraction of c_max: the default local
+# error tolerance of the time stepper is rtol = 1e-3 on u = c / c_max, so smaller excursions
+# are within the accuracy the run was asked for; larger ones are not round-off but a
+# scheme that breaks positivity or the maximum principle.
+ADMISSIBILITY_TOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,21 @@ class Diffusion(Physics):
             [mol m^-3 s^-1], D the mean principal diffusivity at the current temperature
             (sink strength 1 / spacing^2). Reported as "<name>_bulk_sink" [mol s^-1] and,
             with track_outflow, "<name>_bulk_sink_total" [mol].
+        mass_lumping: (degree 1 only) a diagonal (lumped) storage matrix: the time derivative
+            and the bulk sink are integrated with the vertex rule. Consistent-mass P1 has
+            positive off-diagonal entries in (M / dt + K), so a step in boundary data makes
+            the nodes ahead of the front dip below their initial value (undershoot at small
+            dt); with a lumped M the system is an M-matrix whenever K is, and the discrete
+            maximum principle holds. K of anisotropic tensors is in general no M-matrix, so
+            lumping alone does not keep a polycrystal positive (use `bounds`). "moles" and
+            "mean" are then the lumped (vertex-rule) integrals, so the mass balance still
+            closes to round-off. Costs accuracy at early times (first order in h^2 / (D dt)).
+        bounds: None, "stoichiometry" (0 <= c <= c_max) or "data" (c within the bounds of the
+            initial and boundary data: the maximum principle; Dirichlet and Robin values
+            constant in time): the concentration is solved as a variational inequality (SNES
+            vinewtonrsls), which is positivity-preserving whatever the mesh and tensor.
+            Moles are conserved only where no bound is active (the discrete solution is
+            clipped, not transported); makes the problem nonlinear (no operator reuse).
     """
 
     symmetric = True
@@ -126,9 +158,16 @@ class Diffusion(Physics):
     def __init__(self, material: IntercalationMaterial, bcs=(), *, initial=0.0,
                  temperature=T_REF, orientations=None, degree: int = 1, name: str = "c",
                  length_scale: float | None = None, source=None, region: str | None = None,
-                 track_outflow: bool = False, bulk_sink: tuple[float, float] | None = None):
+                 track_outflow: bool = False, bulk_sink: tuple[float, float] | None = None,
+                 mass_lumping: bool = False, bounds: str | None = None):
         if degree not in (1, 2, 3):
             raise ValueError(f"diffusion degree must be 1, 2 or 3, got {degree}")
+        if mass_lumping and degree != 1:
+            raise MaterialError(f"mass lumping of {name} needs degree 1 (the lumped P2 mass "
+                                f"matrix has zero and negative entries), got degree {degree}")
+        if bounds not in (None, "stoichiometry", "data"):
+            raise MaterialError(f"bounds of {name}: None, 'stoichiometry' or 'data', got "
+                                f"{bounds!r}")
         self.material = material
         self.bc_list = list(bcs)
         self.initial = initial
@@ -154,7 +193,12 @@ class Diffusion(Physics):
         self._outflow_forms = {}
         self._outflow_total = {}
         self._store_form = None
-        self.linear = bool(material.law.linear) and all(
+        self.mass_lumping = bool(mass_lumping)
+        self.bounds_mode = bounds
+        self._coupled = False  # set when another physics adds an interface flux
+        self._initial_range = None  # (min, max) of the initial field [mol m^-3]
+        # a variational inequality is solved by SNES (no reuse of linear operators)
+        self.linear = bool(material.law.linear) and bounds is None and all(
             isinstance(b, Dirichlet | Flux | Robin) for b in self.bc_list)
 
     # ------------------------------------------------------------------ setup
@@ -205,15 +249,20 @@ class Diffusion(Physics):
 
         dx = domain.dx(self.region)
         self._dx = dx
+        # storage (and reaction) terms: vertex rule = row-sum lumping for P1
+        self._dxm = dx.reconstruct(metadata={"quadrature_rule": "vertex",
+                                             "quadrature_degree": 1}) if (
+            self.mass_lumping) else dx
+        dxm = self._dxm
         s = self._s
-        F = s * (time.ddt(self.field) * v * w * dx + ufl.inner(flux, ufl.grad(v)) * w * dx)
+        F = s * (time.ddt(self.field) * v * w * dxm + ufl.inner(flux, ufl.grad(v)) * w * dx)
         self._sink_expr = None
         if self.bulk_sink is not None:
             spacing, ceq_sink = self.bulk_sink
             dmean = sum(self._Dk) / len(self._Dk)
             # scaled: the rate D / l^2 (u - u_eq), u = c / c_max
             self._sink_expr = dmean / spacing**2 * (u - ceq_sink / mat.c_max)
-            F += s * self._sink_expr * v * w * dx
+            F += s * self._sink_expr * v * w * dxm
         if self.source is not None:
             src = self.source(ufl.SpatialCoordinate(mesh), time.t)
             F -= s * (src / mat.c_max) * v * w * dx
@@ -318,7 +367,7 @@ class Diffusion(Physics):
         # the store change as the scheme sees it, sum of dt * d/dt(moles): with BDF2 the
         # plain difference of moles differs from it by O(dt) (the BDF sums do not telescope)
         self._store_form = dolfinx.fem.form(
-            self.material.c_max * self.time.ddt(self.field) * self._w * self._dx,
+            self.material.c_max * self.time.ddt(self.field) * self._w * self._dxm,
             entity_maps=self.entity_maps or None)
         self._store_change = 0.0
 
@@ -346,6 +395,7 @@ class Diffusion(Physics):
         (`measure` a dS of the Domain, `side` "+"/"-" the region's side), scaled like this
         physics' own residual; coupled physics add it to this field's residual."""
         v = ufl.TestFunction(self.V)
+        self._coupled = True  # the flux sign is not known here: no maximum principle
         return -self._s * (molar_flux / self.material.c_max) * v(side) * weight * measure
 
     def theta(self, side: str):
@@ -364,6 +414,7 @@ class Diffusion(Physics):
         else:
             val = float(init) / cref
             self.field.set_all(lambda x: np.full(x.shape[1], val))
+        self._initial_range = tuple(cref * x for x in self.stoichiometry_range())
         self.update(0.0)
 
     def update(self, t: float) -> bool:
@@ -386,10 +437,17 @@ class Diffusion(Physics):
         cref = self.material.c_max
         em = self.entity_maps or None
         form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
-        self._q_forms = {"moles": form(cref * u * w * self._dx)}
+        # moles as the storage term counts them (lumped: the vertex rule), so that the
+        # discrete mass balance closes to round-off
+        self._q_forms = {"moles": form(cref * u * w * self._dxm)}
         if self._sink_expr is not None:  # [mol s^-1] absorbed by the distributed sinks
-            self._q_forms["bulk_sink"] = form(cref * self._sink_expr * w * self._dx)
-        self._volume = d.volume(self.region)
+            self._q_forms["bulk_sink"] = form(cref * self._sink_expr * w * self._dxm)
+        if self.mass_lumping:  # the same rule for the volume: a uniform c has mean c
+            one = dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(1.0))
+            self._volume = d.comm.allreduce(dolfinx.fem.assemble_scalar(
+                dolfinx.fem.form(one * w * self._dxm)), op=MPI.SUM)
+        else:
+            self._volume = d.volume(self.region)
         for bc in self.bc_list:
             area = d.area(bc.region)
             self._q_forms[f"surface[{bc.region}]"] = form(cref / area * u * w * d.ds(bc.region))
@@ -410,13 +468,168 @@ class Diffusion(Physics):
         for region, total in self._outflow_total.items():
             out[f"{self.name}_outflow[{region}]"] = self._outflow_rate[region]
             out[f"{self.name}_outflow_total[{region}]"] = total
-        imap = self.V.dofmap.index_map
-        loc = self.field.u.x.array[: imap.size_local]
+        lo, hi = self.stoichiometry_range()
+        out[f"{self.name}_min"] = lo * self.material.c_max
+        out[f"{self.name}_max"] = hi * self.material.c_max
+        return out
+
+    # ------------------------------------------------------------------ admissibility
+    def stoichiometry_range(self) -> tuple[float, float]:
+        """(min, max) of c / c_max over the nodal values (collective)."""
+        comm = self.domain.comm
+        n = self.V.dofmap.index_map.size_local
+        loc = self.field.u.x.array[:n]
         lo = float(loc.min()) if loc.size else np.inf
         hi = float(loc.max()) if loc.size else -np.inf
-        out[f"{self.name}_min"] = comm.allreduce(lo, op=MPI.MIN) * self.material.c_max
-        out[f"{self.name}_max"] = comm.allreduce(hi, op=MPI.MAX) * self.material.c_max
+        return comm.allreduce(lo, op=MPI.MIN), comm.allreduce(hi, op=MPI.MAX)
+
+    def bounds(self) -> dict:
+        """Bounds of the scaled unknown for a variational-inequality solve (Problem)."""
+        if self.bounds_mode is None:
+            return {}
+        if self.bounds_mode == "stoichiometry":
+            return {self.name: (0.0, 1.0)}
+        lo, hi = self._data_bounds_scaled()
+        return {self.name: (lo, hi)}
+
+    def _data_bounds_scaled(self) -> tuple[float, float]:
+        """Maximum-principle bounds of u for bounds="data" (at set-up: before the initial
+        field exists, a float initial value is used)."""
+        init = self.initial
+        if callable(init):
+            raise MaterialError(f"bounds='data' of {self.name}: needs a uniform initial "
+                                "concentration (use bounds='stoichiometry')")
+        vals = [float(init)]
+        lo_open, hi_open = False, False
+        for bc in self.bc_list:
+            if isinstance(bc, Dirichlet | Robin):
+                value = bc.value if isinstance(bc, Dirichlet) else bc.c_ext
+                if callable(value):
+                    raise MaterialError(f"bounds='data' of {self.name}: boundary values on "
+                                        f"{bc.region} change in time (use 'stoichiometry')")
+                vals.append(float(value))
+            elif isinstance(bc, Flux):
+                q = time_function(bc.value)(0.0)
+                lo_open |= q < 0  # outflow can lower c below every datum
+                hi_open |= q > 0
+        if self.bulk_sink is not None:
+            vals.append(self.bulk_sink[1])
+        if self.source is not None:
+            raise MaterialError(f"bounds='data' of {self.name}: a source has no maximum "
+                                "principle (use 'stoichiometry')")
+        cref = self.material.c_max
+        lo = 0.0 if lo_open else max(0.0, min(vals) / cref)
+        hi = 1.0 if hi_open else min(1.0, max(vals) / cref)
+        return lo, hi
+
+    def stoichiometry_events(self, tolerance: float = STOICHIOMETRY_TOL) -> list[Event]:
+        """Events that stop a run when c reaches c_max or 0 anywhere (nodal values), located
+        to within `tolerance` (in c / c_max) past the limit."""
+        name = self.name
+        cache = {}
+
+        def rng(state):  # both events look at the same state: one reduction
+            if cache.get("t") is not state:
+                cache["t"], cache["r"] = state, self.stoichiometry_range()
+            return cache["r"]
+
+        def text(which, value):
+            return lambda st: (f"stoichiometry limit: {which} reached in {name} at "
+                               f"t = {st.t:.6g} s (c / c_max = {value(st):.6f})")
+
+        hi = lambda st: rng(st)[1]  # noqa: E731
+        lo = lambda st: rng(st)[0]  # noqa: E731
+        return [Event("stoichiometry limit", lambda st: 1.0 - hi(st), tolerance,
+                      text("c_max", hi)),
+                Event("stoichiometry limit", lambda st: lo(st), tolerance,
+                      text("c = 0", lo))]
+
+    def admissibility_warnings(self, rows: list[dict], tolerance: float = ADMISSIBILITY_TOL
+                               ) -> list[str]:
+        """One-line warnings for recorded states (rows of quantities, chronological, with
+        "t") that are impossible (c < 0, c > c_max) or break the discrete maximum principle
+        (c outside the bounds of the initial and boundary data), beyond tolerance * c_max.
+
+        The maximum-principle bound is checked where it exists: Dirichlet and Robin values
+        (sampled at the row times) and the initial range bound c from both sides; a
+        prescribed inflow (outflow) keeps the lower (upper) bound; a source, a coupled
+        interface flux or a space-time Dirichlet value removes it."""
+        kmin, kmax = f"{self.name}_min", f"{self.name}_max"
+        rows = [r for r in rows if kmin in r and kmax in r]
+        if not rows:
+            return []
+        cref = self.material.c_max
+        eps = tolerance * cref
+        n = len(rows)
+        t = np.array([float(r.get("t", np.nan)) for r in rows])
+        cmin = np.array([float(r[kmin]) for r in rows])
+        cmax = np.array([float(r[kmax]) for r in rows])
+        out = []
+
+        def report(bad, worst_at, what, worst_text):
+            k = int(worst_at)
+            out.append(f"{self.name}: {what} in {int(bad.sum())} of {n} recorded states "
+                       f"(worst {worst_text(k)} at t = {t[k]:.6g} s; tolerance "
+                       f"{tolerance:g} c_max)")
+
+        bad = cmin < -eps
+        if bad.any():
+            k = np.argmin(cmin)
+            report(bad, k, "negative concentration",
+                   lambda k: f"{cmin[k]:.6g} mol/m^3 = {cmin[k] / cref:.4g} c_max")
+        bad = cmax > cref + eps
+        if bad.any():
+            k = np.argmax(cmax)
+            report(bad, k, "concentration above c_max",
+                   lambda k: f"{cmax[k]:.6g} mol/m^3 = {cmax[k] / cref:.6g} c_max")
+        lo, hi = self._data_bounds_over(t)
+        if lo is not None:
+            under = lo - cmin
+            bad = under > eps
+            if bad.any():
+                k = np.argmax(under)
+                report(bad, k, "concentration below the bounds of its initial and boundary "
+                       "data (discrete maximum principle)",
+                       lambda k: f"{cmin[k]:.6g} mol/m^3, {under[k] / cref:.4g} c_max below "
+                                 f"{lo[k]:.6g}")
+        if hi is not None:
+            over = cmax - hi
+            bad = over > eps
+            if bad.any():
+                k = np.argmax(over)
+                report(bad, k, "concentration above the bounds of its initial and boundary "
+                       "data (discrete maximum principle)",
+                       lambda k: f"{cmax[k]:.6g} mol/m^3, {over[k] / cref:.4g} c_max above "
+                                 f"{hi[k]:.6g}")
         return out
+
+    def _data_bounds_over(self, t: np.ndarray):
+        """Running maximum-principle bounds [mol m^-3] at times t (arrays, or None for a side
+        without a bound)."""
+        if self._initial_range is None or self._coupled or self.source is not None:
+            return None, None
+        lo = np.full(t.shape, self._initial_range[0])
+        hi = np.full(t.shape, self._initial_range[1])
+        lo_ok = np.ones(t.shape, dtype=bool)
+        hi_ok = np.ones(t.shape, dtype=bool)
+        if self.bulk_sink is not None:
+            lo = np.minimum(lo, self.bulk_sink[1])
+            hi = np.maximum(hi, self.bulk_sink[1])
+        for bc in self.bc_list:
+            if isinstance(bc, Flux):
+                q = np.array([time_function(bc.value)(x) for x in t])
+                lo_ok &= np.maximum.accumulate(q < 0) == 0
+                hi_ok &= np.maximum.accumulate(q > 0) == 0
+                continue
+            value = bc.value if isinstance(bc, Dirichlet) else bc.c_ext
+            if _takes_position(value):
+                return None, None
+            g = np.array([time_function(value)(x) for x in t], dtype=float)
+            lo = np.minimum(lo, np.minimum.accumulate(g))
+            hi = np.maximum(hi, np.maximum.accumulate(g))
+        lo_out = np.where(lo_ok, lo, -np.inf) if lo_ok.any() else None
+        hi_out = np.where(hi_ok, hi, np.inf) if hi_ok.any() else None
+        return lo_out, hi_out
 
     def output_fields(self):
         return {self.name: (self.field.u, self.material.c_max)}
@@ -433,6 +646,45 @@ class Diffusion(Physics):
             "activation_energy_eV": [d.activation_energy_ev for d in m.diffusivity],
             "law": type(m.law).__name__,
             "degree": self.degree,
+            "mass_lumping": self.mass_lumping,
+            "bounds": self.bounds_mode,
             "scales": {"length_m": self.scales.length, "time_s": self.scales.time,
                        "concentration_mol_m3": self.scales.concentration},
         }
+
+
+# ---------------------------------------------------------------------------- admissibility
+def stoichiometry_limits(physics, tolerance: float = STOICHIOMETRY_TOL, *,
+                         electrodes_only: bool = False) -> list[Event]:
+    """Stoichiometry events (c reaches c_max or 0) of every Diffusion in `physics`.
+
+    Args:
+        physics: physics objects (others are skipped).
+        tolerance: how far past the limit (in c / c_max) a run may stop.
+        electrodes_only: only intercalation electrodes (materials with an open-circuit
+            potential), not e.g. vacancy fields.
+    """
+    out = []
+    for p in physics:
+        if isinstance(p, Diffusion) and (not electrodes_only or p.material.ocv is not None):
+            out += p.stoichiometry_events(tolerance)
+    return out
+
+
+def admissibility_warnings(physics, rows: list[dict], *,
+                           tolerance: float = ADMISSIBILITY_TOL) -> list[str]:
+    """One-line warnings for physically impossible recorded results of every physics that
+    checks its own (Diffusion: c < 0, c > c_max, maximum principle; ChargeTransport: states
+    on the overflow continuation of the kinetics).
+
+    Args:
+        physics: the physics of the run.
+        rows: recorded quantity rows (dicts with "t" [s]), chronological.
+        tolerance: relative tolerance (Diffusion: fraction of c_max).
+    """
+    out = []
+    for p in physics:
+        check = getattr(p, "admissibility_warnings", None)
+        if check is not None:
+            out += check(rows, tolerance)
+    return out

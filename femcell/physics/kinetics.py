@@ -8,7 +8,10 @@ on UFL expressions alike, so the same object drives the weak form and the checks
 Exponentials never overflow: beyond |x| = X_LIN (x = alpha F eta / R T) the exponential is
 continued linearly (value and slope match), so a wild Newton iterate gives a large, finite
 current instead of Inf, while every physically reachable overpotential (|eta| up to
-X_LIN R T / (alpha F) ~ 1.3 V at alpha = 1, 25 degC) follows the exact law.
+X_LIN R T / (alpha F) ~ 1.3 V at alpha = 1, 25 degC) follows the exact law. A solution
+that needs the continuation (e.g. an absurdly small i0) is not a solution of the law:
+`KineticLaw.exponent` gives the largest argument, and ChargeTransport reports per interface
+whether an accepted state uses the continuation ("kinetics_safeguard[<interface>]").
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ class KineticLaw:
         h = 1e-7
         return 2 * h / float(self.current(h, temperature) - self.current(-h, temperature))
 
+    def exponent(self, eta, temperature=T_REF):
+        """Largest argument x this law passes to safe_exp at overpotential eta [V] and
+        temperature T [K] (numpy or UFL); the law is exact while x <= X_LIN. None for a law
+        without exponentials."""
+        return None
+
     def citations(self) -> list[str]:
         return []
 
@@ -88,6 +97,16 @@ class ButlerVolmer(KineticLaw):
     def charge_transfer_resistance(self, temperature=T_REF) -> float:
         return 1.0 / (self.i0(temperature) * (self.alpha_a + self.alpha_c) * _f(temperature))
 
+    def exponent(self, eta, temperature=T_REF):
+        """max(alpha_a F eta / R T, -alpha_c F eta / R T): the argument of the growing branch."""
+        f = _f(temperature)
+        xa, xc = self.alpha_a * f * eta, -self.alpha_c * f * eta
+        if _is_ufl(xa) or _is_ufl(xc):
+            import ufl
+
+            return ufl.max_value(xa, xc)
+        return np.maximum(xa, xc)
+
     def tafel_slope(self, temperature=T_REF, branch: str = "anodic") -> float:
         """Tafel slope [V per decade]: 2.303 R T / (alpha F)."""
         a = self.alpha_a if branch == "anodic" else self.alpha_c
@@ -104,6 +123,9 @@ class LinearKinetics(ButlerVolmer):
     def current(self, eta, temperature=T_REF, factor=1.0):
         return self.i0(temperature) * factor * (self.alpha_a + self.alpha_c) * _f(
             temperature) * eta
+
+    def exponent(self, eta, temperature=T_REF):
+        return None  # linear: no exponential to continue
 
 
 @dataclass(frozen=True)
@@ -149,6 +171,9 @@ class StressModified(KineticLaw):
 
     def charge_transfer_resistance(self, temperature=T_REF) -> float:
         return self.law.charge_transfer_resistance(temperature)
+
+    def exponent(self, eta, temperature=T_REF):
+        return self.law.exponent(eta + self.shift(), temperature)
 
     def citations(self):
         return self.law.citations()

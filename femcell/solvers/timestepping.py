@@ -4,6 +4,11 @@ A step is accepted only when the nonlinear solve converged; a failed solve is re
 is cut and the step retried, and after `max_cuts` consecutive cuts the run stops with a
 SolverError. With `adaptive`, an extrapolation-based local error estimate also rejects
 steps that are too large and sets the next step.
+
+Events (cut-offs: a stoichiometry, voltage or quantity limit) are located, not just
+detected: a converged step whose state lies beyond a limit by more than the event's
+tolerance is rejected and retried with a shorter step aimed at the crossing (regula falsi,
+Illinois variant, on the signed distance to the limit), so a run stops ON its limit.
 """
 
 from __future__ import annotations
@@ -13,6 +18,61 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from femcell.solvers.snes import SolverError
+
+
+class StepState:
+    """The state an event looks at: a converged step (accepted or about to be).
+
+    Attributes:
+        t: time of the state [s].
+        problem: the Problem (its fields hold the state).
+    """
+
+    def __init__(self, t: float, problem):
+        self.t = t
+        self.problem = problem
+        self._q = None
+
+    @property
+    def quantities(self) -> dict[str, float]:
+        """The problem's quantities at this state (SI; computed once; collective)."""
+        if self._q is None:
+            self._q = self.problem.quantities()
+        return self._q
+
+
+@dataclass
+class Event:
+    """A limit the integrator stops on, located in time.
+
+    Attributes:
+        name: short name, e.g. "stoichiometry limit" or "voltage_above".
+        distance: f(state: StepState) -> signed distance to the limit: > 0 inside, <= 0 at
+            or beyond it. Called on every rank (collective quantities are fine); it must
+            return the same value on every rank.
+        tolerance: how far past the limit a step may end (distance in [-tolerance, 0]);
+            a step that overshoots further is rejected and retried shorter.
+        describe: f(state) -> one line saying what was reached (default: name and time).
+
+    An event is armed while its distance is > 0. One that starts at or beyond its limit
+    (distance <= 0) ends the run only if the state moves further out by more than the
+    tolerance (then without location).
+    """
+
+    name: str
+    distance: Callable
+    tolerance: float
+    describe: Callable | None = None
+
+    def __post_init__(self):
+        if not self.tolerance > 0:
+            raise ValueError(f"event {self.name}: tolerance must be > 0, got {self.tolerance}")
+
+    def text(self, state: StepState) -> str:
+        """What was reached, for logs and summaries."""
+        if self.describe is None:
+            return f"{self.name} at t = {state.t:.6g} s"
+        return self.describe(state)
 
 
 @dataclass
@@ -69,6 +129,8 @@ class TimeIntegrator:
 
     # local error = C |u - u_pred|: BDF1 with a linear predictor, BDF2 with a quadratic one
     _ERR_CONST = {1: 1.0 / 3.0, 2: 2.0 / 11.0}
+    MAX_EVENT_TRIES = 40  # overshooting retries per located event before giving up
+
 
     def __init__(self, problem, controller: StepController):
         self.problem = problem
@@ -79,6 +141,13 @@ class TimeIntegrator:
         self.steps = 0
         self.rejected = 0
         self.log: list[dict] = []
+        self.events: list[Event] = []  # active limits (set_events / run(events=...))
+        self.event_retries = 0  # steps rejected because they overshot an event
+        self.fired: Event | None = None  # the event reached by the last step, if any
+        self.ended_by: str | None = None  # why the last run() (or fired event) ended
+        self._g: dict[int, float] | None = None  # event distances at the accepted state
+        self._ref: dict[int, float] = {}  # distances when the events were set
+        self._brackets: dict[int, dict] = {}  # per event: the closest rejected overshoot
 
     def _order_now(self) -> int:
         return 2 if (self.ctl.order == 2 and len(self._times) >= 2) else 1
@@ -89,14 +158,86 @@ class TimeIntegrator:
             return None
         return _extrapolation_weights(self._times[:k], t_new)
 
+    # ------------------------------------------------------------------ events
+    def set_events(self, events) -> None:
+        """Activate limits (a list of Event; None or [] for none) from the current state on.
+        Their distances are taken at the current (accepted) state when the next step
+        starts."""
+        self.events = list(events or [])
+        self._g = None
+        self._brackets = {}
+        self.fired = None
+
+    def _distances(self, state: StepState) -> dict[int, float]:
+        """Distances of every event (NaN counts as inside: it never fires)."""
+        out = {}
+        for ev in self.events:
+            g = float(ev.distance(state))
+            out[id(ev)] = g if not math.isnan(g) else math.inf
+        return out
+
+    def _aim(self) -> float | None:
+        """The step that ends at the regula-falsi estimate of the earliest bracketed crossing
+        (aiming at the middle of the band [-tol, 0]); None without a bracket."""
+        best = None
+        for ev in self.events:
+            br = self._brackets.get(id(ev))
+            if br is None:
+                continue
+            target = -0.5 * ev.tolerance
+            h_lo = (self._g[id(ev)] - target) * br["lo_scale"]
+            h_hi = br["g"] - target
+            frac = min(max(h_lo / (h_lo - h_hi), 1e-3), 1.0 - 1e-3)
+            dt = frac * (br["t"] - self.t)
+            best = dt if best is None else min(best, dt)
+        return best
+
+    def _classify(self, state: StepState, g_new: dict[int, float], aimed: bool):
+        """(reached event or None, overshoot?) for a converged candidate state; updates the
+        brackets of overshooting events."""
+        reached, over = None, False
+        for ev in self.events:
+            key = id(ev)
+            g0, g1, tol = self._g[key], g_new[key], ev.tolerance
+            if g0 <= 0.0:  # not armed: started at or beyond the limit
+                if g1 < min(self._ref[key], 0.0) - tol and reached is None:
+                    reached = ev
+                continue
+            if g1 > 0.0 or g1 < -tol:
+                if g1 < -tol:
+                    over = True
+                    br = self._brackets.get(key)
+                    if br is None or state.t < br["t"]:
+                        # Illinois: the accepted end kept twice in a row counts half
+                        kept_lo = br is not None and br["kept"] == "lo" and aimed
+                        self._brackets[key] = {
+                            "t": state.t, "g": g1, "kept": "lo", "tries": (
+                                br["tries"] + 1 if br else 1),
+                            "lo_scale": (br["lo_scale"] * 0.5 if kept_lo else 1.0)}
+                continue
+            reached = reached or ev  # within [-tol, 0]: on the limit
+        return reached, over
+
     def step(self, t_limit: float) -> dict:
-        """Take one accepted step, not past t_limit. Returns the step record."""
+        """Take one accepted step, not past t_limit. Returns the step record.
+
+        With active events no step ends more than an event's tolerance beyond its limit;
+        `fired` is then the event this step reached (None otherwise)."""
         ctl = self.ctl
         cuts = 0
+        self.fired = None
+        if self.events and self._g is None:
+            self._g = self._distances(StepState(self.t, self.problem))
+            self._ref = dict(self._g)
+        g_new = None
         while True:
             dt = min(self.dt, ctl.dt_max, t_limit - self.t)
+            aim = self._aim() if self._brackets else None
+            aimed = aim is not None and aim <= dt
+            if aimed:
+                dt = aim
             # avoid a sliver step just before t_limit
-            if t_limit - (self.t + dt) < 1e-3 * dt:
+            elif t_limit - (self.t + dt) < 1e-3 * dt:
                 dt = t_limit - self.t
             order = self._order_now()
             dt_prev = self._times[0] - self._times[1] if len(self._times) > 1 else None
@@ -126,12 +267,34 @@ class TimeIntegrator:
                                               f"after {cuts} cuts (dt = {dt:.3g} s)")
                         self.dt = dt * max(0.2, 0.9 * err ** (-1.0 / (order + 1)))
                         continue
+            if self.events:
+                state = StepState(t_new, self.problem)
+                g_new = self._distances(state)
+                fired, over = self._classify(state, g_new, aimed)
+                tries = max((b["tries"] for b in self._brackets.values()), default=0)
+                if over and tries <= self.MAX_EVENT_TRIES and dt > ctl.dt_min:
+                    self.event_retries += 1
+                    self.rejected += 1
+                    self.problem.reject()
+                    continue
+                if over:  # could not land within tolerance: stop past the limit, say so
+                    fired = next(ev for ev in self.events if g_new[id(ev)] < -ev.tolerance)
+                self.fired = fired
             break
         self.problem.accept()
         self.t = t_new
         self._times.insert(0, t_new)
         del self._times[4:]
         self.steps += 1
+        if self.events:
+            for br in self._brackets.values():  # the overshoot is still ahead: kept
+                if aimed and br["kept"] == "hi":
+                    br["g"] *= 0.5  # Illinois: the overshoot end kept twice counts half
+                br["kept"], br["lo_scale"] = "hi", 1.0
+            self._g = g_new
+            if self.fired is not None:
+                self._brackets = {}
+                self.ended_by = self.fired.text(StepState(t_new, self.problem))
         if ctl.adaptive:
             if err is None:  # not enough history yet: grow gently
                 factor = 1.5 if rep.newton_its <= 4 else 1.0
@@ -141,7 +304,8 @@ class TimeIntegrator:
                 # factorisation (a change of dt means a new Jacobian)
                 if 1.0 <= factor < 1.3:
                     factor = 1.0
-            self.dt = dt * factor if dt >= self.dt * 0.999 else self.dt
+            if not aimed:  # a step shortened to land on an event does not set the pace
+                self.dt = dt * factor if dt >= self.dt * 0.999 else self.dt
         elif cuts == 0:  # fixed stepping: return to the nominal step after a cut
             self.dt = ctl.dt_initial
         else:
@@ -149,24 +313,46 @@ class TimeIntegrator:
         self.dt = min(self.dt, ctl.dt_max)
         rec = {"t": t_new, "dt": dt, "order": order, "newton_its": rep.newton_its,
                "krylov_its": rep.krylov_its, "cuts": cuts, "err": err}
+        if self.fired is not None:
+            rec["event"] = self.fired.name
         self.log.append(rec)
         return rec
 
     def run(self, t_end: float, on_step: Callable[[dict], bool | None] | None = None,
-            stop_times: list[float] | None = None) -> None:
+            stop_times: list[float] | None = None, events: list[Event] | None = None) -> str:
         """Advance to t_end, landing exactly on every time in `stop_times`.
 
-        `on_step(record)` is called after every accepted step; returning True stops early.
+        Args:
+            t_end: end time [s].
+            on_step: called with the step record after every accepted step (also the one
+                that reaches an event); returning True stops the run.
+            stop_times: times [s] to land on exactly (outputs).
+            events: limits (Event) that end the run when reached, located to within their
+                tolerance (None: keep the integrator's current events).
+
+        Returns:
+            why the run ended (also in `ended_by`): "end time", "stopped by on_step", or
+            the reached event's description.
         """
+        if events is not None:
+            self.set_events(events)
+        self.ended_by = None
         marks = sorted(t for t in (stop_times or []) if self.t < t < t_end) + [t_end]
-        batch = on_step is None and not self.ctl.adaptive and self.problem.can_batch()
+        batch = (on_step is None and not self.events and not self.ctl.adaptive
+                 and self.problem.can_batch())
         for mark in marks:
             while self.t < mark * (1 - 1e-14) - 1e-300:
                 if batch and self.steps >= self.ctl.order and self._batch(mark):
                     continue
                 rec = self.step(mark)
-                if on_step is not None and on_step(rec):
-                    return
+                stop = on_step is not None and on_step(rec)
+                if self.fired is not None:
+                    return self.ended_by
+                if stop:
+                    self.ended_by = "stopped by on_step"
+                    return self.ended_by
+        self.ended_by = "end time"
+        return self.ended_by
 
     def _batch(self, mark: float) -> bool:
         """Fixed steps of a linear problem in one tight loop, up to the last whole step
