@@ -196,3 +196,46 @@ def test_error_on_one_rank_alone_ends_the_job_instead_of_hanging(tmp_path):
                        env={**os.environ, "FEMCELL_ERROR_GRACE": "2"})
     assert p.returncode != 0
     assert "only on rank 1" in p.stderr
+
+
+def _steps(path):
+    """(times, [grid per step]) of a VTKHDF time series, read with pyvista / VTK."""
+    import pyvista as pv
+
+    r = pv.get_reader(str(path)).reader
+    r.UpdateInformation()
+    times, grids = [], []
+    for k in range(r.GetNumberOfSteps()):
+        r.SetStep(k)
+        r.Update()
+        times.append(r.GetTimeValue())
+        grids.append(pv.wrap(r.GetOutputDataObject(0)).copy())
+    return times, grids
+
+
+def test_run_folder_reads_back_and_matches_the_table(shared_tmp):
+    """The field time series read with pyvista holds every output time, and its values
+    are the ones the quantities table reports (c_max of the last state); the mesh and region
+    map read with meshio and pyvista name the regions."""
+    import csv
+
+    import meshio
+    import numpy as np
+    import pyvista as pv
+
+    folder = shared_tmp / "rb"
+    assert cli.main(_args("particle_sphere_1d.toml", folder) + ["-q"]) == 0
+    if COMM.rank == 0:
+        times, grids = _steps(folder / "fields.vtkhdf")
+        rows = list(csv.DictReader((folder / "quantities.csv").open()))
+        assert len(times) == 11 and times[0] == 0.0
+        assert times[-1] == pytest.approx(float(rows[-1]["t"]), rel=1e-12)
+        c = np.asarray(grids[-1].point_data["c"])
+        assert c.max() == pytest.approx(float(rows[-1]["c_max"]), rel=1e-9)
+        assert c.min() == pytest.approx(float(rows[-1]["c_min"]), rel=1e-9)
+        regions = json.loads((folder / "regions.json").read_text())
+        tags = set(np.unique(pv.read(folder / "mesh.vtu").cell_data["cell_region"]))
+        assert tags == set(regions["cell_regions"].values())
+        m = meshio.read(folder / "mesh_facets.vtu")
+        assert set(np.concatenate(m.cell_data["facet_region"])) >= set(
+            regions["facet_regions"].values())
