@@ -280,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     except interrupt.Interrupted as exc:
         msg, code = (f"femcell: {exc}: stopped on every rank; the run folder's summary.json "
                      "says interrupted"), exc.exit_code
-    except KeyboardInterrupt:  # a second Ctrl-C
+    except KeyboardInterrupt:  # Ctrl-C in a command that does not poll (list, mesh, bench)
         msg, code = "femcell: interrupted", 130
+    except OSError as exc:  # the file system (disk full, permissions): not a femcell bug
+        msg, code = f"femcell: I/O error: {exc}", EXIT_BUG
     except SolverError as exc:
         msg, code = f"femcell: run stopped: {exc}", EXIT_SOLVER
     except Exception as exc:  # a bug: one line (the traceback with FEMCELL_DEBUG=1)
@@ -309,7 +311,12 @@ def _end_together(errcomm, msg: str, code: int) -> None:
         print(msg, file=sys.stderr, flush=True)
         return
     req = errcomm.Ibarrier()
-    grace = float(os.environ.get("FEMCELL_ERROR_GRACE", "10"))
+    try:
+        grace = min(max(float(os.environ.get("FEMCELL_ERROR_GRACE", "10")), 0.0), 3600.0)
+    except ValueError:
+        grace = 10.0
+    if grace != grace:  # nan
+        grace = 10.0
     t0 = time.monotonic()
     while not req.Test():
         if time.monotonic() - t0 > grace:

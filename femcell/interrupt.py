@@ -4,7 +4,8 @@ A signal only sets a flag (no exception inside PETSc callbacks, which would turn
 false "no convergence"). The runners call `check(comm)` after every accepted step and between
 the points of a sweep: one allreduce decides on every rank together, so all ranks raise
 `Interrupted` at the same place and the run folder gets a summary with status interrupted.
-A second signal while the first is pending stops the process at once (the user insists).
+A second signal while the first is pending stops the process at once (the user insists),
+even when the rank is stuck in a C call.
 Long C calls that cannot poll (gmsh meshing) run under `terminate_on_signal()`, where the
 signal terminates the process immediately (nothing has been written by then).
 """
@@ -12,6 +13,7 @@ signal terminates the process immediately (nothing has been written by then).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -45,9 +47,34 @@ class Interrupted(Exception):  # noqa: N818 - reads as a status
 
 def _handler(signum, frame):
     if _state["pending"]:  # second signal: give up at once
-        signal.signal(signum, signal.SIG_DFL)
-        raise KeyboardInterrupt
+        _exit_now(signum)
     _state["pending"] = signum
+
+
+def _exit_now(signum: int) -> None:
+    os.write(2, b"femcell: second signal: stopping now (summary.json is not updated)\n")
+    os._exit(128 + signum)
+
+
+def _watch(fd: int) -> None:
+    """Count signals from the wakeup fd. A Python handler runs only when the main thread
+    returns to the interpreter; a rank stuck in a C call (e.g. waiting in MPI) would never
+    see a second Ctrl-C. This thread does (MPI waits release the GIL) and exits."""
+    count = 0
+    try:
+        while True:
+            data = os.read(fd, 64)
+            if not data:  # uninstall closed the write end
+                return
+            for b in data:
+                if b in _SIGNALS:
+                    count += 1
+                    if count >= 2:
+                        _exit_now(b)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def install() -> None:
@@ -56,6 +83,10 @@ def install() -> None:
         return
     for s in _SIGNALS:
         _state["previous"][s] = signal.signal(s, _handler)
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    _state["wakeup"] = (r, w, signal.set_wakeup_fd(w, warn_on_full_buffer=False))
+    threading.Thread(target=_watch, args=(r,), daemon=True, name="femcell-signals").start()
     _state["installed"] = True
     _state["pending"] = 0
 
@@ -66,6 +97,9 @@ def uninstall() -> None:
         return
     for s, h in _state["previous"].items():
         signal.signal(s, h)
+    r, w, previous_fd = _state.pop("wakeup")
+    signal.set_wakeup_fd(previous_fd)
+    os.close(w)  # the watcher reads end-of-file and returns; it closes nothing else
     _state["installed"] = False
     _state["pending"] = 0
 

@@ -89,15 +89,19 @@ def gather_p1(u, factor: float = 1.0):
 
 
 def plot_field(path: Path, u, factor: float, label: str, title: str = "") -> Path | None:
-    """Picture of a scalar field (collective; rank 0 draws).
+    """Picture of a scalar field (collective; rank 0 draws). See `draw_field`."""
+    got = gather_p1(u, factor)
+    if got is None:
+        return None
+    return draw_field(path, got, u.function_space.mesh.topology.dim, label, title)
+
+
+def draw_field(path: Path, got, tdim: int, label: str, title: str = "") -> Path:
+    """Draw a field gathered by `gather_p1` (rank 0; no collective calls).
 
     1D: profile c(x) with matplotlib; 2D: filled contours; 3D: pyvista, the particle clipped
     through its centre so the interior shows.
     """
-    got = gather_p1(u, factor)
-    tdim = u.function_space.mesh.topology.dim
-    if got is None:
-        return None
     pts, cells, vals = got
     if tdim == 1:
         plt = _mpl()

@@ -64,6 +64,7 @@ class Run:
         self.warnings: list[str] = []
         self.paths: dict[str, Path] = {}
         self.rank0 = comm.rank == 0
+        self.finished = False
 
     # ------------------------------------------------------------------ messages
     def say(self, msg: str) -> None:
@@ -130,6 +131,14 @@ class Run:
         """Collective work whose errors every rank raises together."""
         return agree(self.comm, fn)
 
+    def plots(self, draw) -> None:
+        """Run draw() on rank 0 (no collective calls inside: gather data first) and add the
+        paths it returns; a plot that fails becomes a warning on every rank, not a failure."""
+        try:
+            self.paths.update(self.on_root(draw, share=True) or {})
+        except Exception as exc:
+            self.warn(f"a plot could not be drawn ({type(exc).__name__}: {exc})")
+
     # ------------------------------------------------------------------ summary
     def summary(self, status: str, message: str, headline: dict, **extra) -> dict:
         """The summary.json skeleton shared by every kind (extra keys appended)."""
@@ -164,6 +173,36 @@ class Run:
 
         path = self.folder / "summary.json"
         self.on_root(lambda: write_json(path, summary))
+        self.finished = True
+
+    @contextlib.contextmanager
+    def guard(self, *closing):
+        """Around everything after `open_folder`: an exception that ends the run before
+        `finish` still leaves summary.json with status failed / interrupted (written by
+        rank 0 alone, no collective call: the other ranks may be elsewhere), and the
+        `closing` objects (e.g. the Problem: PETSc solvers) are closed in any case."""
+        try:
+            yield
+        except BaseException as exc:
+            self._write_failure(exc)
+            raise
+        finally:
+            for obj in closing:
+                obj.close()
+
+    def _write_failure(self, exc: BaseException) -> None:
+        if not self.write or self.finished or not self.rank0:
+            return
+        from femcell.io.summary import write_json
+
+        status, message = status_of(exc)
+        if status == "completed" or isinstance(exc, KeyboardInterrupt):
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            write_json(self.folder / "summary.json",
+                       self.summary(status, message or type(exc).__name__, {}))
+        except Exception:  # the folder itself may be the problem; the error is raised anyway
+            pass
 
 
 def status_of(exc: BaseException | None) -> tuple[str, str]:

@@ -278,75 +278,75 @@ def _run_diffusion_study(cfg, output, *, comm, progress, write, source) -> Resul
     out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
 
     run.open_folder()
-    run.write_mesh(domain)
-    writer = _field_writer(run, [physics], cfg.output.fields, domain)
-    table = _quantity_table(run)
-    problem.initialise()
-    table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
-    if writer:
-        writer.write(0.0)
-    bar = _progress_bar(run, total=tc.end, unit="s", leave=True,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/{total:.4g} s "
-                                   "[{elapsed}<{remaining}]{postfix}")
-    next_out = [0]
+    with run.guard(problem):
+        run.write_mesh(domain)
+        writer = _field_writer(run, [physics], cfg.output.fields, domain)
+        table = _quantity_table(run)
+        problem.initialise()
+        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
+        if writer:
+            writer.write(0.0)
+        bar = _progress_bar(run, total=tc.end, unit="s", leave=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/{total:.4g} s "
+                                       "[{elapsed}<{remaining}]{postfix}")
+        next_out = [0]
 
-    def on_step(rec):
-        table.append({"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
-                      **problem.quantities()})
-        if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[next_out[0]] * (
-                1 - 1e-12):
-            writer.write(rec["t"])
-            next_out[0] += 1
-        if bar is not None:
-            bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
-            bar.update(rec["t"] - bar.n)
-        run.check_interrupt()
-        return False
-
-    stop = None
-    with run.timed("time_loop_s"):
-        try:
-            integ.run(tc.end, on_step, stop_times=out_times,
-                      events=stoichiometry_limits([physics]))
-        except (SolverError, interrupt.Interrupted) as exc:
-            stop = exc
-        finally:
+        def on_step(rec):
+            table.append({"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
+                          **problem.quantities()})
+            if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[next_out[0]] * (
+                    1 - 1e-12):
+                writer.write(rec["t"])
+                next_out[0] += 1
             if bar is not None:
-                bar.close()
-            if writer:
-                if stop is None and integ.t < tc.end * (1 - 1e-12):
-                    writer.write(integ.t)  # the state where a cut-off stopped the run
-                writer.close()
-            table.close()
-    problem.close()
-    status, message = status_of(stop)
-    rows = table.rows
-    ended_by = getattr(integ, "ended_by", None)
-    if status == "completed" and ended_by and integ.t < tc.end * (1 - 1e-12):
-        run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
-                 f"{ended_by}")
-    _check_admissible(run, [physics], rows)
-    crank = _crank_reference(cfg, domain, material, c0, bcs)
-    headline = _headline(physics, rows, material, bcs, crank)
-    if write and cfg.output.plots and status == "completed":
-        run.paths.update(run.agree(lambda: _plots(cfg, physics, domain, run.folder, rows,
-                                                  crank)))
-    summary = run.summary(
-        status, message, headline,
-        ended_by=ended_by if status == "completed" else status,
-        physics=physics.describe(),
-        domain={"description": domain.describe(), "cells": domain.num_cells_global(),
-                "dofs": problem.num_dofs, "volume_m3": domain.volume(),
-                "mesh_quality": quality,
-                "builder_metadata": {k: v for k, v in domain.metadata.items()
-                                     if k != "orientations"}},
-        steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-        citations=physics.citations())
-    run.finish(summary)
-    result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
-                    run.paths)
-    _raise_stop(stop, run)
-    return result
+                bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
+                bar.update(rec["t"] - bar.n)
+            run.check_interrupt()
+            return False
+
+        stop = None
+        with run.timed("time_loop_s"):
+            try:
+                integ.run(tc.end, on_step, stop_times=out_times,
+                          events=stoichiometry_limits([physics]))
+            except (SolverError, interrupt.Interrupted) as exc:
+                stop = exc
+            finally:
+                if bar is not None:
+                    bar.close()
+                if writer:
+                    if stop is None and integ.t < tc.end * (1 - 1e-12):
+                        writer.write(integ.t)  # the state where a cut-off stopped the run
+                    writer.close()
+                table.close()
+        problem.close()
+        status, message = status_of(stop)
+        rows = table.rows
+        ended_by = getattr(integ, "ended_by", None)
+        if status == "completed" and ended_by and integ.t < tc.end * (1 - 1e-12):
+            run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
+                     f"{ended_by}")
+        _check_admissible(run, [physics], rows)
+        crank = _crank_reference(cfg, domain, material, c0, bcs)
+        headline = _headline(physics, rows, material, bcs, crank)
+        if write and cfg.output.plots and status == "completed":
+            _plots(run, cfg, physics, domain, rows, crank)
+        summary = run.summary(
+            status, message, headline,
+            ended_by=ended_by if status == "completed" else status,
+            physics=physics.describe(),
+            domain={"description": domain.describe(), "cells": domain.num_cells_global(),
+                    "dofs": problem.num_dofs, "volume_m3": domain.volume(),
+                    "mesh_quality": quality,
+                    "builder_metadata": {k: v for k, v in domain.metadata.items()
+                                         if k != "orientations"}},
+            steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+            citations=physics.citations())
+        run.finish(summary)
+        result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
+                        run.paths)
+        _raise_stop(stop, run)
+        return result
 
 
 def _raise_stop(stop, run: Run) -> None:
@@ -406,16 +406,21 @@ def _headline(physics, rows, material, bcs, crank) -> dict:
     return h
 
 
-def _plots(cfg, physics, domain, folder, rows, crank) -> dict:
+def _plots(run: Run, cfg, physics, domain, rows, crank) -> None:
+    """Concentration against time and a field snapshot (collective gather, rank 0 draws);
+    a plot that fails is a warning, not a failed run."""
     from femcell import plotting
 
-    out = {}
-    comm = domain.comm
+    folder = run.folder
     name = physics.name
     t = [r["t"] for r in rows]
     tunit = ("h", 3600.0) if t[-1] >= 2 * 3600 else (("min", 60.0) if t[-1] >= 120 else
                                                        ("s", 1.0))
-    if comm.rank == 0:
+    u, factor = physics.output_fields()[name]
+    got = plotting.gather_p1(u, factor)  # collective, before any rank-0-only work
+
+    def draw():
+        out = {}
         series = {"mean": [r[f"{name}_mean"] for r in rows]}
         for k in rows[-1]:
             if k.startswith(f"{name}_surface["):
@@ -429,12 +434,12 @@ def _plots(cfg, physics, domain, folder, rows, crank) -> dict:
         out["plot_concentration"] = plotting.plot_time_series(
             folder / "concentration.png", t, series, "concentration [mol/m^3]",
             title=cfg.study.name, reference=ref, time_unit=tunit)
-    u, factor = physics.output_fields()[name]
-    p = plotting.plot_field(folder / "field.png", u, factor, "c [mol/m^3]",
-                            title=f"{cfg.study.name}: c at t = {t[-1]:.4g} s")
-    if comm.rank == 0 and p is not None:
-        out["plot_field"] = p
-    return out
+        out["plot_field"] = plotting.draw_field(
+            folder / "field.png", got, domain.tdim, "c [mol/m^3]",
+            title=f"{cfg.study.name}: c at t = {t[-1]:.4g} s")
+        return out
+
+    run.plots(draw)
 
 
 def fmt_headline(headline: dict) -> str:
@@ -521,106 +526,106 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
         raise ConfigError(str(exc)) from None
 
     run.open_folder()
-    run.write_mesh(domain)
-    writer = _field_writer(run, physics, cfg.output.fields, domain)
-    table = _quantity_table(run)
-    problem.initialise()
-    integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
-                                                   max_cuts=cfg.time.max_cuts))
-    bar = _progress_bar(run, unit=" steps")
-    count = [0]
+    with run.guard(problem):
+        run.write_mesh(domain)
+        writer = _field_writer(run, physics, cfg.output.fields, domain)
+        table = _quantity_table(run)
+        problem.initialise()
+        integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
+                                                       max_cuts=cfg.time.max_cuts))
+        bar = _progress_bar(run, unit=" steps")
+        count = [0]
 
-    def write_fields(t):
-        phys.refresh_outputs()
-        writer.write(t)
+        def write_fields(t):
+            phys.refresh_outputs()
+            writer.write(t)
 
-    if writer:
-        write_fields(0.0)
+        if writer:
+            write_fields(0.0)
 
-    def record(row):
-        table.append(row)
-        count[0] += 1
-        if writer and count[0] % cfg.output.field_every == 0:
-            write_fields(row["t"])
-        if bar is not None:
-            bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
-                                f"[{row['label']}]", refresh=False)
-            bar.update(1)
-        run.check_interrupt()
-
-    runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt, rise_time=cfg.time.rise_time,
-                            record=record)
-    stop, bad_input = None, None
-    with run.timed("time_loop_s"):
-        try:
-            runner.run(protocol)
-        except (SolverError, interrupt.Interrupted) as exc:
-            stop = exc
-        except ProtocolError as exc:  # found while running (e.g. an unknown quantity name)
-            stop, bad_input = exc, exc
-        finally:
-            if writer:
-                if count[0] % cfg.output.field_every:
-                    write_fields(integ.t)  # the last state, unless just written
-                writer.close()
+        def record(row):
+            table.append(row)
+            count[0] += 1
+            if writer and count[0] % cfg.output.field_every == 0:
+                write_fields(row["t"])
             if bar is not None:
-                bar.close()
-            table.close()
-    problem.close()
-    status, message = status_of(stop)
-    rows = table.rows
-    steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
-              "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
-              "charge_C_m2": s.charge,
-              "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
-              "end_current_density_A_m2": s.end_quantities.get("current_density")}
-             for s in runner.summaries]
-    for st in steps:
-        if "stoichiometry" in str(st["ended_by"]):
-            run.warn(f"protocol step {st['index']} ({st['label']}) ended at the "
-                     f"stoichiometry limit: {st['ended_by']}")
-    _check_admissible(run, physics, rows)
-    newton = [rec["newton_its"] for rec in integ.log]
-    headline = {"steps_completed": len(steps),
-                "final_cell_voltage_V": rows[-1]["cell_voltage"] if rows else None,
-                "max_newton_its_per_step": max(newton) if newton else 0,
-                "rejected_steps": integ.rejected}
-    for name in phys.j_expr:
-        if rows:
-            headline[f"peak_current_density_A_m2[{name}]"] = max(r[f"j_max[{name}]"]
-                                                                 for r in rows)
-            if not any(k.concentration is not None and name.startswith(k.electrode + "|")
-                       for k in phys.kinetics):  # metal electrodes: contact fraction
-                headline[f"contact_fraction[{name}]"] = phys._areas[name] / phys._cc_area
-    for p in physics[:-1]:  # intercalation particles: final mean filling
-        if rows:
-            headline[f"final_stoichiometry[{p.region}]"] = (rows[-1][f"{p.name}_mean"]
-                                                            / p.material.c_max)
-    cc_steps = [s for s in runner.summaries if s.kind == "current"
-                and s.end_quantities.get("current_density")]
-    if cc_steps and len(physics) == 1:  # ASR (cells without an open-circuit voltage)
-        q = cc_steps[-1].end_quantities
-        headline["asr_ohm_m2"] = q["cell_voltage"] / q["current_density"]
+                bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
+                                    f"[{row['label']}]", refresh=False)
+                bar.update(1)
+            run.check_interrupt()
+
+        runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt, rise_time=cfg.time.rise_time,
+                                record=record)
+        stop, bad_input = None, None
+        with run.timed("time_loop_s"):
+            try:
+                runner.run(protocol)
+            except (SolverError, interrupt.Interrupted) as exc:
+                stop = exc
+            except ProtocolError as exc:  # found while running (e.g. an unknown quantity name)
+                stop, bad_input = exc, exc
+            finally:
+                if writer:
+                    if count[0] % cfg.output.field_every:
+                        write_fields(integ.t)  # the last state, unless just written
+                    writer.close()
+                if bar is not None:
+                    bar.close()
+                table.close()
+        problem.close()
+        status, message = status_of(stop)
+        rows = table.rows
+        steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
+                  "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
+                  "charge_C_m2": s.charge,
+                  "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
+                  "end_current_density_A_m2": s.end_quantities.get("current_density")}
+                 for s in runner.summaries]
+        for st in steps:
+            if "stoichiometry" in str(st["ended_by"]):
+                run.warn(f"protocol step {st['index']} ({st['label']}) ended at the "
+                         f"stoichiometry limit: {st['ended_by']}")
+        _check_admissible(run, physics, rows)
+        newton = [rec["newton_its"] for rec in integ.log]
+        headline = {"steps_completed": len(steps),
+                    "final_cell_voltage_V": rows[-1]["cell_voltage"] if rows else None,
+                    "max_newton_its_per_step": max(newton) if newton else 0,
+                    "rejected_steps": integ.rejected}
         for name in phys.j_expr:
-            headline[f"peak_to_mean_current[{name}]"] = q[f"j_max[{name}]"] / abs(
-                q[f"j_mean[{name}]"])
-    if write and cfg.output.plots and rows:
-        run.paths.update(run.on_root(lambda: _cell_plots(cfg, phys, run.folder, rows),
-                                     share=True))
-    summary = run.summary(
-        status, message, headline,
-        domain={"description": domain.describe(), "cells": domain.num_cells_global(),
-                "dofs": problem.num_dofs, "mesh_quality": quality},
-        steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-        protocol_steps=steps,
-        citations=list(dict.fromkeys(c for p in physics for c in p.citations())))
-    run.finish(summary)
-    result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
-                    run.paths)
-    if bad_input is not None:
-        raise ConfigError(str(bad_input))
-    _raise_stop(stop, run)
-    return result
+            if rows:
+                headline[f"peak_current_density_A_m2[{name}]"] = max(r[f"j_max[{name}]"]
+                                                                     for r in rows)
+                if not any(k.concentration is not None and name.startswith(k.electrode + "|")
+                           for k in phys.kinetics):  # metal electrodes: contact fraction
+                    headline[f"contact_fraction[{name}]"] = phys._areas[name] / phys._cc_area
+        for p in physics[:-1]:  # intercalation particles: final mean filling
+            if rows:
+                headline[f"final_stoichiometry[{p.region}]"] = (rows[-1][f"{p.name}_mean"]
+                                                                / p.material.c_max)
+        cc_steps = [s for s in runner.summaries if s.kind == "current"
+                    and s.end_quantities.get("current_density")]
+        if cc_steps and len(physics) == 1:  # ASR (cells without an open-circuit voltage)
+            q = cc_steps[-1].end_quantities
+            headline["asr_ohm_m2"] = q["cell_voltage"] / q["current_density"]
+            for name in phys.j_expr:
+                headline[f"peak_to_mean_current[{name}]"] = q[f"j_max[{name}]"] / abs(
+                    q[f"j_mean[{name}]"])
+        if write and cfg.output.plots and rows:
+            run.plots(lambda: _cell_plots(cfg, phys, run.folder, rows))
+        summary = run.summary(
+            status, message, headline,
+            domain={"description": domain.describe(), "cells": domain.num_cells_global(),
+                    "dofs": problem.num_dofs, "mesh_quality": quality},
+            steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+            protocol_steps=steps,
+            citations=list(dict.fromkeys(c for p in physics for c in p.citations())))
+        run.finish(summary)
+        result = Result(cfg.study.name, run.folder if write else None, rows, headline, summary,
+                        run.paths)
+        if bad_input is not None:
+            raise ConfigError(str(bad_input))
+        _raise_stop(stop, run)
+        return result
 
 
 def _cell_plots(cfg, phys, folder, rows) -> dict:
@@ -716,19 +721,42 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
                 "folder": str(folder / f"{label}_{k}"), **si_points[k],
                 "status": res.summary["status"], **res.headline}
 
+    names = ("sweep.csv", "sweep.json", "sweep.png")
+
+    def clear():  # tables of an earlier sweep in this folder must not pass as this one's
+        for n in names:
+            (folder / n).unlink(missing_ok=True)
+
+    on_root(comm, clear)
     with interrupt.handling():
-        results = run_points(points, work, comm, jobs)
+        try:
+            results = run_points(points, work, comm, jobs)
+        except BaseException as exc:
+            status, message = status_of(exc)
+            message = message or type(exc).__name__
+
+            def failed():
+                folder.mkdir(parents=True, exist_ok=True)
+                fio.write_json(folder / "sweep.json", {
+                    "status": "failed" if status == "completed" else status,
+                    "message": message, "parameters": params,
+                    "mode": mode, "jobs": jobs, "groups": ng, "mpi_ranks": comm.size})
+
+            if isinstance(exc, Exception):
+                on_root(comm, failed)
+            raise
 
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
-        fio.write_json(folder / "sweep.json", {"parameters": params, "mode": mode,
+        fio.write_json(folder / "sweep.json", {"status": "completed", "parameters": params,
+                                               "mode": mode,
                                                "jobs": jobs, "groups": ng,
                                                "mpi_ranks": comm.size, "results": results})
         keys = ["value", *[k for k in params if k != "value"]]
         for r in results:  # the union: headlines may differ from point to point
             keys += [k for k, v in r.items() if k not in keys and k != "folder"
                      and (v is None or isinstance(v, int | float | str))]
-        table = fio.QuantityTable(comm, folder / "sweep.csv")
+        table = fio.QuantityTable(MPI.COMM_SELF, folder / "sweep.csv")
         for r in results:
             table.append({k: (r.get(k) if isinstance(r.get(k), int | float) else
                               ("" if r.get(k) is None else str(r[k]))) for k in keys})
@@ -1020,78 +1048,83 @@ def run_ccd_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tru
     run.say(domain.quality_line(quality))
     description = domain.describe()
     run.open_folder()
-    run.write_mesh(domain)
-    if ng > 1:
-        run.say(f"femcell: {len(points)} ramps as {ng} independent jobs")
-    domains = {id(comm): domain}
+    with run.guard():
+        run.write_mesh(domain)
+        if ng > 1:
+            run.say(f"femcell: {len(points)} ramps as {ng} independent jobs")
+        domains = {id(comm): domain}
 
-    def domain_on(sub):
-        if id(sub) not in domains:
-            domains[id(sub)] = _build(run, lambda: build_domain(cfg, sub, base_dir))
-        return domains[id(sub)]
+        def domain_on(sub):
+            if id(sub) not in domains:
+                domains[id(sub)] = _build(run, lambda: build_domain(cfg, sub, base_dir))
+            return domains[id(sub)]
 
-    shown = set()
+        shown = set()
 
-    def say_ramp(k, r):
-        if k in shown:
-            return
-        shown.add(k)
-        jc = r["j_crit_A_m2"]
-        txt = f"{jc * 0.1:.4g} mA/cm^2" if jc is not None else "no failure"
-        run.say(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  j_crit = "
-                f"{txt:16s} ({r['regime']}; {r['ramp_steps']} steps)")
+        def say_ramp(k, r):
+            if k in shown:
+                return
+            shown.add(k)
+            jc = r["j_crit_A_m2"]
+            txt = f"{jc * 0.1:.4g} mA/cm^2" if jc is not None else "no failure"
+            run.say(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  j_crit = "
+                    f"{txt:16s} ({r['regime']}; {r['ramp_steps']} steps)")
 
-    def work(k, point, sub):
-        c, T = point
-        r = _ccd_ramp(case_cfgs[c], cfg.cases[c], T, domain_on(sub), run.folder, write)
-        if ng == 1:  # split runs print the ramps in order once all groups are done
-            say_ramp(k, r)
-        return r
+        done = []  # ramps finished so far (serial runs: kept when a later ramp fails)
 
-    stop, results = None, []
-    with run.timed("ramps_s"):
-        try:
-            results = run_points(points, work, comm, jobs)
-        except (SolverError, interrupt.Interrupted) as exc:
-            stop = exc
-    if ng > 1:
-        domains.clear()
-        _free_solvers(comm)
-        for k, r in enumerate(results):
-            say_ramp(k, r)
-    for r in results:
-        for w in r.pop("warnings", []):
-            run.warn(w)
-    fits = _ccd_fits(run, cfg, case_cfgs, points, results) if stop is None else {}
-    headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
-    headline.update({f"E_A_se[{name}]_eV": f["activation_energy_se_eV"]
-                     for name, f in fits.items()})
-    if not fits:  # one temperature: the critical currents themselves are the headline
-        many_t = len({r["temperature_K"] for r in results}) > 1
-        headline.update({(f"j_crit[{r['case']}, {r['temperature_K'] - 273.15:.0f} degC]_A_m2"
-                          if many_t else f"j_crit[{r['case']}]_A_m2"): r["j_crit_A_m2"]
-                         for r in results})
-    if write and results:
-        run.paths.update(run.on_root(lambda: _ccd_outputs(run.folder, results, fits, cfg,
-                                                          case_cfgs), share=True))
-    status, message = status_of(stop)
-    summary = run.summary(
-        status, message, headline,
-        definition=(f"j_crit: the applied current density at which the "
-                    f"{cfg.ramp.criterion} criterion trips (contact fraction first below "
-                    f"{cfg.ramp.threshold:g})" if cfg.ramp.criterion == "contact" else
-                    "j_crit: the applied current density at which the anode overpotential "
-                    "leaves its linear trend by 10 %"),
-        jobs={"mode": jobs, "groups": ng},
-        domain={"description": description, "mesh_quality": quality},
-        ramps=results, arrhenius_fits=fits,
-        citations=list(dict.fromkeys(
-            [get_material(n).all_citations()[0] for n in cfg.conductors.values()] + cites)))
-    run.finish(summary)
-    result = Result(cfg.study.name, run.folder if write else None, results, headline, summary,
-                    run.paths)
-    _raise_stop(stop, run)
-    return result
+        def work(k, point, sub):
+            c, T = point
+            r = _ccd_ramp(case_cfgs[c], cfg.cases[c], T, domain_on(sub), run.folder, write)
+            if ng == 1:  # split runs print the ramps in order once all groups are done
+                say_ramp(k, r)
+                done.append(r)
+            return r
+
+        stop, results = None, []
+        with run.timed("ramps_s"):
+            try:
+                results = run_points(points, work, comm, jobs)
+            except (SolverError, interrupt.Interrupted) as exc:
+                stop, results = exc, list(done)
+        if ng > 1:
+            domains.clear()
+            _free_solvers(comm)
+            for k, r in enumerate(results):
+                say_ramp(k, r)
+        for r in results:
+            for w in r.pop("warnings", []):
+                run.warn(w)
+        fits = _ccd_fits(run, cfg, case_cfgs, points, results) if stop is None else {}
+        headline = {f"E_A[{name}]_eV": f["activation_energy_eV"] for name, f in fits.items()}
+        headline.update({f"E_A_se[{name}]_eV": f["activation_energy_se_eV"]
+                         for name, f in fits.items()})
+        if not fits:  # one temperature: the critical currents themselves are the headline
+            many_t = len({r["temperature_K"] for r in results}) > 1
+            headline.update({(f"j_crit[{r['case']}, {r['temperature_K'] - 273.15:.0f} degC]_A_m2"
+                              if many_t else f"j_crit[{r['case']}]_A_m2"): r["j_crit_A_m2"]
+                             for r in results})
+        if write and results:
+            run.paths.update(run.on_root(lambda: _ccd_table(run.folder, results), share=True))
+            if cfg.output.plots:
+                run.plots(lambda: _ccd_plots(run.folder, results, fits, cfg))
+        status, message = status_of(stop)
+        summary = run.summary(
+            status, message, headline,
+            definition=(f"j_crit: the applied current density at which the "
+                        f"{cfg.ramp.criterion} criterion trips (contact fraction first below "
+                        f"{cfg.ramp.threshold:g})" if cfg.ramp.criterion == "contact" else
+                        "j_crit: the applied current density at which the anode overpotential "
+                        "leaves its linear trend by 10 %"),
+            jobs={"mode": jobs, "groups": ng},
+            domain={"description": description, "mesh_quality": quality},
+            ramps=results, arrhenius_fits=fits,
+            citations=list(dict.fromkeys(
+                [get_material(n).all_citations()[0] for n in cfg.conductors.values()] + cites)))
+        run.finish(summary)
+        result = Result(cfg.study.name, run.folder if write else None, results, headline, summary,
+                        run.paths)
+        _raise_stop(stop, run)
+        return result
 
 
 def _ccd_fits(run: Run, cfg, case_cfgs, points, results) -> dict:
@@ -1126,23 +1159,24 @@ def _ccd_fits(run: Run, cfg, case_cfgs, points, results) -> dict:
     return fits
 
 
-def _ccd_outputs(folder, results, fits, cfg, case_cfgs) -> dict:
-    """j_crit.csv and the Arrhenius (or per-case) plot (rank 0)."""
+def _ccd_table(folder, results) -> dict:
+    """j_crit.csv: one row per ramp (rank 0)."""
     from femcell import io as fio
     from femcell._dolfinx import MPI as _MPI
 
-    paths = {}
     table = fio.QuantityTable(_MPI.COMM_SELF, folder / "j_crit.csv")
     for r in results:
         table.append({k: v for k, v in r.items() if not isinstance(v, dict | list)})
     table.close()
-    paths["table"] = folder / "j_crit.csv"
+    return {"table": folder / "j_crit.csv"}
+
+
+def _ccd_plots(folder, results, fits, cfg) -> dict:
+    """The Arrhenius plot, or the per-case plot for one temperature (rank 0)."""
     if fits:
-        paths["arrhenius_plot"] = _arrhenius_plot(folder / "arrhenius.png", results, fits,
-                                                  cfg)
-    else:
-        paths["cases_plot"] = _ccd_cases_plot(folder / "j_crit.png", results, cfg.study.name)
-    return paths
+        return {"arrhenius_plot": _arrhenius_plot(folder / "arrhenius.png", results, fits,
+                                                  cfg)}
+    return {"cases_plot": _ccd_cases_plot(folder / "j_crit.png", results, cfg.study.name)}
 
 
 def _slug(text: str) -> str:
@@ -1196,13 +1230,15 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
                 Step(*step[0], **step[1], until=Until(
                     quantity=("contact_fraction", "below", until_contact), time=max_time))]))
         finally:
-            if writer:
-                if count[0] % ccfg.output.field_every:
-                    ct.refresh_outputs()
-                    writer.write(integ.t)  # the state at failure
-                writer.close()
-            table.close()
-        problem.close()
+            try:
+                if writer:
+                    if count[0] % ccfg.output.field_every:
+                        ct.refresh_outputs()
+                        writer.write(integ.t)  # the state at failure
+                    writer.close()
+                table.close()
+            finally:
+                problem.close()
         return table.rows, limits
 
     t0 = _time.perf_counter()
@@ -1251,12 +1287,10 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
 def _detect(rows, ccfg) -> dict:
     """j_crit of a ramp from its rows, the state at t = 0 included: {"j_crit": float or
     None, "first_step": bool}."""
-    from femcell.protocol import detect_ccd
+    from femcell.protocol import ccd_detection
 
-    out = detect_ccd(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
-    if isinstance(out, dict):
-        return {"j_crit": out.get("j_crit"), "first_step": bool(out.get("first_step"))}
-    return {"j_crit": out, "first_step": False}
+    out = ccd_detection(rows, criterion=ccfg.ramp.criterion, threshold=ccfg.ramp.threshold)
+    return {"j_crit": out["j_crit"], "first_step": out["failed_at_first_step"]}
 
 
 def _metal_ledger(q: dict, sink: str) -> dict:

@@ -115,8 +115,11 @@ def run_points(points: Sequence, work: Callable[[int, Any, Any], Any], comm=MPI.
         all_results.update(res_chunk)
         for i, e in err_chunk.items():
             all_errors.setdefault(i, e)
-    if all_errors:
-        raise all_errors[min(all_errors)]
+    if all_errors:  # an interrupt wins (status interrupted), else the lowest point's error
+        from femcell.interrupt import Interrupted
+
+        stops = [i for i, e in all_errors.items() if isinstance(e, Interrupted)]
+        raise all_errors[min(stops or all_errors)]
     missing = [i for i in range(len(points)) if i not in all_results]
     if missing:  # cannot happen unless a group stopped early without an error
         raise RuntimeError(f"sweep: points {missing} produced no result")

@@ -389,16 +389,3 @@ def append_root(f: File, name: str, values) -> int:
     total = f.comm.bcast(arr.shape[0] if f.comm.rank == 0 else None, root=0)
     local = arr if f.comm.rank == 0 else arr[:0]
     return f.append(name, local, 0, total)
-
-
-def on_root(comm, fn) -> None:
-    """Run `fn()` on rank 0; its error is raised on every rank (collective, no hang)."""
-    err = None
-    if comm.rank == 0:
-        try:
-            fn()
-        except Exception as exc:  # re-raised below on every rank
-            err = exc
-    err = comm.bcast(err, root=0)
-    if err is not None:
-        raise err

@@ -32,6 +32,7 @@ import numpy as np
 from femcell._dolfinx import dolfinx
 from femcell.io.regions import write_mesh_tags  # noqa: F401  (former home)
 from femcell.io.vtkhdf import VTKHDFSeries, array_name
+from femcell.parallel import on_root
 
 _SUFFIXES = (".bp", ".vtkhdf", ".h5", ".hdf5", ".xdmf")
 
@@ -225,9 +226,7 @@ class FieldWriter:
             folder, stem = path.parent, path.stem
         else:
             folder, stem = path, "fields"
-        if comm.rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
+        on_root(comm, lambda: folder.mkdir(parents=True, exist_ok=True))
         by_mesh: dict[int, list[_Field]] = {}
         meshes = {}
         for name, (u, factor) in fields.items():  # same order on every rank

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from femcell._dolfinx import dolfinx
-from femcell.io._h5 import on_root
+from femcell.parallel import on_root
 
 MESH_FILE = "mesh.vtu"
 FACETS_FILE = "mesh_facets.vtu"

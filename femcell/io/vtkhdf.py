@@ -23,6 +23,7 @@ import numpy as np
 
 from femcell._dolfinx import dolfinx
 from femcell.io import _h5
+from femcell.parallel import on_root
 
 VERSION = (2, 0)
 _FORBIDDEN = "/."  # VTKHDF array names cannot hold these
@@ -143,7 +144,7 @@ class VTKHDFSeries:
                         f.string_dataset(f"/VTKHDF/FieldData/{array_name(name)}",
                                          [str(value)])
 
-            _h5.on_root(comm, strings)
+            on_root(comm, strings)
 
     def write(self, t: float, point_values: dict[str, np.ndarray],
               cell_values: dict[str, np.ndarray]) -> None:
