@@ -221,6 +221,46 @@ def test_warnings_fire_on_a_consistent_mass_undershoot_and_not_when_lumped():
     assert admissibility_warnings([phys], rows) == []
 
 
+def _channel_sphere_run(dom, opts, dt_frac=1e-3, t_frac=0.2, adaptive=True):
+    """Dirichlet step (0.05 -> 0.95 c_max) on a sphere of a 1D-channel material (D_b / D_a =
+    1000, axes rotated): the P1 stiffness is no M-matrix on an unstructured mesh."""
+    from femcell.materials import rotation_from_euler
+
+    mat = IntercalationMaterial("channels", CMAX, (Arrhenius(1e-18), Arrhenius(1e-15),
+                                                   Arrhenius(1e-18)), law=Constant())
+    q = rotation_from_euler([math.radians(a) for a in (30.0, 40.0, 50.0)])
+    phys = Diffusion(mat, [Dirichlet("surface", 0.95 * CMAX)], initial=0.05 * CMAX,
+                     orientations=q, **opts)
+    pb = Problem(dom, [phys])
+    pb.initialise()
+    tref = phys.scales.time
+    integ = TimeIntegrator(pb, StepController(dt_initial=dt_frac * tref, adaptive=adaptive))
+    rows = [{"t": 0.0, **pb.quantities()}]
+    integ.run(t_frac * tref, lambda rec: rows.append({"t": rec["t"], **pb.quantities()})
+              and False)
+    return phys, rows
+
+
+def test_bounds_keep_anisotropic_diffusion_within_its_data():
+    """Lumping alone leaves the anisotropic case below its initial value (no M-matrix);
+    bounds="data" (a variational inequality) keeps 0.05 <= c / c_max <= 0.95 with no
+    warning, also with steps 1e-9 t_ref (storage rows scaled by t_ref / dt: the VI must
+    still converge)."""
+    dom = Domain.from_builder("sphere", radius=1e-6, h=0.25e-6, order=1)
+    phys, rows = _channel_sphere_run(dom, {"mass_lumping": True})
+    assert min(r["c_min"] for r in rows) < (0.05 - 0.01) * CMAX
+    w = admissibility_warnings([phys], rows)
+    assert any("below the bounds" in x for x in w), w
+    for opts in ({"mass_lumping": True, "bounds": "data"}, {"bounds": "data"}):
+        phys, rows = _channel_sphere_run(dom, opts)
+        assert min(r["c_min"] for r in rows) >= 0.05 * CMAX * (1 - 1e-9)
+        assert max(r["c_max"] for r in rows) <= 0.95 * CMAX * (1 + 1e-9)
+        assert admissibility_warnings([phys], rows) == []
+    phys, rows = _channel_sphere_run(dom, {"mass_lumping": True, "bounds": "data"},
+                                     dt_frac=1e-9, t_frac=3e-9, adaptive=False)
+    assert len(rows) == 4 and min(r["c_min"] for r in rows) >= 0.05 * CMAX * (1 - 1e-9)
+
+
 def _rows(cmin, cmax, t=None):
     t = t if t is not None else list(range(len(cmin)))
     return [{"t": float(a), "c_min": float(b), "c_max": float(c)}
