@@ -335,6 +335,11 @@ class TimeSection(_Model):
 class SolverSection(_Model):
     degree: Literal[1, 2, 3] = 1
     linear: Literal["auto", "direct", "iterative"] = "auto"
+    # diffusion: lumped storage term (P1; removes the early-time undershoot of a step in the
+    # boundary data) and bounds by a variational inequality ("stoichiometry": [0, c_max],
+    # "data": the bounds of the initial and boundary data; anisotropic tensors need it)
+    mass_lumping: bool = False
+    bounds: Literal["stoichiometry", "data"] | None = None
 
 
 class OutputSection(_Model):

@@ -581,10 +581,10 @@ def run_cell_study(cfg, output=None, *, comm=MPI.COMM_WORLD, progress: bool = Tr
                   "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
                   "end_current_density_A_m2": s.end_quantities.get("current_density")}
                  for s in runner.summaries]
-        for st in steps:
-            if "stoichiometry" in str(st["ended_by"]):
-                run.warn(f"protocol step {st['index']} ({st['label']}) ended at the "
-                         f"stoichiometry limit: {st['ended_by']}")
+        for s in runner.summaries:
+            if s.reason == "stoichiometry limit":
+                run.warn(f"protocol step {s.index} ({s.label}) and the protocol ended at the "
+                         f"{s.detail or s.reason}")
         _check_admissible(run, physics, rows)
         newton = [rec["newton_its"] for rec in integ.log]
         headline = {"steps_completed": len(steps),

@@ -546,9 +546,21 @@ class Diffusion(Physics):
 
         hi = lambda st: rng(st)[1]  # noqa: E731
         lo = lambda st: rng(st)[0]  # noqa: E731
-        return [Event("stoichiometry limit", lambda st: 1.0 - hi(st), tolerance,
+
+        def held(side, st) -> bool:
+            """True when the data (initial, boundary values, no inflow / outflow) keep c away
+            from that limit: then c beyond it can only be a discretisation artefact, which
+            `admissibility_warnings` reports; it is no cut-off."""
+            lo_b, hi_b = self._data_bounds_over(np.array([st.t]))
+            if side == "max":
+                return hi_b is not None and hi_b[0] < self.material.c_max
+            return lo_b is not None and lo_b[0] > 0.0
+
+        return [Event("stoichiometry limit",
+                      lambda st: 1.0 if held("max", st) else 1.0 - hi(st), tolerance,
                       text("c_max", hi)),
-                Event("stoichiometry limit", lambda st: lo(st), tolerance,
+                Event("stoichiometry limit",
+                      lambda st: 1.0 if held("min", st) else lo(st), tolerance,
                       text("c = 0", lo))]
 
     def admissibility_warnings(self, rows: list[dict], tolerance: float = ADMISSIBILITY_TOL

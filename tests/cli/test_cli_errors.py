@@ -21,7 +21,9 @@ BASE = (PROBLEMS / "particle_sphere_1d.toml").read_text()
 def _small_study(text: str = BASE) -> str:
     out = text.replace("n_cells = 40", "n_cells = 10").replace('end = "30 min"', 'end = "60 s"')
     assert "n_cells = 10" in out and 'end = "60 s"' in out  # the base study still matches
-    return out
+    # 10 cells with a consistent mass matrix undershoot c0 by 0.3 % c_max at early times (a
+    # warning, rightly): the lumped storage term keeps this coarse variant admissible
+    return out + "\n[solver]\nmass_lumping = true\n"
 
 
 def _write(folder, text, name="study.toml"):

@@ -22,8 +22,9 @@ COMM = MPI.COMM_WORLD
 
 # small versions of every shipped study (the full ones stay runnable by hand)
 SMALL = {
-    "particle_sphere_1d.toml": ["geometry.params.n_cells=16", "time.end=10 min"],
-    "particle_sphere_3d.toml": ["geometry.params.h=2.6 um", "time.end=5 min"],
+    "particle_sphere_1d.toml": ["geometry.params.n_cells=16", "time.end=10 min",
+                                "solver.mass_lumping=true"],
+    "particle_sphere_3d.toml": ["geometry.params.h=1.3 um", "time.end=15 min"],
     "particle_polycrystal_3d.toml": ["geometry.params.h=0.4 um", "geometry.params.order=1",
                                      "geometry.params.n_grains=5", "time.end=2 min"],
     "li_llzo_li_symmetric.toml": ["geometry.params.h=10 um", "geometry.params.width=40 um",
