@@ -1,4 +1,4 @@
-"""`femcell bench particle`: time to 1 % and 0.1 % surface-concentration error (PERFORMANCE.md).
+"""`femcell bench particle`: time to 1 % and 0.1 % surface-concentration error (docs/benchmarks.md).
 
 For the galvanostatic sphere (R = 5 um, D = 1e-14 m^2/s, 1 h) it finds, for each code, the
 cheapest resolution on a fixed ladder that meets each accuracy target against Crank's series,
@@ -159,7 +159,7 @@ def _first_meeting(fn, ladder, target, exact):
 
 
 def bench_cell(extra: list[str]) -> int:
-    """PERFORMANCE.md problem 2: the polycrystalline Li|LLZO|Li cell at three refinements
+    """docs/benchmarks.md problem 2: the polycrystalline Li|LLZO|Li cell at three refinements
     with the scalable (GMRES + GAMG) and the direct solver: Newton iterations per step,
     Krylov iterations per solve (and their growth per refinement), time per step, DOFs/s.
     `femcell bench cell --size F` divides the element sizes by F (bigger problems)."""

@@ -1,1 +1,1 @@
-"""Benchmarks (PERFORMANCE.md). They measure and print; they never fail a test run."""
+"""Benchmarks (docs/benchmarks.md). They measure and print; they never fail a test run."""

@@ -1,4 +1,4 @@
-"""Hand-written DOLFINx reference for the galvanostatic sphere (PERFORMANCE.md problem 1).
+"""Hand-written DOLFINx reference for the galvanostatic sphere (docs/benchmarks.md problem 1).
 
 The efficient baseline femcell is compared with: 1D spherical P1, BDF2 with a fixed step,
 operators assembled once in nondimensional form, the matrix factorised once; each step is

@@ -170,7 +170,7 @@ def test_grain_conductivities_add_in_series():
 
 def test_scalable_preconditioner_keeps_krylov_iterations_flat():
     """GMRES + GAMG on the polycrystalline symmetric cell: Krylov iterations per solve grow
-    by less than 30 % under mesh refinement (PERFORMANCE.md problem 2)."""
+    by less than 30 % under mesh refinement (docs/benchmarks.md problem 2)."""
     from femcell.materials import get_material
 
     its = []
