@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml tools/find_python.sh
 	  "$$py" -m venv $(VENV); \
 	fi; \
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip; \
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[wheel,test]'; \
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check -e '.[wheel,test]'; \
 	$(PY) -c "import femcell._dolfinx as d; print('femcell: DOLFINx', d.dolfinx.__version__, 'ready')"; \
 	touch $(STAMP)
 

@@ -21,7 +21,14 @@ from femcell.materials import core as mcore
 from femcell.materials import get_material, rotation_from_euler
 from femcell.materials.core import MaterialError
 from femcell.parallel import on_root
-from femcell.physics.diffusion import Diffusion, Dirichlet, Flux, Robin, stoichiometry_limits
+from femcell.physics.diffusion import (
+    Diffusion,
+    Dirichlet,
+    Flux,
+    Robin,
+    admissibility_warnings,
+    stoichiometry_limits,
+)
 from femcell.problem import Problem
 from femcell.runs import Run, bad_input_errors, status_of
 from femcell.solvers import SolverError, StepController, TimeIntegrator
@@ -198,8 +205,6 @@ def _build(run: Run, fn):
 def _check_admissible(run: Run, physics: list, rows: list[dict]) -> None:
     """Warnings for physically impossible recorded results (negative concentrations,
     overshoots, states on the kinetics' overflow continuation)."""
-    from femcell.physics.diffusion import admissibility_warnings
-
     for w in admissibility_warnings(physics, rows):
         run.warn(w)
 
@@ -1239,19 +1244,21 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
                 table.close()
             finally:
                 problem.close()
-        return table.rows, limits
+        return table.rows, limits, admissibility_warnings(physics, table.rows)
 
     t0 = _time.perf_counter()
-    rows, limits = run((("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}),
-                       ccfg.ramp.stop_contact, "quantities.csv", write and ccfg.output.fields)
+    rows, limits, bad = run((("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}),
+                            ccfg.ramp.stop_contact, "quantities.csv",
+                            write and ccfg.output.fields)
     det = _detect(rows, ccfg)
     jc = det["j_crit"]
     t_loss = None
     if ccfg.ramp.hold_current is not None:  # time to contact loss at a fixed current
-        rows2, _ = run((("current",), {"current_density": ccfg.ramp.hold_current}),
-                       ccfg.ramp.threshold, "hold_quantities.csv", False,
-                       dt=ccfg.ramp.hold_dt or dt,
-                       max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
+        rows2, _, bad2 = run((("current",), {"current_density": ccfg.ramp.hold_current}),
+                             ccfg.ramp.threshold, "hold_quantities.csv", False,
+                             dt=ccfg.ramp.hold_dt or dt,
+                             max_time=ccfg.ramp.hold_max_time or ccfg.ramp.max_time)
+        bad += [f"hold at {ccfg.ramp.hold_current * 0.1:g} mA/cm^2: {w}" for w in bad2]
         t_loss = first_fall_below([0.0] + [r["t"] for r in rows2],  # full contact at t = 0
                                   [1.0] + [r["contact_fraction"] for r in rows2],
                                   ccfg.ramp.threshold)
@@ -1264,7 +1271,7 @@ def _ccd_ramp(ccfg, case, T, domain, folder, write) -> dict:
                    else " (transient: fitted E_A tends to E_m / 3)")
     ledger = _metal_ledger(rows[-1], ccfg.cell.current_cc)
     where = f"case {case.name!r} at {T - 273.15:.0f} degC"
-    warnings = []
+    warnings = [f"{where}: {w}" for w in bad]
     if det["first_step"]:
         warnings.append(f"{where}: contact was lost within the first step (j_crit <= "
                         f"{jc * 0.1:.4g} mA/cm^2, interpolated from t = 0); reduce ramp.dt "

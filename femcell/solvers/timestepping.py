@@ -176,10 +176,22 @@ class TimeIntegrator:
             out[id(ev)] = g if not math.isnan(g) else math.inf
         return out
 
+    def _aim_floor(self, dt: float) -> float:
+        """Shortest step worth aiming at an event [s]: below it the state is taken as is."""
+        return max(self.ctl.dt_min, 1e-6 * min(dt, self.ctl.dt_initial))
+
+    def _stop_aiming(self) -> None:
+        """Give up locating the bracketed events: the next overshoot is accepted and the
+        run stops past the limit (ended_by says so)."""
+        for br in self._brackets.values():
+            br["tries"] = self.MAX_EVENT_TRIES + 1
+
     def _aim(self) -> float | None:
         """The step that ends at the regula-falsi estimate of the earliest bracketed crossing
         (aiming at the middle of the band [-tol, 0]); None without a bracket."""
         best = None
+        if any(b["tries"] > self.MAX_EVENT_TRIES for b in self._brackets.values()):
+            return None  # gave up aiming (see _stop_aiming)
         for ev in self.events:
             br = self._brackets.get(id(ev))
             if br is None:
@@ -233,6 +245,11 @@ class TimeIntegrator:
         while True:
             dt = min(self.dt, ctl.dt_max, t_limit - self.t)
             aim = self._aim() if self._brackets else None
+            if aim is not None and aim < self._aim_floor(dt):
+                # the crossing is sharper than any step the solver can take (a near jump):
+                # stop at the overshooting state instead of aiming at ever smaller steps
+                self._stop_aiming()
+                aim = None
             aimed = aim is not None and aim <= dt
             if aimed:
                 dt = aim
@@ -243,6 +260,9 @@ class TimeIntegrator:
             dt_prev = self._times[0] - self._times[1] if len(self._times) > 1 else None
             t_new = self.t + dt
             rep = self.problem.solve_step(t_new, dt, order, dt_prev)
+            if not rep.converged and aimed:  # an aimed (short) step failed: take the
+                self._stop_aiming()            # overshooting step that converged before
+                continue
             if not rep.converged:
                 cuts += 1
                 self.rejected += 1
