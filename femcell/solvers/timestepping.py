@@ -176,9 +176,9 @@ class TimeIntegrator:
             out[id(ev)] = g if not math.isnan(g) else math.inf
         return out
 
-    def _aim_floor(self, dt: float) -> float:
+    def _aim_floor(self) -> float:
         """Shortest step worth aiming at an event [s]: below it the state is taken as is."""
-        return max(self.ctl.dt_min, 1e-6 * min(dt, self.ctl.dt_initial))
+        return max(self.ctl.dt_min, 1e-6 * min(self.dt, self.ctl.dt_initial))
 
     def _stop_aiming(self) -> None:
         """Give up locating the bracketed events: the next overshoot is accepted and the
@@ -245,7 +245,7 @@ class TimeIntegrator:
         while True:
             dt = min(self.dt, ctl.dt_max, t_limit - self.t)
             aim = self._aim() if self._brackets else None
-            if aim is not None and aim < self._aim_floor(dt):
+            if aim is not None and aim < self._aim_floor():
                 # the crossing is sharper than any step the solver can take (a near jump):
                 # stop at the overshooting state instead of aiming at ever smaller steps
                 self._stop_aiming()
@@ -260,12 +260,13 @@ class TimeIntegrator:
             dt_prev = self._times[0] - self._times[1] if len(self._times) > 1 else None
             t_new = self.t + dt
             rep = self.problem.solve_step(t_new, dt, order, dt_prev)
-            if not rep.converged and aimed:  # an aimed (short) step failed: take the
-                self._stop_aiming()            # overshooting step that converged before
-                continue
             if not rep.converged:
                 cuts += 1
                 self.rejected += 1
+                if aimed and (cuts > ctl.max_cuts or dt * 0.5 < self._aim_floor()):
+                    self._stop_aiming()  # take the overshooting step that converged before
+                    cuts = 0
+                    continue
                 if cuts > ctl.max_cuts or dt * 0.5 < ctl.dt_min:
                     raise SolverError(
                         f"no convergence at t = {self.t:.6g} s after {cuts} step cuts "
