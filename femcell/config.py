@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import tomllib
 from functools import partial
 from pathlib import Path
@@ -136,16 +135,9 @@ def _plausible_length(v: float) -> float:
 
 def max_steps() -> float:
     """Fixed time steps a protocol or a CCD ramp may imply: $FEMCELL_MAX_STEPS or 1e6."""
-    raw = os.environ.get(MAX_STEPS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_STEPS
-    try:
-        limit = float(raw)
-    except ValueError:
-        limit = math.nan
-    if not (math.isfinite(limit) and limit >= 1):
-        raise ConfigError(f"{MAX_STEPS_ENV}={raw!r}: must be a positive number of steps")
-    return limit
+    from femcell.units import env_limit
+
+    return env_limit(MAX_STEPS_ENV, DEFAULT_MAX_STEPS, "steps", ConfigError)
 
 
 def _too_many_steps(n: float, what: str) -> str | None:

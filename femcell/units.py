@@ -201,3 +201,27 @@ class Scales:
         nondimensional problem on a unit-size mesh.
         """
         return self.time / self.length**tdim
+
+
+def env_limit(name: str, default: float, what: str, error: type[Exception]) -> float:
+    """A positive numeric limit from the environment variable `name` (default if unset).
+
+    Args:
+        name: environment variable, e.g. FEMCELL_MAX_CELLS.
+        default: value when the variable is unset or empty.
+        what: what the number counts, for the message ("cells", "steps").
+        error: exception class raised for a malformed value (one line naming it).
+    """
+    import math
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        limit = float(raw)
+    except ValueError:
+        limit = math.nan
+    if not (math.isfinite(limit) and limit >= 1):
+        raise error(f"{name}={raw!r}: must be a positive number of {what}")
+    return limit

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from collections.abc import Iterable, Sequence
 
 import gmsh
@@ -259,16 +258,9 @@ MAX_CELLS_ENV = "FEMCELL_MAX_CELLS"
 
 def max_cells() -> float:
     """Largest mesh a builder may make: $FEMCELL_MAX_CELLS or 5e6 cells."""
-    raw = os.environ.get(MAX_CELLS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_CELLS
-    try:
-        limit = float(raw)
-    except ValueError:
-        limit = math.nan
-    if not (math.isfinite(limit) and limit >= 1):
-        raise GeometryError(f"{MAX_CELLS_ENV}={raw!r}: must be a positive number of cells")
-    return limit
+    from femcell.units import env_limit
+
+    return env_limit(MAX_CELLS_ENV, DEFAULT_MAX_CELLS, "cells", GeometryError)
 
 
 class CellCount:
