@@ -274,7 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     errcomm = MPI.COMM_WORLD.Dup() if MPI.COMM_WORLD.size > 1 else None
     msg, code = None, 0
     try:
-        code = args.func(args)
+        try:
+            code = args.func(args)
+        except Exception as exc:
+            if interrupt.pending() and not isinstance(exc, interrupt.Interrupted):
+                # the signal also reached a child process (the JIT compiler, gmsh) and
+                # surfaced as its error: it is the interrupt all the same
+                raise interrupt.Interrupted(interrupt.pending()) from exc
+            raise
     except _bad_input_types() as exc:
         msg, code = f"femcell: error: {exc}", EXIT_BAD_INPUT
     except interrupt.Interrupted as exc:

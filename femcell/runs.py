@@ -211,6 +211,8 @@ def status_of(exc: BaseException | None) -> tuple[str, str]:
         return "completed", ""
     if isinstance(exc, interrupt.Interrupted):
         return "interrupted", str(exc)
+    if interrupt.pending():  # the signal also hit a child process (e.g. the JIT compiler)
+        return "interrupted", f"{interrupt.Interrupted(interrupt.pending())} ({exc})"
     return "failed", str(exc)
 
 

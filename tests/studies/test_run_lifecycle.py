@@ -240,3 +240,21 @@ def test_run_folder_reads_back_and_matches_the_table(shared_tmp):
         m = meshio.read(folder / "mesh_facets.vtu")
         assert set(np.concatenate(m.cell_data["facet_region"])) >= set(
             regions["facet_regions"].values())
+
+
+def test_error_of_a_child_hit_by_the_signal_counts_as_the_interrupt(monkeypatch, capsys):
+    """Ctrl-C also reaches child processes (the JIT compiler, gcc): their failure surfaces
+    as an ordinary exception while the interrupt is pending; it must end as interrupted
+    (exit 130), not as an internal error."""
+    from femcell import studies
+
+    def compiler_killed(*a, **k):
+        interrupt.request(signal.SIGINT)
+        raise RuntimeError("CompileError: gcc died with SIGINT")
+
+    monkeypatch.setattr(studies, "build_domain", compiler_killed)
+    code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 130
+    if COMM.rank == 0:
+        assert "interrupted by SIGINT" in err and "internal error" not in err
