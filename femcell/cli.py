@@ -117,10 +117,14 @@ def cmd_list(args) -> int:
     from femcell.materials.library.anodes import INTERLAYERS
 
     root = Path(args.problems)
-    if not root.is_dir():
+    if root.is_dir():
+        _say("studies:")
+    elif args.problems != "problems":
         raise ConfigError(f"--problems {str(root)!r}: no such folder")
-    _say("studies:")
-    for p in sorted(root.glob("*.toml")):
+    else:
+        _say("studies: (no problems/ folder here; run from the femcell folder or give "
+             "--problems FOLDER)")
+    for p in sorted(root.glob("*.toml")) if root.is_dir() else []:
         try:
             study = read_study(p).get("study", {})
             desc = study.get("description", "") if isinstance(study, dict) else ""
@@ -174,6 +178,9 @@ def cmd_mesh(args) -> int:
             params[key] = _geometry_param(value)
         except ValueError as exc:
             raise ConfigError(f"--set {key}: {exc}") from None
+    if args.output and Path(args.output).suffix != ".msh":
+        raise ConfigError(f"-o {args.output!r}: the mesh is written as gmsh .msh (give a "
+                          "file name ending in .msh)")
     coords = params.pop("coordinates", "cartesian")
     dom = Domain.from_builder(args.builder, coordinates=coords, msh_file=args.output, **params)
     _say(dom.describe())

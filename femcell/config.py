@@ -285,7 +285,8 @@ class BoundarySection(_Model):
     region: str
     type: Literal["current", "flux", "dirichlet", "robin"]
     current_density: CurrentDensity | None = None  # current: insertion current [A/m^2]
-    c_rate: float | None = None  # current: C-rate for a particle (fills c_max in 1/C hours)
+    c_rate: float | None = Field(default=None, ge=-1e4, le=1e4)  # current: C-rate (fills c_max
+    # in 1/C hours); |C| > 1e4 (a full particle in 0.36 s) is no battery experiment
     flux: MolarFlux | None = None  # flux: inward molar flux
     concentration: Concentration | None = None  # dirichlet / robin: c or c_ext
     transfer_coefficient: Velocity | None = None  # robin [m/s]

@@ -107,8 +107,7 @@ class Run:
                 probe = folder / ".femcell-write-test"
                 probe.write_text("")
                 probe.unlink()
-                for name in ("summary.json", "summary.json.tmp"):
-                    (folder / name).unlink(missing_ok=True)
+                _clear_outputs(folder)
             except OSError as exc:
                 raise ConfigError(f"output folder {str(folder)!r}: cannot be created or "
                                   f"written ({exc.strerror or exc})") from None
@@ -203,6 +202,27 @@ class Run:
                        self.summary(status, message or type(exc).__name__, {}))
         except Exception:  # the folder itself may be the problem; the error is raised anyway
             pass
+
+
+# what femcell writes into a run folder: removed before a new run writes there, so that no
+# result of an earlier run (a ramp, a field file, a plot) mixes with the new one
+_OUTPUT_FILES = ("summary.json", "summary.json.tmp", "quantities.csv", "j_crit.csv",
+                 "mesh.vtu", "mesh_facets.vtu", "regions.json", "concentration.png",
+                 "field.png", "voltage.png", "current_density.png", "arrhenius.png",
+                 "j_crit.png")
+_OUTPUT_GLOBS = ("fields*.vtkhdf", "fields*.bp")
+
+
+def _clear_outputs(folder: Path) -> None:
+    import shutil
+
+    for name in _OUTPUT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    for pattern in _OUTPUT_GLOBS:
+        for p in folder.glob(pattern):
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    if (folder / "ramps").is_dir():
+        shutil.rmtree(folder / "ramps")
 
 
 def status_of(exc: BaseException | None) -> tuple[str, str]:

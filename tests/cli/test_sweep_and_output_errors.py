@@ -60,3 +60,32 @@ def test_mesh_builder_help_lists_parameters_with_defaults(capsys):
     out = capsys.readouterr().out
     if MPI.COMM_WORLD.rank == 0:
         assert "electrolyte_thickness" in out and "default" in out
+
+
+def test_rerun_into_a_folder_removes_what_an_earlier_run_wrote(shared_tmp, capsys):
+    """Stale ramps, field files and plots of an earlier run never mix with a new run's;
+    files femcell does not write stay."""
+    out = shared_tmp / "again"
+    if MPI.COMM_WORLD.rank == 0:
+        (out / "ramps" / "old_25C").mkdir(parents=True)
+        for name in ("fields_old.vtkhdf", "voltage.png", "notes.txt"):
+            (out / name).write_text("old")
+    MPI.COMM_WORLD.barrier()
+    code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q", "-o", str(out),
+                     "--set", "geometry.params.n_cells=8", "--set", "time.end=30 s",
+                     "--set", "solver.mass_lumping=true"])
+    assert code == 0
+    if MPI.COMM_WORLD.rank == 0:
+        assert not (out / "ramps").exists() and not (out / "fields_old.vtkhdf").exists()
+        assert not (out / "voltage.png").exists() and (out / "notes.txt").exists()
+        assert (out / "fields.vtkhdf").exists() and (out / "summary.json").exists()
+
+
+def test_absurd_c_rate_and_non_msh_output_exit_2(shared_tmp, capsys):
+    assert cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q", "--set",
+                     'boundary=[{region="surface", type="current", c_rate=-1e9}]',
+                     "-o", str(shared_tmp / "cr")]) == 2
+    assert cli.main(["mesh", "sphere", "-o", str(shared_tmp / "y.txt")]) == 2
+    err = capsys.readouterr().err
+    if MPI.COMM_WORLD.rank == 0:
+        assert "c_rate" in err and ".msh" in err and "Traceback" not in err
