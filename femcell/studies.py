@@ -854,7 +854,7 @@ def _sweep_plot(path, results, params, title):
         ax.grid(alpha=0.3)
         if len(groups) > 1:
             ax.legend(fontsize=7)
-    axes[-1, 0].set_xlabel(params[0])
+    axes[-1, 0].set_xlabel(f"{params[0]} (SI units)")
     axes[0, 0].set_title(title)
     fig.tight_layout()
     fig.savefig(path)
