@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.fields import Field
 from femcell.materials.core import Arrhenius, MaterialError
-from femcell.physics.base import Physics, time_function
-from femcell.problem import Field
+from femcell.physics.base import ElectrodeCoupling, Physics, time_function
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
 
@@ -138,7 +138,7 @@ def with_interlayer(params: InterfaceVacancyParameters, interlayer, *, wetting_a
         citations=tuple(params.citations) + (cite,))
 
 
-class AnodeInterface(Physics):
+class AnodeInterface(Physics, ElectrodeCoupling):
     """Vacancy coverage and contact fraction on the anode|electrolyte interface.
 
     Args:
@@ -164,6 +164,7 @@ class AnodeInterface(Physics):
         self.temperature = time_function(temperature)
         self.theta0 = theta0
         self.time_dependent = True
+        self._ledger: dict = {}  # the metal ledger, from on_problem on
 
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
@@ -238,10 +239,19 @@ class AnodeInterface(Physics):
         return p.creep_prefactor * float(np.exp(-p.creep_activation / R
                                                 * (1.0 / T - 1.0 / T_REF)))
 
-    # -------------------------------------------------------------- interfaces to others
+    # -------------------------------------------------------------- electrode coupling
     def contact(self, side: str):
         """Contact fraction phi_c on the interface (restricted), the kinetics' i0 factor."""
         return self.phi.u(side)
+
+    def exchange_factor(self, side: str, law):
+        """Contact loss: the current crowds into what is left in contact (i0 phi_c)."""
+        return self.contact(side)
+
+    def current_terms(self, current_density, side: str, measure, weight) -> dict:
+        """Stripping (anodic j [A m^-2]) leaves vacancies at the interface (see
+        `creation_term`)."""
+        return self.creation_term(current_density, side, measure, weight)
 
     def creation_term(self, current_density, side: str, measure, weight) -> dict:
         """Residual term: vacancies created at the local anodic rate j / F [mol m^-2 s^-1]
@@ -331,7 +341,7 @@ class AnodeInterface(Physics):
         loc = self.phi.u.x.array[:n]
         out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)
         # the metal ledger (summed over accepted steps): moles per unit depth in 2D
-        ledger = getattr(self, "_ledger", {})
+        ledger = self._ledger
         out.update(ledger)
         if ledger:
             om = self.params.molar_volume

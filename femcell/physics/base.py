@@ -1,4 +1,6 @@
-"""The small interface every physics implements (see femcell.problem.Problem)."""
+"""The interfaces physics implement: `Physics` (every hook a Problem, the time integrator and
+the protocol runner call, with no-op defaults) and `ElectrodeCoupling` (a physics that acts
+on an electrode reaction). Callers never probe physics for optional methods."""
 
 from __future__ import annotations
 
@@ -16,23 +18,31 @@ def time_function(value) -> Callable[[float], float]:
 
 
 class Physics:
-    """Base class. Subclasses set `fields` in `setup` and implement the hooks below.
+    """Base class. Subclasses set `fields` in `setup` and override the hooks they need.
 
     Attributes:
         name: short name used as a prefix of quantities.
+        fields: the Fields (femcell.fields.Field) this physics solves for, set in `setup`.
         linear: True when the residual is affine in the unknowns with coefficients that
             change only when `update` says so (lets the Problem reuse the Jacobian).
         symmetric: True when the Jacobian is symmetric positive definite.
         time_dependent: False when no coefficient or boundary value changes in time (lets the
             time integrator take fixed steps of a linear problem in a batch).
+        step_hook: True when `on_accept` must run after every accepted step.
+        entity_maps: submesh entity maps the forms of this physics need.
+        snes_options: PETSc SNES/KSP options this physics needs (merged over the presets).
     """
 
     name = "physics"
+    fields: list | tuple = ()
     linear = False
     symmetric = False
-    time_dependent = True  # False when no data (boundary values, sources, T) change in time
-    step_hook = False  # True: on_accept runs after every accepted step (no batched stepping)
+    time_dependent = True
+    step_hook = False
+    entity_maps: list | tuple = ()
+    snes_options: dict = {}
 
+    # ------------------------------------------------------------------ composition
     def setup(self, domain, time) -> None:
         """Create spaces, fields and forms on `domain`; `time` is the shared TimeContext."""
         raise NotImplementedError
@@ -42,15 +52,27 @@ class Physics:
         raise NotImplementedError
 
     def dirichlet_bcs(self) -> list:
+        """Dirichlet conditions of this physics' fields (default mode)."""
         return []
+
+    def bc_modes(self) -> dict[str, list]:
+        """Extra Dirichlet conditions per named solver mode (e.g. "potentiostatic")."""
+        return {}
+
+    def coupling_terms(self) -> dict:
+        """Residual terms this physics adds to other physics' fields: {field name: UFL}."""
+        return {}
+
+    def bounds(self) -> dict:
+        """Bounds of scaled unknowns: {field name: (lower, upper)}, each a float or a dolfinx
+        Function on the field's space that this physics refreshes (copied into the solver
+        before every solve)."""
+        return {}
 
     def on_problem(self, problem) -> None:
         """Called once the Problem has composed every residual (see Problem.residual_of)."""
 
-    def on_accept(self) -> None:
-        """Called (collectively) for step_hook physics when a step is accepted, before the
-        history shifts: the time derivative still refers to the step just taken."""
-
+    # ------------------------------------------------------------------ time
     def initial_condition(self) -> None:
         """Set the fields and their history to the initial state."""
 
@@ -58,6 +80,14 @@ class Physics:
         """Set time-dependent coefficients for time t [s]; True if the Jacobian changed."""
         return False
 
+    def on_accept(self) -> None:
+        """Called (collectively) for step_hook physics when a step is accepted, before the
+        history shifts: the time derivative still refers to the step just taken."""
+
+    def set_temperature(self, temperature) -> None:
+        """Temperature [K], a float or a function of time [s] (default: not used)."""
+
+    # ------------------------------------------------------------------ results
     def quantities(self) -> dict[str, float]:
         """Scalar results in SI units (collective)."""
         return {}
@@ -69,9 +99,52 @@ class Physics:
     def refresh_outputs(self) -> None:
         """Update derived output fields before they are written."""
 
+    def admissibility_warnings(self, rows: list[dict], tolerance: float = 0.0) -> list[str]:
+        """One-line warnings for physically impossible recorded states (rows of quantities
+        with "t" [s], chronological); `tolerance` is relative, its meaning per physics."""
+        return []
+
     def citations(self) -> list[str]:
+        """Sources of the material data and laws."""
         return []
 
     def describe(self) -> dict:
         """Inputs of this physics in SI, for summary.json."""
         return {}
+
+
+class ElectrodeCoupling:
+    """A physics acting on an electrode reaction (InterfaceKinetics.couplings).
+
+    The kinetics evaluate j = law(eta, T, i0 factor) with
+    eta = phi_s - phi_l - U_eq - sum of the couplings' overpotential shifts, where U_eq and
+    the i0 factor come from the couplings in order. Side arguments are the electrode's side
+    ("+" or "-") of the interface facets.
+
+    Attributes:
+        entity_maps: submesh entity maps the coupling's expressions need.
+    """
+
+    entity_maps: list | tuple = ()
+
+    def equilibrium_potential(self, side: str, default):
+        """U_eq [V] (UFL or float) given the one so far (`default`); default: unchanged."""
+        return default
+
+    def exchange_factor(self, side: str, law):
+        """Dimensionless factor on i0 of `law` (UFL or float); default 1."""
+        return 1.0
+
+    def overpotential_shift(self, side: str):
+        """Shift [V] subtracted from the overpotential (e.g. Omega p / F); default 0."""
+        return 0.0
+
+    def current_terms(self, current_density, side: str, measure, weight) -> dict:
+        """Residual terms the interfacial current density j [A m^-2] (anodic > 0) adds to
+        this coupling's fields: {field name: UFL term}; `measure` the interface dS,
+        `weight` the coordinate weight."""
+        return {}
+
+    def initial_equilibrium_potential(self, comm) -> float | None:
+        """U_eq [V] of the initial state for the open-circuit start, or None (collective)."""
+        return None

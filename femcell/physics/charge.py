@@ -30,10 +30,10 @@ from __future__ import annotations
 import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.fields import Field
 from femcell.materials.core import Conductor, MaterialError
 from femcell.physics.base import Physics, time_function
 from femcell.physics.kinetics import X_LIN, InterfaceKinetics
-from femcell.problem import Field
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
 from femcell.units import R as GAS
@@ -172,21 +172,21 @@ class ChargeTransport(Physics):
             sl = "-" if se == "+" else "+"
             dS = domain.dS(itf.name)
             phi_s = 0.0 if k.electrode == self.ground_electrode else self.phi[k.electrode](se)
-            factor = 1.0
-            ueq = k.equilibrium_potential
-            if k.concentration is not None:  # intercalation: U(theta), i0(theta)
-                diff = k.concentration
-                theta = diff.theta(se)
-                ueq = diff.material.ocv(theta)
-                factor = k.exchange_factor(theta)
-                self.entity_maps += diff.entity_maps
-            if k.contact is not None:  # contact loss: the current crowds into the rest
-                factor = factor * k.contact.contact(se)
-                self.entity_maps += k.contact.entity_maps
+            factor, ueq, shift = None, k.equilibrium_potential, None
+            for c in k.couplings:  # U_eq, i0 factor and overpotential shift, in order
+                ueq = c.equilibrium_potential(se, ueq)
+                f = c.exchange_factor(se, k.law)
+                factor = f if factor is None else factor * f
+                d = c.overpotential_shift(se)
+                if not (isinstance(d, float | int) and d == 0):
+                    shift = d if shift is None else shift + d
+                self.entity_maps += list(c.entity_maps)
             eta = phi_s - self.phi[self.electrolyte](sl) - ueq
-            j = k.law.current(eta, self._T, factor)
+            if shift is not None:
+                eta = eta - shift
+            j = k.law.current(eta, self._T, 1.0 if factor is None else factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
-            x = k.law.exponent(eta, self._T) if hasattr(k.law, "exponent") else None
+            x = k.law.exponent(eta, self._T)
             if x is not None:  # the safeguard monitor (see the module docstring)
                 self._x_expr[itf.name] = x
                 self._law_name[itf.name] = _law_name(k.law)
@@ -196,12 +196,8 @@ class ChargeTransport(Physics):
             F[self.electrolyte] -= j * self.v[self.electrolyte](sl) * wS * dS
             if k.electrode in F:
                 F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
-            if k.concentration is not None:  # Li enters the particle as -j / F
-                name = k.concentration.field.name
-                term = k.concentration.insertion_term(-j / FARADAY, se, dS, wS)
-                self._coupling[name] = self._coupling.get(name, 0) + term
-            if k.contact is not None:  # stripping leaves vacancies at the interface
-                for name, term in k.contact.creation_term(j, se, dS, wS).items():
+            for c in k.couplings:  # e.g. Li into a particle, vacancies at a metal
+                for name, term in c.current_terms(j, se, dS, wS).items():
                     self._coupling[name] = self._coupling.get(name, 0) + term
         owner = self._owner(self.current_cc)
         area = domain.area(self.current_cc)
@@ -286,15 +282,11 @@ class ChargeTransport(Physics):
         """Open circuit: every interface at equilibrium (eta = 0) with the ground at 0 V."""
         u_eq = {}
         for k in self.kinetics:
-            if k.concentration is not None:  # mean initial filling of the particles
-                f = k.concentration.field.u
-                n = f.function_space.dofmap.index_map.size_local
-                comm = self.domain.comm
-                theta0 = comm.allreduce(float(f.x.array[:n].sum()), op=MPI.SUM) / max(
-                    comm.allreduce(n, op=MPI.SUM), 1)
-                u_eq[k.electrode] = float(k.concentration.material.ocv(np.array(theta0)))
-            else:
-                u_eq[k.electrode] = k.equilibrium_potential
+            u_eq[k.electrode] = k.equilibrium_potential
+            for c in k.couplings:  # e.g. the OCV at the mean initial filling of particles
+                v = c.initial_equilibrium_potential(self.domain.comm)
+                if v is not None:
+                    u_eq[k.electrode] = v
         ground = self.ground_electrode or self._owners[1]
         phi_l = 0.0 - u_eq.get(ground, 0.0)
         for r, f in zip(self.conductors, self.fields, strict=True):
@@ -444,7 +436,7 @@ class ChargeTransport(Physics):
 
 def _law_name(law) -> str:
     """Readable name of a kinetic law (the underlying one of a stress-modified law)."""
-    inner = getattr(law, "law", law)
+    inner = law.base_law()
     return {"ButlerVolmer": "Butler-Volmer", "Tafel": "Tafel"}.get(type(inner).__name__,
                                                                    type(inner).__name__)
 

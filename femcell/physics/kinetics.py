@@ -17,7 +17,7 @@ whether an accepted state uses the continuation ("kinetics_safeguard[<interface>
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,6 +65,14 @@ class KineticLaw:
         without exponentials."""
         return None
 
+    def transfer_coefficients(self) -> tuple[float, float]:
+        """(alpha_a, alpha_c) [-] (0.5, 0.5 for a law without them)."""
+        return (0.5, 0.5)
+
+    def base_law(self) -> KineticLaw:
+        """The underlying rate law (itself; a modifier returns the law it wraps)."""
+        return self
+
     def citations(self) -> list[str]:
         return []
 
@@ -106,6 +114,9 @@ class ButlerVolmer(KineticLaw):
 
             return ufl.max_value(xa, xc)
         return np.maximum(xa, xc)
+
+    def transfer_coefficients(self) -> tuple[float, float]:
+        return (self.alpha_a, self.alpha_c)
 
     def tafel_slope(self, temperature=T_REF, branch: str = "anodic") -> float:
         """Tafel slope [V per decade]: 2.303 R T / (alpha F)."""
@@ -175,6 +186,12 @@ class StressModified(KineticLaw):
     def exponent(self, eta, temperature=T_REF):
         return self.law.exponent(eta + self.shift(), temperature)
 
+    def transfer_coefficients(self) -> tuple[float, float]:
+        return self.law.transfer_coefficients()
+
+    def base_law(self) -> KineticLaw:
+        return self.law.base_law()
+
     def citations(self):
         return self.law.citations()
 
@@ -182,41 +199,62 @@ class StressModified(KineticLaw):
 LAWS = {"butler_volmer": ButlerVolmer, "linear": LinearKinetics, "tafel": Tafel}
 
 
-@dataclass(frozen=True)
 class InterfaceKinetics:
     """A kinetic law bound to an electrode|electrolyte interface.
 
-    Attributes:
+    Args:
         electrode: cell region of the electrode (its potential is phi_s).
         electrolyte: cell region of the electrolyte (phi_l).
         law: the kinetic law.
         equilibrium_potential: U_eq [V] of the electrode reaction against the reference the
-            electrolyte potential is measured to (ignored when `concentration` is given:
-            then U_eq = material.ocv(theta) at the particle surface).
-        concentration: a Diffusion physics for an intercalation electrode; its surface
-            filling theta = c / c_max sets U_eq(theta) and i0 ~ (theta / 0.5)^alpha_c
-            ((1 - theta) / 0.5)^alpha_a (i0 of the law is the value at theta = 0.5), and
-            the interfacial current enters it as the molar flux -j / F.
-        contact: an AnodeInterface: its contact fraction scales i0 (current crowds into what
-            is left in contact) and the anodic current creates interface vacancies (j / F).
+            electrolyte potential is measured to (a coupling may replace it, e.g. the
+            open-circuit potential of an intercalation particle).
+        couplings: ElectrodeCoupling physics acting on this reaction, in order: each may set
+            U_eq, scale i0, shift the overpotential and take the interfacial current into
+            its own fields (e.g. a Diffusion particle, an AnodeInterface).
+        concentration: deprecated alias: appended to `couplings`.
+        contact: deprecated alias: appended to `couplings` (after `concentration`).
     """
 
-    electrode: str
-    electrolyte: str
-    law: KineticLaw
-    equilibrium_potential: float = 0.0
-    concentration: object = field(default=None, compare=False)
-    contact: object = field(default=None, compare=False)
-    extra: dict = field(default_factory=dict, compare=False)
+    def __init__(self, electrode: str, electrolyte: str, law: KineticLaw,
+                 equilibrium_potential: float = 0.0, couplings=(), *, concentration=None,
+                 contact=None):
+        self.electrode = electrode
+        self.electrolyte = electrolyte
+        self.law = law
+        self.equilibrium_potential = equilibrium_potential
+        self._aliases = (concentration, contact)
+        self.couplings = tuple(couplings) + tuple(c for c in self._aliases if c is not None)
+
+    @property
+    def concentration(self):
+        """Deprecated: the coupling given as `concentration=` (None without)."""
+        return self._aliases[0]
+
+    @property
+    def contact(self):
+        """Deprecated: the coupling given as `contact=` (None without)."""
+        return self._aliases[1]
 
     def exchange_factor(self, theta):
-        """Concentration factor of i0 (1 at theta = 0.5)."""
-        law = getattr(self.law, "law", self.law)
-        aa, ac = getattr(law, "alpha_a", 0.5), getattr(law, "alpha_c", 0.5)
-        if _is_ufl(theta):
-            import ufl
+        """Concentration factor of i0 of this law at filling theta (see
+        `concentration_exchange_factor`)."""
+        return concentration_exchange_factor(self.law, theta)
 
-            th = ufl.max_value(ufl.min_value(theta, 1 - 1e-9), 1e-9)
-        else:
-            th = np.clip(theta, 1e-9, 1 - 1e-9)
-        return (th / 0.5) ** ac * ((1 - th) / 0.5) ** aa
+    def __repr__(self):
+        return (f"InterfaceKinetics({self.electrode!r}, {self.electrolyte!r}, {self.law!r}, "
+                f"{self.equilibrium_potential!r}, couplings={len(self.couplings)})")
+
+
+def concentration_exchange_factor(law: KineticLaw, theta):
+    """Concentration factor of i0 for an insertion reaction at filling theta = c / c_max:
+    (theta / 0.5)^alpha_c ((1 - theta) / 0.5)^alpha_a (1 at theta = 0.5; theta clipped to
+    [1e-9, 1 - 1e-9]); numpy or UFL."""
+    aa, ac = law.transfer_coefficients()
+    if _is_ufl(theta):
+        import ufl
+
+        th = ufl.max_value(ufl.min_value(theta, 1 - 1e-9), 1e-9)
+    else:
+        th = np.clip(theta, 1e-9, 1 - 1e-9)
+    return (th / 0.5) ** ac * ((1 - th) / 0.5) ** aa

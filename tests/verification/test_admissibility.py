@@ -11,6 +11,7 @@ import pytest
 from conftest import box_builder, layered_builder
 from scipy.optimize import brentq
 
+from femcell.analysis import ccd_detection, detect_ccd, first_fall_below
 from femcell.analytic import crank_sphere_surface
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor, Constant, IntercalationMaterial
@@ -26,16 +27,7 @@ from femcell.physics.diffusion import (
 )
 from femcell.physics.kinetics import X_LIN, ButlerVolmer, InterfaceKinetics
 from femcell.problem import Problem
-from femcell.protocol import (
-    VOLTAGE_TOL,
-    Protocol,
-    ProtocolRunner,
-    Step,
-    Until,
-    ccd_detection,
-    detect_ccd,
-    first_fall_below,
-)
+from femcell.protocol import VOLTAGE_TOL, Protocol, ProtocolRunner, Step, Until
 from femcell.solvers import StepController, TimeIntegrator
 from femcell.units import F
 

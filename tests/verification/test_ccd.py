@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import layered_builder
 
+from femcell.analysis import arrhenius_fit, detect_ccd
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor, IntercalationMaterial, get_material
 from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
@@ -15,14 +16,7 @@ from femcell.physics.charge import ChargeTransport
 from femcell.physics.diffusion import Diffusion, Dirichlet
 from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics
 from femcell.problem import Problem
-from femcell.protocol import (
-    Protocol,
-    ProtocolRunner,
-    Step,
-    Until,
-    arrhenius_fit,
-    detect_ccd,
-)
+from femcell.protocol import Protocol, ProtocolRunner, Step, Until
 from femcell.solvers import StepController, TimeIntegrator
 from femcell.units import EV, K_B
 
@@ -154,7 +148,7 @@ def test_overpotential_departure_criterion_agrees():
 def test_stepped_protocol_first_failing_step(cell):
     """Constant-current steps of fixed charge (a lab CCD test): the first step above the
     interface-limited j_crit = F kappa (theta_crit - theta_eq) ~ 10.1 A/m^2 fails."""
-    from femcell.protocol import first_failing_step
+    from femcell.analysis import first_failing_step
     from femcell.units import F
 
     pb, ct = _stripping_cell(cell, 298.15, _kappa(0.14), Arrhenius(1e-7))

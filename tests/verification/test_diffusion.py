@@ -206,7 +206,7 @@ def test_mass_balance_to_round_off(order):
 
 
 def _bdf(order, log, k):
-    from femcell.problem import TimeContext
+    from femcell.fields import TimeContext
 
     dt = log[k - 1]["dt"]
     dt_prev = log[k - 2]["dt"] if k >= 2 else None

@@ -1,0 +1,164 @@
+"""Findings from recorded results: critical current density (CCD) of current ramps and of
+stepped protocols, and Arrhenius fits of results over temperature."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from femcell.protocol import StepSummary
+
+# The state before a ramp: full contact at zero current (the first sample of every series).
+INITIAL_STATE = {"t": 0.0, "applied_current_density": 0.0, "current_density": 0.0,
+                 "contact_fraction": 1.0}
+
+
+def first_fall_below(x, y, threshold: float, initial: tuple[float, float] | None = None
+                     ) -> float | None:
+    """x where the series y first falls below threshold (linear interpolation between the
+    two bracketing samples); None when it never does.
+
+    Args:
+        x, y: the samples (chronological).
+        threshold: the level.
+        initial: (x0, y0), a sample before the first (e.g. (0, 1): full contact at t = 0),
+            so that a series already below the threshold at its first sample still brackets
+            the crossing (otherwise that fall is not seen).
+    """
+    if initial is not None:
+        x, y = [initial[0], *x], [initial[1], *y]
+    for k in range(1, len(y)):
+        if y[k] < threshold <= y[k - 1]:
+            w = (y[k - 1] - threshold) / (y[k - 1] - y[k])
+            return x[k - 1] + w * (x[k] - x[k - 1])
+    return None
+
+
+def _with_initial(rows: list[dict], initial: dict | None) -> list[dict]:
+    """The rows with the state before the ramp first (unless the rows start at t = 0)."""
+    if initial is None or (rows and rows[0].get("t") == 0.0):
+        return list(rows)
+    return [dict(initial), *rows]
+
+
+def ccd_detection(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
+                  interface: str = "anode|electrolyte", departure: float = 0.10,
+                  fit_fraction: float = 0.3, initial: dict | None = INITIAL_STATE) -> dict:
+    """Critical current density of a current ramp from its recorded rows, with how well the
+    ramp resolved it.
+
+    The state before the ramp (`initial`: full contact at zero current, t = 0) is the first
+    sample, so a ramp that has already lost contact after its first time step gets j_crit
+    interpolated between t = 0 and that step (and `failed_at_first_step`), never None.
+
+    Criteria (stated, and tested):
+      "contact": the applied current at which the interface contact fraction first falls
+          below `threshold` (linear interpolation between the two bracketing samples);
+      "overpotential": the current at which the anode overpotential exceeds its linear
+          (ohmic + charge-transfer) trend by more than `departure` (relative); the trend
+          is fitted to the first `fit_fraction` of the ramp (the initial state, eta = 0 at
+          zero current, included).
+
+    Returns:
+        {"j_crit": [A m^-2] or None when the ramp did not fail, "t_crit": time of the
+        crossing [s] or None, "index": row index (in `rows`) of the first sample past the
+        criterion or None, "failed_at_first_step": True when that is the ramp's first
+        recorded step (j_crit is then resolved only to within that step: refine dt)}.
+        With initial=None and a first sample already past the criterion, j_crit is that
+        sample's current (an upper bound), flagged as failed at the first step.
+    """
+    seq = _with_initial(rows, initial)
+    shift = len(seq) - len(rows)  # 1 when the initial state was prepended
+    j = [r.get("applied_current_density", r.get("current_density")) for r in seq]
+    t = [r.get("t") for r in seq]
+    out = {"j_crit": None, "t_crit": None, "index": None, "failed_at_first_step": False}
+    k_hit, w = None, None
+    if criterion == "contact":
+        x = [r.get("contact_fraction") for r in seq]
+        if any(v is None for v in x):
+            from femcell.protocol import ProtocolError
+
+            raise ProtocolError("CCD criterion 'contact' needs the contact_fraction quantity")
+        if x and x[0] < threshold:  # below before the ramp: failed at once
+            k_hit, w = 0, 0.0
+        for k in range(1, len(x)):
+            if k_hit is None and x[k] < threshold <= x[k - 1]:
+                k_hit, w = k, (x[k - 1] - threshold) / (x[k - 1] - x[k])
+    elif criterion == "overpotential":
+        import numpy as np
+
+        eta = np.array([r.get(f"eta_mean[{interface}]", 0.0) if i < shift else
+                        r[f"eta_mean[{interface}]"] for i, r in enumerate(seq)])
+        jj = np.array(j, dtype=float)
+        n_fit = max(3, int(fit_fraction * len(seq)))
+        slope = np.polyfit(jj[:n_fit], eta[:n_fit], 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            excess = eta / np.polyval(slope, jj) - 1.0
+        for k in range(max(n_fit, 1), len(seq)):
+            if excess[k] > departure >= excess[k - 1]:
+                k_hit = k
+                w = (departure - excess[k - 1]) / (excess[k] - excess[k - 1])
+                break
+    else:
+        from femcell.protocol import ProtocolError
+
+        raise ProtocolError(f"unknown CCD criterion {criterion!r} (contact, overpotential)")
+    if k_hit is None:
+        return out
+    if k_hit == 0:
+        out.update(j_crit=float(j[0]), t_crit=t[0], index=0, failed_at_first_step=True)
+        return out
+    out["j_crit"] = float(j[k_hit - 1] + w * (j[k_hit] - j[k_hit - 1]))
+    if t[k_hit] is not None and t[k_hit - 1] is not None:
+        out["t_crit"] = float(t[k_hit - 1] + w * (t[k_hit] - t[k_hit - 1]))
+    out["index"] = k_hit - shift
+    out["failed_at_first_step"] = k_hit == 1  # bracketed by the initial state and step 1
+    return out
+
+
+def detect_ccd(rows: list[dict], *, criterion: str = "contact", threshold: float = 0.99,
+               interface: str = "anode|electrolyte", departure: float = 0.10,
+               fit_fraction: float = 0.3, initial: dict | None = INITIAL_STATE
+               ) -> float | None:
+    """Critical current density [A m^-2] of a current ramp from its recorded rows: the
+    "j_crit" of `ccd_detection` (same arguments; the state before the ramp is the first
+    sample). None only when the ramp ended without failing."""
+    return ccd_detection(rows, criterion=criterion, threshold=threshold, interface=interface,
+                         departure=departure, fit_fraction=fit_fraction,
+                         initial=initial)["j_crit"]
+
+
+def arrhenius_fit(temperatures, values) -> dict:
+    """Fit ln(value) = ln(A) - Ea / (k_B T): Ea [eV] with its standard error."""
+    import numpy as np
+
+    from femcell.units import EV, K_B
+
+    T = np.asarray(temperatures, dtype=float)
+    y = np.log(np.asarray(values, dtype=float))
+    x = 1.0 / T
+    if len(T) < 2:
+        raise ValueError("an Arrhenius fit needs at least two temperatures")
+    if len(T) > 2:
+        coef, cov = np.polyfit(x, y, 1, cov=True)
+        se = float(np.sqrt(cov[0, 0])) * K_B / EV
+    else:
+        coef, se = np.polyfit(x, y, 1), float("nan")
+    return {"activation_energy_eV": float(-coef[0] * K_B / EV),
+            "activation_energy_se_eV": se, "prefactor": float(np.exp(coef[1]))}
+
+
+def first_failing_step(summaries: list[StepSummary], *, threshold: float = 0.99,
+                       quantity: str = "contact_fraction") -> float | None:
+    """CCD of a stepped protocol (constant-current steps of fixed charge, as labs run CCD
+    tests): the current density [A m^-2] of the first step that ends with `quantity` below
+    `threshold` or that was ended by a failure condition; None if every step passed."""
+    for s in summaries:
+        if s.kind != "current":
+            continue
+        failed = s.reason.startswith(quantity) or s.reason.startswith("voltage") or (
+            s.end_quantities.get(quantity, 1.0) < threshold)
+        if failed:
+            return s.end_quantities.get("applied_current_density",
+                                        s.end_quantities.get("current_density"))
+    return None
