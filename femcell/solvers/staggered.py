@@ -1,0 +1,186 @@
+"""Staggered (operator-split) solution of a composite problem.
+
+The physics are split into groups; each group is a sub-problem (a femcell.problem.Problem)
+over its own fields that sees the other groups' fields as given coefficients, and every
+coupling term goes to the sub-problem that owns its target field. A time step solves the
+groups in turn, sweep after sweep, until no field changes between two sweeps by more than
+atol + rtol |u| (scaled unknowns); within `max_sweeps` or the step is reported as not
+converged, so the time integrator rejects it and cuts the step. The converged sweeps solve
+the same discrete equations as the monolithic Problem.
+
+`StaggeredProblem` has the interface the TimeIntegrator and the ProtocolRunner use on a
+Problem (initialise, solve_step, accept, reject, error_estimate, quantities, set_mode, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from femcell._dolfinx import MPI
+from femcell.fields import TimeContext
+from femcell.problem import Problem
+from femcell.solvers.snes import SolveReport
+
+
+class StaggeredProblem:
+    """Groups of physics solved alternately until the sweeps converge.
+
+    Args:
+        domain: the Domain.
+        physics: every physics, in the order a monolithic Problem takes them (set-up,
+            initial conditions and quantities follow it; each is set up once, with one
+            shared TimeContext).
+        groups: a partition of `physics` into lists; each list is solved as one
+            sub-problem, the groups in this order.
+        rtol, atol: a step has converged when, over every field, the change between two
+            sweeps is at most atol + rtol |u| (scaled, O(1) unknowns) at every DOF.
+        max_sweeps: sweeps per step before the step is reported as not converged.
+        linear_solver: "auto", "direct" or "iterative" (every sub-problem).
+        petsc_options: extra SNES/KSP options of every sub-problem.
+        prefix: PETSc options prefix (sub-problems append "g<i>_").
+    """
+
+    _count = 0
+
+    def __init__(self, domain, physics, groups, *, rtol: float = 1e-8, atol: float = 1e-10,
+                 max_sweeps: int = 30, linear_solver: str = "auto",
+                 petsc_options: dict | None = None, prefix: str | None = None):
+        self.physics = list(physics)
+        self.groups = [list(g) for g in groups]
+        grouped = [id(p) for g in self.groups for p in g]
+        if any(not g for g in self.groups) or sorted(grouped) != sorted(map(id, self.physics)):
+            raise ValueError("staggered problem: the groups must partition the physics "
+                             "(each physics in exactly one non-empty group)")
+        if max_sweeps < 1:
+            raise ValueError(f"staggered problem: max_sweeps must be >= 1, got {max_sweeps}")
+        self.domain = domain
+        self.rtol, self.atol, self.max_sweeps = rtol, atol, max_sweeps
+        self.time = TimeContext(domain.mesh)
+        for p in self.physics:
+            p.setup(domain, self.time)
+        StaggeredProblem._count += 1
+        self.prefix = prefix or f"femcellstag{StaggeredProblem._count}"
+        self.subs: list[Problem] = []
+        for i, g in enumerate(self.groups):
+            ids = {id(p) for p in g}
+            self.subs.append(Problem(
+                domain, g, linear_solver=linear_solver, petsc_options=petsc_options,
+                prefix=f"{self.prefix}g{i}_", time=self.time,
+                context=[p for p in self.physics if id(p) not in ids]))
+        self.fields = [f for s in self.subs for f in s.fields]
+        self.num_dofs = sum(s.num_dofs for s in self.subs)
+        self.linear = False
+        self.mode = "default"
+        self.sweeps = 0  # total sweeps of all accepted and rejected steps
+
+    @property
+    def stats(self) -> dict:
+        """Solver work summed over the sub-problems, and the sweeps."""
+        out = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
+        for s in self.subs:
+            for k in out:
+                out[k] += s.stats[k]
+        out["sweeps"] = self.sweeps
+        return out
+
+    @property
+    def entity_maps(self) -> list:
+        """Entity maps every form of the composite needs."""
+        return [m for p in self.physics for m in p.entity_maps]
+
+    def residual_of(self, field_name: str):
+        """The composed residual of one field (in the sub-problem that owns it)."""
+        for s in self.subs:
+            if any(f.name == field_name for f in s.fields):
+                return s.residual_of(field_name)
+        raise KeyError(field_name)
+
+    def set_mode(self, mode: str) -> None:
+        """Solver mode of every sub-problem that knows it (the others keep "default")."""
+        if mode != "default" and not any(mode in s.modes() for s in self.subs):
+            known = set().union(*(s.modes() for s in self.subs))
+            raise ValueError(f"unknown solver mode {mode!r}; known: {', '.join(known)}")
+        for s in self.subs:
+            s.set_mode(mode if mode in s.modes() else "default")
+        self.mode = mode
+
+    def close(self) -> None:
+        """Destroy the PETSc objects of every sub-problem (collective)."""
+        for s in self.subs:
+            s.close()
+
+    # ------------------------------------------------------------------ time levels
+    def initialise(self) -> None:
+        """Initial conditions of every physics (in order), then each group's bookkeeping."""
+        for p in self.physics:
+            p.initial_condition()
+        for s in self.subs:
+            s.record_initial_state()
+
+    def _change(self, previous: list[np.ndarray]) -> float:
+        """max over fields and owned DOFs of |u - u_prev| / (atol + rtol |u|) (collective)."""
+        local = 0.0
+        for f, old in zip(self.fields, previous, strict=True):
+            dm = f.u.function_space.dofmap
+            n = dm.index_map.size_local * dm.index_map_bs
+            if n:
+                u = f.u.x.array[:n]
+                local = max(local, float(np.max(np.abs(u - old[:n])
+                                                / (self.atol + self.rtol * np.abs(u)))))
+        return self.domain.comm.allreduce(local, op=MPI.MAX)
+
+    def solve_step(self, t_new: float, dt: float, order: int, dt_prev: float | None
+                   ) -> SolveReport:
+        """Sweep over the groups until the fields stop changing (t_new, dt in s). A failed
+        group solve or sweeps that do not converge restore u^n and report not converged."""
+        for s in self.subs:
+            s.begin_step(t_new, dt, order, dt_prev)
+        its = kits = 0
+        change = np.inf
+        for sweep in range(1, self.max_sweeps + 1):
+            self.sweeps += 1
+            previous = [f.u.x.array.copy() for f in self.fields]
+            for i, s in enumerate(self.subs):
+                rep = s.solve_iterate()
+                its, kits = its + rep.newton_its, kits + rep.krylov_its
+                if not rep.converged:
+                    self.reject()
+                    names = ", ".join(p.name for p in self.groups[i])
+                    return SolveReport(False, f"group {i} ({names}) in sweep {sweep}: "
+                                              f"{rep.reason}", its, kits)
+            change = self._change(previous)
+            if change <= 1.0:
+                return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
+        self.reject()
+        return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {self.max_sweeps} sweeps "
+                                  f"(last change {change:.3g} x tolerance)", its, kits)
+
+    def can_batch(self) -> bool:
+        """Never: every step sweeps."""
+        return False
+
+    def advance_batch(self, n: int, dt: float, order: int) -> bool:
+        return False
+
+    def accept(self) -> None:
+        """Every physics' step hook first (histories unshifted), then every history shift."""
+        for s in self.subs:
+            s.run_step_hooks()
+        for s in self.subs:
+            s.shift_history()
+
+    def reject(self) -> None:
+        """Restore every field from u^n (quasi-static ones: the last accepted state)."""
+        for s in self.subs:
+            s.reject()
+
+    def error_estimate(self, weights: tuple[float, ...], atol: float, rtol: float) -> float:
+        """The largest local error estimate of the sub-problems (see Problem)."""
+        return max(s.error_estimate(weights, atol, rtol) for s in self.subs)
+
+    def quantities(self) -> dict[str, float]:
+        """Scalar quantities of every physics (SI), collective."""
+        out = {}
+        for p in self.physics:
+            out.update(p.quantities())
+        return out
