@@ -17,7 +17,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "load_config": "femcell.config",
     "ConfigError": "femcell.config",
-    "StudyConfig": "femcell.config",
+    "StudyBase": "femcell.config",
+    "Value": "femcell.studies",
+    "register_kind": "femcell.studies.registry",
     "run_study": "femcell.studies",
     "Result": "femcell.studies",
     "Domain": "femcell.domain",

@@ -162,3 +162,101 @@ def first_failing_step(summaries: list[StepSummary], *, threshold: float = 0.99,
             return s.end_quantities.get("applied_current_density",
                                         s.end_quantities.get("current_density"))
     return None
+
+
+def ccd_regime(limits: dict, t_crit: float | None) -> str:
+    """Which step limits a ramp: "interface-limited" or "bulk-limited", the latter with
+    "(quasi-steady)" when the ramp reached j_crit after more than 10 diffusion times.
+
+    Args:
+        limits: {"j_interface_limit_A_m2", "j_bulk_limit_A_m2", "diffusion_time_s"}.
+        t_crit: ramp time to j_crit [s] (None: no failure).
+    """
+    regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
+              < limits["j_bulk_limit_A_m2"] else "bulk-limited")
+    if t_crit is not None and regime == "bulk-limited":
+        regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
+                   else " (transient: fitted E_A tends to E_m / 3)")
+    return regime
+
+
+def metal_ledger(q: dict, sink: str) -> dict:
+    """Where the stripped metal went by the end of a ramp (PHYSICS.md section 3): every
+    stripped atom left a vacancy that is still in the metal or at the interface, was absorbed
+    at the collector `sink` (the anode thins there) or by bulk sinks, or condensed into a
+    void. Lengths per unit interface area [m]; the relative closure error of the balance. The
+    fluxes and the store changes are summed step by step as the time scheme integrates them
+    (for BDF2 the plain difference of the stores differs by O(dt)), so the balance closes to
+    the solver tolerance with either scheme.
+
+    Args:
+        q: the quantities of the last step of a ramp (SI).
+        sink: facet region where vacancies are annihilated.
+    """
+    stripped = q["stripped_moles"]
+    absorbed = q[f"cv_outflow_total[{sink}]"]
+    in_bulk = q.get("cv_bulk_sink_total", 0.0)
+    stored = q["cv_store_change"] + q["interface_store_change"]
+    per_mole = q["stripped_thickness"] / stripped if stripped > 0 else 0.0  # Omega / area
+    return {"stripped_thickness_m": q["stripped_thickness"],
+            "anode_thinning_at_sink_m": per_mole * absorbed,
+            "absorbed_by_bulk_sinks_m": per_mole * in_bulk,
+            "dissolved_vacancy_thickness_m": per_mole * stored,
+            "void_volume_per_area_m": q["void_volume_per_area"],
+            "metal_balance_error": abs(stripped - stored - absorbed - in_bulk
+                                       - q["voided_moles"]) / max(stripped, 1e-300)}
+
+
+def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
+    """Arrhenius fit of j_crit per case of a CCD ramp study.
+
+    Args:
+        cases: the [[cases]] entries.
+        case_cfgs: the study of each case (its overrides applied).
+        points: (case index, temperature [K]) of every ramp.
+        results: the ramp records (j_crit_A_m2, temperature_K, interface_barrier_eV ...).
+
+    Returns:
+        ({case name: fit with published values and input barriers}, warnings naming ramps
+        without a critical current, which are left out of the fit, never dropped silently).
+    """
+    from femcell.units import EV
+
+    fits, warnings = {}, []
+    for c, (case, ccfg) in enumerate(zip(cases, case_cfgs, strict=True)):
+        mine = [r for (cc, _), r in zip(points, results, strict=True) if cc == c]
+        missing = [r for r in mine if r["j_crit_A_m2"] is None]
+        if missing:
+            warnings.append(
+                f"case {case.name!r}: no contact loss up to ramp.max_time = "
+                f"{ccfg.ramp.max_time:g} s at "
+                + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC" for r in missing)
+                + ": these ramps have no j_crit and are left out of the Arrhenius fit")
+        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
+              if r["j_crit_A_m2"] is not None]
+        if len({t for t, _ in ok}) < 2:
+            if len(ccfg.ramp.temperatures) > 1:
+                warnings.append(f"case {case.name!r}: fewer than two temperatures with a "
+                                "critical current: no activation energy")
+            continue
+        fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
+        fit["published_ea_eV"] = case.published_ea_eV
+        fit["published_source"] = case.published_source
+        fit["ramp_rate_A_m2_s"] = ccfg.ramp.rate * case.rate_factor
+        fit["set_barriers_eV"] = {
+            "interface": mine[0]["interface_barrier_eV"],
+            "bulk_migration": ccfg.anode.vacancies.migration_energy / EV}
+        fits[case.name] = fit
+    return fits, warnings
+
+
+def write_ramp_table(path, results: list[dict]) -> dict:
+    """j_crit.csv: one row per ramp (rank 0 only). Returns {"table": path}."""
+    from femcell import io as fio
+    from femcell._dolfinx import MPI
+
+    table = fio.QuantityTable(MPI.COMM_SELF, path)
+    for r in results:
+        table.append({k: v for k, v in r.items() if not isinstance(v, dict | list)})
+    table.close()
+    return {"table": path}

@@ -175,3 +175,82 @@ def _plot_3d(path, pts, cells, vals, label, title):
     pl.screenshot(str(path))
     pl.close()
     return Path(path)
+
+
+def arrhenius_plot(path, results, fits, title: str):
+    """j_crit against 1000/T per case, the fitted lines, and the published activation
+    energies as dashed lines (a range as a shaded wedge) through the middle of each fit; the
+    legend states each case's ramp rate (the condition that differs between cases)."""
+    from femcell.runs import fmt_pm
+    from femcell.units import EV, K_B
+
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(7.6, 5.0), dpi=120)
+    for name, fit in fits.items():
+        pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in results
+               if r["case"] == name and r["j_crit_A_m2"] is not None]
+        T = np.array([p[0] for p in pts])
+        j = np.array([p[1] for p in pts]) * 0.1
+        rate = fit["ramp_rate_A_m2_s"] * 0.1 * 60  # mA/cm^2 per min
+        line = ax.semilogy(1000 / T, j, "o", label=(
+            f"{name} (ramp {rate:.3g} mA/cm$^2$/min): E_A = "
+            f"{fmt_pm(fit['activation_energy_eV'], fit['activation_energy_se_eV'], 'eV')}"))[0]
+        tt = np.linspace(T.min(), T.max(), 50)
+        ax.semilogy(1000 / tt, 0.1 * fit["prefactor"] * np.exp(
+            -fit["activation_energy_eV"] * EV / (K_B * tt)), "-", color=line.get_color())
+        pub = fit.get("published_ea_eV")
+        if pub is not None:  # published slope(s) through the geometric middle of the fit
+            lo, hi = (pub, pub) if not isinstance(pub, list) else pub
+            tm = 1 / np.mean(1 / T)
+            jm = 0.1 * fit["prefactor"] * np.exp(-fit["activation_energy_eV"] * EV / (K_B * tm))
+
+            def through(ea, _tm=tm, _jm=jm, _tt=tt):
+                return _jm * np.exp(-ea * EV / K_B * (1 / _tt - 1 / _tm))
+
+            if hi > lo:
+                ax.fill_between(1000 / tt, through(lo), through(hi), color=line.get_color(),
+                                alpha=0.15, lw=0)
+            ax.semilogy(1000 / tt, through(0.5 * (lo + hi)), "--", lw=0.9,
+                        color=line.get_color())
+    ax.plot([], [], "k--", lw=0.9, label="published E_A (band: range), through the fit")
+    ax.set_xlabel("1000 / T [1/K]")
+    ax.set_ylabel("critical current density [mA/cm$^2$]")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def ccd_cases_plot(path, results, title: str):
+    """Critical current (and time to contact loss, when measured) per case."""
+
+    plt = _mpl()
+    names = [r["case"] for r in results]
+    jc = [0.1 * (r["j_crit_A_m2"] or 0.0) for r in results]
+    tl = [r.get("time_to_contact_loss_s") for r in results]
+    two = any(v is not None for v in tl)
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(9.6 if two else 6.4, 4.2), dpi=120,
+                             squeeze=False)
+    x = np.arange(len(names))
+    axes[0, 0].bar(x, jc, color="tab:blue")
+    axes[0, 0].set_ylabel("critical stripping current [mA/cm^2]")
+    if two:
+        finite = [v for v in tl if v is not None]
+        unit, scale = ("min", 60.0) if max(finite) > 120 else ("s", 1.0)
+        axes[0, 1].bar(x, [v / scale if v is not None else 0.0 for v in tl], color="tab:red")
+        for xi, v in zip(x, tl, strict=True):
+            if v is None:
+                axes[0, 1].text(xi, 0.0, "no loss", rotation=90, ha="center", va="bottom",
+                                fontsize=8)
+        axes[0, 1].set_ylabel(f"time to contact loss at fixed current [{unit}]")
+    for ax in axes[0]:
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

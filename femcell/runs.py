@@ -139,9 +139,19 @@ class Run:
             self.warn(f"a plot could not be drawn ({type(exc).__name__}: {exc})")
 
     # ------------------------------------------------------------------ summary
-    def summary(self, status: str, message: str, headline: dict, **extra) -> dict:
-        """The summary.json skeleton shared by every kind (extra keys appended)."""
+    def summary(self, status: str, message: str, headline: dict, *, steps: dict | None = None,
+                **extra) -> dict:
+        """The summary.json skeleton shared by every kind (extra keys appended).
+
+        Args:
+            status: completed, failed or interrupted.
+            message: why a run did not complete ("" otherwise).
+            headline: {name: femcell.studies.results.Value}.
+            steps: time steps ({"accepted", "rejected", solver counts}).
+            **extra: kind-specific entries.
+        """
         from femcell._dolfinx import capabilities, versions
+        from femcell.studies.results import headline_json
 
         assert status in STATUSES, status
         out = {
@@ -156,7 +166,8 @@ class Run:
             "mpi_ranks": self.comm.size,
             "wall_time_s": _time.perf_counter() - self.wall0,
             "timings_s": dict(self.timings),
-            "headline": headline,
+            "steps": dict(steps or {"accepted": 0, "rejected": 0}),
+            "headline": headline_json(headline),
             "warnings": list(self.warnings),
         }
         out.update(extra)

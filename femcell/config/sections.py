@@ -1,0 +1,106 @@
+"""The sections every study file has, whatever its kind and physics: [study], [geometry]
+(in base.py), [solver], [output], and the base model the kinds' schemas extend."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from femcell.config.base import GeometrySection, _error, _Model
+
+
+class StudySection(_Model):
+    """[study]: the name (it names the run folder), the procedure and its resolution.
+
+    `resolution = "fine"` halves every mesh size of the geometry (builder parameters `h`,
+    `h_*`, or `h` of a .geo file) and refines the kind's own time step (see each kind).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    kind: str
+    resolution: Literal["default", "fine"] = "default"
+
+
+class SolverSection(_Model):
+    """[solver]: discretisation and linear algebra shared by every physics."""
+
+    degree: Literal[1, 2, 3] = 1
+    linear: Literal["auto", "direct", "iterative"] = "auto"
+
+
+class OutputSection(_Model):
+    """[output]: what a run writes besides summary.json and quantities.csv."""
+
+    fields: bool = True
+    plots: bool = True
+    field_every: int = Field(default=10, ge=1)  # steps between field outputs (protocols)
+
+
+class StudyBase(_Model):
+    """The sections of every study; a kind's schema extends it with its own tables.
+
+    Class attributes:
+        PHYSICS: {physics section name (femcell.sections): True if the kind requires it}.
+    """
+
+    PHYSICS: ClassVar[dict[str, bool]] = {}
+
+    study: StudySection
+    geometry: GeometrySection
+    solver: SolverSection = SolverSection()
+    output: OutputSection = OutputSection()
+    sweep: dict[str, Any] | None = None  # run as a sweep (femcell.sweep), not by the kind
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_of_kind(cls, data):
+        """A physics section the kind does not take is named, not reported as unknown."""
+        if not isinstance(data, dict):
+            return data
+        from femcell.sections import section_keys
+
+        kind = data.get("study", {}).get("kind") if isinstance(data.get("study"), dict) else None
+        takes = [p for p in cls.PHYSICS]
+        for key, physics in section_keys().items():
+            if key in data and physics not in takes:
+                raise _error(key, f"is a section of the {physics!r} physics, which a "
+                             f"{kind!r} study does not take (it takes: "
+                             f"{', '.join(takes) or 'no physics sections'})")
+        return data
+
+    @property
+    def kind(self) -> str:
+        return self.study.kind
+
+    def refined(self) -> StudyBase:
+        """The study at resolution "fine" (a no-op at "default"): mesh sizes halved here, the
+        kind's step refined by `refine_steps`."""
+        if self.study.resolution != "fine":
+            return self
+        from femcell.config.base import ConfigError
+
+        g = self.geometry
+        if g.builder is not None:
+            params = dict(g.params)
+            sizes = [k for k, v in params.items()
+                     if (k == "h" or k.startswith("h_")) and isinstance(v, int | float)]
+            for k in sizes:
+                params[k] = params[k] / 2
+            if isinstance(params.get("n_cells"), int):
+                params["n_cells"] *= 2
+            elif "h" not in sizes:
+                raise ConfigError("study.resolution = 'fine': give geometry.params.h (the mesh "
+                                  "size to halve)")
+            g = g.model_copy(update={"params": params})
+        elif g.h is not None:
+            g = g.model_copy(update={"h": g.h / 2})
+        else:
+            raise ConfigError("study.resolution = 'fine': a .msh file has a fixed mesh; give "
+                              "a builder or a .geo file with geometry.h")
+        return self.model_copy(update={"geometry": g}).refine_steps()
+
+    def refine_steps(self) -> StudyBase:
+        """The kind's time steps at resolution "fine" (kinds override)."""
+        return self

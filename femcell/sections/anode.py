@@ -1,0 +1,195 @@
+"""[anode]: a metal anode that voids on stripping: vacancy diffusion in the metal,
+interfacial vacancy exchange, void growth, contact loss and creep closure (PHYSICS.md
+section 3). Schema here (no DOLFINx); `build` makes the vacancy Diffusion and the
+AnodeInterface, which acts on the anode's electrode reaction (contact scales i0, stripping
+creates interface vacancies) through the coupling interface.
+
+    [anode]
+    parameters = "na|na_beta_alumina"   # a library set: defaults for the two tables below
+    region = "anode"                    # the metal's cell region (an electrode of [[kinetics]])
+    collector = "anode_cc"              # facet region where vacancies are annihilated
+    [anode.vacancies]                   # diffusivity, migration_energy, equilibrium_fraction
+    [anode.interface]                   # transfer_rate, activation_energy, theta_crit, creep..
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from femcell.config.base import Diffusivity, Energy, Length, Q, _Model, _nonneg, _pos
+
+
+class VacancySection(_Model):
+    """Vacancies in the metal anode (PHYSICS.md section 3)."""
+
+    diffusivity: Diffusivity  # D_v at 25 degC
+    migration_energy: Energy  # E_m
+    equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega
+    sink_spacing: Length | None = None  # distributed sinks: rate D_v (c - c_eq) / l^2
+
+
+def _angle(v: float) -> float:
+    if not 0 < v < 3.141592653589793:
+        raise ValueError(f"must lie between 0 and 180 deg (got {v:g} rad; write e.g. "
+                         "'105 deg')")
+    return v
+
+
+class InterfaceSection(_Model):
+    """Interfacial vacancy exchange, voids and creep (PHYSICS.md section 3)."""
+
+    site_density: Q("areal_density", _pos) = 1e-5  # Gamma_s [mol m^-2]
+    transfer_rate: Q("molar_flux", _pos)  # kappa at 25 degC [mol m^-2 s^-1]
+    activation_energy: Energy  # E_int
+    theta_crit: float = Field(default=0.01, gt=0, lt=1)
+    void_rate: Q("molar_flux", _nonneg) = 10.0
+    void_height: Length = 1e-9
+    creep_prefactor: float = Field(default=0.0, ge=0)  # A [MPa^-n s^-1]
+    creep_exponent: float = Field(default=5.0, gt=0)
+    creep_activation: Q("molar_energy", _nonneg) = 0.0
+    stack_pressure: Q("pressure", _nonneg) = 0.0
+    wetting_angle: Q("angle", _angle) | None = None  # metal on the bare electrolyte
+    interlayer: str | None = None  # library interlayer (barrier and wetting)
+
+
+
+class AnodeSection(_Model):
+    """[anode]: where the metal is, and its vacancy and interface parameters."""
+
+    parameters: str | None = None  # library set "metal|electrolyte" (defaults)
+    region: str = "anode"
+    collector: str = "anode_cc"
+    vacancies: VacancySection
+    interface: InterfaceSection
+
+    @model_validator(mode="before")
+    @classmethod
+    def _library_defaults(cls, data):
+        """Fill vacancies/interface keys the file does not give from the library set named by
+        `parameters` (the file's own values win)."""
+        if not isinstance(data, dict) or not data.get("parameters"):
+            return data
+        from femcell.materials.core import MaterialError
+        from femcell.materials.library import get_anode_set
+
+        try:
+            aset = get_anode_set(data["parameters"])
+        except MaterialError as exc:
+            raise ValueError(f"parameters: {exc}") from None
+        data = dict(data)
+        for sec in ("vacancies", "interface"):
+            given = data.get(sec) or {}
+            if isinstance(given, dict):
+                data[sec] = {**getattr(aset, sec), **given}
+        return data
+
+
+KEYS = {"anode": (AnodeSection, ...)}
+
+
+def parameters(cfg):
+    """The metal and the interface parameters of [anode], checked before anything is built
+    or written: (metal Conductor, InterfaceVacancyParameters)."""
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.materials import get_material
+    from femcell.materials.core import MaterialError
+    from femcell.materials.library import get_anode_set, get_interlayer
+    from femcell.physics.anode import InterfaceVacancyParameters, with_interlayer
+
+    sec = cfg.anode
+    name = cfg.charge.conductors.get(sec.region)
+    if name is None:
+        raise ConfigError(f"anode.region = {sec.region!r}: charge.conductors has no metal for "
+                          "it")
+    try:
+        metal = get_material(name)
+    except MaterialError as exc:
+        raise ConfigError(f"charge.conductors.{sec.region}: {exc}") from None
+    if not isinstance(metal, mcore.Conductor) or not metal.molar_volume > 0:
+        raise ConfigError(f"charge.conductors.{sec.region}: a metal with a molar volume (e.g. "
+                          f"'na', 'li') for [anode], got {name!r}")
+    cites = ()
+    if sec.parameters:
+        aset = get_anode_set(sec.parameters)
+        if aset.metal != metal.name:
+            raise ConfigError(f"anode.parameters = {sec.parameters!r} is a set for "
+                              f"{aset.metal!r}, but charge.conductors.{sec.region} = "
+                              f"{metal.name!r}")
+        cites = tuple(aset.all_citations())
+    v, itf = sec.vacancies, sec.interface
+    params = InterfaceVacancyParameters(
+        site_density=itf.site_density,
+        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
+                                      citation="set by the study file"),
+        molar_volume=metal.molar_volume, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
+        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
+        creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
+        stack_pressure=itf.stack_pressure, citations=cites)
+    if itf.theta_crit <= v.equilibrium_fraction:
+        raise ConfigError(f"anode.interface.theta_crit = {itf.theta_crit:g} must exceed "
+                          f"anode.vacancies.equilibrium_fraction = {v.equilibrium_fraction:g}")
+    if itf.interlayer is not None:
+        try:
+            layer = get_interlayer(itf.interlayer)
+        except MaterialError as exc:
+            raise ConfigError(f"anode.interface.interlayer: {exc}") from None
+        if layer.metal != metal.name:
+            raise ConfigError(f"anode.interface.interlayer = {itf.interlayer!r} is made for "
+                              f"{layer.metal!r}, but charge.conductors.{sec.region} = "
+                              f"{metal.name!r}")
+        if itf.wetting_angle is None:
+            raise ConfigError("anode.interface.interlayer needs anode.interface.wetting_angle "
+                              "(the metal's contact angle on the bare electrolyte) or "
+                              "anode.parameters")
+        try:
+            params = with_interlayer(params, layer, wetting_angle=itf.wetting_angle,
+                                     theta_eq=v.equilibrium_fraction)
+        except MaterialError as exc:
+            raise ConfigError(f"anode.interface.interlayer: {exc}") from None
+    return metal, params
+
+
+def build(cfg, ctx) -> list:
+    """Vacancy diffusion in the metal and the AnodeInterface (registered as a coupling of the
+    anode's electrode reaction); ctx.info["anode"] gets the regime indicators at ctx's T."""
+    import numpy as np
+
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.physics.anode import AnodeInterface
+    from femcell.physics.diffusion import Diffusion, Dirichlet
+    from femcell.units import F as FARADAY
+
+    sec, domain = cfg.anode, ctx.domain
+    for key, name, known in (("region", sec.region, domain.cell_regions),
+                             ("collector", sec.collector, domain.facet_regions)):
+        if name not in known:
+            raise ConfigError(f"anode.{key}: unknown {'cell' if key == 'region' else 'facet'} "
+                              f"region {name!r}; known: {', '.join(known)}")
+    metal, params = parameters(cfg)
+    omega, v, T = metal.molar_volume, sec.vacancies, ctx.temperature
+    ceq = v.equilibrium_fraction / omega
+    vac_mat = mcore.IntercalationMaterial(
+        "vacancies", 1.0 / omega, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
+                                                   citation="set by the study file"),))
+    # the metal's thickness from the mesh: its volume over the collector's area
+    thickness = domain.volume(sec.region) / domain.area(sec.collector)
+    vac = Diffusion(vac_mat, [Dirichlet(sec.collector, ceq)], initial=ceq, region=sec.region,
+                    name="cv", temperature=T, length_scale=thickness, track_outflow=True,
+                    bulk_sink=(v.sink_spacing, ceq) if v.sink_spacing else None)
+    iface = AnodeInterface(params, vac, temperature=T)
+    ctx.couple(sec.region, iface)
+    # regime indicators: interface vs bulk limit and ramp time vs diffusion time
+    L = thickness
+    if v.sink_spacing:  # bulk sinks shorten the diffusion length: l tanh(L / l)
+        L = v.sink_spacing * float(np.tanh(L / v.sink_spacing))
+    dv, tc = vac_mat.diffusivity[0](T), params.theta_crit
+    ctx.info["anode"] = {
+        "metal": metal, "params": params, "thickness_m": thickness,
+        "j_interface_limit_A_m2": FARADAY * params.transfer_rate(T) * (
+            tc - v.equilibrium_fraction),
+        "j_bulk_limit_A_m2": FARADAY * dv * (tc / omega - ceq) / L,
+        "diffusion_time_s": L * L / dv, "theta_crit": tc,
+        "interface_barrier_eV": params.transfer_rate.activation_energy / mcore.EV}
+    return [vac, iface]

@@ -1,0 +1,111 @@
+"""[charge] and [[kinetics]]: ionic/electronic potentials with Butler-Volmer kinetics at
+every electrode|electrolyte interface. Schema here (no DOLFINx); `build` makes the
+ChargeTransport physics, coupled to whatever acts on each electrode reaction (particles of
+[[intercalation]], the voiding interface of [anode], ...) through the couplings other
+sections registered in the build context.
+
+    [charge]
+    conductors = { anode = "li", electrolyte = "llzo", cathode = "li" }   # region: material
+    group_conductors = {}          # e.g. { "electrolyte.gb" = "llzo_gb" } for cell groups
+    current_cc = "anode_cc"        # facet region where the applied current enters
+    ground_cc = "cathode_cc"       # facet region held at 0 V
+    ground_electrode = "active"    # instead of ground_cc: an ideal grounded network
+    [[kinetics]]                   # one per electrode|electrolyte interface
+    electrode = "anode"
+    exchange_current_density = "25 mA/cm^2"
+    activation_energy = "0.3 eV"
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from femcell.config.base import Energy, Q, _Model, _pos
+
+
+class ChargeSection(_Model):
+    """[charge]: conductors by cell region and where the current enters and leaves."""
+
+    conductors: dict[str, str] = Field(min_length=1)
+    group_conductors: dict[str, str] = {}
+    current_cc: str = "anode_cc"
+    ground_cc: str = "cathode_cc"
+    ground_electrode: str | None = None
+
+
+class KineticsSection(_Model):
+    """[[kinetics]]: the rate law of one electrode|electrolyte interface."""
+
+    electrode: str
+    electrolyte: str = "electrolyte"
+    law: Literal["butler_volmer", "linear", "tafel"] = "butler_volmer"
+    exchange_current_density: Q("current_density", _pos)
+    activation_energy: Energy = 0.0
+    alpha_a: float = Field(default=0.5, gt=0, le=1)
+    alpha_c: float = Field(default=0.5, gt=0, le=1)
+    equilibrium_potential: Q("potential") = 0.0
+
+
+KEYS = {"charge": (ChargeSection, ...),
+        "kinetics": (Annotated[list[KineticsSection], Field(min_length=1)], ...)}
+
+
+def conductors(cfg, domain, key: str = "conductors") -> dict:
+    """{region or cell group: Conductor} of charge.<key>, checked against the mesh."""
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.materials import get_material
+    from femcell.materials.core import MaterialError
+
+    regions = set(domain.cell_regions)
+    out = {}
+    for region, name in getattr(cfg.charge, key).items():
+        if region not in regions:
+            raise ConfigError(f"charge.{key}.{region}: unknown cell region {region!r}; known: "
+                              f"{', '.join(sorted(regions))}")
+        try:
+            mat = get_material(name)
+        except MaterialError as exc:
+            raise ConfigError(f"charge.{key}.{region}: {exc}") from None
+        if not isinstance(mat, mcore.Conductor):
+            raise ConfigError(f"charge.{key}.{region}: material {name!r} is not a conductor")
+        out[region] = mat
+    return out
+
+
+def build(cfg, ctx) -> list:
+    """ChargeTransport with one InterfaceKinetics per [[kinetics]] entry; each takes the
+    couplings other physics registered for its electrode (ctx.couplings)."""
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.physics.charge import ChargeTransport
+    from femcell.physics.kinetics import LAWS, InterfaceKinetics
+
+    c = cfg.charge
+    domain = ctx.domain
+    conds = conductors(cfg, domain)
+    groups = conductors(cfg, domain, "group_conductors")
+    kin = []
+    for i, k in enumerate(cfg.kinetics):
+        for side in (k.electrode, k.electrolyte):
+            if side not in conds and side not in ctx.couplings and side != c.ground_electrode:
+                raise ConfigError(f"kinetics.{i}: region {side!r} has no conductor")
+        law = LAWS[k.law](mcore.Arrhenius(k.exchange_current_density, k.activation_energy,
+                                          citation="set by the study file"),
+                          k.alpha_a, k.alpha_c)
+        kin.append(InterfaceKinetics(k.electrode, k.electrolyte, law, k.equilibrium_potential,
+                                     couplings=tuple(ctx.couplings.get(k.electrode, ()))))
+    unused = sorted(set(ctx.couplings) - {k.electrode for k in cfg.kinetics})
+    if unused:
+        raise ConfigError(f"kinetics: no entry for electrode {unused[0]!r}, which "
+                          f"{ctx.couplings[unused[0]][0].name!r} acts on")
+    for key in ("current_cc",) if c.ground_electrode else ("current_cc", "ground_cc"):
+        name = getattr(c, key)
+        if name not in domain.facet_regions:
+            raise ConfigError(f"charge.{key}: unknown facet region {name!r}; known: "
+                              f"{', '.join(domain.facet_regions)}")
+    return [ChargeTransport(conds, kin, current_cc=c.current_cc, ground_cc=c.ground_cc,
+                            temperature=ctx.temperature, degree=ctx.degree,
+                            group_conductors=groups, ground_electrode=c.ground_electrode)]

@@ -1,0 +1,164 @@
+"""The "protocol" kind: an experiment ([[protocol]] steps: current, ramp, rest, hold, with
+until-conditions) applied to [charge] with its couplings ([[intercalation]] particles, a
+voiding [anode]); fixed steps of [time] dt, cut and retried when a solve fails."""
+
+from __future__ import annotations
+
+from femcell import interrupt
+from femcell.problem import Problem
+from femcell.runs import status_of
+from femcell.solvers import SolverError, StepController, TimeIntegrator
+from femcell.studies.lifecycle import as_config_error, time_unit
+from femcell.studies.results import Value
+
+
+def run(cfg, run):
+    """Run a protocol study (see the module docstring) in the lifecycle `run`."""
+    from femcell.config import ConfigError
+    from femcell.protocol import Protocol, ProtocolError, ProtocolRunner
+    from femcell.units import to_si
+
+    domain = run.build_domain()
+    protocol = as_config_error(lambda: Protocol.from_dicts(
+        cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key)))
+    physics, ctx = run.build_physics(domain, cfg.temperature)
+    phys = physics[-1]  # the charge transport; what it collects couplings from comes first
+    with run.timed("setup_s"):
+        problem = as_config_error(lambda: Problem(domain, physics,
+                                                  linear_solver=cfg.solver.linear))
+    run.open_folder()
+    with run.guard(problem):
+        run.write_mesh(domain)
+        writer = run.field_writer(physics, domain)
+        table = run.quantity_table()
+        problem.initialise()
+        integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
+                                                       max_cuts=cfg.time.max_cuts))
+        bar = run.progress_bar(unit=" steps")
+        count, every = [0], cfg.output.field_every
+
+        def write_fields(t):
+            for p in physics:
+                p.refresh_outputs()
+            writer.write(t)
+
+        if writer:
+            write_fields(0.0)
+
+        def record(row):
+            table.append(row)
+            count[0] += 1
+            if writer and count[0] % every == 0:
+                write_fields(row["t"])
+            if bar is not None:
+                bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
+                                    f"[{row['label']}]", refresh=False)
+                bar.update(1)
+            run.check_interrupt()
+
+        runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt,
+                                rise_time=cfg.time.rise_time, record=record)
+        stop, bad_input = None, None
+        with run.timed("time_loop_s"):
+            try:
+                runner.run(protocol)
+            except (SolverError, interrupt.Interrupted) as exc:
+                stop = exc
+            except ProtocolError as exc:  # found while running (e.g. an unknown quantity)
+                stop, bad_input = exc, exc
+            finally:
+                if writer:
+                    if count[0] % every:
+                        write_fields(integ.t)  # the last state, unless just written
+                    writer.close()
+                if bar is not None:
+                    bar.close()
+                table.close()
+        problem.close()
+        status, message = status_of(stop)
+        rows = table.rows
+        steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
+                  "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
+                  "charge_C_m2": s.charge,
+                  "end_cell_voltage_V": s.end_quantities.get("cell_voltage"),
+                  "end_current_density_A_m2": s.end_quantities.get("current_density")}
+                 for s in runner.summaries]
+        for s in runner.summaries:
+            if s.reason == "stoichiometry limit":
+                run.warn(f"protocol step {s.index} ({s.label}) and the protocol ended at the "
+                         f"{s.detail or s.reason}")
+        run.check_admissible(physics, rows)
+        particles = ctx.info.get("particles", [])
+        headline = headline_of(phys, particles, rows, runner, integ)
+        if run.write and cfg.output.plots and rows:
+            run.plots(lambda: plots(cfg, phys, run.folder, rows))
+        summary = run.summary(
+            status, message, headline,
+            steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+            domain=run.domain_summary(domain, problem),
+            protocol_steps=steps,
+            citations=list(dict.fromkeys(c for p in physics for c in p.citations())))
+        run.finish(summary)
+        result = run.result(rows, headline, summary)
+        if bad_input is not None:
+            raise ConfigError(str(bad_input))
+        run.raise_stop(stop)
+        return result
+
+
+def headline_of(phys, particles, rows, runner, integ) -> dict:
+    """Final voltage, peak currents, contact fractions of metal electrodes, particle filling,
+    and (cells without particles) the area-specific resistance of the last current step."""
+    newton = [rec["newton_its"] for rec in integ.log]
+    h = {"steps_completed": Value(len(runner.summaries), "", "protocol steps completed"),
+         "final_cell_voltage": Value(rows[-1]["cell_voltage"] if rows else None, "V",
+                                     "cell voltage at the end"),
+         "max_newton_its_per_step": Value(max(newton) if newton else 0, "",
+                                          "most Newton iterations of one step"),
+         "rejected_steps": Value(integ.rejected, "", "steps cut and retried")}
+    regions = {p.region for p in particles}
+    for name in phys.j_expr:
+        if not rows:
+            continue
+        h[f"peak_current_density[{name}]"] = Value(
+            max(r[f"j_max[{name}]"] for r in rows), "A m^-2",
+            f"largest local current density on {name}")
+        if name.split("|")[0] not in regions:  # metal electrodes: contact fraction
+            h[f"contact_fraction[{name}]"] = Value(
+                phys._areas[name] / phys._cc_area, "", f"{name} area / current collector area")
+    for p in particles:  # intercalation particles: final mean filling
+        if rows:
+            h[f"final_stoichiometry[{p.region}]"] = Value(
+                rows[-1][f"{p.name}_mean"] / p.material.c_max, "",
+                f"mean filling of {p.region} at the end")
+    cc_steps = [s for s in runner.summaries if s.kind == "current"
+                and s.end_quantities.get("current_density")]
+    if cc_steps and not particles:  # ASR (cells without an open-circuit voltage)
+        q = cc_steps[-1].end_quantities
+        h["asr"] = Value(q["cell_voltage"] / q["current_density"], "ohm m^2",
+                         "area-specific resistance at the end of the last current step")
+        for name in phys.j_expr:
+            h[f"peak_to_mean_current[{name}]"] = Value(
+                q[f"j_max[{name}]"] / abs(q[f"j_mean[{name}]"]), "",
+                f"current crowding on {name} (peak / mean)")
+    return h
+
+
+def plots(cfg, phys, folder, rows) -> dict:
+    """Voltage and current-density plots (rank 0)."""
+    from femcell import plotting
+
+    out = {}
+    t = [r["t"] for r in rows]
+    tunit = time_unit(t[-1])
+    out["plot_voltage"] = plotting.plot_time_series(
+        folder / "voltage.png", t, {"cell voltage": [r["cell_voltage"] for r in rows]},
+        "voltage [V]", title=cfg.study.name, time_unit=tunit)
+    series = {"applied": [r["applied_current_density"] * 0.1 for r in rows]}
+    for name in phys.j_expr:
+        series[f"mean {name}"] = [abs(r[f"j_mean[{name}]"]) * 0.1 for r in rows]
+        series[f"peak {name}"] = [r[f"j_max[{name}]"] * 0.1 for r in rows]
+    out["plot_current"] = plotting.plot_time_series(
+        folder / "current_density.png", t, series, "current density [mA/cm^2]",
+        title=cfg.study.name, time_unit=tunit)
+    return out

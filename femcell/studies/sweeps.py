@@ -1,0 +1,263 @@
+"""Sweeps: a study file run over the points of its [sweep] table, one folder per point,
+one table of the headline numbers (femcell.sweep runs the points, serially or as independent
+MPI jobs). The same `set_path` applies a sweep point and a CCD case's overrides."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from femcell import interrupt
+from femcell._dolfinx import MPI
+from femcell.config import ConfigError
+from femcell.parallel import on_root
+from femcell.runs import bad_input_errors, status_of
+
+
+def set_path(data: dict, dotted: str, value) -> dict:
+    """Set data[a][b][0][c] = value for dotted = "a.b.0.c" (lists indexed by number;
+    missing tables are created, so a key the file leaves at its default can be set).
+
+    Raises:
+        KeyError: no such key (a list index out of range, a value where a table is needed).
+    """
+    parts = dotted.split(".")
+    node = data
+    try:
+        for p in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(p)]
+            elif isinstance(node, dict):
+                node = node.setdefault(p, {})
+                if node is None:
+                    raise KeyError(p)
+            else:
+                raise KeyError(p)
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise KeyError(last)
+    except (IndexError, ValueError, TypeError):
+        raise KeyError(dotted) from None
+    return data
+
+
+def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI.COMM_WORLD,
+              progress: bool = True, jobs: str | int | None = None) -> list[dict]:
+    """Run a study file over its [sweep] points and collect the headline numbers in one table.
+
+    The study TOML holds either one parameter,
+    `[sweep] parameter = "a.b.c", values = [...]`, or several,
+    `[sweep] parameters = {"a.b" = [...], "c.d" = [...]}, mode = "grid" | "zip"`; each point is
+    applied like `--set a.b=value`. `jobs = "serial"` (default) runs the points one after
+    another on all ranks, `jobs = "split"` runs them as independent MPI jobs (one group of
+    ranks per point; femcell.sweep). Every point writes its own folder <output>/<label>_<k>/;
+    rank 0 writes sweep.csv (parameters in SI + headline numbers), sweep.json and sweep.png.
+
+    Args:
+        path: the study TOML with a [sweep] table.
+        overrides: --set style overrides applied before the sweep.
+        output: sweep folder (default runs/<study name>).
+        comm: MPI communicator of the whole sweep.
+        progress: progress lines on rank 0.
+        jobs: overrides [sweep] jobs.
+
+    Returns:
+        One dict per point: {"value", "folder", <parameter keys (SI)>, **headline}.
+    """
+    from femcell import io as fio
+    from femcell.config import apply_overrides, load_config, read_study
+    from femcell.studies.lifecycle import run_study
+    from femcell.sweep import n_groups, run_points
+
+    raw = apply_overrides(read_study(path), list(overrides or []))
+    sweep = raw.pop("sweep", None)
+    params, mode, label, jobs = _sweep_definition(sweep, path, jobs)
+    name = raw.get("study", {}).get("name", "sweep") if isinstance(raw.get("study"),
+                                                                   dict) else "sweep"
+    cfgs, points, si_points = [], [], []
+    for point in _sweep_points(params, mode, path):  # validate every point before any run
+        data = copy.deepcopy(raw)
+        for key, value in point.items():
+            try:
+                set_path(data, key, value)
+            except KeyError:
+                raise ConfigError(f"{path}: sweep parameter {key!r}: no such key in the "
+                                  "study file") from None
+        try:
+            cfg = load_config(data=data)
+        except ConfigError as exc:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            raise ConfigError(f"{path}: sweep point {shown}: "
+                              f"{str(exc).removeprefix('study: ')}") from None
+        cfgs.append(cfg)
+        points.append(point)
+        si_points.append({k: _si_value(cfg, k, v) for k, v in point.items()})
+    try:
+        ng = n_groups(comm, len(points), jobs)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: sweep.jobs: {exc}") from None
+    folder = Path(output) if output is not None else Path("runs") / name
+    single = len(params) == 1
+    if progress and comm.rank == 0 and ng > 1:
+        print(f"femcell: sweep of {len(points)} points as {ng} independent jobs", flush=True)
+
+    def work(k, point, sub):
+        world_lead = comm.rank == 0
+        if progress and world_lead:
+            shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
+            print(f"femcell: sweep {shown} ({k + 1}/{len(points)})", flush=True)
+        try:
+            res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
+                            progress=progress and world_lead, source=str(path))
+        except bad_input_errors() as exc:  # found while building this point's geometry
+            shown = ", ".join(f"{key} = {v!r}" for key, v in point.items())
+            raise type(exc)(f"{path}: sweep point {shown}: {exc}") from None
+        interrupt.check(sub)
+        return {"value": si_points[k][next(iter(point))] if single else k,
+                "folder": str(folder / f"{label}_{k}"), **si_points[k],
+                "status": res.summary["status"], **headline_columns(res.headline)}
+
+    names = ("sweep.csv", "sweep.json", "sweep.png")
+
+    def clear():  # tables of an earlier sweep in this folder must not pass as this one's
+        for n in names:
+            (folder / n).unlink(missing_ok=True)
+
+    on_root(comm, clear)
+    with interrupt.handling():
+        try:
+            results = run_points(points, work, comm, jobs)
+        except BaseException as exc:
+            status, message = status_of(exc)
+            message = message or type(exc).__name__
+
+            def failed():
+                folder.mkdir(parents=True, exist_ok=True)
+                fio.write_json(folder / "sweep.json", {
+                    "status": "failed" if status == "completed" else status,
+                    "message": message, "parameters": params,
+                    "mode": mode, "jobs": jobs, "groups": ng, "mpi_ranks": comm.size})
+
+            if isinstance(exc, Exception):
+                on_root(comm, failed)
+            raise
+
+    def write_tables():
+        folder.mkdir(parents=True, exist_ok=True)
+        fio.write_json(folder / "sweep.json", {"status": "completed", "parameters": params,
+                                               "mode": mode,
+                                               "jobs": jobs, "groups": ng,
+                                               "mpi_ranks": comm.size, "results": results})
+        keys = ["value", *[k for k in params if k != "value"]]
+        for r in results:  # the union: headlines may differ from point to point
+            keys += [k for k, v in r.items() if k not in keys and k != "folder"
+                     and (v is None or isinstance(v, int | float | str))]
+        table = fio.QuantityTable(MPI.COMM_SELF, folder / "sweep.csv")
+        for r in results:
+            table.append({k: (r.get(k) if isinstance(r.get(k), int | float) else
+                              ("" if r.get(k) is None else str(r[k]))) for k in keys})
+        table.close()
+        _sweep_plot(folder / "sweep.png", results, list(params), name)
+
+    on_root(comm, write_tables)
+    return results
+
+
+def headline_columns(headline: dict) -> dict:
+    """A typed headline as table columns: "name [unit]" -> value."""
+    return {(f"{k} [{v.unit}]" if getattr(v, "unit", "") else k): getattr(v, "value", v)
+            for k, v in headline.items()}
+
+
+def _sweep_definition(sweep, path, jobs):
+    """(parameters, mode, label, jobs) of a [sweep] table, checked (ConfigError)."""
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{path}: [sweep] must be a table")
+    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs"}
+    if extra:
+        raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
+                          "(known: parameter, values, parameters, mode, label, jobs)")
+    if ("parameter" in sweep) == ("parameters" in sweep):
+        both = "parameter" in sweep
+        raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
+                          "'parameters' table" + (", not both" if both else ""))
+    if "parameter" in sweep:
+        if not isinstance(sweep["parameter"], str) or not sweep["parameter"]:
+            raise ConfigError(f"{path}: sweep.parameter must be a dotted key such as "
+                              f"\"interface.stack_pressure\", got {sweep['parameter']!r}")
+        params = {sweep["parameter"]: sweep.get("values")}
+    else:
+        params = sweep["parameters"]
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise ConfigError(f"{path}: sweep.parameters must be a table of dotted key = "
+                              "[values], e.g. {\"interface.void_rate\" = [1e-3, 3e-3]}")
+    mode = sweep.get("mode", "grid")
+    label = sweep.get("label")
+    if label is None:
+        label = next(iter(params)).split(".")[-1] if len(params) == 1 else "point"
+    if not isinstance(label, str) or not label.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{path}: sweep.label = {label!r}: letters, digits, '_' and '-' "
+                          "only (it names folders)")
+    return params, mode, label, jobs if jobs is not None else sweep.get("jobs", "serial")
+
+
+def _sweep_points(params, mode, path) -> list[dict]:
+    from femcell.sweep import SweepError, expand
+
+    try:
+        return expand(params, mode)
+    except SweepError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _si_value(cfg, dotted: str, value):
+    """The value the validated configuration holds at a swept key (SI float when it is a
+    quantity), else the value as given."""
+    node = cfg.model_dump()
+    try:
+        for part in dotted.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return value
+    return node if isinstance(node, int | float | str | bool) or node is None else value
+
+
+def _sweep_plot(path, results, params, title):
+    """Headline numbers against the first swept parameter (one line per value of the second);
+    nothing when the first parameter is not numeric."""
+    from femcell.plotting import _mpl
+
+    x0 = [r[params[0]] for r in results]
+    if not all(isinstance(v, int | float) for v in x0):
+        return None
+    keys = list(dict.fromkeys(k for r in results for k, v in r.items()
+                              if isinstance(v, float) and k not in params and k != "value"))[:6]
+    if not keys:
+        return None
+    plt = _mpl()
+    fig, axes = plt.subplots(len(keys), 1, figsize=(6.4, 2.4 * len(keys)), dpi=110,
+                             squeeze=False)
+    groups = {}
+    for r in results:
+        g = tuple((p, r[p]) for p in params[1:])
+        groups.setdefault(g, []).append(r)
+    for ax, key in zip(axes[:, 0], keys, strict=True):
+        for g, rows in groups.items():
+            pts = sorted((r[params[0]], r[key]) for r in rows if r.get(key) is not None)
+            if pts:
+                ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
+                    f"{p.split('.')[-1]} = {v}" for p, v in g) or None)
+        ax.set_ylabel(key, fontsize=8)
+        ax.grid(alpha=0.3)
+        if len(groups) > 1:
+            ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel(f"{params[0]} (SI units)")
+    axes[0, 0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

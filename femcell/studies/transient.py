@@ -1,0 +1,191 @@
+"""The "transient" kind: [diffusion] from its initial state to time.end with adaptive BDF
+steps, stopped at stoichiometry limits (located events); headline numbers with a mass
+balance, and Crank's series where it applies (a sphere under one uniform flux)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from femcell import interrupt
+from femcell.problem import Problem
+from femcell.runs import status_of
+from femcell.solvers import SolverError, StepController, TimeIntegrator
+from femcell.studies.lifecycle import as_config_error, time_unit
+from femcell.studies.results import Value
+
+
+def run(cfg, run):
+    """Run a transient study (see the module docstring) in the lifecycle `run`."""
+    from femcell.physics.diffusion import stoichiometry_limits
+
+    domain = run.build_domain()
+    physics, _ = run.build_physics(domain, cfg.temperature)
+    phys = physics[0]
+    with run.timed("setup_s"):
+        problem = as_config_error(lambda: Problem(domain, physics,
+                                                  linear_solver=cfg.solver.linear))
+    tc = cfg.time
+    dt0 = tc.dt if tc.dt is not None else min(tc.end / 1000.0, 1e-3 * phys.scales.time)
+    ctl = StepController(dt_initial=dt0, dt_max=tc.dt_max or tc.end / 10.0,
+                         adaptive=tc.adaptive, rtol=tc.rtol, atol=tc.atol,
+                         order=1 if tc.scheme == "euler" else 2)
+    integ = TimeIntegrator(problem, ctl)
+    out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
+
+    run.open_folder()
+    with run.guard(problem):
+        run.write_mesh(domain)
+        writer = run.field_writer(physics, domain)
+        table = run.quantity_table()
+        problem.initialise()
+        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
+        if writer:
+            writer.write(0.0)
+        bar = run.progress_bar(total=tc.end, unit="s", leave=True,
+                               bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/"
+                                          "{total:.4g} s [{elapsed}<{remaining}]{postfix}")
+        next_out = [0]
+
+        def on_step(rec):
+            table.append({"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
+                          **problem.quantities()})
+            if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
+                    next_out[0]] * (1 - 1e-12):
+                writer.write(rec["t"])
+                next_out[0] += 1
+            if bar is not None:
+                bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
+                bar.update(rec["t"] - bar.n)
+            run.check_interrupt()
+            return False
+
+        stop = None
+        with run.timed("time_loop_s"):
+            try:
+                integ.run(tc.end, on_step, stop_times=out_times,
+                          events=stoichiometry_limits(physics))
+            except (SolverError, interrupt.Interrupted) as exc:
+                stop = exc
+            finally:
+                if bar is not None:
+                    bar.close()
+                if writer:
+                    if stop is None and integ.t < tc.end * (1 - 1e-12):
+                        writer.write(integ.t)  # the state where a cut-off stopped the run
+                    writer.close()
+                table.close()
+        problem.close()
+        status, message = status_of(stop)
+        rows = table.rows
+        ended_by = integ.ended_by
+        if status == "completed" and ended_by and integ.t < tc.end * (1 - 1e-12):
+            run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
+                     f"{ended_by}")
+        run.check_admissible(physics, rows)
+        crank = crank_reference(cfg, domain, phys)
+        headline = headline_of(phys, rows, crank)
+        if run.write and cfg.output.plots and status == "completed":
+            plots(run, cfg, phys, domain, rows, crank)
+        summary = run.summary(
+            status, message, headline,
+            steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+            ended_by=ended_by if status == "completed" else status,
+            physics=phys.describe(),
+            domain=run.domain_summary(
+                domain, problem, volume_m3=domain.volume(),
+                builder_metadata={k: v for k, v in domain.metadata.items()
+                                  if k != "orientations"}),
+            citations=phys.citations())
+        run.finish(summary)
+        result = run.result(rows, headline, summary)
+        run.raise_stop(stop)
+        return result
+
+
+def crank_reference(cfg, domain, phys):
+    """Crank's surface concentration c(R, t) [mol m^-3] as a function of t [s], for a sphere
+    under one uniform flux with constant isotropic D (None otherwise)."""
+    from femcell.physics.diffusion import Flux
+
+    b, bcs, material = cfg.geometry.builder, phys.bc_list, phys.material
+    if b not in ("interval", "sphere") or len(bcs) != 1 or not isinstance(bcs[0], Flux):
+        return None
+    if b == "sphere" and cfg.geometry.params.get("dim", 3) != 3:
+        return None
+    if b == "interval" and domain.coordinates != "spherical":
+        return None
+    if not (material.isotropic and material.law.linear
+            and cfg.diffusion.orientation.mode in ("none", "fixed")):
+        return None
+    radius = cfg.geometry.params["radius"]
+    D = material.principal(cfg.temperature)[0]
+    q = bcs[0].value(0.0) if callable(bcs[0].value) else float(bcs[0].value)
+    from femcell.analytic import crank_sphere_surface
+
+    c0 = phys.initial
+    return lambda t: crank_sphere_surface(t, radius=radius, diffusivity=D, flux=q, c0=c0)
+
+
+def headline_of(phys, rows, crank) -> dict:
+    """The transient's headline: final state, surface values, mass balance, Crank error."""
+    last, name, cmol = rows[-1], phys.name, "mol m^-3"
+    h = {"t_end": Value(last["t"], "s", "time reached"),
+         "mean_concentration": Value(last[f"{name}_mean"], cmol, "mean concentration"),
+         "state_of_charge": Value(last[f"{name}_mean"] / phys.material.c_max, "",
+                                  "mean concentration / c_max"),
+         "min_concentration": Value(last[f"{name}_min"], cmol, "minimum concentration"),
+         "max_concentration": Value(last[f"{name}_max"], cmol, "maximum concentration")}
+    for b in phys.bc_list:
+        h[f"surface_concentration[{b.region}]"] = Value(
+            last[f"{name}_surface[{b.region}]"], cmol, f"mean concentration on {b.region}")
+    # mass balance: change in moles against the time-integrated boundary inflow (trapezoid
+    # rule is exact for BDF1 with constant flux; otherwise a consistency indicator)
+    inflow = [k for k in last if k.startswith(f"{name}_inflow[")]
+    if inflow:
+        t = np.array([r["t"] for r in rows])
+        rate = np.sum([[r[k] for r in rows] for k in inflow], axis=0)
+        added = float(np.sum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t)))
+        dn = last[f"{name}_moles"] - rows[0][f"{name}_moles"]
+        h["moles_added"] = Value(dn, "mol", "change of the amount in the domain")
+        h["mass_balance_rel_error"] = Value(abs(dn - added) / max(abs(added), 1e-300), "",
+                                            "|moles added - boundary inflow| / inflow")
+    if crank is not None and last["t"] > 0:
+        cs = last[f"{name}_surface[{phys.bc_list[0].region}]"]
+        exact = crank(last["t"])
+        h["crank_surface_concentration"] = Value(exact, cmol, "Crank's series at the surface")
+        h["crank_surface_rel_error"] = Value(abs(cs / exact - 1), "",
+                                             "|c_surface / Crank - 1| at the end")
+    return h
+
+
+def plots(run, cfg, phys, domain, rows, crank) -> None:
+    """Concentration against time and a field snapshot (collective gather, rank 0 draws)."""
+    from femcell import plotting
+
+    folder, name = run.folder, phys.name
+    t = [r["t"] for r in rows]
+    tunit = time_unit(t[-1])
+    u, factor = phys.output_fields()[name]
+    got = plotting.gather_p1(u, factor)  # collective, before any rank-0-only work
+
+    def draw():
+        out = {}
+        series = {"mean": [r[f"{name}_mean"] for r in rows]}
+        for k in rows[-1]:
+            if k.startswith(f"{name}_surface["):
+                series[k.removeprefix(f"{name}_")] = [r[k] for r in rows]
+        series["max"] = [r[f"{name}_max"] for r in rows]
+        series["min"] = [r[f"{name}_min"] for r in rows]
+        ref = None
+        if crank is not None:
+            tt = np.linspace(t[-1] / 200, t[-1], 200)
+            ref = {"Crank series (surface)": (tt, [crank(x) for x in tt])}
+        out["plot_concentration"] = plotting.plot_time_series(
+            folder / "concentration.png", t, series, "concentration [mol/m^3]",
+            title=cfg.study.name, reference=ref, time_unit=tunit)
+        out["plot_field"] = plotting.draw_field(
+            folder / "field.png", got, domain.tdim, "c [mol/m^3]",
+            title=f"{cfg.study.name}: c at t = {t[-1]:.4g} s")
+        return out
+
+    run.plots(draw)
