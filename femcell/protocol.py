@@ -443,8 +443,3 @@ class ProtocolRunner:
         if t >= t_stop * (1 - 1e-12):
             return "time"
         return ""
-
-
-
-
-from femcell.analysis import arrhenius_fit, ccd_detection, first_fall_below  # noqa: E402,F401,E501 TEMPORARY: studies.py switches to femcell.analysis

@@ -35,6 +35,7 @@ from femcell.physics.admissibility import (
     admissibility_warnings,
     stoichiometry_limits,
 )
+from femcell.physics.anisotropy import crystal_projectors
 from femcell.physics.base import ElectrodeCoupling, Physics, time_function
 from femcell.physics.boundary import Dirichlet, Flux, Robin, _takes_position
 from femcell.physics.kinetics import concentration_exchange_factor
@@ -189,7 +190,7 @@ class Diffusion(ConcentrationChecks, Physics, ElectrodeCoupling):
             flux = D * ufl.grad(u)
             self.projectors = None
         else:
-            self.projectors = self._build_projectors(gdim)
+            self.projectors = crystal_projectors(domain, self.orientations, gdim)
             Dt = sum(Dk * P for Dk, P in zip(self._Dk, self.projectors, strict=True))
             flux = law_factor * ufl.dot(Dt, ufl.grad(u))
 
@@ -258,36 +259,6 @@ class Diffusion(ConcentrationChecks, Physics, ElectrodeCoupling):
         c = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(f(0.0) * factor))
         self._time_constants.append((c._cpp_object.value, f, factor))  # a view: cheap to set
         return c
-
-    def _build_projectors(self, gdim: int):
-        """DG0 tensor fields P_i = q_i q_i^T (lab components) of the three crystal axes."""
-        T = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0, (gdim, gdim)))
-        P = [dolfinx.fem.Function(T, name=f"P{i}") for i in range(3)]
-        rot = self.orientations
-        if rot is None or isinstance(rot, np.ndarray):
-            groups = {None: np.eye(3) if rot is None else np.asarray(rot)}
-        else:
-            groups = dict(rot)
-        for grp, Q in groups.items():
-            Q = np.asarray(Q, dtype=float)
-            if Q.shape != (3, 3) or not np.allclose(Q @ Q.T, np.eye(3), atol=1e-8):
-                raise MaterialError(f"orientation of {grp or 'the domain'} is not a rotation")
-            cells = self.domain.cells(grp, include_ghosts=True)
-            for i in range(3):
-                q = Q[:gdim, i]
-                arr = P[i].x.array.reshape(-1, gdim * gdim)
-                arr[cells] = np.outer(q, q).ravel()
-        if isinstance(rot, dict):
-            covered = np.zeros(P[0].x.array.size // (gdim * gdim), dtype=bool)
-            for grp in groups:
-                covered[self.domain.cells(grp, include_ghosts=True)] = True
-            n_missing = self.domain.comm.allreduce(int((~covered).sum()), op=MPI.SUM)
-            if n_missing:
-                raise MaterialError(f"orientations: {n_missing} cells belong to no oriented "
-                                    f"grain (given: {', '.join(sorted(groups))})")
-        for p in P:
-            p.x.scatter_forward()
-        return P
 
     def residuals(self):
         return [self._F]

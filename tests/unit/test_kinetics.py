@@ -9,11 +9,14 @@ import pytest
 
 from femcell.materials import Arrhenius
 from femcell.materials.core import MaterialError
+from femcell.physics.base import ElectrodeCoupling
 from femcell.physics.kinetics import (
     ButlerVolmer,
+    InterfaceKinetics,
     LinearKinetics,
     StressModified,
     Tafel,
+    concentration_exchange_factor,
     safe_exp,
 )
 from femcell.units import EV, K_B, F, R
@@ -71,3 +74,32 @@ def test_exchange_current_is_arrhenius():
 def test_bad_transfer_coefficient():
     with pytest.raises(MaterialError, match="alpha_a"):
         ButlerVolmer(Arrhenius(1.0), alpha_a=0.0)
+
+
+def test_interface_kinetics_couplings_and_deprecated_aliases():
+    """couplings keep their order; concentration= / contact= append (in that order)."""
+    law = ButlerVolmer(Arrhenius(1.0))
+    a, b, c = ElectrodeCoupling(), ElectrodeCoupling(), ElectrodeCoupling()
+    k = InterfaceKinetics("anode", "electrolyte", law, 0.1, couplings=[a], concentration=b,
+                          contact=c)
+    assert k.couplings == (a, b, c)
+    assert k.concentration is b and k.contact is c
+    plain = InterfaceKinetics("anode", "electrolyte", law, concentration=None, contact=None)
+    assert plain.couplings == () and plain.equilibrium_potential == 0.0
+    # the declared defaults: no U_eq change, i0 factor 1, no shift, no terms, no OCV
+    assert a.equilibrium_potential("+", 0.3) == 0.3 and a.exchange_factor("+", law) == 1.0
+    assert a.overpotential_shift("+") == 0.0 and a.current_terms(1.0, "+", None, 1.0) == {}
+    assert a.initial_equilibrium_potential(None) is None
+
+
+@pytest.mark.parametrize("theta", [0.1, 0.5, 0.9])
+def test_concentration_exchange_factor_uses_the_wrapped_law(theta):
+    """i0 factor (theta/0.5)^alpha_c ((1-theta)/0.5)^alpha_a, also through StressModified."""
+    bv = ButlerVolmer(Arrhenius(1.0), 0.3, 0.7)
+    expect = (theta / 0.5) ** 0.7 * ((1 - theta) / 0.5) ** 0.3
+    assert concentration_exchange_factor(bv, theta) == pytest.approx(expect, rel=1e-14)
+    wrapped = StressModified(bv, 1e-5, 1e6)
+    assert concentration_exchange_factor(wrapped, theta) == pytest.approx(expect, rel=1e-14)
+    k = InterfaceKinetics("active", "electrolyte", wrapped)
+    assert k.exchange_factor(theta) == pytest.approx(expect, rel=1e-14)
+    assert wrapped.base_law() is bv

@@ -118,7 +118,7 @@ def test_protocol_stops_at_the_stoichiometry_limit():
     metal = Conductor("metal", Arrhenius(1e7), "electron")
     ct = ChargeTransport({"anode": metal, "electrolyte": Conductor("se", Arrhenius(0.1))},
                          [InterfaceKinetics("anode", "electrolyte", law),
-                          InterfaceKinetics("active", "electrolyte", law, concentration=diff)],
+                          InterfaceKinetics("active", "electrolyte", law, couplings=[diff])],
                          current_cc="anode_cc", ground_electrode="active")
     pb = Problem(cell, [diff, ct])
     pb.initialise()

@@ -42,7 +42,7 @@ def _problem(cell, current, **params):
     law = LinearKinetics(Arrhenius(100.0))
     ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
                           "cathode": NA},
-                         [InterfaceKinetics("anode", "electrolyte", law, contact=iface),
+                         [InterfaceKinetics("anode", "electrolyte", law, couplings=[iface]),
                           InterfaceKinetics("cathode", "electrolyte", law)],
                          current_density=current)
     pb = Problem(cell, [vac, iface, ct])

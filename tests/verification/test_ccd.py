@@ -50,7 +50,7 @@ def _stripping_cell(cell, T, kappa, dv, params=None, sink=None):
     law = ButlerVolmer(Arrhenius(100.0))
     ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.1)),
                           "cathode": NA},
-                         [InterfaceKinetics("anode", "electrolyte", law, contact=iface),
+                         [InterfaceKinetics("anode", "electrolyte", law, couplings=[iface]),
                           InterfaceKinetics("cathode", "electrolyte", law)], temperature=T)
     pb = Problem(cell, [vac, iface, ct])
     pb.initialise()
