@@ -17,7 +17,6 @@ from conftest import PROBLEMS
 from pydantic import ValidationError
 
 from femcell.config import (
-    CCDStudyConfig,
     ConfigError,
     apply_overrides,
     load_config,
@@ -90,20 +89,22 @@ def test_utf8_with_bom_is_read(own_tmp):
 
 # ---------------------------------------------------------------- 2. non-finite numbers
 @pytest.mark.parametrize(("path", "setting", "key"), [
-    (CCD, "interface.creep_exponent=inf", "interface.creep_exponent"),
-    (CCD, "interface.creep_exponent=nan", "interface.creep_exponent"),
+    (CCD, "anode.interface.creep_exponent=inf", "anode.interface.creep_exponent"),
+    (CCD, "anode.interface.creep_exponent=nan", "anode.interface.creep_exponent"),
     (CCD, "cases.0.rate_factor=inf", "cases.0.rate_factor"),
-    (CCD, 'cases.1.set={"interface.creep_exponent"=inf}',
-     "cases.1.set.interface.creep_exponent"),
-    (CCD, 'vacancies.diffusivity="inf m^2/s"', "vacancies.diffusivity"),
+    (CCD, 'cases.1.set={"anode.interface.creep_exponent"=inf}',
+     "cases.1.set.anode.interface.creep_exponent"),
+    (CCD, 'anode.vacancies.diffusivity="inf m^2/s"', "anode.vacancies.diffusivity"),
     (CCD, 'ramp.temperatures=["25 degC", -inf]', "ramp.temperatures.1"),
     (CCD, "ramp.rate=1e999", "ramp.rate"),
     (CCD, "geometry.params.h=inf", "geometry.params.h"),
     (CCD, 'geometry.params.h="nan"', "geometry.params.h"),
     (SPHERE, "time.end=inf", "time.end"),
     (SPHERE, "time.rtol=nan", "time.rtol"),
-    (SPHERE, "boundary.0.c_rate=-inf", "boundary.0.c_rate"),
-    (SPHERE, "material.law.theta=[0.0, nan]", "material.law.theta.1"),
+    (SPHERE, "diffusion.boundary.0.c_rate=-inf", "diffusion.boundary.0.c_rate"),
+    # the shipped file names the material by a string: the override gives the table form
+    (SPHERE, 'diffusion.material={ name = "nmc811", law = { theta = [0.0, nan] } }',
+     "diffusion.material.law.theta.1"),
     (CELL, "protocol.0.steps.0.until.time=inf", "protocol.0.steps.0.until.time"),
     (CELL, 'protocol.1.until.quantity=["contact_fraction", "below", nan]',
      "protocol.1.until.quantity.2"),
@@ -139,13 +140,13 @@ def test_to_si_rejects_non_finite_and_runaway_values():
     (CELL, "protocol.1.until={}", "protocol.1", "until-condition"),
     (CELL, "protocol=[]", "protocol", "empty"),
     (CELL, "kinetics=[]", "kinetics", "empty"),
-    (CELL, "conductors={}", "conductors", "empty"),
+    (CELL, "charge.conductors={}", "charge.conductors", "empty"),
     (CELL, 'time.dt="-1 s"', "time.dt", "positive"),
     (CCD, "kinetics=[]", "kinetics", "empty"),
     (CCD, "cases=[]", "cases", "empty"),
     (CCD, "ramp.temperatures=[]", "ramp.temperatures", "empty"),
-    (CCD, "interface.stack_pressure=-1", "interface.stack_pressure", ">= 0"),
-    (SPHERE, "orientation.seed=-1", "orientation.seed", "-1"),
+    (CCD, "anode.interface.stack_pressure=-1", "anode.interface.stack_pressure", ">= 0"),
+    (SPHERE, "diffusion.orientation.seed=-1", "diffusion.orientation.seed", "-1"),
 ])
 def test_wrong_signs_and_empty_lists(path, setting, key, why):
     msg = bad(path, setting)
@@ -202,7 +203,7 @@ def test_plausible_temperatures_pass():
      "'0.02 um'"),
     (CCD, 'geometry.params.h="2 m"', "geometry.params.h", "'2 um'"),
     (SPHERE, "geometry.params.radius=5", "geometry.params.radius", "'5 um'"),
-    (CCD, "vacancies.sink_spacing=3", "vacancies.sink_spacing", "'3 um'"),
+    (CCD, "anode.vacancies.sink_spacing=3", "anode.vacancies.sink_spacing", "'3 um'"),
 ])
 def test_implausible_lengths(path, setting, key, hint):
     msg = bad(path, setting)
@@ -288,9 +289,9 @@ def test_implausible_builder_lengths(model, builder, params, culprit, hint):
 
 # ---------------------------------------------------------------- 6. CCD case overrides
 @pytest.mark.parametrize(("setting", "key"), [
-    ({"interface.creep_exponent": -2.0}, "interface.creep_exponent"),
+    ({"anode.interface.creep_exponent": -2.0}, "anode.interface.creep_exponent"),
     ({"ramp.temperatures": [25]}, "ramp.temperatures.0"),
-    ({"vacancies.bogus": 1.0}, "vacancies.bogus"),
+    ({"anode.vacancies.bogus": 1.0}, "anode.vacancies.bogus"),
     ({"ramp.dt": "-1 s"}, "ramp.dt"),
 ])
 def test_validation_message_names_the_case_key(setting, key):
@@ -298,7 +299,7 @@ def test_validation_message_names_the_case_key(setting, key):
     data = cfg.model_dump()
     sets = [f"{k}={v}" if not isinstance(v, str) else f'{k}="{v}"' for k, v in setting.items()]
     with pytest.raises(ValidationError) as info:
-        CCDStudyConfig.model_validate(apply_overrides(data, sets))
+        type(cfg).model_validate(apply_overrides(data, sets))
     msg = validation_message(info.value, "cases.x.set")
     assert msg.startswith("cases.x.set: ") and key in msg and "\n" not in msg
     assert "validation error" not in msg
@@ -348,3 +349,26 @@ def test_shipped_studies_stay_valid():
         data = read_study(path)
         data.pop("sweep", None)  # the sweep driver removes it before validating
         load_config(path, data=data)
+
+
+# ---------------------------------------------------------------- study kinds
+@pytest.mark.parametrize(("path", "old", "new"), [
+    (SPHERE, "diffusion", "transient"), (CELL, "charge", "protocol"), (CCD, "ccd", "ccd_ramp")])
+def test_old_study_format_is_named(path, old, new):
+    data = read_study(path)
+    del data["study"]["kind"]
+    data["study"]["physics"] = old
+    with pytest.raises(ConfigError) as info:
+        load_config(path, data=data)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: study.physics = {old!r} is the old study format: write "
+                          f"[study] kind = {new!r}") and "\n" not in msg
+
+
+def test_study_kind_is_required_and_known():
+    msg = bad(SPHERE, 'study.kind="frequency"')
+    assert "study.kind = 'frequency' is not a study kind" in msg and "transient" in msg
+    data = read_study(SPHERE)
+    del data["study"]["kind"]
+    with pytest.raises(ConfigError, match="missing key 'study.kind'"):
+        load_config(SPHERE, data=data)
