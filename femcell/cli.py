@@ -115,6 +115,8 @@ def cmd_list(args) -> int:
     from femcell.materials import list_materials
     from femcell.materials.library import list_anode_sets
     from femcell.materials.library.anodes import INTERLAYERS
+    from femcell.sections import section_keys
+    from femcell.studies.registry import KINDS
 
     root = Path(args.problems)
     if root.is_dir():
@@ -131,9 +133,13 @@ def cmd_list(args) -> int:
         except ConfigError as exc:
             desc = f"(unreadable: {exc})"
         _say(f"  {p}  {desc}")
+    _say("study kinds ([study] kind):")
+    for name, kind in KINDS.items():
+        _say(f"  {name:22s} {kind.description}")
+    _say("physics sections: " + ", ".join(f"[{k}]" for k in section_keys()))
     _say("materials: " + ", ".join(list_materials()))
-    _say("metal-anode parameter sets (anode_parameters): " + ", ".join(list_anode_sets()))
-    _say("interlayers (interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))
+    _say("metal-anode parameter sets (anode.parameters): " + ", ".join(list_anode_sets()))
+    _say("interlayers (anode.interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))
     _say("geometry builders (femcell mesh BUILDER --help lists every parameter):")
     for name in sorted(BUILDERS):
         _say(f"  {name:22s} " + ", ".join(f"{k}={_show_default(d)}"

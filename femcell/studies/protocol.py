@@ -89,7 +89,8 @@ def run(cfg, run):
                          f"{s.detail or s.reason}")
         run.check_admissible(physics, rows)
         particles = ctx.info.get("particles", [])
-        headline = headline_of(phys, particles, rows, runner, integ)
+        headline = headline_of(phys, particles, cfg.anode and cfg.anode.region, rows, runner,
+                               integ)
         if run.write and cfg.output.plots and rows:
             run.plots(lambda: plots(cfg, phys, run.folder, rows))
         summary = run.summary(
@@ -106,7 +107,7 @@ def run(cfg, run):
         return result
 
 
-def headline_of(phys, particles, rows, runner, integ) -> dict:
+def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
     """Final voltage, peak currents, contact fractions of metal electrodes, particle filling,
     and (cells without particles) the area-specific resistance of the last current step."""
     newton = [rec["newton_its"] for rec in integ.log]
@@ -126,6 +127,9 @@ def headline_of(phys, particles, rows, runner, integ) -> dict:
         if name.split("|")[0] not in regions:  # metal electrodes: contact fraction
             h[f"contact_fraction[{name}]"] = Value(
                 phys._areas[name] / phys._cc_area, "", f"{name} area / current collector area")
+    if rows and anode is not None:  # a voiding anode ([anode])
+        h[f"final_contact_fraction[{anode}]"] = Value(
+            rows[-1]["contact_fraction"], "", "fraction of the anode interface still in contact")
     for p in particles:  # intercalation particles: final mean filling
         if rows:
             h[f"final_stoichiometry[{p.region}]"] = Value(
