@@ -64,7 +64,7 @@ def test_non_utf8_study_file(shared_tmp, capsys):
 
 
 @pytest.mark.parametrize(("study", "setting", "key"), [
-    (CCD, "interface.creep_exponent=inf", "interface.creep_exponent = inf"),
+    (CCD, "anode.interface.creep_exponent=inf", "anode.interface.creep_exponent = inf"),
     (CCD, "cases.0.rate_factor=inf", "cases.0.rate_factor = inf"),
     (PROBLEMS / "particle_sphere_1d.toml", "time.end=nan", "time.end = nan"),
     (CELL, 'protocol.1.until.time="inf s"', "protocol.1.until.time"),

@@ -19,11 +19,14 @@ BASE = (PROBLEMS / "particle_sphere_1d.toml").read_text()
 
 
 def _small_study(text: str = BASE) -> str:
-    out = text.replace("n_cells = 40", "n_cells = 10").replace('end = "30 min"', 'end = "60 s"')
-    assert "n_cells = 10" in out and 'end = "60 s"' in out  # the base study still matches
+    lumped = "initial = { stoichiometry = 0.3 }\nmass_lumping = true"
+    out = (text.replace("n_cells = 40", "n_cells = 10").replace('end = "30 min"', 'end = "60 s"')
+           .replace("initial = { stoichiometry = 0.3 }", lumped))
+    # the base study still matches
+    assert "n_cells = 10" in out and 'end = "60 s"' in out and lumped in out
     # 10 cells with a consistent mass matrix undershoot c0 by 0.3 % c_max at early times (a
     # warning, rightly): the lumped storage term keeps this coarse variant admissible
-    return out + "\n[solver]\nmass_lumping = true\n"
+    return out
 
 
 def _write(folder, text, name="study.toml"):
@@ -82,7 +85,7 @@ def test_unknown_key(shared_tmp, capsys):
 
 
 def test_unknown_material(shared_tmp, capsys):
-    path = _write(shared_tmp, _edit('name = "nmc811"', 'name = "unobtainium"'))
+    path = _write(shared_tmp, _edit('material = "nmc811"', 'material = "unobtainium"'))
     line = _bad(
         capsys,
         ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
@@ -99,7 +102,7 @@ def test_unknown_boundary_region(shared_tmp, capsys):
     _bad(
         capsys,
         ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
-        "boundary.0.region",
+        "diffusion.boundary.0.region",
         "'nowhere'",
         "surface",
     )
@@ -107,12 +110,14 @@ def test_unknown_boundary_region(shared_tmp, capsys):
 
 def test_negative_diffusivity(shared_tmp, capsys):
     path = _write(
-        shared_tmp, _edit('name = "nmc811"', 'name = "nmc811"\ndiffusivity = "-1e-14 m^2/s"')
+        shared_tmp,
+        _edit('material = "nmc811"',
+              'material = { name = "nmc811", diffusivity = "-1e-14 m^2/s" }'),
     )
     _bad(
         capsys,
         ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
-        "material.diffusivity",
+        "diffusion.material.diffusivity",
         "positive",
     )
 
@@ -148,22 +153,26 @@ def test_negative_diffusivity_in_a_list(shared_tmp, capsys):
     path = _write(
         shared_tmp,
         _edit(
-            'name = "nmc811"',
-            'name = "nmc811"\ndiffusivity = ["1e-14 m^2/s", "-1e-14 m^2/s", "1e-14 m^2/s"]',
+            'material = "nmc811"',
+            'material = { name = "nmc811", diffusivity = ["1e-14 m^2/s", "-1e-14 m^2/s", '
+            '"1e-14 m^2/s"] }',
         ),
     )
     line = _bad(
-        capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "material.diffusivity"
+        capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+        "diffusion.material.diffusivity",
     )
     assert "must be positive" in line
 
 
 def test_law_parameter_of_another_law(shared_tmp, capsys):
-    path = _write(
-        shared_tmp,
-        _edit('name = "nmc811"', 'name = "nmc811"\n[material.law]\nname = "vacancy"\nbeta = 2.0'),
-    )
-    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")], "material.law", "beta")
+    # the [diffusion.material] table form, given after the other tables
+    text = _edit('material = "nmc811"\n', "") + (
+        '\n[diffusion.material]\nname = "nmc811"\n[diffusion.material.law]\nname = "vacancy"\n'
+        "beta = 2.0\n")
+    path = _write(shared_tmp, text)
+    _bad(capsys, ["run", str(path), "-q", "-o", str(shared_tmp / "run")],
+         "diffusion.material.law", "beta")
 
 
 def test_mesh_set_with_wrong_units(capsys):
@@ -199,6 +208,7 @@ def test_valid_run_writes_run_folder(shared_tmp, capsys):
     assert summary["inputs_si"]["time"]["end"] == pytest.approx(60.0, rel=1e-12)
     assert summary["inputs_si"]["temperature"] == pytest.approx(298.15, rel=1e-12)
     assert summary["domain"]["cells"] == 10
+    assert summary["steps"]["accepted"] >= 1 and summary["steps"]["rejected"] >= 0
     for name in ("quantities.csv", "fields.vtkhdf", "mesh.vtu", "regions.json",
                  "concentration.png"):
         assert (out / name).exists(), name
@@ -238,13 +248,14 @@ NA_CCD = (PROBLEMS / "na_ccd_ramp.toml").read_text()
 
 
 @pytest.mark.parametrize("sets, needles", [
-    (['anode_parameters="k|glass"'], ["anode_parameters", "k|glass", "na|na_beta_alumina"]),
-    (['anode_parameters="li|li6ps5cl"'], ["anode_parameters", "li|li6ps5cl", "'na'"]),
-    (['interface.interlayer="au"'], ["interface.interlayer", "au", "sn_na"]),
-    (['interface.wetting_angle="200 deg"'], ["interface.wetting_angle", "180 deg"]),
+    (['anode.parameters="k|glass"'], ["anode.parameters", "k|glass", "na|na_beta_alumina"]),
+    (['anode.parameters="li|li6ps5cl"'], ["anode.parameters", "li|li6ps5cl", "'na'"]),
+    (['anode.interface.interlayer="au"'], ["anode.interface.interlayer", "au", "sn_na"]),
+    (['anode.interface.wetting_angle="200 deg"'],
+     ["anode.interface.wetting_angle", "180 deg"]),
     (['sweep.parameter="ramp.dt"', "sweep.values=[]"], ["sweep", "ramp.dt"]),
-    (['cases=[{name="x", set={"anode_parameters"="li|li6ps5cl"}}]'],
-     ["cases.x.set", "anode_parameters"]),
+    (['cases=[{name="x", set={"anode.parameters"="li|li6ps5cl"}}]'],
+     ["cases.x.set", "anode.parameters"]),
     (["cases.0.published_ea_eV=[0.15, 0.13]"], ["published_ea_eV"]),
 ])
 def test_ccd_bad_anode_input(shared_tmp, capsys, sets, needles):

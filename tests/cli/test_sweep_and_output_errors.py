@@ -73,7 +73,7 @@ def test_rerun_into_a_folder_removes_what_an_earlier_run_wrote(shared_tmp, capsy
     MPI.COMM_WORLD.barrier()
     code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q", "-o", str(out),
                      "--set", "geometry.params.n_cells=8", "--set", "time.end=30 s",
-                     "--set", "solver.mass_lumping=true"])
+                     "--set", "diffusion.mass_lumping=true"])
     assert code == 0
     if MPI.COMM_WORLD.rank == 0:
         assert not (out / "ramps").exists() and not (out / "fields_old.vtkhdf").exists()
@@ -83,7 +83,7 @@ def test_rerun_into_a_folder_removes_what_an_earlier_run_wrote(shared_tmp, capsy
 
 def test_absurd_c_rate_and_non_msh_output_exit_2(shared_tmp, capsys):
     assert cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-q", "--set",
-                     'boundary=[{region="surface", type="current", c_rate=-1e9}]',
+                     'diffusion.boundary=[{region="surface", type="current", c_rate=-1e9}]',
                      "-o", str(shared_tmp / "cr")]) == 2
     assert cli.main(["mesh", "sphere", "-o", str(shared_tmp / "y.txt")]) == 2
     err = capsys.readouterr().err
