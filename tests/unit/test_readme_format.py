@@ -1,0 +1,35 @@
+"""The study-file examples in README.md are valid study files (the documentation cannot drift
+from the schema): the full example, the transient one, and the CCD tables with the
+example's physics."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+from conftest import ROOT
+
+from femcell.config import load_config
+
+
+def _blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    part = text[text.index("## Study file format"):text.index("## Python API")]
+    return re.findall(r"```toml\n(.*?)```", part, flags=re.S)
+
+
+def test_readme_examples_are_valid_study_files():
+    full, transient, ccd = _blocks()
+    cfg = load_config(data=tomllib.loads(full))
+    assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
+    assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
+    t = load_config(data=tomllib.loads(transient))
+    assert t.kind == "transient" and t.diffusion.material.name == "nmc811"
+    data = tomllib.loads(full)
+    for key in ("temperature", "time", "protocol"):
+        data.pop(key)
+    data["study"]["kind"] = "ccd_ramp"
+    c = load_config(data={**data, **tomllib.loads(ccd)})
+    assert c.cases[0].set["anode.interface.stack_pressure"] == "2 MPa"
+    assert [round(T - 273.15) for T in c.ramp.temperatures] == [25, 55, 80]
