@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from femcell.materials.core import AnodeParameterSet, Interlayer
+from femcell.materials.anode_sets import AnodeParameterSet, Interlayer
 from femcell.materials.library.li import MATERIAL as LI
 from femcell.materials.library.na import MATERIAL as NA
 from femcell.units import EV, N_A
