@@ -55,7 +55,7 @@ def check_protocol(items: list[dict], dt: float | None = None):
     Raises:
         ValueError: one line starting with the key path ("protocol.1.dt = ...").
     """
-    from femcell.protocol import Protocol, ProtocolError, Repeat
+    from femcell.experiment import Protocol, ProtocolError, Repeat
 
     try:
         _check_repeats(items)

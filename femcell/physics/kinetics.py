@@ -212,29 +212,15 @@ class InterfaceKinetics:
         couplings: ElectrodeCoupling physics acting on this reaction, in order: each may set
             U_eq, scale i0, shift the overpotential and take the interfacial current into
             its own fields (e.g. a Diffusion particle, an AnodeInterface).
-        concentration: deprecated alias: appended to `couplings`.
-        contact: deprecated alias: appended to `couplings` (after `concentration`).
     """
 
     def __init__(self, electrode: str, electrolyte: str, law: KineticLaw,
-                 equilibrium_potential: float = 0.0, couplings=(), *, concentration=None,
-                 contact=None):
+                 equilibrium_potential: float = 0.0, couplings=()):
         self.electrode = electrode
         self.electrolyte = electrolyte
         self.law = law
         self.equilibrium_potential = equilibrium_potential
-        self._aliases = (concentration, contact)
-        self.couplings = tuple(couplings) + tuple(c for c in self._aliases if c is not None)
-
-    @property
-    def concentration(self):
-        """Deprecated: the coupling given as `concentration=` (None without)."""
-        return self._aliases[0]
-
-    @property
-    def contact(self):
-        """Deprecated: the coupling given as `contact=` (None without)."""
-        return self._aliases[1]
+        self.couplings = tuple(couplings)
 
     def exchange_factor(self, theta):
         """Concentration factor of i0 of this law at filling theta (see

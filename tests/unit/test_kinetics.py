@@ -76,15 +76,13 @@ def test_bad_transfer_coefficient():
         ButlerVolmer(Arrhenius(1.0), alpha_a=0.0)
 
 
-def test_interface_kinetics_couplings_and_deprecated_aliases():
-    """couplings keep their order; concentration= / contact= append (in that order)."""
+def test_interface_kinetics_couplings_and_the_declared_defaults():
+    """couplings keep their order; a coupling that overrides nothing changes nothing."""
     law = ButlerVolmer(Arrhenius(1.0))
     a, b, c = ElectrodeCoupling(), ElectrodeCoupling(), ElectrodeCoupling()
-    k = InterfaceKinetics("anode", "electrolyte", law, 0.1, couplings=[a], concentration=b,
-                          contact=c)
+    k = InterfaceKinetics("anode", "electrolyte", law, 0.1, couplings=[a, b, c])
     assert k.couplings == (a, b, c)
-    assert k.concentration is b and k.contact is c
-    plain = InterfaceKinetics("anode", "electrolyte", law, concentration=None, contact=None)
+    plain = InterfaceKinetics("anode", "electrolyte", law)
     assert plain.couplings == () and plain.equilibrium_potential == 0.0
     # the declared defaults: no U_eq change, i0 factor 1, no shift, no terms, no OCV
     assert a.equilibrium_potential("+", 0.3) == 0.3 and a.exchange_factor("+", law) == 1.0
