@@ -12,6 +12,9 @@ boundaries. Regions are named, never numbered, outside this module:
 
 All interior-facet integrals of a Domain share one ``dS`` measure (DOLFINx cannot mix two
 ``dS`` measures with different entity lists in one form).
+
+Private helpers: ``femcell._domain_build`` (gmsh model -> distributed mesh, .geo/.msh
+loading, .msh writing) and ``femcell._domain_facets`` (interface detection and orientation).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from femcell._dolfinx import MPI, dolfinx, ufl
+from femcell._domain_build import file_loader, mesh_from_gmsh
+from femcell._domain_facets import find_interfaces, h_near
 
 
 class RegionError(KeyError):
@@ -81,10 +86,6 @@ class Interface:
     @property
     def name(self) -> str:
         return f"{self.plus}|{self.minus}"
-
-
-def _partitioner():
-    return dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
 
 
 class Domain:
@@ -174,84 +175,12 @@ class Domain:
         if not exists:
             raise DomainError(f"mesh file {path}: no such file")
 
-        def load():
-            import gmsh
-
-            if path.suffix == ".geo":
-                gmsh.open(str(path))
-                if h is not None:
-                    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-                dim = max(d for d, _ in gmsh.model.getEntities())
-                if h is not None:  # refuse a mesh far beyond FEMCELL_MAX_CELLS before meshing
-                    from femcell.geometry._common import CellCount
-
-                    box = gmsh.model.getBoundingBox(-1, -1)
-                    extent = [box[3 + i] - box[i] for i in range(dim)]
-                    CellCount(f"mesh file {path}", dim, extent, float(np.prod(extent)),
-                              h).check()
-                gmsh.model.mesh.generate(dim)
-                if order > 1:
-                    gmsh.model.mesh.setOrder(order)
-            else:
-                gmsh.merge(str(path))
-            meta = {"source": str(path)}
-            side = path.with_suffix(".json")
-            if side.is_file():  # metadata written beside the mesh (orientations, ...)
-                import json
-
-                meta.update({k: v for k, v in json.loads(side.read_text()).items()
-                             if k not in ("gdim", "mesh_quality")})
-            return meta
-
-        return cls._from_gmsh(load, comm, coordinates)
+        return cls._from_gmsh(file_loader(path, h, order), comm, coordinates)
 
     @classmethod
     def _from_gmsh(cls, fill_model, comm, coordinates, msh_file=None) -> Domain:
         """Run `fill_model` on rank 0 inside a fresh gmsh session and distribute the mesh."""
-        import gmsh
-
-        meta, err, err_type, init_here = None, None, DomainError, False
-        if comm.rank == 0:
-            init_here = not gmsh.isInitialized()
-            if init_here:
-                gmsh.initialize(interruptible=False)
-            gmsh.option.setNumber("General.Terminal", 0)
-            gmsh.model.add("femcell")
-            try:
-                from femcell.interrupt import terminate_on_signal
-
-                with terminate_on_signal():  # gmsh never returns to Python to poll
-                    meta = dict(fill_model() or {})
-                meta.setdefault("gdim", _gmsh_gdim())
-                meta["mesh_quality"] = _gmsh_quality()
-                if msh_file is not None:
-                    _write_msh(Path(msh_file), meta)
-                if not gmsh.model.getPhysicalGroups():
-                    err = "the gmsh model has no physical groups (name the regions)"
-            except Exception as exc:  # reported on every rank below, as the same class
-                from femcell.geometry import GeometryError
-
-                own = (GeometryError, DomainError, RegionError)
-                err_type = type(exc) if isinstance(exc, own) else DomainError
-                err = str(exc) if isinstance(exc, own) else f"{type(exc).__name__}: {exc}"
-            meta, err, err_type = comm.bcast((meta, err, err_type), root=0)
-        else:
-            meta, err, err_type = comm.bcast((None, None, None), root=0)
-        if err is not None:
-            if comm.rank == 0:
-                gmsh.model.remove()
-                if init_here:
-                    gmsh.finalize()
-            raise err_type(err)
-        try:
-            data = dolfinx.io.gmsh.model_to_mesh(
-                gmsh.model if comm.rank == 0 else None, comm, 0, gdim=int(meta["gdim"]),
-                partitioner=_partitioner())
-        finally:
-            if comm.rank == 0:
-                gmsh.model.remove()
-                if init_here:
-                    gmsh.finalize()
+        data, meta = mesh_from_gmsh(fill_model, comm, msh_file)
         return cls(data, meta, coordinates)
 
     # -------------------------------------------------------------- regions
@@ -352,61 +281,13 @@ class Domain:
 
     def _build_interfaces(self):
         """Find facets between different top-level regions and orient them."""
-        tdim = self.tdim
-        top = self.mesh.topology
-        f2c = top.connectivity(tdim - 1, tdim)
-        fmap = top.index_map(tdim - 1)
-        n_owned = fmap.size_local
-        tag_to_region = self._region_of_groups()
-        regions = sorted(set(tag_to_region.values()))
-        rid = {r: i for i, r in enumerate(regions)}
-        cell_region = np.full(self._cell_marker.shape, -1, dtype=np.int32)
-        for tag, r in tag_to_region.items():
-            cell_region[self._cell_marker == tag] = rid[r]
-        offsets = f2c.offsets
-        n_links = offsets[1:n_owned + 1] - offsets[:n_owned]
-        interior = np.flatnonzero(n_links == 2).astype(np.int32)
-        c0 = f2c.array[offsets[interior]]
-        c1 = f2c.array[offsets[interior] + 1]
-        r0, r1 = cell_region[c0], cell_region[c1]
-        between = r0 != r1
-        pairs = set()
-        for a, b in zip(r0[between], r1[between], strict=True):
-            pairs.add((min(a, b), max(a, b)))
-        # every rank must create the same interfaces (collective measures/forms)
-        all_pairs = self.comm.allgather(sorted(pairs))
-        pairs = sorted({p for lst in all_pairs for p in lst})
-        next_id = 1
-        for a, b in pairs:
-            plus, minus = regions[a], regions[b]
-            sel = interior[between & (((r0 == a) & (r1 == b)) | ((r0 == b) & (r1 == a)))]
-            self.interfaces[f"{plus}|{minus}"] = Interface(
-                plus, minus, next_id, self._oriented_entities(sel, cell_region, a, b))
-            next_id += 1
-        # named interior facet groups (e.g. grain_boundary) join the same dS measure
-        for name in self.facet_regions:
-            facets = self.facets(name)
-            facets = facets[facets < n_owned]
-            inner = facets[(offsets[facets + 1] - offsets[facets]) == 2]
-            has_inner = self.comm.allreduce(int(inner.size), op=MPI.SUM) > 0
-            if has_inner:
-                self._interior_facet_groups[name] = next_id
-                ents = dolfinx.fem.compute_integration_domains(
-                    dolfinx.fem.IntegralType.interior_facet, top, inner.astype(np.int32))
-                self._interior_entities = getattr(self, "_interior_entities", {})
-                self._interior_entities[name] = np.asarray(ents).reshape(-1, 4)
-                next_id += 1
-
-    def _oriented_entities(self, facets, cell_region, a, b) -> np.ndarray:
-        """(cell, local facet) pairs with the region-a cell first ("+")."""
-        ents = dolfinx.fem.compute_integration_domains(
-            dolfinx.fem.IntegralType.interior_facet, self.mesh.topology, facets.astype(np.int32))
-        ents = np.asarray(ents, dtype=np.int32).reshape(-1, 4).copy()
-        swap = cell_region[ents[:, 0]] != a
-        ents[swap] = ents[swap][:, [2, 3, 0, 1]]
-        if ents.size:
-            assert np.all(cell_region[ents[:, 0]] == a) and np.all(cell_region[ents[:, 2]] == b)
-        return ents
+        facet_groups = {name: self.facets(name) for name in self.facet_regions}
+        found, groups = find_interfaces(self.mesh, self._cell_marker, self._region_of_groups(),
+                                        facet_groups)
+        for plus, minus, sid, ents in found:
+            self.interfaces[f"{plus}|{minus}"] = Interface(plus, minus, sid, ents)
+        self._interior_facet_groups = {name: sid for name, (sid, _) in groups.items()}
+        self._interior_entities = {name: ents for name, (_, ents) in groups.items()}
 
     def interface(self, a: str, b: str) -> Interface:
         """The interface between cell regions a and b ("+" side is whichever is named first
@@ -511,14 +392,7 @@ class Domain:
             facets = self.facets(name)
             near[name] = np.unique(np.concatenate(
                 [f2c.links(f) for f in facets])) if facets.size else np.empty(0, np.int32)
-        h_near = {}
-        for name, cells in near.items():
-            cells = np.unique(cells).astype(np.int32)
-            h = self.mesh.h(tdim, cells) if cells.size else np.empty(0)
-            hmax = self.comm.allreduce(float(h.max()) if h.size else 0.0, op=MPI.MAX)
-            hmin = self.comm.allreduce(float(h.min()) if h.size else np.inf, op=MPI.MIN)
-            h_near[name] = {"h_min_m": hmin, "h_max_m": hmax}
-        q["h_near"] = h_near
+        q["h_near"] = h_near(self.mesh, near)
         return q
 
     def quality_line(self, q: dict | None = None) -> str:
@@ -562,59 +436,3 @@ class Domain:
             "interfaces": {n: itf.subdomain_id for n, itf in self.interfaces.items()},
             "tdim": self.tdim, "gdim": self.gdim, "coordinates": self.coordinates,
         }
-
-
-def _write_msh(path: Path, meta: dict) -> None:
-    """Write the current gmsh model's mesh and its metadata (rank 0)."""
-    import json
-
-    import gmsh
-
-    from femcell.io.summary import _clean
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # MSH 2.2, not 4.1: meshio reads the bounding entities of a 4.1 file's $Entities as a
-    # cell set "gmsh:bounding_entities" whose entity tags pyvista.read then uses as cell
-    # indices (IndexError or silently wrong cell data); 2.2 has no such section and keeps
-    # the physical names and tags that Domain.from_file needs.
-    version = gmsh.option.getNumber("Mesh.MshFileVersion")
-    gmsh.option.setNumber("Mesh.SaveAll", 0)
-    gmsh.option.setNumber("Mesh.MshFileVersion", 2.2)
-    try:
-        gmsh.write(str(path))
-    finally:
-        gmsh.option.setNumber("Mesh.MshFileVersion", version)
-    groups = {gmsh.model.getPhysicalName(d, t): [d, t]
-              for d, t in gmsh.model.getPhysicalGroups()}
-    side = {**meta, "physical_groups": groups}  # name -> [dim, tag] ("gmsh:physical")
-    path.with_suffix(".json").write_text(json.dumps(_clean(side), indent=1) + "\n")
-
-
-def _gmsh_quality() -> dict:
-    """Element count and min/mean minSICN quality of the top-dimension elements (rank 0)."""
-    import gmsh
-
-    dim = gmsh.model.getDimension()
-    _, tags, _ = gmsh.model.mesh.getElements(dim)
-    tags = np.concatenate(tags) if tags else np.empty(0)
-    if dim < 2 or tags.size == 0:
-        return {"elements": int(tags.size)}
-    q = np.asarray(gmsh.model.mesh.getElementQualities(tags, "minSICN"))
-    return {"elements": int(tags.size), "measure": "minSICN", "min_quality": float(q.min()),
-            "mean_quality": float(q.mean())}
-
-
-def _gmsh_gdim() -> int:
-    """Geometric dimension of the current gmsh model from its node coordinates."""
-    import gmsh
-
-    dim = gmsh.model.getDimension()
-    if dim == 3:
-        return 3
-    _, coords, _ = gmsh.model.mesh.getNodes()
-    xyz = np.asarray(coords).reshape(-1, 3)
-    if xyz.size and np.ptp(xyz[:, 2]) > 0:
-        return 3
-    if dim == 1 and xyz.size and np.ptp(xyz[:, 1]) == 0:
-        return 1
-    return max(dim, 2) if dim >= 2 else 1
