@@ -21,7 +21,7 @@ from femcell._dolfinx import MPI, PETSc, dolfinx
 from femcell.fields import Field, TimeContext
 from femcell.solvers.linear import LinearStepper
 from femcell.solvers.presets import linear_solver_options, newton_options
-from femcell.solvers.snes import SolveReport, run_snes
+from femcell.solvers.snes import SolveReport, run_snes, vi_convergence_test
 
 __all__ = ["Field", "Problem", "TimeContext"]
 
@@ -190,6 +190,7 @@ class Problem:
             dolfinx.fem.petsc.assign(hi if len(hi) > 1 else hi[0], xu)
             snes.setVariableBounds(xl, xu)
             nlp._femcell_bounds = (xl, xu)  # keep them alive; refreshed before every solve
+            vi_convergence_test(snes)  # PETSc's VI test has no step-length criterion
         self._nlps[mode] = nlp
         return nlp
 

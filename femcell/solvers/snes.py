@@ -67,3 +67,37 @@ def run_snes(problem) -> SolveReport:
     if not finite:
         name += " (non-finite solution)"
     return SolveReport(ok, name, its, lits)
+
+
+def vi_convergence_test(snes) -> None:
+    """Give a variational-inequality SNES (vinewtonrsls) the step-length test of the default
+    Newton test.
+
+    PETSc's VI convergence test checks only the residual (absolute, relative, NaN), not
+    snes_stol. A residual with a round-off floor above snes_atol (the scaled potentials of a
+    full cell are ~160 V_T, metal rows add ~1e-16 sigma_s / sigma_l of that) then never
+    converges although Newton has (updates of 1e-17 of the solution). This test is the
+    default one plus ||dx|| < stol ||x|| after the first iteration, with the tolerances of
+    the SNES's own options.
+    """
+    rtol, atol, stol, max_it = snes.getTolerances()
+    R = PETSc.SNES.ConvergedReason
+    state = {}
+
+    def converged(snes_, it, norms):
+        xnorm, ynorm, fnorm = norms
+        if not np.isfinite(fnorm):
+            return R.DIVERGED_FNORM_NAN
+        if it == 0:
+            state["f0"] = fnorm
+        if fnorm < atol:
+            return R.CONVERGED_FNORM_ABS
+        if it > 0 and fnorm <= rtol * state.get("f0", fnorm):
+            return R.CONVERGED_FNORM_RELATIVE
+        if it > 0 and ynorm < stol * xnorm:
+            return R.CONVERGED_SNORM_RELATIVE
+        if it >= max_it:
+            return R.DIVERGED_MAX_IT
+        return R.ITERATING
+
+    snes.setConvergenceTest(converged)

@@ -204,3 +204,31 @@ def test_voiding_anode_in_a_protocol_study_reproduces_the_ccd_ramp():
     last = res.quantities[-1]["contact_fraction"]
     assert res.value("final_contact_fraction[anode]") == pytest.approx(last, rel=1e-12)
     assert last < ccd.ramp.threshold
+
+
+def test_full_cell_with_a_voiding_anode_conserves_lithium():
+    """[charge] + [[intercalation]] + [anode] in one protocol study (couplings on both
+    electrodes): on discharge the Li stripped from the metal (vacancies created at its
+    interface) is the Li inserted into the particles, both equal to the charge passed / F.
+    (The potentials of a full cell are ~160 V_T: with the anode's variational inequality the
+    Newton step test decides convergence below the residual's round-off floor.)"""
+    from femcell.studies import run_study
+    from femcell.units import F
+
+    data = read_study(PROBLEMS / "full_cell_li_lpscl_nmc.toml")
+    data["anode"] = {"parameters": "li|li6ps5cl"}
+    data["intercalation"][0]["initial_stoichiometry"] = 0.3
+    data["protocol"] = [{"kind": "current", "current_density": "0.5 mA/cm^2",
+                         "until": {"voltage_below": "3.0 V", "time": "10 min"}}]
+    cfg = load_config(data=data, overrides=["time.dt=120 s", "output.plots=false"])
+    res = run_study(cfg, progress=False, write=False)
+    rows = res.quantities
+    width = cfg.geometry.params["width"]
+    charge = rows[-1]["charge"] - rows[0]["charge"]  # C/m^2 between the recorded rows
+    inserted = rows[-1]["c_active_moles"] - rows[0]["c_active_moles"]  # mol per m depth
+    stripped = rows[-1]["stripped_moles"] - rows[0]["stripped_moles"]
+    assert charge > 0
+    assert inserted == pytest.approx(charge * width / F, rel=1e-8)
+    assert stripped == pytest.approx(charge * width / F, rel=1e-8)
+    assert res.value("rejected_steps") == 0
+    assert 0.0 < res.value("final_stoichiometry[active]") - 0.3 < 0.1
