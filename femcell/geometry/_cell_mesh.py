@@ -54,7 +54,8 @@ def count_cells(
         else:
             count.ball("h_tip", h_t, radius)
     if particles is not None:
-        count.near("h_interface", h_int, particle_surface(dim, particles[1]))
+        count.near("h_interface", min(h_int, float(min(particles[1]))),
+                   particle_surface(dim, particles[1]))
     count.check()
 
 
@@ -66,9 +67,10 @@ def set_sizes(
     scale: float,
     pores: list[dict],
     voids: list[dict],
+    particles=None,
 ) -> None:
     """Install the background mesh size: h, h_int at interfaces and defect walls, h_tip
-    around notch tips.
+    around notch tips; particle surfaces no coarser than the smallest particle radius.
 
     Args:
         asm: the assembled model (interfaces and facet groups, model units).
@@ -76,10 +78,16 @@ def set_sizes(
         h, h_int: element sizes in the bulk and at interfaces (m).
         scale: model length unit (m).
         pores, voids: metadata from ``parse_pores`` and ``parse_voids``.
+        particles: (centres, radii) of composite-cathode particles, or None.
     """
     sizing = Sizing(lay.dim, h / scale)
     for tags in asm.interfaces.values():
         sizing.near(tags, h_int / scale)
+    if particles is not None:  # gmsh cannot mesh a sphere much coarser than its radius
+        r_min = float(min(particles[1]))
+        for name, tags in asm.interfaces.items():
+            if "active" in name.split("|"):
+                sizing.near(tags, min(h_int, r_min) / scale)
     # defect walls: h_interface, but fine enough to resolve the defect's own curvature
     caps = {
         "void": min([v["height"] for v in voids], default=h),

@@ -201,7 +201,7 @@ def symmetric_cell(
 
     asm = assemble(dim, parts, outer, seeds, "electrolyte.grain_")
     asm.name_groups()
-    set_sizes(asm, lay, h, h_int, scale, pore_meta, void_meta)
+    set_sizes(asm, lay, h, h_int, scale, pore_meta, void_meta, particles)
     volumes, areas = asm.volumes(scale), asm.areas(scale)
     generate(dim, order, scale)
 

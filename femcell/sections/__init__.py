@@ -82,7 +82,7 @@ def build_physics(cfg, domain, temperature: float, physics: tuple[str, ...] | No
         if name not in names:
             continue
         mod = module(name)
-        if all(getattr(cfg, key, None) in (None, []) for key in mod.KEYS):
+        if all(getattr(cfg, key) in (None, []) for key in mod.KEYS):
             continue  # an optional physics the file does not use
         out += mod.build(cfg, ctx)
     return out, ctx

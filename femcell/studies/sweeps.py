@@ -169,8 +169,10 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
 def headline_columns(headline: dict) -> dict:
     """A typed headline as table columns: "name [unit]" -> value."""
-    return {(f"{k} [{v.unit}]" if getattr(v, "unit", "") else k): getattr(v, "value", v)
-            for k, v in headline.items()}
+    from femcell.studies.results import Value
+
+    return {(f"{k} [{v.unit}]" if isinstance(v, Value) and v.unit else k):
+            (v.value if isinstance(v, Value) else v) for k, v in headline.items()}
 
 
 def _sweep_definition(sweep, path, jobs):
