@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from femcell.config.base import Diffusivity, Energy, Length, Q, _Model, _nonneg, _pos
+from femcell.config.base import Diffusivity, Energy, Length, Q, _error, _Model, _nonneg, _pos
 
 
 class VacancySection(_Model):
@@ -75,7 +75,7 @@ class AnodeSection(_Model):
         try:
             aset = get_anode_set(data["parameters"])
         except MaterialError as exc:
-            raise ValueError(f"parameters: {exc}") from None
+            raise _error("parameters", f"= {data['parameters']!r}: {exc}") from None
         data = dict(data)
         for sec in ("vacancies", "interface"):
             given = data.get(sec) or {}
