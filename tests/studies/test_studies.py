@@ -35,11 +35,11 @@ def test_study_runs_and_writes_its_folder(name, shared_tmp):
                   "concentration.png", "field.png"):
             assert (folder / f).exists(), f
     h = res.headline
-    assert 0 < h["state_of_charge"] < 1
+    assert 0 < res.value("state_of_charge") < 1
     if "crank_surface_rel_error" in h:
-        assert h["crank_surface_rel_error"] < 0.02
+        assert res.value("crank_surface_rel_error") < 0.02
     if "mass_balance_rel_error" in h:
-        assert h["mass_balance_rel_error"] < 1e-10
+        assert res.value("mass_balance_rel_error") < 1e-10
 
 
 def test_polycrystal_fill_lies_between_its_isotropic_bounds(shared_tmp):
@@ -47,11 +47,12 @@ def test_polycrystal_fill_lies_between_its_isotropic_bounds(shared_tmp):
     an isotropic one with the fast (b-axis) diffusivity and faster than one with the slow."""
     name = "particle_polycrystal_3d.toml"
     soc = {}
-    for mode, extra in (("aniso", []), ("fast", ["material.diffusivity=1e-15"]),
-                        ("slow", ["material.diffusivity=1e-18"])):
+    for mode, extra in (("aniso", []),
+                        ("fast", ['diffusion.material={ name = "lfp", diffusivity = 1e-15 }']),
+                        ("slow", ['diffusion.material={ name = "lfp", diffusivity = 1e-18 }'])):
         cfg = load_config(PROBLEMS / name, SMALL[name] + ["output.plots=false"] + extra)
         res = run_study(cfg, shared_tmp / mode, progress=False, write=False)
-        soc[mode] = res.headline["state_of_charge"]
+        soc[mode] = res.value("state_of_charge")
     assert soc["slow"] + 0.05 < soc["aniso"] < soc["fast"] - 0.05, soc
 
 
@@ -88,7 +89,7 @@ def test_interrupted_run_never_claims_completion(shared_tmp, monkeypatch):
 
 def test_study_from_written_msh_keeps_grain_orientations(shared_tmp):
     """`femcell mesh ... -o F.msh` writes the mesh and its metadata; a study on F.msh with
-    orientation.mode = "mesh" reproduces the study built directly from the builder."""
+    diffusion.orientation.mode = "mesh" reproduces the study built directly from the builder."""
     from femcell import cli
 
     msh = shared_tmp / "poly.msh"
@@ -103,8 +104,8 @@ def test_study_from_written_msh_keeps_grain_orientations(shared_tmp):
     data = cfg.model_dump()
     data["geometry"] = {"file": str(msh)}
     from_file = run_study(load_config(data=data), progress=False, write=False)
-    assert from_file.headline["mean_concentration_mol_m3"] == pytest.approx(
-        direct.headline["mean_concentration_mol_m3"], rel=1e-8)
+    assert from_file.value("mean_concentration") == pytest.approx(
+        direct.value("mean_concentration"), rel=1e-8)
 
 
 CELL_SMALL = ["geometry.params.h=10 um", "geometry.params.width=40 um",
@@ -118,7 +119,7 @@ def test_cell_study_runs_and_writes_its_folder(shared_tmp):
     steps = res.summary["protocol_steps"]
     assert [s["label"] for s in steps][:3] == ["strip", "rest", "plate"]
     assert steps[-1]["ended_by"] == "voltage_above"
-    assert res.headline["max_newton_its_per_step"] <= 6
+    assert res.value("max_newton_its_per_step") <= 6
     # small-signal pulse: V / I = 2 R_ct + L / sigma (Li|LLZO, 25 degC)
     from femcell.units import F, R
 
@@ -153,8 +154,8 @@ def test_constriction_sweep_raises_resistance_and_crowds_current(shared_tmp):
                         ["geometry.params.h=10 um", 'sweep.values=["5 um", "25 um", "45 um"]'],
                         shared_tmp / "sweep", progress=False)
     frac = [r["contact_fraction[anode|electrolyte]"] for r in results]
-    asr = [r["asr_ohm_m2"] for r in results]
-    peak = [r["peak_current_density_A_m2[anode|electrolyte]"] for r in results]
+    asr = [r["asr [ohm m^2]"] for r in results]
+    peak = [r["peak_current_density[anode|electrolyte] [A m^-2]"] for r in results]
     assert frac == pytest.approx([0.9, 0.5, 0.1], rel=1e-6)
     assert asr[0] < asr[1] < asr[2]
     assert peak[0] < peak[1] < peak[2]
@@ -172,7 +173,7 @@ def test_grid_sweep_as_independent_jobs_equals_serial(shared_tmp):
     sets = ["geometry.params.n_cells=10", 'time.end="120 s"', "output.fields=false",
             "output.plots=false",
             'sweep.parameters={"geometry.params.radius" = ["4 um", "6 um"], '
-            '"boundary.0.c_rate" = [0.5, 1.0]}']
+            '"diffusion.boundary.0.c_rate" = [0.5, 1.0]}']
     ser = run_sweep(PROBLEMS / "particle_sphere_1d.toml", sets, shared_tmp / "sw_serial",
                     progress=False)
     split = run_sweep(PROBLEMS / "particle_sphere_1d.toml", sets, shared_tmp / "sw_split",
@@ -184,8 +185,8 @@ def test_grid_sweep_as_independent_jobs_equals_serial(shared_tmp):
             if isinstance(v, float):
                 assert b[k] == pytest.approx(v, rel=1e-8), k
     # grid order (last key fastest): at each radius the higher C-rate fills the surface more
-    cs = [r["surface_concentration_mol_m3[surface]"] for r in ser]
-    assert [r["boundary.0.c_rate"] for r in ser] == [0.5, 1.0, 0.5, 1.0]
+    cs = [r["surface_concentration[surface] [mol m^-3]"] for r in ser]
+    assert [r["diffusion.boundary.0.c_rate"] for r in ser] == [0.5, 1.0, 0.5, 1.0]
     assert cs[1] > cs[0] and cs[3] > cs[2]
     if MPI.COMM_WORLD.rank == 0:
         text = (shared_tmp / "sw_split" / "sweep.csv").read_text().splitlines()
@@ -213,8 +214,8 @@ def test_full_cell_obeys_faraday_and_starts_at_open_circuit():
     assert np.all(np.diff(v) > 0)
     assert v[0] > float(nmc.ocv(np.array(0.9)))  # charging polarises above the OCV
     assert v[0] < float(nmc.ocv(np.array(0.9))) + 0.1
-    assert res.headline["max_newton_its_per_step"] <= 6
-    assert 0.0 < 0.9 - res.headline["final_stoichiometry[active]"] < 0.2
+    assert res.value("max_newton_its_per_step") <= 6
+    assert 0.0 < 0.9 - res.value("final_stoichiometry[active]") < 0.2
 
 
 def test_full_cell_same_on_one_and_all_ranks():
@@ -235,9 +236,10 @@ def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
                       ['ramp.temperatures=["25 degC", "50 degC", "80 degC"]'])
     res = run_study(cfg, shared_tmp / "ccd", progress=False)
     h = res.headline
-    assert h["E_A[interface-limited]_eV"] == pytest.approx(0.14, abs=0.01)
-    assert h["E_A[bulk-limited]_eV"] == pytest.approx(0.053, abs=0.01)
-    assert h["E_A[Sn-Na interlayer]_eV"] == pytest.approx(0.10, abs=0.01)
+    assert h["E_A[interface-limited]"].unit == "eV"
+    assert h["E_A[interface-limited]"].value == pytest.approx(0.14, abs=0.01)
+    assert h["E_A[bulk-limited]"].value == pytest.approx(0.053, abs=0.01)
+    assert h["E_A[Sn-Na interlayer]"].value == pytest.approx(0.10, abs=0.01)
     jc = {(r["case"], r["temperature_K"]): r["j_crit_A_m2"] for r in res.quantities}
     for T in (298.15, 323.15, 353.15):
         assert jc[("Sn-Na interlayer", T)] > jc[("interface-limited", T)]
@@ -272,7 +274,11 @@ def test_ccd_ramps_as_independent_jobs_equal_the_serial_run():
     for a, b in zip(split.quantities, ser.quantities, strict=True):
         assert (a["case"], a["temperature_K"]) == (b["case"], b["temperature_K"])
         assert a["j_crit_A_m2"] == pytest.approx(b["j_crit_A_m2"], rel=1e-9)
-    assert split.headline == pytest.approx(ser.headline, rel=1e-9, nan_ok=True)
+    assert list(split.headline) == list(ser.headline)
+    assert [(v.unit, v.description) for v in split.headline.values()] == [
+        (v.unit, v.description) for v in ser.headline.values()]
+    assert {k: v.value for k, v in split.headline.items()} == pytest.approx(
+        {k: v.value for k, v in ser.headline.items()}, rel=1e-9, nan_ok=True)
 
 
 def test_li_critical_stripping_current_rises_with_stack_pressure():
