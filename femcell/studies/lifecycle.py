@@ -93,6 +93,19 @@ class StudyRun(Run):
         return out
 
     # ------------------------------------------------------------------ recording
+    def begin(self, domain, physics: list, problem):
+        """After `open_folder`, inside `guard`: the mesh with its regions, the field writer
+        (None when fields are off), the quantities table, the initial state of `problem`.
+
+        Returns:
+            (writer, table).
+        """
+        self.write_mesh(domain)
+        writer = self.field_writer(physics, domain)
+        table = self.quantity_table()
+        problem.initialise()
+        return writer, table
+
     def field_writer(self, physics: list, domain, folder: Path | None = None):
         """Field time series of every output field of `physics` (None when [output] fields
         is off or nothing is written)."""

@@ -28,10 +28,7 @@ def run(cfg, run):
                                                   linear_solver=cfg.solver.linear))
     run.open_folder()
     with run.guard(problem):
-        run.write_mesh(domain)
-        writer = run.field_writer(physics, domain)
-        table = run.quantity_table()
-        problem.initialise()
+        writer, table = run.begin(domain, physics, problem)
         integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
                                                        max_cuts=cfg.time.max_cuts))
         bar = run.progress_bar(unit=" steps")

@@ -34,10 +34,7 @@ def run(cfg, run):
 
     run.open_folder()
     with run.guard(problem):
-        run.write_mesh(domain)
-        writer = run.field_writer(physics, domain)
-        table = run.quantity_table()
-        problem.initialise()
+        writer, table = run.begin(domain, physics, problem)
         table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
         if writer:
             writer.write(0.0)
