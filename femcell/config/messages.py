@@ -113,7 +113,9 @@ def _parse_value(text: str):
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ["a.b=c", ...] overrides (TOML literals or plain strings) to nested data."""
+    """Apply ["a.b=c", ...] overrides (TOML literals or plain strings) to nested data. A key
+    below a value given by name (`material = "nmc811"`) turns it into a table with that
+    name (`{name = "nmc811", c_max = ...}`)."""
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
@@ -128,6 +130,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
                     raise ConfigError(f"--set {key}: no list item {p!r}") from None
                 continue
             nxt = node.setdefault(p, {})
+            if isinstance(nxt, str):  # a thing given by name ("nmc811") gets a key: a table
+                nxt = node[p] = {"name": nxt}
             if not isinstance(nxt, dict | list):
                 raise ConfigError(f"--set {key}: '{'.'.join(parts[: i + 1])}' is not a table")
             node = nxt

@@ -28,6 +28,8 @@ def set_path(data: dict, dotted: str, value) -> dict:
             if isinstance(node, list):
                 node = node[int(p)]
             elif isinstance(node, dict):
+                if isinstance(node.get(p), str):  # a thing given by name: a table with it
+                    node[p] = {"name": node[p]}
                 node = node.setdefault(p, {})
                 if node is None:
                     raise KeyError(p)

@@ -372,3 +372,14 @@ def test_study_kind_is_required_and_known():
     del data["study"]["kind"]
     with pytest.raises(ConfigError, match="missing key 'study.kind'"):
         load_config(SPHERE, data=data)
+
+
+def test_a_key_below_a_material_given_by_name():
+    """`--set diffusion.material.c_max=...` on a file that names its material with a string:
+    the material becomes a table with that name (also for sweep points)."""
+    from femcell.studies.sweeps import set_path
+
+    cfg = load_config(SPHERE, ["diffusion.material.c_max=40000"])
+    assert cfg.diffusion.material.name == "nmc811" and cfg.diffusion.material.c_max == 40000
+    data = set_path(read_study(SPHERE), "diffusion.material.diffusivity", 1e-15)
+    assert load_config(data=data).diffusion.material.diffusivity == 1e-15
