@@ -21,6 +21,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -235,3 +236,16 @@ class GeometrySection(_Model):
         return self
 
 
+
+
+def _known_material(name: str) -> str:
+    """A material of the library (femcell.materials), checked when the file is read."""
+    from femcell.materials import list_materials
+
+    known = list_materials()
+    if name not in known:
+        raise ValueError(f"= {name!r}: unknown material; known materials: {', '.join(known)}")
+    return name
+
+
+MaterialName = Annotated[str, AfterValidator(_known_material)]

@@ -22,14 +22,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from femcell.config.base import Energy, Q, _Model, _pos
+from femcell.config.base import Energy, MaterialName, Q, _Model, _pos
 
 
 class ChargeSection(_Model):
     """[charge]: conductors by cell region and where the current enters and leaves."""
 
-    conductors: dict[str, str] = Field(min_length=1)
-    group_conductors: dict[str, str] = {}
+    conductors: dict[str, MaterialName] = Field(min_length=1)
+    group_conductors: dict[str, MaterialName] = {}
     current_cc: str = "anode_cc"
     ground_cc: str = "cathode_cc"
     ground_electrode: str | None = None

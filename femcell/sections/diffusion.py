@@ -21,6 +21,7 @@ from femcell.config.base import (
     CurrentDensity,
     Diffusivity,
     Energy,
+    MaterialName,
     MolarFlux,
     PositiveConcentration,
     Q,
@@ -41,7 +42,7 @@ class LawSection(_Model):
 
 
 class MaterialSection(_Model):
-    name: str
+    name: MaterialName
     c_max: PositiveConcentration | None = None
     diffusivity: Diffusivity | list[Diffusivity] | None = None
     activation_energy: Energy | None = None

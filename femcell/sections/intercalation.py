@@ -15,14 +15,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from femcell.config.base import _Model
+from femcell.config.base import MaterialName, _Model
 
 
 class IntercalationSection(_Model):
     """[[intercalation]]: one region of active particles."""
 
     region: str
-    material: str
+    material: MaterialName
     initial_stoichiometry: float = Field(ge=0.0, le=1.0)
     degree: Literal[1, 2] = 1
 

@@ -383,3 +383,17 @@ def test_a_key_below_a_material_given_by_name():
     assert cfg.diffusion.material.name == "nmc811" and cfg.diffusion.material.c_max == 40000
     data = set_path(read_study(SPHERE), "diffusion.material.diffusivity", 1e-15)
     assert load_config(data=data).diffusion.material.diffusivity == 1e-15
+
+
+@pytest.mark.parametrize("path, setting, key", [
+    (SPHERE, "diffusion.material=nmc999", "diffusion.material.name"),
+    (CELL, "charge.conductors.anode=lithium", "charge.conductors.anode"),
+    (PROBLEMS / "full_cell_li_lpscl_nmc.toml", "intercalation.0.material=nmc9",
+     "intercalation.0.material"),
+])
+def test_unknown_material_is_named_with_its_key_when_the_file_is_read(path, setting, key):
+    """Before any mesh is built: the key path, the name and the known materials."""
+    with pytest.raises(ConfigError) as info:
+        load_config(path, [setting])
+    msg = str(info.value)
+    assert key in msg and "unknown material" in msg and "nmc811" in msg and "\n" not in msg
