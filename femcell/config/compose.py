@@ -44,7 +44,7 @@ def _kind_of(data: dict, source: str) -> str:
                           f"{', '.join(KINDS)})")
     if "physics" in study:
         old = study["physics"]
-        new = _MIGRATE.get(old, "transient")
+        new = _MIGRATE.get(old, "transient") if isinstance(old, str) else "transient"
         raise ConfigError(
             f"{source}: study.physics = {old!r} is the old study format: write [study] kind = "
             f"{new!r} and put the physics in their own sections (README, 'Study file "
@@ -53,7 +53,7 @@ def _kind_of(data: dict, source: str) -> str:
     if kind is None:
         raise ConfigError(f"{source}: missing key 'study.kind' (known kinds: "
                           f"{', '.join(KINDS)})")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"{source}: study.kind = {kind!r} is not a study kind (known kinds: "
                           f"{', '.join(KINDS)})")
     return kind
@@ -80,7 +80,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     data = apply_overrides(copy.deepcopy(data), overrides or [])
     model = study_model(_kind_of(data, source))
     try:
-        return model.model_validate(data)
+        cfg = model.model_validate(data)
+        if cfg.study.resolution == "fine":
+            cfg.refined()  # what cannot be refined is bad input now, not at run time
+        return cfg
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, source)) from None
     except RecursionError:

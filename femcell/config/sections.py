@@ -88,17 +88,21 @@ class StudyBase(_Model):
                      if (k == "h" or k.startswith("h_")) and isinstance(v, int | float)]
             for k in sizes:
                 params[k] = params[k] / 2
-            if isinstance(params.get("n_cells"), int):
-                params["n_cells"] *= 2
+            from femcell.geometry import builder_parameters
+
+            defaults = {n: d for n, d, _ in builder_parameters(g.builder)}
+            if "n_cells" in defaults:  # 1D builders: twice the cells
+                n = params.get("n_cells", defaults["n_cells"])
+                params["n_cells"] = int(round(2 * n))
             elif "h" not in sizes:
                 raise ConfigError("study.resolution = 'fine': give geometry.params.h (the mesh "
-                                  "size to halve)")
+                                  "size to halve; the builder derives its default)")
             g = g.model_copy(update={"params": params})
         elif g.h is not None:
             g = g.model_copy(update={"h": g.h / 2})
         else:
-            raise ConfigError("study.resolution = 'fine': a .msh file has a fixed mesh; give "
-                              "a builder or a .geo file with geometry.h")
+            raise ConfigError("study.resolution = 'fine': give geometry.h (a .geo file) or a "
+                              "builder; a .msh file has a fixed mesh")
         return self.model_copy(update={"geometry": g}).refine_steps()
 
     def refine_steps(self) -> StudyBase:

@@ -69,6 +69,9 @@ class AnodeSection(_Model):
         `parameters` (the file's own values win)."""
         if not isinstance(data, dict) or not data.get("parameters"):
             return data
+        if not isinstance(data["parameters"], str):
+            raise _error("parameters", f"= {data['parameters']!r}: the name of a library set "
+                         "such as 'na|na_beta_alumina'")
         from femcell.materials.core import MaterialError
         from femcell.materials.library import get_anode_set
 
@@ -150,6 +153,18 @@ def parameters(cfg):
     return metal, params
 
 
+def interface_of(cfg) -> str:
+    """The "metal|electrolyte" interface of [anode]: the [[kinetics]] entry of its region."""
+    from femcell.config.base import ConfigError
+
+    region = cfg.anode.region
+    for k in cfg.kinetics:
+        if k.electrode == region:
+            return f"{region}|{k.electrolyte}"
+    raise ConfigError(f"anode.region = {region!r}: no [[kinetics]] entry has electrode = "
+                      f"{region!r} (the reaction whose interface voids)")
+
+
 def build(cfg, ctx) -> list:
     """Vacancy diffusion in the metal and the AnodeInterface (registered as a coupling of the
     anode's electrode reaction); ctx.info["anode"] gets the regime indicators at ctx's T."""
@@ -167,6 +182,11 @@ def build(cfg, ctx) -> list:
         if name not in known:
             raise ConfigError(f"anode.{key}: unknown {'cell' if key == 'region' else 'facet'} "
                               f"region {name!r}; known: {', '.join(known)}")
+    interface = interface_of(cfg)
+    if not domain.comm.allreduce(int(domain.submesh(sec.region).facets(
+            domain, sec.collector).size)):
+        raise ConfigError(f"anode.collector = {sec.collector!r} does not bound "
+                          f"anode.region = {sec.region!r} (vacancies are annihilated there)")
     metal, params = parameters(cfg)
     omega, v, T = metal.molar_volume, sec.vacancies, ctx.temperature
     ceq = v.equilibrium_fraction / omega
@@ -178,7 +198,7 @@ def build(cfg, ctx) -> list:
     vac = Diffusion(vac_mat, [Dirichlet(sec.collector, ceq)], initial=ceq, region=sec.region,
                     name="cv", temperature=T, length_scale=thickness, track_outflow=True,
                     bulk_sink=(v.sink_spacing, ceq) if v.sink_spacing else None)
-    iface = AnodeInterface(params, vac, temperature=T)
+    iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T)
     ctx.couple(sec.region, iface)
     # regime indicators: interface vs bulk limit and ramp time vs diffusion time
     L = thickness
@@ -186,7 +206,7 @@ def build(cfg, ctx) -> list:
         L = v.sink_spacing * float(np.tanh(L / v.sink_spacing))
     dv, tc = vac_mat.diffusivity[0](T), params.theta_crit
     ctx.info["anode"] = {
-        "metal": metal, "params": params, "thickness_m": thickness,
+        "metal": metal, "params": params, "thickness_m": thickness, "interface": interface,
         "j_interface_limit_A_m2": FARADAY * params.transfer_rate(T) * (
             tc - v.equilibrium_fraction),
         "j_bulk_limit_A_m2": FARADAY * dv * (tc / omega - ceq) / L,

@@ -119,6 +119,9 @@ def build_material(sec: DiffusionSection, where: str = "diffusion.material"):
 
     m = sec.material
     mat = get_material(m.name)
+    if not isinstance(mat, mcore.IntercalationMaterial):
+        raise ConfigError(f"{where}.name = {m.name!r} is not an intercalation material (a "
+                          f"{type(mat).__name__}); [diffusion] needs one with c_max and D")
     over = {}
     if m.c_max is not None:
         over["c_max"] = m.c_max

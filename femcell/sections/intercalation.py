@@ -41,7 +41,12 @@ def build(cfg, ctx) -> list:
 
     regions = set(ctx.domain.cell_regions)
     out = []
+    seen = set()
     for i, ic in enumerate(cfg.intercalation or []):
+        if ic.region in seen:
+            raise ConfigError(f"intercalation.{i}.region: {ic.region!r} has an earlier entry; "
+                              "one entry per region")
+        seen.add(ic.region)
         if ic.region not in regions:
             raise ConfigError(f"intercalation.{i}.region: unknown cell region {ic.region!r}; "
                               f"known: {', '.join(sorted(regions))}")

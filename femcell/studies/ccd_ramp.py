@@ -29,15 +29,23 @@ def case_config(cfg, case, where: str | None = None):
         if key.split(".")[0] == "geometry":
             raise ConfigError(f"{where}: {key}: every case runs on the same mesh; sweep the "
                               "geometry instead ([sweep])")
-        if key == "anode.parameters":
+        if key.split(".")[0] in ("study", "cases", "sweep"):
+            raise ConfigError(f"{where}: {key}: a case sets physics and ramp keys; "
+                              f"[{key.split('.')[0]}] is one for the whole study")
+        if key.split(".")[:2] == ["anode", "parameters"]:
             raise ConfigError(f"{where}: anode.parameters is chosen once per study (its values "
                               "are merged when the file is read); set the anode.vacancies / "
                               "anode.interface keys that differ instead")
     data = cfg.model_dump()
     try:
         for key, value in case.set.items():
-            set_path(data, key, value)
+            try:
+                set_path(data, key, value)
+            except KeyError:
+                raise ConfigError(f"{where}: {key}: no such key in the study") from None
         return type(cfg).model_validate(data)
+    except ConfigError:
+        raise
     except Exception as exc:  # pydantic.ValidationError or a bad key path
         raise ConfigError(validation_message(exc, where)) from None
 
@@ -226,7 +234,8 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     rows, limits, bad, rejected = one(
         (("ramp",), {"rate": rate, "label": f"{case.name}@{T:.1f}K"}), r.stop_contact,
         "quantities.csv", write and ccfg.output.fields)
-    det = analysis.ccd_detection(rows, criterion=r.criterion, threshold=r.threshold)
+    det = analysis.ccd_detection(rows, criterion=r.criterion, threshold=r.threshold,
+                                 interface=limits["interface"])
     jc = det["j_crit"]
     t_loss = None
     if r.hold_current is not None:  # time to contact loss at a fixed current
@@ -254,7 +263,7 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     if ledger["stripped_fraction_of_anode"] > 0.5:
         warnings.append(f"{where}: the ramp stripped {ledger['stripped_fraction_of_anode']:.0%}"
                         " of the anode thickness; the model keeps the anode geometry fixed")
-    scalars = {k: v for k, v in limits.items() if isinstance(v, float)}
+    scalars = {k: v for k, v in limits.items() if isinstance(v, float)}  # regime numbers
     return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
             "j_crit_mA_cm2": jc * 0.1 if jc is not None else None,
             "failed_within_first_step": det["failed_at_first_step"], "ramp_steps": len(rows),

@@ -121,9 +121,11 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
         h[f"peak_current_density[{name}]"] = Value(
             max(r[f"j_max[{name}]"] for r in rows), "A m^-2",
             f"largest local current density on {name}")
-        if name.split("|")[0] not in regions:  # metal electrodes: contact fraction
+        if name.split("|")[0] not in regions and name.split("|")[0] != anode:
+            # metal electrodes without [anode]: the geometric contact (voids in the mesh)
             h[f"contact_fraction[{name}]"] = Value(
-                phys._areas[name] / phys._cc_area, "", f"{name} area / current collector area")
+                phys._areas[name] / phys._cc_area, "",
+                f"{name} area / current collector area (voids in the mesh)")
     if rows and anode is not None:  # a voiding anode ([anode])
         h[f"final_contact_fraction[{anode}]"] = Value(
             rows[-1]["contact_fraction"], "", "fraction of the anode interface still in contact")

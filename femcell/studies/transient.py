@@ -80,7 +80,7 @@ def run(cfg, run):
                      f"{ended_by}")
         run.check_admissible(physics, rows)
         crank = crank_reference(cfg, domain, phys)
-        headline = headline_of(phys, rows, crank)
+        headline = headline_of(phys, rows, crank, amount_unit(domain))
         if run.write and cfg.output.plots and status == "completed":
             plots(run, cfg, phys, domain, rows, crank)
         summary = run.summary(
@@ -114,7 +114,10 @@ def crank_reference(cfg, domain, phys):
     if not (material.isotropic and material.law.linear
             and cfg.diffusion.orientation.mode in ("none", "fixed")):
         return None
-    radius = cfg.geometry.params["radius"]
+    from femcell.geometry import builder_parameters
+
+    defaults = {n: d for n, d, _ in builder_parameters(b)}
+    radius = cfg.geometry.params.get("radius", defaults.get("radius"))
     D = material.principal(cfg.temperature)[0]
     q = bcs[0].value(0.0) if callable(bcs[0].value) else float(bcs[0].value)
     from femcell.analytic import crank_sphere_surface
@@ -123,8 +126,17 @@ def crank_reference(cfg, domain, phys):
     return lambda t: crank_sphere_surface(t, radius=radius, diffusivity=D, flux=q, c0=c0)
 
 
-def headline_of(phys, rows, crank) -> dict:
-    """The transient's headline: final state, surface values, mass balance, Crank error."""
+def amount_unit(domain) -> str:
+    """Unit of an amount integrated over the domain: mol, or per unit depth (2D planar) or
+    per unit area (1D Cartesian)."""
+    if domain.coordinates != "cartesian" or domain.tdim == 3:
+        return "mol"
+    return {2: "mol m^-1", 1: "mol m^-2"}[domain.tdim]
+
+
+def headline_of(phys, rows, crank, amount: str = "mol") -> dict:
+    """The transient's headline: final state, surface values, mass balance, Crank error
+    (`amount`: the unit of moles in this geometry, see `amount_unit`)."""
     last, name, cmol = rows[-1], phys.name, "mol m^-3"
     h = {"t_end": Value(last["t"], "s", "time reached"),
          "mean_concentration": Value(last[f"{name}_mean"], cmol, "mean concentration"),
@@ -143,7 +155,7 @@ def headline_of(phys, rows, crank) -> dict:
         rate = np.sum([[r[k] for r in rows] for k in inflow], axis=0)
         added = float(np.sum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t)))
         dn = last[f"{name}_moles"] - rows[0][f"{name}_moles"]
-        h["moles_added"] = Value(dn, "mol", "change of the amount in the domain")
+        h["moles_added"] = Value(dn, amount, "change of the amount in the domain")
         h["mass_balance_rel_error"] = Value(abs(dn - added) / max(abs(added), 1e-300), "",
                                             "|moles added - boundary inflow| / inflow")
     if crank is not None and last["t"] > 0:

@@ -42,6 +42,13 @@ class TransientStudy(StudyBase):
     temperature: Temperature = 298.15
     time: TimeSection
 
+    @model_validator(mode="after")
+    def _no_field_every(self):
+        if "field_every" in self.output.model_fields_set:
+            raise _error(("output", "field_every"), "is for protocol and ccd_ramp studies; a "
+                         "transient study writes fields at time.outputs evenly spaced times")
+        return self
+
     def refine_steps(self):
         """Resolution "fine": a quarter of the given steps and of the error tolerances
         (BDF2's error ~ dt^2 follows the halved mesh size)."""
