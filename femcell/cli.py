@@ -115,7 +115,7 @@ def cmd_list(args) -> int:
     from femcell.materials import list_materials
     from femcell.materials.library import list_anode_sets
     from femcell.materials.library.anodes import INTERLAYERS
-    from femcell.sections import section_keys
+    from femcell.sections import is_array, section_keys
     from femcell.studies.registry import KINDS
 
     root = Path(args.problems)
@@ -136,7 +136,8 @@ def cmd_list(args) -> int:
     _say("study kinds ([study] kind):")
     for name, kind in KINDS.items():
         _say(f"  {name:22s} {kind.description}")
-    _say("physics sections: " + ", ".join(f"[{k}]" for k in section_keys()))
+    _say("physics sections: " + ", ".join(
+        f"[[{k}]]" if is_array(k) else f"[{k}]" for k in section_keys()))
     _say("materials: " + ", ".join(list_materials()))
     _say("metal-anode parameter sets (anode.parameters): " + ", ".join(list_anode_sets()))
     _say("interlayers (anode.interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))

@@ -147,6 +147,19 @@ class Protocol:
 
         yield from walk(self.items, 0)
 
+    def check_quantities(self, recorded) -> None:
+        """Raise ProtocolError (one line) when an until.quantity names no recorded quantity.
+
+        Args:
+            recorded: the names of the quantities a run records (e.g. Problem.quantities()).
+        """
+        names = set(recorded) | {"t", "charge", "step_time"}
+        for _, step in self.steps():
+            q = step.until.quantity
+            if q is not None and q[0] not in names:
+                raise ProtocolError(f"step {step.label}: until.quantity {q[0]!r} is not a "
+                                    f"recorded quantity (known: {', '.join(sorted(names))})")
+
     @classmethod
     def from_dicts(cls, items: list[dict], convert: Callable | None = None) -> Protocol:
         """Build from parsed TOML tables; `convert(kind, key, value)` turns unit strings

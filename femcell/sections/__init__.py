@@ -40,6 +40,16 @@ def section_keys() -> dict[str, str]:
     return {key: name for name in SECTIONS for key in module(name).KEYS}
 
 
+def is_array(key: str) -> bool:
+    """True for a section written as an array of tables ([[kinetics]])."""
+    import typing
+
+    annotation = module(section_keys()[key]).KEYS[key][0]
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return typing.get_origin(annotation) is list
+
+
 @dataclass
 class BuildContext:
     """What physics builders share while a study is built.

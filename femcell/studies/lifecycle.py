@@ -93,9 +93,10 @@ class StudyRun(Run):
         return out
 
     # ------------------------------------------------------------------ recording
-    def begin(self, domain, physics: list, problem):
+    def begin(self, domain, physics: list, problem, *, initialise: bool = True):
         """After `open_folder`, inside `guard`: the mesh with its regions, the field writer
-        (None when fields are off), the quantities table, the initial state of `problem`.
+        (None when fields are off), the quantities table, the initial state of `problem`
+        (unless already set: initialise=False).
 
         Returns:
             (writer, table).
@@ -103,7 +104,8 @@ class StudyRun(Run):
         self.write_mesh(domain)
         writer = self.field_writer(physics, domain)
         table = self.quantity_table()
-        problem.initialise()
+        if initialise:
+            problem.initialise()
         return writer, table
 
     def field_writer(self, physics: list, domain, folder: Path | None = None):

@@ -26,9 +26,11 @@ def run(cfg, run):
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics,
                                                   linear_solver=cfg.solver.linear))
+        problem.initialise()  # the quantities it records, checked before anything runs
+        as_config_error(lambda: protocol.check_quantities(problem.quantities()))
     run.open_folder()
     with run.guard(problem):
-        writer, table = run.begin(domain, physics, problem)
+        writer, table = run.begin(domain, physics, problem, initialise=False)
         integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
                                                        max_cuts=cfg.time.max_cuts))
         bar = run.progress_bar(unit=" steps")

@@ -1,6 +1,6 @@
 """Study files of the composed format: mistakes a user makes in the physics sections and
-the kind's tables get one line naming the key (exit 2), and an [anode] on either metal
-electrode is the same physics."""
+the kind's tables get one line naming the key (exit 2) before anything runs or is written,
+and an [anode] on either metal electrode is the same physics."""
 
 from __future__ import annotations
 
@@ -89,6 +89,8 @@ def files(shared_tmp):
     ("cell", ['intercalation=[{region="cathode", material="nmc811", initial_stoichiometry=0.5},'
               '{region="cathode", material="nmc811", initial_stoichiometry=0.2}]'],
      ["intercalation.1.region", "cathode"]),
+    ("cell", ['protocol.0.until={time="3 s", quantity=["contact_fractio", "below", 0.5]}'],
+     ["until.quantity", "contact_fractio", "contact_fraction"]),
     ("sphere", ["diffusion.material=li"], ["diffusion.material.name", "intercalation"]),
     ("sphere", ["output.field_every=5"], ["output.field_every", "time.outputs"]),
     ("sphere", ["study.resolution=fine", "geometry.builder=sphere", "geometry.params={}"],
@@ -105,6 +107,7 @@ def test_mistakes_in_a_composed_study_give_one_line(files, capsys, which, sets, 
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
         for n in needles:
             assert n in err, err
+    assert not (files / "run" / "summary.json").exists()  # found before anything ran
 
 
 def test_resolution_fine_doubles_the_default_cells_of_a_1d_builder(files):
