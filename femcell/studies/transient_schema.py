@@ -34,20 +34,22 @@ class TimeSection(_Model):
         return self
 
 
+class TransientOutputSection(_Model):
+    """[output] of a transient study: fields at time.outputs evenly spaced times."""
+
+    fields: bool = True
+    plots: bool = True
+
+
 class TransientStudy(StudyBase):
     """[study] kind = "transient": [diffusion], temperature and [time]."""
 
     PHYSICS: ClassVar[dict[str, bool]] = {"diffusion": True}
 
+    output: TransientOutputSection = TransientOutputSection()
+
     temperature: Temperature = 298.15
     time: TimeSection
-
-    @model_validator(mode="after")
-    def _no_field_every(self):
-        if "field_every" in self.output.model_fields_set:
-            raise _error(("output", "field_every"), "is for protocol and ccd_ramp studies; a "
-                         "transient study writes fields at time.outputs evenly spaced times")
-        return self
 
     def refine_steps(self):
         """Resolution "fine": a quarter of the given steps and of the error tolerances

@@ -92,7 +92,7 @@ def files(shared_tmp):
     ("cell", ['protocol.0.until={time="3 s", quantity=["contact_fractio", "below", 0.5]}'],
      ["until.quantity", "contact_fractio", "contact_fraction"]),
     ("sphere", ["diffusion.material=li"], ["diffusion.material.name", "intercalation"]),
-    ("sphere", ["output.field_every=5"], ["output.field_every", "time.outputs"]),
+    ("sphere", ["output.field_every=5"], ["unknown key", "output.field_every"]),
     ("sphere", ["study.resolution=fine", "geometry.builder=sphere", "geometry.params={}"],
      ["study.resolution", "geometry.params.h"]),
 ])

@@ -232,3 +232,12 @@ def test_full_cell_with_a_voiding_anode_conserves_lithium():
     assert stripped == pytest.approx(charge * width / F, rel=1e-8)
     assert res.value("rejected_steps") == 0
     assert 0.0 < res.value("final_stoichiometry[active]") - 0.3 < 0.1
+
+
+def test_every_shipped_study_round_trips_through_its_dump():
+    """Cases, sweeps and tests re-validate a dumped study: the dump of every kind must be a
+    valid study giving the same configuration."""
+    for path in sorted(PROBLEMS.glob("*.toml")):
+        cfg = load_config(path)
+        again = load_config(data=cfg.model_dump())
+        assert again == cfg, path.name
