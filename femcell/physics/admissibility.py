@@ -154,24 +154,16 @@ class ConcentrationChecks:
             report(bad, k, "concentration above c_max",
                    lambda k: f"{cmax[k]:.6g} mol/m^3 = {cmax[k] / cref:.6g} c_max")
         lo, hi = self._data_bounds_over(t)
-        if lo is not None:
-            under = lo - cmin
-            bad = under > eps
+        for word, bound, value in (("below", lo, cmin), ("above", hi, cmax)):
+            if bound is None:
+                continue
+            excess = bound - value if word == "below" else value - bound
+            bad = excess > eps
             if bad.any():
-                k = np.argmax(under)
-                report(bad, k, "concentration below the bounds of its initial and boundary "
-                       "data (discrete maximum principle)",
-                       lambda k: f"{cmin[k]:.6g} mol/m^3, {under[k] / cref:.4g} c_max below "
-                                 f"{lo[k]:.6g}")
-        if hi is not None:
-            over = cmax - hi
-            bad = over > eps
-            if bad.any():
-                k = np.argmax(over)
-                report(bad, k, "concentration above the bounds of its initial and boundary "
-                       "data (discrete maximum principle)",
-                       lambda k: f"{cmax[k]:.6g} mol/m^3, {over[k] / cref:.4g} c_max above "
-                                 f"{hi[k]:.6g}")
+                report(bad, np.argmax(excess), f"concentration {word} the bounds of its initial "
+                       "and boundary data (discrete maximum principle)",
+                       lambda k, v=value, e=excess, b=bound, w=word:
+                       f"{v[k]:.6g} mol/m^3, {e[k] / cref:.4g} c_max {w} {b[k]:.6g}")
         return out
 
     def _data_bounds_over(self, t: np.ndarray):
