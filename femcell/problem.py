@@ -15,6 +15,8 @@ fields are added here).
 
 from __future__ import annotations
 
+import time as _time
+
 import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx
@@ -105,7 +107,10 @@ class Problem:
         self._jac_key = None
         self._jac_current = False
         self._step = None  # (key of the step's operators, coefficients changed?)
-        self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
+        # assemble_s / solve_s: wall seconds of this rank in residual + Jacobian assembly and
+        # in the rest of the solves (linear solves, line search, convergence tests)
+        self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0,
+                      "assemble_s": 0.0, "solve_s": 0.0}
         self._bound_fns = self._make_bound_functions()
         self._nlp = self._make_nlp("default", bcs)
         self._linear_stepper = None
@@ -174,14 +179,24 @@ class Problem:
         # (and, since the Mat state is unchanged, PETSc keeps its factorisation)
         snes = nlp.solver
         jac_fn, jac_args, jac_kargs = snes.getJacobian()[2]
+        f_vec, (res_fn, res_args, res_kargs) = snes.getFunction()
+        stats = self.stats
 
         def jacobian(snes_, x, A, P):
             if self._jac_current:
                 return
+            t0 = _time.perf_counter()
             jac_fn(snes_, x, A, P, *(jac_args or ()), **(jac_kargs or {}))
-            self.stats["jacobians"] += 1
+            stats["assemble_s"] += _time.perf_counter() - t0
+            stats["jacobians"] += 1
             self._jac_current = self.linear
 
+        def residual(snes_, x, F):
+            t0 = _time.perf_counter()
+            res_fn(snes_, x, F, *(res_args or ()), **(res_kargs or {}))
+            stats["assemble_s"] += _time.perf_counter() - t0
+
+        snes.setFunction(residual, f_vec)
         snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
         if self._bound_fns is not None:  # lower/upper bound vectors in the block layout
             lo, hi = self._bound_fns
@@ -274,14 +289,21 @@ class Problem:
         """Solve the step set by `begin_step` from the current u (on failure: reject)."""
         key, changed = self._step
         self._step = (key, False)  # a coefficient change is seen by the first solve only
+        t0 = _time.perf_counter()
         if self._linear_stepper is not None:
-            report = self._linear_stepper.solve(key, changed)
+            solve0 = self.stats["solve_s"]
+            report = self._linear_stepper.solve(key, changed)  # times its KSP solve
+            self.stats["assemble_s"] += (_time.perf_counter() - t0
+                                         - (self.stats["solve_s"] - solve0))
         else:
+            assemble0 = self.stats["assemble_s"]
             if self.linear and (changed or key != self._jac_key):
                 self._jac_current = False  # rebuild once, then keep
                 self._jac_key = key
             self._refresh_bounds()
             report = run_snes(self._nlp)
+            self.stats["solve_s"] += (_time.perf_counter() - t0
+                                      - (self.stats["assemble_s"] - assemble0))
             if not report.converged:
                 self._jac_key = None
                 self._jac_current = False  # a failed factorisation must not be reused

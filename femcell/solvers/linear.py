@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time as _time
+
 import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
@@ -221,10 +223,13 @@ class LinearStepper:
         if self.bcs:
             set_bc(b, self.bcs)
         x = u.x.petsc_vec
+        t0 = _time.perf_counter()
         try:
             self.ksp.solve(b, x)
         except PETSc.Error as exc:
             return SolveReport(False, f"PETSc error {exc.ierr}", 1, 0)
+        finally:
+            self.problem.stats["solve_s"] += _time.perf_counter() - t0
         u.x.scatter_forward()
         reason = self.ksp.getConvergedReason()
         its = self.ksp.getIterationNumber()

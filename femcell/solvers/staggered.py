@@ -76,7 +76,8 @@ class StaggeredProblem:
     @property
     def stats(self) -> dict:
         """Solver work summed over the sub-problems, and the sweeps."""
-        out = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0}
+        out = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0,
+               "assemble_s": 0.0, "solve_s": 0.0}
         for s in self.subs:
             for k in out:
                 out[k] += s.stats[k]
