@@ -45,14 +45,43 @@ def _has_sweep(args) -> bool:
         return False
 
 
+def _run_overrides(args) -> list[str]:
+    """--set plus what the checkpoint and PETSc options mean as study keys; --restart
+    names the run folder (ConfigError on a conflicting --output)."""
+    from femcell.config import ConfigError
+
+    sets = list(args.set)
+    if args.checkpoint_every is not None:
+        sets.append(f"checkpoint.every_steps={args.checkpoint_every}")
+    if args.checkpoint_minutes is not None:
+        sets.append(f"checkpoint.every_minutes={args.checkpoint_minutes}")
+    for item in args.petsc_option:
+        key, eq, value = item.partition("=")
+        key = key.strip().lstrip("-")
+        if not key:
+            raise ConfigError(f"--petsc-option {item!r}: expected KEY=VALUE, e.g. ksp_type=cg "
+                              "or log_view=")
+        sets.append(f"solver.petsc_options.{key}={value!r}" if eq else
+                    f"solver.petsc_options.{key}=''")
+    if args.restart is not None:
+        if args.output and Path(args.output).resolve() != Path(args.restart).resolve():
+            raise ConfigError(f"--restart {args.restart} continues that run folder; --output "
+                              f"{args.output} names another (give one of them)")
+        args.output = args.restart
+    return sets
+
+
 def cmd_run(args) -> int:
     from femcell.config import load_config
     from femcell.runs import default_folder, fmt_pm
     from femcell.studies import fmt_headline, run_study, run_sweep
 
+    args.set = _run_overrides(args)
+    progress = not args.quiet and args.log_level != "warning"
+    restart = args.restart is not None
     if _has_sweep(args):
-        results = run_sweep(args.study, args.set, args.output, progress=not args.quiet,
-                            jobs=args.jobs)
+        results = run_sweep(args.study, args.set, args.output, progress=progress,
+                            jobs=args.jobs, restart=restart)
         keys = list(dict.fromkeys(k for r in results for k in r if k not in ("value",
                                                                               "folder")))
 
@@ -66,9 +95,10 @@ def cmd_run(args) -> int:
         return 0
     cfg = load_config(args.study, args.set)
     out = Path(args.output) if args.output else default_folder(cfg.study.name)
+    args.output = str(out)
     _say(f"femcell: study {cfg.study.name} -> {out}")
-    res = run_study(cfg, out, progress=not args.quiet, source=str(args.study),
-                    jobs=args.jobs or "serial")
+    res = run_study(cfg, out, progress=progress, source=str(args.study),
+                    jobs=args.jobs or "serial", restart=restart, log_level=args.log_level)
     sm = res.summary
     steps = sm.get("steps", {}).get("accepted")
     _say(f"femcell: {cfg.study.name} completed in {sm['wall_time_s']:.1f} s on "
@@ -234,6 +264,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", choices=["serial", "split"], default=None,
                    help="sweeps and CCD studies: run their points one after another on all "
                    "ranks (serial, default) or as independent MPI jobs (split)")
+    r.add_argument("--restart", metavar="RUN_FOLDER",
+                   help="continue the run in RUN_FOLDER from its newest checkpoint (on any "
+                   "number of ranks; sweeps and CCD studies redo only unfinished points)")
+    r.add_argument("--checkpoint-every", type=int, metavar="N",
+                   help="write a checkpoint every N accepted steps (checkpoint.every_steps)")
+    r.add_argument("--checkpoint-minutes", type=float, metavar="M",
+                   help="write a checkpoint every M wall minutes (checkpoint.every_minutes)")
+    r.add_argument("--petsc-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="PETSc option over femcell's presets, e.g. ksp_type=cg, "
+                   "snes_monitor= ; log_view= writes petsc_log.txt (solver.petsc_options)")
+    r.add_argument("--log-level", choices=["warning", "info", "debug"], default="info",
+                   help="warning: warnings only; info: progress (default); debug: also one "
+                   "line per step with its timings")
     r.set_defaults(func=cmd_run)
     ls = sub.add_parser("list", help="list studies, materials and geometry builders")
     ls.add_argument("--problems", default="problems")
@@ -301,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     except interrupt.Interrupted as exc:
         msg, code = (f"femcell: {exc}: stopped on every rank; the run folder's summary.json "
                      "says interrupted"), exc.exit_code
+        if args.command == "run" and getattr(args, "output", None) is not None:
+            msg += f"; continue with: femcell run {args.study} --restart {args.output}"
     except KeyboardInterrupt:  # Ctrl-C in a command that does not poll (list, mesh, bench)
         msg, code = "femcell: interrupted", 130
     except OSError as exc:  # the file system (disk full, permissions): not a femcell bug

@@ -377,6 +377,13 @@ class Domain:
         lo, hi = glo, ghi
         return float(np.max(hi - lo))
 
+    def cell_keys(self, mesh) -> np.ndarray:
+        """Partition-independent int64 keys of the owned cells of `mesh` (this mesh or one
+        of its region / interface submeshes), for checkpoints read on another rank count."""
+        from femcell._domain_keys import cell_keys
+
+        return cell_keys(self, mesh)
+
     def num_cells_global(self) -> int:
         return self.mesh.topology.index_map(self.tdim).size_global
 

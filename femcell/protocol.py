@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from femcell.experiment import KINDS, Protocol, ProtocolError, Repeat, Step, Until  # noqa: F401
 from femcell.solvers.timestepping import Event
@@ -64,17 +64,36 @@ class ProtocolRunner:
         stoichiometry_limits: stop the protocol when an intercalation electrode (a
             Diffusion whose material has an open-circuit potential) reaches c = c_max or 0
             anywhere, located to within `stoichiometry_tol` (in c / c_max; None: default).
+        after_step: callback() once per accepted step at a point where `checkpoint_state`
+            can be taken (e.g. femcell.checkpoint.Checkpointer.after_step); not after the
+            step that ends the protocol at a limit.
     """
 
     def __init__(self, problem, electrochem, integrator, *, dt: float, rise_time: float = 0.0,
                  record: Callable[[dict], None] | None = None,
-                 stoichiometry_limits: bool = True, stoichiometry_tol: float | None = None):
+                 stoichiometry_limits: bool = True, stoichiometry_tol: float | None = None,
+                 after_step: Callable[[], None] | None = None):
         self.problem, self.ec, self.integ = problem, electrochem, integrator
         self.dt, self.rise, self.record = dt, rise_time, record
         self.stoichiometry_limits, self.stoichiometry_tol = stoichiometry_limits, stoichiometry_tol
         self.ended_by = ""  # why the protocol ended: "completed" or the limit's description
         self.summaries: list[StepSummary] = []
         self._I_last = self._V_last = 0.0  # current [A m^-2] and voltage [V] at the last end
+        self.after_step = after_step
+        self._position = {"index": 0, "in_step": False}  # where a checkpoint resumes
+
+    def checkpoint_state(self) -> dict:
+        """JSON-able position: protocol step, its start time and charge so far, the current
+        and voltage the step started from, the summaries of the finished steps."""
+        return {"position": dict(self._position), "I_last": self._I_last,
+                "V_last": self._V_last, "ended_by": self.ended_by,
+                "summaries": [asdict(s) for s in self.summaries]}
+
+    def _restore(self, state: dict) -> dict:
+        self._I_last, self._V_last = float(state["I_last"]), float(state["V_last"])
+        self.ended_by = state["ended_by"]
+        self.summaries = [StepSummary(**s) for s in state["summaries"]]
+        return dict(state["position"])
 
     def _ramp(self, v_from: float, v_to: float, t0: float):
         """A value moving linearly from v_from to v_to over the rise time after t0."""
@@ -158,19 +177,33 @@ class ProtocolRunner:
             out.append(Event(f"{name}_{how}", dist, max(UNTIL_RTOL * abs(value), 1e-12)))
         return out
 
-    def run(self, protocol: Protocol) -> list[StepSummary]:
-        """Run every step; stops early at a stoichiometry limit (or a 'stop:' reason)."""
+    def run(self, protocol: Protocol, resume: tuple[dict, dict] | None = None
+            ) -> list[StepSummary]:
+        """Run every step; stops early at a stoichiometry limit (or a 'stop:' reason).
+
+        Args:
+            protocol: the steps.
+            resume: (checkpoint_state of this runner, of the integrator) to continue from.
+        """
         try:
-            return self._run(protocol)
+            return self._run(protocol, resume)
         finally:
             self.integ.set_events([])
 
-    def _run(self, protocol: Protocol) -> list[StepSummary]:
+    def _run(self, protocol: Protocol, resume: tuple[dict, dict] | None) -> list[StepSummary]:
         integ = self.integ
         limits = self._limit_events()
         self.ended_by = "completed"
+        start = {"index": 0, "in_step": False}
+        if resume is not None:
+            start = self._restore(resume[0])
+            integ.set_events([])
+            integ.restore_state(resume[1], with_events=False)
         for index, (cycle, step) in enumerate(protocol.steps()):
-            t0 = integ.t
+            if index < start["index"]:
+                continue
+            mid = start["in_step"] and index == start["index"]
+            t0 = start["t0"] if mid else integ.t
             if step.temperature is not None:  # every physics follows the step temperature
                 for p in self.problem.physics:
                     p.set_temperature(step.temperature)
@@ -181,10 +214,13 @@ class ProtocolRunner:
             else:
                 self.ec.set_current(self._current_fn(step, t0, self._I_last))
                 self.problem.set_mode("default")
-            integ.dt = integ.ctl.dt_initial = step.dt or self.dt
+            if not mid:
+                integ.dt = integ.ctl.dt_initial = step.dt or self.dt
             integ.set_events(limits + self.until_events(step))
+            if mid:  # the step size and the located events as they were
+                integ.restore_state(resume[1])
             t_stop = t0 + self._time_limit(step)
-            charge = 0.0
+            charge = start["charge"] if mid else 0.0
             reason, detail = "time", ""
             while True:
                 horizon = min(t_stop, integ.t + 1e6 * integ.dt)
@@ -214,6 +250,9 @@ class ProtocolRunner:
                     if fired is not None:
                         detail = integ.ended_by
                     break
+                self._position = {"index": index, "in_step": True, "t0": t0, "charge": charge}
+                if self.after_step is not None:
+                    self.after_step()
             self._I_last = self.ec.current(integ.t) if step.kind != "hold" else q.get(
                 "current_density", 0.0)
             self._V_last = q.get("cell_voltage", self._V_last)
@@ -225,6 +264,9 @@ class ProtocolRunner:
             if reason.startswith("stop:"):
                 self.ended_by = reason
                 break
+            self._position = {"index": index + 1, "in_step": False}
+            if self.after_step is not None:
+                self.after_step()
         return self.summaries
 
     @staticmethod

@@ -65,6 +65,35 @@ class Run:
         self.paths: dict[str, Path] = {}
         self.rank0 = comm.rank == 0
         self.finished = False
+        self.restart = False  # continue the run in `folder` from its newest checkpoint
+        self.restarts = 0  # how many times this run was continued from a checkpoint
+        self.wall_before = 0.0  # wall time of the earlier segments of a restarted run [s]
+        self.checkpoints: dict = {}  # summary.json "checkpoints" entry
+
+    def elapsed(self) -> float:
+        """Wall time of the run so far [s], earlier segments of a restarted run included."""
+        return self.wall_before + _time.perf_counter() - self.wall0
+
+    def restart_inputs(self) -> dict:
+        """The inputs a restart must share with the checkpointed run: everything but
+        [output], [checkpoint] and solver.petsc_options (which may change between
+        segments)."""
+        data = self.cfg.model_dump()
+        data.pop("output", None)
+        data.pop("checkpoint", None)
+        if isinstance(data.get("solver"), dict):
+            data["solver"].pop("petsc_options", None)
+        return data
+
+    def resume_from(self, state: dict) -> None:
+        """Carry timings, warnings and wall time over from a checkpoint's state."""
+        for k, v in state.get("timings_s", {}).items():
+            self.timings[k] = self.timings.get(k, 0.0) + float(v)
+        for w in state.get("warnings", []):
+            if w not in self.warnings:
+                self.warnings.append(w)
+        self.wall_before = float(state.get("wall_time_s", 0.0))
+        self.restarts = int(state.get("restarts", 0)) + 1
 
     # ------------------------------------------------------------------ messages
     def say(self, msg: str) -> None:
@@ -100,6 +129,8 @@ class Run:
         if not self.write:
             return
         folder = self.folder
+        if self.restart:  # continue: keep what the earlier segments wrote
+            return
 
         def make():
             try:
@@ -164,7 +195,7 @@ class Run:
             "versions": versions(),
             "petsc_packages": {k: v for k, v in capabilities().items() if v},
             "mpi_ranks": self.comm.size,
-            "wall_time_s": _time.perf_counter() - self.wall0,
+            "wall_time_s": self.elapsed(),
             "timings_s": dict(self.timings),
             "steps": dict(steps or {"accepted": 0, "rejected": 0}),
             "headline": headline_json(headline),
@@ -172,6 +203,8 @@ class Run:
         }
         out.update(extra)
         out.setdefault("citations", [])
+        if self.checkpoints:
+            out["checkpoints"] = dict(self.checkpoints)
         out["files"] = {k: str(v) for k, v in self.paths.items()}
         return out
 
@@ -221,7 +254,7 @@ _OUTPUT_FILES = ("summary.json", "summary.json.tmp", "quantities.csv", "j_crit.c
                  "mesh.vtu", "mesh_facets.vtu", "regions.json", "concentration.png",
                  "field.png", "voltage.png", "current_density.png", "arrhenius.png",
                  "j_crit.png")
-_OUTPUT_GLOBS = ("fields*.vtkhdf", "fields*.bp")
+_OUTPUT_GLOBS = ("fields*.vtkhdf", "fields*.bp", "petsc_log*.txt")
 
 
 def _clear_outputs(folder: Path) -> None:
@@ -232,8 +265,9 @@ def _clear_outputs(folder: Path) -> None:
     for pattern in _OUTPUT_GLOBS:
         for p in folder.glob(pattern):
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-    if (folder / "ramps").is_dir():
-        shutil.rmtree(folder / "ramps")
+    for sub in ("ramps", "checkpoints"):
+        if (folder / sub).is_dir():
+            shutil.rmtree(folder / sub)
 
 
 def status_of(exc: BaseException | None) -> tuple[str, str]:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from femcell.config.base import GeometrySection, _error, _Model
 
@@ -28,6 +29,27 @@ class SolverSection(_Model):
 
     degree: Literal[1, 2, 3] = 1
     linear: Literal["auto", "direct", "iterative"] = "auto"
+    # PETSc options merged over femcell's presets, without the leading "-" (e.g.
+    # ksp_type = "cg", snes_monitor = ""); log_view writes petsc_log.txt into the run folder
+    petsc_options: dict[str, str | int | float | bool] = {}
+
+    @field_validator("petsc_options")
+    @classmethod
+    def _option_names(cls, v):
+        for key in v:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+                raise ValueError(f"PETSc option {key!r}: a name such as ksp_type (letters, "
+                                 "digits and '_', no leading '-')")
+        return v
+
+
+class CheckpointSection(_Model):
+    """[checkpoint]: when a run writes a restart point (run folder/checkpoints/). A signal
+    (SIGTERM, SIGUSR1, SIGINT) always writes one; 0 switches a trigger off."""
+
+    every_steps: int = Field(default=0, ge=0)  # accepted steps between checkpoints
+    every_minutes: float = Field(default=0.0, ge=0.0)  # wall minutes between checkpoints
+    keep: int = Field(default=2, ge=1)  # complete checkpoints kept
 
 
 class OutputSection(_Model):
@@ -51,6 +73,7 @@ class StudyBase(_Model):
     geometry: GeometrySection
     solver: SolverSection = SolverSection()
     output: OutputSection = OutputSection()
+    checkpoint: CheckpointSection = CheckpointSection()
     sweep: dict[str, Any] | None = None  # run as a sweep (femcell.sweep), not by the kind
 
     @model_validator(mode="before")

@@ -42,6 +42,12 @@ class QuantityTable:
         except OSError as exc:
             self._error = exc
 
+    def restore(self, rows: list[dict]) -> None:
+        """Start from the rows of an earlier segment of a restarted run (rank 0 rewrites
+        the CSV with them; the rows a killed segment wrote after its checkpoint go)."""
+        for row in rows:
+            self.append(row)
+
     def column(self, key: str) -> list:
         return [r[key] for r in self.rows]
 

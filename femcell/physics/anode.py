@@ -281,6 +281,13 @@ class AnodeInterface(Physics, ElectrodeCoupling):
                               for k, e in rates.items()
                               if not isinstance(e, float | int | ufl.constantvalue.Zero)}
 
+    def checkpoint_state(self) -> dict:
+        """The metal ledger's running totals [mol m^-2 / m^3 m^-2 per interface area]."""
+        return {"ledger": dict(self._ledger)}
+
+    def restore_state(self, state: dict) -> None:
+        self._ledger.update({k: float(v) for k, v in state.get("ledger", {}).items()})
+
     def on_accept(self) -> None:
         """Add this step's fluxes (backward-Euler rates at the new time times dt)."""
         dt = float(self.time.dt.value)

@@ -87,6 +87,15 @@ class Physics:
     def set_temperature(self, temperature) -> None:
         """Temperature [K], a float or a function of time [s] (default: not used)."""
 
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict:
+        """JSON-able state beyond the fields (running totals, rates), for restarts; the
+        Problem stores the fields and their history levels itself."""
+        return {}
+
+    def restore_state(self, state: dict) -> None:
+        """Set what `checkpoint_state` returned (after setup, on any number of ranks)."""
+
     # ------------------------------------------------------------------ results
     def quantities(self) -> dict[str, float]:
         """Scalar results in SI units (collective)."""

@@ -288,6 +288,17 @@ class Diffusion(ConcentrationChecks, Physics, ElectrodeCoupling):
             entity_maps=self.entity_maps or None)
         self._store_change = 0.0
 
+    _STATE = ("_store_change", "_sink_total", "_sink_rate", "_outflow_total", "_outflow_rate")
+
+    def checkpoint_state(self) -> dict:
+        """Running totals: store change, bulk sink, boundary outflows (SI)."""
+        return {k: getattr(self, k) for k in self._STATE if hasattr(self, k)}
+
+    def restore_state(self, state: dict) -> None:
+        for k, v in state.items():
+            if k in self._STATE:
+                setattr(self, k, dict(v) if isinstance(v, dict) else float(v))
+
     def on_accept(self) -> None:
         dt = float(self.time.dt.value)
         comm = self.domain.comm

@@ -149,6 +149,36 @@ class TimeIntegrator:
         self._ref: dict[int, float] = {}  # distances when the events were set
         self._brackets: dict[int, dict] = {}  # per event: the closest rejected overshoot
 
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict:
+        """JSON-able state: time, step sizes and their history, counters, the step log and
+        the located events' bookkeeping (by position in `events`)."""
+        pos = {id(ev): k for k, ev in enumerate(self.events)}
+        return {"t": self.t, "dt": self.dt, "dt_initial": self.ctl.dt_initial,
+                "times": list(self._times), "steps": self.steps, "rejected": self.rejected,
+                "event_retries": self.event_retries, "log": list(self.log),
+                "g": None if self._g is None else {str(pos[k]): v for k, v in self._g.items()},
+                "ref": {str(pos[k]): v for k, v in self._ref.items() if k in pos},
+                "brackets": {str(pos[k]): dict(b) for k, b in self._brackets.items()
+                             if k in pos}}
+
+    def restore_state(self, state: dict, *, with_events: bool = True) -> None:
+        """Continue from `checkpoint_state` (call after the events are set again, in the
+        same order; with_events=False restores all but the events' bookkeeping)."""
+        ids = [id(ev) for ev in self.events]
+        self.t, self.dt = float(state["t"]), float(state["dt"])
+        self.ctl.dt_initial = float(state["dt_initial"])
+        self._times = [float(x) for x in state["times"]]
+        self.steps, self.rejected = int(state["steps"]), int(state["rejected"])
+        self.event_retries = int(state["event_retries"])
+        self.log = [dict(r) for r in state["log"]]
+        if not with_events:
+            return
+        self._g = None if state["g"] is None else {ids[int(k)]: float(v)
+                                                    for k, v in state["g"].items()}
+        self._ref = {ids[int(k)]: float(v) for k, v in state["ref"].items()}
+        self._brackets = {ids[int(k)]: dict(b) for k, b in state["brackets"].items()}
+
     def _order_now(self) -> int:
         return 2 if (self.ctl.order == 2 and len(self._times) >= 2) else 1
 
@@ -340,7 +370,8 @@ class TimeIntegrator:
         return rec
 
     def run(self, t_end: float, on_step: Callable[[dict], bool | None] | None = None,
-            stop_times: list[float] | None = None, events: list[Event] | None = None) -> str:
+            stop_times: list[float] | None = None, events: list[Event] | None = None,
+            restore: dict | None = None) -> str:
         """Advance to t_end, landing exactly on every time in `stop_times`.
 
         Args:
@@ -350,6 +381,7 @@ class TimeIntegrator:
             stop_times: times [s] to land on exactly (outputs).
             events: limits (Event) that end the run when reached, located to within their
                 tolerance (None: keep the integrator's current events).
+            restore: a `checkpoint_state` to continue from (applied after the events).
 
         Returns:
             why the run ended (also in `ended_by`): "end time", "stopped by on_step", or
@@ -357,6 +389,8 @@ class TimeIntegrator:
         """
         if events is not None:
             self.set_events(events)
+        if restore is not None:
+            self.restore_state(restore)
         self.ended_by = None
         marks = sorted(t for t in (stop_times or []) if self.t < t < t_end) + [t_end]
         batch = (on_step is None and not self.events and not self.ctl.adaptive

@@ -5,6 +5,8 @@ writers, the summary skeleton and the failed / interrupted status (femcell.runs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 
 from femcell import interrupt
@@ -65,6 +67,141 @@ class StudyRun(Run):
         self.base_dir = Path(source).parent if source else None
         self.jobs = jobs
         self.quality = None
+        self.field_stem = "fields"  # a restarted run writes fields-r<k>.vtkhdf
+
+    # ------------------------------------------------------------------ restart
+    def restart_checkpoint(self) -> Path | None:
+        """With --restart: the newest complete checkpoint of the run folder, checked against
+        this study (collective; CheckpointError, i.e. bad input, when it cannot be used).
+        None when the run is not a restart."""
+        if not self.restart:
+            return None
+        from femcell.io import checkpoint as store
+
+        folder = self.folder
+
+        def check():
+            if not folder.is_dir():
+                raise store.CheckpointError(f"--restart {folder}: no such run folder")
+            status = _summary_status(folder)
+            if status == "completed":
+                raise store.CheckpointError(f"--restart {folder}: the run is already "
+                                            "completed (summary.json); nothing to continue")
+            path = store.latest(folder)
+            if path is None:
+                raise store.CheckpointError(
+                    f"--restart {folder}: no complete checkpoint in {folder / 'checkpoints'}"
+                    " (a run writes one every [checkpoint] every_steps / every_minutes and "
+                    "when it receives SIGTERM, SIGUSR1 or SIGINT)")
+            state = store._load_state(path)
+            self._check_same_study(path, state)
+            return str(path)
+
+        return Path(self.on_root(check, share=True))
+
+    def _check_same_study(self, path: Path, state: dict) -> None:
+        from femcell.io.checkpoint import CheckpointError, _json_default
+
+        if state.get("study") != self.name or state.get("kind") != self.kind:
+            raise CheckpointError(f"--restart {self.folder}: the checkpoint is of study "
+                                  f"{state.get('study')!r} ({state.get('kind')}), not "
+                                  f"{self.name!r} ({self.kind})")
+        now = json.loads(json.dumps(self.restart_inputs(), default=_json_default))
+        key = _first_difference(state.get("inputs"), now)
+        if key is not None:
+            raise CheckpointError(f"--restart {self.folder}: {key or 'the inputs'} differs "
+                                  f"from the checkpointed run's ({path.name}); a restart "
+                                  "continues the same study ([output], [checkpoint] and "
+                                  "solver.petsc_options may change)")
+
+    def checkpointer(self, problem, integrator, runner_state):
+        """The Checkpointer of this run ([checkpoint] settings)."""
+        from femcell.checkpoint import Checkpointer
+
+        c = self.cfg.checkpoint
+        ck = Checkpointer(self, problem, integrator, runner_state, every_steps=c.every_steps,
+                          every_minutes=c.every_minutes, keep=c.keep)
+        self.checkpoints = {"every_steps": c.every_steps, "every_minutes": c.every_minutes,
+                            "written": ck.written}
+        return ck
+
+    def resume(self, ck, path: Path) -> dict:
+        """Read checkpoint `path` into the initialised problem; returns the checkpoint's
+        state ("runner": the runner's own, "integrator": for TimeIntegrator.restore_state)."""
+        state = ck.restore(path)
+        self.field_stem = f"fields-r{self.restarts}"
+        self.checkpoints["restarted_from"] = str(path)
+        self.checkpoints["restarts"] = self.restarts
+        self.say(f"femcell: continuing from {path} (t = {state['t']:.6g} s, "
+                 f"{state['steps']} steps; restart {self.restarts})")
+        return state
+
+    # ------------------------------------------------------------------ per-step timings
+    STALL_FACTOR = 10.0  # a step this many times the median step time is reported
+    STALL_MIN_STEPS = 5
+    STALL_FLOOR_S = 0.5  # shorter steps are never reported (a Jacobian rebuild, a JIT)
+
+    def step_timings(self, problem, *, initial: bool = False) -> dict:
+        """Wall seconds on this rank since the previous row: the whole step, assembly and
+        solves (rejected attempts included), output writing and checkpoints. Warns (once per
+        run) when a step's computation takes STALL_FACTOR times the median step (and more
+        than STALL_FLOOR_S)."""
+        import time as _time
+
+        st = problem.stats
+        now = (_time.perf_counter(), st.get("assemble_s", 0.0), st.get("solve_s", 0.0),
+               self.timings.get("io_s", 0.0) + self.timings.get("checkpoint_s", 0.0))
+        prev = getattr(self, "_tprev", None)
+        self._tprev = now
+        if initial or prev is None:
+            self._step_walls = []
+            return dict.fromkeys(("wall_step_s", "wall_assemble_s", "wall_solve_s",
+                                  "wall_io_s"), 0.0)
+        d = [a - b for a, b in zip(now, prev, strict=True)]
+        compute = d[0] - d[3]  # the step without output and checkpoint writing
+        walls = self._step_walls
+        if len(walls) >= self.STALL_MIN_STEPS and not getattr(self, "_stalled", False):
+            med = float(sorted(walls)[len(walls) // 2])
+            if compute > max(self.STALL_FACTOR * med, self.STALL_FLOOR_S):
+                self._stalled = True
+                self.warn(f"a step took {compute:.3g} s, {compute / med:.0f} times the median "
+                          f"step ({med:.3g} s) after {len(walls)} steps (solver stall? see "
+                          "wall_* in quantities.csv)")
+        walls.append(compute)
+        if getattr(self, "debug", False):
+            self.say(f"  step {len(walls)}: {d[0]:.4g} s (assembly {d[1]:.3g} s, solve "
+                     f"{d[2]:.3g} s, output {d[3]:.3g} s)")
+        return {"wall_step_s": d[0], "wall_assemble_s": d[1], "wall_solve_s": d[2],
+                "wall_io_s": d[3]}
+
+    @contextlib.contextmanager
+    def petsc_log(self):
+        """With solver.petsc_options.log_view: PETSc's performance log of the run, written
+        to petsc_log.txt in the run folder at the end (also after a failure)."""
+        if "log_view" not in self.cfg.solver.petsc_options:
+            yield
+            return
+        from femcell._dolfinx import PETSc
+
+        PETSc.Log.begin()
+        try:
+            yield
+        finally:
+            if self.write and self.folder.is_dir():
+                name = "petsc_log.txt" if not self.restarts else (
+                    f"petsc_log-r{self.restarts}.txt")
+                viewer = PETSc.Viewer().createASCII(str(self.folder / name), comm=self.comm)
+                PETSc.Log.view(viewer)
+                viewer.destroy()
+                self.paths["petsc_log"] = self.folder / name
+
+    def petsc_options(self) -> dict:
+        """[solver] petsc_options as strings for the Problem (log_view is handled by the
+        run: petsc_log.txt)."""
+        opts = {k: ("" if v is True else str(v).lower() if isinstance(v, bool) else str(v))
+                for k, v in self.cfg.solver.petsc_options.items()}
+        opts.pop("log_view", None)
+        return opts
 
     # ------------------------------------------------------------------ building
     def build_domain(self, comm=None, *, report: bool = True):
@@ -119,7 +256,8 @@ class StudyRun(Run):
         for p in physics:
             outputs.update(p.output_fields())
         writer = fio.FieldWriter(self.comm if folder is None else domain.comm,
-                                 folder or self.folder, outputs, domain=domain)
+                                 (folder or self.folder) / f"{self.field_stem}.vtkhdf",
+                                 outputs, domain=domain)
         if folder is None:
             for p in writer.paths:
                 self.paths[f"fields:{p.name}"] = p
@@ -167,6 +305,35 @@ class StudyRun(Run):
         raise SolverError(f"{stop}{where}")
 
 
+def _summary_status(folder: Path) -> str | None:
+    try:
+        with open(folder / "summary.json") as f:
+            return json.load(f).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _first_difference(a, b, path: str = "") -> str | None:
+    """Dotted path of the first difference between two JSON-like values (None: equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{path}{k}"
+            d = _first_difference(a[k], b[k], f"{path}{k}.")
+            if d is not None:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return path.rstrip(".")
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            d = _first_difference(x, y, f"{path}{i}.")
+            if d is not None:
+                return d
+        return None
+    return None if a == b else path.rstrip(".")
+
+
 def time_unit(t_end: float) -> tuple[str, float]:
     """A readable time axis for plots: (unit, seconds per unit)."""
     return ("h", 3600.0) if t_end >= 2 * 3600 else (("min", 60.0) if t_end >= 120 else
@@ -175,7 +342,8 @@ def time_unit(t_end: float) -> tuple[str, float]:
 
 def run_study(cfg, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
               progress: bool = True, write: bool = True, source: str | None = None,
-              jobs: str | int = "serial") -> Result:
+              jobs: str | int = "serial", restart: bool = False,
+              log_level: str = "info") -> Result:
     """Run a study of any registered kind and write its folder.
 
     Args:
@@ -187,6 +355,10 @@ def run_study(cfg, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
         source: path of the study file (recorded in the summary).
         jobs: for kinds made of independent runs (CCD ramps): "serial" or "split" (one
             group of ranks per run, femcell.sweep); a single-run study uses all ranks.
+        restart: continue the run in `output` from its newest checkpoint (any number of
+            ranks); kinds made of independent runs redo only those not completed.
+        log_level: "warning", "info" or "debug" (rank 0 prints a line per step with its
+            timings).
 
     Returns:
         The Result (headline values typed: femcell.studies.Value).
@@ -194,10 +366,14 @@ def run_study(cfg, output: str | Path | None = None, *, comm=MPI.COMM_WORLD,
     Raises:
         ConfigError: bad input discovered while building (unknown region, material...).
         SolverError: no convergence after the allowed step cuts (summary status failed).
-        Interrupted: SIGINT / SIGTERM on any rank (summary status interrupted).
+        Interrupted: SIGINT / SIGTERM / SIGUSR1 on any rank (a checkpoint is written,
+            summary status interrupted).
     """
     runner = registry.runner(cfg.kind)
     with interrupt.handling():
         run = StudyRun(cfg, output, comm, progress=progress, write=write, source=source,
                        jobs=jobs)
-        return runner(run.cfg, run)
+        run.restart = bool(restart)
+        run.debug = log_level == "debug"
+        with run.petsc_log():
+            return runner(run.cfg, run)

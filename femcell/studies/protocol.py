@@ -18,6 +18,7 @@ def run(cfg, run):
     from femcell.protocol import Protocol, ProtocolError, ProtocolRunner
     from femcell.units import to_si
 
+    restart = run.restart_checkpoint()
     domain = run.build_domain()
     protocol = as_config_error(lambda: Protocol.from_dicts(
         cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key)))
@@ -25,16 +26,29 @@ def run(cfg, run):
     phys = physics[-1]  # the charge transport; what it collects couplings from comes first
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics,
-                                                  linear_solver=cfg.solver.linear))
+                                                  linear_solver=cfg.solver.linear,
+                                                  petsc_options=run.petsc_options()))
         problem.initialise()  # the quantities it records, checked before anything runs
         as_config_error(lambda: protocol.check_quantities(problem.quantities()))
     run.open_folder()
     with run.guard(problem):
-        writer, table = run.begin(domain, physics, problem, initialise=False)
         integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
                                                        max_cuts=cfg.time.max_cuts))
-        bar = run.progress_bar(unit=" steps")
         count, every = [0], cfg.output.field_every
+        runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt,
+                                rise_time=cfg.time.rise_time)
+        ck = run.checkpointer(problem, integ, lambda: {
+            "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
+        resume = None
+        if restart is not None:
+            saved = run.resume(ck, restart)
+            resume = (saved["runner"]["protocol"], saved["integrator"])
+            count[0] = saved["runner"]["count"]
+        writer, table = run.begin(domain, physics, problem, initialise=False)
+        if resume is not None:
+            table.restore(saved["runner"]["rows"])
+        run.step_timings(problem, initial=True)
+        bar = run.progress_bar(unit=" steps", initial=count[0])
 
         def write_fields(t):
             for p in physics:
@@ -42,25 +56,25 @@ def run(cfg, run):
             writer.write(t)
 
         if writer:
-            write_fields(0.0)
+            write_fields(integ.t)
 
         def record(row):
-            table.append(row)
-            count[0] += 1
-            if writer and count[0] % every == 0:
-                write_fields(row["t"])
+            row.update(run.step_timings(problem))
+            with run.timed("io_s"):
+                table.append(row)
+                count[0] += 1
+                if writer and count[0] % every == 0:
+                    write_fields(row["t"])
             if bar is not None:
                 bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
                                     f"[{row['label']}]", refresh=False)
                 bar.update(1)
-            run.check_interrupt()
 
-        runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt,
-                                rise_time=cfg.time.rise_time, record=record)
+        runner.record, runner.after_step = record, ck.after_step
         stop, bad_input = None, None
         with run.timed("time_loop_s"):
             try:
-                runner.run(protocol)
+                runner.run(protocol, resume)
             except (SolverError, interrupt.Interrupted) as exc:
                 stop = exc
             except ProtocolError as exc:  # found while running (e.g. an unknown quantity)

@@ -18,12 +18,14 @@ def run(cfg, run):
     """Run a transient study (see the module docstring) in the lifecycle `run`."""
     from femcell.physics.diffusion import stoichiometry_limits
 
+    restart = run.restart_checkpoint()
     domain = run.build_domain()
     physics, _ = run.build_physics(domain, cfg.temperature)
     phys = physics[0]
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics,
-                                                  linear_solver=cfg.solver.linear))
+                                                  linear_solver=cfg.solver.linear,
+                                                  petsc_options=run.petsc_options()))
     tc = cfg.time
     dt0 = tc.dt if tc.dt is not None else min(tc.end / 1000.0, 1e-3 * phys.scales.time)
     ctl = StepController(dt_initial=dt0, dt_max=tc.dt_max or tc.end / 10.0,
@@ -34,33 +36,50 @@ def run(cfg, run):
 
     run.open_folder()
     with run.guard(problem):
-        writer, table = run.begin(domain, physics, problem)
-        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities()})
-        if writer:
-            writer.write(0.0)
-        bar = run.progress_bar(total=tc.end, unit="s", leave=True,
+        next_out = [0]
+        ck = run.checkpointer(problem, integ, lambda: {"rows": table.rows,
+                                                       "next_output": next_out[0]})
+        resume = None
+        if restart is not None:
+            problem.initialise()  # everything the physics set up, then the saved state
+            saved = run.resume(ck, restart)
+            resume = saved["integrator"]
+            next_out[0] = saved["runner"]["next_output"]
+        writer, table = run.begin(domain, physics, problem, initialise=restart is None)
+        if restart is None:
+            table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities(),
+                          **run.step_timings(problem, initial=True)})
+            if writer:
+                writer.write(0.0)
+        else:
+            table.restore(saved["runner"]["rows"])
+            run.step_timings(problem, initial=True)
+            if writer:
+                writer.write(integ.t)  # the state the run continues from
+        bar = run.progress_bar(total=tc.end, initial=integ.t, unit="s", leave=True,
                                bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/"
                                           "{total:.4g} s [{elapsed}<{remaining}]{postfix}")
-        next_out = [0]
 
         def on_step(rec):
-            table.append({"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
-                          **problem.quantities()})
-            if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
-                    next_out[0]] * (1 - 1e-12):
-                writer.write(rec["t"])
-                next_out[0] += 1
+            row = {"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
+                   **problem.quantities(), **run.step_timings(problem)}
+            with run.timed("io_s"):
+                table.append(row)
+                if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
+                        next_out[0]] * (1 - 1e-12):
+                    writer.write(rec["t"])
+                    next_out[0] += 1
             if bar is not None:
                 bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
                 bar.update(rec["t"] - bar.n)
-            run.check_interrupt()
+            ck.after_step()
             return False
 
         stop = None
         with run.timed("time_loop_s"):
             try:
                 integ.run(tc.end, on_step, stop_times=out_times,
-                          events=stoichiometry_limits(physics))
+                          events=stoichiometry_limits(physics), restore=resume)
             except (SolverError, interrupt.Interrupted) as exc:
                 stop = exc
             finally:
