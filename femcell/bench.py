@@ -219,12 +219,17 @@ def bench_cell(extra: list[str]) -> int:
 
 
 def main(problem: str, extra: list[str]) -> int:
+    if problem == "scaling":  # a driver that launches its own MPI jobs
+        from femcell import bench_scaling
+
+        return bench_scaling.main(extra)
     from femcell._dolfinx import MPI
 
     if problem == "cell":
         return bench_cell(extra)
     if problem != "particle":
-        raise ConfigError(f"femcell bench: unknown benchmark {problem!r} (particle, cell)")
+        raise ConfigError(f"femcell bench: unknown benchmark {problem!r} (particle, cell, "
+                          "scaling)")
     if extra:
         raise ConfigError(f"femcell bench particle: takes no arguments (got {' '.join(extra)})")
     if MPI.COMM_WORLD.size > 1 and MPI.COMM_WORLD.rank == 0:

@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         msg, code = (f"femcell: {exc}: stopped on every rank; the run folder's summary.json "
                      "says interrupted"), exc.exit_code
         if args.command == "run" and getattr(args, "output", None) is not None:
-            msg += f"; continue with: femcell run {args.study} --restart {args.output}"
+            msg += f"; continue with: {_restart_command(argv, args.output)}"
     except KeyboardInterrupt:  # Ctrl-C in a command that does not poll (list, mesh, bench)
         msg, code = "femcell: interrupted", 130
     except OSError as exc:  # the file system (disk full, permissions): not a femcell bug
@@ -365,6 +365,26 @@ def main(argv: list[str] | None = None) -> int:
     if errcomm is not None:
         errcomm.Free()
     return code
+
+
+def _restart_command(argv: list[str], folder: str) -> str:
+    """The command line that continues an interrupted run: the same arguments with the run
+    folder given to --restart instead of --output."""
+    import shlex
+
+    out, skip = ["femcell"], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "--output", "--restart"):
+            skip = True
+            continue
+        if a.startswith(("--output=", "--restart=")) or (a.startswith("-o") and a != "-o"
+                                                         and len(a) > 2):
+            continue
+        out.append(a)
+    return shlex.join(out + ["--restart", folder])
 
 
 def _end_together(errcomm, msg: str, code: int) -> None:

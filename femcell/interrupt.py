@@ -1,10 +1,13 @@
-"""SIGINT / SIGTERM: stop every rank at the same step, with status "interrupted".
+"""SIGINT / SIGTERM / SIGUSR1: stop every rank at the same step, with status "interrupted".
 
 A signal only sets a flag (no exception inside PETSc callbacks, which would turn Ctrl-C into a
 false "no convergence"). The runners call `check(comm)` after every accepted step and between
 the points of a sweep: one allreduce decides on every rank together, so all ranks raise
-`Interrupted` at the same place and the run folder gets a summary with status interrupted.
-A second signal while the first is pending stops the process at once (the user insists),
+`Interrupted` at the same place (after writing a checkpoint: femcell.checkpoint) and the run
+folder gets a summary with status interrupted. SIGTERM and SIGUSR1 are what a scheduler
+sends before it kills a job (Slurm: `--signal=USR1@600`, then TERM at the limit); repeated
+or combined they only keep the flag set, so a checkpoint being written is not cut short.
+A second SIGINT while the first is pending stops the process at once (the user insists),
 even when the rank is stuck in a C call.
 Long C calls that cannot poll (gmsh meshing) run under `terminate_on_signal()`, where the
 signal terminates the process immediately (nothing has been written by then).
@@ -17,15 +20,15 @@ import os
 import signal
 import threading
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
 _state = {"pending": 0, "installed": False, "previous": {}}
 
 
 class Interrupted(Exception):  # noqa: N818 - reads as a status
-    """The run was stopped by a signal (SIGINT / SIGTERM) on some rank.
+    """The run was stopped by a signal (SIGINT / SIGTERM / SIGUSR1) on some rank.
 
     Attributes:
-        signum: the signal number (2 for SIGINT, 15 for SIGTERM).
+        signum: the signal number (2 for SIGINT, 15 for SIGTERM, 10 for SIGUSR1).
     """
 
     def __init__(self, signum: int):
@@ -46,9 +49,10 @@ class Interrupted(Exception):  # noqa: N818 - reads as a status
 
 
 def _handler(signum, frame):
-    if _state["pending"]:  # second signal: give up at once
+    if signum == signal.SIGINT and _state["pending"] == signal.SIGINT:  # Ctrl-C twice
         _exit_now(signum)
-    _state["pending"] = signum
+    if not _state["pending"]:
+        _state["pending"] = signum
 
 
 def _exit_now(signum: int) -> None:
@@ -57,7 +61,7 @@ def _exit_now(signum: int) -> None:
 
 
 def _watch(fd: int) -> None:
-    """Count signals from the wakeup fd. A Python handler runs only when the main thread
+    """Count SIGINTs from the wakeup fd. A Python handler runs only when the main thread
     returns to the interpreter; a rank stuck in a C call (e.g. waiting in MPI) would never
     see a second Ctrl-C. This thread does (MPI waits release the GIL) and exits."""
     count = 0
@@ -67,7 +71,7 @@ def _watch(fd: int) -> None:
             if not data:  # uninstall closed the write end
                 return
             for b in data:
-                if b in _SIGNALS:
+                if b == signal.SIGINT:
                     count += 1
                     if count >= 2:
                         _exit_now(b)

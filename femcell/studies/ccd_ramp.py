@@ -7,8 +7,10 @@ published activation energy. Every (case, temperature) ramp is one point of a sw
 
 from __future__ import annotations
 
+import json
 import re
 import time as _time
+from pathlib import Path
 
 from femcell import analysis, interrupt
 from femcell.config import ConfigError, validation_message
@@ -57,6 +59,7 @@ def run(cfg, run):
     from femcell.sweep import SweepError, n_groups, run_points
 
     comm, jobs = run.comm, run.jobs
+    run.restart_points()
     # each case's own settings first, then its steps refined (resolution "fine")
     case_cfgs = [case_config(run.given, case) for case in cfg.cases]
     if cfg.study.resolution == "fine":
@@ -95,9 +98,14 @@ def run(cfg, run):
 
         done = []  # ramps finished so far (serial runs: kept when a later ramp fails)
 
+        inputs = run.restart_inputs()
+
         def work(k, point, sub):
             c, T = point
-            r = ramp(run, case_cfgs[c], cfg.cases[c], T, domain_on(sub))
+            r = done_before(run, ramp_folder(run, cfg.cases[c], T), inputs, sub)
+            if r is None:
+                r = ramp(run, case_cfgs[c], cfg.cases[c], T, domain_on(sub))
+                save_done(run, ramp_folder(run, cfg.cases[c], T), inputs, r, sub)
             if ng == 1:  # split runs print the ramps in order once all groups are done
                 say_ramp(k, r)
                 done.append(r)
@@ -170,6 +178,49 @@ def headline_of(fits: dict, results: list) -> dict:
     return h
 
 
+def ramp_folder(run, case, T) -> Path:
+    """ramps/<case>_<T in degC>C of the run folder."""
+    return run.folder / "ramps" / f"{slug(case.name)}_{T - 273.15:.0f}C"
+
+
+def done_before(run, folder: Path, inputs: dict, comm) -> dict | None:
+    """With --restart: the result of a ramp finished by an earlier segment (its
+    result.json, written with the same inputs), else None (collective on comm)."""
+    if not (run.restart and run.write):
+        return None
+    from femcell.io.checkpoint import CheckpointError, _json_default
+    from femcell.studies.lifecycle import _first_difference
+
+    def read():
+        try:
+            with open(folder / "result.json") as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            return None
+        now = json.loads(json.dumps(inputs, default=_json_default))
+        key = _first_difference(saved.get("inputs"), now)
+        if key is not None:
+            raise CheckpointError(f"--restart: {folder}: {key or 'the inputs'} differs from "
+                                  "the finished ramp's result.json")
+        return saved["result"]
+
+    r = on_root(comm, read, share=True)
+    if r is not None:
+        run.say(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  finished "
+                "before (result.json)")
+    return r
+
+
+def save_done(run, folder: Path, inputs: dict, result: dict, comm) -> None:
+    """result.json of a finished ramp (what a restart reads instead of running it)."""
+    if not run.write:
+        return
+    from femcell.io.summary import write_json
+
+    on_root(comm, lambda: write_json(folder / "result.json",
+                                     {"inputs": inputs, "result": result}))
+
+
 def slug(text: str) -> str:
     """A folder-name-safe version of a label (letters, digits, '-', '_')."""
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or "case"
@@ -186,7 +237,7 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     comm, write = domain.comm, run.write
     dt, r = ccfg.ramp.dt, ccfg.ramp
     rate = r.rate * case.rate_factor
-    sub = run.folder / "ramps" / f"{slug(case.name)}_{T - 273.15:.0f}C"
+    sub = ramp_folder(run, case, T)
     if write:
         on_root(comm, lambda: sub.mkdir(parents=True, exist_ok=True))
     every = ccfg.output.field_every

@@ -12,6 +12,7 @@ from pathlib import Path
 from femcell import interrupt
 from femcell._dolfinx import MPI
 from femcell.config import ConfigError
+from femcell.parallel import on_root
 from femcell.runs import Run
 from femcell.solvers import SolverError
 from femcell.studies import registry
@@ -99,6 +100,25 @@ class StudyRun(Run):
 
         return Path(self.on_root(check, share=True))
 
+    def restart_points(self) -> None:
+        """With --restart, for kinds made of independent runs (their finished runs are read
+        back, the others run): the run folder must exist and not be completed (collective;
+        CheckpointError otherwise)."""
+        if not self.restart:
+            return
+        from femcell.io import checkpoint as store
+
+        folder = self.folder
+
+        def check():
+            if not folder.is_dir():
+                raise store.CheckpointError(f"--restart {folder}: no such run folder")
+            if _summary_status(folder) == "completed":
+                raise store.CheckpointError(f"--restart {folder}: the run is already "
+                                            "completed (summary.json); nothing to continue")
+
+        self.on_root(check)
+
     def _check_same_study(self, path: Path, state: dict) -> None:
         from femcell.io.checkpoint import CheckpointError, _json_default
 
@@ -130,6 +150,10 @@ class StudyRun(Run):
         state ("runner": the runner's own, "integrator": for TimeIntegrator.restore_state)."""
         state = ck.restore(path)
         self.field_stem = f"fields-r{self.restarts}"
+        earlier = self.on_root(lambda: sorted(str(p) for p in self.folder.glob("fields*.vtkhdf")),
+                               share=True)
+        for p in earlier:  # the earlier segments' field files stay part of the run
+            self.paths[f"fields:{Path(p).name}"] = Path(p)
         self.checkpoints["restarted_from"] = str(path)
         self.checkpoints["restarts"] = self.restarts
         self.say(f"femcell: continuing from {path} (t = {state['t']:.6g} s, "
@@ -177,23 +201,44 @@ class StudyRun(Run):
     @contextlib.contextmanager
     def petsc_log(self):
         """With solver.petsc_options.log_view: PETSc's performance log of the run, written
-        to petsc_log.txt in the run folder at the end (also after a failure)."""
-        if "log_view" not in self.cfg.solver.petsc_options:
+        to petsc_log.txt in the run folder before summary.json (`finish`), or at the end
+        of a run that failed."""
+        self._petsc_log = "log_view" in self.cfg.solver.petsc_options
+        if not self._petsc_log:
             yield
             return
         from femcell._dolfinx import PETSc
 
         PETSc.Log.begin()
+        # femcell's presets hold options of solver modes a run may not use: PETSc would list
+        # them as "not used" at exit (user options are checked when the file is read)
+        PETSc.Options()["options_left"] = "no"
         try:
             yield
         finally:
-            if self.write and self.folder.is_dir():
-                name = "petsc_log.txt" if not self.restarts else (
-                    f"petsc_log-r{self.restarts}.txt")
-                viewer = PETSc.Viewer().createASCII(str(self.folder / name), comm=self.comm)
-                PETSc.Log.view(viewer)
-                viewer.destroy()
-                self.paths["petsc_log"] = self.folder / name
+            self.write_petsc_log()
+
+    def write_petsc_log(self) -> None:
+        """Write the PETSc log once (collective), if log_view was asked for."""
+        if not getattr(self, "_petsc_log", False) or not self.write:
+            return
+        self._petsc_log = False
+        from femcell._dolfinx import PETSc
+
+        name = "petsc_log.txt" if not self.restarts else f"petsc_log-r{self.restarts}.txt"
+        if not self.on_root(self.folder.is_dir, share=True):
+            return
+        viewer = PETSc.Viewer().createASCII(str(self.folder / name), comm=self.comm)
+        PETSc.Log.view(viewer)
+        viewer.destroy()
+        self.paths["petsc_log"] = self.folder / name
+
+    def finish(self, summary: dict) -> None:
+        """Write the PETSc log (with log_view), then summary.json (collective)."""
+        if getattr(self, "_petsc_log", False):
+            self.write_petsc_log()
+            summary.setdefault("files", {})["petsc_log"] = str(self.paths["petsc_log"])
+        super().finish(summary)
 
     def petsc_options(self) -> dict:
         """[solver] petsc_options as strings for the Problem (log_view is handled by the
@@ -303,6 +348,38 @@ class StudyRun(Run):
         where = (f" (partial results in {self.folder}; summary.json says failed)"
                  if self.write else "")
         raise SolverError(f"{stop}{where}")
+
+
+def completed_point(folder: Path, inputs: dict, comm) -> dict | None:
+    """The summary.json of a point of a restarted sweep when it says completed and was run
+    with `inputs` (Run.restart_inputs form); None when the point must run (collective).
+
+    Raises:
+        CheckpointError: the completed point was run with other inputs.
+    """
+    from femcell.io.checkpoint import CheckpointError, _json_default
+
+    def read():
+        try:
+            with open(folder / "summary.json") as f:
+                sm = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if sm.get("status") != "completed":
+            return None
+        given = dict(sm.get("inputs_si", {}))
+        for k in ("output", "checkpoint"):
+            given.pop(k, None)
+        if isinstance(given.get("solver"), dict):
+            given["solver"].pop("petsc_options", None)
+        now = json.loads(json.dumps(inputs, default=_json_default))
+        key = _first_difference(given, now)
+        if key is not None:
+            raise CheckpointError(f"--restart: {folder}: {key or 'the inputs'} differs from "
+                                  "the completed point's summary.json")
+        return sm
+
+    return on_root(comm, read, share=True)
 
 
 def _summary_status(folder: Path) -> str | None:

@@ -48,7 +48,8 @@ def set_path(data: dict, dotted: str, value) -> dict:
 
 
 def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI.COMM_WORLD,
-              progress: bool = True, jobs: str | int | None = None) -> list[dict]:
+              progress: bool = True, jobs: str | int | None = None,
+              restart: bool = False) -> list[dict]:
     """Run a study file over its [sweep] points and collect the headline numbers in one table.
 
     The study TOML holds either one parameter,
@@ -66,6 +67,9 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         comm: MPI communicator of the whole sweep.
         progress: progress lines on rank 0.
         jobs: overrides [sweep] jobs.
+        restart: continue the sweep in `output`: points whose summary.json says completed
+            (with the same inputs) are read back, points with a checkpoint continue from it,
+            the others run from the start.
 
     Returns:
         One dict per point: {"value", "folder", <parameter keys (SI)>, **headline}.
@@ -107,14 +111,41 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     if progress and comm.rank == 0 and ng > 1:
         print(f"femcell: sweep of {len(points)} points as {ng} independent jobs", flush=True)
 
+    if restart:
+        from femcell.io.checkpoint import CheckpointError
+
+        if not on_root(comm, folder.is_dir, share=True):
+            raise CheckpointError(f"--restart {folder}: no such sweep folder")
+
     def work(k, point, sub):
+        from femcell.io import checkpoint as store
+        from femcell.runs import Run
+        from femcell.studies.lifecycle import completed_point
+
         world_lead = comm.rank == 0
+        shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
+        point_folder = folder / f"{label}_{k}"
+        again = False
+        if restart:
+            inputs = Run(cfgs[k].refined(), point_folder, sub, progress=False, write=False,
+                         source=None, kind=cfgs[k].kind).restart_inputs()
+            done = completed_point(point_folder, inputs, sub)
+            if done is not None:
+                if progress and world_lead:
+                    print(f"femcell: sweep {shown} ({k + 1}/{len(points)}): completed before",
+                          flush=True)
+                return {"value": si_points[k][next(iter(point))] if single else k,
+                        "folder": str(point_folder), **si_points[k], "status": "completed",
+                        **{(f"{n} [{v['unit']}]" if v.get("unit") else n): v.get("value")
+                           for n, v in done.get("headline", {}).items()}}
+            again = on_root(sub, lambda: store.latest(point_folder) is not None, share=True)
         if progress and world_lead:
-            shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
-            print(f"femcell: sweep {shown} ({k + 1}/{len(points)})", flush=True)
+            print(f"femcell: sweep {shown} ({k + 1}/{len(points)})"
+                  + (" continues from its checkpoint" if again else ""), flush=True)
         try:
-            res = run_study(cfgs[k], folder / f"{label}_{k}", comm=sub,
-                            progress=progress and world_lead, source=str(path))
+            res = run_study(cfgs[k], point_folder, comm=sub,
+                            progress=progress and world_lead, source=str(path),
+                            restart=again)
         except bad_input_errors() as exc:  # found while building this point's geometry
             shown = ", ".join(f"{key} = {v!r}" for key, v in point.items())
             raise type(exc)(f"{path}: sweep point {shown}: {exc}") from None
