@@ -156,24 +156,15 @@ def _femcell(*args, n=1, cwd=ROOT):
                             text=True, start_new_session=True)
 
 
-SLOW = ["--set", "time.adaptive=false", "--set", "time.dt=2 s", "--set", "output.plots=false",
+SLOW = ["--set", "time.adaptive=false", "--set", "time.dt=0.5 s", "--set", "output.plots=false",
         "--set", "time.end=10 min"]
 
 
-@serial_only
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
-def test_signal_to_mpiexec_checkpoints_and_the_restart_completes_on_1_and_2_ranks(
-        tmp_path, sig):
-    """SIGTERM / SIGUSR1 to `mpiexec -n 2 femcell run`: every rank stops after the current
-    step, a checkpoint of that step and summary.json (interrupted) are written, exit code
-    128 + signal; the run continued on 1 rank and on 2 ranks equals the uninterrupted
-    serial run."""
-    from femcell.io.tables import read_table
-
+def _signal_run(folder, sig):
+    """`mpiexec -n 2 femcell run` stopped by `sig` once it has recorded 20 steps: every
+    rank stops after the current step, a checkpoint of that step and summary.json
+    (interrupted) are written, exit code 128 + signal, the restart command is printed."""
     study = "problems/particle_sphere_1d.toml"
-    ref = _femcell("run", study, "-o", str(tmp_path / "ref"), "-q", *SLOW)
-    assert ref.wait(timeout=300) == 0, ref.communicate()
-    folder = tmp_path / "run"
     p = _femcell("run", study, "-o", str(folder), "-q", *SLOW, n=2)
     t0 = time.monotonic()
     while not ((folder / "quantities.csv").exists()
@@ -195,6 +186,24 @@ def test_signal_to_mpiexec_checkpoints_and_the_restart_completes_on_1_and_2_rank
     steps = len((folder / "quantities.csv").read_text().splitlines()) - 2  # header, t = 0
     assert ck.name == f"step-{steps:09d}"  # the step the signal interrupted
     assert store.read_state(ck)["ranks"] == 2
+    return study
+
+
+@serial_only
+def test_sigusr1_to_mpiexec_stops_every_rank_with_a_checkpoint(tmp_path):
+    _signal_run(tmp_path / "run", signal.SIGUSR1)
+
+
+@serial_only
+def test_sigterm_to_mpiexec_checkpoints_and_the_restart_completes_on_1_and_2_ranks(tmp_path):
+    """... and the run continued on 1 rank and on 2 ranks equals the uninterrupted serial
+    run (the checkpoint was written on 2 ranks)."""
+    from femcell.io.tables import read_table
+
+    folder = tmp_path / "run"
+    study = _signal_run(folder, signal.SIGTERM)
+    ref = _femcell("run", study, "-o", str(tmp_path / "ref"), "-q", *SLOW)
+    assert ref.wait(timeout=300) == 0, ref.communicate()
     other = tmp_path / "run2"
     shutil.copytree(folder, other)
     for run_folder, n in ((folder, 1), (other, 2)):
@@ -319,6 +328,7 @@ def test_bad_restart_input_exits_2_with_one_line(shared_tmp, stop_at, capsys):
 
 
 # ---------------------------------------------------------------------------- points
+@serial_only  # the point logic does not depend on ranks (the sweep test runs on 2)
 def test_ccd_restart_redoes_only_the_unfinished_ramps(shared_tmp, monkeypatch):
     from femcell.studies import ccd_ramp, run_study
 

@@ -146,8 +146,7 @@ def _femcell(*args, n=1, env=None):
 
 
 @serial_only
-@pytest.mark.parametrize("ranks,sig", [(1, signal.SIGINT), (2, signal.SIGINT),
-                                       (2, signal.SIGTERM)])
+@pytest.mark.parametrize("ranks,sig", [(1, signal.SIGINT), (2, signal.SIGINT)])
 def test_real_signal_stops_the_run_promptly(tmp_path, ranks, sig):
     """SIGINT / SIGTERM to the launcher (mpiexec forwards it to every rank) during the time
     loop: all ranks stop within seconds, exit 128 + signal, summary.json says interrupted."""
