@@ -51,18 +51,21 @@ json_status() {
         2>/dev/null || true
 }
 
-# Where the run in RUN_FOLDER stands: completed, started (something to continue from) or new.
+# Where the run in RUN_FOLDER stands: completed, started (something --restart continues
+# from: a checkpoint, a finished sweep point or CCD ramp, a sweep) or new. A single run
+# stopped before its first checkpoint has nothing to continue from: it starts again
+# (`femcell run --restart` refuses a folder without a checkpoint, exit 2).
 run_state() {
     local f
     for f in "$RUN_FOLDER/summary.json" "$RUN_FOLDER/sweep.json"; do
-        if [ -f "$f" ]; then
-            if [ "$(json_status "$f")" = completed ]; then echo completed; else echo started; fi
+        if [ -f "$f" ] && [ "$(json_status "$f")" = completed ]; then
+            echo completed
             return
         fi
     done
-    # killed before a top-level summary: a checkpoint, or a sweep point / CCD ramp that ended
-    if [ -d "$RUN_FOLDER" ] && [ -n "$(find "$RUN_FOLDER" -maxdepth 5 \
-            \( -name summary.json -o -name sweep.json -o -path '*/checkpoints/*/state.json' \) \
+    if [ -d "$RUN_FOLDER" ] && [ -n "$(find "$RUN_FOLDER" -maxdepth 4 \
+            \( -path '*/checkpoints/*/state.json' -o -path '*/ramps/*/result.json' \
+               -o -path "$RUN_FOLDER/sweep.json" -o -path "$RUN_FOLDER/*/summary.json" \) \
             -print -quit)" ]; then
         echo started
     else
