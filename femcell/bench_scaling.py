@@ -5,10 +5,10 @@ mesh per case and rank count, launches itself once per rank count as an MPI job
 
     $FEMCELL_MPIEXEC -n K python -m mpi4py -m femcell.bench_scaling --worker SPEC
 
-and collects the one JSON line rank 0 of each job prints. The launcher is FEMCELL_MPIEXEC
-when set (e.g. "srun --mpi=pmi2"; "{n}" in it is replaced by the rank count, otherwise
-"-n K" is appended), else the mpiexec next to the Python interpreter, else `mpiexec` on
-PATH; FEMCELL_PYTHON replaces the workers' interpreter (default: this one). See
+and collects the JSON lines rank 0 of each job prints (one per case). The launcher is
+FEMCELL_MPIEXEC when set (e.g. "srun --mpi=pmi2"; "{n}" in it is replaced by the rank
+count, otherwise "-n K" is appended), else the mpiexec next to the Python interpreter, else
+`mpiexec` on PATH; FEMCELL_PYTHON replaces the workers' interpreter (default: this one). See
 container/SCALING.md.
 
 The family (fixed geometry; only the element size changes):
@@ -19,11 +19,12 @@ The family (fixed geometry; only the element size changes):
                current ramp of 1 mA/cm^2 per 1 s step: Newton with a Jacobian per iteration.
     elasticity not yet available (issue 12 adds it); the driver says so.
 
-Sizes: a small gmsh probe counts nodes, tetrahedra and boundary triangles per region; the
-element size h for a target DOF count follows from them (interior nodes ~ h^-3, surface
-nodes ~ h^-2). Meshes above --max-mesh-dofs are made coarser by gmsh on rank 0 and reached
-by uniform refinement in parallel (about 8x the DOFs per level), so the serial mesher never
-limits a cluster run. Strong scaling uses one mesh for every rank count.
+Sizes: two small gmsh probes count nodes, tetrahedra and boundary triangles per region; power
+laws through them give the element size h for a target DOF count, and rank 0 meshes again
+with a corrected h when its mesh would miss the target by more than 5 %. Meshes above
+--max-mesh-dofs are made coarser by gmsh on rank 0 and reach the target by uniform
+refinement in parallel (about 7x the DOFs per level), so the serial mesher never limits a
+cluster run. Strong scaling uses one mesh for every rank count.
 
 Timing: after warm-up steps (the first step with the preconditioner set-up; for BDF2 also
 the switch from the BDF1 start), --steps steps are timed between barriers. Per step:
@@ -239,7 +240,10 @@ def _launch(ranks: int, role: list[str], timeout: float) -> tuple[dict | None, s
             out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        out, err = proc.communicate()
+        try:  # ranks outside the group may hold the pipes: do not wait for them
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out, err = "", ""
         why = f"timed out after {timeout:g} s (--timeout)"
     except BaseException:
         _stop(proc)
@@ -536,7 +540,6 @@ def run_case(case: str, h: float, levels: int, steps: int, comm,
     """Build, warm up and time one case on `comm`; the measured numbers (same on all
     ranks). With a `target` DOF count the mesh size h [m] is calibrated first (see
     `build_domain`)."""
-
     from femcell._dolfinx import MPI
     from femcell.problem import Problem
     from femcell.solvers import SolverError, StepController, TimeIntegrator
