@@ -145,6 +145,15 @@ def test_periodic_checkpoints_keep_the_last_two(shared_tmp):
     assert names == [f"step-{k:09d}" for k in (n // 10 * 10 - 10, n // 10 * 10)]
     assert res.summary["checkpoints"]["written"][-1] == names[-1]
     assert len(res.summary["checkpoints"]["written"]) == n // 10
+    # by wall time: every step is "due" after 1e-9 minutes
+    cfg = load_config(PROBLEMS / "particle_sphere_1d.toml",
+                      ["output.plots=false", "output.fields=false",
+                       "checkpoint.every_minutes=1e-9", "checkpoint.keep=3"])
+    res = run_study(cfg, shared_tmp / "timed", progress=False)
+    n = res.summary["steps"]["accepted"]
+    assert len(res.summary["checkpoints"]["written"]) == n
+    assert [p.name for p in store.complete_checkpoints(shared_tmp / "timed")] == [
+        f"step-{k:09d}" for k in (n - 2, n - 1, n)]
 
 
 # ---------------------------------------------------------------------------- processes
