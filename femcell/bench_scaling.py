@@ -27,8 +27,9 @@ refinement in parallel (about 7x the DOFs per level), so the serial mesher never
 cluster run. Strong scaling uses one mesh for every rank count.
 
 Timing: after warm-up steps (the first step with the preconditioner set-up; for BDF2 also
-the switch from the BDF1 start), --steps steps are timed between barriers. Per step:
-wall time, Newton and Krylov iterations, and assembly / solve wall time from
+the switch from the BDF1 start), --steps steps are timed, each between barriers. Per step:
+the median wall time (robust to other jobs on a shared machine; mean and minimum are in
+the JSON), Newton and Krylov iterations, and the mean assembly / solve wall time from
 Problem.stats (max over ranks). Efficiency: weak T_1 / T_p, strong T_1 / (p T_p), with the
 smallest rank count as the reference when 1 is not among them.
 """
@@ -91,8 +92,9 @@ RAMP = 10.0  # charge case: current density ramp [A m^-2 s^-1]
 
 COLUMNS = ("case", "mode", "ranks", "dofs", "dofs_per_rank", "target_dofs", "cells",
            "h_m", "refinements", "gmsh_meshes", "solver", "steps", "time_per_step_s",
-           "newton_per_step", "krylov_per_step", "assemble_per_step_s", "solve_per_step_s",
-           "mesh_s", "setup_s", "imbalance", "efficiency", "status")
+           "time_per_step_mean_s", "time_per_step_min_s", "newton_per_step",
+           "krylov_per_step", "assemble_per_step_s", "solve_per_step_s", "mesh_s", "setup_s",
+           "imbalance", "efficiency", "status")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -540,6 +542,8 @@ def run_case(case: str, h: float, levels: int, steps: int, comm,
     """Build, warm up and time one case on `comm`; the measured numbers (same on all
     ranks). With a `target` DOF count the mesh size h [m] is calibrated first (see
     `build_domain`)."""
+    import numpy as np
+
     from femcell._dolfinx import MPI
     from femcell.problem import Problem
     from femcell.solvers import SolverError, StepController, TimeIntegrator
@@ -569,12 +573,14 @@ def run_case(case: str, h: float, levels: int, steps: int, comm,
             integ.step(math.inf)
         before = dict(problem.stats)
         first = len(integ.log)
-        comm.Barrier()
-        t0 = time.perf_counter()
-        for _ in range(steps):
+        times = np.zeros(steps)
+        for k in range(steps):  # each step between barriers: its slowest rank's time
+            comm.Barrier()
+            t0 = time.perf_counter()
             integ.step(math.inf)
-        comm.Barrier()
-        loop = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+            comm.Barrier()
+            times[k] = time.perf_counter() - t0
+        comm.Allreduce(MPI.IN_PLACE, times, op=MPI.MAX)
     except SolverError as exc:  # collective: every rank raises it
         row["status"] = f"failed: {exc}"
         return row
@@ -583,7 +589,9 @@ def run_case(case: str, h: float, levels: int, steps: int, comm,
     log = integ.log[first:]
     split = [comm.allreduce(problem.stats[k] - before[k], op=MPI.MAX)
              for k in ("assemble_s", "solve_s")]
-    row.update({"time_per_step_s": loop / steps,
+    row.update({"time_per_step_s": float(np.median(times)),
+                "time_per_step_mean_s": float(np.mean(times)),
+                "time_per_step_min_s": float(np.min(times)),
                 "newton_per_step": sum(r["newton_its"] for r in log) / steps,
                 "krylov_per_step": sum(r["krylov_its"] for r in log) / steps,
                 "assemble_per_step_s": float(split[0]) / steps,
@@ -748,10 +756,11 @@ def main(extra: list[str]) -> int:
     efficiencies(rows)
     failed |= any(r["status"].startswith("failed") for r in rows)
     if rows:
-        print("Newton, Krylov: iterations per timed step; asm s / solve s: wall s per step in "
-              "assembly /\nthe rest of the solves (max over ranks); eff: weak T1/Tp, strong "
-              "T1/(p Tp), T1 at the\nsmallest rank count. Runs of equal size and ranks are "
-              "measured once (weak = strong).", flush=True)
+        print("s/step: median wall time of a timed step; Newton, Krylov: iterations per step "
+              "(Newton 1:\none linear solve); asm s / solve s: mean wall s per step in assembly "
+              "/ the rest of\nthe solves (max over ranks); eff: weak T1/Tp, strong T1/(p Tp), "
+              "T1 at the smallest\nrank count. Runs of equal size and ranks are measured once "
+              "(weak = strong).", flush=True)
         for c in cases:
             for mode in args.modes:
                 text = ", ".join(f"p={r['ranks']} h={r['h_m'] * 1e6:.3g} um x{r['refinements']}"
