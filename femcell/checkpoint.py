@@ -88,7 +88,8 @@ class Checkpointer:
     def after_step(self) -> None:
         """Collective, after every accepted step (once the runner has recorded it): write a
         checkpoint when one is due or a signal is pending; raise Interrupted on a signal."""
-        due = (self.every_steps and self.integ.steps - self._last_step >= self.every_steps) or (
+        n = self.every_steps  # at multiples of n accepted steps, also after a restart
+        due = (n and self.integ.steps // n > self._last_step // n) or (
             self.every_minutes and _time.perf_counter() - self._last_time
             >= 60.0 * self.every_minutes)
         flags = np.array([interrupt.pending(), 1 if due else 0], dtype=np.int64)

@@ -135,7 +135,8 @@ def terminate_on_signal():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    prev = {s: signal.signal(s, signal.SIG_DFL) for s in _SIGNALS}
+    # SIGUSR1 (a scheduler's early warning) stays a flag: the run checkpoints after meshing
+    prev = {s: signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:

@@ -200,7 +200,10 @@ class ProtocolRunner:
             integ.set_events([])
             integ.restore_state(resume[1], with_events=False)
         for index, (cycle, step) in enumerate(protocol.steps()):
-            if index < start["index"]:
+            if index < start["index"]:  # done before the checkpoint; its temperature holds
+                if step.temperature is not None:
+                    for p in self.problem.physics:
+                        p.set_temperature(step.temperature)
                 continue
             mid = start["in_step"] and index == start["index"]
             t0 = start["t0"] if mid else integ.t

@@ -129,8 +129,36 @@ def _alltoallv(comm, data: np.ndarray, dest: np.ndarray) -> np.ndarray:
     return out
 
 
-def _file(comm, path: Path, mode: int):
-    return MPI.File.Open(comm, str(path), mode)
+def _collective_io(comm, path: Path, mode: int, blocks: list, *, write: bool) -> None:
+    """Collective MPI-IO of (byte offset, array) blocks. An error on some ranks (disk full,
+    a quota) is agreed on before the next collective call: every rank takes part in every
+    call (a failed rank with an empty block) and all raise OSError together."""
+    err = None
+    try:
+        fh = MPI.File.Open(comm, str(path), mode)
+    except MPI.Exception as exc:
+        fh, err = None, exc
+    if comm.allreduce(err is not None, op=MPI.LOR):  # Open is collective: all or none
+        if fh is not None:
+            fh.Close()
+        raise OSError(f"{path}: cannot be opened ({err or 'on another rank'})")
+    for offset, arr in blocks:
+        try:
+            if err is None:
+                (fh.Write_at_all if write else fh.Read_at_all)(offset, arr)
+            else:  # keep the collective calls matched
+                (fh.Write_at_all if write else fh.Read_at_all)(0, arr[:0])
+        except MPI.Exception as exc:
+            err = err or exc
+    try:
+        if write:
+            fh.Sync()  # on disk before state.json says the checkpoint is complete
+    except MPI.Exception as exc:
+        err = err or exc
+    fh.Close()
+    if comm.allreduce(err is not None, op=MPI.LOR):
+        raise OSError(f"{path}: {'writing' if write else 'reading'} failed "
+                      f"({err or 'on another rank'})")
 
 
 # ---------------------------------------------------------------------------- write
@@ -171,12 +199,9 @@ def write_spaces(comm, folder: Path, groups: list[dict]) -> list[dict]:
         total = comm.allreduce(len(rkeys), op=MPI.SUM)
         ncol = rows.shape[1]
         path = folder / f"space{k}.bin"
-        fh = _file(comm, path, MPI.MODE_WRONLY | MPI.MODE_CREATE)
-        try:
-            fh.Write_at_all(start * 8, rkeys)
-            fh.Write_at_all(total * 8 + start * ncol * 8, rrows.reshape(-1))
-        finally:
-            fh.Close()
+        _collective_io(comm, path, MPI.MODE_WRONLY | MPI.MODE_CREATE,
+                       [(start * 8, rkeys), (total * 8 + start * ncol * 8, rrows.reshape(-1))],
+                       write=True)
         out.append({"name": g["name"], "file": path.name, "cells": total, "columns": ncol,
                     "coordinate_columns": ncoord, "dofs_per_cell": width,
                     "element": str(V.ufl_element()), "functions": list(funcs)})
@@ -224,12 +249,8 @@ def read_spaces(comm, folder: Path, groups: list[dict], stored: list[dict],
         bkeys = np.empty(hi - lo, dtype=np.int64)
         brows = np.empty((hi - lo) * ncol, dtype=np.float64)
         path = folder / s["file"]
-        fh = _file(comm, path, MPI.MODE_RDONLY)
-        try:
-            fh.Read_at_all(lo * 8, bkeys)
-            fh.Read_at_all(total * 8 + lo * ncol * 8, brows)
-        finally:
-            fh.Close()
+        _collective_io(comm, path, MPI.MODE_RDONLY,
+                       [(lo * 8, bkeys), (total * 8 + lo * ncol * 8, brows)], write=False)
         brows = brows.reshape(hi - lo, ncol)
         # who holds which keys: blocks are sorted and in rank order
         firsts = np.array(comm.allgather(int(bkeys[0]) if len(bkeys) else np.iinfo(
@@ -329,7 +350,7 @@ def write_checkpoint(comm, run_folder: Path, step: int, groups: list[dict], stat
     def finish():
         data = dict(state, format=FORMAT, spaces=stored, ranks=comm.size)
         with open(tmp / "state.json", "w") as f:
-            json.dump(data, f, indent=1, default=_json_default)
+            json.dump(data, f, separators=(",", ":"), default=_json_default)
             f.flush()
             os.fsync(f.fileno())
         if final.exists():  # the same step written again (e.g. at a signal)

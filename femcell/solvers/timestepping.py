@@ -160,7 +160,9 @@ class TimeIntegrator:
                 "g": None if self._g is None else {str(pos[k]): v for k, v in self._g.items()},
                 "ref": {str(pos[k]): v for k, v in self._ref.items() if k in pos},
                 "brackets": {str(pos[k]): dict(b) for k, b in self._brackets.items()
-                             if k in pos}}
+                             if k in pos},
+                "fired": None if self.fired is None else pos.get(id(self.fired)),
+                "ended_by": self.ended_by}
 
     def restore_state(self, state: dict, *, with_events: bool = True) -> None:
         """Continue from `checkpoint_state` (call after the events are set again, in the
@@ -178,6 +180,9 @@ class TimeIntegrator:
                                                     for k, v in state["g"].items()}
         self._ref = {ids[int(k)]: float(v) for k, v in state["ref"].items()}
         self._brackets = {ids[int(k)]: dict(b) for k, b in state["brackets"].items()}
+        fired = state.get("fired")
+        self.fired = None if fired is None else self.events[int(fired)]
+        self.ended_by = state.get("ended_by")
 
     def _order_now(self) -> int:
         return 2 if (self.ctl.order == 2 and len(self._times) >= 2) else 1
@@ -391,6 +396,8 @@ class TimeIntegrator:
             self.set_events(events)
         if restore is not None:
             self.restore_state(restore)
+            if self.fired is not None:  # the checkpointed step had reached an event
+                return self.ended_by
         self.ended_by = None
         marks = sorted(t for t in (stop_times or []) if self.t < t < t_end) + [t_end]
         batch = (on_step is None and not self.events and not self.ctl.adaptive

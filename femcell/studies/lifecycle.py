@@ -71,6 +71,27 @@ class StudyRun(Run):
         self.field_stem = "fields"  # a restarted run writes fields-r<k>.vtkhdf
 
     # ------------------------------------------------------------------ restart
+    def restart_inputs(self) -> dict:
+        """Run.restart_inputs, plus the SHA-256 of a geometry file (and of the .json that
+        may come with a .msh): a file changed in place is another mesh."""
+        if getattr(self, "_inputs", None) is not None:
+            return self._inputs
+        data = super().restart_inputs()
+        self._inputs = data
+        g = self.cfg.geometry
+        if g.file is not None:
+            import hashlib
+
+            path = Path(g.file)
+            if not path.is_absolute() and self.base_dir is not None and not path.exists():
+                path = self.base_dir / path
+            digests = {}
+            for f in (path, path.with_suffix(".json")):
+                if f.is_file():
+                    digests[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
+            data["geometry_files_sha256"] = digests
+        return data
+
     def restart_checkpoint(self) -> Path | None:
         """With --restart: the newest complete checkpoint of the run folder, checked against
         this study (collective; CheckpointError, i.e. bad input, when it cannot be used).
@@ -113,9 +134,29 @@ class StudyRun(Run):
         def check():
             if not folder.is_dir():
                 raise store.CheckpointError(f"--restart {folder}: no such run folder")
-            if _summary_status(folder) == "completed":
+            summary = folder / "summary.json"
+            if not summary.is_file():  # killed before its summary: its ramps must be there
+                if not (folder / "ramps").is_dir():
+                    raise store.CheckpointError(f"--restart {folder}: not a run folder of "
+                                                f"{self.name} (no summary.json, no ramps/)")
+                return
+            try:
+                sm = json.loads(summary.read_text())
+            except (OSError, ValueError) as exc:
+                raise store.CheckpointError(f"--restart {folder}: unreadable summary.json "
+                                            f"({exc})") from None
+            if sm.get("status") == "completed":
                 raise store.CheckpointError(f"--restart {folder}: the run is already "
                                             "completed (summary.json); nothing to continue")
+            if sm.get("study") != self.name or sm.get("kind") != self.kind:
+                raise store.CheckpointError(f"--restart {folder}: a run of study "
+                                            f"{sm.get('study')!r} ({sm.get('kind')}), not "
+                                            f"{self.name!r} ({self.kind})")
+            given = _comparable_inputs(sm.get("inputs_si", {}))
+            key = _first_difference(given, _comparable_inputs(Run.restart_inputs(self)))
+            if key is not None:
+                raise store.CheckpointError(f"--restart {folder}: {key or 'the inputs'} "
+                                            "differs from the interrupted run's summary.json")
 
         self.on_root(check)
 
@@ -150,8 +191,9 @@ class StudyRun(Run):
         state ("runner": the runner's own, "integrator": for TimeIntegrator.restore_state)."""
         state = ck.restore(path)
         self.field_stem = f"fields-r{self.restarts}"
-        earlier = self.on_root(lambda: sorted(str(p) for p in self.folder.glob("fields*.vtkhdf")),
-                               share=True)
+        earlier = self.on_root(lambda: sorted(
+            str(p) for pattern in ("fields*.vtkhdf", "fields*.bp")
+            for p in self.folder.glob(pattern)), share=True)
         for p in earlier:  # the earlier segments' field files stay part of the run
             self.paths[f"fields:{Path(p).name}"] = Path(p)
         self.checkpoints["restarted_from"] = str(path)
@@ -234,10 +276,18 @@ class StudyRun(Run):
         self.paths["petsc_log"] = self.folder / name
 
     def finish(self, summary: dict) -> None:
-        """Write the PETSc log (with log_view), then summary.json (collective)."""
+        """Write the PETSc log (with log_view), then summary.json (collective). A completed
+        run's checkpoints are removed (a completed run is never continued)."""
         if getattr(self, "_petsc_log", False):
             self.write_petsc_log()
             summary.setdefault("files", {})["petsc_log"] = str(self.paths["petsc_log"])
+        if self.write and summary.get("status") == "completed" and self.checkpoints.get(
+                "written"):
+            import shutil
+
+            self.on_root(lambda: shutil.rmtree(self.folder / "checkpoints",
+                                               ignore_errors=True))
+            summary.setdefault("checkpoints", {})["removed"] = "at completion"
         super().finish(summary)
 
     def petsc_options(self) -> dict:
@@ -357,7 +407,7 @@ def completed_point(folder: Path, inputs: dict, comm) -> dict | None:
     Raises:
         CheckpointError: the completed point was run with other inputs.
     """
-    from femcell.io.checkpoint import CheckpointError, _json_default
+    from femcell.io.checkpoint import CheckpointError
 
     def read():
         try:
@@ -367,19 +417,26 @@ def completed_point(folder: Path, inputs: dict, comm) -> dict | None:
             return None
         if sm.get("status") != "completed":
             return None
-        given = dict(sm.get("inputs_si", {}))
-        for k in ("output", "checkpoint"):
-            given.pop(k, None)
-        if isinstance(given.get("solver"), dict):
-            given["solver"].pop("petsc_options", None)
-        now = json.loads(json.dumps(inputs, default=_json_default))
-        key = _first_difference(given, now)
+        key = _first_difference(_comparable_inputs(sm.get("inputs_si", {})),
+                                _comparable_inputs(inputs))
         if key is not None:
             raise CheckpointError(f"--restart: {folder}: {key or 'the inputs'} differs from "
                                   "the completed point's summary.json")
         return sm
 
     return on_root(comm, read, share=True)
+
+
+def _comparable_inputs(data: dict) -> dict:
+    """Inputs as JSON values without the sections a restart may change."""
+    from femcell.io.checkpoint import _json_default
+
+    data = json.loads(json.dumps(data, default=_json_default))
+    for k in ("output", "checkpoint"):
+        data.pop(k, None)
+    if isinstance(data.get("solver"), dict):
+        data["solver"].pop("petsc_options", None)
+    return data
 
 
 def _summary_status(folder: Path) -> str | None:

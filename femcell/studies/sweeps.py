@@ -112,10 +112,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         print(f"femcell: sweep of {len(points)} points as {ng} independent jobs", flush=True)
 
     if restart:
-        from femcell.io.checkpoint import CheckpointError
-
-        if not on_root(comm, folder.is_dir, share=True):
-            raise CheckpointError(f"--restart {folder}: no such sweep folder")
+        on_root(comm, lambda: _check_restart(folder, name, params, label, len(points)))
 
     def work(k, point, sub):
         from femcell.io import checkpoint as store
@@ -171,7 +168,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
             def failed():
                 folder.mkdir(parents=True, exist_ok=True)
                 fio.write_json(folder / "sweep.json", {
-                    "status": "failed" if status == "completed" else status,
+                    "status": "failed" if status == "completed" else status, "study": name,
                     "message": message, "parameters": params,
                     "mode": mode, "jobs": jobs, "groups": ng, "mpi_ranks": comm.size})
 
@@ -181,7 +178,8 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
-        fio.write_json(folder / "sweep.json", {"status": "completed", "parameters": params,
+        fio.write_json(folder / "sweep.json", {"status": "completed", "study": name,
+                                               "parameters": params,
                                                "mode": mode,
                                                "jobs": jobs, "groups": ng,
                                                "mpi_ranks": comm.size, "results": results})
@@ -198,6 +196,33 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     on_root(comm, write_tables)
     return results
+
+
+def _check_restart(folder: Path, name: str, params: dict, label: str, n: int) -> None:
+    """A sweep folder that --restart may continue: this study's sweep, not completed."""
+    import json
+
+    from femcell.io.checkpoint import CheckpointError
+
+    if not folder.is_dir():
+        raise CheckpointError(f"--restart {folder}: no such sweep folder")
+    path = folder / "sweep.json"
+    if not path.is_file():  # killed before sweep.json: its points must be there
+        if not any((folder / f"{label}_{k}").is_dir() for k in range(n)):
+            raise CheckpointError(f"--restart {folder}: not a sweep folder of {name} (no "
+                                  f"sweep.json, no {label}_<k>/ point folders)")
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"--restart {folder}: unreadable sweep.json ({exc})") from None
+    if old.get("status") == "completed":
+        raise CheckpointError(f"--restart {folder}: the sweep is already completed "
+                              "(sweep.json); nothing to continue")
+    if old.get("study") != name or old.get("parameters") != json.loads(json.dumps(params)):
+        raise CheckpointError(f"--restart {folder}: a sweep of study {old.get('study')!r} "
+                              f"over {', '.join(old.get('parameters') or {}) or '?'}, not "
+                              f"{name!r} over {', '.join(params)}")
 
 
 def headline_columns(headline: dict) -> dict:

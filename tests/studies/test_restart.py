@@ -133,27 +133,67 @@ def test_protocol_restart_of_a_full_cell_with_a_voiding_anode(shared_tmp, stop_a
         assert res.quantities[-1][k] == pytest.approx(ref.quantities[-1][k], rel=1e-10)
 
 
-def test_periodic_checkpoints_keep_the_last_two(shared_tmp):
+def test_periodic_checkpoints_keep_the_last_two(shared_tmp, stop_at):
     from femcell.studies import run_study
 
     cfg = load_config(PROBLEMS / "particle_sphere_1d.toml",
                       ["output.plots=false", "output.fields=false",
                        "checkpoint.every_steps=10"])
-    res = run_study(cfg, shared_tmp / "run", progress=False)
-    n = res.summary["steps"]["accepted"]
+    undo = stop_at(25)
+    with pytest.raises(interrupt.Interrupted):
+        run_study(cfg, shared_tmp / "run", progress=False)
+    undo()
     names = [p.name for p in store.complete_checkpoints(shared_tmp / "run")]
-    assert names == [f"step-{k:09d}" for k in (n // 10 * 10 - 10, n // 10 * 10)]
-    assert res.summary["checkpoints"]["written"][-1] == names[-1]
-    assert len(res.summary["checkpoints"]["written"]) == n // 10
+    assert names == ["step-000000020", "step-000000025"]  # 10 went: keep = 2
+    s = json.loads((shared_tmp / "run" / "summary.json").read_text())
+    assert s["checkpoints"]["written"] == [f"step-{k:09d}" for k in (10, 20, 25)]
+    res = run_study(cfg, shared_tmp / "run", progress=False, restart=True)
+    n = res.summary["steps"]["accepted"]
+    assert res.summary["checkpoints"]["written"] == [f"step-{k:09d}"
+                                                     for k in range(30, n + 1, 10)]
+    assert not (shared_tmp / "run" / "checkpoints").exists()  # completed: removed
     # by wall time: every step is "due" after 1e-9 minutes
     cfg = load_config(PROBLEMS / "particle_sphere_1d.toml",
                       ["output.plots=false", "output.fields=false",
                        "checkpoint.every_minutes=1e-9", "checkpoint.keep=3"])
-    res = run_study(cfg, shared_tmp / "timed", progress=False)
-    n = res.summary["steps"]["accepted"]
-    assert len(res.summary["checkpoints"]["written"]) == n
+    undo = stop_at(12)
+    with pytest.raises(interrupt.Interrupted):
+        run_study(cfg, shared_tmp / "timed", progress=False)
+    undo()
     assert [p.name for p in store.complete_checkpoints(shared_tmp / "timed")] == [
-        f"step-{k:09d}" for k in (n - 2, n - 1, n)]
+        f"step-{k:09d}" for k in (10, 11, 12)]
+
+
+def test_a_checkpoint_at_the_step_that_reaches_a_limit_ends_the_restarted_run(shared_tmp,
+                                                                           stop_at):
+    """The stoichiometry event fired at the checkpointed step: the continued run ends there
+    too (no step past the limit)."""
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "particle_sphere_1d.toml",
+                      ["output.plots=false", "output.fields=false", "time.end=2 h"])
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    n = ref.summary["steps"]["accepted"]
+    assert ref.summary["ended_by"] != "end time"
+    res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, n)
+    _columns_close(ref.quantities, res.quantities)
+    assert res.summary["ended_by"] == ref.summary["ended_by"]
+    assert res.summary["warnings"] == ref.summary["warnings"]
+
+
+def test_protocol_restart_keeps_the_temperature_of_an_earlier_step(shared_tmp, stop_at):
+    from femcell.studies import run_study
+
+    cfg = _full_cell()
+    data = cfg.model_dump()
+    data["protocol"] = [
+        {"kind": "current", "current_density": "0.5 mA/cm^2", "temperature": "60 degC",
+         "until": {"time": "3 min"}},
+        {"kind": "current", "current_density": "0.5 mA/cm^2", "until": {"time": "2 min"}}]
+    cfg = type(cfg).model_validate(data)
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, 4)
+    _columns_close(ref.quantities, res.quantities)
 
 
 # ---------------------------------------------------------------------------- processes
@@ -313,6 +353,17 @@ def test_bad_restart_input_exits_2_with_one_line(shared_tmp, stop_at, capsys):
     line = _exit_line(capsys, [*base, study, "-o", str(shared_tmp / "x"), "--restart",
                                str(shared_tmp / "cut")])
     assert not rank0 or "--output" in line
+    # kinds made of independent runs check the folder too
+    line = _exit_line(capsys, ["run", str(PROBLEMS / "na_ccd_ramp.toml"), "--restart",
+                               str(shared_tmp / "cut")])
+    assert not rank0 or "'particle_sphere_1d' (transient), not 'na_ccd_ramp'" in line
+    sweep = shared_tmp / "sweep.toml"
+    if rank0:
+        sweep.write_text((PROBLEMS / "particle_sphere_1d.toml").read_text()
+                         + '\n[sweep]\nparameter = "temperature"\nvalues = [300, 310]\n')
+    COMM.barrier()
+    line = _exit_line(capsys, [*base, str(sweep), "--restart", str(shared_tmp / "cut")])
+    assert not rank0 or "not a sweep folder" in line
     # the stored DOF positions do not fit the mesh (a changed .msh file, same inputs)
     ck = store.latest(shared_tmp / "cut")
     if rank0:
