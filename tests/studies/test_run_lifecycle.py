@@ -91,10 +91,10 @@ def test_interrupt_on_one_rank_stops_every_rank_with_status_interrupted(shared_t
                                                                         capsys):
     """A signal seen by rank 0 only (after a few steps): every rank stops at the same step,
     summary.json says interrupted, the exit code is 128 + SIGINT."""
-    from femcell import runs
+    from femcell.checkpoint import Checkpointer
 
     calls = {"n": 0}
-    real = runs.Run.check_interrupt
+    real = Checkpointer.after_step  # the per-step collective decision of a time loop
 
     def fake(self):
         calls["n"] += 1
@@ -102,7 +102,7 @@ def test_interrupt_on_one_rank_stops_every_rank_with_status_interrupted(shared_t
             interrupt.request(signal.SIGINT)
         real(self)
 
-    monkeypatch.setattr(runs.Run, "check_interrupt", fake)
+    monkeypatch.setattr(Checkpointer, "after_step", fake)
     folder = shared_tmp / "int"
     code = cli.main(["run", str(PROBLEMS / "particle_sphere_1d.toml"), "-o", str(folder),
                      "--set", "geometry.params.n_cells=8", "--set", "time.end=10 min"])
