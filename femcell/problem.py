@@ -15,6 +15,7 @@ fields are added here).
 
 from __future__ import annotations
 
+import contextlib
 import time as _time
 
 import numpy as np
@@ -112,11 +113,13 @@ class Problem:
         self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0,
                       "assemble_s": 0.0, "solve_s": 0.0}
         self._bound_fns = self._make_bound_functions()
+        self._user_options = dict(petsc_options or {})
         self._nlp = self._make_nlp("default", bcs)
         self._linear_stepper = None
         if (reuse_operators and self.linear and single and self.fields[0].history
                 and not self._bounds):
-            self._linear_stepper = LinearStepper(self, residuals[0], bcs, opts)
+            with self._options_checked():
+                self._linear_stepper = LinearStepper(self, residuals[0], bcs, opts)
         self._field_index = index
         for p in self.physics:
             p.on_problem(self)
@@ -167,8 +170,31 @@ class Problem:
             dolfinx.fem.petsc.assign(lo if len(lo) > 1 else lo[0], xl)
             dolfinx.fem.petsc.assign(hi if len(hi) > 1 else hi[0], xu)
 
+    # PETSc error codes a rejected option gives (petscerror.h)
+    _OPTION_ERRORS = {62: "invalid argument", 63: "argument out of range",
+                      86: "unknown type"}
+
+    @contextlib.contextmanager
+    def _options_checked(self):
+        """PETSc refusing an option the user gave (solver.petsc_options) is bad input."""
+        try:
+            yield
+        except PETSc.Error as exc:
+            if not self._user_options:
+                raise
+            from femcell.config import ConfigError
+
+            what = self._OPTION_ERRORS.get(exc.ierr, f"PETSc error {exc.ierr}")
+            given = ", ".join(f"{k}={v}" for k, v in self._user_options.items())
+            raise ConfigError(f"solver.petsc_options: PETSc refused them ({what}): {given}"
+                              ) from None
+
     def _make_nlp(self, mode: str, bcs):
         """A dolfinx NonlinearProblem for one set of Dirichlet conditions (a mode)."""
+        with self._options_checked():
+            return self._make_nlp_unchecked(mode, bcs)
+
+    def _make_nlp_unchecked(self, mode: str, bcs):
         us = [f.u for f in self.fields]
         single = len(us) == 1
         nlp = dolfinx.fem.petsc.NonlinearProblem(
@@ -232,6 +258,19 @@ class Problem:
         self.mode = mode
         self._jac_current = False
         self._jac_key = None
+
+    def unused_options(self) -> list[str]:
+        """The user's PETSc options (petsc_options) that no solver of this problem read
+        (a misspelled name, or an option of a solver this problem does not use)."""
+        opts = PETSc.Options()
+        present = opts.getAll()  # hasName() would count as reading them
+        prefixes = [f"{self.prefix}{mode}_" for mode in self._nlps] + [f"{self.prefix}lin_"]
+        out = []
+        for k in self._user_options:
+            names = [p + k for p in prefixes if p + k in present]
+            if names and not any(opts.used(n) for n in names):
+                out.append(k)
+        return out
 
     def close(self) -> None:
         """Destroy the PETSc solvers and matrices now (collective). Long sweeps under MPI

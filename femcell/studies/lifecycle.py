@@ -290,6 +290,13 @@ class StudyRun(Run):
             summary.setdefault("checkpoints", {})["removed"] = "at completion"
         super().finish(summary)
 
+    def check_options(self, problem) -> None:
+        """A warning for every solver.petsc_options entry no solver read (call before
+        problem.close())."""
+        for k in problem.unused_options():
+            self.warn(f"solver.petsc_options.{k}: no PETSc solver of this run read it "
+                      "(misspelled, or an option of a solver the study does not use)")
+
     def petsc_options(self) -> dict:
         """[solver] petsc_options as strings for the Problem (log_view is handled by the
         run: petsc_log.txt)."""

@@ -87,6 +87,7 @@ def run(cfg, run):
                 if bar is not None:
                     bar.close()
                 table.close()
+        run.check_options(problem)
         problem.close()
         status, message = status_of(stop)
         rows = table.rows

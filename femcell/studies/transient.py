@@ -90,6 +90,7 @@ def run(cfg, run):
                         writer.write(integ.t)  # the state where a cut-off stopped the run
                     writer.close()
                 table.close()
+        run.check_options(problem)
         problem.close()
         status, message = status_of(stop)
         rows = table.rows

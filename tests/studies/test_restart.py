@@ -468,8 +468,11 @@ def test_petsc_options_from_the_study_reach_petsc_and_log_view_writes_a_file(sha
 
     study = PROBLEMS / "particle_sphere_1d.toml"
     cfg = load_config(study, ["output.plots=false", "output.fields=false",
-                              "solver.petsc_options.log_view=''"])
+                              "solver.petsc_options.log_view=''",
+                              "solver.petsc_options.ksp_tyep=cg"])
     res = run_study(cfg, shared_tmp / "log", progress=False)
+    assert any("solver.petsc_options.ksp_tyep: no PETSc solver" in w
+               for w in res.summary["warnings"])  # a misspelled option is named
     text = (shared_tmp / "log" / "petsc_log.txt").read_text()
     assert "Performance Summary" in text
     assert res.summary["files"]["petsc_log"].endswith("petsc_log.txt")
@@ -486,11 +489,16 @@ def test_petsc_options_from_the_study_reach_petsc_and_log_view_writes_a_file(sha
         run_study(bad, shared_tmp / "bad", progress=False)
 
 
-def test_petsc_option_names_are_checked():
+def test_petsc_option_names_are_checked(shared_tmp):
     from femcell.config import ConfigError
+    from femcell.studies import run_study
 
     with pytest.raises(ConfigError, match="PETSc option"):
         load_config(PROBLEMS / "particle_sphere_1d.toml", ["solver.petsc_options.-ksp=cg"])
+    cfg = load_config(PROBLEMS / "particle_sphere_1d.toml",
+                      ["solver.petsc_options.ksp_type=nonsense", "output.plots=false"])
+    with pytest.raises(ConfigError, match="PETSc refused them .unknown type.: ksp_type"):
+        run_study(cfg, shared_tmp / "x", progress=False)
 
 
 def test_a_stalling_step_is_reported_once(monkeypatch):
