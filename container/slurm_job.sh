@@ -96,7 +96,8 @@ srun --mpi=pmi2 apptainer exec "$IMAGE" \
 case $rc in
     0) echo "femcell: completed: results in $RUN_FOLDER/" ;;
     130 | 138 | 143) echo "femcell: stopped by a signal (exit $rc) after writing a checkpoint;" \
-                          "submit again with RUN_FOLDER=$RUN_FOLDER to continue" ;;
+                          "submit again with RUN_FOLDER=$RUN_FOLDER, the same STUDY and the same" \
+                          "arguments to continue" ;;
     *) echo "femcell: exit $rc; see the log above and $RUN_FOLDER/summary.json" ;;
 esac
 exit "$rc"

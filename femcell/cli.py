@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
     restart = args.restart is not None
     if _has_sweep(args):
         results = run_sweep(args.study, args.set, args.output, progress=progress,
-                            jobs=args.jobs, restart=restart)
+                            jobs=args.jobs, restart=restart, log_level=args.log_level)
         keys = list(dict.fromkeys(k for r in results for k in r if k not in ("value",
                                                                               "folder")))
 
@@ -275,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PETSc option over femcell's presets, e.g. ksp_type=cg, "
                    "snes_monitor= ; log_view= writes petsc_log.txt (solver.petsc_options)")
     r.add_argument("--log-level", choices=["warning", "info", "debug"], default="info",
-                   help="warning: warnings only; info: progress (default); debug: also one "
-                   "line per step with its timings")
+                   help="warning: no progress (as --quiet); info: progress (default); "
+                   "debug: also one line per step with its timings (also with --quiet)")
     r.set_defaults(func=cmd_run)
     ls = sub.add_parser("list", help="list studies, materials and geometry builders")
     ls.add_argument("--problems", default="problems")
@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         msg, code = (f"femcell: {exc}: stopped on every rank; the run folder's summary.json "
                      "says interrupted"), exc.exit_code
         if args.command == "run" and getattr(args, "output", None) is not None:
-            msg += f"; continue with: {_restart_command(argv, args.output)}"
+            msg += (f"; continue with: {_restart_command(argv, args.output)} (on any number "
+                    "of ranks)")
     except KeyboardInterrupt:  # Ctrl-C in a command that does not poll (list, mesh, bench)
         msg, code = "femcell: interrupted", 130
     except OSError as exc:  # the file system (disk full, permissions): not a femcell bug
@@ -372,7 +373,8 @@ def _restart_command(argv: list[str], folder: str) -> str:
     folder given to --restart instead of --output."""
     import shlex
 
-    out, skip = ["femcell"], False
+    exe = sys.argv[0] if Path(sys.argv[0]).name == "femcell" else "femcell"
+    out, skip = [exe], False
     for a in argv:
         if skip:
             skip = False

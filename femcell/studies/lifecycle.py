@@ -234,9 +234,9 @@ class StudyRun(Run):
                           f"step ({med:.3g} s) after {len(walls)} steps (solver stall? see "
                           "wall_* in quantities.csv)")
         walls.append(compute)
-        if getattr(self, "debug", False):
-            self.say(f"  step {len(walls)}: {d[0]:.4g} s (assembly {d[1]:.3g} s, solve "
-                     f"{d[2]:.3g} s, output {d[3]:.3g} s)")
+        if getattr(self, "debug", False) and self.rank0:  # a log line, also with --quiet
+            print(f"  step {len(walls)}: {d[0]:.4g} s (assembly {d[1]:.3g} s, solve "
+                     f"{d[2]:.3g} s, output {d[3]:.3g} s)", flush=True)
         return {"wall_step_s": d[0], "wall_assemble_s": d[1], "wall_solve_s": d[2],
                 "wall_io_s": d[3]}
 

@@ -55,8 +55,8 @@ def run(cfg, run):
                 p.refresh_outputs()
             writer.write(t)
 
-        if writer:
-            write_fields(integ.t)
+        if writer:  # the initial state, or the one the run continues from
+            write_fields(saved["t"] if resume is not None else integ.t)
 
         def record(row):
             row.update(run.step_timings(problem))

@@ -49,7 +49,7 @@ def set_path(data: dict, dotted: str, value) -> dict:
 
 def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI.COMM_WORLD,
               progress: bool = True, jobs: str | int | None = None,
-              restart: bool = False) -> list[dict]:
+              restart: bool = False, log_level: str = "info") -> list[dict]:
     """Run a study file over its [sweep] points and collect the headline numbers in one table.
 
     The study TOML holds either one parameter,
@@ -67,6 +67,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         comm: MPI communicator of the whole sweep.
         progress: progress lines on rank 0.
         jobs: overrides [sweep] jobs.
+        log_level: passed to every point (femcell.run_study).
         restart: continue the sweep in `output`: points whose summary.json says completed
             (with the same inputs) are read back, points with a checkpoint continue from it,
             the others run from the start.
@@ -142,7 +143,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         try:
             res = run_study(cfgs[k], point_folder, comm=sub,
                             progress=progress and world_lead, source=str(path),
-                            restart=again)
+                            restart=again, log_level=log_level)
         except bad_input_errors() as exc:  # found while building this point's geometry
             shown = ", ".join(f"{key} = {v!r}" for key, v in point.items())
             raise type(exc)(f"{path}: sweep point {shown}: {exc}") from None

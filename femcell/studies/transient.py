@@ -55,7 +55,7 @@ def run(cfg, run):
             table.restore(saved["runner"]["rows"])
             run.step_timings(problem, initial=True)
             if writer:
-                writer.write(integ.t)  # the state the run continues from
+                writer.write(saved["t"])  # the state the run continues from
         bar = run.progress_bar(total=tc.end, initial=integ.t, unit="s", leave=True,
                                bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/"
                                           "{total:.4g} s [{elapsed}<{remaining}]{postfix}")

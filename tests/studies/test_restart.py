@@ -112,6 +112,14 @@ def test_transient_restart_equals_the_uninterrupted_run(shared_tmp, stop_at, ste
         assert res.value(k) == pytest.approx(ref.value(k), rel=1e-8, abs=1e-15)
     files = res.summary["files"]  # both field segments belong to the run
     assert "fields:fields.vtkhdf" in files and "fields:fields-r1.vtkhdf" in files
+    if COMM.rank == 0:  # the continued segment starts at the checkpoint's time
+        import pyvista as pv
+
+        r = pv.get_reader(str(shared_tmp / "cut" / "fields-r1.vtkhdf")).reader
+        r.UpdateInformation()
+        r.SetStep(0)
+        r.Update()
+        assert r.GetTimeValue() == pytest.approx(ref.quantities[step]["t"], rel=1e-12)
 
 
 @pytest.mark.parametrize("step", [4, 6])  # inside the current step / at its end
