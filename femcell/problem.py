@@ -114,6 +114,7 @@ class Problem:
                       "assemble_s": 0.0, "solve_s": 0.0}
         self._bound_fns = self._make_bound_functions()
         self._user_options = dict(petsc_options or {})
+        self._check_user_options(domain.comm)
         self._nlp = self._make_nlp("default", bcs)
         self._linear_stepper = None
         if (reuse_operators and self.linear and single and self.fields[0].history
@@ -188,6 +189,26 @@ class Problem:
             given = ", ".join(f"{k}={v}" for k, v in self._user_options.items())
             raise ConfigError(f"solver.petsc_options: PETSc refused them ({what}): {given}"
                               ) from None
+
+    def _check_user_options(self, comm) -> None:
+        """Try the user's options on a throw-away SNES first: dolfinx leaves PETSc's global
+        options prefix pushed when setFromOptions fails inside NonlinearProblem, which
+        would break every later solver of the process."""
+        if not self._user_options:
+            return
+        opts = PETSc.Options()
+        prefix = f"{self.prefix}check_"
+        snes = PETSc.SNES().create(comm)
+        snes.setOptionsPrefix(prefix)
+        for k, v in self._user_options.items():
+            opts[prefix + k] = v
+        try:
+            with self._options_checked():
+                snes.setFromOptions()
+        finally:
+            for k in self._user_options:
+                del opts[prefix + k]
+            snes.destroy()
 
     def _make_nlp(self, mode: str, bcs):
         """A dolfinx NonlinearProblem for one set of Dirichlet conditions (a mode)."""

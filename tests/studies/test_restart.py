@@ -507,6 +507,9 @@ def test_petsc_option_names_are_checked(shared_tmp):
                       ["solver.petsc_options.ksp_type=nonsense", "output.plots=false"])
     with pytest.raises(ConfigError, match="PETSc refused them .unknown type.: ksp_type"):
         run_study(cfg, shared_tmp / "x", progress=False)
+    # ... and leaves PETSc's global options as they were: the next run in this process works
+    ok = load_config(PROBLEMS / "particle_sphere_1d.toml", ["output.plots=false"])
+    assert run_study(ok, shared_tmp / "y", progress=False).summary["status"] == "completed"
 
 
 def test_a_stalling_step_is_reported_once(monkeypatch):
