@@ -18,3 +18,24 @@ MATERIAL = Conductor(
     carrier="ion",
     citations=(RANGE,),
 )
+
+# ------------------------------------------------------------------------------ mechanics
+from femcell.materials.mechanical import (  # noqa: E402
+    ElasticSolid,
+    MechanicalMaterial,
+    Toughness,
+)
+
+MECH_NOTES = ("Na-beta''-alumina (polycrystalline): E ~ 200 GPa, nu ~ 0.25 (value as given in "
+              "the design notes; not verified against the original)")
+TOUGHNESS_RANGE = ("Na-beta''-alumina: K_IC 2-3 MPa m^0.5, middle (2.5) taken (value as given "
+                   "in the design notes; not verified against the original; zirconia "
+                   "additions raise it)")
+
+MECHANICS = MechanicalMaterial(
+    name="na_beta_alumina",
+    elastic=ElasticSolid("na_beta_alumina", youngs_modulus=200e9, poisson_ratio=0.25,
+                         citations=(MECH_NOTES,)),
+    creep=None,
+    toughness=Toughness(2.5e6, citations=(TOUGHNESS_RANGE,)),
+)

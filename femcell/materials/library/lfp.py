@@ -31,3 +31,24 @@ MATERIAL = IntercalationMaterial(
     molar_volume=157.76e-6 / 3.60,
     citations=(MORGAN2004, MALIK2010, DENSITY),
 )
+
+# ------------------------------------------------------------------------------ mechanics
+from femcell.materials.mechanical import ElasticSolid, MechanicalMaterial  # noqa: E402
+
+MAXISCH2006 = ("T. Maxisch, G. Ceder, 'Elastic properties of olivine LixFePO4 from first "
+               "principles', Phys. Rev. B 73 (2006) 174112: E ~ 125 GPa; nu = 0.25 (values as "
+               "given in the design notes; not verified against the original)")
+PADHI1997 = ("A. K. Padhi, K. S. Nanjundaswamy, J. B. Goodenough, J. Electrochem. Soc. 144 "
+             "(1997) 1188: 6.8 % volume change between LiFePO4 and FePO4 (value as given in "
+             "the design notes; not verified against the original) -> Omega = 0.068 V_m with "
+             "V_m = M / rho = 43.8 cm^3/mol of LiFePO4 (= 1 / c_max), isotropic average of "
+             "the anisotropic lattice change")
+
+MECHANICS = MechanicalMaterial(
+    name="lfp",
+    elastic=ElasticSolid("lfp", youngs_modulus=125e9, poisson_ratio=0.25,
+                         partial_molar_volume=0.068 * MATERIAL.molar_volume,
+                         citations=(MAXISCH2006, PADHI1997)),
+    creep=None,
+    toughness=None,  # not known
+)

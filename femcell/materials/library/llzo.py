@@ -27,3 +27,31 @@ GRAIN_BOUNDARY = Conductor(
     carrier="ion",
     citations=(ECKHARDT2023, RANGE),
 )
+
+# ------------------------------------------------------------------------------ mechanics
+from femcell.materials.mechanical import (  # noqa: E402
+    ElasticSolid,
+    MechanicalMaterial,
+    Toughness,
+)
+
+NI2012 = ("J. E. Ni et al., 'Room temperature elastic moduli and Vickers hardness of "
+          "hot-pressed LLZO cubic garnet', J. Mater. Sci. (2012): resonant ultrasound on "
+          "Li6.24La3Zr2Al0.24O11.98, E = 149.8 GPa, G = 59.6 GPa at porosity 0.03 "
+          "-> nu = E / (2 G) - 1 = 0.257")
+HUBAUD2015 = ("A. A. Hubaud, D. J. Schroeder, B. J. Ingram, J. S. Okasinski, J. T. Vaughey, "
+              "J. Alloys Compd. 644 (2015) 804, doi:10.1016/j.jallcom.2015.05.067: thermal "
+              "expansion 15.498e-6 1/K (synchrotron XRD, 25-700 degC, 0.3 wt% Al)")
+WOLFENSTINE2013 = ("J. Wolfenstine et al., 'A preliminary investigation of fracture toughness "
+                   "of Li7La3Zr2O12 and its comparison to other solid Li-ion conductors', "
+                   "Mater. Lett. 96 (2013) 117: K_IC ~ 1.25 MPa m^0.5 (value as given in the "
+                   "design notes; not verified against the original)")
+
+MECHANICS = MechanicalMaterial(
+    name="llzo",
+    elastic=ElasticSolid.from_moduli(
+        "llzo", 149.8e9, 59.6e9, thermal_expansion=15.498e-6,
+        citations=(NI2012, HUBAUD2015)),
+    creep=None,  # no creep of the ceramic at battery temperatures
+    toughness=Toughness(1.25e6, citations=(WOLFENSTINE2013,)),
+)

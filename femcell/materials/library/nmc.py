@@ -34,3 +34,23 @@ MATERIAL = IntercalationMaterial(
     citations=(CHEN2020,),
     ocv=ocv,
 )
+
+# ------------------------------------------------------------------------------ mechanics
+from femcell.materials.mechanical import ElasticSolid, MechanicalMaterial  # noqa: E402
+
+E_RANGE = ("layered oxide NMC: E 140-200 GPa reported (nanoindentation and first principles), "
+           "middle (170 GPa) taken; nu = 0.25 (values as given in the design notes; not "
+           "verified against the original)")
+SWELLING_MODEL = ("model value: isotropic partial molar volume Omega = 0.05 / (0.75 c_max) = "
+                  "1.06e-6 m^3/mol, i.e. ~5 % volume change over 75 % of the Li sites (the "
+                  "anisotropic c-axis collapse of NMC811 at high states of charge is not "
+                  "represented; the 5 % is not verified against a source)")
+
+MECHANICS = MechanicalMaterial(
+    name="nmc811",
+    elastic=ElasticSolid("nmc811", youngs_modulus=170e9, poisson_ratio=0.25,
+                         partial_molar_volume=0.05 / (0.75 * MATERIAL.c_max),
+                         citations=(E_RANGE, SWELLING_MODEL)),
+    creep=None,
+    toughness=None,  # not known
+)
