@@ -243,6 +243,12 @@ class Problem:
             res_fn(snes_, x, F, *(res_args or ()), **(res_kargs or {}))
             stats["assemble_s"] += _time.perf_counter() - t0
 
+        if single:  # near-null modes (rigid-body motions) for algebraic multigrid
+            for p in self.physics:
+                ns = (p.near_nullspace() if any(f is self.fields[0] for f in p.fields)
+                      else None)
+                if ns is not None:
+                    nlp.A.setNearNullSpace(ns)
         snes.setFunction(residual, f_vec)
         snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
         if self._bound_fns is not None:  # lower/upper bound vectors in the block layout

@@ -8,7 +8,7 @@ anything is added to the model.
 
 Builders: particles (``interval``, ``sphere``, ``half_disk``, ``ellipsoid``,
 ``polycrystal_particle``), cells (``symmetric_cell``), microstructures (``polycrystal``,
-``composite_cathode``), fracture (``notched_electrolyte``) and conductivity samples
+``composite_cathode``), fracture (``notched_electrolyte``, ``plate``) and conductivity samples
 (``four_probe``).
 
 Every parameter has a default (a small, quick geometry), so ``BUILDERS[name]()`` works;
@@ -33,6 +33,7 @@ from .cell import symmetric_cell
 from .grains import polycrystal
 from .notched import notched_electrolyte
 from .particle import ellipsoid, half_disk, interval, polycrystal_particle, sphere
+from .plate import plate
 from .probe import four_probe
 
 _RAW: dict[str, Callable[..., dict]] = {
@@ -46,6 +47,7 @@ _RAW: dict[str, Callable[..., dict]] = {
     "composite_cathode": composite_cathode,
     "notched_electrolyte": notched_electrolyte,
     "four_probe": four_probe,
+    "plate": plate,
 }
 
 

@@ -69,6 +69,11 @@ class Physics:
         before every solve)."""
         return {}
 
+    def near_nullspace(self):
+        """A PETSc NullSpace of near-null modes of this physics' single field (rigid-body
+        motions of elasticity) that algebraic multigrid needs, or None."""
+        return None
+
     def on_problem(self, problem) -> None:
         """Called once the Problem has composed every residual (see Problem.residual_of)."""
 

@@ -8,6 +8,17 @@ atol + rtol |u| (scaled unknowns); within `max_sweeps` or the step is reported a
 converged, so the time integrator rejects it and cuts the step. The converged sweeps solve
 the same discrete equations as the monolithic Problem.
 
+Acceleration (fields of the last group, e.g. the damage of alternate minimisation, PHYSICS.md
+section 4): "overrelax" sets x <- x + omega (G(x) - x) after each sweep G, "anderson" mixes
+the last `depth` sweeps (Anderson / type-II, least squares on the sweep residuals G(x) - x);
+both clip to the bounds the physics declare, so irreversibility holds. The test is always on
+the plain sweep residual |G(x) - x|, so an accelerated step converges to the same solution.
+
+Volume control (a pressurised crack driven by an injected volume, `volume_control`): the
+group that owns the displacement is linear in the crack pressure p for the current damage,
+so it is solved for p = 0 and p = p_ref and combined, u = u0 + (p / p_ref) (u1 - u0), with p
+such that the crack volume equals the target (exact, two linear solves per sweep).
+
 `StaggeredProblem` has the interface the TimeIntegrator and the ProtocolRunner use on a
 Problem (initialise, solve_step, accept, reject, error_estimate, quantities, set_mode, ...).
 """
@@ -38,13 +49,35 @@ class StaggeredProblem:
         linear_solver: "auto", "direct" or "iterative" (every sub-problem).
         petsc_options: extra SNES/KSP options of every sub-problem.
         prefix: PETSc options prefix (sub-problems append "g<i>_").
+        acceleration: None, "overrelax" or "anderson" (fields of the last group).
+        relaxation: omega of over-relaxation (1 < omega < 2 typical).
+        anderson_depth: sweeps Anderson mixing remembers.
+        volume_control: None or (crack physics, V(t) [m^3, m^2 per unit depth in 2D]): the
+            crack physics has `set_pressure(p)`, `crack_volume()` and `pressure`; its
+            mechanics field is solved for the pressure that gives the target volume.
     """
+
+    ACCELERATIONS = (None, "none", "overrelax", "anderson")
 
     _count = 0
 
     def __init__(self, domain, physics, groups, *, rtol: float = 1e-8, atol: float = 1e-10,
                  max_sweeps: int = 30, linear_solver: str = "auto",
-                 petsc_options: dict | None = None, prefix: str | None = None):
+                 petsc_options: dict | None = None, prefix: str | None = None,
+                 acceleration: str | None = None, relaxation: float = 1.5,
+                 anderson_depth: int = 5, volume_control=None):
+        if acceleration not in self.ACCELERATIONS:
+            raise ValueError(f"staggered problem: acceleration must be one of none, "
+                             f"overrelax, anderson; got {acceleration!r}")
+        if not 0 < relaxation < 2:
+            raise ValueError(f"staggered problem: relaxation must be in (0, 2), got "
+                             f"{relaxation}")
+        if anderson_depth < 1:
+            raise ValueError(f"staggered problem: anderson_depth must be >= 1, got "
+                             f"{anderson_depth}")
+        self.acceleration = None if acceleration == "none" else acceleration
+        self.relaxation, self.anderson_depth = float(relaxation), int(anderson_depth)
+        self.volume_control = volume_control
         self.physics = list(physics)
         self.groups = [list(g) for g in groups]
         grouped = [id(p) for g in self.groups for p in g]
@@ -72,6 +105,17 @@ class StaggeredProblem:
         self.linear = False
         self.mode = "default"
         self.sweeps = 0  # total sweeps of all accepted and rejected steps
+        self.last_sweeps = 0  # sweeps of the last solve_step
+        self._vc_group = None
+        if volume_control is not None:
+            crack = volume_control[0]
+            target = crack.mech.name if hasattr(crack, "mech") else None
+            for i, s in enumerate(self.subs):
+                if any(f.name == target for f in s.fields):
+                    self._vc_group = i
+            if self._vc_group is None:
+                raise ValueError("staggered problem: volume control needs the group that "
+                                 "owns the crack's displacement field")
 
     @property
     def stats(self) -> dict:
@@ -136,13 +180,17 @@ class StaggeredProblem:
         group solve or sweeps that do not converge restore u^n and report not converged."""
         for s in self.subs:
             s.begin_step(t_new, dt, order, dt_prev)
+        self._t_new = t_new
         its = kits = 0
         change = np.inf
+        self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
+        self.last_sweeps = 0
         for sweep in range(1, self.max_sweeps + 1):
             self.sweeps += 1
+            self.last_sweeps = sweep
             previous = [f.u.x.array.copy() for f in self.fields]
             for i, s in enumerate(self.subs):
-                rep = s.solve_iterate()
+                rep = self._solve_group(i, s)
                 its, kits = its + rep.newton_its, kits + rep.krylov_its
                 if not rep.converged:
                     self.reject()
@@ -152,9 +200,96 @@ class StaggeredProblem:
             change = self._change(previous)
             if change <= 1.0:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
+            if self.acceleration is not None:
+                self._accelerate(previous)
         self.reject()
         return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {self.max_sweeps} sweeps "
                                   f"(last change {change:.3g} x tolerance)", its, kits)
+
+    # ------------------------------------------------------------------ group solves
+    def _solve_group(self, i: int, s) -> SolveReport:
+        """One group's solve (volume control: the pressure that gives the target volume)."""
+        if i != self._vc_group:
+            return s.solve_iterate()
+        crack, target = self.volume_control
+        V_t = float(target(self._t_new))
+        f = next(f for f in s.fields if f.name == crack.mech.name)
+        p_ref = max(abs(crack.pressure), 1e-3 * crack.mech.e_ref * 1e-3)
+        crack.set_pressure(0.0)
+        r0 = s.solve_iterate()
+        if not r0.converged:
+            return r0
+        u0, V0 = f.u.x.array.copy(), crack.crack_volume()
+        crack.set_pressure(p_ref)
+        r1 = s.solve_iterate()
+        if not r1.converged:
+            return r1
+        V1 = crack.crack_volume()
+        if not abs(V1 - V0) > 1e-14 * max(abs(V_t), 1e-300):
+            return SolveReport(False, "VOLUME_CONTROL: the crack volume does not depend on "
+                                      "the pressure (no crack to fill)",
+                               r0.newton_its + r1.newton_its, r0.krylov_its + r1.krylov_its)
+        scale = (V_t - V0) / (V1 - V0)
+        f.u.x.array[:] = u0 + scale * (f.u.x.array - u0)
+        crack.set_pressure(scale * p_ref)
+        return SolveReport(True, r1.reason, r0.newton_its + r1.newton_its,
+                           r0.krylov_its + r1.krylov_its)
+
+    # ------------------------------------------------------------------ acceleration
+    def _accelerated(self):
+        """(field, lower, upper) arrays of the last group's fields (bounds or +-inf)."""
+        sub = self.subs[-1]
+        out = []
+        for k, f in enumerate(sub.fields):
+            lo = hi = None
+            if sub._bound_fns is not None:
+                lo, hi = sub._bound_fns[0][k].x.array, sub._bound_fns[1][k].x.array
+            out.append((f, lo, hi))
+        return out
+
+    def _accelerate(self, previous: list[np.ndarray]) -> None:
+        """Replace the last group's fields by an accelerated iterate (owned DOFs, then a
+        ghost update), clipped to their bounds."""
+        offset = sum(len(s.fields) for s in self.subs[:-1])
+        fields = self._accelerated()
+        sizes = []
+        for f, _, _ in fields:
+            dm = f.u.function_space.dofmap
+            sizes.append(dm.index_map.size_local * dm.index_map_bs)
+        x = np.concatenate([previous[offset + k][:n] for k, n in enumerate(sizes)])
+        g = np.concatenate([f.u.x.array[:n] for (f, _, _), n in zip(fields, sizes,
+                                                                     strict=True)])
+        if self.acceleration == "overrelax":
+            new = x + self.relaxation * (g - x)
+        else:
+            new = self._anderson(x, g)
+        start = 0
+        for (f, lo, hi), n in zip(fields, sizes, strict=True):
+            arr = new[start:start + n]
+            if lo is not None:
+                arr = np.minimum(np.maximum(arr, lo[:n]), hi[:n])
+            f.u.x.array[:n] = arr
+            f.u.x.scatter_forward()
+            start += n
+
+    def _anderson(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Anderson mixing (type II) of the owned values over the last `anderson_depth`
+        sweeps: G(x) minus the combination of past G differences that best cancels the
+        residual G(x) - x in the least-squares sense (global dot products)."""
+        self._history.append((x, g))
+        self._history = self._history[-(self.anderson_depth + 1):]
+        if len(self._history) < 2:
+            return g
+        f = [gk - xk for xk, gk in self._history]
+        dF = np.array([f[j + 1] - f[j] for j in range(len(f) - 1)])  # (m, n_owned)
+        dG = np.array([self._history[j + 1][1] - self._history[j][1]
+                       for j in range(len(f) - 1)])
+        comm = self.domain.comm
+        A = comm.allreduce(dF @ dF.T, op=MPI.SUM)
+        b = comm.allreduce(dF @ f[-1], op=MPI.SUM)
+        reg = 1e-12 * max(float(np.trace(A)), 1e-300)
+        gam = np.linalg.solve(A + reg * np.eye(len(A)), b)
+        return g - gam @ dG
 
     def can_batch(self) -> bool:
         """Never: every step sweeps."""

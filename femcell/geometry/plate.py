@@ -1,0 +1,124 @@
+"""A rectangular plate (2D) or block (3D) with named sides and refined boxes: the geometry
+of the fracture benchmarks (Sneddon's pressurised crack, notched tension, surfing), where
+cracks are given as initial damage bands rather than cut into the mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import gmsh
+
+from ._common import (
+    CellCount,
+    Sizing,
+    add_group,
+    check_length,
+    choice,
+    fail,
+    generate,
+    metadata,
+    options,
+    positive,
+)
+
+NAME = "plate"
+
+
+def _box(i: int, raw, lo, hi, dim: int, h: float) -> dict:
+    label = f"refine[{i}]"
+    if not isinstance(raw, Mapping):
+        raise fail(NAME, label, raw, "must be a table {x = [x0, x1], y = [y0, y1], h}")
+    known = {"x", "y", "z", "h"}
+    for k in raw:
+        if k not in known or (k == "z" and dim == 2):
+            axes = "x, y, z" if dim == 3 else "x, y"
+            raise fail(NAME, f"{label}.{k}", raw[k], f"unknown key (known: {axes}, h)")
+    if "h" not in raw:
+        raise fail(NAME, label, dict(raw), "misses the key 'h'")
+    size = positive(NAME, f"{label}.h", raw["h"])
+    if size > h:
+        raise fail(NAME, f"{label}.h", size, f"must be at most h = {h!r} m")
+    box = {"h": size}
+    for a, axis in enumerate("xyz"[:dim]):
+        span = raw.get(axis, [lo[a], hi[a]])
+        if (not isinstance(span, Sequence) or isinstance(span, str) or len(span) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in span) or span[0] >= span[1]):
+            raise fail(NAME, f"{label}.{axis}", span, "must be [low, high] with low < high (m)")
+        box[axis] = (float(span[0]), float(span[1]))
+    return box
+
+
+def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = None,
+          h: float | None = None, refine: object = (), origin: str = "center",
+          order: int = 1) -> dict:
+    """Rectangle width x height (2D) or block width x height x depth (3D).
+
+    Args:
+        width: extent along x (m); default 100 um.
+        height: extent along y (m); default 100 um.
+        depth: extent along z (m) for a 3D block; None (default) for a 2D plate.
+        h: target element size (m); default the smallest extent / 20.
+        refine: boxes meshed finer: a table or a list of tables {x = [x0, x1], y = [y0, y1],
+            z = [z0, z1] (3D), h} (m); a missing axis spans the whole plate.
+        origin: "center" (the plate is centred on 0) or "corner" (it starts at 0).
+        order: geometric order of the elements, 1 or 2.
+
+    Returns:
+        Metadata; groups: cells "plate", facets "left", "right" (x), "bottom", "top" (y) and
+        "front", "back" (z, 3D).
+    """
+    width = check_length(NAME, "width", width)
+    height = check_length(NAME, "height", height)
+    dim = 2 if depth is None else 3
+    ext = [width, height] + ([check_length(NAME, "depth", depth)] if dim == 3 else [])
+    h = min(ext) / 20 if h is None else positive(NAME, "h", h)
+    if h > max(ext):
+        raise fail(NAME, "h", h, f"must be at most the largest extent {max(ext)!r} m")
+    origin = options(NAME, "origin", origin, ("center", "corner"))
+    order = choice(NAME, "order", order, (1, 2))
+    lo = [-e / 2 for e in ext] if origin == "center" else [0.0] * dim
+    hi = [a + e for a, e in zip(lo, ext, strict=True)]
+    boxes = refine if isinstance(refine, Sequence) and not isinstance(refine, str | Mapping) \
+        else [refine]
+    boxes = [_box(i, b, lo, hi, dim, h) for i, b in enumerate(boxes)]
+    measure = 1.0
+    for e in ext:
+        measure *= e
+    count = CellCount(NAME, dim, ext, measure, h)
+    for i, b in enumerate(boxes):
+        vol = 1.0
+        for axis in "xyz"[:dim]:
+            vol *= min(b[axis][1], hi["xyz".index(axis)]) - max(b[axis][0], lo["xyz".index(axis)])
+        count.add(f"refine[{i}].h", b["h"], 2.3 * max(vol, 0.0) / b["h"] ** dim * (
+            1 if dim == 2 else 2.6))
+    count.check()
+    s = max(ext)  # model units: lengths / s
+    occ = gmsh.model.occ
+    if dim == 2:
+        tag = occ.addRectangle(lo[0] / s, lo[1] / s, 0.0, width / s, height / s)
+    else:
+        tag = occ.addBox(lo[0] / s, lo[1] / s, lo[2] / s, width / s, height / s, depth / s)
+    occ.synchronize()
+    add_group(dim, [tag], "plate")
+    sides = {"left": (0, lo[0]), "right": (0, hi[0]), "bottom": (1, lo[1]), "top": (1, hi[1])}
+    if dim == 3:
+        sides.update({"front": (2, lo[2]), "back": (2, hi[2])})
+    faces = gmsh.model.getBoundary([(dim, tag)], oriented=False)
+    for name, (axis, value) in sides.items():
+        hit = []
+        for fd, ft in faces:
+            c = occ.getCenterOfMass(fd, ft)
+            if abs(c[axis] - value / s) < 1e-9:
+                hit.append(ft)
+        add_group(dim - 1, hit, name)
+    sizing = Sizing(dim, h / s)
+    for b in boxes:
+        sizing.box([b[a][0] / s for a in "xyz"[:dim]], [b[a][1] / s for a in "xyz"[:dim]],
+                   b["h"] / s)
+    sizing.apply()
+    generate(dim, order, s)
+    params = {"width": width, "height": height, "depth": depth, "h": h,
+              "refine": [{k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}
+                         for b in boxes], "origin": origin, "order": order}
+    return metadata(NAME, params, dim, dim, s, volume=measure)

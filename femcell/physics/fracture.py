@@ -1,0 +1,308 @@
+"""Phase-field fracture (PHYSICS.md section 4): AT1 / AT2 with an energy split,
+irreversibility as bounds and pressure on the diffuse crack faces.
+
+Energy of the displacement u and the damage d in [0, 1]:
+
+    Pi(u, d) = int g(d) psi+(eps_el) + psi-(eps_el) dx + int p u . grad d dx
+               + Gc / c_w int (w(d) / l + l |grad d|^2) dx,
+    g(d) = (1 - d)^2 + k,   AT1: w = d, c_w = 8/3;   AT2: w = d^2, c_w = 2,
+
+with psi+- from the split: "none" (psi+ = psi), "voldev" (Amor: volumetric expansion and the
+deviatoric part crack, compression does not) or "spectral" (Miehe: positive principal
+strains; plane strain, axisymmetric and 1D spherical). The term p u . grad d is the work of
+a pressure p on the diffuse crack faces (Bourdin, Chukwuozie): -int u . grad d dx is the
+crack volume, so a pressurised crack opens and grows. The mechanics physics owns u; this
+physics adds (g(d) - 1) sigma+ : eps(v) + p v . grad d to its residual and solves d with
+the bounds d_previous <= d <= 1 (SNES vinewtonrsls): a crack never heals, 0 <= d <= 1 at
+every node. Cells of an initial crack band (`initial_cracks`, at least one element row
+thick: a crack on a single node line is far too stiff) start at d = 1 with lower bound 1.
+
+A diffuse crack on a mesh of size h dissipates more than Gc per unit length: the effective
+toughness is Gc (1 + 3h / (8 l)) for AT1 and Gc (1 + h / (2 l)) for AT2 (Bourdin, Francfort,
+Marigo 2008); `effective_toughness` reports it with h the smallest cell size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.fields import Field
+from femcell.materials.core import MaterialError
+from femcell.physics.base import Physics, time_function
+
+MODELS = ("AT1", "AT2")
+SPLITS = ("none", "voldev", "spectral")
+
+
+def _pos(x):
+    return 0.5 * (x + abs(x))
+
+
+def _neg(x):
+    return 0.5 * (x - abs(x))
+
+
+class PhaseFieldFracture(Physics):
+    """AT1/AT2 phase-field fracture acting on an Elasticity physics.
+
+    Args:
+        mechanics: the femcell.physics.mechanics.Elasticity whose stiffness is degraded.
+        toughness: Gc [J m^-2] (critical energy release rate).
+        length: regularisation length l [m].
+        model: "AT1" or "AT2".
+        split: "none", "voldev" or "spectral" (see the module docstring).
+        residual_stiffness: k in g(d) = (1 - d)^2 + k (keeps a broken body solvable).
+        pressure: pressure on the crack faces [Pa], a float or a function of time [s]
+            (None: no pressure term). A volume-controlled crack sets it through
+            `set_pressure` (femcell.solvers.staggered with `volume_control`).
+        initial_cracks: segments ((x0, y0[, z0]), (x1, y1[, z1])) [m]; nodes within
+            `crack_half_width` of a segment start broken (d = 1, lower bound 1).
+        crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
+            smallest cell size: a band two element rows thick).
+        name: field name.
+    """
+
+    step_hook = True
+    linear = False
+    snes_options = {"snes_rtol": 1e-9, "snes_atol": 1e-10, "snes_max_it": 30}
+
+    def __init__(self, mechanics, *, toughness: float, length: float, model: str = "AT1",
+                 split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
+                 initial_cracks=(), crack_half_width: float | None = None, name: str = "d"):
+        if model not in MODELS:
+            raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
+        if split not in SPLITS:
+            raise MaterialError(f"fracture split {split!r}: one of {', '.join(SPLITS)}")
+        if not (toughness > 0 and np.isfinite(toughness)):
+            raise MaterialError(f"fracture toughness Gc must be > 0 J/m^2, got {toughness}")
+        if not (length > 0 and np.isfinite(length)):
+            raise MaterialError(f"fracture length l must be > 0 m, got {length}")
+        if not 0 <= residual_stiffness < 1:
+            raise MaterialError(f"fracture residual_stiffness must be in [0, 1), got "
+                                f"{residual_stiffness}")
+        self.mech = mechanics
+        self.gc = float(toughness)
+        self.ell = float(length)
+        self.model = model
+        self.split = split
+        self.k_res = float(residual_stiffness)
+        self.pressure_fn = None if pressure is None else time_function(pressure)
+        self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
+        self._half_width = crack_half_width
+        self.name = name
+        self.c_w = 8.0 / 3.0 if model == "AT1" else 2.0
+        self.time_dependent = self.pressure_fn is not None
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, domain, time) -> None:
+        mech = self.mech
+        if mech.mode == "plane_stress" and self.split != "none":
+            raise MaterialError("fracture: the energy split needs plane strain, axisymmetric, "
+                                "spherical or 3d mechanics (not plane stress); use split = "
+                                "'none'")
+        if self.split != "none" and not mech.isotropic:
+            raise MaterialError(f"fracture: split {self.split!r} needs isotropic materials; use "
+                                f"split = 'none' for anisotropic stiffness")
+        if self.split == "spectral" and mech.mode == "3d":
+            raise MaterialError("fracture: the spectral split is available in plane strain, "
+                                "axisymmetric and spherical modes; use 'voldev' in 3D")
+        self.domain, self.time = domain, time
+        mesh = domain.mesh
+        self.h_min = self._min_cell_size()
+        V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+        self.V = V
+        self.field = Field.create(self.name, V, levels=0)  # quasi-static
+        self.fields = [self.field]
+        self.lower = dolfinx.fem.Function(V, name=f"{self.name}_lower")
+        self._p = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        self._w, self._dx = mech._w, mech._dx
+        n_int = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
+        self._sd = dolfinx.fem.Constant(mesh, PETSc.ScalarType(
+            self.ell / (self.gc * self.ell ** n_int)))
+        self._crack_dofs = self._initial_crack_dofs()
+
+        d = self.field.u
+        q = ufl.TestFunction(V)
+        u = mech.displacement()
+        psi_p, psi_m, sig_p = self._split(u)
+        self.psi_plus, self.psi_minus = psi_p, psi_m
+        g = (1 - d) ** 2 + self.k_res
+        dg = -2 * (1 - d)
+        w, dw = (d, 1.0) if self.model == "AT1" else (d * d, 2 * d)
+        w_ = self._w
+        gc, ell, cw = self.gc, self.ell, self.c_w
+        gradd = ufl.grad(d)
+        F = (dg * psi_p * q + gc / cw * (dw * q / ell + 2 * ell * ufl.inner(gradd, ufl.grad(q)))
+             ) * w_ * self._dx
+        # crack-face pressure (zero unless set: pressure or volume control)
+        F += self._p * ufl.inner(self._vec(u), ufl.grad(q)) * w_ * self._dx
+        self._F = self._sd * F
+        # terms added to the displacement residual (scaled as the mechanics residual)
+        v = ufl.TestFunction(mech.V)
+        eps_v = mech.strain_tensor(v)
+        self._coupling = mech._s * (
+            ((g - 1) * ufl.inner(sig_p, eps_v)
+             + self._p * ufl.inner(self._vec(v), gradd)) * w_ * self._dx)
+        self.degradation = g
+        self._energy = g * psi_p + psi_m
+        self._surface = (w / ell + ell * ufl.inner(gradd, gradd)) / cw
+        self._volume = -ufl.inner(self._vec(u), gradd)
+
+    def _vec(self, u):
+        return u if self.domain.gdim > 1 else ufl.as_vector([u])
+
+    def _min_cell_size(self) -> float:
+        mesh = self.domain.mesh
+        tdim = self.domain.tdim
+        n = mesh.topology.index_map(tdim).size_local
+        h = mesh.h(tdim, np.arange(n, dtype=np.int32)) if n else np.array([np.inf])
+        return self.domain.comm.allreduce(float(np.min(h)), op=MPI.MIN)
+
+    def _initial_crack_dofs(self) -> np.ndarray:
+        """DOFs (local, incl. ghosts) within the half width of an initial crack segment."""
+        x = self.V.tabulate_dof_coordinates()
+        gdim = self.domain.gdim
+        b = self._half_width if self._half_width is not None else 1.01 * self.h_min
+        self.crack_half_width = b
+        hit = np.zeros(x.shape[0], dtype=bool)
+        for seg in self.initial_cracks:
+            a, c = (np.zeros(3), np.zeros(3))
+            if len(seg) != 2 or any(len(p) != gdim for p in seg):
+                raise MaterialError(f"initial crack {seg}: two points of {gdim} coordinates "
+                                    f"each")
+            a[:gdim], c[:gdim] = seg[0], seg[1]
+            ac = c - a
+            L2 = float(ac @ ac)
+            s = np.clip(((x - a) @ ac) / L2, 0.0, 1.0) if L2 > 0 else np.zeros(len(x))
+            dist = np.linalg.norm(x - (a + s[:, None] * ac), axis=1)
+            hit |= dist <= b
+        return np.flatnonzero(hit).astype(np.int32)
+
+    def _split(self, u):
+        """(psi+, psi-, sigma+ as 3x3 tensor) of the elastic strain of u [m]."""
+        mech = self.mech
+        if self.split == "none":
+            psi = mech.strain_energy_density(u)
+            return psi, 0.0, mech.stress_tensor(u)
+        eps = ufl.variable(mech.elastic_strain_tensor(u))
+        lam, mu = mech.lam, mech.mu
+        tr = ufl.tr(eps)
+        if self.split == "voldev":
+            K = lam + 2.0 * mu / 3.0
+            dev = ufl.dev(eps)
+            psi_p = 0.5 * K * _pos(tr) ** 2 + mu * ufl.inner(dev, dev)
+            psi_m = 0.5 * K * _neg(tr) ** 2
+        else:  # spectral: eigenvalues of the in-plane block and the out-of-plane strain
+            a, b, c = eps[0, 0], eps[1, 1], eps[0, 1]
+            mean = 0.5 * (a + b)
+            rad = ufl.sqrt(0.25 * (a - b) ** 2 + c * c + 1e-30)
+            e1, e2, e3 = mean + rad, mean - rad, eps[2, 2]
+            psi_p = 0.5 * lam * _pos(tr) ** 2 + mu * (_pos(e1) ** 2 + _pos(e2) ** 2
+                                                      + _pos(e3) ** 2)
+            psi_m = 0.5 * lam * _neg(tr) ** 2 + mu * (_neg(e1) ** 2 + _neg(e2) ** 2
+                                                      + _neg(e3) ** 2)
+        sig_p = ufl.diff(psi_p, eps)
+        return psi_p, psi_m, sig_p
+
+    def residuals(self) -> list:
+        return [self._F]
+
+    def coupling_terms(self) -> dict:
+        return {self.mech.name: self._coupling}
+
+    def bounds(self) -> dict:
+        return {self.name: (self.lower, 1.0)}
+
+    # ------------------------------------------------------------------ time
+    def initial_condition(self) -> None:
+        d = self.field.u
+        d.x.array[:] = 0.0
+        d.x.array[self._crack_dofs] = 1.0
+        d.x.scatter_forward()
+        self.lower.x.array[:] = d.x.array
+        self.update(0.0)
+
+    def update(self, t: float) -> bool:
+        if self.pressure_fn is not None:
+            self._p.value = self.pressure_fn(t)
+        return False
+
+    def set_pressure(self, p: float) -> None:
+        """Pressure on the crack faces [Pa] (volume control sets it per solve)."""
+        self._p.value = p
+
+    @property
+    def pressure(self) -> float:
+        return float(self._p.value)
+
+    def on_accept(self) -> None:
+        """Irreversibility: the accepted damage is the new lower bound."""
+        self.lower.x.array[:] = self.field.u.x.array
+        self.lower.x.scatter_forward()
+
+    def checkpoint_state(self) -> dict:
+        return {"pressure": self.pressure}
+
+    def restore_state(self, state: dict) -> None:
+        self.set_pressure(float(state.get("pressure", 0.0)))
+        self.lower.x.array[:] = self.field.u.x.array
+
+    # ------------------------------------------------------------------ results
+    def _forms(self):
+        if not hasattr(self, "_qforms"):
+            w, dx = self._w, self._dx
+            f = dolfinx.fem.form
+            self._qforms = {"volume": f(self._volume * w * dx),
+                            "surface": f(self._surface * w * dx),
+                            "energy": f(self._energy * w * dx)}
+        return self._qforms
+
+    def crack_volume(self) -> float:
+        """-int u . grad d dx [m^3; m^2 per unit depth in 2D planar] (collective)."""
+        return self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._forms()["volume"]), op=MPI.SUM)
+
+    def crack_surface(self) -> float:
+        """1/c_w int (w(d)/l + l |grad d|^2) dx: crack area [m^2] (length [m] per unit
+        depth in 2D planar), not corrected for the mesh (collective)."""
+        return self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._forms()["surface"]), op=MPI.SUM)
+
+    def effective_toughness(self, h: float | None = None) -> float:
+        """Gc_eff [J m^-2] of the discretised crack (AT1: Gc (1 + 3h/(8l)), AT2:
+        Gc (1 + h/(2l)))."""
+        h = self.h_min if h is None else h
+        c = 3.0 / 8.0 if self.model == "AT1" else 0.5
+        return self.gc * (1 + c * h / self.ell)
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        forms = self._forms()
+        surf = self.crack_surface()
+        arr = self.field.u.x.array
+        n = self.V.dofmap.index_map.size_local
+        out = {f"{self.name}_max": comm.allreduce(float(arr[:n].max()) if n else -np.inf,
+                                                 op=MPI.MAX),
+               f"{self.name}_min": comm.allreduce(float(arr[:n].min()) if n else np.inf,
+                                                 op=MPI.MIN),
+               "crack_surface": surf,
+               "crack_length": surf * self.gc / self.effective_toughness(),
+               "crack_volume": self.crack_volume(),
+               "crack_pressure": self.pressure,
+               "dissipated_energy": self.gc * surf,
+               "elastic_energy": comm.allreduce(dolfinx.fem.assemble_scalar(forms["energy"]),
+                                                op=MPI.SUM)}
+        return out
+
+    def output_fields(self) -> dict:
+        return {"damage": (self.field.u, 1.0)}
+
+    def describe(self) -> dict:
+        return {"model": self.model, "split": self.split, "toughness_J_m2": self.gc,
+                "length_m": self.ell, "residual_stiffness": self.k_res,
+                "smallest_cell_m": getattr(self, "h_min", None),
+                "effective_toughness_J_m2": (self.effective_toughness()
+                                             if hasattr(self, "h_min") else None),
+                "initial_cracks_m": [list(map(list, s)) for s in self.initial_cracks],
+                "initial_crack_half_width_m": getattr(self, "crack_half_width", None)}

@@ -1,0 +1,687 @@
+"""Small-strain solid mechanics (PHYSICS.md section 4): elasticity with eigenstrain and
+power-law creep.
+
+    div sigma = 0,   sigma = C : (eps(u) - eps_0 - eps_cr),
+    eps_0 = (alpha (T - T_0) + Omega (c - c_0) / 3) I       (thermal, chemical swelling),
+    d eps_cr / dt = 3/2 A(T) (sigma_eq / sigma_0)^n s / sigma_eq   (Norton, metal regions),
+
+with a stiffness C per region (isotropic E, nu or a 6x6 crystal stiffness rotated into the
+lab frame per grain, with the same orientation data as the diffusion tensor). Modes: "3d",
+"plane_strain", "plane_stress" (out-of-plane stresses condensed out), "axisymmetric" (x = r,
+y = z, hoop strain u_r / r) and "spherical" (1D radial, hoop strains u / r). Strains and
+stresses are handled as Voigt 6-vectors (xx, yy, zz, yz, xz, xy; engineering shears), so
+every mode uses the same stiffness fields.
+
+Creep is solved implicitly (backward Euler for eps_cr, Newton on (u, eps_cr) together), so
+the update is stable for steps far beyond the relaxation time E / (A n sigma): the
+viscoplastic return that a researcher needs for stack-pressure hold times of hours.
+
+Scaling: the unknown is u / (STRAIN_REF L) with L half the domain size, and the residual is
+divided by E_ref STRAIN_REF L^(n - 1) (n = 3 with an axisymmetric or spherical weight), so
+the assembled system has O(1) entries whatever the units of the geometry.
+
+The normal stress on a named facet region (`normal_stress`) is what other physics read as
+the interface pressure (e.g. the stress-modified overpotential Omega p / F).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.fields import Field
+from femcell.materials.core import MaterialError
+from femcell.physics.base import Physics, time_function
+
+STRAIN_REF = 1e-3  # displacement unknowns are u / (STRAIN_REF L): O(1) at strains of 1e-3
+MODES = ("3d", "plane_strain", "plane_stress", "axisymmetric", "spherical")
+_AXES = "xyz"
+
+
+# ---------------------------------------------------------------------- boundary conditions
+@dataclass(frozen=True)
+class Displacement:
+    """Prescribed displacement components on a facet region.
+
+    Attributes:
+        region: facet region name.
+        components: {axis index or "x"/"y"/"z": value [m] (float or function of time [s])}.
+    """
+
+    region: str
+    components: dict
+
+
+@dataclass(frozen=True)
+class Traction:
+    """Prescribed traction vector on a facet region.
+
+    Attributes:
+        region: facet region name.
+        value: traction [Pa], a sequence of gdim floats or a function of time -> sequence.
+    """
+
+    region: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Pressure:
+    """Normal pressure on a facet region (positive pushes into the body: stack pressure).
+
+    Attributes:
+        region: facet region name.
+        value: pressure [Pa], a float or a function of time [s].
+    """
+
+    region: str
+    value: object
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """Zero normal displacement on a plane facet region normal to a coordinate axis (found
+    from the facets' coordinates).
+
+    Attributes:
+        region: facet region name.
+    """
+
+    region: str
+
+
+def _axis(key, gdim: int) -> int:
+    if isinstance(key, str) and key in _AXES[:gdim]:
+        return _AXES.index(key)
+    if isinstance(key, int | np.integer) and 0 <= int(key) < gdim:
+        return int(key)
+    raise MaterialError(f"displacement component {key!r}: must be one of "
+                        f"{', '.join(_AXES[:gdim])}")
+
+
+# ---------------------------------------------------------------------- Voigt algebra
+def voigt_strain(eps) -> object:
+    """A symmetric 3x3 UFL tensor -> Voigt 6-vector (engineering shears)."""
+    return ufl.as_vector([eps[0, 0], eps[1, 1], eps[2, 2], 2 * eps[1, 2], 2 * eps[0, 2],
+                          2 * eps[0, 1]])
+
+
+def voigt_to_tensor(s) -> object:
+    """A Voigt stress 6-vector -> symmetric 3x3 UFL tensor."""
+    return ufl.as_matrix([[s[0], s[5], s[4]], [s[5], s[1], s[3]], [s[4], s[3], s[2]]])
+
+
+def plane_stress_reduction(C: np.ndarray) -> np.ndarray:
+    """In-plane stiffness (xx, yy, xy) of a 6x6 Voigt stiffness with the out-of-plane
+    stresses (zz, yz, xz) condensed out: C_pp - C_po C_oo^-1 C_op."""
+    p, o = [0, 1, 5], [2, 3, 4]
+    return C[np.ix_(p, p)] - C[np.ix_(p, o)] @ np.linalg.solve(C[np.ix_(o, o)], C[np.ix_(o, p)])
+
+
+class Elasticity(Physics):
+    """Small-strain (visco)elasticity with eigenstrains.
+
+    Args:
+        materials: {cell region name (None: the whole mesh): material} where a material has
+            `voigt()` (6x6 stiffness [Pa], crystal axes), `rotated_voigt(R)`, `isotropic`,
+            `lame()` -> (lambda, mu) [Pa], `thermal_expansion` [1/K], `partial_molar_volume`
+            [m^3 mol^-1] (femcell.materials.mechanical.ElasticSolid). Every cell needs one.
+        bcs: Displacement / Traction / Pressure / Symmetry conditions (other boundaries are
+            traction free).
+        mode: one of MODES.
+        orientations: crystal -> lab rotations: None, one 3x3 array or {cell group: 3x3}.
+        creep: {cell region: creep law} with `rate(sigma_eq [Pa], T [K])` -> equivalent creep
+            rate [1/s] as a UFL-capable function (femcell.materials.mechanical.NortonCreep).
+        temperature: T [K], a float or a function of time [s] (thermal strain, creep).
+        reference_temperature: T_0 [K] of zero thermal strain.
+        concentration: None or (UFL concentration [mol m^-3] on the mesh, c_0 [mol m^-3]): the
+            chemical swelling Omega (c - c_0) / 3 per direction (e.g. a diffusion field).
+        body_force: None or a function (x, t) -> UFL vector [N m^-3].
+        degree: Lagrange degree (1 or 2).
+        name: field name.
+        length_scale: reference length L [m] (default: half the domain's largest extent).
+        load_factor: function of time [s] multiplying every prescribed displacement,
+            traction and pressure (quasi-static load stepping), default 1.
+    """
+
+    symmetric = True
+
+    def __init__(self, materials: dict, bcs=(), *, mode: str = "3d", orientations=None,
+                 creep: dict | None = None, temperature=298.15,
+                 reference_temperature: float = 298.15, concentration=None, body_force=None,
+                 degree: int = 1, name: str = "u", length_scale: float | None = None,
+                 load_factor=None):
+        if mode not in MODES:
+            raise MaterialError(f"mechanics mode {mode!r}: one of {', '.join(MODES)}")
+        if degree not in (1, 2):
+            raise MaterialError(f"mechanics degree must be 1 or 2, got {degree}")
+        if not materials:
+            raise MaterialError("mechanics: no material given")
+        self.materials = dict(materials)
+        self.bc_list = list(bcs)
+        self.mode = mode
+        self.orientations = orientations
+        self.creep = dict(creep or {})
+        self.temperature = time_function(temperature)
+        self.reference_temperature = float(reference_temperature)
+        self.concentration = concentration
+        self.body_force = body_force
+        self.degree = degree
+        self.name = name
+        self._length_scale = length_scale
+        self.load_factor = time_function(1.0 if load_factor is None else load_factor)
+        self.linear = not self.creep
+        self.time_dependent = True
+        self._extra_terms = []  # UFL terms other physics add to the stress (damage)
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, domain, time) -> None:
+        self.domain, self.time = domain, time
+        mesh = domain.mesh
+        gdim = domain.gdim
+        coords = domain.coordinates
+        expected = {"3d": ("cartesian", 3), "plane_strain": ("cartesian", 2),
+                    "plane_stress": ("cartesian", 2), "axisymmetric": ("axisymmetric", 2),
+                    "spherical": ("spherical", 1)}[self.mode]
+        if (coords, gdim) != expected:
+            raise MaterialError(f"mechanics mode {self.mode!r} needs {expected[0]} "
+                                f"coordinates in {expected[1]}D, the mesh is {coords} "
+                                f"{gdim}D")
+        isotropic_only = self.mode in ("axisymmetric", "spherical")
+        for region, mat in self.materials.items():
+            if isotropic_only and not mat.isotropic:
+                raise MaterialError(f"mechanics: {self.mode} mode needs isotropic materials "
+                                    f"({getattr(mat, 'name', region)} is anisotropic)")
+        if self.creep and self.mode == "plane_stress":
+            raise MaterialError("mechanics: creep is not available in plane stress")
+        self.length = self._length_scale or 0.5 * domain.size()
+        self.e_ref = max(float(np.max(np.abs(np.diag(m.voigt()))))
+                         for m in self.materials.values())
+        n_int = 3 if coords in ("axisymmetric", "spherical") else domain.tdim
+        self.u_scale = STRAIN_REF * self.length
+        self._s = dolfinx.fem.Constant(mesh, PETSc.ScalarType(
+            1.0 / (self.e_ref * STRAIN_REF * self.length ** (n_int - 1))))
+        self._w = domain.weight()
+        self._dx = domain.dx()
+
+        # per-cell material data (DG0): rotated stiffness, Lame constants, expansion
+        self._stiffness_fields(domain)
+        shape = (gdim,) if gdim > 1 else ()
+        V = dolfinx.fem.functionspace(mesh, ("Lagrange", self.degree, shape))
+        self.V = V
+        self.field = Field.create(self.name, V, levels=0)  # quasi-static
+        self.fields = [self.field]
+        T0 = self.temperature(0.0)
+        self._T = dolfinx.fem.Constant(mesh, PETSc.ScalarType(T0))
+        self._lf = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.load_factor(0.0)))
+
+        self._creep_setup(domain, time)
+        u = self.u_si(self.field.u)
+        v = ufl.TestFunction(V)
+        sig = self.stress_voigt(u)
+        F = ufl.inner(sig, self.strain_voigt(v)) * self._w * self._dx
+        if self.body_force is not None:
+            F -= ufl.inner(self.body_force(ufl.SpatialCoordinate(mesh), time.t), v) \
+                * self._w * self._dx
+        self._dbcs, self._traction_terms = [], []
+        self._displacement_dofs = {}
+        self._time_values = []  # (Constant view, f(t)) set in update()
+        self._n = ufl.FacetNormal(mesh)
+        for bc in self.bc_list:
+            F -= self._bc_term(bc, v)
+        self._F = self._s * F
+        if self._creep_regions:
+            self._F_creep = self._creep_residual()
+            self.fields = [self.field, self.creep_field]
+
+    def _stiffness_fields(self, domain) -> None:
+        """DG0 fields: C (6x6 lab-frame Voigt, or 3x3 reduced in plane stress), lambda, mu
+        (isotropic cells; NaN elsewhere), thermal expansion and partial molar volume."""
+        mesh = domain.mesh
+        ncells = mesh.topology.index_map(domain.tdim).size_local + \
+            mesh.topology.index_map(domain.tdim).num_ghosts
+        nv = 3 if self.mode == "plane_stress" else 6
+        self.C = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("DG", 0, (nv, nv))),
+                                      name="stiffness")
+        S = dolfinx.fem.functionspace(mesh, ("DG", 0))
+        self.lam, self.mu = (dolfinx.fem.Function(S, name=n) for n in ("lambda", "mu"))
+        self.alpha, self.omega = (dolfinx.fem.Function(S, name=n)
+                                  for n in ("alpha", "omega"))
+        covered = np.zeros(ncells, dtype=bool)
+        rot = self.orientations
+        groups = None if (rot is None or isinstance(rot, np.ndarray)) else dict(rot)
+        Carr = self.C.x.array.reshape(-1, nv * nv)
+        for region, mat in self.materials.items():
+            cells = domain.cells(region, include_ghosts=True)
+            if covered[cells].any():
+                raise MaterialError(f"mechanics: region {region!r} overlaps another "
+                                    f"region's material")
+            covered[cells] = True
+            self.alpha.x.array[cells] = mat.thermal_expansion
+            self.omega.x.array[cells] = mat.partial_molar_volume
+            if mat.isotropic:
+                lam, mu = mat.lame()
+                self.lam.x.array[cells] = lam
+                self.mu.x.array[cells] = mu
+            else:
+                self.lam.x.array[cells] = np.nan
+                self.mu.x.array[cells] = np.nan
+            if groups is None or mat.isotropic:
+                R = np.eye(3) if rot is None or mat.isotropic else np.asarray(rot, float)
+                Carr[cells] = self._reduced(mat.rotated_voigt(R)).ravel()
+            else:
+                in_region = np.zeros(ncells, dtype=bool)
+                in_region[cells] = True
+                done = np.zeros(ncells, dtype=bool)
+                for grp, R in groups.items():
+                    gc = domain.cells(grp, include_ghosts=True)
+                    gc = gc[in_region[gc]]
+                    Carr[gc] = self._reduced(mat.rotated_voigt(np.asarray(R, float))).ravel()
+                    done[gc] = True
+                missing = domain.comm.allreduce(int((in_region & ~done).sum()), op=MPI.SUM)
+                if missing:
+                    raise MaterialError(f"mechanics: {missing} cells of {region!r} belong to "
+                                        f"no oriented grain")
+        missing = domain.comm.allreduce(int((~covered).sum()), op=MPI.SUM)
+        if missing:
+            raise MaterialError(f"mechanics: {missing} cells have no material (given for: "
+                                f"{', '.join(str(r) for r in self.materials)})")
+        for f in (self.C, self.lam, self.mu, self.alpha, self.omega):
+            f.x.scatter_forward()
+        self.isotropic = all(m.isotropic for m in self.materials.values())
+
+    def _reduced(self, C6: np.ndarray) -> np.ndarray:
+        return plane_stress_reduction(C6) if self.mode == "plane_stress" else C6
+
+    # ------------------------------------------------------------------ kinematics
+    def u_si(self, u_scaled):
+        """Displacement [m] of a scaled unknown (UFL)."""
+        return self.u_scale * u_scaled
+
+    def displacement(self):
+        """Displacement [m] (UFL)."""
+        return self.u_si(self.field.u)
+
+    def strain_tensor(self, u):
+        """Total small strain of a displacement u [m] as a 3x3 UFL tensor (mode aware)."""
+        x = ufl.SpatialCoordinate(self.domain.mesh)
+        if self.mode == "3d":
+            return ufl.sym(ufl.grad(u))
+        if self.mode == "spherical":
+            ur = u
+            hoop = ur / x[0]
+            return ufl.as_matrix([[ur.dx(0), 0, 0], [0, hoop, 0], [0, 0, hoop]])
+        g = ufl.grad(u)
+        exy = 0.5 * (g[0, 1] + g[1, 0])
+        ezz = u[0] / x[0] if self.mode == "axisymmetric" else 0
+        return ufl.as_matrix([[g[0, 0], exy, 0], [exy, g[1, 1], 0], [0, 0, ezz]])
+
+    def strain_voigt(self, u):
+        """Voigt strain of u (3-vector xx, yy, 2xy in plane stress, else 6-vector)."""
+        e = self.strain_tensor(u)
+        if self.mode == "plane_stress":
+            return ufl.as_vector([e[0, 0], e[1, 1], 2 * e[0, 1]])
+        return voigt_strain(e)
+
+    def eigenstrain(self):
+        """Isotropic eigenstrain per direction (thermal + chemical swelling), UFL scalar."""
+        e = self.alpha * (self._T - self.reference_temperature)
+        if self.concentration is not None:
+            c, c0 = self.concentration
+            e = e + self.omega * (c - c0) / 3.0
+        return e
+
+    def _eigen_voigt(self):
+        e0 = self.eigenstrain()
+        if self.mode == "plane_stress":
+            return ufl.as_vector([e0, e0, 0])
+        v = [e0, e0, e0, 0, 0, 0]
+        if self._creep_regions:
+            ec = self.creep_strain()
+            v = [v[i] + ec[i] for i in range(6)]
+        return ufl.as_vector(v)
+
+    def elastic_strain_voigt(self, u):
+        return self.strain_voigt(u) - self._eigen_voigt()
+
+    def stress_voigt(self, u):
+        """Voigt stress [Pa] of displacement u [m] (with eigen- and creep strains)."""
+        return ufl.dot(self.C, self.elastic_strain_voigt(u))
+
+    def elastic_strain_tensor(self, u):
+        """Elastic strain (total - eigen - creep) as a 3x3 tensor (not in plane stress)."""
+        e = self.elastic_strain_voigt(u)
+        if self.mode == "plane_stress":
+            raise MaterialError("mechanics: the strain split needs plane strain, "
+                                "axisymmetric, spherical or 3d mode")
+        return ufl.as_matrix([[e[0], e[5] / 2, e[4] / 2], [e[5] / 2, e[1], e[3] / 2],
+                              [e[4] / 2, e[3] / 2, e[2]]])
+
+    def stress_tensor(self, u=None):
+        """Stress [Pa] as a 3x3 UFL tensor (plane stress: zz, yz, xz are 0)."""
+        u = self.displacement() if u is None else u
+        s = self.stress_voigt(u)
+        if self.mode == "plane_stress":
+            return ufl.as_matrix([[s[0], s[2], 0], [s[2], s[1], 0], [0, 0, 0]])
+        return voigt_to_tensor(s)
+
+    def strain_energy_density(self, u=None):
+        """1/2 sigma : eps_el [J m^-3] (UFL)."""
+        u = self.displacement() if u is None else u
+        return 0.5 * ufl.inner(self.stress_voigt(u), self.elastic_strain_voigt(u))
+
+    def add_stress_term(self, term) -> None:
+        """Register a UFL term for the report (e.g. degraded stresses); kept for describe."""
+        self._extra_terms.append(term)
+
+    # ------------------------------------------------------------------ boundary data
+    def _constant(self, value, scale: float = 1.0):
+        f = time_function(value)
+        c = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(f(0.0) * scale))
+        self._time_values.append((c._cpp_object.value, f, scale))
+        return c
+
+    def _vector_constant(self, value):
+        gdim = self.domain.gdim
+        f = value if callable(value) else (lambda t, v=tuple(value): v)
+        first = np.asarray(f(0.0), dtype=float).ravel()
+        if first.size != gdim:
+            raise MaterialError(f"traction must have {gdim} components, got {first.size}")
+        c = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(first)
+                                 if gdim > 1 else PETSc.ScalarType(first[0]))
+        self._time_values.append((c._cpp_object.value, f, 1.0))
+        return c
+
+    def _bc_term(self, bc, v):
+        """Residual term of a natural condition, or a Dirichlet condition (returns 0)."""
+        domain = self.domain
+        ds = domain.ds(bc.region)  # RegionError for an unknown region
+        w, lf = self._w, self._lf
+        if isinstance(bc, Traction):
+            t = self._vector_constant(bc.value)
+            return lf * ufl.inner(t, v) * w * ds
+        if isinstance(bc, Pressure):
+            p = self._constant(bc.value)
+            n = self._n
+            return -lf * p * (ufl.inner(n, v) if domain.gdim > 1 else n[0] * v) * w * ds
+        facets = domain.facets(bc.region)
+        fdim = domain.tdim - 1
+        if isinstance(bc, Displacement):
+            for key, value in bc.components.items():
+                i = _axis(key, domain.gdim)
+                sub = self.V.sub(i) if domain.gdim > 1 else self.V
+                if domain.gdim > 1:
+                    Vi, _ = sub.collapse()
+                    dofs = dolfinx.fem.locate_dofs_topological((sub, Vi), fdim, facets)
+                    g = dolfinx.fem.Function(Vi)
+                    self._dbc_functions.append((g, time_function(value)))
+                    self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
+                    self._displacement_dofs.setdefault(bc.region, {})[i] = dofs[0]
+                else:
+                    dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                    g = dolfinx.fem.Function(self.V)
+                    self._dbc_functions.append((g, time_function(value)))
+                    self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs))
+                    self._displacement_dofs.setdefault(bc.region, {})[0] = dofs
+            return 0
+        if isinstance(bc, Symmetry):
+            i = self._normal_axis(bc.region, facets)
+            sub = self.V.sub(i) if domain.gdim > 1 else self.V
+            if domain.gdim > 1:
+                Vi, _ = sub.collapse()
+                dofs = dolfinx.fem.locate_dofs_topological((sub, Vi), fdim, facets)
+                g = dolfinx.fem.Function(Vi)
+                self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
+            else:
+                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs, self.V))
+            return 0
+        raise TypeError(f"unknown mechanics boundary condition {bc!r}")
+
+    @property
+    def _dbc_functions(self):
+        if not hasattr(self, "_dbc_fns"):
+            self._dbc_fns = []
+        return self._dbc_fns
+
+    def _normal_axis(self, region: str, facets) -> int:
+        """The coordinate axis normal to a plane facet region (collective)."""
+        mesh = self.domain.mesh
+        fdim = self.domain.tdim - 1
+        mesh.topology.create_connectivity(fdim, 0)
+        verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+        gdim = self.domain.gdim
+        x = mesh.geometry.x[verts.ravel()][:, :gdim] if verts.size else np.zeros((0, gdim))
+        lo = self.domain.comm.allreduce(x.min(axis=0) if len(x) else np.full(gdim, np.inf),
+                                        op=MPI.MIN)
+        hi = self.domain.comm.allreduce(x.max(axis=0) if len(x) else np.full(gdim, -np.inf),
+                                        op=MPI.MAX)
+        spread = hi - lo
+        flat = np.flatnonzero(spread <= 1e-9 * max(self.length, 1e-300))
+        if len(flat) != 1:
+            raise MaterialError(f"symmetry condition on {region!r}: the region is not a plane "
+                                f"normal to a coordinate axis")
+        return int(flat[0])
+
+    def dirichlet_bcs(self) -> list:
+        return list(self._dbcs)
+
+    def residuals(self) -> list:
+        if self._creep_regions:
+            return [self._F, self._F_creep]
+        return [self._F]
+
+    # ------------------------------------------------------------------ creep
+    def _creep_setup(self, domain, time) -> None:
+        self._creep_regions = list(self.creep)
+        if not self._creep_regions:
+            return
+        mesh = domain.mesh
+        # creep strain per cell (P1: constant strain per simplex; P2: linear)
+        Q = dolfinx.fem.functionspace(mesh, ("DG", self.degree - 1, (6,)))
+        self.creep_field = Field.create(f"{self.name}_creep", Q, levels=3)
+        S = dolfinx.fem.functionspace(mesh, ("DG", 0))
+        self._creep_ind = {}
+        for region in self._creep_regions:
+            ind = dolfinx.fem.Function(S, name=f"creep_{region}")
+            ind.x.array[domain.cells(region, include_ghosts=True)] = 1.0
+            ind.x.scatter_forward()
+            self._creep_ind[region] = ind
+
+    def creep_strain(self):
+        """Creep strain (Voigt 6-vector, engineering shears), UFL; unknown scaled by
+        STRAIN_REF."""
+        return STRAIN_REF * self.creep_field.u
+
+    def _creep_residual(self):
+        """Backward Euler (BDF of the integrator) creep flow, per region."""
+        u = self.displacement()
+        sig = voigt_to_tensor(self.stress_voigt(u))
+        s = ufl.dev(sig)
+        seq = ufl.sqrt(1.5 * ufl.inner(s, s) + (1e-12 * self.e_ref) ** 2)
+        # flow direction 3/2 s / sigma_eq in Voigt form (engineering shears: factor 2)
+        n = 1.5 * s / seq
+        nv = ufl.as_vector([n[0, 0], n[1, 1], n[2, 2], 2 * n[1, 2], 2 * n[0, 2], 2 * n[0, 1]])
+        rate = 0
+        for region in self._creep_regions:
+            law = self.creep[region]
+            rate = rate + self._creep_ind[region] * law.rate(seq, self._T)
+        q = ufl.TestFunction(self.creep_field.u.function_space)
+        ddt = self.time.ddt(self.creep_field)
+        # scaled: rows of STRAIN_REF-scaled creep strain per unit time of the step
+        return (ufl.inner(ddt - rate * nv / STRAIN_REF, q) * self.time.dt
+                / self.length ** 3 * self._w * self._dx)
+
+    # ------------------------------------------------------------------ time
+    def initial_condition(self) -> None:
+        self.field.u.x.array[:] = 0.0
+        if self._creep_regions:
+            self.creep_field.set_all(lambda x: np.zeros((6, x.shape[1])))
+        self.update(0.0)
+
+    def update(self, t: float) -> bool:
+        self._T.value = self.temperature(t)
+        self._lf.value = self.load_factor(t)
+        lf = float(self._lf.value)
+        for view, f, scale in self._time_values:
+            view[...] = np.asarray(f(t), dtype=float).reshape(view.shape) * scale
+        for g, f in self._dbc_functions:
+            g.x.array[:] = f(t) * lf / self.u_scale
+        # the load factor multiplies the Dirichlet values too
+        return False
+
+    def set_temperature(self, temperature) -> None:
+        self.temperature = time_function(temperature)
+
+    # ------------------------------------------------------------------ results
+    def on_problem(self, problem) -> None:
+        """Reaction forces: the composed residual tested with unit vectors on each
+        Dirichlet region's DOFs (exact discrete reactions, N or N m^-1)."""
+        F = problem.residual_of(self.name)
+        v = ufl.TestFunction(self.V)
+        factor = 1.0 / float(self._s.value)
+        self._reaction_forms = {}
+        for region, comps in self._displacement_dofs.items():
+            for i, dofs in comps.items():
+                g = dolfinx.fem.Function(self.V)
+                g.x.array[dofs] = 1.0  # unrolled indices of the component's DOFs
+                g.x.scatter_forward()
+                self._reaction_forms[f"{region}.{_AXES[i]}"] = dolfinx.fem.form(
+                    factor * ufl.replace(F, {v: g}), entity_maps=problem.entity_maps or None)
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        out = {}
+        if not hasattr(self, "_energy_form"):
+            self._energy_form = dolfinx.fem.form(self.strain_energy_density() * self._w
+                                                 * self._dx)
+            self._ns_forms = {}
+            for bc in self.bc_list:
+                if isinstance(bc, Pressure | Traction | Symmetry | Displacement):
+                    n = self._n
+                    sig = self.stress_tensor()
+                    nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
+                                       + [0] * (3 - self.domain.gdim))
+                    ds = self.domain.ds(bc.region)
+                    self._ns_forms[bc.region] = (
+                        dolfinx.fem.form(ufl.inner(nn, ufl.dot(sig, nn)) * self._w * ds),
+                        dolfinx.fem.form(1.0 * self._w * ds))
+        out[f"{self.name}_strain_energy"] = comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._energy_form), op=MPI.SUM)
+        for region, (fs, fa) in self._ns_forms.items():
+            s = comm.allreduce(dolfinx.fem.assemble_scalar(fs), op=MPI.SUM)
+            a = comm.allreduce(dolfinx.fem.assemble_scalar(fa), op=MPI.SUM)
+            out[f"{self.name}_normal_stress[{region}]"] = s / a if a > 0 else 0.0
+        for key, form in getattr(self, "_reaction_forms", {}).items():
+            out[f"{self.name}_reaction[{key}]"] = comm.allreduce(
+                dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+        return out
+
+    def normal_stress(self, region: str | None = None):
+        """sigma_nn [Pa] on facets as UFL (tension > 0; the interface pressure is its
+        negative). Interior facets: the average of both sides."""
+        n = self._n
+        sig = self.stress_tensor()
+        nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
+                           + [0] * (3 - self.domain.gdim))
+        return ufl.inner(nn, ufl.dot(sig, nn))
+
+    def output_fields(self) -> dict:
+        if not hasattr(self, "_out"):
+            mesh = self.domain.mesh
+            T = dolfinx.fem.functionspace(mesh, ("DG", 0, (3, 3)))
+            S = dolfinx.fem.functionspace(mesh, ("DG", 0))
+            self._out = {"stress": dolfinx.fem.Function(T, name="stress"),
+                         "von_mises": dolfinx.fem.Function(S, name="von_mises"),
+                         "hydrostatic": dolfinx.fem.Function(S, name="hydrostatic")}
+            sig = self.stress_tensor()
+            s = ufl.dev(sig)
+            pts = T.element.interpolation_points
+            self._out_expr = {
+                "stress": dolfinx.fem.Expression(sig, pts),
+                "von_mises": dolfinx.fem.Expression(ufl.sqrt(1.5 * ufl.inner(s, s)), pts),
+                "hydrostatic": dolfinx.fem.Expression(ufl.tr(sig) / 3, pts)}
+            Vu = self.V
+            self._u_out = dolfinx.fem.Function(Vu, name="displacement")
+        out = {"displacement": (self._u_out, 1.0)}
+        out.update({k: (f, 1.0) for k, f in self._out.items()})
+        return out
+
+    def refresh_outputs(self) -> None:
+        self.output_fields()
+        self._u_out.x.array[:] = self.field.u.x.array * self.u_scale
+        for k, f in self._out.items():
+            f.interpolate(self._out_expr[k])
+            f.x.scatter_forward()
+
+    def near_nullspace(self):
+        """Rigid-body modes of the displacement space (PETSc NullSpace) for GAMG."""
+        return rigid_body_modes(self.V, self.mode)
+
+    def describe(self) -> dict:
+        return {"mode": self.mode, "degree": self.degree,
+                "materials": {str(k): getattr(m, "name", str(m))
+                              for k, m in self.materials.items()},
+                "creep_regions": [str(r) for r in self._creep_regions] if hasattr(
+                    self, "_creep_regions") else list(self.creep),
+                "reference_temperature_K": self.reference_temperature,
+                "displacement_scale_m": getattr(self, "u_scale", None)}
+
+    def citations(self) -> list[str]:
+        out = []
+        for m in list(self.materials.values()) + list(self.creep.values()):
+            for c in getattr(m, "citations", ()):
+                if c not in out:
+                    out.append(c)
+        return out
+
+
+def rigid_body_modes(V, mode: str):
+    """PETSc near-nullspace of rigid-body motions of a vector Lagrange space V (orthonormal).
+
+    3D: 3 translations + 3 rotations; 2D planar: 2 + 1; axisymmetric: the axial translation;
+    1D spherical: none (returns None).
+    """
+    gdim = V.mesh.geometry.dim
+    if mode == "spherical":
+        return None
+    im = V.dofmap.index_map
+    bs = V.dofmap.index_map_bs
+    n_local = im.size_local
+    x = V.tabulate_dof_coordinates()[:n_local]
+    modes = []
+
+    def blank():
+        return np.zeros((n_local, bs))
+
+    if mode == "axisymmetric":
+        b = blank()
+        b[:, 1] = 1.0
+        modes.append(b)
+    else:
+        for i in range(gdim):
+            b = blank()
+            b[:, i] = 1.0
+            modes.append(b)
+        if gdim == 2:
+            b = blank()
+            b[:, 0], b[:, 1] = -x[:, 1], x[:, 0]
+            modes.append(b)
+        else:
+            for (i, j) in ((0, 1), (1, 2), (2, 0)):
+                b = blank()
+                b[:, i], b[:, j] = -x[:, j], x[:, i]
+                modes.append(b)
+    vecs = []
+    for b in modes:
+        vec = PETSc.Vec().createMPI((n_local * bs, PETSc.DECIDE), bsize=bs, comm=V.mesh.comm)
+        vec.array[:] = b.ravel()
+        vecs.append(vec)
+    # Gram-Schmidt (collective dot products)
+    for i, v in enumerate(vecs):
+        for w in vecs[:i]:
+            v.axpy(-v.dot(w), w)
+        v.normalize()
+    return PETSc.NullSpace().create(vectors=vecs, comm=V.mesh.comm)
