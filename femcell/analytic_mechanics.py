@@ -277,7 +277,7 @@ def at1_critical_stress(E, gc, ell):
     sigma = (3 gc / (8 ell))^2 / (E eps^3) decreases, so the peak is the elastic limit
     sigma_c = E eps_c.
     Source: Pham, Amor, Marigo & Maurini, Int. J. Damage Mech. 20 (2011) 618; Tanne, Li,
-    Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80 (sec. 3).
+    Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80.
 
     Args:
         E: Young's modulus [Pa].
@@ -298,8 +298,8 @@ def at2_critical_stress(E, gc, ell):
     (no elastic phase). dsigma/deps = 0 at k eps^2 = 1/3: eps_c = sqrt(gc / (3 E ell)),
     d_c = 1/4 and sigma_c = (9/16) E eps_c = (9/16) sqrt(E gc / (3 ell))
     = (3/16) sqrt(3 E gc / ell) ~= 0.325 sqrt(E gc / ell).
-    Source: Tanne, Li, Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80
-    (sec. 3); Bourdin, Francfort & Marigo, J. Elasticity 91 (2008) 5.
+    Source: Tanne, Li, Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80;
+    Bourdin, Francfort & Marigo, J. Elasticity 91 (2008) 5.
 
     Args:
         E: Young's modulus [Pa].
@@ -319,9 +319,11 @@ def effective_toughness(gc, h, ell, model):
     damaged band d = 1 one element wide, which adds gc w(1) h / (c_w ell) to the gc of the
     optimal profile (the profile on each side is unchanged, shifted by h/2). Note: a 1D crack
     with d = 1 at a single node (P1, exact integration) only overshoots by O((h/ell)^2).
-    Source: Bourdin, Francfort & Marigo, J. Elasticity 91 (2008) 5, sec. 8.1 (AT2:
-    gc (1 + h / (4 eps)) with their eps = ell / 2); Tanne et al., JMPS 110 (2018) 80
-    (gc (1 + h / (4 c_w ell)), their c_w = 2/3 AT1, 1/2 AT2).
+    Source: Bourdin, Francfort & Marigo, J. Mech. Phys. Solids 48 (2000) 797 and
+    J. Elasticity 91 (2008) 5 (AT2: gc (1 + h / (4 eps)) for the dissipation
+    gc int ((1 - v)^2 / (4 eps) + eps |grad v|^2), whose profile is exp(-|x| / (2 eps)),
+    i.e. eps = ell / 2); Tanne et al., JMPS 110 (2018) 80 (gc (1 + h / (4 c_w ell)), their
+    c_w = 2/3 AT1, 1/2 AT2).
 
     Args:
         gc: fracture toughness [J m^-2].
@@ -341,7 +343,7 @@ def at2_profile(x, ell):
     Solves d - ell^2 d'' = 0, d(0) = 1, d(inf) = 0; its energy
     gc / 2 int (d^2 / ell + ell d'^2) dx = gc.
     Source: Bourdin, Francfort & Marigo, J. Elasticity 91 (2008) 5; Miehe et al., Int. J.
-    Numer. Meth. Eng. 83 (2010) 1273, eq. 5.
+    Numer. Meth. Eng. 83 (2010) 1273.
 
     Args:
         x: distance from the crack [m].
@@ -516,8 +518,9 @@ def mode1_displacement(x, y, *, K, E, nu, plane="strain"):
     along +x. Opening behind the tip: uy(pi) - uy(-pi) = 8 K / E' sqrt(r / (2 pi));
     J-integral K^2 / E'.
     Source: Williams, J. Appl. Mech. 24 (1957) 109; Anderson, Fracture Mechanics, 3rd ed.
-    (2005), table 2.2 (kappa - 1 + 2 sin^2(theta/2) = kappa + 1 - 2 cos^2(theta/2)
-    = kappa - cos theta); Rice, J. Appl. Mech. 35 (1968) 379 (J = K^2 / E').
+    (2005), ch. 2, crack-tip displacement fields (kappa - 1 + 2 sin^2(theta/2)
+    = kappa + 1 - 2 cos^2(theta/2) = kappa - cos theta); Rice, J. Appl. Mech. 35 (1968) 379
+    (J = K^2 / E').
 
     Args:
         x: coordinate along the crack-growth direction, relative to the tip [m].
