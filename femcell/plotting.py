@@ -254,3 +254,62 @@ def ccd_cases_plot(path, results, title: str):
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: str,
+            title: str = "") -> Path:
+    """Line plot of several series against one x (rank 0 only); a label containing a
+    closed form's name ("Sneddon", "Griffith") is drawn dashed black."""
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    few = len(x) <= 25
+    for label, y in series.items():
+        ref = any(k in label for k in ("Sneddon", "Griffith", "analytic"))
+        ax.plot(x, y, "--" if ref else "-", color="k" if ref else None, lw=1.0 if ref else 1.8,
+                marker=None if ref or not few else "o", ms=4, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def sample_vector(u, points, comm):
+    """Values of a (vector) Function at points [m] (n, gdim), on every rank (collective): each
+    point is evaluated in the first owned cell that contains it; None if a point lies
+    outside the mesh."""
+    import dolfinx
+
+    mesh = u.function_space.mesh
+    tdim = mesh.topology.dim
+    n_owned = mesh.topology.index_map(tdim).size_local
+    pts = np.zeros((len(points), 3))
+    pts[:, :mesh.geometry.dim] = points
+    tree = dolfinx.geometry.bb_tree(mesh, tdim, entities=np.arange(n_owned, dtype=np.int32))
+    cand = dolfinx.geometry.compute_collisions_points(tree, pts)
+    hits = dolfinx.geometry.compute_colliding_cells(mesh, cand, pts)
+    bs = u.function_space.dofmap.index_map_bs
+    vals = np.zeros((len(pts), bs))
+    count = np.zeros(len(pts))
+    idx, cells = [], []
+    for i in range(len(pts)):
+        c = hits.links(i)
+        if len(c):
+            idx.append(i)
+            cells.append(c[0])
+    if idx:
+        vals[idx] = np.asarray(u.eval(pts[idx], np.asarray(cells, dtype=np.int32))).reshape(
+            len(idx), bs)
+        count[idx] = 1.0
+    from mpi4py import MPI
+
+    vals = comm.allreduce(vals, op=MPI.SUM)
+    count = comm.allreduce(count, op=MPI.SUM)
+    if np.any(count == 0):
+        return None
+    return vals / count[:, None]

@@ -44,6 +44,8 @@ DIMENSIONS: dict[str, str] = {
     "potential": "V",
     "conductivity": "S/m",
     "pressure": "Pa",
+    "fracture_toughness": "Pa*m^0.5",
+    "energy_release_rate": "J/m^2",
     "charge_density": "C/m^2",
     "current_rate": "A/m^2/s",
     "areal_density": "mol/m^2",

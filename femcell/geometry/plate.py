@@ -24,7 +24,7 @@ from ._common import (
 NAME = "plate"
 
 
-def _box(i: int, raw, lo, hi, dim: int, h: float) -> dict:
+def _box(i: int, raw, lo, hi, dim: int, h: float, h_fine: float | None) -> dict:
     label = f"refine[{i}]"
     if not isinstance(raw, Mapping):
         raise fail(NAME, label, raw, "must be a table {x = [x0, x1], y = [y0, y1], h}")
@@ -33,9 +33,9 @@ def _box(i: int, raw, lo, hi, dim: int, h: float) -> dict:
         if k not in known or (k == "z" and dim == 2):
             axes = "x, y, z" if dim == 3 else "x, y"
             raise fail(NAME, f"{label}.{k}", raw[k], f"unknown key (known: {axes}, h)")
-    if "h" not in raw:
-        raise fail(NAME, label, dict(raw), "misses the key 'h'")
-    size = positive(NAME, f"{label}.h", raw["h"])
+    if "h" not in raw and h_fine is None:
+        raise fail(NAME, label, dict(raw), "misses the key 'h' (or give h_fine)")
+    size = positive(NAME, f"{label}.h", raw["h"]) if "h" in raw else h_fine
     if size > h:
         raise fail(NAME, f"{label}.h", size, f"must be at most h = {h!r} m")
     box = {"h": size}
@@ -50,7 +50,8 @@ def _box(i: int, raw, lo, hi, dim: int, h: float) -> dict:
 
 
 def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = None,
-          h: float | None = None, refine: object = (), origin: str = "center",
+          h: float | None = None, h_fine: float | None = None, refine: object = (),
+          origin: str = "center",
           order: int = 1) -> dict:
     """Rectangle width x height (2D) or block width x height x depth (3D).
 
@@ -59,6 +60,8 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         height: extent along y (m); default 100 um.
         depth: extent along z (m) for a 3D block; None (default) for a 2D plate.
         h: target element size (m); default the smallest extent / 20.
+        h_fine: element size (m) of the refined boxes that give no h of their own (resolution
+            "fine" halves it with h).
         refine: boxes meshed finer: a table or a list of tables {x = [x0, x1], y = [y0, y1],
             z = [z0, z1] (3D), h} (m); a missing axis spans the whole plate.
         origin: "center" (the plate is centred on 0) or "corner" (it starts at 0).
@@ -81,7 +84,11 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
     hi = [a + e for a, e in zip(lo, ext, strict=True)]
     boxes = refine if isinstance(refine, Sequence) and not isinstance(refine, str | Mapping) \
         else [refine]
-    boxes = [_box(i, b, lo, hi, dim, h) for i, b in enumerate(boxes)]
+    if h_fine is not None:
+        h_fine = positive(NAME, "h_fine", h_fine)
+        if h_fine > h:
+            raise fail(NAME, "h_fine", h_fine, f"must be at most h = {h!r} m")
+    boxes = [_box(i, b, lo, hi, dim, h, h_fine) for i, b in enumerate(boxes)]
     measure = 1.0
     for e in ext:
         measure *= e
@@ -118,7 +125,7 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
                    b["h"] / s)
     sizing.apply()
     generate(dim, order, s)
-    params = {"width": width, "height": height, "depth": depth, "h": h,
+    params = {"width": width, "height": height, "depth": depth, "h": h, "h_fine": h_fine,
               "refine": [{k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}
                          for b in boxes], "origin": origin, "order": order}
     return metadata(NAME, params, dim, dim, s, volume=measure)

@@ -24,6 +24,8 @@ SECTIONS = {
     "intercalation": "femcell.sections.intercalation",
     "anode": "femcell.sections.anode",
     "charge": "femcell.sections.charge",
+    "mechanics": "femcell.sections.mechanics",
+    "fracture": "femcell.sections.fracture",
 }
 
 
@@ -73,7 +75,8 @@ class BuildContext:
         self.couplings.setdefault(electrode, []).append(physics)
 
 
-def build_physics(cfg, domain, temperature: float, physics: tuple[str, ...] | None = None):
+def build_physics(cfg, domain, temperature: float, physics: tuple[str, ...] | None = None,
+                  info: dict | None = None):
     """The physics of every section present in `cfg`, in registry order.
 
     Args:
@@ -81,11 +84,12 @@ def build_physics(cfg, domain, temperature: float, physics: tuple[str, ...] | No
         domain: the Domain.
         temperature: T [K].
         physics: restrict to these physics names (default: all the kind takes).
+        info: entries the kind gives the builders (e.g. "load_factor": f(t)).
 
     Returns:
         (list of Physics, BuildContext).
     """
-    ctx = BuildContext(domain, temperature, degree=cfg.solver.degree)
+    ctx = BuildContext(domain, temperature, degree=cfg.solver.degree, info=dict(info or {}))
     out = []
     names = physics if physics is not None else tuple(type(cfg).PHYSICS)
     for name in SECTIONS:

@@ -149,6 +149,11 @@ class StaggeredProblem:
             s.set_mode(mode if mode in s.modes() else "default")
         self.mode = mode
 
+    def unused_options(self) -> list[str]:
+        """The user's PETSc options that no sub-problem's solver read."""
+        unused = [set(s.unused_options()) for s in self.subs]
+        return sorted(set.intersection(*unused)) if unused else []
+
     def close(self) -> None:
         """Destroy the PETSc objects of every sub-problem (collective)."""
         for s in self.subs:

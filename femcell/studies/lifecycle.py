@@ -316,12 +316,14 @@ class StudyRun(Run):
             self.say(domain.quality_line(self.quality))
         return domain
 
-    def build_physics(self, domain, temperature: float, cfg=None):
-        """(physics, BuildContext) of the study file's physics sections at T [K]."""
+    def build_physics(self, domain, temperature: float, cfg=None, info: dict | None = None):
+        """(physics, BuildContext) of the study file's physics sections at T [K] (`info`:
+        entries the kind gives the section builders)."""
         from femcell.sections import build_physics
 
         with self.timed("setup_s"):
-            return as_config_error(lambda: build_physics(cfg or self.cfg, domain, temperature))
+            return as_config_error(lambda: build_physics(cfg or self.cfg, domain, temperature,
+                                                         info=info))
 
     def domain_summary(self, domain, problem=None, **extra) -> dict:
         out = {"description": domain.describe(), "cells": domain.num_cells_global(),

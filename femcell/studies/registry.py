@@ -39,6 +39,10 @@ KINDS: dict[str, Kind] = {
                      "femcell.studies.ccd_ramp:run",
                      "stripping current ramps over temperatures and cases: j_crit and its "
                      "Arrhenius fit ([ramp], [[cases]])"),
+    "quasistatic": Kind("femcell.studies.quasistatic_schema:QuasistaticStudy",
+                        "femcell.studies.quasistatic:run",
+                        "[mechanics] (and [fracture]) under a load factor 0 -> 1 in "
+                        "[loading] steps: reactions, cracks, Sneddon / Griffith references"),
 }
 
 

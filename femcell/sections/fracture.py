@@ -1,0 +1,138 @@
+"""[fracture]: AT1 / AT2 phase-field fracture of the [mechanics] body. Schema here (no
+DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mechanics].
+
+    [fracture]
+    model = "AT1"                      # or "AT2"
+    split = "voldev"                   # none, voldev (Amor), spectral (Miehe; 2D, axisym.)
+    length = "2 um"                    # regularisation length l
+    k_ic = "1 MPa m^0.5"               # or toughness = "6 J/m^2" (Gc); default: the
+                                       # material's K_IC (library), Gc = K_IC^2 (1-nu^2)/E
+    initial_cracks = [[["-10 um", 0], ["10 um", 0]]]   # segments, start broken (d = 1)
+    pressure = "5 MPa"                 # on the crack faces (times the load factor), or
+    volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
+                                       # m^2 per unit depth in 2D, m^3 in 3D)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from femcell.config.base import Length, Q, _error, _Model, _pos
+
+_COORD = Q("length")
+
+
+def _volume(v: Any) -> tuple[float, str]:
+    """A crack volume: (SI value, "area" or "volume")."""
+    from femcell.units import UnitError, to_si
+
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        raise ValueError(f"= {v!r}: give units (m^2 per unit depth in 2D, m^3 in 3D)")
+    for dim in ("area", "volume"):
+        try:
+            val = to_si(v, dim, name="value")
+        except UnitError:
+            continue
+        if not val > 0:
+            raise ValueError(f"= {v!r}: must be positive")
+        return (val, dim)
+    raise ValueError(f"= {v!r}: not an area (2D, per unit depth) or a volume (3D)")
+
+
+class FractureSection(_Model):
+    """[fracture]: the phase-field model, its toughness, initial cracks and crack loading."""
+
+    model: Literal["AT1", "AT2"] = "AT1"
+    split: Literal["none", "voldev", "spectral"] = "voldev"
+    length: Length
+    toughness: Q("energy_release_rate", _pos) | None = None
+    k_ic: Q("fracture_toughness", _pos) | None = None
+    residual_stiffness: float = Field(default=1e-6, ge=0.0, lt=1.0)
+    initial_cracks: list[Annotated[list[list[_COORD]], Field(min_length=2, max_length=2)]] = []
+    crack_half_width: Length | None = None
+    pressure: Q("pressure") | None = None
+    volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
+
+    @model_validator(mode="after")
+    def _loads(self):
+        if self.toughness is not None and self.k_ic is not None:
+            raise _error("k_ic", "give toughness (Gc) or k_ic, not both")
+        if self.pressure is not None and self.volume is not None:
+            raise _error("volume", "give pressure (pressure control) or volume (volume "
+                         "control), not both")
+        if self.volume is not None and not self.initial_cracks:
+            raise _error("volume", "volume control needs an initial crack to fill "
+                         "(initial_cracks)")
+        return self
+
+
+KEYS = {"fracture": (FractureSection, ...)}
+
+
+def toughness_of(cfg, mech) -> tuple[float, str]:
+    """(Gc [J m^-2], how it was obtained) of the [fracture] section."""
+    from femcell.config.base import ConfigError
+    from femcell.materials.mechanical import get_mechanics
+
+    f, m = cfg.fracture, cfg.mechanics
+    plane_strain = m.mode != "plane_stress"
+    if f.toughness is not None:
+        return f.toughness, "fracture.toughness (study file)"
+    elastic = list(mech.materials.values())
+    if len(elastic) != 1:
+        raise ConfigError("fracture: with several materials give fracture.toughness (Gc)")
+    el = elastic[0]
+    if f.k_ic is not None:
+        from femcell.materials.mechanical import Toughness
+
+        return (Toughness(f.k_ic, citations=("study file",)).gc(el, plane_strain=plane_strain),
+                "from fracture.k_ic (study file): Gc = K_IC^2 (1 - nu^2) / E")
+    name = m.material
+    tough = get_mechanics(name).toughness if name else None
+    if tough is None or not hasattr(tough, "gc") or not hasattr(tough, "k_ic"):
+        raise ConfigError(f"fracture: material {name!r} has no single fracture toughness in "
+                          f"the library; give fracture.toughness or fracture.k_ic")
+    return (tough.gc(el, plane_strain=plane_strain),
+            f"from the library K_IC of {name} ({tough.k_ic / 1e6:g} MPa m^0.5)")
+
+
+def build(cfg, ctx) -> list:
+    """PhaseFieldFracture on the Elasticity that [mechanics] built (ctx.info)."""
+    from femcell.config.base import ConfigError
+    from femcell.physics.fracture import PhaseFieldFracture
+
+    f = cfg.fracture
+    mech = ctx.info.get("mechanics")
+    if mech is None:
+        raise ConfigError("fracture: needs a [mechanics] section")
+    gdim = ctx.domain.gdim
+    for i, seg in enumerate(f.initial_cracks):
+        for j, pt in enumerate(seg):
+            if len(pt) != gdim:
+                raise ConfigError(f"fracture.initial_cracks.{i}.{j}: needs {gdim} coordinates "
+                                  f"(the mesh is {gdim}D), got {len(pt)}")
+    if f.volume is not None:
+        want = "area" if gdim == 2 else "volume"
+        if gdim == 1 or f.volume[1] != want:
+            what = "an area (m^2 per unit depth)" if gdim == 2 else "a volume (m^3)"
+            raise ConfigError(f"fracture.volume: a {gdim}D crack volume is {what}")
+    gc, how = toughness_of(cfg, mech)
+    lf = ctx.info.get("load_factor")
+    pressure = None
+    if f.pressure is not None:
+        p = f.pressure
+        pressure = (lambda t: p * lf(t)) if lf is not None else p
+    frac = PhaseFieldFracture(mech, toughness=gc, length=f.length, model=f.model,
+                              split=f.split, residual_stiffness=f.residual_stiffness,
+                              pressure=pressure,
+                              initial_cracks=[[tuple(p) for p in s] for s in f.initial_cracks],
+                              crack_half_width=f.crack_half_width)
+    frac.toughness_source = how
+    ctx.info["fracture"] = frac
+    if f.volume is not None:
+        v = f.volume[0]
+        ctx.info["volume_control"] = (frac, (lambda t: v * lf(t)) if lf is not None
+                                      else (lambda t: v))
+    return [frac]

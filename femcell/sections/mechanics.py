@@ -1,0 +1,198 @@
+"""[mechanics]: small-strain elasticity (and power-law creep) with boundary loads. Schema
+here (no DOLFINx); `build` makes the Elasticity physics and leaves it in ctx.info for the
+physics that act on it ([fracture]).
+
+    [mechanics]
+    material = "llzo"                  # library material with mechanical data, whole mesh
+    materials = { anode = "li" }       # or per cell region
+    mode = "plane_strain"              # 3d, plane_strain, plane_stress, axisymmetric, spherical
+    creep = false                      # Norton creep where the material has a creep law
+    [[mechanics.bc]]
+    region = "bottom"
+    displacement = { x = 0, y = 0 }    # components [m]; or traction = ["1 MPa", 0],
+                                       # pressure = "5 MPa" (pushes in), symmetry = true
+Every displacement, traction and pressure is multiplied by the load factor of the study
+(0 -> 1 over the load steps of a quasi-static study).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from femcell.config.base import Q, Temperature, _error, _Model, _pos
+
+_SIGNED_LENGTH = Q("length")
+_PRESSURE = Q("pressure")
+
+
+def _mechanics_material(name: str) -> str:
+    from femcell.materials.mechanical import list_mechanics
+
+    known = list_mechanics()
+    if name not in known:
+        raise ValueError(f"= {name!r}: no mechanical data; materials with mechanical data: "
+                         f"{', '.join(known)}")
+    return name
+
+
+def _checked(v):
+    if isinstance(v, str):
+        return _mechanics_material(v)
+    return v
+
+
+class MechanicsBC(_Model):
+    """[[mechanics.bc]]: one load or support on a facet region (exactly one kind)."""
+
+    region: str
+    displacement: dict[Literal["x", "y", "z"], _SIGNED_LENGTH] | None = None
+    traction: list[_PRESSURE] | None = None
+    pressure: _PRESSURE | None = None
+    symmetry: bool = False
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("displacement", "traction", "pressure") if getattr(self, k)
+                 is not None] + (["symmetry"] if self.symmetry else [])
+        if len(given) != 1:
+            got = ", ".join(given) or "none"
+            raise _error("region", f"= {self.region!r}: give exactly one of displacement, "
+                         f"traction, pressure or symmetry = true (got {got})")
+        if self.displacement is not None and not self.displacement:
+            raise _error("displacement", "needs at least one component (x, y or z)")
+        return self
+
+
+class MechanicsSection(_Model):
+    """[mechanics]: materials by region, the kinematic mode and the boundary conditions."""
+
+    material: str | None = None
+    materials: dict[str, str] = {}
+    youngs_modulus: Q("pressure", _pos) | None = None
+    poisson_ratio: float | None = Field(default=None, gt=-1.0, lt=0.5)
+    mode: Literal["3d", "plane_strain", "plane_stress", "axisymmetric",
+                  "spherical"] = "plane_strain"
+    creep: bool = False
+    reference_temperature: Temperature = 298.15
+    bc: list[MechanicsBC] = Field(default=[], min_length=0)
+
+    @model_validator(mode="after")
+    def _materials(self):
+        if self.material is None and not self.materials and self.youngs_modulus is None:
+            raise _error("material", "give material, materials or youngs_modulus + "
+                         "poisson_ratio")
+        if self.material is not None and self.materials:
+            raise _error("materials", "give either material (whole mesh) or materials (per "
+                         "region), not both")
+        for key in (["material"] if self.material else []):
+            try:
+                _mechanics_material(self.material)
+            except ValueError as exc:
+                raise _error(key, str(exc)) from None
+        for region, name in self.materials.items():
+            try:
+                _mechanics_material(name)
+            except ValueError as exc:
+                raise _error(("materials", region), str(exc)) from None
+        if (self.youngs_modulus is None) != (self.poisson_ratio is None):
+            raise _error("poisson_ratio" if self.poisson_ratio is None else "youngs_modulus",
+                         "give youngs_modulus and poisson_ratio together")
+        if self.youngs_modulus is not None and self.materials:
+            raise _error("youngs_modulus", "overrides the elastic constants of `material` "
+                         "(whole mesh), not of per-region `materials`")
+        return self
+
+
+KEYS = {"mechanics": (MechanicsSection, ...)}
+
+
+def elastic_materials(m) -> dict:
+    """{region or None: ElasticSolid} of a validated [mechanics] section."""
+    from femcell.materials.mechanical import ElasticSolid, get_mechanics
+
+    if m.materials:
+        return {r: get_mechanics(n).elastic for r, n in m.materials.items()}
+    base = get_mechanics(m.material).elastic if m.material else None
+    if m.youngs_modulus is None:
+        return {None: base}
+    kw = {}
+    if base is not None:
+        kw = {"thermal_expansion": base.thermal_expansion,
+              "partial_molar_volume": base.partial_molar_volume}
+    return {None: ElasticSolid(name=(base.name if base else "custom") + " (E, nu set)",
+                               youngs_modulus=m.youngs_modulus,
+                               poisson_ratio=m.poisson_ratio,
+                               citations=("elastic constants set by the study file",), **kw)}
+
+
+def mesh_orientations(domain):
+    """{grain group: rotation} from the geometry's grain orientations, or None."""
+    from femcell.materials import rotation_from_euler
+
+    ori = domain.metadata.get("orientations")
+    if not ori:
+        return None
+    tops = sorted({r.split(".")[0] for r in domain.cell_regions})
+    groups = [g for r in tops for g in domain.grains(r)]
+    return {g: rotation_from_euler(ori[g])
+            for g in groups if g in ori}
+
+
+def build(cfg, ctx) -> list:
+    """The Elasticity physics of [mechanics] (in ctx.info["mechanics"])."""
+    from femcell.config.base import ConfigError
+    from femcell.materials.mechanical import get_mechanics
+    from femcell.physics.mechanics import (
+        Displacement,
+        Elasticity,
+        Pressure,
+        Symmetry,
+        Traction,
+    )
+
+    m = cfg.mechanics
+    domain = ctx.domain
+    regions, facets = set(domain.cell_regions), set(domain.facet_regions)
+    for region in m.materials:
+        if region not in regions:
+            raise ConfigError(f"mechanics.materials.{region}: unknown cell region; known: "
+                              f"{', '.join(sorted(regions))}")
+    bcs = []
+    for i, b in enumerate(m.bc):
+        if b.region not in facets:
+            raise ConfigError(f"mechanics.bc.{i}.region: unknown facet region {b.region!r}; "
+                              f"known: {', '.join(sorted(facets))}")
+        if b.displacement is not None:
+            axes = "xyz"[:domain.gdim]
+            bad = [k for k in b.displacement if k not in axes]
+            if bad:
+                raise ConfigError(f"mechanics.bc.{i}.displacement.{bad[0]}: the mesh is "
+                                  f"{domain.gdim}D (components {', '.join(axes)})")
+            bcs.append(Displacement(b.region, dict(b.displacement)))
+        elif b.traction is not None:
+            if len(b.traction) != domain.gdim:
+                raise ConfigError(f"mechanics.bc.{i}.traction: needs {domain.gdim} components, "
+                                  f"got {len(b.traction)}")
+            bcs.append(Traction(b.region, tuple(b.traction)))
+        elif b.pressure is not None:
+            bcs.append(Pressure(b.region, b.pressure))
+        else:
+            bcs.append(Symmetry(b.region))
+    creep = {}
+    if m.creep:
+        names = m.materials or {None: m.material}
+        for region, name in names.items():
+            law = get_mechanics(name).creep if name else None
+            if law is not None:
+                creep[region] = law
+        if not creep:
+            raise ConfigError("mechanics.creep: no material of the study has a creep law")
+    mech = Elasticity(elastic_materials(m), bcs, mode=m.mode, creep=creep,
+                      temperature=ctx.temperature,
+                      reference_temperature=m.reference_temperature, degree=ctx.degree,
+                      load_factor=ctx.info.get("load_factor"),
+                      orientations=mesh_orientations(domain))
+    ctx.info["mechanics"] = mech
+    return [mech]
