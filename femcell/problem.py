@@ -44,6 +44,9 @@ class Problem:
             the physics up here).
         context: set-up physics of other groups (staggered solves): their fields are
             coefficients here, their coupling terms into this problem's fields are added.
+    A linear problem whose context physics add terms that are affine in its fields
+    (`Physics.coupling_affine`, e.g. elasticity with a stiffness degraded by a damage field)
+    stays linear: one linear solve per call, its operator re-assembled on every call.
     """
 
     _count = 0
@@ -66,6 +69,7 @@ class Problem:
         index = {f.name: i for i, f in enumerate(self.fields)}
         known = set(index) | {f.name for p in context for f in p.fields}
         from_context = False
+        affine = True  # every term from another group is affine in this group's fields
         for p in self.physics + context:
             for name, term in p.coupling_terms().items():
                 if name not in known:
@@ -73,9 +77,12 @@ class Problem:
                 if name in index:
                     residuals[index[name]] = residuals[index[name]] + term
                     from_context |= p in context
+                    affine &= p not in context or p.coupling_affine
         bcs = [bc for p in self.physics for bc in p.dirichlet_bcs()]
         # a term from another group depends on its (changing) fields: not linear here
-        self.linear = all(p.linear for p in self.physics) and not from_context
+        self.linear = all(p.linear for p in self.physics) and (not from_context or affine)
+        # coefficients from other groups change between calls: assemble on every solve
+        self._context_dependent = from_context
         ndofs = sum(f.u.function_space.dofmap.index_map.size_global
                     * f.u.function_space.dofmap.index_map_bs for f in self.fields)
         self.num_dofs = ndofs
@@ -363,7 +370,7 @@ class Problem:
                                          - (self.stats["solve_s"] - solve0))
         else:
             assemble0 = self.stats["assemble_s"]
-            if self.linear and (changed or key != self._jac_key):
+            if self.linear and (changed or key != self._jac_key or self._context_dependent):
                 self._jac_current = False  # rebuild once, then keep
                 self._jac_key = key
             self._refresh_bounds()

@@ -93,6 +93,8 @@ class PhaseFieldFracture(Physics):
         self.name = name
         self.c_w = 8.0 / 3.0 if model == "AT1" else 2.0
         self.time_dependent = self.pressure_fn is not None
+        # g(d) sigma(u) and p v . grad d are affine in u without a split
+        self.coupling_affine = split == "none"
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:

@@ -28,6 +28,9 @@ def _volume(v: Any) -> tuple[float, str]:
     """A crack volume: (SI value, "area" or "volume")."""
     from femcell.units import UnitError, to_si
 
+    if (isinstance(v, tuple | list) and len(v) == 2 and v[1] in ("area", "volume")
+            and isinstance(v[0], int | float)):
+        return (float(v[0]), v[1])  # a dumped study
     if isinstance(v, int | float) and not isinstance(v, bool):
         raise ValueError(f"= {v!r}: give units (m^2 per unit depth in 2D, m^3 in 3D)")
     for dim in ("area", "volume"):
@@ -62,6 +65,10 @@ class FractureSection(_Model):
         if self.pressure is not None and self.volume is not None:
             raise _error("volume", "give pressure (pressure control) or volume (volume "
                          "control), not both")
+        if self.volume is not None and self.split != "none":
+            raise _error("split", f"= {self.split!r}: volume control needs split = 'none' (the "
+                         "pressure that gives a volume is found by superposition, which needs "
+                         "elasticity linear in the displacement)")
         if self.volume is not None and not self.initial_cracks:
             raise _error("volume", "volume control needs an initial crack to fill "
                          "(initial_cracks)")

@@ -116,6 +116,10 @@ class StaggeredProblem:
             if self._vc_group is None:
                 raise ValueError("staggered problem: volume control needs the group that "
                                  "owns the crack's displacement field")
+            if not self.subs[self._vc_group].linear:
+                raise ValueError("staggered problem: volume control needs elasticity that is "
+                                 "linear in the displacement for a given damage (fracture "
+                                 "split = 'none', no creep)")
 
     @property
     def stats(self) -> dict:
@@ -189,6 +193,7 @@ class StaggeredProblem:
         its = kits = 0
         change = np.inf
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
+        self._last_res = np.inf
         self.last_sweeps = 0
         for sweep in range(1, self.max_sweeps + 1):
             self.sweeps += 1
@@ -281,6 +286,13 @@ class StaggeredProblem:
         """Anderson mixing (type II) of the owned values over the last `anderson_depth`
         sweeps: G(x) minus the combination of past G differences that best cancels the
         residual G(x) - x in the least-squares sense (global dot products)."""
+        comm = self.domain.comm
+        res = np.sqrt(comm.allreduce(float((g - x) @ (g - x)), op=MPI.SUM))
+        # safeguard: a sweep residual that grew means the mixing has left the region where
+        # it helps (the active set of the bounds changed): restart from the plain sweep
+        if self._history and res > self._last_res:
+            self._history = []
+        self._last_res = res
         self._history.append((x, g))
         self._history = self._history[-(self.anderson_depth + 1):]
         if len(self._history) < 2:
@@ -289,7 +301,6 @@ class StaggeredProblem:
         dF = np.array([f[j + 1] - f[j] for j in range(len(f) - 1)])  # (m, n_owned)
         dG = np.array([self._history[j + 1][1] - self._history[j][1]
                        for j in range(len(f) - 1)])
-        comm = self.domain.comm
         A = comm.allreduce(dF @ dF.T, op=MPI.SUM)
         b = comm.allreduce(dF @ f[-1], op=MPI.SUM)
         reg = 1e-12 * max(float(np.trace(A)), 1e-300)

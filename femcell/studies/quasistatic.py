@@ -213,7 +213,8 @@ def headline_of(cfg, info, rows, sweeps):
     if "volume_control" in info:
         V = np.array([r["crack_volume"] for r in rows])
         p = np.array([r["crack_pressure"] for r in rows])
-        ref = am.griffith_sneddon_volume_control(V, a0=a0, E=E, nu=nu, gc=frac.effective_toughness())
+        ref = am.griffith_sneddon_volume_control(V, a0=a0, E=E, nu=nu,
+                                                 gc=frac.effective_toughness())
         refs["griffith"] = (V, np.asarray(ref["p"]), np.asarray(ref["a"]))
         i = int(np.argmax(p))
         h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure")

@@ -33,6 +33,12 @@ SMALL = {
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC", "80 degC"]'],
     "li_stripping_pressure.toml": ["ramp.hold_max_time=2 s", "output.fields=false"],
+    "sneddon.toml": ["geometry.params.h_fine=1 um", "geometry.params.width=200 um",
+                     "geometry.params.height=200 um", "fracture.length=4 um"],
+    "crack_volume_control.toml": ["geometry.params.h_fine=1 um", "fracture.length=4 um",
+                                  "loading.steps=3", "fracture.volume=1.5e-12 m^2",
+                                  "loading.tolerance=1e-4"],
+    "sent.toml": ["geometry.params.h_fine=2 um", "fracture.length=6 um", "loading.steps=4"],
 }
 SKELETON = ("status", "message", "study", "kind", "source", "inputs_si", "versions",
             "petsc_packages", "mpi_ranks", "wall_time_s", "timings_s", "headline", "warnings",
