@@ -2,16 +2,16 @@
 free thermal expansion, diffusion-induced stress in a sphere against the closed form, and
 Norton creep (rate and relaxation) against the ODE solution."""
 
+import dolfinx
 import numpy as np
 import pytest
 import ufl
 from mpi4py import MPI
 
-import dolfinx
 from femcell import analytic_mechanics as am
 from femcell.domain import Domain
 from femcell.fields import TimeContext
-from femcell.materials.mechanical import ElasticSolid, NortonCreep
+from femcell.materials.mechanical import ElasticSolid
 from femcell.physics.mechanics import Displacement, Elasticity, Symmetry, Traction
 from femcell.problem import Problem
 from femcell.solvers import StepController, TimeIntegrator
