@@ -454,10 +454,10 @@ class Elasticity(Physics):
         verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
         gdim = self.domain.gdim
         x = mesh.geometry.x[verts.ravel()][:, :gdim] if verts.size else np.zeros((0, gdim))
-        lo = self.domain.comm.allreduce(x.min(axis=0) if len(x) else np.full(gdim, np.inf),
-                                        op=MPI.MIN)
-        hi = self.domain.comm.allreduce(x.max(axis=0) if len(x) else np.full(gdim, -np.inf),
-                                        op=MPI.MAX)
+        lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
+        hi = x.max(axis=0) if len(x) else np.full(gdim, -np.inf)
+        self.domain.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        self.domain.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
         spread = hi - lo
         flat = np.flatnonzero(spread <= 1e-9 * max(self.length, 1e-300))
         if len(flat) != 1:

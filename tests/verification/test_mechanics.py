@@ -11,7 +11,7 @@ from mpi4py import MPI
 from femcell import analytic_mechanics as am
 from femcell.domain import Domain
 from femcell.fields import TimeContext
-from femcell.materials.mechanical import ElasticSolid
+from femcell.materials.mechanical import ElasticSolid, NortonCreep
 from femcell.physics.mechanics import Displacement, Elasticity, Symmetry, Traction
 from femcell.problem import Problem
 from femcell.solvers import StepController, TimeIntegrator
@@ -161,3 +161,53 @@ def test_diffusion_induced_stress_in_a_sphere():
     assert abs(hoop_centre - ref["sigma_tt"][1]) < 0.02 * scale, (hoop_centre, ref)
     p1.close()
     p2.close()
+
+
+def _creep_block(bc_right, law, E=5e9, nu=0.3, L=1e-5):
+    mat = ElasticSolid(name="metal", youngs_modulus=E, poisson_ratio=nu)
+    dom = Domain.from_builder("plate", width=L, height=L, depth=L, h=L / 2, origin="corner")
+    mech = Elasticity({None: mat}, [Symmetry("left"), Symmetry("bottom"), Symmetry("front"),
+                                    bc_right], mode="3d", creep={None: law})
+    prob = Problem(dom, [mech])
+    prob.initialise()
+    return dom, mech, prob
+
+
+def test_norton_creep_rate_under_constant_stress():
+    """Uniaxial stress sigma on a block: creep strain rate A (sigma / sigma_0)^n (1 %)."""
+    from femcell.plotting import sample_vector
+
+    L, E, sig = 1e-5, 5e9, 2e6
+    law = NortonCreep(prefactor=1e-5, stress_ref=1e6, exponent=5.0)
+    dom, mech, prob = _creep_block(Traction("right", (sig, 0.0, 0.0)), law, E=E, L=L)
+    TimeIntegrator(prob, StepController(dt_initial=5.0, adaptive=False, order=1)).run(50.0)
+    u = sample_vector(mech.field.u, np.array([[L, L / 2, L / 2]]), dom.comm)[0]
+    creep = u[0] * mech.u_scale / L - sig / E
+    assert creep == pytest.approx(1e-5 * 2.0**5 * 50.0, rel=1e-2)
+    prob.close()
+
+
+def test_stress_relaxation_follows_the_norton_ode_and_large_steps_are_stable():
+    """Fixed uniaxial strain: sigma(t) follows the Norton relaxation ODE (2 %, BDF2); one
+    backward-Euler step of 1000 relaxation times stays between 0 and the initial stress."""
+    L, E, eps0 = 1e-5, 5e9, 1e-3
+    A, s0, n = 1e-4, 1e6, 4.0
+    law = NortonCreep(prefactor=A, stress_ref=s0, exponent=n)
+    sig_i = E * eps0
+    tau = s0**n / (E * A * n * sig_i ** (n - 1))  # initial relaxation time
+    t_end = 20 * tau
+    dom, mech, prob = _creep_block(Displacement("right", {"x": eps0 * L}), law, E=E, L=L)
+    rows = []
+    TimeIntegrator(prob, StepController(dt_initial=t_end / 200, adaptive=False, order=2)).run(
+        t_end, lambda rec: rows.append((rec["t"], prob.quantities()["u_reaction[right.x]"])))
+    t, f = np.array(rows).T
+    sigma = f / L**2
+    ref = am.norton_relaxation(t, eps0=eps0, E=E, A=A, sigma0=s0, n=n)
+    assert np.max(np.abs(sigma / ref - 1)) < 0.02, np.max(np.abs(sigma / ref - 1))
+    prob.close()
+    dom, mech, prob = _creep_block(Displacement("right", {"x": eps0 * L}), law, E=E, L=L)
+    TimeIntegrator(prob, StepController(dt_initial=1000 * tau, adaptive=False, order=1)).run(
+        1000 * tau)
+    s = prob.quantities()["u_reaction[right.x]"] / L**2
+    assert 0 < s < sig_i, s / sig_i
+    prob.close()
