@@ -35,6 +35,7 @@ from femcell.fields import Field
 from femcell.materials.core import MaterialError
 from femcell.physics.base import Physics, time_function
 
+ANCHOR = 1e-9  # relative stiffness of the weak foundation that holds a free body
 STRAIN_REF = 1e-3  # displacement unknowns are u / (STRAIN_REF L): O(1) at strains of 1e-3
 MODES = ("3d", "plane_strain", "plane_stress", "axisymmetric", "spherical")
 _AXES = "xyz"
@@ -136,8 +137,12 @@ class Elasticity(Physics):
             rate [1/s] as a UFL-capable function (femcell.materials.mechanical.NortonCreep).
         temperature: T [K], a float or a function of time [s] (thermal strain, creep).
         reference_temperature: T_0 [K] of zero thermal strain.
-        concentration: None or (UFL concentration [mol m^-3] on the mesh, c_0 [mol m^-3]): the
-            chemical swelling Omega (c - c_0) / 3 per direction (e.g. a diffusion field).
+        concentration: None or (concentration [mol m^-3] on the mesh, c_0 [mol m^-3]): the
+            chemical swelling Omega (c - c_0) / 3 per direction; the concentration is a UFL
+            expression or a callable returning one at set-up (e.g. of a diffusion field).
+        anchor: hold a free body (no Dirichlet condition, e.g. a particle) with a weak
+            elastic foundation of stiffness ANCHOR E_ref / L^2 per volume, which removes the
+            rigid-body motions and changes stresses by ~ANCHOR.
         body_force: None or a function (x, t) -> UFL vector [N m^-3].
         degree: Lagrange degree (1 or 2).
         name: field name.
@@ -152,7 +157,7 @@ class Elasticity(Physics):
                  creep: dict | None = None, temperature=298.15,
                  reference_temperature: float = 298.15, concentration=None, body_force=None,
                  degree: int = 1, name: str = "u", length_scale: float | None = None,
-                 load_factor=None):
+                 load_factor=None, anchor: bool = False):
         if mode not in MODES:
             raise MaterialError(f"mechanics mode {mode!r}: one of {', '.join(MODES)}")
         if degree not in (1, 2):
@@ -172,6 +177,7 @@ class Elasticity(Physics):
         self.name = name
         self._length_scale = length_scale
         self.load_factor = time_function(1.0 if load_factor is None else load_factor)
+        self.anchor = bool(anchor)
         self.linear = not self.creep
         self.time_dependent = True
         self._extra_terms = []  # UFL terms other physics add to the stress (damage)
@@ -222,6 +228,9 @@ class Elasticity(Physics):
         v = ufl.TestFunction(V)
         sig = self.stress_voigt(u)
         F = ufl.inner(sig, self.strain_voigt(v)) * self._w * self._dx
+        if self.anchor:
+            u_, v_ = (u, v) if self.domain.gdim > 1 else (ufl.as_vector([u]), ufl.as_vector([v]))
+            F += ANCHOR * self.e_ref / self.length**2 * ufl.inner(u_, v_) * self._w * self._dx
         if self.body_force is not None:
             F -= ufl.inner(self.body_force(ufl.SpatialCoordinate(mesh), time.t), v) \
                 * self._w * self._dx
@@ -330,6 +339,9 @@ class Elasticity(Physics):
         e = self.alpha * (self._T - self.reference_temperature)
         if self.concentration is not None:
             c, c0 = self.concentration
+            if callable(c) and not isinstance(c, ufl.core.expr.Expr):
+                c = c()
+                self.concentration = (c, c0)
             e = e + self.omega * (c - c0) / 3.0
         return e
 
@@ -574,10 +586,23 @@ class Elasticity(Physics):
             s = comm.allreduce(dolfinx.fem.assemble_scalar(fs), op=MPI.SUM)
             a = comm.allreduce(dolfinx.fem.assemble_scalar(fa), op=MPI.SUM)
             out[f"{self.name}_normal_stress[{region}]"] = s / a if a > 0 else 0.0
+        self.refresh_outputs()
+        vm = self._out["von_mises"].x.array[:self._n_owned_cells()]
+        out[f"{self.name}_von_mises_max"] = comm.allreduce(
+            float(vm.max()) if vm.size else 0.0, op=MPI.MAX)
+        if self.mode in ("spherical", "axisymmetric"):
+            hoop = self._out["stress"].x.array.reshape(-1, 9)[:self._n_owned_cells(), 8]
+            out[f"{self.name}_hoop_min"] = comm.allreduce(
+                float(hoop.min()) if hoop.size else np.inf, op=MPI.MIN)
+            out[f"{self.name}_hoop_max"] = comm.allreduce(
+                float(hoop.max()) if hoop.size else -np.inf, op=MPI.MAX)
         for key, form in getattr(self, "_reaction_forms", {}).items():
             out[f"{self.name}_reaction[{key}]"] = comm.allreduce(
                 dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
         return out
+
+    def _n_owned_cells(self) -> int:
+        return self.domain.mesh.topology.index_map(self.domain.tdim).size_local
 
     def normal_stress(self, region: str | None = None):
         """sigma_nn [Pa] on facets as UFL (tension > 0; the interface pressure is its

@@ -227,6 +227,8 @@ def build(cfg, ctx) -> list:
     if c0 > material.c_max:
         raise ConfigError(f"diffusion.initial.concentration: {c0:g} mol/m^3 exceeds c_max = "
                           f"{material.c_max:g} mol/m^3 of {material.name}")
-    return [Diffusion(material, bcs, initial=c0, temperature=ctx.temperature,
-                      orientations=orient, degree=ctx.degree, mass_lumping=sec.mass_lumping,
-                      bounds=sec.bounds)]
+    d = Diffusion(material, bcs, initial=c0, temperature=ctx.temperature,
+                  orientations=orient, degree=ctx.degree, mass_lumping=sec.mass_lumping,
+                  bounds=sec.bounds)
+    ctx.info["diffusion"] = d  # [mechanics] swelling reads its concentration
+    return [d]

@@ -7,6 +7,8 @@ physics that act on it ([fracture]).
     materials = { anode = "li" }       # or per cell region
     mode = "plane_strain"              # 3d, plane_strain, plane_stress, axisymmetric, spherical
     creep = false                      # Norton creep where the material has a creep law
+    swelling = false                   # chemical strain from the [diffusion] concentration
+    anchor = false                     # hold a free body (a particle) on a weak foundation
     [[mechanics.bc]]
     region = "bottom"
     displacement = { x = 0, y = 0 }    # components [m]; or traction = ["1 MPa", 0],
@@ -75,6 +77,8 @@ class MechanicsSection(_Model):
     mode: Literal["3d", "plane_strain", "plane_stress", "axisymmetric",
                   "spherical"] = "plane_strain"
     creep: bool = False
+    swelling: bool = False  # chemical strain from the [diffusion] concentration
+    anchor: bool = False  # hold a free body (a particle) on a weak elastic foundation
     reference_temperature: Temperature = 298.15
     bc: list[MechanicsBC] = Field(default=[], min_length=0)
 
@@ -189,7 +193,23 @@ def build(cfg, ctx) -> list:
                 creep[region] = law
         if not creep:
             raise ConfigError("mechanics.creep: no material of the study has a creep law")
+    concentration = None
+    if m.swelling:
+        diff = ctx.info.get("diffusion")
+        if diff is None:
+            raise ConfigError("mechanics.swelling: needs a [diffusion] section (its "
+                              "concentration swells the solid)")
+        if diff.region is not None:
+            raise ConfigError("mechanics.swelling: the diffusion must cover the whole mesh")
+        if callable(diff.initial):
+            raise ConfigError("mechanics.swelling: needs a uniform initial concentration "
+                              "(the stress-free state)")
+        mats = elastic_materials(m)
+        if not any(el.partial_molar_volume for el in mats.values()):
+            raise ConfigError("mechanics.swelling: no material has a partial molar volume")
+        concentration = (lambda: diff.material.c_max * diff.field.u, float(diff.initial))
     mech = Elasticity(elastic_materials(m), bcs, mode=m.mode, creep=creep,
+                      concentration=concentration, anchor=m.anchor,
                       temperature=ctx.temperature,
                       reference_temperature=m.reference_temperature, degree=ctx.degree,
                       load_factor=ctx.info.get("load_factor"),

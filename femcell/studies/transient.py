@@ -101,22 +101,61 @@ def run(cfg, run):
         run.check_admissible(physics, rows)
         crank = crank_reference(cfg, domain, phys)
         headline = headline_of(phys, rows, crank, amount_unit(domain))
+        if len(physics) > 1:
+            headline.update(stress_headline(physics[1], phys, rows, crank is not None,
+                                            cfg, domain))
         if run.write and cfg.output.plots and status == "completed":
             plots(run, cfg, phys, domain, rows, crank)
         summary = run.summary(
             status, message, headline,
             steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
             ended_by=ended_by if status == "completed" else status,
-            physics=phys.describe(),
+            physics=phys.describe() if len(physics) == 1 else {
+                p.name: p.describe() for p in physics},
             domain=run.domain_summary(
                 domain, problem, volume_m3=domain.volume(),
                 builder_metadata={k: v for k, v in domain.metadata.items()
                                   if k != "orientations"}),
-            citations=phys.citations())
+            citations=[c for p in physics for c in p.citations()])
         run.finish(summary)
         result = run.result(rows, headline, summary)
         run.raise_stop(stop)
         return result
+
+
+def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:
+    """Stresses from swelling at the end: largest von Mises stress, hoop stress range and,
+    for a sphere under one uniform flux (where Crank's series applies), the surface and
+    centre hoop stresses of Cheng & Verbrugge's closed form."""
+    last = rows[-1]
+    n = mech.name
+    h = {"von_mises_max": Value(last[f"{n}_von_mises_max"], "Pa",
+                                "largest von Mises stress at the end")}
+    if f"{n}_hoop_min" not in last:
+        return h
+    h["hoop_stress_min"] = Value(last[f"{n}_hoop_min"], "Pa", "most compressive hoop stress")
+    h["hoop_stress_max"] = Value(last[f"{n}_hoop_max"], "Pa", "most tensile hoop stress")
+    el = list(mech.materials.values())
+    if not (crank_applies and mech.mode == "spherical" and len(el) == 1
+            and mech.concentration is not None):
+        return h
+    from femcell.analytic_mechanics import sphere_diffusion_stress
+    from femcell.geometry import builder_parameters
+
+    defaults = {k: d for k, d, _ in builder_parameters(cfg.geometry.builder)}
+    R = cfg.geometry.params.get("radius", defaults.get("radius"))
+    b = phys.bc_list[0]
+    q = b.value(0.0) if callable(b.value) else float(b.value)
+    E, nu = el[0].effective_moduli()
+    ref = sphere_diffusion_stress(np.array([R, 1e-9 * R]), last["t"], radius=R,
+                                  diffusivity=phys.material.principal(cfg.temperature)[0],
+                                  flux=q, c0=phys.initial, omega=el[0].partial_molar_volume,
+                                  E=E, nu=nu)
+    h["cheng_verbrugge_hoop_surface"] = Value(float(ref["sigma_tt"][0]), "Pa",
+                                              "closed form, surface (free sphere, constant D)")
+    h["cheng_verbrugge_hoop_centre"] = Value(float(ref["sigma_tt"][1]), "Pa",
+                                             "closed form, centre")
+    return h
 
 
 def crank_reference(cfg, domain, phys):

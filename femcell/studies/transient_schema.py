@@ -42,9 +42,10 @@ class TransientOutputSection(_Model):
 
 
 class TransientStudy(StudyBase):
-    """[study] kind = "transient": [diffusion], temperature and [time]."""
+    """[study] kind = "transient": [diffusion] (optionally [mechanics] with swelling),
+    temperature and [time]."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"diffusion": True}
+    PHYSICS: ClassVar[dict[str, bool]] = {"diffusion": True, "mechanics": False}
 
     output: TransientOutputSection = TransientOutputSection()
 
