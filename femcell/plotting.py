@@ -45,15 +45,7 @@ def plot_time_series(path: Path, t, series: dict[str, list[float]], ylabel: str,
     for label, (tr, yr) in (reference or {}).items():
         ax.plot(np.asarray(tr) / ts, yr, "--", color="k", lw=1.0, label=label)
     ax.set_xlabel(f"time [{tu}]")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return _finish(plt, fig, ax, path, ylabel, title)
 
 
 def gather_p1(u, factor: float = 1.0):
@@ -268,6 +260,11 @@ def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: 
         ax.plot(x, y, "--" if ref else "-", color="k" if ref else None, lw=1.0 if ref else 1.8,
                 marker=None if ref or not few else "o", ms=4, label=label)
     ax.set_xlabel(xlabel)
+    return _finish(plt, fig, ax, path, ylabel, title)
+
+
+def _finish(plt, fig, ax, path, ylabel: str, title: str) -> Path:
+    """Label, grid, legend, save and close a line plot."""
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)

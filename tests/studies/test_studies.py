@@ -255,8 +255,10 @@ def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
 
 
 def test_ccd_same_on_one_and_all_ranks():
+    # one temperature: the three cases (interface-, bulk-limited, interlayer) are the
+    # distinct code paths; a second temperature doubled the time and added none
     cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
-                      ['ramp.temperatures=["25 degC", "80 degC"]', "output.fields=false"])
+                      ['ramp.temperatures=["25 degC"]', "output.fields=false"])
     par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     for a, b in zip(par.quantities, ser.quantities, strict=True):
@@ -267,10 +269,10 @@ def test_ccd_ramps_as_independent_jobs_equal_the_serial_run():
     """jobs = "split": every ramp runs on its own group of ranks (one rank each on two) and
     gives the numbers of a serial run."""
     cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
-                      ['ramp.temperatures=["25 degC", "80 degC"]', "output.fields=false"])
+                      ['ramp.temperatures=["25 degC"]', "output.fields=false"])
     split = run_study(cfg, progress=False, write=False, jobs="split")
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
-    assert split.summary["jobs"]["groups"] == min(MPI.COMM_WORLD.size, 6)
+    assert split.summary["jobs"]["groups"] == min(MPI.COMM_WORLD.size, 3)
     for a, b in zip(split.quantities, ser.quantities, strict=True):
         assert (a["case"], a["temperature_K"]) == (b["case"], b["temperature_K"])
         assert a["j_crit_A_m2"] == pytest.approx(b["j_crit_A_m2"], rel=1e-9)

@@ -1,6 +1,6 @@
 """The study-file examples in README.md are valid study files (the documentation cannot drift
 from the schema): the full example, the transient one, and the CCD tables with the
-example's physics."""
+example's physics, and the quasi-static (fracture) tables."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _blocks() -> list[str]:
 
 
 def test_readme_examples_are_valid_study_files():
-    full, transient, ccd = _blocks()
+    full, transient, ccd, quasistatic = _blocks()
     cfg = load_config(data=tomllib.loads(full))
     assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
     assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
@@ -33,3 +33,8 @@ def test_readme_examples_are_valid_study_files():
     c = load_config(data={**data, **tomllib.loads(ccd)})
     assert c.cases[0].set["anode.interface.stack_pressure"] == "2 MPa"
     assert [round(T - 273.15) for T in c.ramp.temperatures] == [25, 55, 80]
+    q = tomllib.loads(quasistatic)
+    q.update({"study": {"name": "q", "kind": "quasistatic"}, "geometry": {"builder": "plate"}})
+    qc = load_config(data=q)
+    assert qc.kind == "quasistatic" and qc.fracture.length == pytest.approx(2e-6)
+    assert qc.mechanics.bc[0].displacement["y"] == pytest.approx(0.5e-6)
