@@ -210,13 +210,14 @@ class StudyRun(Run):
     def step_timings(self, problem, *, initial: bool = False) -> dict:
         """Wall seconds on this rank since the previous row: the whole step, assembly and
         solves (rejected attempts included), output writing and checkpoints. Warns (once per
-        run) when a step's computation takes STALL_FACTOR times the median step (and more
-        than STALL_FLOOR_S)."""
+        run) when a step's computation per solve takes STALL_FACTOR times the median (and
+        the step more than STALL_FLOOR_S)."""
         import time as _time
 
         st = problem.stats
         now = (_time.perf_counter(), st.get("assemble_s", 0.0), st.get("solve_s", 0.0),
-               self.timings.get("io_s", 0.0) + self.timings.get("checkpoint_s", 0.0))
+               self.timings.get("io_s", 0.0) + self.timings.get("checkpoint_s", 0.0),
+               st.get("solves", 0))
         prev = getattr(self, "_tprev", None)
         self._tprev = now
         if initial or prev is None:
@@ -225,15 +226,19 @@ class StudyRun(Run):
                                   "wall_io_s"), 0.0)
         d = [a - b for a, b in zip(now, prev, strict=True)]
         compute = d[0] - d[3]  # the step without output and checkpoint writing
+        # per solve: a step that needs many solves (a crack growing over many staggered
+        # sweeps, cut steps) is work, not a stall; a solve that takes far longer is
+        per_solve = compute / max(d[4], 1)
         walls = self._step_walls
         if len(walls) >= self.STALL_MIN_STEPS and not getattr(self, "_stalled", False):
             med = float(sorted(walls)[len(walls) // 2])
-            if compute > max(self.STALL_FACTOR * med, self.STALL_FLOOR_S):
+            if per_solve > max(self.STALL_FACTOR * med, self.STALL_FLOOR_S / max(d[4], 1)):
                 self._stalled = True
-                self.warn(f"a step took {compute:.3g} s, {compute / med:.0f} times the median "
-                          f"step ({med:.3g} s) after {len(walls)} steps (solver stall? see "
-                          "wall_* in quantities.csv)")
-        walls.append(compute)
+                each = f" per solve, {d[4]} solves" if d[4] > 1 else ""
+                self.warn(f"a step took {per_solve:.3g} s, {per_solve / med:.0f} times the "
+                          f"median step ({med:.3g} s){each} after {len(walls)} steps (solver "
+                          "stall? see wall_* in quantities.csv)")
+        walls.append(per_solve)
         if getattr(self, "debug", False) and self.rank0:  # a log line, also with --quiet
             print(f"  step {len(walls)}: {d[0]:.4g} s (assembly {d[1]:.3g} s, solve "
                      f"{d[2]:.3g} s, output {d[3]:.3g} s)", flush=True)

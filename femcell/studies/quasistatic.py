@@ -199,7 +199,8 @@ def headline_of(cfg, info, rows, sweeps):
                               "-int u . grad d dx" + per)
     h["d_max"] = Value(max(r["d_max"] for r in rows), "", "largest damage")
     h["d_min"] = Value(min(r["d_min"] for r in rows), "", "smallest damage")
-    h["mean_sweeps"] = Value(float(np.mean(sweeps)) if sweeps else 0.0, "",
+    sw = [r["sweeps"] for r in rows[1:]]  # every step, also those before a restart
+    h["mean_sweeps"] = Value(float(np.mean(sw)) if sw else 0.0, "",
                              f"alternate-minimisation sweeps per load step ({cfg.loading.scheme})")
     el = list(mech.materials.values())
     iso2d = (mech.mode == "plane_strain" and len(el) == 1 and el[0].isotropic
