@@ -125,7 +125,7 @@ class Problem:
         self._nlp = self._make_nlp("default", bcs)
         self._linear_stepper = None
         if (reuse_operators and self.linear and single and self.fields[0].history
-                and not self._bounds):
+                and not self._bounds and not from_context):
             with self._options_checked():
                 self._linear_stepper = LinearStepper(self, residuals[0], bcs, opts)
         self._field_index = index

@@ -96,7 +96,8 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
     for i, b in enumerate(boxes):
         vol = 1.0
         for axis in "xyz"[:dim]:
-            vol *= min(b[axis][1], hi["xyz".index(axis)]) - max(b[axis][0], lo["xyz".index(axis)])
+            vol *= max(min(b[axis][1], hi["xyz".index(axis)])
+                       - max(b[axis][0], lo["xyz".index(axis)]), 0.0)
         count.add(f"refine[{i}].h", b["h"], 2.3 * max(vol, 0.0) / b["h"] ** dim * (
             1 if dim == 2 else 2.6))
     count.check()

@@ -148,6 +148,10 @@ class PhaseFieldFracture(Physics):
              + self._p * ufl.inner(self._vec(v), gradd)) * w_ * self._dx)
         self.degradation = g
         self._energy = g * psi_p + psi_m
+        # what the mechanics reports: g sigma+ + sigma- (sigma- = sigma - sigma+)
+        sig_full = g * sig_p if self.split == "none" else (
+            g * sig_p + (mech.stress_tensor(u) - sig_p))
+        mech.set_degraded(sig_full, self._energy)
         self._surface = (w / ell + ell * ufl.inner(gradd, gradd)) / cw
         self._volume = -ufl.inner(self._vec(u), gradd)
 
@@ -178,7 +182,14 @@ class PhaseFieldFracture(Physics):
             L2 = float(ac @ ac)
             s = np.clip(((x - a) @ ac) / L2, 0.0, 1.0) if L2 > 0 else np.zeros(len(x))
             dist = np.linalg.norm(x - (a + s[:, None] * ac), axis=1)
-            hit |= dist <= b
+            near = dist <= b
+            n_owned = self.V.dofmap.index_map.size_local
+            count = self.domain.comm.allreduce(int(near[:n_owned].sum()), op=MPI.SUM)
+            if count == 0:
+                raise MaterialError(f"initial crack {seg}: no mesh node within "
+                                    f"{b:.3g} m of it (outside the mesh, or a half width "
+                                    f"below the local node spacing: set crack_half_width)")
+            hit |= near
         return np.flatnonzero(hit).astype(np.int32)
 
     def _split(self, u):

@@ -180,7 +180,7 @@ class Elasticity(Physics):
         self.anchor = bool(anchor)
         self.linear = not self.creep
         self.time_dependent = True
-        self._extra_terms = []  # UFL terms other physics add to the stress (damage)
+        self._degraded = None  # (stress, energy) degraded by a damage physics
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:
@@ -264,7 +264,8 @@ class Elasticity(Physics):
         Carr = self.C.x.array.reshape(-1, nv * nv)
         for region, mat in self.materials.items():
             cells = domain.cells(region, include_ghosts=True)
-            if covered[cells].any():
+            overlap = domain.comm.allreduce(int(covered[cells].sum()), op=MPI.SUM)
+            if overlap:  # agreed on every rank before the next collective
                 raise MaterialError(f"mechanics: region {region!r} overlaps another "
                                     f"region's material")
             covered[cells] = True
@@ -372,7 +373,10 @@ class Elasticity(Physics):
                               [e[4] / 2, e[3] / 2, e[2]]])
 
     def stress_tensor(self, u=None):
-        """Stress [Pa] as a 3x3 UFL tensor (plane stress: zz, yz, xz are 0)."""
+        """Stress [Pa] as a 3x3 UFL tensor (plane stress: zz, yz, xz are 0); of the solved
+        displacement (u None) it is the degraded stress when a damage physics set one."""
+        if u is None and self._degraded is not None:
+            return self._degraded[0]
         u = self.displacement() if u is None else u
         s = self.stress_voigt(u)
         if self.mode == "plane_stress":
@@ -380,13 +384,17 @@ class Elasticity(Physics):
         return voigt_to_tensor(s)
 
     def strain_energy_density(self, u=None):
-        """1/2 sigma : eps_el [J m^-3] (UFL)."""
+        """1/2 sigma : eps_el [J m^-3] (UFL); of the solved displacement (u None) the
+        degraded energy when a damage physics set one."""
+        if u is None and self._degraded is not None:
+            return self._degraded[1]
         u = self.displacement() if u is None else u
         return 0.5 * ufl.inner(self.stress_voigt(u), self.elastic_strain_voigt(u))
 
-    def add_stress_term(self, term) -> None:
-        """Register a UFL term for the report (e.g. degraded stresses); kept for describe."""
-        self._extra_terms.append(term)
+    def set_degraded(self, stress, energy) -> None:
+        """The stress (3x3 UFL tensor [Pa]) and strain energy density [J m^-3] of the solved
+        displacement as a damage physics degrades them (reported quantities and fields)."""
+        self._degraded = (stress, energy)
 
     # ------------------------------------------------------------------ boundary data
     def _constant(self, value, scale: float = 1.0):
@@ -523,8 +531,10 @@ class Elasticity(Physics):
         q = ufl.TestFunction(self.creep_field.u.function_space)
         ddt = self.time.ddt(self.creep_field)
         # scaled: rows of STRAIN_REF-scaled creep strain per unit time of the step
+        n_int = 3 if self.domain.coordinates in ("axisymmetric", "spherical") \
+            else self.domain.tdim
         return (ufl.inner(ddt - rate * nv / STRAIN_REF, q) * self.time.dt
-                / self.length ** 3 * self._w * self._dx)
+                / self.length ** n_int * self._w * self._dx)
 
     # ------------------------------------------------------------------ time
     def initial_condition(self) -> None:

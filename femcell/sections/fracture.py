@@ -99,8 +99,9 @@ def toughness_of(cfg, mech) -> tuple[float, str]:
     name = m.material
     tough = get_mechanics(name).toughness if name else None
     if tough is None or not hasattr(tough, "gc") or not hasattr(tough, "k_ic"):
-        raise ConfigError(f"fracture: material {name!r} has no single fracture toughness in "
-                          f"the library; give fracture.toughness or fracture.k_ic")
+        what = f"material {name!r} has" if name else "per-region materials have"
+        raise ConfigError(f"fracture: {what} no single fracture toughness in the library; "
+                          f"give fracture.toughness or fracture.k_ic")
     return (tough.gc(el, plane_strain=plane_strain),
             f"from the library K_IC of {name} ({tough.k_ic / 1e6:g} MPa m^0.5)")
 
@@ -121,10 +122,15 @@ def build(cfg, ctx) -> list:
                 raise ConfigError(f"fracture.initial_cracks.{i}.{j}: needs {gdim} coordinates "
                                   f"(the mesh is {gdim}D), got {len(pt)}")
     if f.volume is not None:
-        want = "area" if gdim == 2 else "volume"
-        if gdim == 1 or f.volume[1] != want:
-            what = "an area (m^2 per unit depth)" if gdim == 2 else "a volume (m^3)"
-            raise ConfigError(f"fracture.volume: a {gdim}D crack volume is {what}")
+        planar = ctx.domain.coordinates == "cartesian" and gdim == 2
+        want = "area" if planar else "volume"
+        if f.volume[1] != want:
+            what = ("an area (m^2 per unit depth in 2D planar)" if planar
+                    else f"a volume (m^3, {ctx.domain.coordinates} coordinates)")
+            raise ConfigError(f"fracture.volume: the crack volume here is {what}")
+        if cfg.mechanics.creep:
+            raise ConfigError("fracture.volume: volume control needs elasticity without "
+                              "creep (mechanics.creep = false)")
     gc, how = toughness_of(cfg, mech)
     lf = ctx.info.get("load_factor")
     pressure = None

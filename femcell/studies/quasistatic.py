@@ -44,6 +44,11 @@ def build_problem(cfg, domain, physics, info, petsc_options=None):
 
 def run(cfg, run):
     """Run a quasi-static study (see the module docstring) in the lifecycle `run`."""
+    if cfg.mechanics.creep:
+        from femcell.config import ConfigError
+
+        raise ConfigError("mechanics.creep: creep needs time; a quasistatic study steps a load "
+                          "factor, not time (use a transient or protocol study)")
     restart = run.restart_checkpoint()
     domain = run.build_domain()
     physics, ctx = run.build_physics(domain, cfg.temperature,
@@ -176,26 +181,27 @@ def headline_of(cfg, info, rows, sweeps):
     refs = {}
     mech = info["mechanics"]
     name = mech.name
+    planar = mech.domain.coordinates == "cartesian" and mech.domain.tdim == 2
     reactions = [k for k in last if k.startswith(f"{name}_reaction[")]
     for k in reactions:
         vals = np.array([r[k] for r in rows])
         i = int(np.argmax(np.abs(vals)))
-        unit = "N" if mech.domain.tdim == 3 else "N m^-1"
+        unit = "N m^-1" if planar else "N"
         h[f"peak_{k.removeprefix(name + '_')}"] = Value(float(vals[i]), unit,
                                                        "largest reaction force")
     frac = info.get("fracture")
     if frac is None:
-        h["strain_energy"] = Value(last[f"{name}_strain_energy"], "J" if mech.domain.tdim == 3
-                                   else "J m^-1", "elastic strain energy")
+        h["strain_energy"] = Value(last[f"{name}_strain_energy"], "J m^-1" if planar else "J",
+                                   "elastic strain energy")
         return h, refs
-    per = "" if mech.domain.tdim == 3 else " per unit depth"
+    per = " per unit depth" if planar else ""
     h["toughness"] = Value(frac.gc, "J m^-2", f"Gc ({getattr(frac, 'toughness_source', '')})")
     h["effective_toughness"] = Value(frac.effective_toughness(), "J m^-2",
                                      f"Gc (1 + {'3h/(8l)' if frac.model == 'AT1' else 'h/(2l)'})"
                                      f" with h = {frac.h_min:.3g} m, l = {frac.ell:.3g} m")
-    h["crack_length"] = Value(last["crack_length"], "m" if mech.domain.tdim == 2 else "m^2",
+    h["crack_length"] = Value(last["crack_length"], "m" if planar else "m^2",
                               "crack surface / effective toughness factor" + per)
-    h["crack_volume"] = Value(last["crack_volume"], "m^2" if mech.domain.tdim == 2 else "m^3",
+    h["crack_volume"] = Value(last["crack_volume"], "m^2" if planar else "m^3",
                               "-int u . grad d dx" + per)
     h["d_max"] = Value(max(r["d_max"] for r in rows), "", "largest damage")
     h["d_min"] = Value(min(r["d_min"] for r in rows), "", "smallest damage")
@@ -250,9 +256,10 @@ def plots(run, cfg, info, rows, refs, profile) -> None:
         reac = {k.removeprefix(f"{mech.name}_"): [r[k] for r in rows] for k in rows[-1]
                 if k.startswith(f"{mech.name}_reaction[")}
         if reac:
+            planar = mech.domain.coordinates == "cartesian" and mech.domain.tdim == 2
             out["plot_reaction"] = plotting.plot_xy(
                 folder / "load_displacement.png", lf, reac, "load factor",
-                "reaction force [N/m]" if mech.domain.tdim == 2 else "reaction force [N]",
+                "reaction force [N/m]" if planar else "reaction force [N]",
                 title=cfg.study.name)
         if frac is not None:
             out["plot_crack"] = plotting.plot_xy(

@@ -1,0 +1,47 @@
+"""Mistakes in [mechanics] / [fracture] / [loading] of a quasi-static study give one line
+naming the key and exit 2, on every rank, before anything is solved."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PROBLEMS
+
+from femcell import cli
+from femcell._dolfinx import MPI
+
+COMM = MPI.COMM_WORLD
+SMALL = ["geometry.params.h_fine=2 um", "geometry.params.width=100 um",
+         "geometry.params.height=100 um", "fracture.length=6 um", "loading.steps=1"]
+
+
+@pytest.mark.parametrize("study, sets, needles", [
+    ("sneddon", ["mechanics.creep=true"], ["mechanics.creep", "quasistatic"]),
+    ("crack_volume_control", ["fracture.split=voldev"], ["fracture.split", "volume control"]),
+    ("crack_volume_control", ["fracture.volume=1e-12 m^3"], ["fracture.volume", "area"]),
+    ("sneddon", ['fracture.initial_cracks=[[["900 um", 0], ["950 um", 0]]]'],
+     ["initial crack", "no mesh node"]),
+    ("sneddon", ['fracture.initial_cracks=[[["1 um", 0, 0], ["2 um", 0, 0]]]'],
+     ["fracture.initial_cracks.0.0", "2 coordinates"]),
+    ("sneddon", ["fracture.toughness=5 J/m^2", "fracture.k_ic=1 MPa m^0.5"], ["fracture.k_ic"]),
+    ("sneddon", ["fracture.model=AT3"], ["fracture.model"]),
+    ("sneddon", ["mechanics.material=graphite"], ["mechanics.material", "mechanical data"]),
+    ("sneddon", ['mechanics.bc=[{region="bottom", displacement={x=0}, pressure="1 MPa"}]'],
+     ["mechanics.bc.0", "exactly one"]),
+    ("sneddon", ['mechanics.bc=[{region="nowhere", symmetry=true}]'],
+     ["mechanics.bc.0.region", "nowhere"]),
+    ("sneddon", ["mechanics.poisson_ratio=0.6", "mechanics.youngs_modulus=1 GPa"],
+     ["mechanics.poisson_ratio"]),
+    ("sent", ["loading.scheme=newton"], ["loading.scheme"]),
+])
+def test_bad_fracture_input_is_one_line_exit_2(study, sets, needles, capsys, shared_tmp):
+    args = ["run", str(PROBLEMS / f"{study}.toml"), "-q", "-o", str(shared_tmp / "x")]
+    for s in SMALL + sets:
+        args += ["--set", s]
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    if COMM.rank == 0:
+        assert "Traceback" not in err
+        line = err.strip().splitlines()[-1]
+        for n in needles:
+            assert n in line, line
