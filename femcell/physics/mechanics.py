@@ -143,6 +143,8 @@ class Elasticity(Physics):
         anchor: hold a free body (no Dirichlet condition, e.g. a particle) with a weak
             elastic foundation of stiffness ANCHOR E_ref / L^2 per volume, which removes the
             rigid-body motions and changes stresses by ~ANCHOR.
+        report_regions: facet regions whose mean normal and mean in-surface ((tr sigma -
+            sigma_nn) / 2, the hoop stress of a sphere's surface) stresses are reported.
         body_force: None or a function (x, t) -> UFL vector [N m^-3].
         degree: Lagrange degree (1 or 2).
         name: field name.
@@ -157,7 +159,7 @@ class Elasticity(Physics):
                  creep: dict | None = None, temperature=298.15,
                  reference_temperature: float = 298.15, concentration=None, body_force=None,
                  degree: int = 1, name: str = "u", length_scale: float | None = None,
-                 load_factor=None, anchor: bool = False):
+                 load_factor=None, anchor: bool = False, report_regions=()):
         if mode not in MODES:
             raise MaterialError(f"mechanics mode {mode!r}: one of {', '.join(MODES)}")
         if degree not in (1, 2):
@@ -178,6 +180,7 @@ class Elasticity(Physics):
         self._length_scale = length_scale
         self.load_factor = time_function(1.0 if load_factor is None else load_factor)
         self.anchor = bool(anchor)
+        self.report_regions = tuple(report_regions)
         self.linear = not self.creep
         self.time_dependent = True
         self._degraded = None  # (stress, energy) degraded by a damage physics
@@ -580,22 +583,28 @@ class Elasticity(Physics):
             self._energy_form = dolfinx.fem.form(self.strain_energy_density() * self._w
                                                  * self._dx)
             self._ns_forms = {}
-            for bc in self.bc_list:
-                if isinstance(bc, Pressure | Traction | Symmetry | Displacement):
-                    n = self._n
-                    sig = self.stress_tensor()
-                    nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
-                                       + [0] * (3 - self.domain.gdim))
-                    ds = self.domain.ds(bc.region)
-                    self._ns_forms[bc.region] = (
-                        dolfinx.fem.form(ufl.inner(nn, ufl.dot(sig, nn)) * self._w * ds),
-                        dolfinx.fem.form(1.0 * self._w * ds))
+            regions = [bc.region for bc in self.bc_list] + [
+                r for r in self.report_regions if r not in {b.region for b in self.bc_list}]
+            n = self._n
+            sig = self.stress_tensor()
+            nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
+                               + [0] * (3 - self.domain.gdim))
+            snn = ufl.inner(nn, ufl.dot(sig, nn))
+            for region in regions:
+                ds = self.domain.ds(region)
+                self._ns_forms[region] = (dolfinx.fem.form(snn * self._w * ds),
+                                          dolfinx.fem.form(1.0 * self._w * ds),
+                                          dolfinx.fem.form(0.5 * (ufl.tr(sig) - snn)
+                                                           * self._w * ds))
         out[f"{self.name}_strain_energy"] = comm.allreduce(
             dolfinx.fem.assemble_scalar(self._energy_form), op=MPI.SUM)
-        for region, (fs, fa) in self._ns_forms.items():
+        for region, (fs, fa, ft) in self._ns_forms.items():
             s = comm.allreduce(dolfinx.fem.assemble_scalar(fs), op=MPI.SUM)
             a = comm.allreduce(dolfinx.fem.assemble_scalar(fa), op=MPI.SUM)
             out[f"{self.name}_normal_stress[{region}]"] = s / a if a > 0 else 0.0
+            if region in self.report_regions:  # mean in-surface (hoop) stress
+                t = comm.allreduce(dolfinx.fem.assemble_scalar(ft), op=MPI.SUM)
+                out[f"{self.name}_tangential_stress[{region}]"] = t / a if a > 0 else 0.0
         self.refresh_outputs()
         vm = self._out["von_mises"].x.array[:self._n_owned_cells()]
         out[f"{self.name}_von_mises_max"] = comm.allreduce(

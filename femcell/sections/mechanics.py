@@ -9,6 +9,8 @@ physics that act on it ([fracture]).
     creep = false                      # Norton creep where the material has a creep law
     swelling = false                   # chemical strain from the [diffusion] concentration
     anchor = false                     # hold a free body (a particle) on a weak foundation
+    report = ["surface"]               # facet regions: mean normal and hoop stress
+    degree = 2                         # displacement degree (default: solver.degree)
     [[mechanics.bc]]
     region = "bottom"
     displacement = { x = 0, y = 0 }    # components [m]; or traction = ["1 MPa", 0],
@@ -79,6 +81,8 @@ class MechanicsSection(_Model):
     creep: bool = False
     swelling: bool = False  # chemical strain from the [diffusion] concentration
     anchor: bool = False  # hold a free body (a particle) on a weak elastic foundation
+    report: list[str] = []  # facet regions: mean normal and in-surface (hoop) stress
+    degree: Literal[1, 2] | None = None  # displacement degree (default: solver.degree)
     reference_temperature: Temperature = 298.15
     bc: list[MechanicsBC] = Field(default=[], min_length=0)
 
@@ -193,6 +197,10 @@ def build(cfg, ctx) -> list:
                 creep[region] = law
         if not creep:
             raise ConfigError("mechanics.creep: no material of the study has a creep law")
+    for i, r in enumerate(m.report):
+        if r not in facets:
+            raise ConfigError(f"mechanics.report.{i}: unknown facet region {r!r}; known: "
+                              f"{', '.join(sorted(facets))}")
     concentration = None
     if m.swelling:
         diff = ctx.info.get("diffusion")
@@ -209,9 +217,10 @@ def build(cfg, ctx) -> list:
             raise ConfigError("mechanics.swelling: no material has a partial molar volume")
         concentration = (lambda: diff.material.c_max * diff.field.u, float(diff.initial))
     mech = Elasticity(elastic_materials(m), bcs, mode=m.mode, creep=creep,
-                      concentration=concentration, anchor=m.anchor,
+                      concentration=concentration, anchor=m.anchor, report_regions=m.report,
                       temperature=ctx.temperature,
-                      reference_temperature=m.reference_temperature, degree=ctx.degree,
+                      reference_temperature=m.reference_temperature,
+                      degree=m.degree or min(ctx.degree, 2),
                       load_factor=ctx.info.get("load_factor"),
                       orientations=mesh_orientations(domain))
     ctx.info["mechanics"] = mech

@@ -131,13 +131,18 @@ def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:
     n = mech.name
     h = {"von_mises_max": Value(last[f"{n}_von_mises_max"], "Pa",
                                 "largest von Mises stress at the end")}
-    if f"{n}_hoop_min" not in last:
-        return h
-    h["hoop_stress_min"] = Value(last[f"{n}_hoop_min"], "Pa", "most compressive hoop stress")
-    h["hoop_stress_max"] = Value(last[f"{n}_hoop_max"], "Pa", "most tensile hoop stress")
+    for k in last:
+        if k.startswith(f"{n}_tangential_stress["):
+            region = k[len(f"{n}_tangential_stress["):-1]
+            h[f"hoop_stress[{region}]"] = Value(last[k], "Pa",
+                                                f"mean in-surface stress on {region}")
+    if f"{n}_hoop_min" in last:
+        h["hoop_stress_min"] = Value(last[f"{n}_hoop_min"], "Pa", "most compressive hoop stress")
+        h["hoop_stress_max"] = Value(last[f"{n}_hoop_max"], "Pa", "most tensile hoop stress")
     el = list(mech.materials.values())
-    if not (crank_applies and mech.mode == "spherical" and len(el) == 1
-            and mech.concentration is not None):
+    sphere = mech.mode == "spherical" or (mech.mode == "3d"
+                                          and cfg.geometry.builder == "sphere")
+    if not (crank_applies and sphere and len(el) == 1 and mech.concentration is not None):
         return h
     from femcell.analytic_mechanics import sphere_diffusion_stress
     from femcell.geometry import builder_parameters

@@ -39,6 +39,8 @@ SMALL = {
                                   "loading.steps=3", "fracture.volume=1.5e-12 m^2",
                                   "loading.tolerance=1e-4"],
     "sent.toml": ["geometry.params.h_fine=2 um", "fracture.length=6 um", "loading.steps=4"],
+    "particle_stress_3d.toml": ["geometry.params.h=1.6 um", "time.end=5 min",
+                                "mechanics.degree=1"],
     "particle_stress_1d.toml": ["geometry.params.n_cells=16", "time.end=5 min",
                                 "diffusion.mass_lumping=true"],
 }
