@@ -169,6 +169,9 @@ def cmd_list(args) -> int:
     _say("physics sections: " + ", ".join(
         f"[[{k}]]" if is_array(k) else f"[{k}]" for k in section_keys()))
     _say("materials: " + ", ".join(list_materials()))
+    from femcell.materials.mechanical import list_mechanics
+
+    _say("mechanical data ([mechanics] material): " + ", ".join(list_mechanics()))
     _say("metal-anode parameter sets (anode.parameters): " + ", ".join(list_anode_sets()))
     _say("interlayers (anode.interface.interlayer): " + ", ".join(sorted(INTERLAYERS)))
     _say("geometry builders (femcell mesh BUILDER --help lists every parameter):")
