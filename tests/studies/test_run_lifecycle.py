@@ -31,8 +31,11 @@ SMALL = {
                                   "geometry.params.grains.mean_size=25 um"],
     "current_constriction.toml": ["geometry.params.h=10 um", 'sweep.values=["5 um", "45 um"]'],
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
-    "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC", "80 degC"]'],
-    "li_stripping_pressure.toml": ["ramp.hold_max_time=2 s", "output.fields=false"],
+    # one ramp each: the CLI path is the same for every case and temperature
+    "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
+    "li_stripping_pressure.toml": [
+        "ramp.hold_max_time=2 s", "output.fields=false",
+        'cases=[{name = "1.00 MPa", set = {"anode.interface.stack_pressure" = 1e6}}]'],
     "sneddon.toml": ["geometry.params.h_fine=1 um", "geometry.params.width=200 um",
                      "geometry.params.height=200 um", "fracture.length=4 um"],
     "crack_volume_control.toml": ["geometry.params.h_fine=1 um", "fracture.length=4 um",
