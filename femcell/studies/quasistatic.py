@@ -220,9 +220,7 @@ def headline_of(cfg, info, rows, sweeps):
     if "volume_control" in info:
         V = np.array([r["crack_volume"] for r in rows])
         p = np.array([r["crack_pressure"] for r in rows])
-        ref = am.griffith_sneddon_volume_control(V, a0=a0, E=E, nu=nu,
-                                                 gc=frac.effective_toughness())
-        refs["griffith"] = (V, np.asarray(ref["p"]), np.asarray(ref["a"]))
+        refs["griffith"] = (a0, E, nu, frac.effective_toughness())
         i = int(np.argmax(p))
         h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure")
         h["griffith_peak_pressure"] = Value(am.griffith_pressure(a0, E=E, nu=nu,
@@ -267,11 +265,15 @@ def plots(run, cfg, info, rows, refs, profile) -> None:
                 {"crack length [m]": [r["crack_length"] for r in rows]}, "load factor",
                 "crack length [m]", title=cfg.study.name)
         if "griffith" in refs:
-            V, p_ref, a_ref = refs["griffith"]
+            a0, E, nu, gc = refs["griffith"]
+            V = [r["crack_volume"] for r in rows]
+            fine = np.linspace(0.0, max(V), 200)  # the closed form as a curve, not at steps
+            ref = am.griffith_sneddon_volume_control(fine, a0=a0, E=E, nu=nu, gc=gc)
             out["plot_pressure_volume"] = plotting.plot_xy(
                 folder / "pressure_volume.png", V,
-                {"computed": [r["crack_pressure"] for r in rows], "Griffith-Sneddon": p_ref},
-                "crack volume [m^2]", "crack pressure [Pa]", title=cfg.study.name)
+                {"computed": [r["crack_pressure"] for r in rows]},
+                "crack volume [m^2]", "crack pressure [Pa]", title=cfg.study.name,
+                reference={"Griffith-Sneddon (Gc_eff)": (fine, ref["p"])})
         if "sneddon" in refs and profile is not None:
             a0, p, E, nu = refs["sneddon"]
             s, w = profile
