@@ -218,7 +218,6 @@ def headline_of(cfg, info, rows, sweeps):
     (x0, y0), (x1, y1) = frac.initial_cracks[0]
     a0 = 0.5 * float(np.hypot(x1 - x0, y1 - y0))
     if "volume_control" in info:
-        V = np.array([r["crack_volume"] for r in rows])
         p = np.array([r["crack_pressure"] for r in rows])
         refs["griffith"] = (a0, E, nu, frac.effective_toughness())
         i = int(np.argmax(p))
