@@ -63,7 +63,6 @@ def run(cfg, run):
     ctl = StepController(dt_initial=dt, dt_max=dt, adaptive=False, max_cuts=ld.max_cuts,
                          order=1)
     integ = TimeIntegrator(problem, ctl)
-    sweeps = []
 
     run.open_folder()
     with run.guard(problem):
@@ -89,7 +88,6 @@ def run(cfg, run):
 
         def on_step(rec):
             n_sw = getattr(problem, "last_sweeps", 1)
-            sweeps.append(n_sw)
             row = {"t": rec["t"], "load_factor": _load_factor(rec["t"]), "sweeps": n_sw,
                    "newton_its": rec["newton_its"], **problem.quantities(),
                    **run.step_timings(problem)}
@@ -124,7 +122,7 @@ def run(cfg, run):
         problem.close()
         status, message = status_of(stop)
         rows = table.rows
-        headline, refs = headline_of(cfg, info, rows, sweeps)
+        headline, refs = headline_of(cfg, info, rows)
         if run.write and cfg.output.plots and status == "completed":
             plots(run, cfg, info, rows, refs, profile)
         summary = run.summary(
@@ -172,7 +170,7 @@ def opening_profile(frac, domain, n: int = 41, m: int = 121):
     return s, w
 
 
-def headline_of(cfg, info, rows, sweeps):
+def headline_of(cfg, info, rows):
     """Headline values and the closed-form references that apply to the study."""
     from femcell import analytic_mechanics as am
 
