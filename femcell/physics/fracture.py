@@ -9,7 +9,7 @@ Energy of the displacement u and the damage d in [0, 1]:
 
 with psi+- from the split: "none" (psi+ = psi), "voldev" (Amor: volumetric expansion and the
 deviatoric part crack, compression does not) or "spectral" (Miehe: positive principal
-strains; plane strain, axisymmetric and 1D spherical). The term p u . grad d is the work of
+strains; every mode but plane stress). The term p u . grad d is the work of
 a pressure p on the diffuse crack faces (Bourdin, Chukwuozie): -int u . grad d dx is the
 crack volume, so a pressurised crack opens and grows. The mechanics physics owns u; this
 physics adds (g(d) - 1) sigma+ : eps(v) + p v . grad d to its residual and solves d with
@@ -41,6 +41,32 @@ def _pos(x):
 
 def _neg(x):
     return 0.5 * (x - abs(x))
+
+
+def principal_strains(eps, three_d: bool) -> tuple:
+    """Principal values of a symmetric 3x3 UFL strain tensor (differentiable with ufl.diff).
+
+    Planar / axisymmetric / spherical strains (three_d False) have eps_xz = eps_yz = 0: the
+    in-plane pair from the 2x2 block and eps_zz. In 3D the trigonometric (Cardano) form
+    e_k = tr/3 + 2 p cos(phi + 2 pi k / 3), p = sqrt(|dev|^2 / 6), cos(3 phi) =
+    det(dev / p) / 2, with phi held where cos(3 phi) is within 1e-10 of +-1 and p
+    regularised: at repeated principal values the held derivative is still the exact
+    gradient of a symmetric function of them (sum f(e_k)),
+    and at p = 0 (hydrostatic strain) every e_k = tr/3 with gradient I/3.
+    """
+    if not three_d:
+        a, b, c = eps[0, 0], eps[1, 1], 0.5 * (eps[0, 1] + eps[1, 0])  # symmetric gradient
+        mean = 0.5 * (a + b)
+        rad = ufl.sqrt(0.25 * (a - b) ** 2 + c * c + 1e-30)
+        return mean + rad, mean - rad, eps[2, 2]
+    mean = ufl.tr(eps) / 3
+    dev = eps - mean * ufl.Identity(3)
+    p = ufl.sqrt(ufl.inner(dev, dev) / 6 + 1e-30)
+    r = ufl.det(dev / p) / 2
+    cut = 1.0 - 1e-10  # acos' is infinite at +-1: hold phi there (exact, see above)
+    phi = ufl.conditional(ufl.gt(r, cut), 0.0, ufl.conditional(
+        ufl.lt(r, -cut), np.pi / 3, ufl.acos(r) / 3))
+    return tuple(mean + 2 * p * ufl.cos(phi + 2 * np.pi * k / 3) for k in range(3))
 
 
 class PhaseFieldFracture(Physics):
@@ -106,9 +132,6 @@ class PhaseFieldFracture(Physics):
         if self.split != "none" and not mech.isotropic:
             raise MaterialError(f"fracture: split {self.split!r} needs isotropic materials; use "
                                 f"split = 'none' for anisotropic stiffness")
-        if self.split == "spectral" and mech.mode == "3d":
-            raise MaterialError("fracture: the spectral split is available in plane strain, "
-                                "axisymmetric and spherical modes; use 'voldev' in 3D")
         self.domain, self.time = domain, time
         mesh = domain.mesh
         self.h_min = self._min_cell_size()
@@ -206,15 +229,10 @@ class PhaseFieldFracture(Physics):
             dev = ufl.dev(eps)
             psi_p = 0.5 * K * _pos(tr) ** 2 + mu * ufl.inner(dev, dev)
             psi_m = 0.5 * K * _neg(tr) ** 2
-        else:  # spectral: eigenvalues of the in-plane block and the out-of-plane strain
-            a, b, c = eps[0, 0], eps[1, 1], eps[0, 1]
-            mean = 0.5 * (a + b)
-            rad = ufl.sqrt(0.25 * (a - b) ** 2 + c * c + 1e-30)
-            e1, e2, e3 = mean + rad, mean - rad, eps[2, 2]
-            psi_p = 0.5 * lam * _pos(tr) ** 2 + mu * (_pos(e1) ** 2 + _pos(e2) ** 2
-                                                      + _pos(e3) ** 2)
-            psi_m = 0.5 * lam * _neg(tr) ** 2 + mu * (_neg(e1) ** 2 + _neg(e2) ** 2
-                                                      + _neg(e3) ** 2)
+        else:  # spectral: positive / negative principal strains
+            es = principal_strains(eps, three_d=self.mech.mode == "3d")
+            psi_p = 0.5 * lam * _pos(tr) ** 2 + mu * sum(_pos(e) ** 2 for e in es)
+            psi_m = 0.5 * lam * _neg(tr) ** 2 + mu * sum(_neg(e) ** 2 for e in es)
         sig_p = ufl.diff(psi_p, eps)
         return psi_p, psi_m, sig_p
 

@@ -3,7 +3,7 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
 
     [fracture]
     model = "AT1"                      # or "AT2"
-    split = "voldev"                   # none, voldev (Amor), spectral (Miehe; 2D, axisym.)
+    split = "voldev"                   # none, voldev (Amor), spectral (Miehe)
     length = "2 um"                    # regularisation length l
     k_ic = "1 MPa m^0.5"               # or toughness = "6 J/m^2" (Gc); default: the
                                        # material's K_IC (library), Gc = K_IC^2 (1-nu^2)/E

@@ -99,23 +99,69 @@ def test_volume_driven_crack_follows_griffith_sneddon():
     assert da == pytest.approx(da_ref, rel=0.10), (da, da_ref)
 
 
-def test_compression_alone_does_not_crack():
-    """Biaxial compression (plane strain) at 3x the AT1 strength: with the spectral split no
-    principal strain is positive and no damage appears; without a split the same load cracks
-    the plate (the split matters). (The volumetric-deviatoric split lets deviatoric energy
-    crack a compressed body: Amor's split is for tension-shear, not confined compression.)"""
+@pytest.mark.parametrize("three_d", [False, True])
+def test_spectral_split_matches_the_eigendecomposition(three_d):
+    """psi+ = lambda/2 <tr eps>+^2 + mu sum <e_k>+^2 and sigma+ = d psi+ / d eps from the UFL
+    principal strains equal numpy's eigendecomposition, also at repeated and zero principal
+    strains (where a naive derivative of the closed form is 0/0)."""
+    import dolfinx
+    import ufl
+    from mpi4py import MPI
+
+    from femcell.physics.fracture import principal_strains
+
+    mesh = dolfinx.mesh.create_unit_square(MPI.COMM_SELF, 1, 1)
+    rng = np.random.default_rng(3)
+    lam, mu = 1.3, 0.7
+    rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    cases = [rng.normal(size=(3, 3)) for _ in range(4)] + [
+        np.diag([1.0, -0.5, -0.5]), np.diag([-2.0, 1.0, 1.0]), 0.7 * np.eye(3), -np.eye(3),
+        np.zeros((3, 3)), rot @ np.diag([1.0, 1.0, -0.3]) @ rot.T,
+        rot @ np.diag([0.2, -0.4, -0.4]) @ rot.T]
+    c = dolfinx.fem.Constant(mesh, np.zeros((3, 3)))
+    eps = ufl.variable(ufl.as_matrix([[c[i, j] for j in range(3)] for i in range(3)]))
+    es = principal_strains(eps, three_d)
+    psi = 0.5 * lam * (0.5 * (ufl.tr(eps) + abs(ufl.tr(eps)))) ** 2 + mu * sum(
+        (0.5 * (e + abs(e))) ** 2 for e in es)
+    pts = np.array([[0.3, 0.3]])
+    ex = dolfinx.fem.Expression(ufl.as_vector([psi] + [ufl.diff(psi, eps)[i, j]
+                                                       for i in range(3) for j in range(3)]),
+                                pts)
+    for a in cases:
+        a = 0.5 * (a + a.T)
+        if not three_d:  # planar: no out-of-plane shear
+            a[0, 2] = a[2, 0] = a[1, 2] = a[2, 1] = 0.0
+        c.value[:] = a
+        w, v = np.linalg.eigh(a)
+        psi_ref = 0.5 * lam * max(np.trace(a), 0) ** 2 + mu * np.sum(np.maximum(w, 0) ** 2)
+        sig_ref = lam * max(np.trace(a), 0) * np.eye(3) + 2 * mu * (v * np.maximum(w, 0)) @ v.T
+        got = ex.eval(mesh, np.array([0], dtype=np.int32)).ravel()
+        scale = max(abs(psi_ref), np.abs(sig_ref).max(), 1.0)
+        assert abs(got[0] - psi_ref) < 1e-12 * scale, (a, got[0], psi_ref)
+        assert np.abs(got[1:].reshape(3, 3) - sig_ref).max() < 1e-10 * scale, a
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_compression_alone_does_not_crack(dim):
+    """Multiaxial compression at 3x the AT1 strength (plane strain; triaxial in 3D): with the
+    spectral split no principal strain is positive and no damage appears; without a split
+    the same load cracks the body (the split matters). (The volumetric-deviatoric split
+    lets deviatoric energy crack a compressed body: Amor's split is for tension-shear, not
+    confined compression.)"""
     L = 20e-6
-    dom = Domain.from_builder("plate", width=L, height=L / 2, h=L / 10, origin="corner")
+    extra = {} if dim == 2 else {"depth": L / 2}
+    dom = Domain.from_builder("plate", width=L, height=L / 2, h=L / (10 if dim == 2 else 5),
+                              origin="corner", **extra)
     gc, ell = 1.0, 2e-6
     sc = am.at1_critical_stress(E, gc, ell)
     strain = -3 * sc / E
+    bcs = [Displacement("left", {"x": 0.0}), Displacement("bottom", {"y": 0.0}),
+           Displacement("right", {"x": strain * L}), Displacement("top", {"y": strain * L / 2})]
+    if dim == 3:
+        bcs += [Displacement("front", {"z": 0.0}), Displacement("back", {"z": strain * L / 4})]
     out = {}
     for split in ("spectral", "none"):
-        mech = Elasticity({None: MAT}, [Displacement("left", {"x": 0.0}),
-                                        Displacement("bottom", {"y": 0.0}),
-                                        Displacement("right", {"x": strain * L}),
-                                        Displacement("top", {"y": strain * L / 2})],
-                          mode="plane_strain")
+        mech = Elasticity({None: MAT}, bcs, mode="plane_strain" if dim == 2 else "3d")
         frac = PhaseFieldFracture(mech, toughness=gc, length=ell, model="AT1", split=split)
         prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-6,
                                 max_sweeps=300, acceleration="anderson")
