@@ -252,7 +252,7 @@ def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: 
             title: str = "", reference: dict[str, tuple] | None = None) -> Path:
     """Line plot of several series against one x (rank 0 only); a label containing a
     closed form's name ("Sneddon", "Griffith") is drawn dashed black, and `reference`
-    (label -> (x, y)) adds dashed curves on their own x."""
+    (label -> (x, y)) adds black curves on their own x (dashed, dotted, dash-dotted)."""
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     few = len(x) <= 25
@@ -260,8 +260,8 @@ def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: 
         ref = any(k in label for k in ("Sneddon", "Griffith", "analytic"))
         ax.plot(x, y, "--" if ref else "-", color="k" if ref else None, lw=1.0 if ref else 1.8,
                 marker=None if ref or not few else "o", ms=4, label=label)
-    for label, (xr, yr) in (reference or {}).items():
-        ax.plot(xr, yr, "--", color="k", lw=1.0, label=label)
+    for i, (label, (xr, yr)) in enumerate((reference or {}).items()):
+        ax.plot(xr, yr, ("--", ":", "-.")[i % 3], color="k", lw=1.0, label=label)
     ax.set_xlabel(xlabel)
     return _finish(plt, fig, ax, path, ylabel, title)
 

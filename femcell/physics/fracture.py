@@ -86,6 +86,15 @@ class PhaseFieldFracture(Physics):
             `crack_half_width` of a segment start broken (d = 1, lower bound 1).
         crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
             smallest cell size: a band two element rows thick).
+        j_integral: None or (direction, layer [m]): report the energy release rate of a
+            crack growing along `direction` (a gdim-vector) as the G-theta domain integral
+            (the J-integral in domain form, Destuynder / Li-Shih-Needleman)
+            G = int sigma : (grad u grad theta) - psi div theta dx, theta = q direction with
+            q = 1 inside the body and falling linearly to 0 over `layer` at the faces of its
+            bounding box (a rectangular body: the integral then runs around every crack tip
+            inside). sigma and psi are the degraded ones; no eigenstrain, body force or crack
+            pressure (refused). J m^-2 in 2D planar (per unit depth: J m^-1 / m), J m^-1
+            in 3D (summed along the front).
         name: field name.
     """
 
@@ -95,7 +104,8 @@ class PhaseFieldFracture(Physics):
 
     def __init__(self, mechanics, *, toughness: float, length: float, model: str = "AT1",
                  split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
-                 initial_cracks=(), crack_half_width: float | None = None, name: str = "d"):
+                 initial_cracks=(), crack_half_width: float | None = None, j_integral=None,
+                 name: str = "d"):
         if model not in MODELS:
             raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
         if split not in SPLITS:
@@ -116,6 +126,19 @@ class PhaseFieldFracture(Physics):
         self.pressure_fn = None if pressure is None else time_function(pressure)
         self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
         self._half_width = crack_half_width
+        self.j_integral = None
+        if j_integral is not None:
+            direction, layer = j_integral
+            e = np.asarray(direction, dtype=float).ravel()
+            if not (np.all(np.isfinite(e)) and np.linalg.norm(e) > 0):
+                raise MaterialError(f"fracture j_integral direction {direction!r}: a nonzero "
+                                    f"vector")
+            if not (layer > 0 and np.isfinite(layer)):
+                raise MaterialError(f"fracture j_integral layer must be > 0 m, got {layer}")
+            if pressure is not None:
+                raise MaterialError("fracture j_integral: not with a crack-face pressure (the "
+                                    "G-theta integral here has no pressure term)")
+            self.j_integral = (e / np.linalg.norm(e), float(layer))
         self.name = name
         self.c_w = 8.0 / 3.0 if model == "AT1" else 2.0
         self.time_dependent = self.pressure_fn is not None
@@ -177,6 +200,51 @@ class PhaseFieldFracture(Physics):
         mech.set_degraded(sig_full, self._energy)
         self._surface = (w / ell + ell * ufl.inner(gradd, gradd)) / cw
         self._volume = -ufl.inner(self._vec(u), gradd)
+        if self.j_integral is not None:
+            self._forms()  # checks the G-theta set-up now, not at the first step
+
+    def _j_form(self):
+        """The G-theta form (see `j_integral`), theta on P1 from the body's bounding box."""
+        domain, mech = self.domain, self.mech
+        if domain.coordinates != "cartesian":
+            raise MaterialError("fracture j_integral: needs cartesian (planar or 3D) "
+                                "coordinates")
+        e, layer = self.j_integral
+        gdim = domain.gdim
+        if e.size != gdim:
+            raise MaterialError(f"fracture j_integral direction: needs {gdim} components, got "
+                                f"{e.size}")
+        if mech.concentration is not None or mech.body_force is not None:
+            raise MaterialError("fracture j_integral: not with eigenstrains from a "
+                                "concentration or a body force")
+        mesh = domain.mesh
+        x = mesh.geometry.x[:, :gdim]
+        lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
+        hi = x.max(axis=0) if len(x) else np.full(gdim, -np.inf)
+        domain.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        domain.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
+        if 2 * layer >= float(np.min(hi - lo)):
+            raise MaterialError(f"fracture j_integral layer {layer:.3g} m: must be below half "
+                                f"the body's smallest extent {float(np.min(hi - lo)):.3g} m")
+        q = dolfinx.fem.Function(self.V, name="j_weight")
+        q.interpolate(lambda y: np.clip(np.min(np.vstack(
+            [(y[i] - lo[i]) / layer for i in range(gdim)]
+            + [(hi[i] - y[i]) / layer for i in range(gdim)]), axis=0), 0.0, 1.0))
+        theta = q * ufl.as_vector([float(v) for v in e])
+        u = mech.displacement()
+        sig = mech.stress_tensor()
+        sig2 = ufl.as_matrix([[sig[i, j] for j in range(gdim)] for i in range(gdim)])
+        psi = mech.strain_energy_density()
+        G = (ufl.inner(sig2, ufl.dot(ufl.grad(u), ufl.grad(theta)))
+             - psi * ufl.div(theta)) * self._w * self._dx
+        return dolfinx.fem.form(G)
+
+    def j_value(self) -> float:
+        """The G-theta energy release rate (see `j_integral`) [J m^-2 planar] (collective)."""
+        if "j" not in self._forms():
+            raise MaterialError("fracture: no j_integral was requested")
+        return self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._forms()["j"]), op=MPI.SUM)
 
     def _vec(self, u):
         return u if self.domain.gdim > 1 else ufl.as_vector([u])
@@ -287,6 +355,8 @@ class PhaseFieldFracture(Physics):
             self._qforms = {"volume": f(self._volume * w * dx),
                             "surface": f(self._surface * w * dx),
                             "energy": f(self._energy * w * dx)}
+            if self.j_integral is not None:
+                self._qforms["j"] = self._j_form()
         return self._qforms
 
     def crack_volume(self) -> float:
@@ -324,6 +394,8 @@ class PhaseFieldFracture(Physics):
                "dissipated_energy": self.gc * surf,
                "elastic_energy": comm.allreduce(dolfinx.fem.assemble_scalar(forms["energy"]),
                                                 op=MPI.SUM)}
+        if self.j_integral is not None:
+            out["j_integral"] = self.j_value()
         return out
 
     def output_fields(self) -> dict:
@@ -336,4 +408,6 @@ class PhaseFieldFracture(Physics):
                 "effective_toughness_J_m2": (self.effective_toughness()
                                              if hasattr(self, "h_min") else None),
                 "initial_cracks_m": [list(map(list, s)) for s in self.initial_cracks],
-                "initial_crack_half_width_m": getattr(self, "crack_half_width", None)}
+                "initial_crack_half_width_m": getattr(self, "crack_half_width", None),
+                "j_integral": None if self.j_integral is None else {
+                    "direction": self.j_integral[0].tolist(), "layer_m": self.j_integral[1]}}

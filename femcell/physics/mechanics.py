@@ -56,6 +56,63 @@ class Displacement:
 
 
 @dataclass(frozen=True)
+class DisplacementField:
+    """Prescribed displacement vector u(x, t) on a facet region (every component).
+
+    Attributes:
+        region: facet region name.
+        value: function (x, t) -> array (gdim, N) [m] of the points x (array (3, N) [m]) and
+            the time t [s]. Not multiplied by the load factor: the function has t (in a
+            quasi-static study t is the load factor).
+    """
+
+    region: str
+    value: object
+
+
+def k_field(*, K: float, youngs_modulus: float, poisson_ratio: float, tip, advance=(0.0, 0.0),
+            direction=None, plane: str = "strain"):
+    """The mode-I crack-tip displacement (femcell.analytic_mechanics.mode1_displacement) of
+    a crack whose tip moves from `tip` to `tip + advance` as t goes 0 -> 1: the "surfing"
+    boundary condition (Hossain, Hsueh, Bourdin, Bhattacharya 2014) for a DisplacementField.
+
+    Args:
+        K: mode-I stress intensity factor [Pa m^0.5].
+        youngs_modulus: E [Pa].
+        poisson_ratio: nu [-].
+        tip: (x, y) of the tip at t = 0 [m].
+        advance: (dx, dy) the tip moves by at t = 1 [m].
+        direction: crack-growth direction (default: along `advance`, else +x); the crack
+            lies behind the tip.
+        plane: "strain" or "stress".
+
+    Returns:
+        function (x [m], t) -> (2, N) displacement [m].
+    """
+    from femcell.analytic_mechanics import mode1_displacement
+
+    tip = np.asarray(tip, dtype=float)
+    adv = np.asarray(advance, dtype=float)
+    if tip.shape != (2,) or adv.shape != (2,):
+        raise MaterialError("k_field: tip and advance need 2 coordinates (a 2D planar crack)")
+    e = np.asarray(direction if direction is not None else (
+        adv if np.linalg.norm(adv) > 0 else (1.0, 0.0)), dtype=float)
+    if e.shape != (2,) or not np.linalg.norm(e) > 0:
+        raise MaterialError(f"k_field: direction {direction!r} must be a nonzero 2-vector")
+    e = e / np.linalg.norm(e)
+    n = np.array([-e[1], e[0]])
+
+    def value(x, t):
+        c = tip + t * adv
+        rel = x[:2] - c[:, None]
+        ux, uy = mode1_displacement(rel.T @ e, rel.T @ n, K=K, E=youngs_modulus,
+                                    nu=poisson_ratio, plane=plane)
+        return np.vstack([ux * e[0] + uy * n[0], ux * e[1] + uy * n[1]])
+
+    return value
+
+
+@dataclass(frozen=True)
 class Traction:
     """Prescribed traction vector on a facet region.
 
@@ -129,8 +186,8 @@ class Elasticity(Physics):
             `voigt()` (6x6 stiffness [Pa], crystal axes), `rotated_voigt(R)`, `isotropic`,
             `lame()` -> (lambda, mu) [Pa], `thermal_expansion` [1/K], `partial_molar_volume`
             [m^3 mol^-1] (femcell.materials.mechanical.ElasticSolid). Every cell needs one.
-        bcs: Displacement / Traction / Pressure / Symmetry conditions (other boundaries are
-            traction free).
+        bcs: Displacement / DisplacementField / Traction / Pressure / Symmetry conditions
+            (other boundaries are traction free).
         mode: one of MODES.
         orientations: crystal -> lab rotations: None, one 3x3 array or {cell group: 3x3}.
         creep: {cell region: creep law} with `rate(sigma_eq [Pa], T [K])` -> equivalent creep
@@ -431,6 +488,15 @@ class Elasticity(Physics):
             return -lf * p * (ufl.inner(n, v) if domain.gdim > 1 else n[0] * v) * w * ds
         facets = domain.facets(bc.region)
         fdim = domain.tdim - 1
+        if isinstance(bc, DisplacementField):
+            dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+            g = dolfinx.fem.Function(self.V)
+            self._field_bcs.append((g, bc.value))
+            self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs))
+            bs = self.V.dofmap.index_map_bs
+            for i in range(domain.gdim):
+                self._displacement_dofs.setdefault(bc.region, {})[i] = dofs * bs + i
+            return 0
         if isinstance(bc, Displacement):
             for key, value in bc.components.items():
                 i = _axis(key, domain.gdim)
@@ -462,6 +528,12 @@ class Elasticity(Physics):
                 self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs, self.V))
             return 0
         raise TypeError(f"unknown mechanics boundary condition {bc!r}")
+
+    @property
+    def _field_bcs(self):
+        if not hasattr(self, "_field_bc_list"):
+            self._field_bc_list = []
+        return self._field_bc_list
 
     @property
     def _dbc_functions(self):
@@ -554,6 +626,12 @@ class Elasticity(Physics):
             view[...] = np.asarray(f(t), dtype=float).reshape(view.shape) * scale
         for g, f in self._dbc_functions:
             g.x.array[:] = f(t) * lf / self.u_scale
+        gdim = self.domain.gdim
+        for g, f in self._field_bcs:
+            def scaled(x, f=f):
+                v = np.asarray(f(x, t), dtype=float).reshape(gdim, x.shape[1])
+                return (v if gdim > 1 else v[0]) / self.u_scale
+            g.interpolate(scaled)
         # the load factor multiplies the Dirichlet values too
         return False
 

@@ -11,6 +11,9 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
     pressure = "5 MPa"                 # on the crack faces (times the load factor), or
     volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
                                        # m^2 per unit depth in 2D, m^3 in 3D)
+    j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
+                                       # a crack growing along direction (rectangular body:
+                                       # theta falls to 0 over `layer` at its faces)
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ def _volume(v: Any) -> tuple[float, str]:
     raise ValueError(f"= {v!r}: not an area (2D, per unit depth) or a volume (3D)")
 
 
+class JIntegral(_Model):
+    """j_integral = {direction, layer}: the G-theta energy release rate as a quantity."""
+
+    direction: list[float] = Field(min_length=2, max_length=3)
+    layer: Length
+
+
 class FractureSection(_Model):
     """[fracture]: the phase-field model, its toughness, initial cracks and crack loading."""
 
@@ -57,9 +67,14 @@ class FractureSection(_Model):
     crack_half_width: Length | None = None
     pressure: Q("pressure") | None = None
     volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
+    j_integral: JIntegral | None = None
 
     @model_validator(mode="after")
     def _loads(self):
+        if self.j_integral is not None and (self.pressure is not None
+                                            or self.volume is not None):
+            raise _error("j_integral", "not with a crack-face pressure or volume (the G-theta "
+                         "integral here has no pressure term)")
         if self.toughness is not None and self.k_ic is not None:
             raise _error("k_ic", "give toughness (Gc) or k_ic, not both")
         if self.pressure is not None and self.volume is not None:
@@ -131,6 +146,9 @@ def build(cfg, ctx) -> list:
         if cfg.mechanics.creep:
             raise ConfigError("fracture.volume: volume control needs elasticity without "
                               "creep (mechanics.creep = false)")
+    if f.j_integral is not None and len(f.j_integral.direction) != gdim:
+        raise ConfigError(f"fracture.j_integral.direction: needs {gdim} components (the mesh "
+                          f"is {gdim}D), got {len(f.j_integral.direction)}")
     gc, how = toughness_of(cfg, mech)
     lf = ctx.info.get("load_factor")
     pressure = None
@@ -141,7 +159,9 @@ def build(cfg, ctx) -> list:
                               split=f.split, residual_stiffness=f.residual_stiffness,
                               pressure=pressure,
                               initial_cracks=[[tuple(p) for p in s] for s in f.initial_cracks],
-                              crack_half_width=f.crack_half_width)
+                              crack_half_width=f.crack_half_width,
+                              j_integral=None if f.j_integral is None else (
+                                  tuple(f.j_integral.direction), f.j_integral.layer))
     frac.toughness_source = how
     ctx.info["fracture"] = frac
     if f.volume is not None:

@@ -14,9 +14,16 @@ physics that act on it ([fracture]).
     [[mechanics.bc]]
     region = "bottom"
     displacement = { x = 0, y = 0 }    # components [m]; or traction = ["1 MPa", 0],
-                                       # pressure = "5 MPa" (pushes in), symmetry = true
+                                       # pressure = "5 MPa" (pushes in), symmetry = true,
+                                       # or k_field = { k = "1 MPa m^0.5", tip = ["-40 um",
+                                       # 0], advance = ["80 um", 0] }: the mode-I crack-tip
+                                       # displacement of a tip moving by `advance` over the
+                                       # load (surfing; isotropic, planar; k or
+                                       # energy_release_rate = K^2 / E', default: the Gc
+                                       # of [fracture], K = sqrt(Gc E'))
 Every displacement, traction and pressure is multiplied by the load factor of the study
-(0 -> 1 over the load steps of a quasi-static study).
+(0 -> 1 over the load steps of a quasi-static study); a k_field keeps its K and moves its
+tip with the load factor.
 """
 
 from __future__ import annotations
@@ -47,6 +54,21 @@ def _checked(v):
     return v
 
 
+class KFieldBC(_Model):
+    """k_field = {...}: the mode-I crack-tip displacement (surfing boundary condition)."""
+
+    k: Q("fracture_toughness", _pos) | None = None
+    energy_release_rate: Q("energy_release_rate", _pos) | None = None
+    tip: list[_SIGNED_LENGTH] = Field(min_length=2, max_length=2)
+    advance: list[_SIGNED_LENGTH] = Field(default=[0.0, 0.0], min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _strength(self):
+        if self.k is not None and self.energy_release_rate is not None:
+            raise _error("k", "give k (stress intensity) or energy_release_rate, not both")
+        return self
+
+
 class MechanicsBC(_Model):
     """[[mechanics.bc]]: one load or support on a facet region (exactly one kind)."""
 
@@ -55,15 +77,16 @@ class MechanicsBC(_Model):
     traction: list[_PRESSURE] | None = None
     pressure: _PRESSURE | None = None
     symmetry: bool = False
+    k_field: KFieldBC | None = None
 
     @model_validator(mode="after")
     def _one(self):
-        given = [k for k in ("displacement", "traction", "pressure") if getattr(self, k)
-                 is not None] + (["symmetry"] if self.symmetry else [])
+        given = [k for k in ("displacement", "traction", "pressure", "k_field")
+                 if getattr(self, k) is not None] + (["symmetry"] if self.symmetry else [])
         if len(given) != 1:
             got = ", ".join(given) or "none"
             raise _error("region", f"= {self.region!r}: give exactly one of displacement, "
-                         f"traction, pressure or symmetry = true (got {got})")
+                         f"traction, pressure, k_field or symmetry = true (got {got})")
         if self.displacement is not None and not self.displacement:
             raise _error("displacement", "needs at least one component (x, y or z)")
         return self
@@ -148,12 +171,47 @@ def mesh_orientations(domain):
             for g in groups if g in ori}
 
 
+def _k_field(cfg, kf, domain, where: str):
+    """The surfing displacement function of a k_field table."""
+    from types import SimpleNamespace
+
+    from femcell.config.base import ConfigError
+    from femcell.physics.mechanics import k_field
+
+    m = cfg.mechanics
+    if m.mode not in ("plane_strain", "plane_stress") or domain.gdim != 2:
+        raise ConfigError(f"{where}: needs a 2D planar mode (plane_strain or plane_stress), "
+                          f"not {m.mode!r}")
+    mats = elastic_materials(m)
+    if len(mats) != 1 or not next(iter(mats.values())).isotropic:
+        raise ConfigError(f"{where}: needs one isotropic material (the closed-form field)")
+    el = next(iter(mats.values()))
+    E, nu = el.youngs_modulus, el.poisson_ratio
+    e_prime = E / (1 - nu**2) if m.mode == "plane_strain" else E
+    if kf.k is not None:
+        K = kf.k
+    elif kf.energy_release_rate is not None:
+        K = (kf.energy_release_rate * e_prime) ** 0.5
+    else:
+        if getattr(cfg, "fracture", None) is None:
+            raise ConfigError(f"{where}: give k or energy_release_rate (there is no [fracture] "
+                              f"toughness to take it from)")
+        from femcell.sections.fracture import toughness_of
+
+        gc, _ = toughness_of(cfg, SimpleNamespace(materials=mats))
+        K = (gc * e_prime) ** 0.5
+    return k_field(K=K, youngs_modulus=E, poisson_ratio=nu, tip=tuple(kf.tip),
+                   advance=tuple(kf.advance),
+                   plane="strain" if m.mode == "plane_strain" else "stress")
+
+
 def build(cfg, ctx) -> list:
     """The Elasticity physics of [mechanics] (in ctx.info["mechanics"])."""
     from femcell.config.base import ConfigError
     from femcell.materials.mechanical import get_mechanics
     from femcell.physics.mechanics import (
         Displacement,
+        DisplacementField,
         Elasticity,
         Pressure,
         Symmetry,
@@ -186,6 +244,9 @@ def build(cfg, ctx) -> list:
             bcs.append(Traction(b.region, tuple(b.traction)))
         elif b.pressure is not None:
             bcs.append(Pressure(b.region, b.pressure))
+        elif b.k_field is not None:
+            bcs.append(DisplacementField(b.region, _k_field(cfg, b.k_field, domain,
+                                                            f"mechanics.bc.{i}.k_field")))
         else:
             bcs.append(Symmetry(b.region))
     creep = {}

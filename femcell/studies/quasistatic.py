@@ -7,7 +7,8 @@ damage with its irreversibility bounds) until the sweeps converge, plain or acce
 (over-relaxation or Anderson mixing, femcell.solvers.staggered); a step that does not converge
 is cut by the time integrator (never accepted). Headlines: the peak reaction force and
 crack quantities, and the closed forms that apply: Sneddon's crack volume (a pressurised
-crack that does not grow) and the Griffith-Sneddon volume-controlled crack."""
+crack that does not grow), the Griffith-Sneddon volume-controlled crack and, with a
+J-integral, its plateau against the effective toughness (surfing)."""
 
 from __future__ import annotations
 
@@ -206,6 +207,17 @@ def headline_of(cfg, info, rows):
     sw = [r["sweeps"] for r in rows[1:]]  # every step, also those before a restart
     h["mean_sweeps"] = Value(float(np.mean(sw)) if sw else 0.0, "",
                              f"alternate-minimisation sweeps per load step ({cfg.loading.scheme})")
+    if "j_integral" in last and len(rows) > 2:
+        j = np.array([r["j_integral"] for r in rows[1:]])
+        plateau = j[len(j) // 2:]  # the second half of the load steps
+        gce = frac.effective_toughness()
+        h["j_plateau"] = Value(float(np.mean(plateau)), "J m^-2" if planar else "J m^-1",
+                               "mean G-theta (J-integral) over the second half of the load")
+        h["j_plateau_over_gc_eff"] = Value(float(np.mean(plateau)) / gce, "",
+                                           "J plateau / Gc_eff (steady growth: 1)")
+        h["j_spread"] = Value(float(np.ptp(plateau)) / gce, "",
+                              "(max - min) of J over the plateau / Gc_eff")
+        refs["j"] = (frac.gc, gce)
     el = list(mech.materials.values())
     iso2d = (mech.mode == "plane_strain" and len(el) == 1 and el[0].isotropic
              and len(frac.initial_cracks) == 1)
@@ -261,6 +273,15 @@ def plots(run, cfg, info, rows, refs, profile) -> None:
                 folder / "crack.png", lf,
                 {"crack length [m]": [r["crack_length"] for r in rows]}, "load factor",
                 "crack length [m]", title=cfg.study.name)
+        if "j" in refs:
+            gc, gce = refs["j"]
+            adv = [r["crack_length"] - rows[1]["crack_length"] for r in rows[1:]]
+            span = (min(adv), max(adv))
+            out["plot_j"] = plotting.plot_xy(
+                folder / "j_integral.png", adv, {"G-theta (J)": [r["j_integral"]
+                                                                for r in rows[1:]]},
+                "crack advance [m]", "energy release rate [J/m^2]", title=cfg.study.name,
+                reference={"Gc": (span, (gc, gc)), "Gc_eff": (span, (gce, gce))})
         if "griffith" in refs:
             a0, E, nu, gc = refs["griffith"]
             V = [r["crack_volume"] for r in rows]

@@ -12,6 +12,8 @@ from femcell._dolfinx import MPI
 COMM = MPI.COMM_WORLD
 SMALL = ["geometry.params.h_fine=2 um", "geometry.params.width=100 um",
          "geometry.params.height=100 um", "fracture.length=6 um", "loading.steps=1"]
+SMALL_SURFING = ["geometry.params.h_fine=5 um", "geometry.params.h=20 um",
+                 "fracture.length=10 um", "loading.steps=1"]
 
 
 @pytest.mark.parametrize("study, sets, needles", [
@@ -32,10 +34,21 @@ SMALL = ["geometry.params.h_fine=2 um", "geometry.params.width=100 um",
     ("sneddon", ["mechanics.poisson_ratio=0.6", "mechanics.youngs_modulus=1 GPa"],
      ["mechanics.poisson_ratio"]),
     ("sent", ["loading.scheme=newton"], ["loading.scheme"]),
+    ("surfing", ["fracture.j_integral.direction=[1, 0, 0]"],
+     ["fracture.j_integral.direction", "2 components"]),
+    ("surfing", ["fracture.j_integral.layer=60 um"], ["j_integral layer", "half"]),
+    ("surfing", ['fracture.pressure=1 MPa'], ["fracture.j_integral", "pressure"]),
+    ("surfing", ['mechanics.bc.0.k_field.k=1 MPa m^0.5',
+                 'mechanics.bc.0.k_field.energy_release_rate=5 J/m^2'],
+     ["mechanics.bc.0.k_field.k", "not both"]),
+    ("surfing", ['mechanics.bc.0.k_field.tip=["1 um"]'], ["mechanics.bc.0.k_field.tip"]),
+    ("surfing", ["mechanics.mode=plane_stress", "fracture.split=voldev"],
+     ["plane stress"]),
+    ("surfing", ["mechanics.mode=3d"], ["mechanics"]),
 ])
 def test_bad_fracture_input_is_one_line_exit_2(study, sets, needles, capsys, shared_tmp):
     args = ["run", str(PROBLEMS / f"{study}.toml"), "-q", "-o", str(shared_tmp / "x")]
-    for s in SMALL + sets:
+    for s in (SMALL_SURFING if study == "surfing" else SMALL) + sets:
         args += ["--set", s]
     code = cli.main(args)
     err = capsys.readouterr().err

@@ -200,3 +200,49 @@ def test_at1_bar_damage_onset_at_the_critical_stress():
     first = int(np.argmax(dmax > 1e-8))
     assert dmax[first] > 1e-8, dmax
     assert stress[first - 1] <= sc * (1 + 1e-9) < stress[first], (stress / sc, dmax)
+
+
+def _surfing(K, advance, steps, W=120e-6, ell=5e-6, gc=GC):
+    """A plate W x W/2 with a crack from the left edge to 0.2 W and the mode-I K-field of a
+    tip moving by `advance` imposed on the whole boundary (the surfing test)."""
+    from femcell.physics.mechanics import DisplacementField, k_field
+
+    H = W / 2
+    tip0 = (-W / 2 + 0.2 * W, 0.0)
+    dom = Domain.from_builder("plate", width=W, height=H, h=H / 10,
+                              refine=[{"x": [-W / 2, W / 2],
+                                       "y": [-3 * ell, 3 * ell], "h": ell / 3}])
+    f = k_field(K=K, youngs_modulus=E, poisson_ratio=NU, tip=tip0, advance=(advance, 0.0))
+    mech = Elasticity({None: MAT}, [DisplacementField(r, f)
+                                    for r in ("left", "right", "top", "bottom")],
+                      mode="plane_strain")
+    frac = PhaseFieldFracture(mech, toughness=gc, length=ell, model="AT1", split="none",
+                              initial_cracks=[((-W / 2, 0.0), tip0)],
+                              j_integral=((1.0, 0.0), 2 * ell))
+    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-6,
+                            max_sweeps=400, acceleration="anderson")
+    prob.initialise()
+    rows = []
+    TimeIntegrator(prob, StepController(dt_initial=1 / steps, adaptive=False)).run(
+        1.0, lambda rec: rows.append(prob.quantities()))
+    gc_eff = frac.effective_toughness()
+    prob.close()
+    return rows, gc_eff
+
+
+def test_surfing_j_plateaus_at_the_effective_toughness():
+    """Surfing (Hossain et al. 2014): the K-field of Griffith's K = sqrt(Gc E') moves along
+    the crack line; the crack follows it (advance per step = the tip's) and the J-integral
+    plateaus at Gc_eff = Gc (1 + 3h/(8l)) within 5 % (the issue's tolerance), with d never
+    decreasing."""
+    W, steps = 120e-6, 10
+    adv = 0.4 * W
+    rows, gc_eff = _surfing(np.sqrt(GC * E / (1 - NU**2)), adv, steps, W=W)
+    j = np.array([r["j_integral"] for r in rows])
+    length = np.array([r["crack_length"] for r in rows])
+    plateau = j[steps // 2:]
+    assert np.all(np.abs(plateau / gc_eff - 1) < 0.05), plateau / gc_eff
+    # the crack follows the moving field: it advances by the tip's advance
+    grown = length[-1] - length[steps // 2 - 1]
+    assert grown == pytest.approx(adv * (steps - steps // 2) / steps, rel=0.1)
+    assert min(r["d_min"] for r in rows) >= 0.0 and max(r["d_max"] for r in rows) <= 1.0
