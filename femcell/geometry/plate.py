@@ -51,7 +51,7 @@ def _box(i: int, raw, lo, hi, dim: int, h: float, h_fine: float | None) -> dict:
 
 def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = None,
           h: float | None = None, h_fine: float | None = None, refine: object = (),
-          origin: str = "center",
+          origin: str = "center", structured: bool = False,
           order: int = 1) -> dict:
     """Rectangle width x height (2D) or block width x height x depth (3D).
 
@@ -65,6 +65,9 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         refine: boxes meshed finer: a table or a list of tables {x = [x0, x1], y = [y0, y1],
             z = [z0, z1] (3D), h} (m); a missing axis spans the whole plate.
         origin: "center" (the plate is centred on 0) or "corner" (it starts at 0).
+        structured: a structured (transfinite) mesh of round(extent / h) divisions per side
+            (triangles / tetrahedra on a regular grid: node lines across the plate, for
+            checks against 1D closed forms); no refine boxes.
         order: geometric order of the elements, 1 or 2.
 
     Returns:
@@ -80,6 +83,10 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         raise fail(NAME, "h", h, f"must be at most the largest extent {max(ext)!r} m")
     origin = options(NAME, "origin", origin, ("center", "corner"))
     order = choice(NAME, "order", order, (1, 2))
+    if not isinstance(structured, bool):
+        raise fail(NAME, "structured", structured, "must be true or false")
+    if structured and refine not in ((), [], None):
+        raise fail(NAME, "refine", refine, "not with structured = true (a uniform grid)")
     lo = [-e / 2 for e in ext] if origin == "center" else [0.0] * dim
     hi = [a + e for a, e in zip(lo, ext, strict=True)]
     boxes = refine if isinstance(refine, Sequence) and not isinstance(refine, str | Mapping) \
@@ -120,6 +127,22 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
             if abs(c[axis] - value / s) < 1e-9:
                 hit.append(ft)
         add_group(dim - 1, hit, name)
+    if structured:
+        divisions = [max(1, round(e / h)) for e in ext]
+        for cd, ct in gmsh.model.getBoundary([(dim, tag)], combined=False, oriented=False,
+                                             recursive=True):
+            if cd != 1:
+                continue
+            lo_c = gmsh.model.getBoundingBox(1, ct)
+            span = [lo_c[3 + a] - lo_c[a] for a in range(dim)]
+            axis = int(max(range(dim), key=lambda a: span[a]))
+            gmsh.model.mesh.setTransfiniteCurve(ct, divisions[axis] + 1)
+        if dim == 3:
+            for _fd, ft in faces:
+                gmsh.model.mesh.setTransfiniteSurface(ft)
+            gmsh.model.mesh.setTransfiniteVolume(tag)
+        else:
+            gmsh.model.mesh.setTransfiniteSurface(tag)
     sizing = Sizing(dim, h / s)
     for b in boxes:
         sizing.box([b[a][0] / s for a in "xyz"[:dim]], [b[a][1] / s for a in "xyz"[:dim]],
@@ -128,5 +151,6 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
     generate(dim, order, s)
     params = {"width": width, "height": height, "depth": depth, "h": h, "h_fine": h_fine,
               "refine": [{k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}
-                         for b in boxes], "origin": origin, "order": order}
+                         for b in boxes], "origin": origin, "structured": structured,
+              "order": order}
     return metadata(NAME, params, dim, dim, s, volume=measure)

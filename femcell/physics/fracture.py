@@ -86,6 +86,8 @@ class PhaseFieldFracture(Physics):
             `crack_half_width` of a segment start broken (d = 1, lower bound 1).
         crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
             smallest cell size: a band two element rows thick).
+        intact: facet regions held at d = 0 (e.g. loading grips: a crack centred on a free
+            boundary costs half the surface energy, so a uniform bar would break there).
         j_integral: None or (direction, layer [m]): report the energy release rate of a
             crack growing along `direction` (a gdim-vector) as the G-theta domain integral
             (the J-integral in domain form, Destuynder / Li-Shih-Needleman)
@@ -105,7 +107,7 @@ class PhaseFieldFracture(Physics):
     def __init__(self, mechanics, *, toughness: float, length: float, model: str = "AT1",
                  split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
                  initial_cracks=(), crack_half_width: float | None = None, j_integral=None,
-                 name: str = "d"):
+                 intact=(), name: str = "d"):
         if model not in MODELS:
             raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
         if split not in SPLITS:
@@ -126,6 +128,7 @@ class PhaseFieldFracture(Physics):
         self.pressure_fn = None if pressure is None else time_function(pressure)
         self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
         self._half_width = crack_half_width
+        self.intact = tuple(intact)
         self.j_integral = None
         if j_integral is not None:
             direction, layer = j_integral
@@ -169,6 +172,15 @@ class PhaseFieldFracture(Physics):
         self._sd = dolfinx.fem.Constant(mesh, PETSc.ScalarType(
             self.ell / (self.gc * self.ell ** n_int)))
         self._crack_dofs = self._initial_crack_dofs()
+        self._dbcs = []
+        for region in self.intact:
+            dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
+                                                       domain.facets(region))
+            hit = domain.comm.allreduce(int(np.isin(dofs, self._crack_dofs).sum()), op=MPI.SUM)
+            if hit:
+                raise MaterialError(f"fracture: intact region {region!r} meets an initial "
+                                    f"crack")
+            self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V))
 
         d = self.field.u
         q = ufl.TestFunction(V)
@@ -307,6 +319,9 @@ class PhaseFieldFracture(Physics):
     def residuals(self) -> list:
         return [self._F]
 
+    def dirichlet_bcs(self) -> list:
+        return list(self._dbcs)
+
     def coupling_terms(self) -> dict:
         return {self.mech.name: self._coupling}
 
@@ -409,5 +424,6 @@ class PhaseFieldFracture(Physics):
                                              if hasattr(self, "h_min") else None),
                 "initial_cracks_m": [list(map(list, s)) for s in self.initial_cracks],
                 "initial_crack_half_width_m": getattr(self, "crack_half_width", None),
+                "intact_regions": list(self.intact),
                 "j_integral": None if self.j_integral is None else {
                     "direction": self.j_integral[0].tolist(), "layer_m": self.j_integral[1]}}

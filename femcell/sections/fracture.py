@@ -11,6 +11,7 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
     pressure = "5 MPa"                 # on the crack faces (times the load factor), or
     volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
                                        # m^2 per unit depth in 2D, m^3 in 3D)
+    intact = ["left", "right"]         # facet regions held at d = 0 (grips)
     j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
                                        # a crack growing along direction (rectangular body:
                                        # theta falls to 0 over `layer` at its faces)
@@ -68,6 +69,7 @@ class FractureSection(_Model):
     pressure: Q("pressure") | None = None
     volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
     j_integral: JIntegral | None = None
+    intact: list[str] = []
 
     @model_validator(mode="after")
     def _loads(self):
@@ -146,6 +148,11 @@ def build(cfg, ctx) -> list:
         if cfg.mechanics.creep:
             raise ConfigError("fracture.volume: volume control needs elasticity without "
                               "creep (mechanics.creep = false)")
+    facets = set(ctx.domain.facet_regions)
+    for i, r in enumerate(f.intact):
+        if r not in facets:
+            raise ConfigError(f"fracture.intact.{i}: unknown facet region {r!r}; known: "
+                              f"{', '.join(sorted(facets))}")
     if f.j_integral is not None and len(f.j_integral.direction) != gdim:
         raise ConfigError(f"fracture.j_integral.direction: needs {gdim} components (the mesh "
                           f"is {gdim}D), got {len(f.j_integral.direction)}")
@@ -160,6 +167,7 @@ def build(cfg, ctx) -> list:
                               pressure=pressure,
                               initial_cracks=[[tuple(p) for p in s] for s in f.initial_cracks],
                               crack_half_width=f.crack_half_width,
+                              intact=tuple(f.intact),
                               j_integral=None if f.j_integral is None else (
                                   tuple(f.j_integral.direction), f.j_integral.layer))
     frac.toughness_source = how

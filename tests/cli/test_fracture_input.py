@@ -45,6 +45,8 @@ SMALL_SURFING = ["geometry.params.h_fine=5 um", "geometry.params.h=20 um",
     ("surfing", ["mechanics.mode=plane_stress", "fracture.split=voldev"],
      ["plane stress"]),
     ("surfing", ["mechanics.mode=3d"], ["mechanics"]),
+    ("sent", ['fracture.intact=["grip"]'], ["fracture.intact.0", "grip"]),
+    ("sent", ['fracture.intact=["left"]'], ["intact region", "initial crack"]),
 ])
 def test_bad_fracture_input_is_one_line_exit_2(study, sets, needles, capsys, shared_tmp):
     args = ["run", str(PROBLEMS / f"{study}.toml"), "-q", "-o", str(shared_tmp / "x")]

@@ -347,6 +347,9 @@ BAD = [
     ("four_probe", {**BAR, "kind": "hall"}, "kind"),
     ("four_probe", {**BAR, "contact_positions": [1e-3, 2e-3, 2.2e-3, 9e-3]}, "contact_positions"),
     ("four_probe", {**BAR, "dim": 3}, "thickness"),
+    ("plate", {"width": 1e-5, "height": 1e-5, "structured": True,
+               "refine": {"x": [0.0, 1e-6], "h": 1e-7}}, "refine"),
+    ("plate", {"width": 1e-5, "height": 1e-5, "structured": "yes"}, "structured"),
     (
         "four_probe",
         {"kind": "van_der_pauw", "side": 1e-3, "contact_size": 0.3e-3, "h": 1e-4},
@@ -370,6 +373,20 @@ def test_invalid_parameters(builder, params, culprit):
         assert gmsh.model.getEntities() == []  # rejected before anything was built
     finally:
         gmsh.finalize()
+
+
+@pytest.mark.parametrize("depth", [None, 2e-6])
+def test_structured_plate_is_a_regular_grid(depth):
+    """structured = true: round(extent / h) divisions per side, nodes on a regular grid."""
+    from femcell.domain import Domain
+
+    dom = Domain.from_builder("plate", width=4e-6, height=2e-6, depth=depth, h=0.5e-6,
+                              origin="corner", structured=True)
+    tdim = dom.tdim
+    n = dom.mesh.topology.index_map(tdim).size_global
+    assert n == (8 * 4 * 2 if depth is None else 8 * 4 * 4 * 6)
+    x = dom.mesh.geometry.x[:, :dom.gdim] / 0.5e-6
+    assert np.allclose(x, np.round(x), atol=1e-9)
 
 
 def test_composite_deterministic_packing():
