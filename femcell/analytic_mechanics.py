@@ -29,6 +29,7 @@ __all__ = [
     "sneddon_opening",
     "sneddon_volume",
     "sphere_diffusion_stress",
+    "sphere_surface_hoop",
 ]
 
 
@@ -451,6 +452,22 @@ def sphere_diffusion_stress(r, t, *, radius, diffusivity, flux, c0, omega, E, nu
 # --------------------------------------------------------------------------------------------
 # 7. Norton creep
 # --------------------------------------------------------------------------------------------
+
+
+def sphere_surface_hoop(*, c_mean, c_surface, omega, E, nu):
+    """Hoop stress at the surface of a free isotropic sphere with a radial concentration
+    profile: sigma_tt(R) = Omega E (c_mean - c(R)) / (3 (1 - nu)) [Pa], whatever the profile
+    (Timoshenko's thermal-stress solution with alpha dT -> Omega c / 3; Cheng & Verbrugge,
+    J. Power Sources 190 (2009) 453, eq. for sigma_t at r = R).
+
+    Args:
+        c_mean: volume-mean concentration [mol m^-3].
+        c_surface: surface concentration [mol m^-3].
+        omega: partial molar volume [m^3 mol^-1].
+        E: Young's modulus [Pa].
+        nu: Poisson's ratio [-].
+    """
+    return omega * E * (c_mean - c_surface) / (3.0 * (1.0 - nu))
 
 
 def norton_rate(sigma, A, sigma0, n):

@@ -684,6 +684,10 @@ class Elasticity(Physics):
                 t = comm.allreduce(dolfinx.fem.assemble_scalar(ft), op=MPI.SUM)
                 out[f"{self.name}_tangential_stress[{region}]"] = t / a if a > 0 else 0.0
         self.refresh_outputs()
+        for region in self.report_regions:
+            lo, hi = self._tangential_range(region)
+            out[f"{self.name}_tangential_stress_min[{region}]"] = lo
+            out[f"{self.name}_tangential_stress_max[{region}]"] = hi
         vm = self._out["von_mises"].x.array[:self._n_owned_cells()]
         out[f"{self.name}_von_mises_max"] = comm.allreduce(
             float(vm.max()) if vm.size else 0.0, op=MPI.MAX)
@@ -697,6 +701,40 @@ class Elasticity(Physics):
             out[f"{self.name}_reaction[{key}]"] = comm.allreduce(
                 dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
         return out
+
+    def _tangential_range(self, region: str) -> tuple[float, float]:
+        """(min, max) [Pa] over the owned facets of a region of the mean in-surface stress
+        (tr sigma - sigma_nn) / 2 of the adjacent cell's (cell-averaged, DG0) stress and the
+        facet's normal (collective). Planar 2D: the in-plane tangential plus out-of-plane
+        stress average; 1D spherical: the hoop stress of the outermost cell."""
+        domain = self.domain
+        mesh, tdim, gdim = domain.mesh, domain.tdim, domain.gdim
+        fdim = tdim - 1
+        facets = domain.facets(region)
+        nf = mesh.topology.index_map(fdim).size_local
+        facets = facets[facets < nf]
+        lo, hi = np.inf, -np.inf
+        if facets.size:
+            mesh.topology.create_connectivity(fdim, tdim)
+            f2c = mesh.topology.connectivity(fdim, tdim)
+            cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+            sig = self._out["stress"].x.array.reshape(-1, 3, 3)[cells]
+            if gdim == 1:
+                nrm = np.tile([1.0, 0.0, 0.0], (facets.size, 1))
+            else:
+                verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+                x = mesh.geometry.x[verts]  # (n, nverts, 3)
+                if gdim == 2:
+                    t = x[:, 1, :2] - x[:, 0, :2]
+                    nrm = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
+                else:
+                    nrm = np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0])
+                nrm /= np.linalg.norm(nrm, axis=1)[:, None]
+            snn = np.einsum("ni,nij,nj->n", nrm, sig, nrm)
+            tang = 0.5 * (np.trace(sig, axis1=1, axis2=2) - snn)
+            lo, hi = float(tang.min()), float(tang.max())
+        comm = domain.comm
+        return comm.allreduce(lo, op=MPI.MIN), comm.allreduce(hi, op=MPI.MAX)
 
     def _n_owned_cells(self) -> int:
         return self.domain.mesh.topology.index_map(self.domain.tdim).size_local

@@ -27,13 +27,14 @@ def iterative_options(symmetric: bool = False, rtol: float = 1e-12) -> dict:
         "ksp_rtol": rtol,
         "ksp_atol": 1e-14,
         "ksp_max_it": 1000,
-        "ksp_gmres_restart": 100,
         "pc_type": "gamg",
         # drop weak couplings when aggregating: keeps metal | electrolyte contrasts of 1e8
         # from spoiling the coarse spaces (8-9 GMRES iterations, flat under refinement, on
         # the polycrystalline symmetric cell; ~90-140 and growing without it)
         "pc_gamg_threshold": 0.02,
     }
+    if not symmetric:
+        opts["ksp_gmres_restart"] = 100  # (CG has no restart: PETSc would call it unused)
     if has_package("hypre"):
         opts.update({"pc_type": "hypre", "pc_hypre_type": "boomeramg"})
     return opts

@@ -136,22 +136,43 @@ def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:
             region = k[len(f"{n}_tangential_stress["):-1]
             h[f"hoop_stress[{region}]"] = Value(last[k], "Pa",
                                                 f"mean in-surface stress on {region}")
+            for end, what in (("min", "most compressive"), ("max", "most tensile")):
+                key = f"{n}_tangential_stress_{end}[{region}]"
+                if key in last:
+                    h[f"hoop_stress_{end}[{region}]"] = Value(
+                        last[key], "Pa", f"{what} in-surface stress on {region} (cells at "
+                        f"the surface)")
     if f"{n}_hoop_min" in last:
         h["hoop_stress_min"] = Value(last[f"{n}_hoop_min"], "Pa", "most compressive hoop stress")
         h["hoop_stress_max"] = Value(last[f"{n}_hoop_max"], "Pa", "most tensile hoop stress")
     el = list(mech.materials.values())
-    sphere = mech.mode == "spherical" or (mech.mode == "3d"
-                                          and cfg.geometry.builder == "sphere")
-    if not (crank_applies and sphere and len(el) == 1 and mech.concentration is not None):
+    radius = _sphere_radius(domain)
+    sphere = radius is not None and mech.mode in ("spherical", "3d")
+    if not (sphere and len(el) == 1 and mech.concentration is not None):
+        return h
+    E, nu = el[0].effective_moduli()
+    surf = [b.region for b in phys.bc_list]
+    key = f"{phys.name}_surface[{surf[0]}]" if len(surf) == 1 else None
+    if key in last and f"{phys.name}_mean" in last and any(
+            k.startswith(f"{mech.name}_tangential_stress[") for k in last):
+        # free isotropic sphere, any radial profile: sigma_tt(R) = Omega E (c_mean - c_R) /
+        # (3 (1 - nu)); with the computed mean and surface concentrations this is the sphere
+        # an anisotropic particle is compared with
+        from femcell.analytic_mechanics import sphere_surface_hoop
+
+        est = sphere_surface_hoop(c_mean=last[f"{phys.name}_mean"], c_surface=last[key],
+                                  omega=el[0].partial_molar_volume, E=E, nu=nu)
+        what = "" if el[0].isotropic else " (E, nu: Voigt-Reuss-Hill average)"
+        h["sphere_hoop_surface_from_profile"] = Value(
+            float(est), "Pa", "isotropic free sphere with the computed mean and surface "
+            f"concentrations: Omega E (c_mean - c_R) / (3 (1 - nu)){what}")
+    if not crank_applies:
         return h
     from femcell.analytic_mechanics import sphere_diffusion_stress
-    from femcell.geometry import builder_parameters
 
-    defaults = {k: d for k, d, _ in builder_parameters(cfg.geometry.builder)}
-    R = cfg.geometry.params.get("radius", defaults.get("radius"))
+    R = radius
     b = phys.bc_list[0]
     q = b.value(0.0) if callable(b.value) else float(b.value)
-    E, nu = el[0].effective_moduli()
     ref = sphere_diffusion_stress(np.array([R, 1e-9 * R]), last["t"], radius=R,
                                   diffusivity=phys.material.principal(cfg.temperature)[0],
                                   flux=q, c0=phys.initial, omega=el[0].partial_molar_volume,
@@ -161,6 +182,22 @@ def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:
     h["cheng_verbrugge_hoop_centre"] = Value(float(ref["sigma_tt"][1]), "Pa",
                                              "closed form, centre")
     return h
+
+
+def _sphere_radius(domain) -> float | None:
+    """The radius [m] of a spherical particle geometry (a sphere, a polycrystal particle with
+    equal semi-axes, a 1D spherical interval), else None."""
+    meta = domain.metadata
+    params = meta.get("params", {})
+    if meta.get("builder") in ("sphere", "interval") and params.get("dim", 3) in (1, 3):
+        if meta["builder"] == "interval" and domain.coordinates != "spherical":
+            return None
+        return params.get("radius")
+    axes = params.get("semi_axes")
+    if meta.get("builder") == "polycrystal_particle" and axes and len(axes) == 3 \
+            and max(axes) - min(axes) <= 1e-9 * max(axes):
+        return float(axes[0])
+    return None
 
 
 def crank_reference(cfg, domain, phys):

@@ -47,6 +47,9 @@ SMALL = {
     "sent.toml": ["geometry.params.h_fine=2 um", "fracture.length=6 um", "loading.steps=4"],
     "particle_stress_3d.toml": ["geometry.params.h=1.6 um", "time.end=5 min",
                                 "mechanics.degree=1"],
+    "particle_stress_lfp_3d.toml": ["geometry.params.h=0.45 um", "geometry.params.order=1",
+                                    "geometry.params.n_grains=4", "time.end=20 s",
+                                    "mechanics.degree=1"],
     "particle_stress_1d.toml": ["geometry.params.n_cells=16", "time.end=5 min",
                                 "diffusion.mass_lumping=true"],
 }

@@ -430,3 +430,17 @@ def test_mode1_stress_ahead_and_j_integral(plane):
     tx, ty = sxx * nx + sxy * ny, sxy * nx + syy * ny
     J = np.sum(wt * r0 * (W * nx - (tx * gx[0] + ty * gx[1])))
     assert J == pytest.approx(K**2 / ep, rel=1e-6)
+
+
+@pytest.mark.parametrize("tau", [0.01, 0.1, 1.0])
+def test_sphere_surface_hoop_identity_matches_the_series(tau):
+    """sigma_tt(R) = Omega E (c_mean - c_R) / (3 (1 - nu)) with the mean and surface
+    concentrations of Crank's series equals Cheng & Verbrugge's surface hoop stress (early,
+    intermediate and late times)."""
+    R, q, c0 = SPH["radius"], SPH["flux"], SPH["c0"]
+    t = _tau_to_t(tau)
+    res = am.sphere_diffusion_stress(np.array([R]), t, **SPH)
+    c_mean = c0 + 3 * q * t / R  # the flux q [mol m^-2 s^-1] fills the sphere uniformly
+    hoop = am.sphere_surface_hoop(c_mean=c_mean, c_surface=res["c"][0], omega=SPH["omega"],
+                                  E=E, nu=NU)
+    assert hoop == pytest.approx(res["sigma_tt"][0], rel=1e-6)

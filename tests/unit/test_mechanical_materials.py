@@ -267,3 +267,15 @@ def test_objects_are_frozen():
         CU.thermal_expansion = 1e-5
     with pytest.raises(dataclasses.FrozenInstanceError):
         get_mechanics("li").creep.exponent = 3.0
+
+
+def test_lfp_stiffness_is_orthorhombic_with_b_stiffest():
+    """Maxisch & Ceder's LiFePO4 constants: orthorhombic (no normal-shear coupling), the b
+    axis (Li channels) stiffest, and the Voigt-Reuss-Hill average E ~ 124 GPa, nu ~ 0.28."""
+    el = get_mechanics("lfp").elastic
+    c = el.voigt()
+    assert not el.isotropic
+    assert np.all(c[:3, 3:] == 0) and np.count_nonzero(c[3:, 3:] - np.diag(np.diag(c[3:, 3:]))) == 0
+    assert c[1, 1] == max(c[0, 0], c[1, 1], c[2, 2]) == pytest.approx(198.0e9)
+    E, nu = el.effective_moduli()
+    assert E == pytest.approx(124e9, rel=0.01) and nu == pytest.approx(0.28, abs=0.005)

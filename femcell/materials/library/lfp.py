@@ -36,17 +36,31 @@ MATERIAL = IntercalationMaterial(
 from femcell.materials.mechanical import ElasticSolid, MechanicalMaterial  # noqa: E402
 
 MAXISCH2006 = ("T. Maxisch, G. Ceder, 'Elastic properties of olivine LixFePO4 from first "
-               "principles', Phys. Rev. B 73 (2006) 174112: E ~ 125 GPa; nu = 0.25 (values as "
-               "given in the design notes; not verified against the original)")
+               "principles', Phys. Rev. B 73 (2006) 174112, doi:10.1103/PhysRevB.73.174112 "
+               "(GGA+U): orthorhombic stiffness of LiFePO4 in the Pnma axes a, b, c: C11 "
+               "138.9, C22 198.0, C33 173.5, C12 72.8, C13 52.5, C23 45.8, C44 36.8, C55 "
+               "50.6, C66 47.6 GPa (values as recalled and cross-checked against public "
+               "chemo-mechanics codes that tabulate them with FePO4's; C33 is 173.0-173.5 "
+               "among those; not verified against the original table)")
 PADHI1997 = ("A. K. Padhi, K. S. Nanjundaswamy, J. B. Goodenough, J. Electrochem. Soc. 144 "
              "(1997) 1188: 6.8 % volume change between LiFePO4 and FePO4 (value as given in "
              "the design notes; not verified against the original) -> Omega = 0.068 V_m with "
              "V_m = M / rho = 43.8 cm^3/mol of LiFePO4 (= 1 / c_max), isotropic average of "
              "the anisotropic lattice change")
 
+
+
+def _orthorhombic(*, c11, c22, c33, c12, c13, c23, c44, c55, c66) -> tuple:
+    """6x6 Voigt stiffness [Pa] of an orthorhombic crystal (crystal axes)."""
+    return ((c11, c12, c13, 0, 0, 0), (c12, c22, c23, 0, 0, 0), (c13, c23, c33, 0, 0, 0),
+            (0, 0, 0, c44, 0, 0), (0, 0, 0, 0, c55, 0), (0, 0, 0, 0, 0, c66))
+
+
 MECHANICS = MechanicalMaterial(
     name="lfp",
-    elastic=ElasticSolid("lfp", youngs_modulus=125e9, poisson_ratio=0.25,
+    elastic=ElasticSolid("lfp", stiffness=_orthorhombic(
+                             c11=138.9e9, c22=198.0e9, c33=173.5e9, c12=72.8e9, c13=52.5e9,
+                             c23=45.8e9, c44=36.8e9, c55=50.6e9, c66=47.6e9),
                          partial_molar_volume=0.068 * MATERIAL.molar_volume,
                          citations=(MAXISCH2006, PADHI1997)),
     creep=None,
