@@ -92,6 +92,9 @@ class Problem:
         for p in self.physics:
             opts.update(p.snes_options)
         opts.update(linear_solver_options(ndofs, linear_solver, symmetric, domain.comm.size))
+        if opts.get("pc_type") == "gamg":
+            for p in self.physics:
+                opts.update(p.multigrid_options)
         if self.linear:
             opts["snes_type"] = "ksponly"
             opts.pop("snes_linesearch_type")

@@ -31,6 +31,8 @@ class Physics:
         step_hook: True when `on_accept` must run after every accepted step.
         entity_maps: submesh entity maps the forms of this physics need.
         snes_options: PETSc SNES/KSP options this physics needs (merged over the presets).
+        multigrid_options: PETSc options for the multigrid preconditioner (merged only when
+            the preset chose GAMG).
         coupling_affine: True when the terms of `coupling_terms` are affine in the fields
             they are added to (a linear target problem stays linear in a staggered solve).
     """
@@ -43,6 +45,7 @@ class Physics:
     step_hook = False
     entity_maps: list | tuple = ()
     snes_options: dict = {}
+    multigrid_options: dict = {}  # merged when the linear solver is algebraic multigrid
     coupling_affine = False
 
     # ------------------------------------------------------------------ composition
