@@ -173,23 +173,31 @@ def test_compression_alone_does_not_crack(dim):
     assert out["none"] > 0.05, out
 
 
+def _pulled_bar(dom, L, u_end, gc, ell, atol, **fracture):
+    """(mechanics, fracture, staggered problem) of a bar (nu = 0) of length L [m] pulled at
+    "right" to u_end [m] over the load, AT1 without a split."""
+    mat = ElasticSolid(name="iso0", youngs_modulus=E, poisson_ratio=0.0)
+    mech = Elasticity({None: mat}, [Displacement("left", {"x": 0.0}),
+                                    Displacement("bottom", {"y": 0.0}),
+                                    Displacement("right", {"x": u_end})],
+                      mode="plane_strain", load_factor=lambda t: t)
+    frac = PhaseFieldFracture(mech, toughness=gc, length=ell, model="AT1", split="none",
+                              **fracture)
+    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=atol,
+                            max_sweeps=400, acceleration="anderson")
+    return mech, frac, prob
+
+
 def test_at1_bar_damage_onset_at_the_critical_stress():
     """A bar pulled in tension (nu = 0, plane strain = uniaxial stress): AT1 stays elastic
     (d = 0) up to sigma_c = sqrt(3 Gc E / (8 l)) and damages in the first load step past it
     (steps of 0.1 sigma_c; a wrong factor in the damage driving force moves the onset by
     more than one step)."""
     L, gc, ell = 20e-6, 1.0, 2e-6
-    mat = ElasticSolid(name="iso0", youngs_modulus=E, poisson_ratio=0.0)
     dom = Domain.from_builder("plate", width=L, height=L / 4, h=L / 10, origin="corner")
     sc = am.at1_critical_stress(E, gc, ell)
     eps_end = 1.45 * sc / E
-    mech = Elasticity({None: mat}, [Displacement("left", {"x": 0.0}),
-                                    Displacement("bottom", {"y": 0.0}),
-                                    Displacement("right", {"x": eps_end * L})],
-                      mode="plane_strain", load_factor=lambda t: t)
-    frac = PhaseFieldFracture(mech, toughness=gc, length=ell, model="AT1", split="none")
-    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-6,
-                            max_sweeps=400, acceleration="anderson")
+    prob = _pulled_bar(dom, L, eps_end * L, gc, ell, atol=1e-6)[2]
     prob.initialise()
     rows = []
     TimeIntegrator(prob, StepController(dt_initial=1 / 14.5, adaptive=False)).run(
@@ -256,19 +264,11 @@ def test_broken_bar_dissipates_the_effective_toughness():
     and the crack carries no load (reaction < 1 % of the peak)."""
     L, H, gc, ell = 20e-6, 2e-6, 1.0, 2e-6
     h = ell / 4
-    mat = ElasticSolid(name="iso0", youngs_modulus=E, poisson_ratio=0.0)
     dom = Domain.from_builder("plate", width=L, height=H, h=h, origin="corner",
                               structured=True)
     sc = am.at1_critical_stress(E, gc, ell)
-    eps_end = 1.2 * sc / E
-    mech = Elasticity({None: mat}, [Displacement("left", {"x": 0.0}),
-                                    Displacement("bottom", {"y": 0.0}),
-                                    Displacement("right", {"x": eps_end * L})],
-                      mode="plane_strain", load_factor=lambda t: t)
-    frac = PhaseFieldFracture(mech, toughness=gc, length=ell, model="AT1", split="none",
-                              intact=("left", "right"))
-    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-7,
-                            max_sweeps=400, acceleration="anderson")
+    _, frac, prob = _pulled_bar(dom, L, 1.2 * sc / E * L, gc, ell, atol=1e-7,
+                                intact=("left", "right"))
     prob.initialise()
     rows = []
     TimeIntegrator(prob, StepController(dt_initial=1 / 12, adaptive=False)).run(
