@@ -210,15 +210,17 @@ def test_at1_bar_damage_onset_at_the_critical_stress():
     assert stress[first - 1] <= sc * (1 + 1e-9) < stress[first], (stress / sc, dmax)
 
 
-def _surfing(K, advance, steps, W=120e-6, ell=5e-6, gc=GC):
+def _surfing(K, advance, steps, W=120e-6, ell=5e-6, gc=GC, comm=None):
     """A plate W x W/2 with a crack from the left edge to 0.2 W and the mode-I K-field of a
     tip moving by `advance` imposed on the whole boundary (the surfing test)."""
     from femcell.physics.mechanics import DisplacementField, k_field
 
     H = W / 2
     tip0 = (-W / 2 + 0.2 * W, 0.0)
-    dom = Domain.from_builder("plate", width=W, height=H, h=H / 10,
-                              refine=[{"x": [-W / 2, W / 2],
+    from mpi4py import MPI
+
+    dom = Domain.from_builder("plate", comm=comm or MPI.COMM_WORLD, width=W, height=H,
+                              h=H / 10, refine=[{"x": [-W / 2, W / 2],
                                        "y": [-3 * ell, 3 * ell], "h": ell / 3}])
     f = k_field(K=K, youngs_modulus=E, poisson_ratio=NU, tip=tip0, advance=(advance, 0.0))
     mech = Elasticity({None: MAT}, [DisplacementField(r, f)
@@ -282,3 +284,17 @@ def test_broken_bar_dissipates_the_effective_toughness():
     assert abs(first["dissipated_energy"] / (gc * H) - 1) > 0.05  # the correction matters
     peak = max(abs(r["u_reaction[right.x]"]) for r in rows)
     assert abs(first["u_reaction[right.x]"]) < 0.01 * peak
+
+
+def test_same_crack_on_one_and_two_ranks():
+    """The surfing crack grown on every rank of the run (1 or 2) and on one rank alone: the
+    same crack length, J and reaction at every step (to the sweep tolerance)."""
+    from mpi4py import MPI
+
+    K = np.sqrt(GC * E / (1 - NU**2))
+    par, _ = _surfing(K, 24e-6, 4, comm=MPI.COMM_WORLD)
+    ser, _ = _surfing(K, 24e-6, 4, comm=MPI.COMM_SELF)
+    assert len(par) == len(ser) == 4
+    for p, s in zip(par, ser, strict=True):
+        for key in ("crack_length", "j_integral", "u_reaction[top.y]", "d_max"):
+            assert p[key] == pytest.approx(s[key], rel=1e-4, abs=1e-9), key
