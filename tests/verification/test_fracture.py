@@ -298,3 +298,38 @@ def test_same_crack_on_one_and_two_ranks():
     for p, s in zip(par, ser, strict=True):
         for key in ("crack_length", "j_integral", "u_reaction[top.y]", "d_max"):
             assert p[key] == pytest.approx(s[key], rel=1e-4, abs=1e-9), key
+
+
+@pytest.mark.parametrize("a, ell", [(10e-6, 1.25e-6), (40e-6, 2e-6)])
+def test_surface_flaw_onset_pressure_is_griffiths(a, ell):
+    """A surface flaw of depth a (an edge crack in a plate 20 a wide) filled by an injected
+    volume (from 0.4 to 0.84 of the Sneddon-like reference in 8 steps: the flaw is elastic
+    below 0.6), no electrochemistry: the pressure rises until the flaw grows and then falls; its
+    peak is the Griffith onset K_IC,eff / (1.12 sqrt(pi a)) (edge crack, Y = 1.12; K_IC,eff
+    = sqrt(Gc_eff E')) within 10 %, for two depths a factor 4 apart (the issue on Li-filled
+    cracks); after the peak the flaw has grown."""
+    k_ic = 1e6
+    e_prime = E / (1 - NU**2)
+    W = 20 * a
+    x0 = -W / 2
+    dom = Domain.from_builder("plate", width=W, height=W, h=W / 10, refine=[
+        {"x": [x0, x0 + a + 8 * ell], "y": [-3 * ell, 3 * ell], "h": ell / 4}])
+    mech = Elasticity({None: MAT}, [Displacement("bottom", {"x": 0.0, "y": 0.0})],
+                      mode="plane_strain")
+    frac = PhaseFieldFracture(mech, toughness=k_ic**2 / e_prime, length=ell, model="AT1",
+                              split="none", initial_cracks=[((x0, 0.0), (x0 + a, 0.0))])
+    v_ref = am.sneddon_volume(a=a, p=am.griffith_surface_flaw_pressure(a, k_ic), E=E, nu=NU)
+    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-5,
+                            max_sweeps=400, acceleration="anderson",
+                            volume_control=(frac, lambda t: v_ref * (0.4 + 0.44 * t)))
+    prob.initialise()
+    rows = []
+    TimeIntegrator(prob, StepController(dt_initial=1 / 8, adaptive=False)).run(
+        1.0, lambda rec: rows.append(prob.quantities()))
+    pc = am.griffith_surface_flaw_pressure(a, np.sqrt(frac.effective_toughness() * e_prime))
+    prob.close()
+    p = np.array([r["crack_pressure"] for r in rows])
+    i = int(np.argmax(p))
+    assert 0 < i < len(p) - 1, p / pc  # a peak, then the pressure falls
+    assert p[i] == pytest.approx(pc, rel=0.10), p / pc
+    assert rows[-1]["crack_length"] > rows[0]["crack_length"] + ell  # it grew
