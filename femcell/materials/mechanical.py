@@ -105,7 +105,11 @@ class ElasticSolid:
         stiffness: 6x6 Voigt stiffness C [Pa] in crystal axes, rows of a tuple of tuples
             (order xx, yy, zz, yz, xz, xy; engineering shear strains).
         thermal_expansion: linear thermal expansion coefficient alpha [K^-1].
-        partial_molar_volume: Omega [m^3 mol^-1]; linear swelling strain Omega (c - c0) / 3.
+        partial_molar_volume: Omega [m^3 mol^-1]; linear swelling strain Omega (c - c0) / 3
+            in every direction (isotropic swelling).
+        chemical_expansion: None, or the linear swelling strain per concentration along the
+            crystal axes (beta_1, beta_2, beta_3) [m^3 mol^-1]: strain R diag(beta) R^T (c -
+            c0) (anisotropic lattice misfit); Omega is then their sum (give it as 0 or equal).
         citations: sources of the values.
     """
 
@@ -115,6 +119,7 @@ class ElasticSolid:
     stiffness: tuple[tuple[float, ...], ...] | None = None
     thermal_expansion: float = 0.0
     partial_molar_volume: float = 0.0
+    chemical_expansion: tuple[float, float, float] | None = None
     citations: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -154,6 +159,21 @@ class ElasticSolid:
         if not _finite(self.partial_molar_volume):
             raise MaterialError(f"elastic solid {self.name}: partial_molar_volume must be "
                                 "finite")
+        if self.chemical_expansion is not None:
+            try:
+                beta = tuple(float(b) for b in self.chemical_expansion)
+            except (TypeError, ValueError):
+                beta = ()
+            if len(beta) != 3 or not all(_finite(b) for b in beta):
+                raise MaterialError(f"elastic solid {self.name}: chemical_expansion must be 3 "
+                                    f"finite numbers (m^3/mol along the crystal axes)")
+            total = sum(beta)
+            omega = float(self.partial_molar_volume)
+            if omega and not abs(omega - total) <= 1e-9 * max(abs(omega), abs(total)):
+                raise MaterialError(f"elastic solid {self.name}: partial_molar_volume {omega} "
+                                    f"differs from the sum of chemical_expansion {total}")
+            object.__setattr__(self, "chemical_expansion", beta)
+            object.__setattr__(self, "partial_molar_volume", total)
         object.__setattr__(self, "citations",
                            _citations(self.citations, f"elastic solid {self.name}"))
 
@@ -236,6 +256,24 @@ class ElasticSolid:
             return self.youngs_modulus, self.poisson_ratio
         k, g = self.bulk_modulus, self.shear_modulus
         return 9.0 * k * g / (3.0 * k + g), (3.0 * k - 2.0 * g) / (2.0 * (3.0 * k + g))
+
+    @property
+    def isotropic_swelling(self) -> bool:
+        """True when the chemical strain is the same in every direction."""
+        b = self.chemical_expansion
+        return b is None or max(b) - min(b) <= 1e-12 * max(abs(x) for x in b)
+
+    def expansion_tensor(self, rotation=None) -> np.ndarray:
+        """Linear chemical strain per concentration as a 3x3 tensor [m^3 mol^-1] in the lab
+        frame: R diag(beta) R^T (isotropic: Omega / 3 I).
+
+        Args:
+            rotation: 3x3 rotation matrix R (crystal -> lab), None for the crystal axes.
+        """
+        b = (self.chemical_expansion if self.chemical_expansion is not None
+             else (self.partial_molar_volume / 3.0,) * 3)
+        R = np.eye(3) if rotation is None else np.asarray(rotation, dtype=float)
+        return R @ np.diag(b) @ R.T
 
     def swelling_strain(self, dc):
         """Isotropic linear chemical strain Omega dc / 3 for a concentration change dc."""

@@ -262,7 +262,7 @@ class Elasticity(Physics):
                                 f"{gdim}D")
         isotropic_only = self.mode in ("axisymmetric", "spherical")
         for region, mat in self.materials.items():
-            if isotropic_only and not mat.isotropic:
+            if isotropic_only and not (mat.isotropic and mat.isotropic_swelling):
                 raise MaterialError(f"mechanics: {self.mode} mode needs isotropic materials "
                                     f"({getattr(mat, 'name', region)} is anisotropic)")
         if self.creep and self.mode == "plane_stress":
@@ -323,6 +323,14 @@ class Elasticity(Physics):
         self.lam, self.mu = (dolfinx.fem.Function(S, name=n) for n in ("lambda", "mu"))
         self.alpha, self.omega = (dolfinx.fem.Function(S, name=n)
                                   for n in ("alpha", "omega"))
+        # linear chemical strain per concentration, Voigt (engineering shears), lab frame
+        self.beta = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("DG", 0, (6,))),
+                                         name="chemical_expansion")
+        Barr = self.beta.x.array.reshape(-1, 6)
+
+        def beta_voigt(mat, R):
+            b = mat.expansion_tensor(R)
+            return np.array([b[0, 0], b[1, 1], b[2, 2], 2 * b[1, 2], 2 * b[0, 2], 2 * b[0, 1]])
         covered = np.zeros(ncells, dtype=bool)
         rot = self.orientations
         groups = None if (rot is None or isinstance(rot, np.ndarray)) else dict(rot)
@@ -343,9 +351,11 @@ class Elasticity(Physics):
             else:
                 self.lam.x.array[cells] = np.nan
                 self.mu.x.array[cells] = np.nan
-            if groups is None or mat.isotropic:
-                R = np.eye(3) if rot is None or mat.isotropic else np.asarray(rot, float)
+            iso = mat.isotropic and mat.isotropic_swelling
+            if groups is None or iso:
+                R = np.eye(3) if rot is None or iso else np.asarray(rot, float)
                 Carr[cells] = self._reduced(mat.rotated_voigt(R)).ravel()
+                Barr[cells] = beta_voigt(mat, R)
             else:
                 in_region = np.zeros(ncells, dtype=bool)
                 in_region[cells] = True
@@ -354,6 +364,7 @@ class Elasticity(Physics):
                     gc = domain.cells(grp, include_ghosts=True)
                     gc = gc[in_region[gc]]
                     Carr[gc] = self._reduced(mat.rotated_voigt(np.asarray(R, float))).ravel()
+                    Barr[gc] = beta_voigt(mat, np.asarray(R, float))
                     done[gc] = True
                 missing = domain.comm.allreduce(int((in_region & ~done).sum()), op=MPI.SUM)
                 if missing:
@@ -363,7 +374,7 @@ class Elasticity(Physics):
         if missing:
             raise MaterialError(f"mechanics: {missing} cells have no material (given for: "
                                 f"{', '.join(str(r) for r in self.materials)})")
-        for f in (self.C, self.lam, self.mu, self.alpha, self.omega):
+        for f in (self.C, self.lam, self.mu, self.alpha, self.omega, self.beta):
             f.x.scatter_forward()
         self.isotropic = all(m.isotropic for m in self.materials.values())
 
@@ -400,22 +411,30 @@ class Elasticity(Physics):
             return ufl.as_vector([e[0, 0], e[1, 1], 2 * e[0, 1]])
         return voigt_strain(e)
 
-    def eigenstrain(self):
-        """Isotropic eigenstrain per direction (thermal + chemical swelling), UFL scalar."""
-        e = self.alpha * (self._T - self.reference_temperature)
-        if self.concentration is not None:
-            c, c0 = self.concentration
-            if callable(c) and not isinstance(c, ufl.core.expr.Expr):
-                c = c()
-                self.concentration = (c, c0)
-            e = e + self.omega * (c - c0) / 3.0
-        return e
+    def _concentration_change(self):
+        """c - c0 [mol m^-3] (UFL) or None."""
+        if self.concentration is None:
+            return None
+        c, c0 = self.concentration
+        if callable(c) and not isinstance(c, ufl.core.expr.Expr):
+            c = c()
+            self.concentration = (c, c0)
+        return c - c0
+
+    def eigenstrain_voigt(self):
+        """Eigenstrain (thermal alpha dT I + chemical beta (c - c0), beta the rotated
+        expansion tensor per cell) as a Voigt 6-vector (engineering shears), UFL."""
+        th = self.alpha * (self._T - self.reference_temperature)
+        v = [th, th, th, 0, 0, 0]
+        dc = self._concentration_change()
+        if dc is not None:
+            v = [v[i] + self.beta[i] * dc for i in range(6)]
+        return v
 
     def _eigen_voigt(self):
-        e0 = self.eigenstrain()
+        v = self.eigenstrain_voigt()
         if self.mode == "plane_stress":
-            return ufl.as_vector([e0, e0, 0])
-        v = [e0, e0, e0, 0, 0, 0]
+            return ufl.as_vector([v[0], v[1], v[5]])
         if self._creep_regions:
             ec = self.creep_strain()
             v = [v[i] + ec[i] for i in range(6)]

@@ -101,6 +101,61 @@ def test_free_thermal_expansion_is_stress_free():
     prob.close()
 
 
+def _rotation(angles):
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_euler("zxz", angles).as_matrix()
+
+
+def test_anisotropic_swelling_free_and_clamped():
+    """A rotated orthorhombic crystal with the misfit of LiFePO4 (+5 / +3.6 / -1.9 % per
+    full lithiation along a, b, c) and a uniform concentration change: held only by a weak
+    foundation it takes the strain R diag(beta) R^T dc with no stress (to ~1e-9, the
+    foundation); clamped on every face it carries sigma = -C_lab : eps_0 (Voigt, engineering
+    shears) in every cell. A wrong rotation of the misfit against the stiffness fails both."""
+    from femcell.materials.mechanical import get_mechanics
+
+    lfp = get_mechanics("lfp").elastic
+    c_max, dc = 22820.0, 1.0e4
+    mat = ElasticSolid(name="lfp-misfit", stiffness=lfp.stiffness,
+                       chemical_expansion=(0.05 / c_max, 0.036 / c_max, -0.019 / c_max))
+    R = _rotation([0.4, 1.1, -0.7])
+    L = 2e-6
+    dom = Domain.from_builder("plate", width=L, height=L, depth=L, h=L / 3, origin="corner")
+    eps0 = mat.expansion_tensor(R) * dc
+    conc = dolfinx.fem.Constant(dom.mesh, dc)
+    for clamped in (False, True):
+        bcs = ([Displacement(f, {"x": 0.0, "y": 0.0, "z": 0.0})
+                for f in ("left", "right", "bottom", "top", "front", "back")]
+               if clamped else [])
+        mech = Elasticity({None: mat}, bcs, mode="3d", orientations=R,
+                          concentration=(conc, 0.0), anchor=not clamped)
+        prob = Problem(dom, [mech])
+        prob.initialise()
+        assert prob.solve_step(1.0, 1.0, 1, None).converged
+        mech.refresh_outputs()
+        n = dom.mesh.topology.index_map(3).size_local
+        sig = mech._out["stress"].x.array.reshape(-1, 3, 3)[:n]
+        scale = 100e9 * np.abs(eps0).max()
+        if clamped:
+            e_v = np.array([eps0[0, 0], eps0[1, 1], eps0[2, 2], 2 * eps0[1, 2],
+                            2 * eps0[0, 2], 2 * eps0[0, 1]])
+            s_v = -lfp.rotated_voigt(R) @ e_v
+            ref = np.array([[s_v[0], s_v[5], s_v[4]], [s_v[5], s_v[1], s_v[3]],
+                            [s_v[4], s_v[3], s_v[2]]])
+            assert np.abs(sig - ref).max() < 1e-8 * scale
+        else:
+            assert np.abs(sig).max() < 1e-6 * scale
+            strain = ufl.sym(ufl.grad(mech.displacement()))
+            vol = L**3
+            for i in range(3):
+                for j in range(3):
+                    got = dom.comm.allreduce(dolfinx.fem.assemble_scalar(
+                        dolfinx.fem.form(strain[i, j] * ufl.dx)), op=MPI.SUM) / vol
+                    assert got == pytest.approx(eps0[i, j], abs=1e-6 * np.abs(eps0).max())
+        prob.close()
+
+
 def test_uniaxial_traction_reaction_and_energy():
     """A bar under traction T: reaction on the support = -T H, energy T^2 V / (2 E') in plane
     strain with nu = 0 on symmetry supports (a factor-2 error fails)."""

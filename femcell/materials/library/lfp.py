@@ -48,6 +48,12 @@ PADHI1997 = ("A. K. Padhi, K. S. Nanjundaswamy, J. B. Goodenough, J. Electrochem
              "V_m = M / rho = 43.8 cm^3/mol of LiFePO4 (= 1 / c_max), isotropic average of "
              "the anisotropic lattice change")
 
+CHEN2006 = ("G. Chen, X. Song, T. J. Richardson, Electrochem. Solid-State Lett. 9 (2006) A295, "
+            "doi:10.1149/1.2192695: lattice misfit between LiFePO4 and FePO4 of about +5 % "
+            "along a, +3.6 % along b and -1.9 % along c (values as recalled; not verified "
+            "against the original); their sum, 6.7 %, is Padhi's 6.8 % volume change within "
+            "the rounding -> chemical_expansion = misfit / c_max per axis")
+MISFIT = (0.050, 0.036, -0.019)  # linear strain on full lithiation along a, b, c
 
 
 def _orthorhombic(*, c11, c22, c33, c12, c13, c23, c44, c55, c66) -> tuple:
@@ -61,8 +67,9 @@ MECHANICS = MechanicalMaterial(
     elastic=ElasticSolid("lfp", stiffness=_orthorhombic(
                              c11=138.9e9, c22=198.0e9, c33=173.5e9, c12=72.8e9, c13=52.5e9,
                              c23=45.8e9, c44=36.8e9, c55=50.6e9, c66=47.6e9),
-                         partial_molar_volume=0.068 * MATERIAL.molar_volume,
-                         citations=(MAXISCH2006, PADHI1997)),
+                         chemical_expansion=tuple(m * MATERIAL.molar_volume
+                                                  for m in MISFIT),
+                         citations=(MAXISCH2006, CHEN2006, PADHI1997)),
     creep=None,
     toughness=None,  # not known
 )
