@@ -92,7 +92,8 @@ class Problem:
         for p in self.physics:
             opts.update(p.snes_options)
         opts.update(linear_solver_options(ndofs, linear_solver, symmetric, domain.comm.size))
-        if opts.get("pc_type") == "gamg":
+        if opts.get("pc_type") == "gamg" and all(p.multigrid_options for p in self.physics):
+            # only where every physics asked for them (measured on that operator alone)
             for p in self.physics:
                 opts.update(p.multigrid_options)
         if self.linear:

@@ -129,10 +129,7 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         add_group(dim - 1, hit, name)
     if structured:
         divisions = [max(1, round(e / h)) for e in ext]
-        for cd, ct in gmsh.model.getBoundary([(dim, tag)], combined=False, oriented=False,
-                                             recursive=True):
-            if cd != 1:
-                continue
+        for _cd, ct in gmsh.model.getEntities(1):
             lo_c = gmsh.model.getBoundingBox(1, ct)
             span = [lo_c[3 + a] - lo_c[a] for a in range(dim)]
             axis = int(max(range(dim), key=lambda a: span[a]))

@@ -94,9 +94,9 @@ class PhaseFieldFracture(Physics):
             G = int sigma : (grad u grad theta) - psi div theta dx, theta = q direction with
             q = 1 inside the body and falling linearly to 0 over `layer` at the faces of its
             bounding box (a rectangular body: the integral then runs around every crack tip
-            inside). sigma and psi are the degraded ones; no eigenstrain, body force or crack
-            pressure (refused). J m^-2 in 2D planar (per unit depth: J m^-1 / m), J m^-1
-            in 3D (summed along the front).
+            inside). sigma and psi are the degraded ones. 2D planar only, one material; no
+            concentration eigenstrain, body force, anchor, creep or crack pressure
+            (refused). J m^-2.
         name: field name.
     """
 
@@ -134,12 +134,12 @@ class PhaseFieldFracture(Physics):
             direction, layer = j_integral
             e = np.asarray(direction, dtype=float).ravel()
             if not (np.all(np.isfinite(e)) and np.linalg.norm(e) > 0):
-                raise MaterialError(f"fracture j_integral direction {direction!r}: a nonzero "
-                                    f"vector")
+                raise MaterialError(f"fracture.j_integral.direction = {direction!r}: must be a "
+                                    f"nonzero vector")
             if not (layer > 0 and np.isfinite(layer)):
-                raise MaterialError(f"fracture j_integral layer must be > 0 m, got {layer}")
+                raise MaterialError(f"fracture.j_integral.layer must be > 0 m, got {layer}")
             if pressure is not None:
-                raise MaterialError("fracture j_integral: not with a crack-face pressure (the "
+                raise MaterialError("fracture.j_integral: not with a crack-face pressure (the "
                                     "G-theta integral here has no pressure term)")
             self.j_integral = (e / np.linalg.norm(e), float(layer))
         self.name = name
@@ -178,7 +178,7 @@ class PhaseFieldFracture(Physics):
                                                        domain.facets(region))
             hit = domain.comm.allreduce(int(np.isin(dofs, self._crack_dofs).sum()), op=MPI.SUM)
             if hit:
-                raise MaterialError(f"fracture: intact region {region!r} meets an initial "
+                raise MaterialError(f"fracture.intact: region {region!r} meets an initial "
                                     f"crack")
             self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V))
 
@@ -218,17 +218,23 @@ class PhaseFieldFracture(Physics):
     def _j_form(self):
         """The G-theta form (see `j_integral`), theta on P1 from the body's bounding box."""
         domain, mech = self.domain, self.mech
-        if domain.coordinates != "cartesian":
-            raise MaterialError("fracture j_integral: needs cartesian (planar or 3D) "
-                                "coordinates")
+        if domain.coordinates != "cartesian" or domain.gdim != 2:
+            raise MaterialError("fracture.j_integral: needs a 2D planar body (plane strain or "
+                                "plane stress; in 3D the weight would vanish where the "
+                                "front meets the faces)")
         e, layer = self.j_integral
         gdim = domain.gdim
         if e.size != gdim:
-            raise MaterialError(f"fracture j_integral direction: needs {gdim} components, got "
+            raise MaterialError(f"fracture.j_integral.direction: needs {gdim} components, got "
                                 f"{e.size}")
-        if mech.concentration is not None or mech.body_force is not None:
-            raise MaterialError("fracture j_integral: not with eigenstrains from a "
-                                "concentration or a body force")
+        if (mech.concentration is not None or mech.body_force is not None or mech.anchor
+                or mech.creep):
+            raise MaterialError("fracture.j_integral: not with eigenstrains from a "
+                                "concentration, a body force, an anchor or creep (the "
+                                "G-theta integral here has no terms for them)")
+        if len(mech.materials) != 1:
+            raise MaterialError("fracture.j_integral: needs one homogeneous material (an "
+                                "interface crossed by the weight adds a term)")
         mesh = domain.mesh
         x = mesh.geometry.x[:, :gdim]
         lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
@@ -236,8 +242,13 @@ class PhaseFieldFracture(Physics):
         domain.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
         domain.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
         if 2 * layer >= float(np.min(hi - lo)):
-            raise MaterialError(f"fracture j_integral layer {layer:.3g} m: must be below half "
-                                f"the body's smallest extent {float(np.min(hi - lo)):.3g} m")
+            raise MaterialError(f"fracture.j_integral.layer = {layer:.3g} m: must be below "
+                                f"half the body's smallest extent "
+                                f"{float(np.min(hi - lo)):.3g} m")
+        box = float(np.prod(hi - lo))
+        if abs(domain.volume() - box) > 1e-6 * box:
+            raise MaterialError("fracture.j_integral: needs a rectangular body (the weight "
+                                "falls to 0 at the faces of its bounding box)")
         q = dolfinx.fem.Function(self.V, name="j_weight")
         q.interpolate(lambda y: np.clip(np.min(np.vstack(
             [(y[i] - lo[i]) / layer for i in range(gdim)]

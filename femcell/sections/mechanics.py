@@ -179,6 +179,9 @@ def _k_field(cfg, kf, domain, where: str):
     from femcell.physics.mechanics import k_field
 
     m = cfg.mechanics
+    if cfg.study.kind != "quasistatic":
+        raise ConfigError(f"{where}: needs a quasistatic study (its tip moves with the load "
+                          f"factor), not {cfg.study.kind!r}")
     if m.mode not in ("plane_strain", "plane_stress") or domain.gdim != 2:
         raise ConfigError(f"{where}: needs a 2D planar mode (plane_strain or plane_stress), "
                           f"not {m.mode!r}")

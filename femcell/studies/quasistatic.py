@@ -207,12 +207,12 @@ def headline_of(cfg, info, rows):
     sw = [r["sweeps"] for r in rows[1:]]  # every step, also those before a restart
     h["mean_sweeps"] = Value(float(np.mean(sw)) if sw else 0.0, "",
                              f"alternate-minimisation sweeps per load step ({cfg.loading.scheme})")
-    if "j_integral" in last and len(rows) > 2:
-        j = np.array([r["j_integral"] for r in rows[1:]])
-        plateau = j[len(j) // 2:]  # the second half of the load steps
+    plateau = np.array([r["j_integral"] for r in rows if "j_integral" in r
+                        and r["load_factor"] >= 0.5])
+    if plateau.size:
         gce = frac.effective_toughness()
-        h["j_plateau"] = Value(float(np.mean(plateau)), "J m^-2" if planar else "J m^-1",
-                               "mean G-theta (J-integral) over the second half of the load")
+        h["j_plateau"] = Value(float(np.mean(plateau)), "J m^-2",
+                               "mean G-theta (J-integral) over load factors 0.5 to 1")
         h["j_plateau_over_gc_eff"] = Value(float(np.mean(plateau)) / gce, "",
                                            "J plateau / Gc_eff (steady growth: 1)")
         h["j_spread"] = Value(float(np.ptp(plateau)) / gce, "",

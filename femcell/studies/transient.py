@@ -153,7 +153,12 @@ def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:
     E, nu = el[0].effective_moduli()
     surf = [b.region for b in phys.bc_list]
     key = f"{phys.name}_surface[{surf[0]}]" if len(surf) == 1 else None
-    if key in last and f"{phys.name}_mean" in last and any(
+    from femcell.physics.mechanics import Symmetry
+
+    free = all(isinstance(b, Symmetry) for b in mech.bc_list)
+    whole = key is not None and abs(domain.area(surf[0]) - 4 * np.pi * radius**2) <= 0.1 * (
+        4 * np.pi * radius**2) if mech.mode == "3d" else key is not None
+    if free and whole and key in last and f"{phys.name}_mean" in last and any(
             k.startswith(f"{mech.name}_tangential_stress[") for k in last):
         # free isotropic sphere, any radial profile: sigma_tt(R) = Omega E (c_mean - c_R) /
         # (3 (1 - nu)); with the computed mean and surface concentrations this is the sphere

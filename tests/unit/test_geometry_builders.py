@@ -377,15 +377,17 @@ def test_invalid_parameters(builder, params, culprit):
 
 @pytest.mark.parametrize("depth", [None, 2e-6])
 def test_structured_plate_is_a_regular_grid(depth):
-    """structured = true: round(extent / h) divisions per side, nodes on a regular grid."""
+    """structured = true: round(extent / h) divisions per side (extents that are not
+    multiples of h too), nodes on a regular grid of spacing extent / divisions."""
     from femcell.domain import Domain
 
-    dom = Domain.from_builder("plate", width=4e-6, height=2e-6, depth=depth, h=0.5e-6,
+    h = 0.45e-6  # 4e-6 / h = 8.9 -> 9 divisions, 2e-6 / h = 4.4 -> 4
+    dom = Domain.from_builder("plate", width=4e-6, height=2e-6, depth=depth, h=h,
                               origin="corner", structured=True)
     tdim = dom.tdim
     n = dom.mesh.topology.index_map(tdim).size_global
-    assert n == (8 * 4 * 2 if depth is None else 8 * 4 * 4 * 6)
-    x = dom.mesh.geometry.x[:, :dom.gdim] / 0.5e-6
+    assert n == (9 * 4 * 2 if depth is None else 9 * 4 * 4 * 6)
+    x = dom.mesh.geometry.x[:, :dom.gdim] / np.array([4e-6 / 9, 0.5e-6, 0.5e-6][:dom.gdim])
     assert np.allclose(x, np.round(x), atol=1e-9)
 
 
