@@ -13,8 +13,9 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
                                        # m^2 per unit depth in 2D, m^3 in 3D)
     intact = ["left", "right"]         # facet regions held at d = 0 (grips)
     j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
-                                       # a crack growing along direction (rectangular body:
-                                       # theta falls to 0 over `layer` at its faces)
+                                       # a crack growing along direction (2D planar,
+                                       # rectangular body, one material: theta falls to 0
+                                       # over `layer` at its faces)
 """
 
 from __future__ import annotations
