@@ -161,6 +161,11 @@ class PhaseFieldFracture(Physics):
         self.domain, self.time = domain, time
         mesh = domain.mesh
         self.h_min = self._min_cell_size()
+        # the active-set Newton moves the edge of the damaged zone by about a cell per
+        # iteration: relaxing a crack band into its profile (half width 2 l for AT1) takes
+        # ~2 l / h iterations, so a fixed cap fails on fine meshes (30 failed at l/h = 16)
+        self.snes_options = {**type(self).snes_options,
+                             "snes_max_it": int(max(30, 30 + 4 * self.ell / self.h_min))}
         V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
         self.V = V
         self.field = Field.create(self.name, V, levels=0)  # quasi-static

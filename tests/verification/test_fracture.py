@@ -335,3 +335,21 @@ def test_surface_flaw_onset_pressure_is_griffiths(a, ell):
     assert 0 < i < len(p) - 1, p / pc  # a peak, then the pressure falls
     assert p[i] == pytest.approx(pc, rel=0.10), p / pc
     assert rows[-1]["crack_length"] > rows[0]["crack_length"] + ell  # it grew
+
+
+def test_initial_crack_relaxes_on_a_fine_mesh():
+    """An initial crack band relaxes into its AT1 profile (half width 2 l = 64 cells at
+    l/h = 32) in the first solve: the active-set Newton moves the edge of the damage by
+    about a cell per iteration, so its iteration cap scales with l/h (a fixed 30 failed
+    here, and on SENT at h = l/16). The relaxed band is a crack across the strip."""
+    L, H, ell, h = 40e-6, 1e-6, 4e-6, 0.125e-6
+    dom = Domain.from_builder("plate", width=L, height=H, h=h, origin="corner",
+                              structured=True)
+    mech, frac, prob = _pulled_bar(dom, L, 1e-9, 1.0, ell, atol=1e-6,
+                                   initial_cracks=[((L / 2, 0.0), (L / 2, H))])
+    prob.initialise()
+    integ = TimeIntegrator(prob, StepController(dt_initial=1.0, adaptive=False, max_cuts=0))
+    integ.run(1.0)
+    assert integ.steps == 1 and integ.rejected == 0
+    assert prob.quantities()["crack_surface"] == pytest.approx(H, rel=0.1)
+    prob.close()
