@@ -81,7 +81,7 @@ def test_volume_driven_crack_follows_griffith_sneddon():
         assert d.min() >= -1e-12 and d.max() <= 1 + 1e-12
         assert np.all(d >= d_prev[0] - 1e-12), "damage decreased"
         d_prev[0] = d.copy()
-        rows.append(prob.quantities())
+        rows.append({"t": rec["t"], **prob.quantities()})
 
     TimeIntegrator(prob, StepController(dt_initial=1 / 4, adaptive=False)).run(1.0, on_step)
     prob.close()
@@ -90,9 +90,11 @@ def test_volume_driven_crack_follows_griffith_sneddon():
     p = np.array([r["crack_pressure"] for r in rows])
     length = np.array([r["crack_length"] for r in rows])
     ref = am.griffith_sneddon_volume_control(V, a0=A0, E=E, nu=NU, gc=gc_eff)
-    assert V == pytest.approx(v_end * np.arange(1, 5) / 4, rel=1e-9)  # volume control holds
+    # volume control holds at every accepted step (a step the sweeps cannot converge is cut,
+    # which under MPI happened once in four runs: the steps are read, not assumed)
+    assert V == pytest.approx(v_end * np.array([r["t"] for r in rows]), rel=1e-9)
     before, after = V < 0.8 * ref["V_c"], V > 1.3 * ref["V_c"]
-    assert before.sum() == 1 and after.sum() == 2, V / ref["V_c"]
+    assert before.sum() >= 1 and after.sum() >= 2, V / ref["V_c"]
     assert np.all(np.abs(p[after] / ref["p"][after] - 1) < 0.05), p / ref["p"]
     da = 0.5 * (length[-1] - length[-2])  # both tips advance
     da_ref = ref["a"][-1] - ref["a"][-2]
