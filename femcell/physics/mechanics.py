@@ -732,33 +732,42 @@ class Elasticity(Physics):
         facet's normal (collective). Planar 2D: the in-plane tangential plus out-of-plane
         stress average; 1D spherical: the hoop stress of the outermost cell."""
         domain = self.domain
-        mesh, tdim, gdim = domain.mesh, domain.tdim, domain.gdim
-        fdim = tdim - 1
-        facets = domain.facets(region)
-        nf = mesh.topology.index_map(fdim).size_local
-        facets = facets[facets < nf]
+        cells, nrm = self._surface_geometry(region)
         lo, hi = np.inf, -np.inf
-        if facets.size:
-            mesh.topology.create_connectivity(fdim, tdim)
-            f2c = mesh.topology.connectivity(fdim, tdim)
-            cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+        if cells.size:
             sig = self._out["stress"].x.array.reshape(-1, 3, 3)[cells]
-            if gdim == 1:
-                nrm = np.tile([1.0, 0.0, 0.0], (facets.size, 1))
-            else:
-                verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
-                x = mesh.geometry.x[verts]  # (n, nverts, 3)
-                if gdim == 2:
-                    t = x[:, 1, :2] - x[:, 0, :2]
-                    nrm = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
-                else:
-                    nrm = np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0])
-                nrm /= np.linalg.norm(nrm, axis=1)[:, None]
             snn = np.einsum("ni,nij,nj->n", nrm, sig, nrm)
             tang = 0.5 * (np.trace(sig, axis1=1, axis2=2) - snn)
             lo, hi = float(tang.min()), float(tang.max())
         comm = domain.comm
         return comm.allreduce(lo, op=MPI.MIN), comm.allreduce(hi, op=MPI.MAX)
+
+    def _surface_geometry(self, region: str):
+        """(adjacent cell, unit normal (n, 3)) of the owned facets of a region, computed once
+        (the mesh does not move)."""
+        cache = self.__dict__.setdefault("_surface_cache", {})
+        if region in cache:
+            return cache[region]
+        domain = self.domain
+        mesh, tdim, gdim = domain.mesh, domain.tdim, domain.gdim
+        fdim = tdim - 1
+        mesh.topology.create_connectivity(fdim, tdim)  # on every rank
+        facets = domain.facets(region)
+        facets = facets[facets < mesh.topology.index_map(fdim).size_local]
+        f2c = mesh.topology.connectivity(fdim, tdim)
+        cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+        if gdim == 1 or not facets.size:
+            nrm = np.tile([1.0, 0.0, 0.0], (facets.size, 1))
+        else:
+            x = mesh.geometry.x[dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)]
+            if gdim == 2:
+                t = x[:, 1, :2] - x[:, 0, :2]
+                nrm = np.column_stack([-t[:, 1], t[:, 0], np.zeros(len(t))])
+            else:
+                nrm = np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0])
+            nrm /= np.linalg.norm(nrm, axis=1)[:, None]
+        cache[region] = (cells, nrm)
+        return cache[region]
 
     def _n_owned_cells(self) -> int:
         return self.domain.mesh.topology.index_map(self.domain.tdim).size_local
