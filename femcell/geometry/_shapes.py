@@ -42,6 +42,15 @@ def add_lens(dim: int, center, radius: float, height: float) -> int:
     return tag
 
 
+def add_ellipsoid(center, semi_axes) -> int:
+    """Ellipsoid (3D) with the given centre and semi-axes along x, y, z."""
+    occ = gmsh.model.occ
+    tag = occ.addSphere(0, 0, 0, 1.0)
+    occ.dilate([(3, tag)], 0, 0, 0, *semi_axes[:3])
+    occ.translate([(3, tag)], *center[:3])
+    return tag
+
+
 def notch_outline(length: float, opening: float, tip_radius: float, extension: float):
     """Outline of a notch in local coordinates (u across, v along the notch axis).
 

@@ -1,7 +1,8 @@
-"""Electrolyte slab with surface flaws (notches) entering from the anode side."""
+"""Electrolyte slab with surface flaws (notches, semi-elliptical flaws, pores) at the anode side."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -20,60 +21,174 @@ from ._common import (
     real,
     refined_size,
 )
-from ._shapes import add_box, add_notch, notch_frame
+from ._shapes import add_ball, add_box, add_ellipsoid, add_notch, notch_frame
 
 NAME = "notched_electrolyte"
-_TOL = 1e-6  # model units
 
 
-def _flaw(i: int, raw: object, width: float, thickness: float) -> dict:
+SHAPES = ("notch", "pore", "semi_elliptical")
+_KEYS = {
+    "notch": {"x", "length", "opening", "tip_radius"},
+    "pore": {"x", "y", "radius", "ligament"},
+    "semi_elliptical": {"x", "y", "length", "surface_length", "opening"},
+}
+_REQUIRED = {
+    "notch": ("x", "length", "tip_radius"),
+    "pore": ("x", "radius", "ligament"),
+    "semi_elliptical": ("x", "length", "surface_length", "opening"),
+}
+
+
+def _flaw(i: int, raw: object, dim: int, width: float, depth: float, thickness: float) -> dict:
+    """One validated flaw spec (m) with its footprint half-widths ``half`` (x, and y in 3D),
+    the extent ``top`` of the flaw along the stacking axis, and the radius ``rho`` of its
+    sharpest (deepest) point."""
     label = f"flaws[{i}]"
     if not isinstance(raw, Mapping):
         raise fail(NAME, label, raw, "must be a dict")
-    known = {"x", "length", "opening", "tip_radius"}
+    shape = raw.get("shape", "notch")
+    if shape not in SHAPES:
+        raise fail(NAME, f"{label}.shape", shape, f"must be one of {list(SHAPES)}")
+    if shape == "semi_elliptical" and dim != 3:
+        raise fail(NAME, f"{label}.shape", shape, "needs dim=3 (its 2D section is a notch)")
+    known = _KEYS[shape] | {"shape"}
     for k in raw:
         if k not in known:
-            raise fail(NAME, f"{label}.{k}", raw[k], f"unknown key (known: {sorted(known)})")
-    for k in ("x", "length", "tip_radius"):
+            raise fail(
+                NAME, f"{label}.{k}", raw[k], f"unknown key for a {shape} (known: {sorted(known)})"
+            )
+    for k in _REQUIRED[shape]:
         if k not in raw:
-            raise fail(NAME, label, dict(raw), f"misses the key {k!r}")
+            raise fail(NAME, label, dict(raw), f"misses the key {k!r} (a {shape})")
     x = real(NAME, f"{label}.x", raw["x"])
-    a = check_length(NAME, f"{label}.length", raw["length"])
-    rho = check_length(NAME, f"{label}.tip_radius", raw["tip_radius"])
-    w = (
-        2 * rho
-        if raw.get("opening") is None
-        else check_length(NAME, f"{label}.opening", raw["opening"])
-    )
-    if w < 2 * rho * (1 - 1e-9):
-        raise fail(NAME, f"{label}.opening", w, f"must be at least 2 tip_radius = {2 * rho!r} m")
-    if rho >= a:
-        raise fail(NAME, f"{label}.tip_radius", rho, f"must be less than the length {a!r} m")
-    if a >= 0.98 * thickness:
-        raise fail(NAME, f"{label}.length", a, f"must be less than the thickness {thickness!r} m")
-    if x - w / 2 <= 0 or x + w / 2 >= width:
-        raise fail(
-            NAME, f"{label}.x", x, f"puts the mouth (opening {w!r} m) outside [0, {width!r}] m"
+    y = depth / 2
+    if dim == 3 and raw.get("y") is not None:
+        y = real(NAME, f"{label}.y", raw["y"])
+    elif dim == 2 and raw.get("y") is not None:
+        raise fail(NAME, f"{label}.y", raw["y"], "is for dim=3 only")
+    out = {"shape": shape, "x": x}
+    if shape == "notch":
+        a = check_length(NAME, f"{label}.length", raw["length"])
+        rho = check_length(NAME, f"{label}.tip_radius", raw["tip_radius"])
+        w = (
+            2 * rho
+            if raw.get("opening") is None
+            else check_length(NAME, f"{label}.opening", raw["opening"])
         )
-    return {"x": x, "length": a, "opening": max(w, 2 * rho), "tip_radius": rho}
+        if w < 2 * rho * (1 - 1e-9):
+            raise fail(
+                NAME, f"{label}.opening", w, f"must be at least 2 tip_radius = {2 * rho!r} m"
+            )
+        if rho >= a:
+            raise fail(NAME, f"{label}.tip_radius", rho, f"must be less than the length {a!r} m")
+        w = max(w, 2 * rho)
+        out.update(
+            length=a,
+            opening=w,
+            tip_radius=rho,
+            half=(w / 2, depth / 2),
+            top=a,
+            rho=rho,
+            y=y,
+            through=True,
+        )
+    elif shape == "pore":
+        r = check_length(NAME, f"{label}.radius", raw["radius"])
+        lig = check_length(NAME, f"{label}.ligament", raw["ligament"])
+        a = lig + 2 * r
+        out.update(radius=r, ligament=lig, half=(r, r), top=a, rho=r, y=y, through=False)
+    else:
+        a = check_length(NAME, f"{label}.length", raw["length"])
+        c = check_length(NAME, f"{label}.surface_length", raw["surface_length"]) / 2
+        w = check_length(NAME, f"{label}.opening", raw["opening"])
+        if w / 2 >= min(a, c):
+            raise fail(
+                NAME,
+                f"{label}.opening",
+                w,
+                f"must be less than 2 min(length, surface_length / 2) = "
+                f"{2 * min(a, c)!r} m (a flat, crack-like flaw)",
+            )
+        out.update(
+            length=a,
+            surface_length=2 * c,
+            opening=w,
+            half=(w / 2, c),
+            top=a,
+            rho=(w / 2) ** 2 / a,
+            y=y,
+            through=False,
+        )
+    if out["top"] >= 0.98 * thickness:
+        key = "ligament" if shape == "pore" else "length"
+        raise fail(
+            NAME,
+            f"{label}.{key}",
+            raw[key],
+            f"puts the flaw through (or within 2 % of) the thickness {thickness!r} m",
+        )
+    hx, hy = out["half"]
+    if x - hx <= 0 or x + hx >= width:
+        raise fail(
+            NAME, f"{label}.x", x, f"puts the flaw (half width {hx!r} m) outside [0, {width!r}] m"
+        )
+    if dim == 3 and not out["through"] and (y - hy <= 0 or y + hy >= depth):
+        raise fail(
+            NAME, f"{label}.y", y, f"puts the flaw (half length {hy!r} m) outside [0, {depth!r}] m"
+        )
+    return out
+
+
+def _refine_box(
+    s: dict, dim: int, depth: float, thickness: float, h_t: float, refine_length: float | None
+):
+    """(lo, hi) (m, 3 components) of the box meshed at h_tip around a flaw and along its
+    expected crack path: from the flaw's deepest point ``refine_length`` further (default: to
+    the top face), across the flaw's footprint plus a band."""
+    band = 2 * s["rho"] + h_t if s["shape"] == "notch" else h_t + 0.25 * s["half"][0]
+    ahead = thickness - s["top"] if refine_length is None else refine_length
+    stack = dim - 1
+    lo, hi = np.zeros(3), np.zeros(3)
+    across = band if s["shape"] == "notch" else s["half"][0] + band
+    lo[0], hi[0] = s["x"] - across, s["x"] + across
+    if s["shape"] == "notch":
+        lo[stack] = s["length"] - s["rho"] - band
+    hi[stack] = min(s["top"] + ahead, thickness)
+    if dim == 3:
+        if s["through"]:
+            lo[1], hi[1] = 0.0, depth
+        else:
+            reach = s["half"][1] + band + (ahead if s["shape"] == "semi_elliptical" else 0.0)
+            lo[1], hi[1] = max(s["y"] - reach, 0.0), min(s["y"] + reach, depth)
+    return lo, hi
+
+
+def _wall_size(h: float, h_t: float, specs: list[dict]) -> float:
+    """Element size (m) on the flaw walls: resolves the narrowest opening or pore."""
+    narrow = min(s["opening"] if "opening" in s else s["radius"] / 2 for s in specs)
+    return min(h, max(h_t, narrow))
 
 
 def _count_cells(dim, foot, thickness, depth, h, h_t, refine_length, specs) -> None:
-    """Check the estimated cell count (the slab, the refined boxes ahead of the tips and the
-    notch walls) against the limit before anything is built."""
+    """Check the estimated cell count (the slab, the refined boxes around the flaws and their
+    walls) against the limit before anything is built."""
     count = CellCount(NAME, dim, [*foot, thickness], float(np.prod(foot)) * thickness, h)
     span = depth if dim == 3 else 1.0
     t = SIZE_SAFETY[dim] * h_t
-    wall = min(h, max(h_t, min(s["opening"] for s in specs)))
+    wall = _wall_size(h, h_t, specs)
     for s in specs:
-        a, rho = s["length"], s["tip_radius"]
-        band = 2 * rho + h_t
-        ahead = thickness - a if refine_length is None else refine_length
-        tall = min(a + ahead, thickness) - (a - rho - band)
+        lo, hi = _refine_box(s, dim, depth, thickness, h_t, refine_length)
+        ext = (hi - lo)[:dim]
         if h_t < h:
-            count.add("h_tip", h_t, CELLS_PER_MEASURE[dim] * 2 * band * tall * span / t**dim)
-            count.near("h_tip", h_t, 2 * (2 * band + tall) * span)
-        count.near("h_tip", wall, 2 * a * span)
+            count.add("h_tip", h_t, CELLS_PER_MEASURE[dim] * float(np.prod(ext)) / t**dim)
+            count.near("h_tip", h_t, 2 * float(np.sum(np.prod(ext) / ext)))
+        if s["shape"] == "notch":
+            count.near("h_tip", wall, 2 * s["length"] * span)
+        elif s["shape"] == "pore":
+            r = s["radius"]
+            count.near("h_tip", wall, 2 * math.pi * r if dim == 2 else 4 * math.pi * r**2)
+        else:
+            count.near("h_tip", wall, 2 * math.pi * s["length"] * s["surface_length"] / 2)
     count.check()
 
 
@@ -89,30 +204,42 @@ def notched_electrolyte(
     refine_length: float | None = None,
     order: int = 1,
 ) -> dict:
-    """An "electrolyte" slab [0, width] x [0, thickness] with notches from its bottom face.
+    """An "electrolyte" slab [0, width] x [0, thickness] with surface flaws at its bottom face.
 
-    Each flaw is an empty notch entering along +y (+z in 3D) at x: straight walls opening
-    ``opening`` wide at the mouth and tangent to a round tip of radius ``tip_radius`` whose
-    apex is ``length`` from the mouth (``opening = 2 tip_radius``: a U-slot). In 3D the slab
-    is [0, width] x [0, depth] x [0, thickness] and each notch is a through-depth slot.
+    Flaw shapes (``shape``, default "notch"), all entering along +y (+z in 3D):
+
+    * "notch": straight walls opening ``opening`` wide at the mouth and tangent to a round
+      tip of radius ``tip_radius`` whose apex is ``length`` from the mouth (``opening = 2
+      tip_radius``: a U-slot); in 3D a through-depth slot. Walls: facets "notch".
+    * "semi_elliptical" (3D only): half an ellipsoid cut by the bottom face, ``length`` deep,
+      ``surface_length`` long at the surface (along y) and ``opening`` wide (along x): the
+      classic surface flaw of fracture mechanics (Newman-Raju). Walls: facets "notch".
+    * "pore": a disk (2D) or sphere (3D) of ``radius`` below the surface, separated from it
+      by a ligament ``ligament`` thick. Walls: facets "pore".
 
     Args:
         dim: 2 or 3.
         width, thickness: slab size (m; default 20 and 10 um).
         depth: slab depth (m; 3D only, default width).
         h: target element size (m); default a tenth of the smaller of width and thickness.
-        flaws: list of dicts {"x", "length", "tip_radius", "opening" (default 2 tip_radius)}
-            (m); default one notch at the centre, a quarter of the thickness long.
-        h_tip: element size (m, an upper bound) around each tip and along its expected
-            crack path; default min(h, tip_radius / 2).
-        refine_length: length (m) of the refined band ahead of each tip along the notch
-            axis (the expected crack path); default: up to the top face.
+        flaws: list of dicts (m): notch {"x", "length", "tip_radius", "opening" (default 2
+            tip_radius)}; semi_elliptical {"x", "y" (default depth / 2), "length",
+            "surface_length", "opening"}; pore {"x", "y" (3D, default depth / 2), "radius",
+            "ligament"}; each with "shape". Default: one notch at the centre, a quarter of
+            the thickness long.
+        h_tip: element size (m, an upper bound) around each flaw and along its expected
+            crack path; default min(h, half the sharpest feature: tip_radius, opening / 2 of
+            a semi-elliptical flaw, radius / 2 of a pore).
+        refine_length: length (m) of the refined band beyond each flaw's deepest point (the
+            expected crack path); default: up to the top face.
         order: geometric order of the elements (1 or 2).
 
     Returns:
-        Metadata with ``flaws`` (as built, with "apex" and "tip_center", m), ``volumes``,
-        ``areas``. Cell group "electrolyte"; facets "anode_side" (bottom), "cathode_side"
-        (top), "sides", "notch" (the notch walls).
+        Metadata with ``flaws`` (as built: "shape", the inputs, "apex" (the deepest point of a
+        notch or semi-elliptical flaw, the point of a pore nearest the surface), "tip_center",
+        "size" (the Griffith flaw size a: the length, or for a pore ligament + 2 radius), m),
+        ``volumes``, ``areas``. Cell group "electrolyte"; facets "anode_side" (bottom),
+        "cathode_side" (top), "sides", and "notch" and/or "pore" (the flaw walls).
     """
     dim = choice(NAME, "dim", dim, (2, 3))
     width = check_length(NAME, "width", width)
@@ -128,15 +255,27 @@ def notched_electrolyte(
         raise fail(NAME, "h", h, "must not exceed the width and the thickness")
     if not isinstance(flaws, Sequence) or isinstance(flaws, str) or not flaws:
         raise fail(NAME, "flaws", flaws, "must be a non-empty list of dicts")
-    specs = [_flaw(i, f, width, thickness) for i, f in enumerate(flaws)]
-    order_x = sorted(range(len(specs)), key=lambda i: specs[i]["x"])
-    for i, j in zip(order_x, order_x[1:], strict=False):
-        a, b = specs[i], specs[j]
-        if a["x"] + a["opening"] / 2 >= b["x"] - b["opening"] / 2:
-            raise fail(NAME, f"flaws[{j}].x", b["x"], f"overlaps flaws[{i}]")
-    rho_min = min(s["tip_radius"] for s in specs)
+    specs = [_flaw(i, f, dim, width, depth, thickness) for i, f in enumerate(flaws)]
+
+    def footprint(sp):
+        (hx, hy), y = sp["half"], sp["y"]
+        return (sp["x"] - hx, sp["x"] + hx), (
+            (0.0, depth) if sp["through"] or dim == 2 else (y - hy, y + hy)
+        )
+
+    for j in range(len(specs)):
+        for i in range(j):
+            (ax, ay), (bx, by) = footprint(specs[i]), footprint(specs[j])
+            if ax[0] < bx[1] and bx[0] < ax[1] and ay[0] < by[1] and by[0] < ay[1]:
+                raise fail(NAME, f"flaws[{j}].x", specs[j]["x"], f"overlaps flaws[{i}]")
+    feature = min(
+        s["rho"]
+        if s["shape"] == "notch"
+        else (s["opening"] / 2 if s["shape"] == "semi_elliptical" else s["radius"] / 2)
+        for s in specs
+    )
     if h_tip is None:
-        h_t = min(h, rho_min / 2)
+        h_t = min(h, feature / 2)
     else:
         h_t = refined_size(NAME, "h_tip", h_tip, h)
     if refine_length is not None:
@@ -161,24 +300,68 @@ def notched_electrolyte(
     ext = np.array([*foot, thickness]) / scale
     parts = [Part("layer", [add_box(dim, np.zeros(3), ext)], name="electrolyte")]
     meta = []
+    keep = (
+        "shape",
+        "x",
+        "y",
+        "length",
+        "opening",
+        "tip_radius",
+        "surface_length",
+        "radius",
+        "ligament",
+    )
     for s in specs:
-        mouth = np.zeros(3)
-        mouth[0] = s["x"]
-        frame = notch_frame(dim, mouth / scale, 0.0, +1)
-        d3 = (-0.01 * depth / scale, 1.01 * depth / scale) if dim == 3 else None
-        a, rho = s["length"], s["tip_radius"]
-        tag = add_notch(
-            dim, frame, a / scale, s["opening"] / scale, rho / scale, 0.1 * a / scale, d3
+        built = {k: s[k] for k in keep if k in s and not (k == "y" and dim == 2)}
+        if s["shape"] == "notch":
+            mouth = np.zeros(3)
+            mouth[0] = s["x"]
+            frame = notch_frame(dim, mouth / scale, 0.0, +1)
+            d3 = (-0.01 * depth / scale, 1.01 * depth / scale) if dim == 3 else None
+            a, rho = s["length"], s["tip_radius"]
+            tag = add_notch(
+                dim, frame, a / scale, s["opening"] / scale, rho / scale, 0.1 * a / scale, d3
+            )
+            parts.append(Part("empty", [tag], facet="notch"))
+            apex, centre = mouth.copy(), mouth.copy()
+            apex[stack], centre[stack] = a, a - rho
+            if dim == 3:
+                built.pop("y", None)
+        elif s["shape"] == "pore":
+            r = s["radius"]
+            centre = np.array([s["x"], s["y"], 0.0]) if dim == 3 else np.array([s["x"], 0, 0.0])
+            centre[stack] = s["ligament"] + r
+            parts.append(Part("empty", [add_ball(dim, centre / scale, r / scale)], facet="pore"))
+            apex = centre.copy()
+            apex[stack] = s["ligament"]
+        else:
+            a = s["length"]
+            centre = np.array([s["x"], s["y"], 0.0])
+            half = np.array([s["opening"] / 2, s["surface_length"] / 2, a])
+            parts.append(
+                Part("empty", [add_ellipsoid(centre / scale, half / scale)], facet="notch")
+            )
+            apex = centre.copy()
+            apex[stack] = a
+            centre = apex.copy()
+            centre[stack] = a - s["rho"]
+        meta.append(
+            {
+                **built,
+                "size": s["top"],
+                "apex": apex[:dim].tolist(),
+                "tip_center": centre[:dim].tolist(),
+            }
         )
-        parts.append(Part("empty", [tag], facet="notch"))
-        apex, centre = mouth.copy(), mouth.copy()
-        apex[stack], centre[stack] = a, a - rho
-        meta.append({**s, "apex": apex[:dim].tolist(), "tip_center": centre[:dim].tolist()})
 
     def outer(lo, hi):
-        if hi[stack] < _TOL:
+        # by the midpoint: OCC inflates the bounding box of a planar face trimmed by a
+        # curved flaw (the bottom face around a semi-elliptical flaw), and every side face
+        # spans the whole thickness
+        mid = 0.5 * (lo[stack] + hi[stack])
+        if mid < 0.25 * ext[stack]:
             return "anode_side"
-        if lo[stack] > ext[stack] - _TOL:
+        if mid > 0.75 * ext[stack]:
             return "cathode_side"
         return "sides"
 
@@ -186,17 +369,10 @@ def notched_electrolyte(
     asm.name_groups()
     sizing = Sizing(dim, h / scale)
     for s in specs:
-        a, rho = s["length"], s["tip_radius"]
-        band = 2 * rho + h_t
-        ahead = thickness - a if refine_length is None else refine_length
-        lo, hi = np.zeros(3), np.zeros(3)
-        lo[0], hi[0] = s["x"] - band, s["x"] + band
-        lo[stack], hi[stack] = a - rho - band, min(a + ahead, thickness)
-        if dim == 3:
-            lo[1], hi[1] = 0.0, depth
+        lo, hi = _refine_box(s, dim, depth, thickness, h_t, refine_length)
         sizing.box(lo / scale, hi / scale, h_t / scale)
-    wall = min(h, max(h_t, min(s["opening"] for s in specs)))  # resolve the narrowest slot
-    sizing.near(asm.facets.get("notch", []), wall / scale)
+    wall = _wall_size(h, h_t, specs)  # resolve the narrowest slot or pore
+    sizing.near(asm.facets.get("notch", []) + asm.facets.get("pore", []), wall / scale)
     sizing.apply()
     volumes, areas = asm.volumes(scale), asm.areas(scale)
     generate(dim, order, scale)

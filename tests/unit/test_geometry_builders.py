@@ -228,6 +228,43 @@ def test_notched_electrolyte(dim):
     assert max_edge(dom, near) <= h_tip
 
 
+@pytest.mark.parametrize("dim", [2, 3])
+def test_pore_and_semi_elliptical_flaws(dim):
+    """Pores (2D/3D) and semi-elliptical surface flaws (3D): exact OCC volumes, the walls as
+    their own facets, the bottom face with its hole, and the flaw metadata."""
+    width, thickness, depth = 12 * UM, 8 * UM, 10 * UM
+    r, lig = 1 * UM, 0.5 * UM
+    flaws = [{"shape": "pore", "x": 9 * UM, "radius": r, "ligament": lig}]
+    if dim == 3:
+        flaws[0]["y"] = 3 * UM
+        a, c, w = 3 * UM, 3 * UM, 1 * UM
+        flaws.append({"shape": "semi_elliptical", "x": 4 * UM, "length": a,
+                      "surface_length": 2 * c, "opening": w})
+    dom = Domain.from_builder(
+        "notched_electrolyte", dim=dim, width=width, thickness=thickness,
+        depth=depth if dim == 3 else None, h=2 * UM, flaws=flaws, h_tip=0.5 * UM,
+        refine_length=UM,
+    )
+    meta = dom.metadata
+    pore = math.pi * r**2 if dim == 2 else 4 / 3 * math.pi * r**3
+    half_ellipsoid = 2 / 3 * math.pi * (w / 2) * c * a if dim == 3 else 0.0
+    slab = width * thickness * (depth if dim == 3 else 1.0)
+    assert meta["volumes"]["electrolyte"] == pytest.approx(slab - pore - half_ellipsoid, rel=1e-5)
+    assert dom.volume() == pytest.approx(meta["volumes"]["electrolyte"], rel=1e-2)
+    wall = 2 * math.pi * r if dim == 2 else 4 * math.pi * r**2
+    assert dom.area("pore") == pytest.approx(wall, rel=2e-2)
+    bottom = width * (depth if dim == 3 else 1.0) - (math.pi * w / 2 * c if dim == 3 else 0.0)
+    assert dom.area("anode_side") == pytest.approx(bottom, rel=1e-3)
+    expected = {"anode_side", "cathode_side", "sides", "pore"} | ({"notch"} if dim == 3 else set())
+    assert set(dom.facet_regions) == expected
+    p0 = meta["flaws"][0]
+    assert p0["apex"][dim - 1] == pytest.approx(lig) and p0["size"] == pytest.approx(lig + 2 * r)
+    if dim == 3:
+        e = meta["flaws"][1]
+        assert e["apex"] == pytest.approx([4 * UM, depth / 2, a]) and e["size"] == a
+        assert e["tip_center"][2] == pytest.approx(a - (w / 2) ** 2 / a)
+
+
 # ---------------------------------------------------------------- four-probe samples
 PROBES = [
     dict(kind="bar", dim=2, length=10e-3, width=2e-3, h=1e-3),
@@ -344,6 +381,15 @@ BAD = [
     ("notched_electrolyte", {**NOTCH, "flaws": [{**F, "opening": 0.1 * UM}]}, "flaws[0].opening"),
     ("notched_electrolyte", {**NOTCH, "flaws": [{**F, "x": 0.1 * UM}]}, "flaws[0].x"),
     ("notched_electrolyte", {**NOTCH, "flaws": []}, "flaws"),
+    ("notched_electrolyte", {**NOTCH, "flaws": [{**F, "shape": "semi_elliptical",
+                                                 "surface_length": UM, "opening": 0.2 * UM}]},
+     "flaws[0].shape"),
+    ("notched_electrolyte", {**NOTCH, "flaws": [{"shape": "pore", "x": 3 * UM,
+                                                 "radius": UM, "ligament": 3 * UM}]},
+     "flaws[0].ligament"),
+    ("notched_electrolyte", {**NOTCH, "flaws": [{**F, "shape": "pore"}]}, "flaws[0].length"),
+    ("notched_electrolyte", {**NOTCH, "flaws": [{"shape": "crack", "x": 3 * UM}]},
+     "flaws[0].shape"),
     ("four_probe", {**BAR, "kind": "hall"}, "kind"),
     ("four_probe", {**BAR, "contact_positions": [1e-3, 2e-3, 2.2e-3, 9e-3]}, "contact_positions"),
     ("four_probe", {**BAR, "dim": 3}, "thickness"),
