@@ -1,0 +1,116 @@
+"""Verification of the metal filament in a broken electrolyte (issue 13): the diffuse filament
+surface carries the reaction of a sharp one, its pressure shifts the equilibrium by Omega p / F,
+and current leaves a pressurised filament for the flat interface."""
+
+from __future__ import annotations
+
+import dolfinx
+import numpy as np
+import pytest
+from conftest import layered_builder
+
+from femcell.domain import Domain
+from femcell.materials import Arrhenius, Conductor
+from femcell.physics.charge import ChargeTransport
+from femcell.physics.dendrite import MetalFilament
+from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics
+from femcell.problem import Problem
+from femcell.solvers import StepController, TimeIntegrator
+from femcell.units import F
+
+LE, LS = 10e-6, 100e-6
+SIGMA, I, OMEGA = 0.05, 1.0, 13.0e-6  # S/m (LLZO-like), A/m^2, m^3/mol (Li)
+METAL = Conductor("metal", Arrhenius(1.1e7), "electron")
+
+
+def _solve(dom, damage=None, *, i0=10.0, i0_filament=None, pressure=0.0, current=I):
+    """One galvanostatic state of Li | electrolyte | Li plated at the cathode, with a
+    filament of the given damage field (None: no filament); the last row of quantities."""
+    law = ButlerVolmer(Arrhenius(i0), 0.5, 0.5)
+    cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
+    ch = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                InterfaceKinetics("cathode", "electrolyte", law)],
+                         current_density=current)
+    phys = [ch]
+    if damage is not None:
+        V = dolfinx.fem.functionspace(dom.mesh, ("Lagrange", 1))
+        d = dolfinx.fem.Function(V)
+        d.interpolate(damage)
+        flaw = ButlerVolmer(Arrhenius(i0_filament or i0), 0.5, 0.5)
+        phys.append(MetalFilament(ch, d, electrode="cathode", law=flaw, molar_volume=OMEGA,
+                                  pressure=pressure))
+    pb = Problem(dom, phys)
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=1.0, adaptive=False))
+    rows = []
+    integ.run(1.0, lambda rec: rows.append({**rec, **pb.quantities()}) and False)
+    pb.close()
+    return rows[-1]
+
+
+@pytest.fixture(scope="module")
+def strip():
+    return Domain.from_builder(layered_builder([LE, LS, LE], 2e-6, 0.5e-6))
+
+
+def test_planar_filament_is_a_thinner_electrolyte(strip):
+    """A metal layer grown 40 um into the electrolyte from the plated side (diffuse edge 4 um,
+    m = d^4): the whole current deposits on it, its diffuse surface has the strip's area, the
+    cell voltage drops by I dL / sigma with dL the distance to the reaction plane (the mean
+    of x over |grad m|: x_f - 0.2 delta), and doubling i0 of the filament lowers the voltage
+    by I (R_ct(i0) - R_ct(2 i0)) - what a sharp interface of that area gives."""
+    xf, delta = LE + LS - 40e-6, 4e-6
+
+    def profile(x):
+        return np.clip(1 - (xf - x[0]) / delta, 0, 1)
+
+    ref = _solve(strip)
+    fil = _solve(strip, profile)
+    assert fil["filament_current_fraction"] == pytest.approx(1.0, abs=1e-3)
+    assert fil["filament_surface"] == pytest.approx(2e-6, rel=2e-2)
+    dl = LE + LS - (xf - 0.2 * delta)
+    assert fil["cell_voltage"] - ref["cell_voltage"] == pytest.approx(-I * dl / SIGMA, rel=3e-2)
+    fast = _solve(strip, profile, i0_filament=20.0)
+    law = ButlerVolmer(Arrhenius(10.0), 0.5, 0.5)
+    fast_law = ButlerVolmer(Arrhenius(20.0), 0.5, 0.5)
+    d_rct = I * (law.charge_transfer_resistance() - fast_law.charge_transfer_resistance())
+    assert fil["cell_voltage"] - fast["cell_voltage"] == pytest.approx(d_rct, rel=2e-2)
+
+
+def test_filament_pressure_shifts_the_equilibrium_by_omega_p_over_f(strip):
+    """At fixed current through the filament, a pressure p in it raises the cell voltage by
+    exactly Omega p / F (74 MPa ~ 10 mV for Li)."""
+    xf, delta = LE + LS - 40e-6, 4e-6
+
+    def profile(x):
+        return np.clip(1 - (xf - x[0]) / delta, 0, 1)
+
+    p = 74e6
+    v0 = _solve(strip, profile)["cell_voltage"]
+    row = _solve(strip, profile, pressure=p)
+    assert row["filament_shift"] == pytest.approx(OMEGA * p / F, rel=1e-12)
+    assert row["cell_voltage"] - v0 == pytest.approx(OMEGA * p / F, rel=1e-3)
+
+
+def test_tip_current_falls_as_the_filament_pressure_rises():
+    """A needle filament (0.6 um thick, 15 um long) from the plated interface (i0 = 10
+    mA/cm^2, 1 mA/cm^2): at p = 0 the current focuses at its tip (peak deposition current
+    density over twice its mean); at fixed cell current a rising pressure in it (2, 5 MPa:
+    0.27, 0.67 mV) sends current back to the flat interface - the filament's share and its
+    peak current density fall monotonically. (At tens of MPa a filament wired to its
+    electrode dissolves into the flat interface: a local cell, which the model also gives.)"""
+    W = 10e-6
+    dom = Domain.from_builder(layered_builder([LE, 40e-6, LE], W, 0.25e-6))
+    tip, half, ramp = LE + 40e-6 - 15e-6, 0.3e-6, 1.0e-6
+
+    def needle(x):
+        dist = np.maximum(np.abs(x[1] - W / 2) - half, 0.0) + np.maximum(tip - x[0], 0.0)
+        return np.clip(1 - dist / ramp, 0, 1)
+
+    rows = [_solve(dom, needle, i0=100.0, current=10.0, pressure=p) for p in (0.0, 2e6, 5e6)]
+    share = [r["filament_current_fraction"] for r in rows]
+    peak = [r["filament_j_max"] for r in rows]
+    mean = rows[0]["filament_current"] / rows[0]["filament_surface"]
+    assert peak[0] > 2 * mean  # current focusing at the tip, from the potential field
+    assert share[0] > share[1] > share[2] > 0
+    assert peak[0] > peak[1] > peak[2] > 0
