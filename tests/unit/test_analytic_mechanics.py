@@ -444,3 +444,21 @@ def test_sphere_surface_hoop_identity_matches_the_series(tau):
     hoop = am.sphere_surface_hoop(c_mean=c_mean, c_surface=res["c"][0], omega=SPH["omega"],
                                   E=E, nu=NU)
     assert hoop == pytest.approx(res["sigma_tt"][0], rel=1e-6)
+
+
+def test_griffith_plating_estimate():
+    """p_c = K_IC / (1.12 sqrt(pi a)) + sigma_n and eta_c = Omega p_c / F: a 10 um flaw in LLZO
+    (K_IC 1 MPa m^0.5) with Li needs ~159 MPa, ~21 mV; a 4x deeper flaw half the pressure;
+    a compressive stack stress adds to it one for one."""
+    from femcell.units import F
+
+    k, omega = 1.0e6, 13.0e-6
+    p, eta = am.griffith_plating_estimate(10e-6, k, molar_volume=omega)
+    assert p == pytest.approx(1.0e6 / (1.12 * np.sqrt(np.pi * 10e-6)), rel=1e-12)
+    assert p == pytest.approx(159.3e6, rel=1e-3)
+    assert eta == pytest.approx(omega * p / F, rel=1e-12) and 0.021 < eta < 0.022
+    p4, _ = am.griffith_plating_estimate(40e-6, k, molar_volume=omega)
+    assert p4 == pytest.approx(p / 2, rel=1e-12)
+    ps, eta_s = am.griffith_plating_estimate(10e-6, k, molar_volume=omega, stack_stress=5e6)
+    assert ps - p == pytest.approx(5e6, rel=1e-12)
+    assert eta_s - eta == pytest.approx(omega * 5e6 / F, rel=1e-9)
