@@ -64,6 +64,7 @@ class MetalFilament(Physics):
     linear = False
     symmetric = False
     time_dependent = True
+    step_hook = True  # the deposited charge is summed over accepted steps
 
     def __init__(self, charge, damage, *, electrode: str, law: KineticLaw,
                  molar_volume: float, pressure=None, equilibrium_potential: float = 0.0,
@@ -81,6 +82,7 @@ class MetalFilament(Physics):
         self.u_eq = float(equilibrium_potential)
         self.k = float(exponent)
         self.name = name
+        self.charge_deposited = 0.0  # C (C per m of depth in 2D), accepted steps
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:
@@ -195,6 +197,27 @@ class MetalFilament(Physics):
             self._p.value = self.pressure_fn(t)
         return False
 
+    def on_accept(self) -> None:
+        """Add the step's deposition (backward Euler: the accepted state's current x dt)."""
+        self.charge_deposited += self.current() * float(self.time.dt.value)
+
+    def current(self) -> float:
+        """Deposition current into the filament now [A; A/m in 2D] (collective)."""
+        return self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._qf["deposition"]), op=MPI.SUM)
+
+    def metal_volume(self, dt: float = 0.0) -> float:
+        """Metal deposited into the filament [m^3; m^2 in 2D]: over the accepted steps, plus
+        `dt` [s] at the current state's rate (the target of a volume-controlled crack during a
+        step)."""
+        return self.molar_volume * (self.charge_deposited + dt * self.current()) / FARADAY
+
+    def checkpoint_state(self) -> dict:
+        return {"charge_deposited": self.charge_deposited}
+
+    def restore_state(self, state: dict) -> None:
+        self.charge_deposited = float(state.get("charge_deposited", 0.0))
+
     def set_pressure(self, p: float) -> None:
         """Pressure in the filament [Pa] (when not taken from the fracture)."""
         if self.pressure_fn is None and not isinstance(self.damage, dolfinx.fem.Function):
@@ -208,7 +231,8 @@ class MetalFilament(Physics):
         """Deposition current into the filament (A; A per m of depth in 2D), its share of
         the cell current, the metal it adds (m^3/s; m^2/s in 2D), its surface (m^2; m in 2D),
         its metal content (m^3; m^2 in 2D) and the peak deposition current density on its
-        surface (A m^-2, cell averages), with the pressure that shifts it (Pa)."""
+        surface (A m^-2, cell averages), with the pressure that shifts it (Pa); the charge
+        deposited into it over the accepted steps (C; C/m in 2D) and its metal volume."""
         comm = self.domain.comm
         q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
              for k, f in self._qf.items()}
@@ -229,6 +253,8 @@ class MetalFilament(Physics):
             "filament_j_max": jmax,
             "filament_pressure": float(self._p.value),
             "filament_shift": self.molar_volume * float(self._p.value) / FARADAY,
+            "filament_charge": self.charge_deposited,
+            "filament_metal_deposited": self.metal_volume(),
         }
 
     def output_fields(self):

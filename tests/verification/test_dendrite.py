@@ -23,9 +23,11 @@ SIGMA, I, OMEGA = 0.05, 1.0, 13.0e-6  # S/m (LLZO-like), A/m^2, m^3/mol (Li)
 METAL = Conductor("metal", Arrhenius(1.1e7), "electron")
 
 
-def _solve(dom, damage=None, *, i0=10.0, i0_filament=None, pressure=0.0, current=I):
-    """One galvanostatic state of Li | electrolyte | Li plated at the cathode, with a
-    filament of the given damage field (None: no filament); the last row of quantities."""
+def _solve(dom, damage=None, *, i0=10.0, i0_filament=None, pressure=0.0, current=I,
+           t_end=1.0, rows=None):
+    """Galvanostatic steps (dt = 1 s up to t_end) of Li | electrolyte | Li plated at the
+    cathode, with a filament of the given damage field (None: no filament); the last row of
+    quantities (every row appended to `rows` when given)."""
     law = ButlerVolmer(Arrhenius(i0), 0.5, 0.5)
     cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
     ch = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
@@ -42,8 +44,8 @@ def _solve(dom, damage=None, *, i0=10.0, i0_filament=None, pressure=0.0, current
     pb = Problem(dom, phys)
     pb.initialise()
     integ = TimeIntegrator(pb, StepController(dt_initial=1.0, adaptive=False))
-    rows = []
-    integ.run(1.0, lambda rec: rows.append({**rec, **pb.quantities()}) and False)
+    rows = [] if rows is None else rows
+    integ.run(t_end, lambda rec: rows.append({**rec, **pb.quantities()}) and False)
     pb.close()
     return rows[-1]
 
@@ -114,3 +116,30 @@ def test_tip_current_falls_as_the_filament_pressure_rises():
     assert peak[0] > 2 * mean  # current focusing at the tip, from the potential field
     assert share[0] > share[1] > share[2] > 0
     assert peak[0] > peak[1] > peak[2] > 0
+
+
+def test_charge_is_conserved_between_the_flat_interface_and_the_filament():
+    """Under a rising current, what the stripped electrode gives equals what plates on the
+    flat interface plus what deposits into the filament, at every step (1e-6), and the
+    filament's deposited charge and metal are the sums of its current over the steps."""
+    W = 10e-6
+    dom = Domain.from_builder(layered_builder([LE, 40e-6, LE], W, 0.5e-6))
+    tip, half, ramp = LE + 40e-6 - 15e-6, 0.5e-6, 1.0e-6
+
+    def needle(x):
+        dist = np.maximum(np.abs(x[1] - W / 2) - half, 0.0) + np.maximum(tip - x[0], 0.0)
+        return np.clip(1 - dist / ramp, 0, 1)
+
+    rows = []
+    _solve(dom, needle, i0=100.0, current=lambda t: 5.0 * (1 + t), t_end=3.0, rows=rows)
+    assert len(rows) == 3
+    q_fil = 0.0
+    for r in rows:
+        given = r["current[anode|electrolyte]"]
+        assert given == pytest.approx(5.0 * (1 + r["t"]) * W, rel=1e-9)
+        flat = -r["current[cathode|electrolyte]"]
+        assert 0 < flat < given and r["filament_current"] > 0
+        assert flat + r["filament_current"] == pytest.approx(given, rel=1e-6)
+        q_fil += r["filament_current"] * 1.0
+        assert r["filament_charge"] == pytest.approx(q_fil, rel=1e-12)
+        assert r["filament_metal_deposited"] == pytest.approx(OMEGA * q_fil / F, rel=1e-12)
