@@ -108,9 +108,11 @@ def two_region_builder(h=0.25):
     return build
 
 
-def layered_builder(thicknesses, width, h, names=("anode", "electrolyte", "cathode")):
+def layered_builder(thicknesses, width, h, names=("anode", "electrolyte", "cathode"),
+                    refine=()):
     """2D stack along x of layers (e.g. anode | electrolyte | cathode) of given thicknesses
-    [m], height `width` [m]; facets "anode_cc" (x = 0) and "cathode_cc" (far end)."""
+    [m], height `width` [m]; facets "anode_cc" (x = 0) and "cathode_cc" (far end). `refine`:
+    boxes (x0, x1, y0, y1, h_box) [m] meshed at h_box."""
 
     def build():
         import gmsh
@@ -136,6 +138,18 @@ def layered_builder(thicknesses, width, h, names=("anode", "electrolyte", "catho
         gmsh.model.addPhysicalGroup(1, [t for t, v in cx.items() if abs(v - 1.0) < 1e-9],
                                     name="cathode_cc")
         gmsh.option.setNumber("Mesh.MeshSizeMax", h / s)
+        fields = []
+        for x0, x1, y0, y1, hb in refine:
+            f = gmsh.model.mesh.field.add("Box")
+            for key, v in (("VIn", hb / s), ("VOut", h / s), ("XMin", x0 / s),
+                           ("XMax", x1 / s), ("YMin", y0 / s), ("YMax", y1 / s),
+                           ("Thickness", 4 * hb / s)):
+                gmsh.model.mesh.field.setNumber(f, key, v)
+            fields.append(f)
+        if fields:
+            fmin = gmsh.model.mesh.field.add("Min")
+            gmsh.model.mesh.field.setNumbers(fmin, "FieldsList", fields)
+            gmsh.model.mesh.field.setAsBackgroundMesh(fmin)
         gmsh.model.mesh.generate(2)
         gmsh.model.mesh.affineTransform([s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0])
         return {"gdim": 2}

@@ -83,6 +83,7 @@ class MetalFilament(Physics):
         self.k = float(exponent)
         self.name = name
         self.charge_deposited = 0.0  # C (C per m of depth in 2D), accepted steps
+        self._rate = None  # deposition rate [A] of the last volume target of this step
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:
@@ -104,8 +105,13 @@ class MetalFilament(Physics):
         vt = self.vt = ch.vt
         phi_f, w = vt * self.field.u, ufl.TestFunction(V)
         phi_l, v_l = ch.phi[el], ch.v[el]
-        d = self.damage if isinstance(self.damage, dolfinx.fem.Function) else \
-            self.damage.field.u
+        if isinstance(self.damage, dolfinx.fem.Function):
+            d = self.damage
+        elif hasattr(self.damage, "field"):
+            d = self.damage.field.u
+        else:
+            raise MaterialError("filament: the fracture must come before it in the physics "
+                                "list")
         m = d ** self.k
         self.metal_fraction = m
         a = ufl.sqrt(ufl.inner(ufl.grad(m), ufl.grad(m)) + 1e-30)
@@ -169,8 +175,10 @@ class MetalFilament(Physics):
         }
         Q0 = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0))
         q0 = ufl.TestFunction(Q0)
+        # per cell: integral of the deposition and of the surface density (the damage
+        # changes: both are assembled when reported)
         self._peak = (form(sum(-j * a * q0 * wgt * dx_ for dx_ in dxs)),
-                      _owned_sums(form(sum(a * q0 * wgt * dx_ for dx_ in dxs))))
+                      form(sum(a * q0 * wgt * dx_ for dx_ in dxs)))
 
     def residuals(self) -> list:
         return [self._F]
@@ -198,8 +206,12 @@ class MetalFilament(Physics):
         return False
 
     def on_accept(self) -> None:
-        """Add the step's deposition (backward Euler: the accepted state's current x dt)."""
-        self.charge_deposited += self.current() * float(self.time.dt.value)
+        """Add the step's deposition (backward Euler): the rate the last volume-control
+        target of the step used (so the crack holds exactly the metal booked), else the
+        accepted state's current, times dt."""
+        rate = self.current() if self._rate is None else self._rate
+        self.charge_deposited += rate * float(self.time.dt.value)
+        self._rate = None
 
     def current(self) -> float:
         """Deposition current into the filament now [A; A/m in 2D] (collective)."""
@@ -210,7 +222,10 @@ class MetalFilament(Physics):
         """Metal deposited into the filament [m^3; m^2 in 2D]: over the accepted steps, plus
         `dt` [s] at the current state's rate (the target of a volume-controlled crack during a
         step)."""
-        return self.molar_volume * (self.charge_deposited + dt * self.current()) / FARADAY
+        rate = self.current()
+        if dt:
+            self._rate = rate
+        return self.molar_volume * (self.charge_deposited + dt * rate) / FARADAY
 
     def checkpoint_state(self) -> dict:
         return {"charge_deposited": self.charge_deposited}
@@ -236,10 +251,11 @@ class MetalFilament(Physics):
         comm = self.domain.comm
         q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
              for k, f in self._qf.items()}
-        vec = _owned_sums(self._peak[0])
-        area = self._peak[1]
-        sel = area > 1e-12 * max(float(comm.allreduce(area.max() if area.size else 0.0,
-                                                      op=MPI.MAX)), 1e-300)
+        vec, area = _owned_sums(self._peak[0]), _owned_sums(self._peak[1])
+        # cells on the filament surface (area density above 1 % of its peak): elsewhere
+        # the reaction rate of phi_f - phi_l means nothing (no metal surface there)
+        sel = area > 1e-2 * max(float(comm.allreduce(area.max() if area.size else 0.0,
+                                                     op=MPI.MAX)), 1e-300)
         local = vec[sel] / area[sel]
         jmax = comm.allreduce(float(local.max()) if local.size else 0.0, op=MPI.MAX)
         ch = self.charge

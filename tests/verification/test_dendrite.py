@@ -143,3 +143,98 @@ def test_charge_is_conserved_between_the_flat_interface_and_the_filament():
         q_fil += r["filament_current"] * 1.0
         assert r["filament_charge"] == pytest.approx(q_fil, rel=1e-12)
         assert r["filament_metal_deposited"] == pytest.approx(OMEGA * q_fil / F, rel=1e-12)
+
+
+# ---------------------------------------------------------------- plating into a flaw
+A_FLAW, ELL_F, K_IC = 10e-6, 1.25e-6, 0.2e6  # m, m, Pa m^0.5 (a model toughness: the
+# Griffith pressure of this flaw, ~33 MPa, is reached within seconds at 5 mA/cm^2)
+
+
+def _plate_into_flaw(current, dt, steps):
+    """Li | LLZO (120 um) | Li, plated at the cathode, with a surface flaw (an initial crack
+    10 um deep) at the plated interface: charge transport + filament (one group), elasticity
+    with the crack volume held at the deposited metal, AT1 damage. Rows of quantities with
+    the ledger (stripped charge, flat plating, metal in the crack) and the Griffith pressure
+    of the flaw (K_IC,eff = sqrt(Gc_eff E'), Y = 1.12)."""
+    from femcell import analytic_mechanics as am
+    from femcell.materials.mechanical import get_mechanics
+    from femcell.physics.fracture import PhaseFieldFracture
+    from femcell.physics.mechanics import Displacement, Elasticity
+    from femcell.solvers.staggered import StaggeredProblem
+
+    ls = W = 120e-6
+    xi = LE + ls
+    dom = Domain.from_builder(layered_builder(
+        [LE, ls, LE], W, W / 8,
+        refine=[(xi - A_FLAW - 8 * ELL_F, xi + ELL_F, W / 2 - 3 * ELL_F, W / 2 + 3 * ELL_F,
+                 ELL_F / 4)]))
+    law = ButlerVolmer(Arrhenius(100.0), 0.5, 0.5)
+    cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)), "cathode": METAL}
+    ch = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                InterfaceKinetics("cathode", "electrolyte", law)],
+                         current_density=current)
+    li, llzo = get_mechanics("li").elastic, get_mechanics("llzo").elastic
+    mech = Elasticity({"anode": li, "electrolyte": llzo, "cathode": li},
+                      [Displacement("anode_cc", {"x": 0.0, "y": 0.0}),
+                       Displacement("cathode_cc", {"x": 0.0})], mode="plane_strain")
+    e_prime = llzo.youngs_modulus / (1 - llzo.poisson_ratio ** 2)
+    frac = PhaseFieldFracture(mech, toughness=K_IC ** 2 / e_prime, length=ELL_F, model="AT1",
+                              split="none", initial_cracks=[((xi, W / 2), (xi - A_FLAW, W / 2))])
+    fil = MetalFilament(ch, frac, electrode="cathode", law=law, molar_volume=OMEGA)
+    prob = StaggeredProblem(
+        dom, [ch, mech, frac, fil], [[ch, fil], [mech], [frac]], rtol=0.0, atol=1e-5,
+        max_sweeps=200, acceleration="anderson",
+        volume_control=(frac, lambda t: fil.metal_volume(float(fil.time.dt.value))))
+    prob.initialise()
+    pc = am.griffith_surface_flaw_pressure(A_FLAW, np.sqrt(frac.effective_toughness()
+                                                           * e_prime))
+    rows, flat = [], [0.0]
+
+    def on_step(rec):
+        q = prob.quantities()
+        flat[0] += -q["current[cathode|electrolyte]"] * rec["dt"]
+        rows.append({**rec, **q, "q_stripped": q["current[anode|electrolyte]"] * rec["t"],
+                     "q_flat": flat[0], "q_crack": q["crack_volume"] * F / OMEGA})
+
+    TimeIntegrator(prob, StepController(dt_initial=dt, adaptive=False)).run(dt * steps,
+                                                                            on_step)
+    prob.close()
+    return rows, pc
+
+
+def _check_ledger(rows):
+    for r in rows:
+        assert r["q_flat"] + r["q_crack"] == pytest.approx(r["q_stripped"], rel=1e-6)
+        assert r["crack_volume"] == pytest.approx(r["filament_metal_deposited"], rel=1e-6)
+
+
+def test_plating_pressurises_the_flaw_until_it_cracks_at_griffiths_pressure():
+    """At 5 mA/cm^2 the metal deposited into the flaw raises its pressure until the flaw
+    grows: the peak pressure is the Griffith pressure of the flaw within 10 %, the crack then
+    runs ahead, and the metal is conserved - stripped = plated flat + held in the crack, to
+    1e-6 at every step."""
+    rows, pc = _plate_into_flaw(50.0, 0.5, 4)
+    p = np.array([r["crack_pressure"] for r in rows])
+    i = int(np.argmax(p))
+    assert 0 < i < len(p) - 1, p / pc  # a peak, then the pressure falls as the flaw grows
+    assert p[i] == pytest.approx(pc, rel=0.10), p / pc
+    assert rows[-1]["crack_length"] > rows[0]["crack_length"] + 2 * ELL_F
+    _check_ledger(rows)
+
+
+def test_below_the_critical_current_the_flaw_pressure_saturates():
+    """At 0.5 mA/cm^2 the pressure in the flaw rises while deposition into it slows (the
+    stress shift Omega p / F eats the local overpotential) and stays below half the Griffith
+    pressure: no growth. The saturation pressure is bounded by what the overpotential can
+    make: Omega p / F < |eta at the flat interface| + I a / sigma (the ohmic drop to the
+    flaw tip)."""
+    rows, pc = _plate_into_flaw(5.0, 2.5, 4)
+    p = np.array([r["crack_pressure"] for r in rows])
+    share = np.array([r["filament_current_fraction"] for r in rows])
+    assert np.all(np.diff(p) > 0) and np.all(np.diff(np.diff(p)) < 0)  # rising, saturating
+    assert np.all(np.diff(share) < 0) and share[-1] < 0.5 * share[0]
+    assert p[-1] < 0.5 * pc
+    bound = abs(rows[-1]["eta_mean[cathode|electrolyte]"]) + 5.0 * A_FLAW / SIGMA
+    assert OMEGA * p[-1] / F < bound
+    assert rows[-1]["crack_length"] < rows[0]["crack_length"] + 0.2 * ELL_F
+    _check_ledger(rows)
