@@ -8,12 +8,13 @@ import numpy as np
 
 from ._assemble import Assembly
 from ._cell_layout import NAME, Layout
-from ._common import CELLS_PER_MEASURE, SIZE_SAFETY, CellCount, Sizing
+from ._common import CELLS_PER_MEASURE, SIZE_SAFETY, CellCount, Sizing, count_boxes
 from .cathode import particle_surface
 
 
 def count_cells(
-    lay: Layout, h: float, h_int: float, pores: list[dict], voids: list[dict], particles
+    lay: Layout, h: float, h_int: float, pores: list[dict], voids: list[dict], particles,
+    boxes=(),
 ) -> None:
     """Check the estimated cell count (layers, refined interfaces, defect walls, notch tips,
     particle surfaces) against the limit before anything is built.
@@ -23,6 +24,7 @@ def count_cells(
         h, h_int: element sizes in the bulk and at interfaces (m).
         pores, voids: metadata from ``parse_pores`` and ``parse_voids``.
         particles: composite cathode particles from ``parse_composite``, or None.
+        boxes: refined boxes (``refine_boxes``).
 
     Raises:
         GeometryError: too many cells.
@@ -56,6 +58,7 @@ def count_cells(
     if particles is not None:
         count.near("h_interface", min(h_int, float(min(particles[1]))),
                    particle_surface(dim, particles[1]))
+    count_boxes(count, list(boxes), [0.0] * dim, [*foot, top], dim)
     count.check()
 
 
@@ -68,6 +71,7 @@ def set_sizes(
     pores: list[dict],
     voids: list[dict],
     particles=None,
+    boxes=(),
 ) -> None:
     """Install the background mesh size: h, h_int at interfaces and defect walls, h_tip
     around notch tips; particle surfaces no coarser than the smallest particle radius.
@@ -79,8 +83,15 @@ def set_sizes(
         scale: model length unit (m).
         pores, voids: metadata from ``parse_pores`` and ``parse_voids``.
         particles: (centres, radii) of composite-cathode particles, or None.
+        boxes: refined boxes (``refine_boxes``, m).
     """
     sizing = Sizing(lay.dim, h / scale)
+    for b in boxes:
+        lo = np.zeros(3)
+        hi = np.zeros(3)
+        for a, axis in enumerate("xyz"[: lay.dim]):
+            lo[a], hi[a] = b[axis]
+        sizing.box(lo / scale, hi / scale, b["h"] / scale)
     for tags in asm.interfaces.values():
         sizing.near(tags, h_int / scale)
     if particles is not None:  # gmsh cannot mesh a sphere much coarser than its radius

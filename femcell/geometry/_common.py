@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import gmsh
 
@@ -433,3 +433,51 @@ def bbox(dim: int, tag: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(lo, hi) corners of the bounding box of an entity (model units)."""
     b = gmsh.model.getBoundingBox(dim, tag)
     return b[:3], b[3:]
+
+
+def refine_box(builder: str, i: int, raw, lo, hi, dim: int, h: float,
+               h_fine: float | None) -> dict:
+    """One refined box {x = [x0, x1], y = [y0, y1] (, z), h} (m) of a builder, checked;
+    a missing axis spans the domain [lo, hi]; a missing h is h_fine."""
+    label = f"refine[{i}]"
+    if not isinstance(raw, Mapping):
+        raise fail(builder, label, raw, "must be a table {x = [x0, x1], y = [y0, y1], h}")
+    known = {"x", "y", "z", "h"}
+    for k in raw:
+        if k not in known or (k == "z" and dim == 2):
+            axes = "x, y, z" if dim == 3 else "x, y"
+            raise fail(builder, f"{label}.{k}", raw[k], f"unknown key (known: {axes}, h)")
+    if "h" not in raw and h_fine is None:
+        raise fail(builder, label, dict(raw), "misses the key 'h' (or give h_fine)")
+    size = positive(builder, f"{label}.h", raw["h"]) if "h" in raw else h_fine
+    if size > h:
+        raise fail(builder, f"{label}.h", size, f"must be at most h = {h!r} m")
+    box = {"h": size}
+    for a, axis in enumerate("xyz"[:dim]):
+        span = raw.get(axis, [lo[a], hi[a]])
+        if (not isinstance(span, Sequence) or isinstance(span, str) or len(span) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                           for v in span) or span[0] >= span[1]):
+            raise fail(builder, f"{label}.{axis}", span, "must be [low, high] with low < high (m)")
+        box[axis] = (float(span[0]), float(span[1]))
+    return box
+
+
+def refine_boxes(builder: str, refine, lo, hi, dim: int, h: float, h_fine: float | None = None):
+    """The refined boxes of a builder's ``refine`` (a table or a list of tables), checked."""
+    boxes = refine if isinstance(refine, Sequence) and not isinstance(refine, str | Mapping) \
+        else [refine]
+    if refine in (None, (), []):
+        return []
+    return [refine_box(builder, i, b, lo, hi, dim, h, h_fine) for i, b in enumerate(boxes)]
+
+
+def count_boxes(count: CellCount, boxes: list[dict], lo, hi, dim: int) -> None:
+    """Add the cells of refined boxes (their part inside [lo, hi]) to a CellCount."""
+    for i, b in enumerate(boxes):
+        vol = 1.0
+        for axis in "xyz"[:dim]:
+            vol *= max(min(b[axis][1], hi["xyz".index(axis)])
+                       - max(b[axis][0], lo["xyz".index(axis)]), 0.0)
+        count.add(f"refine[{i}].h", b["h"], 2.3 * max(vol, 0.0) / b["h"] ** dim * (
+            1 if dim == 2 else 2.6))

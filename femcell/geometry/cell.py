@@ -32,6 +32,7 @@ from ._common import (
     integer,
     metadata,
     options,
+    refine_boxes,
     refined_size,
 )
 from ._voronoi import orientations
@@ -60,6 +61,7 @@ def symmetric_cell(
     seed: int = 0,
     cathode: str = "metal",
     composite=None,
+    refine=(),
     order: int = 1,
 ) -> dict:
     """Stack anode | [interlayer] | electrolyte | cathode along the last axis.
@@ -111,6 +113,9 @@ def symmetric_cell(
             "seed", "min_gap"} as in ``composite_cathode`` (the cathode layer is the
             particle-filled box; its matrix is "electrolyte", or "electrolyte.matrix" with
             grains).
+        refine: boxes meshed finer (e.g. along an expected crack path): a table or a list
+            of tables {x = [x0, x1], y = [y0, y1] (, z), h} (m; the stacking axis is the
+            last; an axis left out spans the cell).
         order: geometric order of the elements (1 or 2).
 
     Returns:
@@ -152,7 +157,8 @@ def symmetric_cell(
     rough = parse_roughness(lay, roughness, seed)
     grain_spec = parse_grains(lay, grains, seed)
     particles = parse_composite(lay, composite, seed)
-    count_cells(lay, h, h_int, pore_meta, void_meta, particles)
+    boxes = refine_boxes(NAME, refine, [0.0] * dim, [*foot, top], dim, h)
+    count_cells(lay, h, h_int, pore_meta, void_meta, particles, boxes)
     params = {
         "dim": dim,
         "width": width,
@@ -171,6 +177,8 @@ def symmetric_cell(
         "seed": seed,
         "cathode": cathode,
         "composite": composite,
+        "refine": [{k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}
+                   for b in boxes],
         "order": order,
     }
     if dim == 3:
@@ -201,7 +209,7 @@ def symmetric_cell(
 
     asm = assemble(dim, parts, outer, seeds, "electrolyte.grain_")
     asm.name_groups()
-    set_sizes(asm, lay, h, h_int, scale, pore_meta, void_meta, particles)
+    set_sizes(asm, lay, h, h_int, scale, pore_meta, void_meta, particles, boxes)
     volumes, areas = asm.volumes(scale), asm.areas(scale)
     generate(dim, order, scale)
 

@@ -4,8 +4,6 @@ cracks are given as initial damage bands rather than cut into the mesh."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import gmsh
 
 from ._common import (
@@ -14,39 +12,18 @@ from ._common import (
     add_group,
     check_length,
     choice,
+    count_boxes,
     fail,
     generate,
     metadata,
     options,
     positive,
+    refine_boxes,
 )
 
 NAME = "plate"
 
 
-def _box(i: int, raw, lo, hi, dim: int, h: float, h_fine: float | None) -> dict:
-    label = f"refine[{i}]"
-    if not isinstance(raw, Mapping):
-        raise fail(NAME, label, raw, "must be a table {x = [x0, x1], y = [y0, y1], h}")
-    known = {"x", "y", "z", "h"}
-    for k in raw:
-        if k not in known or (k == "z" and dim == 2):
-            axes = "x, y, z" if dim == 3 else "x, y"
-            raise fail(NAME, f"{label}.{k}", raw[k], f"unknown key (known: {axes}, h)")
-    if "h" not in raw and h_fine is None:
-        raise fail(NAME, label, dict(raw), "misses the key 'h' (or give h_fine)")
-    size = positive(NAME, f"{label}.h", raw["h"]) if "h" in raw else h_fine
-    if size > h:
-        raise fail(NAME, f"{label}.h", size, f"must be at most h = {h!r} m")
-    box = {"h": size}
-    for a, axis in enumerate("xyz"[:dim]):
-        span = raw.get(axis, [lo[a], hi[a]])
-        if (not isinstance(span, Sequence) or isinstance(span, str) or len(span) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool)
-                           for v in span) or span[0] >= span[1]):
-            raise fail(NAME, f"{label}.{axis}", span, "must be [low, high] with low < high (m)")
-        box[axis] = (float(span[0]), float(span[1]))
-    return box
 
 
 def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = None,
@@ -89,24 +66,16 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         raise fail(NAME, "refine", refine, "not with structured = true (a uniform grid)")
     lo = [-e / 2 for e in ext] if origin == "center" else [0.0] * dim
     hi = [a + e for a, e in zip(lo, ext, strict=True)]
-    boxes = refine if isinstance(refine, Sequence) and not isinstance(refine, str | Mapping) \
-        else [refine]
     if h_fine is not None:
         h_fine = positive(NAME, "h_fine", h_fine)
         if h_fine > h:
             raise fail(NAME, "h_fine", h_fine, f"must be at most h = {h!r} m")
-    boxes = [_box(i, b, lo, hi, dim, h, h_fine) for i, b in enumerate(boxes)]
+    boxes = refine_boxes(NAME, refine, lo, hi, dim, h, h_fine)
     measure = 1.0
     for e in ext:
         measure *= e
     count = CellCount(NAME, dim, ext, measure, h)
-    for i, b in enumerate(boxes):
-        vol = 1.0
-        for axis in "xyz"[:dim]:
-            vol *= max(min(b[axis][1], hi["xyz".index(axis)])
-                       - max(b[axis][0], lo["xyz".index(axis)]), 0.0)
-        count.add(f"refine[{i}].h", b["h"], 2.3 * max(vol, 0.0) / b["h"] ** dim * (
-            1 if dim == 2 else 2.6))
+    count_boxes(count, boxes, lo, hi, dim)
     count.check()
     s = max(ext)  # model units: lengths / s
     occ = gmsh.model.occ

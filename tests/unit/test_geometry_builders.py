@@ -265,6 +265,24 @@ def test_pore_and_semi_elliptical_flaws(dim):
         assert e["tip_center"][2] == pytest.approx(a - (w / 2) ** 2 / a)
 
 
+def test_symmetric_cell_refine_box():
+    """A refined box along an expected crack path in a symmetric cell: cells inside it are
+    no larger than its h, the rest keeps h."""
+    box = {"x": [27 * UM, 33 * UM], "y": [50 * UM, 71 * UM], "h": 0.5 * UM}
+    dom = Domain.from_builder("symmetric_cell", width=60 * UM, electrolyte_thickness=60 * UM,
+                              anode_thickness=10 * UM, cathode_thickness=10 * UM, h=10 * UM,
+                              refine=box)
+
+    def inside(x):
+        return ((x[:, 0] > 27.5 * UM) & (x[:, 0] < 32.5 * UM) & (x[:, 1] > 50.5 * UM)
+                & (x[:, 1] < 70.5 * UM))
+
+    near = cells_where(dom, inside)
+    assert dom.comm.allreduce(len(near), op=MPI.SUM) > 400
+    assert max_edge(dom, near) <= 0.5 * UM * 1.05
+    assert dom.metadata["params"]["refine"][0]["h"] == 0.5 * UM
+
+
 # ---------------------------------------------------------------- four-probe samples
 PROBES = [
     dict(kind="bar", dim=2, length=10e-3, width=2e-3, h=1e-3),
@@ -391,6 +409,8 @@ BAD = [
     ("notched_electrolyte", {**NOTCH, "flaws": [{"shape": "crack", "x": 3 * UM}]},
      "flaws[0].shape"),
     ("four_probe", {**BAR, "kind": "hall"}, "kind"),
+    ("symmetric_cell", {"refine": {"x": [1e-5, 0.0], "h": 1e-6}}, "refine[0].x"),
+    ("symmetric_cell", {"refine": [{"y": [0.0, 1e-5]}]}, "refine[0]"),
     ("four_probe", {**BAR, "contact_positions": [1e-3, 2e-3, 2.2e-3, 9e-3]}, "contact_positions"),
     ("four_probe", {**BAR, "dim": 3}, "thickness"),
     ("plate", {"width": 1e-5, "height": 1e-5, "structured": True,
