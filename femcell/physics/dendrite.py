@@ -58,6 +58,11 @@ class MetalFilament(Physics):
             against the same metal).
         exponent: k of the metal fraction m = d^k (k >= 2: partially damaged ceramic ahead
             of a tip carries little metal).
+        counter_electrode: the other electrode's region: the cell is shorted when the
+            damage on its interface with the electrolyte reaches `short_damage` (a metal
+            path between the electrodes); quantities "filament_short" (0 or 1) and
+            "filament_counter_damage" (largest d on that interface).
+        short_damage: damage that counts as metal at the counter electrode.
         name: field name of phi_f.
     """
 
@@ -68,7 +73,8 @@ class MetalFilament(Physics):
 
     def __init__(self, charge, damage, *, electrode: str, law: KineticLaw,
                  molar_volume: float, pressure=None, equilibrium_potential: float = 0.0,
-                 exponent: float = 4.0, name: str = "phi_filament"):
+                 exponent: float = 4.0, counter_electrode: str | None = None,
+                 short_damage: float = 0.95, name: str = "phi_filament"):
         if not (molar_volume > 0 and np.isfinite(molar_volume)):
             raise MaterialError(f"filament molar_volume must be > 0 m^3/mol, got "
                                 f"{molar_volume}")
@@ -81,6 +87,10 @@ class MetalFilament(Physics):
         self.pressure_fn = None if pressure is None else time_function(pressure)
         self.u_eq = float(equilibrium_potential)
         self.k = float(exponent)
+        self.counter = counter_electrode
+        if not 0 < short_damage <= 1:
+            raise MaterialError(f"filament short_damage must be in (0, 1], got {short_damage}")
+        self.short_damage = float(short_damage)
         self.name = name
         self.charge_deposited = 0.0  # C (C per m of depth in 2D), accepted steps
         self._rate = None  # deposition rate [A] of the last volume target of this step
@@ -150,6 +160,21 @@ class MetalFilament(Physics):
         link = G * m(sl) ** 2 * (phi_f(sl) - ch.phi[self.electrode](se))
         F += link * w(sl) * wS * dS
         self._F = s * F
+        self._counter_dofs = None
+        if self.counter is not None:
+            if self.counter not in ch.electrodes or self.counter == self.electrode:
+                raise MaterialError(f"filament: counter_electrode {self.counter!r} must be the "
+                                    f"other electrode ({', '.join(ch.electrodes)})")
+            cit = domain.interface(self.counter, el)
+            c2f = mesh.topology.connectivity(domain.tdim, domain.tdim - 1)
+            if c2f is None:
+                mesh.topology.create_connectivity(domain.tdim, domain.tdim - 1)
+                c2f = mesh.topology.connectivity(domain.tdim, domain.tdim - 1)
+            facets = np.array([c2f.links(c)[lf] for c, lf in cit.entities[:, :2]],
+                              dtype=np.int32)
+            self._counter_dofs = dolfinx.fem.locate_dofs_topological(
+                d.function_space, domain.tdim - 1, facets)
+        self._d = d
         # ionic conduction blocked by the metal, the reaction source, the link current
         cl = -sum(sig_l[g] * (1 - (1 - m) ** 2 - FLOOR) * ufl.inner(ufl.grad(phi_l),
                                                                    ufl.grad(v_l))
@@ -271,11 +296,22 @@ class MetalFilament(Physics):
             "filament_shift": self.molar_volume * float(self._p.value) / FARADAY,
             "filament_charge": self.charge_deposited,
             "filament_metal_deposited": self.metal_volume(),
+            **self._short(),
         }
+
+    def _short(self) -> dict:
+        """Largest damage on the counter electrode's interface and the short flag."""
+        if self._counter_dofs is None:
+            return {}
+        vals = self._d.x.array[self._counter_dofs]
+        dmax = self.domain.comm.allreduce(float(vals.max()) if vals.size else 0.0, op=MPI.MAX)
+        return {"filament_counter_damage": dmax,
+                "filament_short": 1.0 if dmax >= self.short_damage else 0.0}
 
     def output_fields(self):
         return {self.name: (self.field.u, self.vt)}
 
     def describe(self) -> dict:
         return {"electrode": self.electrode, "molar_volume": self.molar_volume,
-                "exponent": self.k, "equilibrium_potential": self.u_eq}
+                "exponent": self.k, "equilibrium_potential": self.u_eq,
+                "counter_electrode": self.counter, "short_damage": self.short_damage}

@@ -26,6 +26,7 @@ SECTIONS = {
     "charge": "femcell.sections.charge",
     "mechanics": "femcell.sections.mechanics",
     "fracture": "femcell.sections.fracture",
+    "filament": "femcell.sections.filament",
 }
 
 

@@ -106,6 +106,8 @@ def build(cfg, ctx) -> list:
         if name not in domain.facet_regions:
             raise ConfigError(f"charge.{key}: unknown facet region {name!r}; known: "
                               f"{', '.join(domain.facet_regions)}")
-    return [ChargeTransport(conds, kin, current_cc=c.current_cc, ground_cc=c.ground_cc,
-                            temperature=ctx.temperature, degree=ctx.degree,
-                            group_conductors=groups, ground_electrode=c.ground_electrode)]
+    ch = ChargeTransport(conds, kin, current_cc=c.current_cc, ground_cc=c.ground_cc,
+                         temperature=ctx.temperature, degree=ctx.degree,
+                         group_conductors=groups, ground_electrode=c.ground_electrode)
+    ctx.info["charge"] = ch
+    return [ch]

@@ -12,6 +12,8 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
     volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
                                        # m^2 per unit depth in 2D, m^3 in 3D)
     intact = ["left", "right"]         # facet regions held at d = 0 (grips)
+    region = "electrolyte"             # with several materials: the cell region whose
+                                       # material gives K_IC (library), E' and nu
     j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
                                        # a crack growing along direction (2D planar,
                                        # rectangular body, one material: theta falls to 0
@@ -71,6 +73,7 @@ class FractureSection(_Model):
     volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
     j_integral: JIntegral | None = None
     intact: list[str] = []
+    region: str | None = None
 
     @model_validator(mode="after")
     def _loads(self):
@@ -106,15 +109,22 @@ def toughness_of(cfg, mech) -> tuple[float, str]:
     if f.toughness is not None:
         return f.toughness, "fracture.toughness (study file)"
     elastic = list(mech.materials.values())
+    name = m.material
+    if f.region is not None:
+        if f.region not in mech.materials:
+            raise ConfigError(f"fracture.region: {f.region!r} has no material of its own in "
+                              f"[mechanics] (materials: {', '.join(map(str, mech.materials))})")
+        elastic = [mech.materials[f.region]]
+        name = m.materials.get(f.region, m.material)
     if len(elastic) != 1:
-        raise ConfigError("fracture: with several materials give fracture.toughness (Gc)")
+        raise ConfigError("fracture: with several materials give fracture.region (the cell "
+                          "region that cracks) or fracture.toughness (Gc)")
     el = elastic[0]
     if f.k_ic is not None:
         from femcell.materials.mechanical import Toughness
 
         return (Toughness(f.k_ic, citations=("study file",)).gc(el, plane_strain=plane_strain),
                 "from fracture.k_ic (study file): Gc = K_IC^2 (1 - nu^2) / E")
-    name = m.material
     tough = get_mechanics(name).toughness if name else None
     if tough is None or not hasattr(tough, "gc") or not hasattr(tough, "k_ic"):
         what = f"material {name!r} has" if name else "per-region materials have"
@@ -172,6 +182,7 @@ def build(cfg, ctx) -> list:
                               j_integral=None if f.j_integral is None else (
                                   tuple(f.j_integral.direction), f.j_integral.layer))
     frac.toughness_source = how
+    frac.region = f.region
     ctx.info["fracture"] = frac
     if f.volume is not None:
         v = f.volume[0]

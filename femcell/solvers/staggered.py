@@ -19,6 +19,14 @@ group that owns the displacement is linear in the crack pressure p for the curre
 so it is solved for p = 0 and p = p_ref and combined, u = u0 + (p / p_ref) (u1 - u0), with p
 such that the crack volume equals the target (exact, two linear solves per sweep).
 
+When the target volume itself depends on the crack pressure through another group (metal
+deposited into the crack at a rate that the pressure shifts: femcell.physics.dendrite), that
+group is the volume's `source`: it is solved for the pressure at which the crack holds what
+was deposited, V_u0 + C p = V_target(p), with the crack compliance C and the zero-pressure
+volume V_u0 of the latest elastic solve (a bracketed root of a monotone function, one solve
+of the source group per evaluation). A plain fixed point between a stiff source and the
+crack would jump (a step of deposition at zero pressure can ask for GPa).
+
 `StaggeredProblem` has the interface the TimeIntegrator and the ProtocolRunner use on a
 Problem (initialise, solve_step, accept, reject, error_estimate, quantities, set_mode, ...).
 """
@@ -52,9 +60,11 @@ class StaggeredProblem:
         acceleration: None, "overrelax" or "anderson" (fields of the last group).
         relaxation: omega of over-relaxation (1 < omega < 2 typical).
         anderson_depth: sweeps Anderson mixing remembers.
-        volume_control: None or (crack physics, V(t) [m^3, m^2 per unit depth in 2D]): the
-            crack physics has `set_pressure(p)`, `crack_volume()` and `pressure`; its
-            mechanics field is solved for the pressure that gives the target volume.
+        volume_control: None or (crack physics, V(t) [m^3, m^2 per unit depth in 2D]) or
+            (crack physics, V(t), source physics): the crack physics has `set_pressure(p)`,
+            `crack_volume()` and `pressure`; its mechanics field is solved for the pressure
+            that gives the target volume; the group of `source` (whose state V(t) reads)
+            is solved for the consistent pressure (see the module docstring).
     """
 
     ACCELERATIONS = (None, "none", "overrelax", "anderson")
@@ -106,7 +116,8 @@ class StaggeredProblem:
         self.mode = "default"
         self.sweeps = 0  # total sweeps of all accepted and rejected steps
         self.last_sweeps = 0  # sweeps of the last solve_step
-        self._vc_group = None
+        self._vc_group = self._source_group = None
+        self._compliance = None  # (V at p = 0, dV/dp) of the latest elastic solve
         if volume_control is not None:
             crack = volume_control[0]
             target = crack.mech.name if hasattr(crack, "mech") else None
@@ -116,6 +127,14 @@ class StaggeredProblem:
             if self._vc_group is None:
                 raise ValueError("staggered problem: volume control needs the group that "
                                  "owns the crack's displacement field")
+            self._source_group = None
+            if len(volume_control) > 2:
+                src = volume_control[2]
+                self._source_group = next((i for i, g in enumerate(self.groups)
+                                           if any(p is src for p in g)), None)
+                if self._source_group is None or self._source_group == self._vc_group:
+                    raise ValueError("staggered problem: the volume source must be a physics "
+                                     "of another group than the crack's displacement")
             if not self.subs[self._vc_group].linear:
                 raise ValueError("staggered problem: volume control needs elasticity that is "
                                  "linear in the displacement for a given damage (fracture "
@@ -219,9 +238,11 @@ class StaggeredProblem:
     # ------------------------------------------------------------------ group solves
     def _solve_group(self, i: int, s) -> SolveReport:
         """One group's solve (volume control: the pressure that gives the target volume)."""
+        if i == self._source_group:
+            return self._solve_source(s)
         if i != self._vc_group:
             return s.solve_iterate()
-        crack, target = self.volume_control
+        crack, target = self.volume_control[:2]
         V_t = float(target(self._t_new))
         f = next(f for f in s.fields if f.name == crack.mech.name)
         p_ref = max(abs(crack.pressure), 1e-3 * crack.mech.e_ref * 1e-3)
@@ -242,8 +263,110 @@ class StaggeredProblem:
         scale = (V_t - V0) / (V1 - V0)
         f.u.x.array[:] = u0 + scale * (f.u.x.array - u0)
         crack.set_pressure(scale * p_ref)
+        self._compliance = (V0, (V1 - V0) / p_ref)
         return SolveReport(True, r1.reason, r0.newton_its + r1.newton_its,
                            r0.krylov_its + r1.krylov_its)
+
+    def _probe_compliance(self) -> SolveReport:
+        """The crack's (V at p = 0, dV/dp) from the elastic group (two linear solves)."""
+        crack = self.volume_control[0]
+        p = crack.pressure
+        sub = self.subs[self._vc_group]
+        f = next(f for f in sub.fields if f.name == crack.mech.name)
+        keep = f.u.x.array.copy()
+        p_ref = max(abs(p), 1e-3 * crack.mech.e_ref * 1e-3)
+        vols = []
+        its = kits = 0
+        for q in (0.0, p_ref):
+            crack.set_pressure(q)
+            rep = sub.solve_iterate()
+            its, kits = its + rep.newton_its, kits + rep.krylov_its
+            if not rep.converged:
+                crack.set_pressure(p)
+                return rep
+            vols.append(crack.crack_volume())
+        f.u.x.array[:] = keep
+        f.u.x.scatter_forward()
+        crack.set_pressure(p)
+        self._compliance = (vols[0], (vols[1] - vols[0]) / p_ref)
+        return SolveReport(True, "compliance", its, kits)
+
+    def _solve_source(self, s) -> SolveReport:
+        """Solve the volume's source group at the crack pressure p where the crack holds the
+        target: g(p) = V_u0 + C p - V_target(p) = 0 (g increases with p: a higher pressure
+        slows the deposition). Bracketed, then the Illinois false-position method."""
+        crack, target = self.volume_control[:2]
+        its = kits = 0
+        if self._compliance is None:
+            rep = self._probe_compliance()
+            its, kits = rep.newton_its, rep.krylov_its
+            if not rep.converged:
+                return rep
+        V0, C = self._compliance
+        if not C > 0:
+            return SolveReport(False, "VOLUME_CONTROL: the crack does not open under pressure",
+                               its, kits)
+        scale_p = 1e-3 * crack.mech.e_ref * 1e-3
+        counts = [its, kits]
+
+        def g(p):
+            crack.set_pressure(p)
+            rep = s.solve_iterate()
+            counts[0] += rep.newton_its
+            counts[1] += rep.krylov_its
+            if not rep.converged:
+                return None, rep
+            return V0 + C * p - float(target(self._t_new)), rep
+
+        p0 = crack.pressure
+        g0, rep = g(p0)
+        if g0 is None:
+            return SolveReport(False, f"VOLUME_SOURCE at p = {p0:.4g} Pa: {rep.reason}",
+                               *counts)
+        tol_v = 1e-10 * max(abs(V0) + abs(C) * max(abs(p0), scale_p), 1e-300)
+        if abs(g0) <= tol_v:
+            return SolveReport(True, rep.reason, *counts)
+        # bracket: step away from p0 (doubling) until g changes sign
+        lo = hi = None
+        step = max(abs(p0), scale_p)
+        pa, ga = p0, g0
+        for _ in range(60):
+            pb = pa + (step if ga < 0 else -step)
+            gb, rep = g(pb)
+            if gb is None:  # too far for the source's solver: halve the step
+                step *= 0.5
+                continue
+            if np.sign(gb) != np.sign(ga):
+                lo, hi = ((pa, ga), (pb, gb)) if ga < 0 else ((pb, gb), (pa, ga))
+                break
+            pa, ga, step = pb, gb, 2 * step
+        if lo is None:
+            return SolveReport(False, "VOLUME_SOURCE: no pressure holds the deposited volume",
+                               *counts)
+        side = 0
+        for _ in range(100):
+            (pl, gl), (ph, gh) = lo, hi
+            p = (pl * gh - ph * gl) / (gh - gl)
+            gp, rep = g(p)
+            if gp is None:
+                p = 0.5 * (pl + ph)
+                gp, rep = g(p)
+                if gp is None:
+                    return SolveReport(False, f"VOLUME_SOURCE at p = {p:.4g} Pa: {rep.reason}",
+                                       *counts)
+            if abs(gp) <= tol_v or abs(ph - pl) <= 1e-12 * max(abs(p), scale_p):
+                return SolveReport(True, rep.reason, *counts)
+            if gp < 0:
+                lo = (p, gp)
+                if side == -1:
+                    hi = (ph, 0.5 * gh)
+                side = -1
+            else:
+                hi = (p, gp)
+                if side == 1:
+                    lo = (pl, 0.5 * gl)
+                side = 1
+        return SolveReport(False, "VOLUME_SOURCE: the pressure did not converge", *counts)
 
     # ------------------------------------------------------------------ acceleration
     def _accelerated(self):

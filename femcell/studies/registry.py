@@ -43,6 +43,11 @@ KINDS: dict[str, Kind] = {
                         "femcell.studies.quasistatic:run",
                         "[mechanics] (and [fracture]) under a load factor 0 -> 1 in "
                         "[loading] steps: reactions, cracks, Sneddon / Griffith references"),
+    "plating_ccd": Kind("femcell.studies.plating_schema:PlatingStudy",
+                        "femcell.studies.plating:run",
+                        "plating in steps of increasing current into a metal-filled flaw "
+                        "([filament], [fracture], [plating]): the plating CCD next to the "
+                        "Griffith estimate"),
 }
 
 

@@ -1,0 +1,94 @@
+"""The plating-CCD study (issue 13): below the critical current the metal pressure in the
+flaw saturates in proportion to the current (the stress shift Omega p / F eats the local
+overpotential), the metal is conserved, the Griffith estimate is printed next to the CCD;
+bad [filament] / [plating] input is one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PROBLEMS
+
+from femcell import analytic_mechanics as am
+from femcell import cli
+from femcell._dolfinx import MPI
+from femcell.config import load_config
+from femcell.studies import run_study
+from femcell.units import F
+
+COMM = MPI.COMM_WORLD
+STUDY = PROBLEMS / "li_dendrite_llzo.toml"
+
+
+def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(shared_tmp):
+    """1 and 2 mA/cm^2 (below the CCD of a 10 um flaw in LLZO): at the end of each step the
+    deposition into the flaw has all but stopped (share < 1 %), the pressure has saturated
+    (the last substep moves it by < 2 %), doubles with the current (linear kinetics and
+    ohmic drop: ratio 2 within 10 %), stays below the Griffith pressure and is bounded by the
+    local overpotential (Omega p / F < |eta_flat| + I a / sigma_LLZO); the crack holds the
+    deposited metal to 1e-6; no short, no CCD; the Griffith estimate is K_IC,eff /
+    (1.12 sqrt(pi a)) with the library K_IC of LLZO and its Omega p_c / F."""
+    cfg = load_config(STUDY, ['plating.currents=["1 mA/cm^2", "2 mA/cm^2"]',
+                              "plating.substeps=3", "output.fields=false",
+                              "geometry.params.refine.h=1.25 um", "fracture.length=5 um"])
+    res = run_study(cfg, shared_tmp / "plating", progress=False, source=str(STUDY))
+    rows = res.quantities
+    ends = []
+    for label in ("1 mA/cm^2", "2 mA/cm^2"):
+        mine = [r for r in rows if r["label"] == label]
+        assert len(mine) == 3
+        p = [r["crack_pressure"] for r in mine]
+        assert abs(p[-1] - p[-2]) < 0.02 * p[-1]
+        assert mine[-1]["filament_current_fraction"] < 0.01
+        for r in mine:
+            assert r["crack_volume"] == pytest.approx(r["filament_metal_deposited"], rel=1e-6)
+            assert r["filament_short"] == 0.0
+        ends.append(mine[-1])
+    assert ends[1]["crack_pressure"] / ends[0]["crack_pressure"] == pytest.approx(2.0, rel=0.1)
+    from femcell.materials import get_material
+
+    omega = get_material("li").molar_volume
+    sigma = get_material("llzo").conductivity(298.15)
+    for r, i in zip(ends, (10.0, 20.0), strict=True):
+        bound = abs(r["eta_mean[cathode|electrolyte]"]) + i * 10e-6 / sigma
+        assert 0 < omega * r["crack_pressure"] / F < bound
+    h = res.headline
+    assert h["ccd"].value is None and h["onset_current"].value is None
+    k_ic = 1.25e6
+    p_nominal = am.griffith_surface_flaw_pressure(10e-6, k_ic)
+    assert h["griffith_pressure"].value > p_nominal  # Gc_eff > Gc
+    assert h["griffith_pressure"].value == pytest.approx(p_nominal, rel=0.1)
+    assert h["griffith_overpotential"].value == pytest.approx(
+        omega * h["griffith_pressure"].value / F, rel=1e-9)
+    assert ends[1]["crack_pressure"] < 0.5 * h["griffith_pressure"].value
+    if COMM.rank == 0:
+        s = json.loads((shared_tmp / "plating" / "summary.json").read_text())
+        assert s["status"] == "completed"
+        assert [st["ended_by"] for st in s["plating_steps"]] == ["charge", "charge"]
+        for f in ("flaw_pressure.png", "filament_length.png", "current.png", "voltage.png"):
+            assert (shared_tmp / "plating" / f).exists(), f
+
+
+@pytest.mark.parametrize("sets, needles", [
+    (["filament.counter_electrode=cathode"], ["filament.counter_electrode"]),
+    (["filament.electrode=separator"], ["filament.electrode", "separator"]),
+    (["fracture.split=voldev"], ["fracture.split", "volume"]),
+    (["fracture.volume=1e-12 m^2"], ["fracture.volume", "filament"]),
+    (["fracture.initial_cracks=[]"], ["filament", "initial_cracks"]),
+    (['plating.currents=["2 mA/cm^2", "1 mA/cm^2"]'], ["plating.currents", "increase"]),
+    (["plating.start=1 mA/cm^2"], ["plating.currents", "not both"]),
+    (["plating.charge=-1 C/m^2"], ["plating.charge"]),
+    (["fracture.region=separator"], ["fracture.region", "separator"]),
+])
+def test_bad_plating_input_is_one_line_exit_2(sets, needles, capsys, shared_tmp):
+    args = ["run", str(STUDY), "-q", "-o", str(shared_tmp / "x")]
+    for s in sets:
+        args += ["--set", s]
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    if COMM.rank == 0:
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        for n in needles:
+            assert n in err, err
