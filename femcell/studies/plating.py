@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from femcell import interrupt
 from femcell.runs import status_of
-from femcell.solvers import SolverError, StepController, TimeIntegrator
 from femcell.solvers.staggered import StaggeredProblem
 from femcell.studies.lifecycle import as_config_error, time_unit
+from femcell.studies.protocol import drive_protocol
 from femcell.studies.results import Value
 
 SHORT = "filament_short"
@@ -43,7 +42,6 @@ def _protocol(cfg):
 def run(cfg, run):
     """Run a plating-CCD study (see the module docstring) in the lifecycle `run`."""
     from femcell.config import ConfigError
-    from femcell.protocol import ProtocolError, ProtocolRunner
 
     if cfg.filament.counter_electrode is None:
         raise ConfigError("filament.counter_electrode: a plating-CCD study ends at a short; "
@@ -66,66 +64,13 @@ def run(cfg, run):
     dt0 = pl.charge / pl.current_list()[0] / pl.substeps
     run.open_folder()
     with run.guard(problem):
-        integ = TimeIntegrator(problem, StepController(dt_initial=dt0, adaptive=False,
-                                                       max_cuts=pl.max_cuts, order=1))
-        runner = ProtocolRunner(problem, ch, integ, dt=dt0)
-        count = [0]
-        ck = run.checkpointer(problem, integ, lambda: {
-            "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
-        resume = None
-        if restart is not None:
-            saved = run.resume(ck, restart)
-            resume = (saved["runner"]["protocol"], saved["integrator"])
-            count[0] = saved["runner"]["count"]
-        writer, table = run.begin(domain, physics, problem, initialise=False)
-        if resume is not None:
-            table.restore(saved["runner"]["rows"])
-        run.step_timings(problem, initial=True)
-        bar = run.progress_bar(unit=" steps", initial=count[0])
-
-        def write_fields(t):
-            for p in physics:
-                p.refresh_outputs()
-            writer.write(t)
-
-        if writer:
-            write_fields(saved["t"] if resume is not None else integ.t)
-
-        def record(row):
-            row.update({"sweeps": problem.last_sweeps, **run.step_timings(problem)})
-            with run.timed("io_s"):
-                table.append(row)
-                count[0] += 1
-                if writer and count[0] % cfg.output.field_every == 0:
-                    write_fields(row["t"])
-            if bar is not None:
-                bar.set_postfix_str(
-                    f"{row['label']} p={row['crack_pressure'] / 1e6:.3g} MPa "
-                    f"crack={row['crack_length'] * 1e6:.3g} um sweeps={row['sweeps']}",
-                    refresh=False)
-                bar.update(1)
-
-        runner.record, runner.after_step = record, ck.after_step
-        stop, bad_input = None, None
-        with run.timed("time_loop_s"):
-            try:
-                runner.run(protocol, resume)
-            except (SolverError, interrupt.Interrupted) as exc:
-                stop = exc
-            except ProtocolError as exc:
-                stop, bad_input = exc, exc
-            finally:
-                if writer:
-                    if count[0] % cfg.output.field_every:
-                        write_fields(integ.t)
-                    writer.close()
-                if bar is not None:
-                    bar.close()
-                table.close()
-        run.check_options(problem)
-        problem.close()
+        runner, integ, rows, stop, bad_input = drive_protocol(
+            run, cfg, physics, problem, ch, protocol, restart, dt=dt0, max_cuts=pl.max_cuts,
+            order=1, extra_row=lambda row: {"sweeps": problem.last_sweeps},
+            postfix=lambda row: f"{row['label']} p={row['crack_pressure'] / 1e6:.3g} MPa "
+                                f"crack={row['crack_length'] * 1e6:.3g} um "
+                                f"sweeps={row['sweeps']}")
         status, message = status_of(stop)
-        rows = table.rows
         steps = step_table(runner, rows, frac)
         headline = headline_of(cfg, info, rows, steps)
         if run.write and cfg.output.plots and rows:

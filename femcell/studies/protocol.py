@@ -15,7 +15,7 @@ from femcell.studies.results import Value
 def run(cfg, run):
     """Run a protocol study (see the module docstring) in the lifecycle `run`."""
     from femcell.config import ConfigError
-    from femcell.protocol import Protocol, ProtocolError, ProtocolRunner
+    from femcell.protocol import Protocol
     from femcell.units import to_si
 
     restart = run.restart_checkpoint()
@@ -32,65 +32,12 @@ def run(cfg, run):
         as_config_error(lambda: protocol.check_quantities(problem.quantities()))
     run.open_folder()
     with run.guard(problem):
-        integ = TimeIntegrator(problem, StepController(dt_initial=cfg.time.dt, adaptive=False,
-                                                       max_cuts=cfg.time.max_cuts))
-        count, every = [0], cfg.output.field_every
-        runner = ProtocolRunner(problem, phys, integ, dt=cfg.time.dt,
-                                rise_time=cfg.time.rise_time)
-        ck = run.checkpointer(problem, integ, lambda: {
-            "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
-        resume = None
-        if restart is not None:
-            saved = run.resume(ck, restart)
-            resume = (saved["runner"]["protocol"], saved["integrator"])
-            count[0] = saved["runner"]["count"]
-        writer, table = run.begin(domain, physics, problem, initialise=False)
-        if resume is not None:
-            table.restore(saved["runner"]["rows"])
-        run.step_timings(problem, initial=True)
-        bar = run.progress_bar(unit=" steps", initial=count[0])
-
-        def write_fields(t):
-            for p in physics:
-                p.refresh_outputs()
-            writer.write(t)
-
-        if writer:  # the initial state, or the one the run continues from
-            write_fields(saved["t"] if resume is not None else integ.t)
-
-        def record(row):
-            row.update(run.step_timings(problem))
-            with run.timed("io_s"):
-                table.append(row)
-                count[0] += 1
-                if writer and count[0] % every == 0:
-                    write_fields(row["t"])
-            if bar is not None:
-                bar.set_postfix_str(f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
-                                    f"[{row['label']}]", refresh=False)
-                bar.update(1)
-
-        runner.record, runner.after_step = record, ck.after_step
-        stop, bad_input = None, None
-        with run.timed("time_loop_s"):
-            try:
-                runner.run(protocol, resume)
-            except (SolverError, interrupt.Interrupted) as exc:
-                stop = exc
-            except ProtocolError as exc:  # found while running (e.g. an unknown quantity)
-                stop, bad_input = exc, exc
-            finally:
-                if writer:
-                    if count[0] % every:
-                        write_fields(integ.t)  # the last state, unless just written
-                    writer.close()
-                if bar is not None:
-                    bar.close()
-                table.close()
-        run.check_options(problem)
-        problem.close()
+        runner, integ, rows, stop, bad_input = drive_protocol(
+            run, cfg, physics, problem, phys, protocol, restart, dt=cfg.time.dt,
+            rise_time=cfg.time.rise_time, max_cuts=cfg.time.max_cuts,
+            postfix=lambda row: f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
+                                f"[{row['label']}]")
         status, message = status_of(stop)
-        rows = table.rows
         steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
                   "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
                   "charge_C_m2": s.charge,
@@ -119,6 +66,82 @@ def run(cfg, run):
             raise ConfigError(str(bad_input))
         run.raise_stop(stop)
         return result
+
+
+def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt: float,
+                   rise_time: float = 0.0, max_cuts: int = 10, order: int = 2, postfix=None,
+                   extra_row=None):
+    """Run `protocol` on `problem` inside an opened run folder and its guard: fixed steps
+    of dt [s] (a failed step is cut, at most `max_cuts` times), checkpoints and restarts,
+    the quantities table, field output every [output] field_every rows, the progress bar
+    (`postfix(row)` its text) and `extra_row(row)` entries added to each row. `restart`:
+    the checkpoint to continue from (run.restart_checkpoint()) or None. Closes the problem.
+
+    Returns:
+        (ProtocolRunner, TimeIntegrator, rows, what stopped the run or None, the
+        ProtocolError when it was bad input or None).
+    """
+    from femcell.protocol import ProtocolError, ProtocolRunner
+
+    integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False,
+                                                   max_cuts=max_cuts, order=order))
+    count, every = [0], cfg.output.field_every
+    runner = ProtocolRunner(problem, charge, integ, dt=dt, rise_time=rise_time)
+    ck = run.checkpointer(problem, integ, lambda: {
+        "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
+    resume = None
+    if restart is not None:
+        saved = run.resume(ck, restart)
+        resume = (saved["runner"]["protocol"], saved["integrator"])
+        count[0] = saved["runner"]["count"]
+    writer, table = run.begin(problem.domain, physics, problem, initialise=False)
+    if resume is not None:
+        table.restore(saved["runner"]["rows"])
+    run.step_timings(problem, initial=True)
+    bar = run.progress_bar(unit=" steps", initial=count[0])
+
+    def write_fields(t):
+        for p in physics:
+            p.refresh_outputs()
+        writer.write(t)
+
+    if writer:  # the initial state, or the one the run continues from
+        write_fields(saved["t"] if resume is not None else integ.t)
+
+    def record(row):
+        if extra_row is not None:
+            row.update(extra_row(row))
+        row.update(run.step_timings(problem))
+        with run.timed("io_s"):
+            table.append(row)
+            count[0] += 1
+            if writer and count[0] % every == 0:
+                write_fields(row["t"])
+        if bar is not None:
+            if postfix is not None:
+                bar.set_postfix_str(postfix(row), refresh=False)
+            bar.update(1)
+
+    runner.record, runner.after_step = record, ck.after_step
+    stop, bad_input = None, None
+    with run.timed("time_loop_s"):
+        try:
+            runner.run(protocol, resume)
+        except (SolverError, interrupt.Interrupted) as exc:
+            stop = exc
+        except ProtocolError as exc:  # found while running (e.g. an unknown quantity)
+            stop, bad_input = exc, exc
+        finally:
+            if writer:
+                if count[0] % every:
+                    write_fields(integ.t)  # the last state, unless just written
+                writer.close()
+            if bar is not None:
+                bar.close()
+            table.close()
+    run.check_options(problem)
+    problem.close()
+    return runner, integ, table.rows, stop, bad_input
 
 
 def headline_of(phys, particles, anode, rows, runner, integ) -> dict:

@@ -94,6 +94,19 @@ def test_filament_pressure_shifts_the_equilibrium_by_omega_p_over_f(strip):
     assert row["cell_voltage"] - v0 == pytest.approx(OMEGA * p / F, rel=1e-3)
 
 
+def _needle_cell(h, half, W=10e-6, length=15e-6, ramp=1.0e-6):
+    """Li | 40 um electrolyte | Li, W high, mesh h, and the damage of a needle filament
+    (half thickness `half`, `length` from the plated interface, diffuse edge `ramp`)."""
+    dom = Domain.from_builder(layered_builder([LE, 40e-6, LE], W, h))
+    tip = LE + 40e-6 - length
+
+    def needle(x):
+        dist = np.maximum(np.abs(x[1] - W / 2) - half, 0.0) + np.maximum(tip - x[0], 0.0)
+        return np.clip(1 - dist / ramp, 0, 1)
+
+    return dom, needle
+
+
 def test_tip_current_falls_as_the_filament_pressure_rises():
     """A needle filament (0.6 um thick, 15 um long) from the plated interface (i0 = 10
     mA/cm^2, 1 mA/cm^2): at p = 0 the current focuses at its tip (peak deposition current
@@ -101,14 +114,7 @@ def test_tip_current_falls_as_the_filament_pressure_rises():
     0.27, 0.67 mV) sends current back to the flat interface - the filament's share and its
     peak current density fall monotonically. (At tens of MPa a filament wired to its
     electrode dissolves into the flat interface: a local cell, which the model also gives.)"""
-    W = 10e-6
-    dom = Domain.from_builder(layered_builder([LE, 40e-6, LE], W, 0.25e-6))
-    tip, half, ramp = LE + 40e-6 - 15e-6, 0.3e-6, 1.0e-6
-
-    def needle(x):
-        dist = np.maximum(np.abs(x[1] - W / 2) - half, 0.0) + np.maximum(tip - x[0], 0.0)
-        return np.clip(1 - dist / ramp, 0, 1)
-
+    dom, needle = _needle_cell(0.25e-6, 0.3e-6)
     rows = [_solve(dom, needle, i0=100.0, current=10.0, pressure=p) for p in (0.0, 2e6, 5e6)]
     share = [r["filament_current_fraction"] for r in rows]
     peak = [r["filament_j_max"] for r in rows]
@@ -123,13 +129,7 @@ def test_charge_is_conserved_between_the_flat_interface_and_the_filament():
     flat interface plus what deposits into the filament, at every step (1e-6), and the
     filament's deposited charge and metal are the sums of its current over the steps."""
     W = 10e-6
-    dom = Domain.from_builder(layered_builder([LE, 40e-6, LE], W, 0.5e-6))
-    tip, half, ramp = LE + 40e-6 - 15e-6, 0.5e-6, 1.0e-6
-
-    def needle(x):
-        dist = np.maximum(np.abs(x[1] - W / 2) - half, 0.0) + np.maximum(tip - x[0], 0.0)
-        return np.clip(1 - dist / ramp, 0, 1)
-
+    dom, needle = _needle_cell(0.5e-6, 0.5e-6)
     rows = []
     _solve(dom, needle, i0=100.0, current=lambda t: 5.0 * (1 + t), t_end=3.0, rows=rows)
     assert len(rows) == 3
