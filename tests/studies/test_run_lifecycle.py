@@ -144,7 +144,8 @@ def test_failed_run_of_every_kind_writes_status_failed(shared_tmp, monkeypatch):
         raise snes.SolverError("forced failure")
 
     monkeypatch.setattr(timestepping.TimeIntegrator, "step", boom)
-    for name in ("particle_sphere_1d.toml", "li_llzo_li_symmetric.toml", "na_ccd_ramp.toml"):
+    for name in ("particle_sphere_1d.toml", "li_llzo_li_symmetric.toml", "na_ccd_ramp.toml",
+                 "li_dendrite_llzo.toml"):
         folder = shared_tmp / name.removesuffix(".toml")
         args = _args(name, folder) + ["-q"]
         assert cli.main(args) == cli.EXIT_SOLVER
