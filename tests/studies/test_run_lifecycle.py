@@ -52,9 +52,8 @@ SMALL = {
                                     "mechanics.degree=1"],
     "particle_stress_1d.toml": ["geometry.params.n_cells=16", "time.end=5 min",
                                 "diffusion.mass_lumping=true"],
-    "li_dendrite_llzo.toml": ['plating.currents=["1 mA/cm^2", "2 mA/cm^2"]',
-                              "plating.substeps=1", "geometry.params.refine.h=1.25 um",
-                              "fracture.length=5 um"],
+    "li_dendrite_llzo.toml": ['plating.currents=["1 mA/cm^2"]', "plating.substeps=1",
+                              "geometry.params.refine.h=1.25 um", "fracture.length=5 um"],
 }
 SKELETON = ("status", "message", "study", "kind", "source", "inputs_si", "versions",
             "petsc_packages", "mpi_ranks", "wall_time_s", "timings_s", "headline", "warnings",

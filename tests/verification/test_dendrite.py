@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import layered_builder
 
+from femcell._dolfinx import MPI
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor
 from femcell.physics.charge import ChargeTransport
@@ -208,6 +209,12 @@ def _check_ledger(rows):
         assert r["crack_volume"] == pytest.approx(r["filament_metal_deposited"], rel=1e-6)
 
 
+# the coupled solve runs on 2 ranks in tests/studies/test_plating.py (the suite's time budget)
+serial_only = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="covered on 2 ranks by "
+                                 "tests/studies/test_plating.py")
+
+
+@serial_only
 def test_plating_pressurises_the_flaw_until_it_cracks_at_griffiths_pressure():
     """At 5 mA/cm^2 the metal deposited into the flaw raises its pressure until the flaw
     grows: the peak pressure is the Griffith pressure of the flaw within 10 %, the crack then
@@ -222,6 +229,7 @@ def test_plating_pressurises_the_flaw_until_it_cracks_at_griffiths_pressure():
     _check_ledger(rows)
 
 
+@serial_only
 def test_below_the_critical_current_the_flaw_pressure_saturates():
     """At 0.5 mA/cm^2 the pressure in the flaw rises while deposition into it slows (the
     stress shift Omega p / F eats the local overpotential) and stays below half the Griffith
