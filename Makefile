@@ -34,10 +34,16 @@ test: test-serial test-mpi
 test-serial: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# One mpiexec per test folder (unit, cli) or per test file (verification, studies): a long
-# MPI process accumulates MPICH communicator context ids (MUMPS factorisations, VI solvers)
-# until MPI aborts (exit 15, or an abort inside dolfinx.mesh.create_mesh).
-MPI_TEST_DIRS ?= tests/unit tests/cli $(wildcard tests/verification/test_*.py) \
+# One mpiexec per test folder (cli), per group of unit files or per test file (verification,
+# studies): a long MPI process accumulates MPICH communicator context ids (MUMPS
+# factorisations, VI solvers) until MPI aborts (exit 15, or an abort inside
+# dolfinx.mesh.create_mesh). Unit files without meshes, communicators or runs (formulas,
+# libraries, units, schemas) run in the serial pass only.
+MPI_SERIAL_ONLY_UNIT := analytic_mechanics anode_library kinetics mechanical_materials \
+                        readme_format units validation
+MPI_UNIT := $(filter-out $(foreach f,$(MPI_SERIAL_ONLY_UNIT),tests/unit/test_$(f).py), \
+                         $(wildcard tests/unit/test_*.py))
+MPI_TEST_DIRS ?= "$(MPI_UNIT)" tests/cli $(wildcard tests/verification/test_*.py) \
                  $(wildcard tests/studies/test_*.py)
 
 test-mpi: $(STAMP)

@@ -17,6 +17,18 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
 
 
+def one_rank(covered_by: str):
+    """Mark a long test to run in the serial pass only (the suite's time budget): its
+    parallel code path is exercised on 2 ranks by `covered_by`."""
+    return pytest.mark.skipif(MPI.COMM_WORLD.size > 1,
+                              reason=f"serial pass only; on 2 ranks: {covered_by}")
+
+
+# a test comparing a parallel run with a one-rank run: nothing to compare in the serial pass
+several_ranks = pytest.mark.skipif(MPI.COMM_WORLD.size == 1,
+                                   reason="compares ranks: runs under mpiexec -n 2")
+
+
 @pytest.fixture(autouse=True)
 def _collect_petsc_garbage():
     """Free PETSc objects of finished tests collectively on every rank: petsc4py defers the

@@ -82,6 +82,13 @@ class PhaseFieldFracture(Physics):
         pressure: pressure on the crack faces [Pa], a float or a function of time [s]
             (None: no pressure term). A volume-controlled crack sets it through
             `set_pressure` (femcell.solvers.staggered with `volume_control`).
+        stack_stress: compressive stress sigma_n normal to the crack plane [Pa] (> 0 in
+            compression, e.g. the stack pressure in the plane of an electrolyte) that
+            shields a pressurised crack: by superposition (LEFM, a uniform field) the faces
+            are loaded by p - sigma_n, so K_I = Y (p - sigma_n) sqrt(pi a). The uniform
+            compressive field itself is not added to the body (it would not drive damage
+            with a split, and without one it would spread the band: split = "none" needs
+            this form). Needs a crack-face pressure or volume control.
         initial_cracks: segments ((x0, y0[, z0]), (x1, y1[, z1])) [m]; nodes within
             `crack_half_width` of a segment start broken (d = 1, lower bound 1).
         crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
@@ -106,8 +113,9 @@ class PhaseFieldFracture(Physics):
 
     def __init__(self, mechanics, *, toughness: float, length: float, model: str = "AT1",
                  split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
-                 initial_cracks=(), crack_half_width: float | None = None, j_integral=None,
-                 intact=(), name: str = "d"):
+                 stack_stress: float = 0.0, initial_cracks=(),
+                 crack_half_width: float | None = None, j_integral=None, intact=(),
+                 name: str = "d"):
         if model not in MODELS:
             raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
         if split not in SPLITS:
@@ -126,6 +134,9 @@ class PhaseFieldFracture(Physics):
         self.split = split
         self.k_res = float(residual_stiffness)
         self.pressure_fn = None if pressure is None else time_function(pressure)
+        if not np.isfinite(stack_stress):
+            raise MaterialError(f"fracture stack_stress must be finite, got {stack_stress}")
+        self.stack_stress = float(stack_stress)
         self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
         self._half_width = crack_half_width
         self.intact = tuple(intact)
@@ -172,6 +183,7 @@ class PhaseFieldFracture(Physics):
         self.fields = [self.field]
         self.lower = dolfinx.fem.Function(V, name=f"{self.name}_lower")
         self._p = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        self._sn = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.stack_stress))
         self._w, self._dx = mech._w, mech._dx
         n_int = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         self._sd = dolfinx.fem.Constant(mesh, PETSc.ScalarType(
@@ -200,15 +212,16 @@ class PhaseFieldFracture(Physics):
         gradd = ufl.grad(d)
         F = (dg * psi_p * q + gc / cw * (dw * q / ell + 2 * ell * ufl.inner(gradd, ufl.grad(q)))
              ) * w_ * self._dx
-        # crack-face pressure (zero unless set: pressure or volume control)
-        F += self._p * ufl.inner(self._vec(u), ufl.grad(q)) * w_ * self._dx
+        # crack-face pressure (zero unless set: pressure or volume control), less the stack
+        # stress that presses the faces closed (superposition)
+        F += (self._p - self._sn) * ufl.inner(self._vec(u), ufl.grad(q)) * w_ * self._dx
         self._F = self._sd * F
         # terms added to the displacement residual (scaled as the mechanics residual)
         v = ufl.TestFunction(mech.V)
         eps_v = mech.strain_tensor(v)
         self._coupling = mech._s * (
             ((g - 1) * ufl.inner(sig_p, eps_v)
-             + self._p * ufl.inner(self._vec(v), gradd)) * w_ * self._dx)
+             + (self._p - self._sn) * ufl.inner(self._vec(v), gradd)) * w_ * self._dx)
         self.degradation = g
         self._energy = g * psi_p + psi_m
         # what the mechanics reports: g sigma+ + sigma- (sigma- = sigma - sigma+)
@@ -435,6 +448,7 @@ class PhaseFieldFracture(Physics):
     def describe(self) -> dict:
         return {"model": self.model, "split": self.split, "toughness_J_m2": self.gc,
                 "length_m": self.ell, "residual_stiffness": self.k_res,
+                "stack_stress_Pa": self.stack_stress,
                 "smallest_cell_m": getattr(self, "h_min", None),
                 "effective_toughness_J_m2": (self.effective_toughness()
                                              if hasattr(self, "h_min") else None),

@@ -7,10 +7,16 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
     length = "2 um"                    # regularisation length l
     k_ic = "1 MPa m^0.5"               # or toughness = "6 J/m^2" (Gc); default: the
                                        # material's K_IC (library), Gc = K_IC^2 (1-nu^2)/E
-    initial_cracks = [[["-10 um", 0], ["10 um", 0]]]   # segments, start broken (d = 1)
+    initial_cracks = [[["-10 um", 0], ["10 um", 0]]]   # segments, start broken (d = 1),
+                                       # or tables {start = ["30 um", "70 um"], direction =
+                                       # [0, -1], length = "10 um"} (a flaw size to sweep:
+                                       # fracture.initial_cracks.0.length)
     pressure = "5 MPa"                 # on the crack faces (times the load factor), or
     volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
                                        # m^2 per unit depth in 2D, m^3 in 3D)
+    stack_stress = "20 MPa"            # compressive stress normal to the crack plane that
+                                       # shields a pressurised crack (superposed: the faces
+                                       # feel p - stack_stress; K_I = Y (p - s) sqrt(pi a))
     intact = ["left", "right"]         # facet regions held at d = 0 (grips)
     region = "electrolyte"             # with several materials: the cell region whose
                                        # material gives K_IC (library), E' and nu
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from femcell.config.base import Length, Q, _error, _Model, _pos
 
@@ -58,6 +64,41 @@ class JIntegral(_Model):
     layer: Length
 
 
+class CrackSpec(_Model):
+    """An initial crack as a start point, a direction and a length (the segment from start
+    to start + length * direction / |direction|)."""
+
+    start: list[_COORD] = Field(min_length=2, max_length=3)
+    direction: list[float] = Field(min_length=2, max_length=3)
+    length: Q("length", _pos)
+
+    @model_validator(mode="after")
+    def _direction(self):
+        import math
+
+        if len(self.direction) != len(self.start):
+            raise _error("direction", f"needs {len(self.start)} components like start, got "
+                         f"{len(self.direction)}")
+        if not math.hypot(*self.direction) > 0:
+            raise _error("direction", f"= {self.direction}: must not be zero")
+        return self
+
+    def segment(self) -> list[list[float]]:
+        """[start, end] (m)."""
+        import math
+
+        n = math.hypot(*self.direction)
+        return [list(self.start), [s + self.length * d / n
+                                   for s, d in zip(self.start, self.direction, strict=True)]]
+
+
+_SEGMENT = Annotated[list[list[_COORD]], Field(min_length=2, max_length=2)]
+_CRACK = Annotated[Annotated[_SEGMENT, Tag("union[segment]")]
+                   | Annotated[CrackSpec, Tag("union[table]")],
+                   Discriminator(lambda v: "union[table]" if isinstance(v, dict | CrackSpec)
+                                 else "union[segment]")]
+
+
 class FractureSection(_Model):
     """[fracture]: the phase-field model, its toughness, initial cracks and crack loading."""
 
@@ -67,9 +108,10 @@ class FractureSection(_Model):
     toughness: Q("energy_release_rate", _pos) | None = None
     k_ic: Q("fracture_toughness", _pos) | None = None
     residual_stiffness: float = Field(default=1e-6, ge=0.0, lt=1.0)
-    initial_cracks: list[Annotated[list[list[_COORD]], Field(min_length=2, max_length=2)]] = []
+    initial_cracks: list[_CRACK] = []
     crack_half_width: Length | None = None
     pressure: Q("pressure") | None = None
+    stack_stress: Q("pressure") = 0.0
     volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
     j_integral: JIntegral | None = None
     intact: list[str] = []
@@ -94,6 +136,11 @@ class FractureSection(_Model):
             raise _error("volume", "volume control needs an initial crack to fill "
                          "(initial_cracks)")
         return self
+
+    def segments(self) -> list[list[list[float]]]:
+        """The initial cracks as [start, end] segments (m)."""
+        return [c.segment() if isinstance(c, CrackSpec) else [list(p) for p in c]
+                for c in self.initial_cracks]
 
 
 KEYS = {"fracture": (FractureSection, ...)}
@@ -144,10 +191,13 @@ def build(cfg, ctx) -> list:
     if mech is None:
         raise ConfigError("fracture: needs a [mechanics] section")
     gdim = ctx.domain.gdim
-    for i, seg in enumerate(f.initial_cracks):
+    segments = f.segments()
+    for i, seg in enumerate(segments):
         for j, pt in enumerate(seg):
             if len(pt) != gdim:
-                raise ConfigError(f"fracture.initial_cracks.{i}.{j}: needs {gdim} coordinates "
+                where = (f"{i}.start" if isinstance(f.initial_cracks[i], CrackSpec)
+                         else f"{i}.{j}")
+                raise ConfigError(f"fracture.initial_cracks.{where}: needs {gdim} coordinates "
                                   f"(the mesh is {gdim}D), got {len(pt)}")
     if f.volume is not None:
         planar = ctx.domain.coordinates == "cartesian" and gdim == 2
@@ -167,6 +217,10 @@ def build(cfg, ctx) -> list:
     if f.j_integral is not None and len(f.j_integral.direction) != gdim:
         raise ConfigError(f"fracture.j_integral.direction: needs {gdim} components (the mesh "
                           f"is {gdim}D), got {len(f.j_integral.direction)}")
+    if f.stack_stress and f.pressure is None and f.volume is None and getattr(
+            cfg, "filament", None) is None:
+        raise ConfigError("fracture.stack_stress: shields a pressurised crack; needs "
+                          "fracture.pressure, fracture.volume or a [filament] that fills it")
     gc, how = toughness_of(cfg, mech)
     lf = ctx.info.get("load_factor")
     pressure = None
@@ -175,8 +229,8 @@ def build(cfg, ctx) -> list:
         pressure = (lambda t: p * lf(t)) if lf is not None else p
     frac = PhaseFieldFracture(mech, toughness=gc, length=f.length, model=f.model,
                               split=f.split, residual_stiffness=f.residual_stiffness,
-                              pressure=pressure,
-                              initial_cracks=[[tuple(p) for p in s] for s in f.initial_cracks],
+                              pressure=pressure, stack_stress=f.stack_stress,
+                              initial_cracks=[[tuple(p) for p in s] for s in segments],
                               crack_half_width=f.crack_half_width,
                               intact=tuple(f.intact),
                               j_integral=None if f.j_integral is None else (

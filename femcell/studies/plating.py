@@ -117,7 +117,9 @@ def step_table(runner, rows, frac) -> list[dict]:
 
 def griffith(cfg, info) -> tuple[float, float, float, float]:
     """(a [m], K_IC,eff [Pa m^0.5], p_c [Pa], eta_c [V]) of the first flaw: a the length of
-    the first initial crack, K_IC,eff = sqrt(Gc_eff E') with E' of the cracking material."""
+    the first initial crack, K_IC,eff = sqrt(Gc_eff E') with E' of the cracking material,
+    p_c = K_IC,eff / (1.12 sqrt(pi a)) + sigma_n with the stack stress sigma_n that presses
+    the flaw closed (fracture.stack_stress, Pa, compression > 0)."""
     from femcell import analytic_mechanics as am
 
     frac, fil = info["fracture"], info["filament"]
@@ -127,7 +129,8 @@ def griffith(cfg, info) -> tuple[float, float, float, float]:
         iter(frac.mech.materials.values()))
     e_prime = el.youngs_modulus / (1 - el.poisson_ratio ** 2)
     k_eff = float(np.sqrt(frac.effective_toughness() * e_prime))
-    p_c, eta_c = am.griffith_plating_estimate(a, k_eff, molar_volume=fil.molar_volume)
+    p_c, eta_c = am.griffith_plating_estimate(a, k_eff, molar_volume=fil.molar_volume,
+                                              stack_stress=frac.stack_stress)
     return a, k_eff, float(p_c), float(eta_c)
 
 
@@ -145,8 +148,12 @@ def headline_of(cfg, info, rows, steps) -> dict:
                          "" if short else f" (none up to {last} A m^-2)"))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
                                f"first step in which the flaw grew by more than {growth:.3g} m")
-    h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (1.12 sqrt(pi a)), a = {a:.3g} m, "
-                                   f"K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 (Gc_eff)")
+    h["flaw_size"] = Value(a, "m", "length of the first initial crack (the flaw)")
+    h["stack_stress"] = Value(frac.stack_stress, "Pa", "compressive stress normal to the flaw "
+                              "plane (fracture.stack_stress): K_I = 1.12 (p - s) sqrt(pi a)")
+    h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (1.12 sqrt(pi a)) + stack stress, "
+                                   f"a = {a:.3g} m, K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 "
+                                   "(Gc_eff)")
     h["griffith_overpotential"] = Value(eta_c, "V", "Omega p_c / F: the plating overpotential "
                                         "that makes the Griffith pressure")
     if rows:

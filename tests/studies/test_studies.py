@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS
+from conftest import PROBLEMS, one_rank, several_ranks
 
 from femcell._dolfinx import MPI
 from femcell.config import load_config
@@ -136,6 +136,7 @@ def test_cell_study_runs_and_writes_its_folder(shared_tmp):
         assert json.loads((folder / "summary.json").read_text())["status"] == "completed"
 
 
+@several_ranks
 def test_cell_study_same_on_one_and_all_ranks():
     name = "li_llzo_li_symmetric.toml"
     cfg = load_config(PROBLEMS / name, CELL_SMALL)
@@ -165,6 +166,7 @@ def test_constriction_sweep_raises_resistance_and_crowds_current(shared_tmp):
         assert (shared_tmp / "sweep" / "sweep.csv").exists()
 
 
+@several_ranks
 def test_grid_sweep_as_independent_jobs_equals_serial(shared_tmp):
     """A 2 x 2 grid of a small particle study: jobs = "split" (one group of ranks per point)
     gives the numbers of the serial sweep, in the same order, with one table."""
@@ -218,6 +220,7 @@ def test_full_cell_obeys_faraday_and_starts_at_open_circuit():
     assert 0.0 < 0.9 - res.value("final_stoichiometry[active]") < 0.2
 
 
+@several_ranks
 def test_full_cell_same_on_one_and_all_ranks():
     """Interfaces cut by the partition: region submeshes must carry their ghost cells."""
     name = "full_cell_li_lpscl_nmc.toml"
@@ -228,6 +231,7 @@ def test_full_cell_same_on_one_and_all_ranks():
         assert np.allclose(par.column(key), ser.column(key), rtol=1e-8), key
 
 
+@one_rank("test_ccd_same_on_one_and_all_ranks (the three cases at one temperature)")
 def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
     """The flagship at three temperatures: fitted activation energies within 0.01 eV of the
     interfacial barrier (0.14), the migration barrier (0.053) and the interlayer (0.10); the
@@ -254,6 +258,7 @@ def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
             assert (shared_tmp / "ccd" / f).exists(), f
 
 
+@several_ranks
 def test_ccd_same_on_one_and_all_ranks():
     # one temperature: the three cases (interface-, bulk-limited, interlayer) are the
     # distinct code paths; a second temperature doubled the time and added none
@@ -265,6 +270,7 @@ def test_ccd_same_on_one_and_all_ranks():
         assert a["j_crit_A_m2"] == pytest.approx(b["j_crit_A_m2"], rel=0.01)
 
 
+@several_ranks
 def test_ccd_ramps_as_independent_jobs_equal_the_serial_run():
     """jobs = "split": every ramp runs on its own group of ranks (one rank each on two) and
     gives the numbers of a serial run."""
@@ -283,6 +289,7 @@ def test_ccd_ramps_as_independent_jobs_equal_the_serial_run():
         {k: v.value for k, v in ser.headline.items()}, rel=1e-9, nan_ok=True)
 
 
+@one_rank("test_run_lifecycle: li_stripping_pressure.toml through the CLI")
 def test_li_critical_stripping_current_rises_with_stack_pressure():
     """Creep closure with the cited Li creep law: j_crit increases monotonically with stack
     pressure; without creep the pressure changes nothing. At a fixed current contact is lost

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import layered_builder
+from conftest import layered_builder, one_rank
 
 from femcell.analysis import arrhenius_fit, detect_ccd
 from femcell.domain import Domain
@@ -88,6 +88,7 @@ def test_interface_limited_ccd_has_the_interfacial_barrier(cell):
     assert js[0] == pytest.approx(F * 0.0105 * (0.01 - 1e-4), rel=0.03)
 
 
+@one_rank("tests/studies/test_studies.py::test_ccd_same_on_one_and_all_ranks (interlayer case)")
 def test_interlayer_lowers_the_barrier_and_raises_jcrit(cell):
     """The library Sn-Na interlayer on Na|beta''-alumina: its barrier (0.10 eV) becomes the
     fitted E_A, and j_crit rises at every temperature by the faster transfer (same attempt

@@ -7,9 +7,8 @@ from __future__ import annotations
 import dolfinx
 import numpy as np
 import pytest
-from conftest import layered_builder
+from conftest import layered_builder, one_rank
 
-from femcell._dolfinx import MPI
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor
 from femcell.physics.charge import ChargeTransport
@@ -210,8 +209,7 @@ def _check_ledger(rows):
 
 
 # the coupled solve runs on 2 ranks in tests/studies/test_plating.py (the suite's time budget)
-serial_only = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="covered on 2 ranks by "
-                                 "tests/studies/test_plating.py")
+serial_only = one_rank("tests/studies/test_plating.py")
 
 
 @serial_only
