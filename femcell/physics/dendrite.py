@@ -141,7 +141,9 @@ class MetalFilament(Physics):
             self._p = self.damage._p  # the crack pressure (set by volume control)
         self.law = StressModified(self.base_law, self.molar_volume, self._p)
         eta = phi_f - phi_l - self.u_eq
-        j = self.law.current(eta, ch._T)
+        # 1, or 0 while the flaw is closed and empty (see `set_open`)
+        self._open = const(1.0)
+        j = self._open * self.law.current(eta, ch._T)
         self.j_expr, self.eta_expr = j, eta
         wgt = ch._w
         dxs = [domain.dx(g) for g in g_el]
@@ -258,6 +260,18 @@ class MetalFilament(Physics):
     def restore_state(self, state: dict) -> None:
         self.charge_deposited = float(state.get("charge_deposited", 0.0))
 
+    def set_open(self, is_open: bool) -> None:
+        """Open (default) or close the flaw to deposition. A flaw pressed shut (a stack
+        stress above what the local overpotential can push the metal to) with no metal in
+        it takes no current: the reaction would strip metal it does not hold. The volume
+        control closes it for a step when its metal would turn negative
+        (femcell.solvers.staggered)."""
+        self._open.value = 1.0 if is_open else 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._open.value)
+
     def set_pressure(self, p: float) -> None:
         """Pressure in the filament [Pa] (when not taken from the fracture)."""
         if self.pressure_fn is None and not isinstance(self.damage, dolfinx.fem.Function):
@@ -296,6 +310,7 @@ class MetalFilament(Physics):
             "filament_shift": self.molar_volume * float(self._p.value) / FARADAY,
             "filament_charge": self.charge_deposited,
             "filament_metal_deposited": self.metal_volume(),
+            "filament_open": 1.0 if self.is_open else 0.0,
             **self._short(),
         }
 

@@ -209,6 +209,9 @@ class StaggeredProblem:
         for s in self.subs:
             s.begin_step(t_new, dt, order, dt_prev)
         self._t_new = t_new
+        src = self.volume_control[2] if self._source_group is not None else None
+        if hasattr(src, "set_open"):  # every step starts open (see _solve_source)
+            src.set_open(True)
         its = kits = 0
         change = np.inf
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
@@ -325,7 +328,7 @@ class StaggeredProblem:
                                *counts)
         tol_v = 1e-10 * max(abs(V0) + abs(C) * max(abs(p0), scale_p), 1e-300)
         if abs(g0) <= tol_v:
-            return SolveReport(True, rep.reason, *counts)
+            return self._closed_if_negative(s, V0, C, p0, tol_v, rep, counts)
         # bracket: step away from p0 (doubling) until g changes sign
         lo = hi = None
         step = max(abs(p0), scale_p)
@@ -355,7 +358,7 @@ class StaggeredProblem:
                     return SolveReport(False, f"VOLUME_SOURCE at p = {p:.4g} Pa: {rep.reason}",
                                        *counts)
             if abs(gp) <= tol_v or abs(ph - pl) <= 1e-12 * max(abs(p), scale_p):
-                return SolveReport(True, rep.reason, *counts)
+                return self._closed_if_negative(s, V0, C, p, tol_v, rep, counts)
             if gp < 0:
                 lo = (p, gp)
                 if side == -1:
@@ -367,6 +370,24 @@ class StaggeredProblem:
                     lo = (pl, 0.5 * gl)
                 side = 1
         return SolveReport(False, "VOLUME_SOURCE: the pressure did not converge", *counts)
+
+    def _closed_if_negative(self, s, V0, C, p, tol_v, rep, counts) -> SolveReport:
+        """The root p holds V0 + C p of metal; when that is negative (a stack stress presses
+        the flaw shut harder than the deposition can push: the reaction would strip metal
+        the flaw does not hold) and the source can close (`set_open`), the flaw takes no
+        current for the rest of the step and holds what it had, at p = (V - V0) / C."""
+        src = self.volume_control[2]
+        crack, target = self.volume_control[:2]
+        if V0 + C * p >= -tol_v or not hasattr(src, "set_open"):
+            return SolveReport(True, rep.reason, *counts)
+        src.set_open(False)
+        rep = s.solve_iterate()
+        counts[0] += rep.newton_its
+        counts[1] += rep.krylov_its
+        if not rep.converged:
+            return SolveReport(False, f"VOLUME_SOURCE (flaw closed): {rep.reason}", *counts)
+        crack.set_pressure((float(target(self._t_new)) - V0) / C)
+        return SolveReport(True, rep.reason, *counts)
 
     # ------------------------------------------------------------------ acceleration
     def _accelerated(self):

@@ -29,9 +29,9 @@ def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(s
     local overpotential (Omega p / F < |eta_flat| + I a / sigma_LLZO); the crack holds the
     deposited metal to 1e-6; no short, no CCD; the Griffith estimate is K_IC,eff /
     (1.12 sqrt(pi a)) with the library K_IC of LLZO and its Omega p_c / F."""
-    cfg = load_config(STUDY, ['plating.currents=["1 mA/cm^2", "2 mA/cm^2"]',
-                              "plating.substeps=3", "output.fields=false",
-                              "geometry.params.refine.h=1.25 um", "fracture.length=5 um"])
+    sets = ['plating.currents=["1 mA/cm^2", "2 mA/cm^2"]', "plating.substeps=3",
+            "output.fields=false", "geometry.params.refine.h=1.25 um", "fracture.length=5 um"]
+    cfg = load_config(STUDY, sets)
     res = run_study(cfg, shared_tmp / "plating", progress=False, source=str(STUDY))
     rows = res.quantities
     ends = []
@@ -68,6 +68,32 @@ def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(s
         assert [st["ended_by"] for st in s["plating_steps"]] == ["charge", "charge"]
         for f in ("flaw_pressure.png", "filament_length.png", "current.png", "voltage.png"):
             assert (shared_tmp / "plating" / f).exists(), f
+
+    # a stack stress between the two saturation pressures presses the flaw shut at 1 mA/cm^2
+    # (no metal enters: the flaw takes no current, its pressure is the stack stress) and
+    # shields it at 2 mA/cm^2: the metal pressure saturates where the overpotential allows,
+    # as without the stack stress, but the flaw holds only C (p - sigma_n) of metal
+    stack = 0.5 * (ends[0]["crack_pressure"] + ends[1]["crack_pressure"])
+    shielded = run_study(load_config(STUDY, sets + [f"fracture.stack_stress={stack} Pa"]),
+                         progress=False, write=False)
+    low = [r for r in shielded.quantities if r["label"] == "1 mA/cm^2"]
+    high = [r for r in shielded.quantities if r["label"] == "2 mA/cm^2"]
+    v_scale = ends[1]["crack_volume"]
+    for r in low:
+        assert r["filament_open"] == 0.0 and r["filament_current"] == 0.0
+        assert abs(r["crack_volume"]) < 1e-9 * v_scale
+        assert r["crack_pressure"] == pytest.approx(stack, rel=1e-9)
+    assert high[-1]["filament_open"] == 1.0
+    assert high[-1]["crack_pressure"] == pytest.approx(ends[1]["crack_pressure"], rel=0.05)
+    share = (high[-1]["crack_pressure"] - stack) / high[-1]["crack_pressure"]
+    assert high[-1]["crack_volume"] == pytest.approx(share * v_scale, rel=0.1)
+    for r in shielded.quantities:
+        assert r["crack_volume"] == pytest.approx(r["filament_metal_deposited"], rel=1e-6,
+                                                  abs=1e-9 * v_scale)
+    h0, h1 = res.headline, shielded.headline
+    assert h1["stack_stress"].value == pytest.approx(stack)
+    assert h1["griffith_pressure"].value == pytest.approx(
+        h0["griffith_pressure"].value + stack, rel=1e-9)
 
 
 @pytest.mark.parametrize("sets, needles", [
