@@ -77,12 +77,43 @@ def validation_message(exc: Exception, prefix: str = "study") -> str:
 _format = validation_message  # the former name
 
 
-def read_study(path: str | Path) -> dict:
+def read_study(path: str | Path, _chain: tuple = ()) -> dict:
     """Read a study TOML file into a dict.
 
+    A top-level `extends = "other.toml"` (a path relative to this file) reads that study
+    first and merges this file over it: tables merge key by key, any other value (a list,
+    a number, a string) replaces the base's. A sweep file can so hold only its [study]
+    and [sweep] tables and what it changes.
+
     Raises:
-        ConfigError: one line naming the file: missing, unreadable, not UTF-8, not TOML.
+        ConfigError: one line naming the file: missing, unreadable, not UTF-8, not TOML, a
+            bad or circular `extends`.
     """
+    data = _read_toml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    source = str(path)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{source}: extends = {base!r}: give the path of a study file")
+    target = (Path(path).parent / base).resolve()
+    if target in _chain or target == Path(path).resolve():
+        raise ConfigError(f"{source}: extends = {base!r}: circular (the file extends itself)")
+    if not target.is_file():
+        raise ConfigError(f"{source}: extends = {base!r}: no such study file ({target})")
+    return _merged(read_study(target, (*_chain, Path(path).resolve())), data)
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """base with over merged into it (tables key by key, other values replaced)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (_merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict)
+                  else v)
+    return out
+
+
+def _read_toml(path: str | Path) -> dict:
     source = str(path)
     p = Path(path)
     if not p.is_file():

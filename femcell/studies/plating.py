@@ -111,6 +111,8 @@ def step_table(runner, rows, frac) -> list[dict]:
             "peak_filament_share": max(r["filament_current_fraction"] for r in mine),
             "peak_tip_current_A_m2": max(r["filament_j_max"] for r in mine),
             "end_cell_voltage_V": mine[-1]["cell_voltage"],
+            "end_pressure_Pa": mine[-1]["crack_pressure"],
+            "flaw_open_at_end": bool(mine[-1].get("filament_open", 1.0) > 0.5),
             "shorted": bool(mine[-1].get(SHORT, 0.0) > 0.5)})
     return out
 
@@ -148,14 +150,19 @@ def headline_of(cfg, info, rows, steps) -> dict:
                          "" if short else f" (none up to {last} A m^-2)"))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
                                f"first step in which the flaw grew by more than {growth:.3g} m")
-    h["flaw_size"] = Value(a, "m", "length of the first initial crack (the flaw)")
-    h["stack_stress"] = Value(frac.stack_stress, "Pa", "compressive stress normal to the flaw "
-                              "plane (fracture.stack_stress): K_I = 1.12 (p - s) sqrt(pi a)")
     h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (1.12 sqrt(pi a)) + stack stress, "
                                    f"a = {a:.3g} m, K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 "
                                    "(Gc_eff)")
     h["griffith_overpotential"] = Value(eta_c, "V", "Omega p_c / F: the plating overpotential "
                                         "that makes the Griffith pressure")
+    below = [st for st in steps if st["flaw_open_at_end"] and st["crack_growth_m"] <= growth
+             and (onset is None or st["step"] < onset["step"])]
+    est = (below[-1]["current_density_A_m2"] * p_c / below[-1]["end_pressure_Pa"]
+           if below and below[-1]["end_pressure_Pa"] > 0 else None)
+    h["griffith_current"] = Value(est, "A m^-2", "current at which the saturated metal pressure "
+                                  "reaches the Griffith pressure, scaled from the last step "
+                                  "below onset with an open flaw (saturation pressure ~ "
+                                  "current; an estimate, not a run)")
     if rows:
         pk = max(rows, key=lambda r: r["crack_pressure"])
         h["peak_pressure"] = Value(pk["crack_pressure"], "Pa", "largest metal pressure in the "
@@ -165,6 +172,9 @@ def headline_of(cfg, info, rows, steps) -> dict:
         h["final_crack_length"] = Value(rows[-1]["crack_length"], "m", "crack length at the end")
         h["peak_tip_current"] = Value(max(r["filament_j_max"] for r in rows), "A m^-2",
                                       "largest deposition current density on the filament")
+    h["flaw_size"] = Value(a, "m", "length of the first initial crack (the flaw)")
+    h["stack_stress"] = Value(frac.stack_stress, "Pa", "compressive stress normal to the flaw "
+                              "plane (fracture.stack_stress): K_I = 1.12 (p - s) sqrt(pi a)")
     return h
 
 

@@ -82,7 +82,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     raw = apply_overrides(read_study(path), list(overrides or []))
     sweep = raw.pop("sweep", None)
-    params, mode, label, jobs = _sweep_definition(sweep, path, jobs)
+    params, mode, label, jobs, scale = _sweep_definition(sweep, path, jobs)
     name = raw.get("study", {}).get("name", "sweep") if isinstance(raw.get("study"),
                                                                    dict) else "sweep"
     cfgs, points, si_points = [], [], []
@@ -179,11 +179,19 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
+        slopes = log_slopes(results, list(params)) if scale == "log" else {}
         fio.write_json(folder / "sweep.json", {"status": "completed", "study": name,
                                                "parameters": params,
                                                "mode": mode,
                                                "jobs": jobs, "groups": ng,
-                                               "mpi_ranks": comm.size, "results": results})
+                                               "mpi_ranks": comm.size, "scale": scale,
+                                               **({"log_slopes": slopes} if slopes else {}),
+                                               "results": results})
+        if progress and slopes:
+            for key, v in slopes.items():
+                print(f"femcell: sweep log-log slope of {key} against "
+                      f"{next(iter(params))}: {v['slope']:.3f} +- {v['stderr']:.2g} "
+                      f"({v['points']} points)", flush=True)
         keys = ["value", *[k for k in params if k != "value"]]
         for r in results:  # the union: headlines may differ from point to point
             keys += [k for k, v in r.items() if k not in keys and k != "folder"
@@ -193,7 +201,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
             table.append({k: (r.get(k) if isinstance(r.get(k), int | float) else
                               ("" if r.get(k) is None else str(r[k]))) for k in keys})
         table.close()
-        _sweep_plot(folder / "sweep.png", results, list(params), name)
+        _sweep_plot(folder / "sweep.png", results, list(params), name, scale)
 
     on_root(comm, write_tables)
     return results
@@ -238,10 +246,14 @@ def _sweep_definition(sweep, path, jobs):
     """(parameters, mode, label, jobs) of a [sweep] table, checked (ConfigError)."""
     if not isinstance(sweep, dict):
         raise ConfigError(f"{path}: [sweep] must be a table")
-    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs"}
+    extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs",
+                          "scale"}
     if extra:
         raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
-                          "(known: parameter, values, parameters, mode, label, jobs)")
+                          "(known: parameter, values, parameters, mode, label, jobs, scale)")
+    scale = sweep.get("scale", "linear")
+    if scale not in SCALES:
+        raise ConfigError(f"{path}: sweep.scale = {scale!r}: one of {', '.join(SCALES)}")
     if ("parameter" in sweep) == ("parameters" in sweep):
         both = "parameter" in sweep
         raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
@@ -263,7 +275,8 @@ def _sweep_definition(sweep, path, jobs):
     if not isinstance(label, str) or not label.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"{path}: sweep.label = {label!r}: letters, digits, '_' and '-' "
                           "only (it names folders)")
-    return params, mode, label, jobs if jobs is not None else sweep.get("jobs", "serial")
+    return (params, mode, label, jobs if jobs is not None else sweep.get("jobs", "serial"),
+            scale)
 
 
 def _sweep_points(params, mode, path) -> list[dict]:
@@ -287,9 +300,44 @@ def _si_value(cfg, dotted: str, value):
     return node if isinstance(node, int | float | str | bool) or node is None else value
 
 
-def _sweep_plot(path, results, params, title):
-    """Headline numbers against the first swept parameter (one line per value of the second);
-    nothing when the first parameter is not numeric."""
+def log_slopes(results: list[dict], params: list[str]) -> dict:
+    """Least-squares slope of log(headline) against log(first parameter), per headline
+    column with at least 3 positive points (one swept parameter; a grid gives none): the
+    exponent of a power law, e.g. -1/2 for a Griffith CCD against the flaw size.
+
+    Returns:
+        {column: {"slope", "stderr", "points"}}.
+    """
+    import numpy as np
+
+    if len(params) != 1:
+        return {}
+    out = {}
+    keys = dict.fromkeys(k for r in results for k, v in r.items()
+                         if isinstance(v, float) and k not in params and k != "value")
+    for key in keys:
+        pts = [(r[params[0]], r[key]) for r in results
+               if isinstance(r.get(key), float) and isinstance(r.get(params[0]), int | float)
+               and r[key] > 0 and r[params[0]] > 0]
+        if len({x for x, _ in pts}) < 3:
+            continue
+        x, y = np.log(np.array(pts, dtype=float)).T
+        (slope, icpt), cov = np.polyfit(x, y, 1, cov="unscaled")
+        dof = len(x) - 2
+        res = y - (slope * x + icpt)
+        var = float(res @ res) / dof if dof > 0 else 0.0
+        out[key] = {"slope": float(slope), "stderr": float(np.sqrt(cov[0, 0] * var)),
+                    "points": len(pts)}
+    return out
+
+
+SCALES = ("linear", "log", "logx")
+
+
+def _sweep_plot(path, results, params, title, scale="linear"):
+    """Headline numbers against the first swept parameter (one line per value of the second;
+    axes as `scale`: linear, log-log or log x); nothing when the first parameter is not
+    numeric."""
     from femcell.plotting import _mpl
 
     x0 = [r[params[0]] for r in results]
@@ -313,7 +361,11 @@ def _sweep_plot(path, results, params, title):
                 ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
                     f"{p.split('.')[-1]} = {v}" for p, v in g) or None)
         ax.set_ylabel(key, fontsize=8)
-        ax.grid(alpha=0.3)
+        if scale in ("log", "logx"):
+            ax.set_xscale("log")
+        if scale == "log" and all(r.get(key) is None or r[key] > 0 for r in results):
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
         if len(groups) > 1:
             ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel(f"{params[0]} (SI units)")

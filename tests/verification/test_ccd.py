@@ -27,6 +27,9 @@ CSITE = 1.0 / OMEGA
 CEQ = 1e-4 * CSITE
 TEMPS = [298.15, 323.15, 353.15]
 
+# the three CCD cases run on 2 ranks in tests/studies/test_studies.py (the suite's time budget)
+CCD_ON_TWO = one_rank("tests/studies/test_studies.py::test_ccd_same_on_one_and_all_ranks")
+
 
 @pytest.fixture(scope="module")
 def cell():
@@ -78,6 +81,7 @@ def _kappa(ea_ev):
     return Arrhenius.ev(0.0105 * np.exp((0.14 - ea_ev) / (K_B / EV * 298.15)), ea_ev)
 
 
+@CCD_ON_TWO
 def test_interface_limited_ccd_has_the_interfacial_barrier(cell):
     js = [_ramp(cell, T, _kappa(0.14), Arrhenius(1e-7), 0.05, 1.0) for T in TEMPS]
     fit = arrhenius_fit(TEMPS, js)
@@ -88,7 +92,7 @@ def test_interface_limited_ccd_has_the_interfacial_barrier(cell):
     assert js[0] == pytest.approx(F * 0.0105 * (0.01 - 1e-4), rel=0.03)
 
 
-@one_rank("tests/studies/test_studies.py::test_ccd_same_on_one_and_all_ranks (interlayer case)")
+@CCD_ON_TWO
 def test_interlayer_lowers_the_barrier_and_raises_jcrit(cell):
     """The library Sn-Na interlayer on Na|beta''-alumina: its barrier (0.10 eV) becomes the
     fitted E_A, and j_crit rises at every temperature by the faster transfer (same attempt
@@ -112,6 +116,7 @@ def test_interlayer_lowers_the_barrier_and_raises_jcrit(cell):
         assert j == pytest.approx(F * _kappa(0.10)(T) * (tc - 1e-4), rel=0.03)
 
 
+@CCD_ON_TWO
 def test_bulk_limited_ccd_has_the_migration_barrier(cell):
     """Fast transfer, slow vacancy diffusion, a ramp slow against L^2 / D_v (quasi-steady)."""
     js = [_ramp(cell, T, Arrhenius.ev(10.0, 0.14), Arrhenius.ev(4.8e-12, 0.053), 10 / 8000,
@@ -119,6 +124,7 @@ def test_bulk_limited_ccd_has_the_migration_barrier(cell):
     assert arrhenius_fit(TEMPS, js)["activation_energy_eV"] == pytest.approx(0.053, abs=0.01)
 
 
+@CCD_ON_TWO
 def test_bulk_sinks_raise_the_bulk_limited_ccd():
     """Distributed vacancy sinks of spacing l shorten the diffusion length from L to
     l tanh(L / l): the quasi-steady bulk-limited j_crit = F D_v (theta_crit / Omega - c_eq)

@@ -1,0 +1,74 @@
+"""Study files that extend another (`extends`), and the log-log slopes of a sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from femcell.config import ConfigError, read_study
+from femcell.studies.sweeps import _sweep_definition, log_slopes
+
+
+def test_extends_merges_tables_and_replaces_values(tmp_path):
+    (tmp_path / "base.toml").write_text(
+        'temperature = "25 degC"\n[study]\nname = "base"\nkind = "cell"\n'
+        '[geometry.params]\nh = "1 um"\nwidth = "10 um"\nrefine = { h = "0.1 um" }\n'
+        '[plating]\ncurrents = ["1 mA/cm^2", "2 mA/cm^2"]\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "over.toml").write_text(
+        'extends = "../base.toml"\n[study]\nname = "over"\n'
+        '[geometry.params]\nwidth = "20 um"\nrefine = { x = [0, 1] }\n'
+        '[plating]\ncurrents = ["3 mA/cm^2"]\n')
+    d = read_study(tmp_path / "sub" / "over.toml")
+    assert "extends" not in d
+    assert d["study"] == {"name": "over", "kind": "cell"}
+    assert d["temperature"] == "25 degC"
+    assert d["geometry"]["params"] == {"h": "1 um", "width": "20 um",
+                                       "refine": {"h": "0.1 um", "x": [0, 1]}}
+    assert d["plating"]["currents"] == ["3 mA/cm^2"]  # a list replaces, never appends
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('extends = "nowhere.toml"\n', "no such study file"),
+    ("extends = 3\n", "give the path"),
+    ('extends = "a.toml"\n', "circular"),
+])
+def test_bad_extends_is_one_line(tmp_path, text, needle):
+    (tmp_path / "a.toml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        read_study(tmp_path / "a.toml")
+    msg = str(err.value)
+    assert "a.toml" in msg and needle in msg and "\n" not in msg
+
+
+def test_extends_loop_through_two_files_is_refused(tmp_path):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(ConfigError, match="circular"):
+        read_study(tmp_path / "a.toml")
+
+
+def test_log_slopes_recover_power_laws():
+    rng = np.random.default_rng(3)
+    a = np.array([5e-6, 1e-5, 2e-5, 4e-5])
+    noise = np.exp(rng.normal(0.0, 0.02, a.size))
+    results = [{"value": x, "p": x, "ccd": 3.0 * x ** -0.5, "noisy": 2.0 * x ** 1.5 * n,
+                "some": None if k == 0 else 1.0 * x, "neg": -x, "label": "s"}
+               for k, (x, n) in enumerate(zip(a, noise, strict=True))]
+    s = log_slopes(results, ["p"])
+    assert s["ccd"]["slope"] == pytest.approx(-0.5, abs=1e-12)
+    assert s["ccd"]["stderr"] < 1e-10 and s["ccd"]["points"] == 4
+    assert s["noisy"]["slope"] == pytest.approx(1.5, abs=0.1)
+    assert 0 < s["noisy"]["stderr"] < 0.1
+    assert s["some"]["points"] == 3  # a point without the number is left out
+    assert "neg" not in s and "label" not in s  # no logarithm of a negative / a text
+    assert log_slopes(results[:2], ["p"]) == {}  # fewer than 3 points: no fit
+    assert log_slopes(results, ["p", "q"]) == {}  # a grid: no single exponent
+
+
+def test_sweep_scale_is_checked():
+    assert _sweep_definition({"parameter": "a.b", "values": [1, 2], "scale": "log"}, "s.toml",
+                             None)[4] == "log"
+    with pytest.raises(ConfigError, match="sweep.scale = 'loglog'"):
+        _sweep_definition({"parameter": "a.b", "values": [1], "scale": "loglog"}, "s.toml",
+                          None)
