@@ -69,6 +69,31 @@ def principal_strains(eps, three_d: bool) -> tuple:
     return tuple(mean + 2 * p * ufl.cos(phi + 2 * np.pi * k / 3) for k in range(3))
 
 
+def facet_sample_points(domain, region: str) -> np.ndarray:
+    """Points [m] sampling a named facet region (its facets' vertices and midpoints), the
+    same (n, gdim) array on every rank (collective): the weak surfaces of
+    `PhaseFieldFracture(weak=...)`.
+
+    Raises:
+        MaterialError: no such facet region.
+    """
+    if region not in domain.facet_regions:
+        raise MaterialError(f"fracture weak surfaces: unknown facet region {region!r}; known: "
+                            f"{', '.join(sorted(domain.facet_regions))}")
+    mesh = domain.mesh
+    fdim = mesh.topology.dim - 1
+    facets = domain.facets(region)
+    gdim = domain.gdim
+    if facets.size:
+        mesh.topology.create_connectivity(fdim, 0)
+        geo = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+        xyz = mesh.geometry.x[geo][..., :gdim]
+        local = np.vstack([xyz.reshape(-1, gdim), xyz.mean(axis=1)])
+    else:
+        local = np.zeros((0, gdim))
+    return np.vstack(domain.comm.allgather(local))
+
+
 class PhaseFieldFracture(Physics):
     """AT1/AT2 phase-field fracture acting on an Elasticity physics.
 
@@ -89,6 +114,11 @@ class PhaseFieldFracture(Physics):
             compressive field itself is not added to the body (it would not drive damage
             with a split, and without one it would spread the band: split = "none" needs
             this form). Needs a crack-face pressure or volume control.
+        weak: None or (points, ratio, half_width): a lower toughness ratio * Gc in every cell
+            whose midpoint lies within half_width [m] of one of `points` (an (n, gdim) array
+            [m] sampling weak surfaces, e.g. the grain boundaries: `facet_sample_points`),
+            Gc elsewhere: intergranular cracking. A crack along a weak surface sees
+            ratio * Gc when the band holds its damage profile (half_width >= 2 l for AT1).
         initial_cracks: segments ((x0, y0[, z0]), (x1, y1[, z1])) [m]; nodes within
             `crack_half_width` of a segment start broken (d = 1, lower bound 1).
         crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
@@ -115,7 +145,7 @@ class PhaseFieldFracture(Physics):
                  split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
                  stack_stress: float = 0.0, initial_cracks=(),
                  crack_half_width: float | None = None, j_integral=None, intact=(),
-                 name: str = "d"):
+                 weak=None, name: str = "d"):
         if model not in MODELS:
             raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
         if split not in SPLITS:
@@ -137,6 +167,17 @@ class PhaseFieldFracture(Physics):
         if not np.isfinite(stack_stress):
             raise MaterialError(f"fracture stack_stress must be finite, got {stack_stress}")
         self.stack_stress = float(stack_stress)
+        self.weak = None
+        if weak is not None:
+            pts, ratio, hw = weak
+            pts = np.asarray(pts, dtype=float)
+            if not (0 < ratio <= 1 and hw > 0 and np.isfinite(hw)):
+                raise MaterialError(f"fracture weak surfaces: toughness ratio must be in (0, 1] "
+                                    f"and half width > 0 m, got {ratio}, {hw}")
+            if pts.ndim != 2 or pts.shape[0] == 0:
+                raise MaterialError("fracture weak surfaces: no points (an empty facet "
+                                    "region?)")
+            self.weak = (pts, float(ratio), float(hw))
         self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
         self._half_width = crack_half_width
         self.intact = tuple(intact)
@@ -208,7 +249,7 @@ class PhaseFieldFracture(Physics):
         dg = -2 * (1 - d)
         w, dw = (d, 1.0) if self.model == "AT1" else (d * d, 2 * d)
         w_ = self._w
-        gc, ell, cw = self.gc, self.ell, self.c_w
+        gc, ell, cw = self._toughness_field(), self.ell, self.c_w
         gradd = ufl.grad(d)
         F = (dg * psi_p * q + gc / cw * (dw * q / ell + 2 * ell * ufl.inner(gradd, ufl.grad(q)))
              ) * w_ * self._dx
@@ -229,9 +270,34 @@ class PhaseFieldFracture(Physics):
             g * sig_p + (mech.stress_tensor(u) - sig_p))
         mech.set_degraded(sig_full, self._energy)
         self._surface = (w / ell + ell * ufl.inner(gradd, gradd)) / cw
+        self._dissipation = gc * self._surface
         self._volume = -ufl.inner(self._vec(u), gradd)
         if self.j_integral is not None:
             self._forms()  # checks the G-theta set-up now, not at the first step
+
+    def _toughness_field(self):
+        """Gc [J m^-2]: the number, or with weak surfaces a cell-wise (DG0) field."""
+        if self.weak is None:
+            return self.gc
+        from scipy.spatial import cKDTree
+
+        pts, ratio, hw = self.weak
+        mesh = self.domain.mesh
+        tdim = mesh.topology.dim
+        imap = mesh.topology.index_map(tdim)
+        cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+        mid = dolfinx.mesh.compute_midpoints(mesh, tdim, cells)[:, :pts.shape[1]]
+        dist = cKDTree(pts).query(mid)[0] if cells.size else np.zeros(0)
+        Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
+        gc = dolfinx.fem.Function(Q, name="toughness")
+        gc.x.array[:] = self.gc
+        gc.x.array[dist <= hw] = ratio * self.gc
+        self.weak_cells = self.domain.comm.allreduce(
+            int(np.count_nonzero(dist[:imap.size_local] <= hw)), op=MPI.SUM)
+        if not self.weak_cells:
+            raise MaterialError(f"fracture weak surfaces: no cell lies within {hw:g} m of them")
+        self.toughness_field = gc
+        return gc
 
     def _j_form(self):
         """The G-theta form (see `j_integral`), theta on P1 from the body's bounding box."""
@@ -398,6 +464,7 @@ class PhaseFieldFracture(Physics):
             f = dolfinx.fem.form
             self._qforms = {"volume": f(self._volume * w * dx),
                             "surface": f(self._surface * w * dx),
+                            "dissipation": f(self._dissipation * w * dx),
                             "energy": f(self._energy * w * dx)}
             if self.j_integral is not None:
                 self._qforms["j"] = self._j_form()
@@ -435,7 +502,8 @@ class PhaseFieldFracture(Physics):
                "crack_length": surf * self.gc / self.effective_toughness(),
                "crack_volume": self.crack_volume(),
                "crack_pressure": self.pressure,
-               "dissipated_energy": self.gc * surf,
+               "dissipated_energy": comm.allreduce(
+                   dolfinx.fem.assemble_scalar(forms["dissipation"]), op=MPI.SUM),
                "elastic_energy": comm.allreduce(dolfinx.fem.assemble_scalar(forms["energy"]),
                                                 op=MPI.SUM)}
         if self.j_integral is not None:
@@ -453,6 +521,9 @@ class PhaseFieldFracture(Physics):
                 "effective_toughness_J_m2": (self.effective_toughness()
                                              if hasattr(self, "h_min") else None),
                 "initial_cracks_m": [list(map(list, s)) for s in self.initial_cracks],
+                "weak_surfaces": None if self.weak is None else {
+                    "toughness_ratio": self.weak[1], "half_width_m": self.weak[2],
+                    "points": len(self.weak[0]), "cells": getattr(self, "weak_cells", None)},
                 "initial_crack_half_width_m": getattr(self, "crack_half_width", None),
                 "intact_regions": list(self.intact),
                 "j_integral": None if self.j_integral is None else {

@@ -18,6 +18,10 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
                                        # shields a pressurised crack (superposed: the faces
                                        # feel p - stack_stress; K_I = Y (p - s) sqrt(pi a))
     intact = ["left", "right"]         # facet regions held at d = 0 (grips)
+    weak_surfaces = { facets = "grain_boundary", k_ic_ratio = 0.5 }   # lower toughness
+                                       # (K_IC ratio; Gc scales with its square) within
+                                       # half_width (default 2 l) of these facets:
+                                       # intergranular cracking of a polycrystal
     region = "electrolyte"             # with several materials: the cell region whose
                                        # material gives K_IC (library), E' and nu
     j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
@@ -99,6 +103,14 @@ _CRACK = Annotated[Annotated[_SEGMENT, Tag("union[segment]")]
                                  else "union[segment]")]
 
 
+class WeakSurfaces(_Model):
+    """weak_surfaces = {facets, k_ic_ratio, half_width}: lower toughness near facets."""
+
+    facets: str
+    k_ic_ratio: float = Field(gt=0.0, le=1.0)
+    half_width: Q("length", _pos) | None = None
+
+
 class FractureSection(_Model):
     """[fracture]: the phase-field model, its toughness, initial cracks and crack loading."""
 
@@ -116,6 +128,7 @@ class FractureSection(_Model):
     j_integral: JIntegral | None = None
     intact: list[str] = []
     region: str | None = None
+    weak_surfaces: WeakSurfaces | None = None
 
     @model_validator(mode="after")
     def _loads(self):
@@ -222,6 +235,20 @@ def build(cfg, ctx) -> list:
         raise ConfigError("fracture.stack_stress: shields a pressurised crack; needs "
                           "fracture.pressure, fracture.volume or a [filament] that fills it")
     gc, how = toughness_of(cfg, mech)
+    weak = None
+    if f.weak_surfaces is not None:
+        from femcell.materials import MaterialError
+        from femcell.physics.fracture import facet_sample_points
+
+        ws = f.weak_surfaces
+        try:
+            pts = facet_sample_points(ctx.domain, ws.facets)
+        except MaterialError as exc:
+            raise ConfigError(f"fracture.weak_surfaces.facets: {exc}") from None
+        if not len(pts):
+            raise ConfigError(f"fracture.weak_surfaces.facets: region {ws.facets!r} has no "
+                              "facets")
+        weak = (pts, ws.k_ic_ratio ** 2, ws.half_width or 2.0 * f.length)
     lf = ctx.info.get("load_factor")
     pressure = None
     if f.pressure is not None:
@@ -232,7 +259,7 @@ def build(cfg, ctx) -> list:
                               pressure=pressure, stack_stress=f.stack_stress,
                               initial_cracks=[[tuple(p) for p in s] for s in segments],
                               crack_half_width=f.crack_half_width,
-                              intact=tuple(f.intact),
+                              intact=tuple(f.intact), weak=weak,
                               j_integral=None if f.j_integral is None else (
                                   tuple(f.j_integral.direction), f.j_integral.layer))
     frac.toughness_source = how

@@ -49,6 +49,17 @@ SMALL_SURFING = ["geometry.params.h_fine=5 um", "geometry.params.h=20 um",
     ("sent", ['fracture.intact=["left"]'], ["fracture.intact", "initial crack"]),
     ("surfing", ["fracture.j_integral.direction=[0, 0]"], ["fracture.j_integral.direction",
                                                           "nonzero"]),
+    ("sneddon", ['fracture.weak_surfaces={facets = "grain_boundary", k_ic_ratio = 0.5}'],
+     ["fracture.weak_surfaces.facets", "grain_boundary", "known"]),
+    ("sneddon", ['fracture.weak_surfaces={facets = "bottom", k_ic_ratio = 1.5}'],
+     ["fracture.weak_surfaces.k_ic_ratio"]),
+    ("sneddon", ['fracture.weak_surfaces={facets = "bottom", k_ic_ratio = 0.5, '
+                 'half_width = "-1 um"}'], ["fracture.weak_surfaces.half_width"]),
+    ("sent", ["fracture.stack_stress=10 MPa"], ["fracture.stack_stress", "pressurised"]),
+    ("sneddon", ['fracture.initial_cracks=[{start = ["1 um", 0], direction = [0, 0], '
+                 'length = "5 um"}]'], ["fracture.initial_cracks.0.direction", "zero"]),
+    ("sneddon", ['fracture.initial_cracks=[{start = ["1 um", 0, 0], direction = [1, 0, 0], '
+                 'length = "5 um"}]'], ["fracture.initial_cracks.0.start", "2 coordinates"]),
 ])
 def test_bad_fracture_input_is_one_line_exit_2(study, sets, needles, capsys, shared_tmp):
     args = ["run", str(PROBLEMS / f"{study}.toml"), "-q", "-o", str(shared_tmp / "x")]

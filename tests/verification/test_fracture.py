@@ -309,9 +309,10 @@ def test_same_crack_on_one_and_two_ranks():
             assert p[key] == pytest.approx(s[key], rel=1e-4, abs=1e-9), key
 
 
-def _surface_flaw(a, ell, stack=0.0):
+def _surface_flaw(a, ell, stack=0.0, weak=None):
     """(dom, mech, frac) of an edge crack of depth a along y = 0 from the left face of a
-    plate 20 a wide, bottom held, a stack stress `stack` [Pa] pressing the flaw closed."""
+    plate 20 a wide, bottom held, a stack stress `stack` [Pa] pressing the flaw closed;
+    weak = Gc ratio of a band of half width 2 l along y = 0 (a weak interface)."""
     k_ic = 1e6
     e_prime = E / (1 - NU**2)
     W = 20 * a
@@ -322,14 +323,18 @@ def _surface_flaw(a, ell, stack=0.0):
                       mode="plane_strain")
     frac = PhaseFieldFracture(mech, toughness=k_ic**2 / e_prime, length=ell, model="AT1",
                               split="none", initial_cracks=[((x0, 0.0), (x0 + a, 0.0))],
-                              stack_stress=stack)
+                              stack_stress=stack, weak=None if weak is None else (
+                                  np.c_[np.linspace(x0, -x0, 801), np.zeros(801)], weak,
+                                  2 * ell))
     return dom, mech, frac
 
 
 @VOLUME_ON_TWO
-@pytest.mark.parametrize("a, ell, stack", [(10e-6, 1.25e-6, 0.0), (40e-6, 2e-6, 0.0),
-                                           (10e-6, 1.25e-6, 100e6)])
-def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack):
+@pytest.mark.parametrize("a, ell, stack, weak", [(10e-6, 1.25e-6, 0.0, None),
+                                                 (40e-6, 2e-6, 0.0, None),
+                                                 (10e-6, 1.25e-6, 100e6, None),
+                                                 (10e-6, 1.25e-6, 0.0, 0.25)])
+def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack, weak):
     """A surface flaw of depth a (an edge crack in a plate 20 a wide) filled by an injected
     volume (from 0.4 to 0.84 of the Sneddon-like reference in 8 steps: the flaw is elastic
     below 0.6), no electrochemistry: the pressure rises until the flaw grows and then falls; its
@@ -337,10 +342,13 @@ def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack):
     = sqrt(Gc_eff E')) within 10 %, for two depths a factor 4 apart (the issue on Li-filled
     cracks); after the peak the flaw has grown. A stack pressure sigma_n pressing the flaw
     closed shields it: K_I = Y (p - sigma_n) sqrt(pi a), so the onset moves to p_c + sigma_n
-    (here sigma_n = 100 MPa, half the onset pressure)."""
-    dom, mech, frac = _surface_flaw(a, ell, stack)
+    (here sigma_n = 100 MPa, half the onset pressure). Along a weak band (a grain boundary
+    with a quarter of the bulk Gc, half width 2 l: it holds the damage profile) the onset
+    pressure is half the bulk one, K_IC,gb / K_IC = sqrt(Gc,gb / Gc)."""
+    dom, mech, frac = _surface_flaw(a, ell, stack, weak)
     e_prime = E / (1 - NU**2)
-    v_ref = am.sneddon_volume(a=a, p=am.griffith_surface_flaw_pressure(a, 1e6), E=E, nu=NU)
+    v_ref = am.sneddon_volume(a=a, p=am.griffith_surface_flaw_pressure(
+        a, 1e6 * np.sqrt(weak or 1.0)), E=E, nu=NU)
     prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-5,
                             max_sweeps=400, acceleration="anderson",
                             volume_control=(frac, lambda t: v_ref * (0.4 + 0.44 * t)))
@@ -348,7 +356,8 @@ def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack):
     rows = []
     TimeIntegrator(prob, StepController(dt_initial=1 / 8, adaptive=False)).run(
         1.0, lambda rec: rows.append(prob.quantities()))
-    pc = am.griffith_surface_flaw_pressure(a, np.sqrt(frac.effective_toughness() * e_prime))
+    pc = am.griffith_surface_flaw_pressure(a, np.sqrt(frac.effective_toughness() * e_prime
+                                                      * (weak or 1.0)))
     prob.close()
     p = np.array([r["crack_pressure"] for r in rows])
     i = int(np.argmax(p))
