@@ -15,7 +15,8 @@ class StudySection(_Model):
     """[study]: the name (it names the run folder), the procedure and its resolution.
 
     `resolution = "fine"` halves every mesh size of the geometry (builder parameters `h`,
-    `h_*`, or `h` of a .geo file) and refines the kind's own time step (see each kind).
+    `h_*`, the `h` of `refine` boxes, or `h` of a .geo file) and refines the kind's own
+    time step (see each kind).
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -111,6 +112,13 @@ class StudyBase(_Model):
                      if (k == "h" or k.startswith("h_")) and isinstance(v, int | float)]
             for k in sizes:
                 params[k] = params[k] / 2
+            if "refine" in params:  # refine boxes {x, y, h} (one table or a list)
+                boxes = params["refine"]
+                half = lambda b: ({**b, "h": b["h"] / 2}  # noqa: E731
+                                  if isinstance(b, dict) and isinstance(b.get("h"), int | float)
+                                  else b)
+                params["refine"] = ([half(b) for b in boxes] if isinstance(boxes, list)
+                                    else half(boxes))
             from femcell.geometry import builder_parameters
 
             defaults = {n: d for n, d, _ in builder_parameters(g.builder)}

@@ -117,6 +117,21 @@ def test_resolution_fine_doubles_the_default_cells_of_a_1d_builder(files):
     assert cfg.geometry.params["n_cells"] == 100  # the interval builder's default: 50
 
 
+def test_resolution_fine_halves_the_refine_boxes_and_doubles_the_plating_substeps():
+    from conftest import PROBLEMS
+
+    from femcell.config import load_config
+
+    base = load_config(PROBLEMS / "li_dendrite_llzo.toml")
+    fine = load_config(PROBLEMS / "li_dendrite_llzo.toml", [
+        "study.resolution=fine", 'geometry.params.refine=[{x = ["25 um", "35 um"], h = "1 um"}, '
+        '{y = ["8 um", "72 um"], h = "2 um"}]']).refined()
+    assert [b["h"] for b in fine.geometry.params["refine"]] == pytest.approx([0.5e-6, 1e-6])
+    assert fine.geometry.params["h"] == pytest.approx(base.geometry.params["h"] / 2)
+    assert fine.plating.substeps == 2 * base.plating.substeps
+    assert fine.fracture.length == base.fracture.length  # l is physics, not mesh
+
+
 def test_voiding_anode_on_either_metal_electrode_is_the_same_physics(files):
     """[anode] region = "cathode" with the current reversed mirrors the default: the contact
     fraction after the same stripping is the same to round-off."""
