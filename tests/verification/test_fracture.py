@@ -312,7 +312,8 @@ def test_same_crack_on_one_and_two_ranks():
 def _surface_flaw(a, ell, stack=0.0, weak=None):
     """(dom, mech, frac) of an edge crack of depth a along y = 0 from the left face of a
     plate 20 a wide, bottom held, a stack stress `stack` [Pa] pressing the flaw closed;
-    weak = Gc ratio of a band of half width 2 l along y = 0 (a weak interface)."""
+    weak = Gc ratio of a band of half width 2 l along y = 0 (a weak interface) within the
+    refined box (a weak band must lie on cells finer than l: refused elsewhere)."""
     k_ic = 1e6
     e_prime = E / (1 - NU**2)
     W = 20 * a
@@ -324,8 +325,8 @@ def _surface_flaw(a, ell, stack=0.0, weak=None):
     frac = PhaseFieldFracture(mech, toughness=k_ic**2 / e_prime, length=ell, model="AT1",
                               split="none", initial_cracks=[((x0, 0.0), (x0 + a, 0.0))],
                               stack_stress=stack, weak=None if weak is None else (
-                                  np.c_[np.linspace(x0, -x0, 801), np.zeros(801)], weak,
-                                  2 * ell))
+                                  np.c_[np.linspace(x0, x0 + a + 6 * ell, 401),
+                                        np.zeros(401)], weak, 2 * ell))
     return dom, mech, frac
 
 
@@ -364,6 +365,22 @@ def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack, weak):
     assert 0 < i < len(p) - 1, (p - stack) / pc  # a peak, then the pressure falls
     assert p[i] == pytest.approx(pc + stack, rel=0.10 * pc / (pc + stack)), (p - stack) / pc
     assert rows[-1]["crack_length"] > rows[0]["crack_length"] + ell  # it grew
+
+
+def test_weak_band_on_cells_coarser_than_l_is_refused():
+    """A weak band reaching cells coarser than l (here across the whole plate, whose cells
+    outside the refined box are 16 l) is not a resolved phase field: refused at set-up."""
+    from femcell.materials import MaterialError
+
+    a, ell = 10e-6, 1.25e-6
+    dom, mech, _ = _surface_flaw(a, ell)
+    W = 20 * a
+    frac = PhaseFieldFracture(mech, toughness=1.0, length=ell, model="AT1", split="none",
+                              initial_cracks=[((-W / 2, 0.0), (-W / 2 + a, 0.0))],
+                              weak=(np.c_[np.linspace(-W / 2, W / 2, 401), np.zeros(401)],
+                                    0.25, 2 * ell))
+    with pytest.raises(MaterialError, match="coarser than the length l"):
+        StaggeredProblem(dom, [mech, frac], [[mech], [frac]])
 
 
 def test_initial_crack_relaxes_on_a_fine_mesh():
