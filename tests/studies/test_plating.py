@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROBLEMS
+from conftest import PROBLEMS, several_ranks
 
 from femcell import analytic_mechanics as am
 from femcell import cli
@@ -94,6 +94,24 @@ def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(s
     assert h1["stack_stress"].value == pytest.approx(stack)
     assert h1["griffith_pressure"].value == pytest.approx(
         h0["griffith_pressure"].value + stack, rel=1e-9)
+
+
+@several_ranks
+def test_plating_same_on_one_and_all_ranks():
+    """A plating step (4 mA/cm^2, the coupled pressure root and the staggered sweeps, below
+    the onset) on all ranks and on one: pressure, crack length, filament current, cell
+    voltage and the Griffith-current estimate agree within 1 %."""
+    cfg = load_config(STUDY, ['plating.currents=["4 mA/cm^2"]',
+                              "plating.substeps=1", "output.fields=false",
+                              "geometry.params.refine.h=1.25 um", "fracture.length=5 um"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    assert len(par.quantities) == len(ser.quantities) == 1
+    for a, b in zip(par.quantities, ser.quantities, strict=True):
+        for key in ("crack_pressure", "crack_length", "filament_current", "cell_voltage"):
+            assert a[key] == pytest.approx(b[key], rel=0.01), key
+    for key in ("griffith_current", "peak_pressure", "final_crack_length"):
+        assert par.headline[key].value == pytest.approx(ser.headline[key].value, rel=0.01)
 
 
 @pytest.mark.parametrize("sets, needles", [
