@@ -82,8 +82,9 @@ def read_study(path: str | Path, _chain: tuple = ()) -> dict:
 
     A top-level `extends = "other.toml"` (a path relative to this file) reads that study
     first and merges this file over it: tables merge key by key, any other value (a list,
-    a number, a string) replaces the base's. A sweep file can so hold only its [study]
-    and [sweep] tables and what it changes.
+    a number, a string) replaces the base's; a [sweep] table replaces the base's whole. A
+    sweep file can so hold only its [study] and [sweep] tables and what it changes. A
+    relative geometry.file of the base resolves against the base's folder.
 
     Raises:
         ConfigError: one line naming the file: missing, unreadable, not UTF-8, not TOML, a
@@ -101,15 +102,23 @@ def read_study(path: str | Path, _chain: tuple = ()) -> dict:
         raise ConfigError(f"{source}: extends = {base!r}: circular (the file extends itself)")
     if not target.is_file():
         raise ConfigError(f"{source}: extends = {base!r}: no such study file ({target})")
-    return _merged(read_study(target, (*_chain, Path(path).resolve())), data)
+    parent = read_study(target, (*_chain, Path(path).resolve()))
+    geo = parent.get("geometry")
+    if isinstance(geo, dict) and isinstance(geo.get("file"), str):
+        # a mesh or .geo file named by the base resolves against the base's folder
+        f = Path(geo["file"])
+        if not f.is_absolute():
+            parent["geometry"] = {**geo, "file": str((target.parent / f).resolve())}
+    return _merged(parent, data, whole=("sweep",))
 
 
-def _merged(base: dict, over: dict) -> dict:
-    """base with over merged into it (tables key by key, other values replaced)."""
+def _merged(base: dict, over: dict, whole=()) -> dict:
+    """base with over merged into it (tables key by key, other values replaced; the
+    top-level tables named in `whole` replaced as a whole)."""
     out = dict(base)
     for k, v in over.items():
         out[k] = (_merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict)
-                  else v)
+                  and k not in whole else v)
     return out
 
 

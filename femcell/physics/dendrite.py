@@ -264,7 +264,7 @@ class MetalFilament(Physics):
         """Open (default) or close the flaw to deposition. A flaw pressed shut (a stack
         stress above what the local overpotential can push the metal to) with no metal in
         it takes no current: the reaction would strip metal it does not hold. The volume
-        control closes it for a step when its metal would turn negative
+        control closes it for a sweep when its metal would turn negative
         (femcell.solvers.staggered)."""
         self._open.value = 1.0 if is_open else 0.0
 

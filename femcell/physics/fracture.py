@@ -84,8 +84,8 @@ def facet_sample_points(domain, region: str) -> np.ndarray:
     fdim = mesh.topology.dim - 1
     facets = domain.facets(region)
     gdim = domain.gdim
+    mesh.topology.create_connectivity(fdim, 0)  # on every rank (collective)
     if facets.size:
-        mesh.topology.create_connectivity(fdim, 0)
         geo = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
         xyz = mesh.geometry.x[geo][..., :gdim]
         local = np.vstack([xyz.reshape(-1, gdim), xyz.mean(axis=1)])

@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from femcell.config.base import Length, Q, _error, _Model, _pos
+from femcell.config.base import Length, Q, _error, _Model, _nonneg, _pos
 
 _COORD = Q("length")
 
@@ -123,7 +123,7 @@ class FractureSection(_Model):
     initial_cracks: list[_CRACK] = []
     crack_half_width: Length | None = None
     pressure: Q("pressure") | None = None
-    stack_stress: Q("pressure") = 0.0
+    stack_stress: Q("pressure", _nonneg) = 0.0
     volume: Annotated[tuple[float, str], BeforeValidator(_volume)] | None = None
     j_integral: JIntegral | None = None
     intact: list[str] = []
@@ -230,10 +230,11 @@ def build(cfg, ctx) -> list:
     if f.j_integral is not None and len(f.j_integral.direction) != gdim:
         raise ConfigError(f"fracture.j_integral.direction: needs {gdim} components (the mesh "
                           f"is {gdim}D), got {len(f.j_integral.direction)}")
-    if f.stack_stress and f.pressure is None and f.volume is None and getattr(
-            cfg, "filament", None) is None:
-        raise ConfigError("fracture.stack_stress: shields a pressurised crack; needs "
-                          "fracture.pressure, fracture.volume or a [filament] that fills it")
+    if f.stack_stress and f.volume is None and getattr(cfg, "filament", None) is None:
+        raise ConfigError("fracture.stack_stress: shields a crack filled under volume control; "
+                          "needs fracture.volume or a [filament] that fills it (a crack-face "
+                          "pressure starts at 0, and p - stack_stress < 0 would pull the "
+                          "faces together)")
     gc, how = toughness_of(cfg, mech)
     weak = None
     if f.weak_surfaces is not None:

@@ -209,9 +209,6 @@ class StaggeredProblem:
         for s in self.subs:
             s.begin_step(t_new, dt, order, dt_prev)
         self._t_new = t_new
-        src = self.volume_control[2] if self._source_group is not None else None
-        if hasattr(src, "set_open"):  # every step starts open (see _solve_source)
-            src.set_open(True)
         its = kits = 0
         change = np.inf
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
@@ -299,6 +296,9 @@ class StaggeredProblem:
         target: g(p) = V_u0 + C p - V_target(p) = 0 (g increases with p: a higher pressure
         slows the deposition). Bracketed, then the Illinois false-position method."""
         crack, target = self.volume_control[:2]
+        src = self.volume_control[2]
+        if hasattr(src, "set_open"):  # decided afresh on every sweep's root
+            src.set_open(True)
         its = kits = 0
         if self._compliance is None:
             rep = self._probe_compliance()
@@ -375,7 +375,8 @@ class StaggeredProblem:
         """The root p holds V0 + C p of metal; when that is negative (a stack stress presses
         the flaw shut harder than the deposition can push: the reaction would strip metal
         the flaw does not hold) and the source can close (`set_open`), the flaw takes no
-        current for the rest of the step and holds what it had, at p = (V - V0) / C."""
+        current in this sweep and holds what it had, at p = (V - V0) / C (every sweep starts
+        open again: the decision follows the converging fields)."""
         src = self.volume_control[2]
         crack, target = self.volume_control[:2]
         if V0 + C * p >= -tol_v or not hasattr(src, "set_open"):

@@ -55,7 +55,9 @@ SMALL_SURFING = ["geometry.params.h_fine=5 um", "geometry.params.h=20 um",
      ["fracture.weak_surfaces.k_ic_ratio"]),
     ("sneddon", ['fracture.weak_surfaces={facets = "bottom", k_ic_ratio = 0.5, '
                  'half_width = "-1 um"}'], ["fracture.weak_surfaces.half_width"]),
-    ("sent", ["fracture.stack_stress=10 MPa"], ["fracture.stack_stress", "pressurised"]),
+    ("sent", ["fracture.stack_stress=10 MPa"], ["fracture.stack_stress", "volume control"]),
+    ("sneddon", ["fracture.stack_stress=10 MPa"], ["fracture.stack_stress", "volume control"]),
+    ("crack_volume_control", ["fracture.stack_stress=-10 MPa"], ["fracture.stack_stress"]),
     ("sneddon", ['fracture.initial_cracks=[{start = ["1 um", 0], direction = [0, 0], '
                  'length = "5 um"}]'], ["fracture.initial_cracks.0.direction", "zero"]),
     ("sneddon", ['fracture.initial_cracks=[{start = ["1 um", 0, 0], direction = [1, 0, 0], '

@@ -28,6 +28,18 @@ def test_extends_merges_tables_and_replaces_values(tmp_path):
     assert d["plating"]["currents"] == ["3 mA/cm^2"]  # a list replaces, never appends
 
 
+def test_extends_replaces_a_sweep_whole_and_rebases_the_mesh_file(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "b.toml").write_text(
+        '[geometry]\nfile = "cell.msh"\n[sweep]\nparameter = "a.b"\nvalues = [1, 2]\n'
+        'label = "ab"\n')
+    (tmp_path / "c.toml").write_text(
+        'extends = "base/b.toml"\n[sweep]\nparameters = {"c.d" = [3, 4]}\n')
+    d = read_study(tmp_path / "c.toml")
+    assert d["sweep"] == {"parameters": {"c.d": [3, 4]}}
+    assert d["geometry"]["file"] == str((tmp_path / "base" / "cell.msh").resolve())
+
+
 @pytest.mark.parametrize("text, needle", [
     ('extends = "nowhere.toml"\n', "no such study file"),
     ("extends = 3\n", "give the path"),

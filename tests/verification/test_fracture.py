@@ -367,6 +367,21 @@ def test_surface_flaw_onset_pressure_is_griffiths(a, ell, stack, weak):
     assert rows[-1]["crack_length"] > rows[0]["crack_length"] + ell  # it grew
 
 
+def test_facet_sample_points_are_the_same_on_every_rank():
+    """The weak surfaces of a facet region: its facets' vertices and midpoints, gathered so
+    that every rank holds all of them (the bottom face of the plate: y = -W/2 across it)."""
+    from femcell.physics.fracture import facet_sample_points
+
+    dom, _, _ = _surface_flaw(10e-6, 1.25e-6)
+    pts = facet_sample_points(dom, "bottom")
+    W = 200e-6
+    assert pts.shape[1] == 2 and len(pts) >= 3 * 10  # >= 10 facets: 2 vertices + midpoint
+    assert np.allclose(pts[:, 1], -W / 2)
+    assert pts[:, 0].min() == pytest.approx(-W / 2) and pts[:, 0].max() == pytest.approx(W / 2)
+    every = dom.comm.allgather(pts)
+    assert all(np.array_equal(p, pts) for p in every)
+
+
 def test_weak_band_on_cells_coarser_than_l_is_refused():
     """A weak band reaching cells coarser than l (here across the whole plate, whose cells
     outside the refined box are 16 l) is not a resolved phase field: refused at set-up."""
