@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROBLEMS, several_ranks
+from conftest import PROBLEMS, one_rank, several_ranks
 
 from femcell import analytic_mechanics as am
 from femcell import cli
@@ -21,6 +21,8 @@ COMM = MPI.COMM_WORLD
 STUDY = PROBLEMS / "li_dendrite_llzo.toml"
 
 
+@one_rank("test_plating_same_on_one_and_all_ranks (the coupled step), test_run_lifecycle: "
+          "li_dendrite_stack_stress.toml (a shut flaw)")
 def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(shared_tmp):
     """1 and 2 mA/cm^2 (below the CCD of a 10 um flaw in LLZO): at the end of each step the
     deposition into the flaw has all but stopped (share < 1 %), the pressure has saturated

@@ -258,26 +258,31 @@ def test_na_ccd_flagship_recovers_the_barriers(shared_tmp):
             assert (shared_tmp / "ccd" / f).exists(), f
 
 
-@several_ranks
-def test_ccd_same_on_one_and_all_ranks():
-    # one temperature: the three cases (interface-, bulk-limited, interlayer) are the
-    # distinct code paths; a second temperature doubled the time and added none
+@pytest.fixture(scope="module")
+def ccd_one_rank():
+    """The na_ccd_ramp study at one temperature on one rank (COMM_SELF on every rank): the
+    reference of the two rank comparisons below (one run, not one per test)."""
     cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
                       ['ramp.temperatures=["25 degC"]', "output.fields=false"])
+    return cfg, run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+
+
+@several_ranks
+def test_ccd_same_on_one_and_all_ranks(ccd_one_rank):
+    # one temperature: the three cases (interface-, bulk-limited, interlayer) are the
+    # distinct code paths; a second temperature doubled the time and added none
+    cfg, ser = ccd_one_rank
     par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
-    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     for a, b in zip(par.quantities, ser.quantities, strict=True):
         assert a["j_crit_A_m2"] == pytest.approx(b["j_crit_A_m2"], rel=0.01)
 
 
 @several_ranks
-def test_ccd_ramps_as_independent_jobs_equal_the_serial_run():
+def test_ccd_ramps_as_independent_jobs_equal_the_serial_run(ccd_one_rank):
     """jobs = "split": every ramp runs on its own group of ranks (one rank each on two) and
     gives the numbers of a serial run."""
-    cfg = load_config(PROBLEMS / "na_ccd_ramp.toml",
-                      ['ramp.temperatures=["25 degC"]', "output.fields=false"])
+    cfg, ser = ccd_one_rank
     split = run_study(cfg, progress=False, write=False, jobs="split")
-    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     assert split.summary["jobs"]["groups"] == min(MPI.COMM_WORLD.size, 3)
     for a, b in zip(split.quantities, ser.quantities, strict=True):
         assert (a["case"], a["temperature_K"]) == (b["case"], b["temperature_K"])
