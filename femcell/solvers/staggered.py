@@ -64,7 +64,9 @@ class StaggeredProblem:
             (crack physics, V(t), source physics): the crack physics has `set_pressure(p)`,
             `crack_volume()` and `pressure`; its mechanics field is solved for the pressure
             that gives the target volume; the group of `source` (whose state V(t) reads)
-            is solved for the consistent pressure (see the module docstring).
+            is solved for the consistent pressure (see the module docstring). A source with
+            `set_open(bool)` can be closed for a sweep whose root would give it negative
+            volume (a flaw pressed shut takes no current).
     """
 
     ACCELERATIONS = (None, "none", "overrelax", "anderson")
