@@ -30,6 +30,7 @@ __all__ = [
     "sneddon_volume",
     "sphere_diffusion_stress",
     "sphere_surface_hoop",
+    "surface_crack_factor",
 ]
 
 
@@ -249,6 +250,42 @@ def griffith_surface_flaw_pressure(a, k_ic, Y=1.12):
         critical remote stress (or pressure acting on the flaw faces) [Pa].
     """
     return k_ic / (Y * np.sqrt(np.pi * np.asarray(a, dtype=float)))
+
+
+def surface_crack_factor(a, c):
+    """Geometry factor Y = K_I / (p sqrt(pi a)) of a semi-elliptical surface crack, depth a
+    and half surface length c, in a thick body (a/t -> 0) under uniform normal stress (or the
+    same pressure on its faces), at its deepest point and where it meets the surface, and
+    the larger of the two (where the crack starts to grow).
+
+    Newman-Raju: K = p sqrt(pi a / Q) F, F = M1 f_phi g; for a <= c: Q = 1 + 1.464 (a/c)^1.65,
+    M1 = 1.13 - 0.09 a/c, f_phi = ((a/c)^2 cos^2 phi + sin^2 phi)^(1/4); for a > c:
+    Q = 1 + 1.464 (c/a)^1.65, M1 = sqrt(c/a) (1 + 0.04 c/a),
+    f_phi = ((c/a)^2 sin^2 phi + cos^2 phi)^(1/4); g = 1 (deepest, phi = pi/2) or 1.1
+    (surface, phi = 0). A semicircle (a = c) gives 0.663 (deepest) and 0.729 (surface); a long
+    shallow crack (a/c -> 0) gives 1.13 at its deepest point, the edge crack's 1.12.
+    Source: Newman & Raju, Eng. Fract. Mech. 15 (1981) 185-192, eqs. for a/t -> 0 (accuracy
+    about 5 %).
+
+    Args:
+        a: depth [m].
+        c: half length of the surface trace [m].
+
+    Returns:
+        (Y_deepest, Y_surface, Y_max) [-].
+    """
+    r = float(a) / float(c)
+    if not (np.isfinite(r) and r > 0):
+        raise ValueError(f"surface crack: a and c must be > 0, got {a}, {c}")
+    if r <= 1:
+        q, m1 = 1 + 1.464 * r ** 1.65, 1.13 - 0.09 * r
+        f_deep, f_surf = 1.0, np.sqrt(r)
+    else:
+        q, m1 = 1 + 1.464 * (1 / r) ** 1.65, np.sqrt(1 / r) * (1 + 0.04 / r)
+        f_deep, f_surf = np.sqrt(1 / r), 1.0
+    deep = m1 * f_deep / np.sqrt(q)
+    surf = 1.1 * m1 * f_surf / np.sqrt(q)
+    return float(deep), float(surf), float(max(deep, surf))
 
 
 def griffith_plating_estimate(a, k_ic, *, molar_volume, stack_stress=0.0, Y=1.12):

@@ -162,18 +162,13 @@ class MetalFilament(Physics):
         link = G * m(sl) ** 2 * (phi_f(sl) - ch.phi[self.electrode](se))
         F += link * w(sl) * wS * dS
         self._F = s * F
+        self._depth_of = self._distance_to_interface(d, itf)
         self._counter_dofs = None
         if self.counter is not None:
             if self.counter not in ch.electrodes or self.counter == self.electrode:
                 raise MaterialError(f"filament: counter_electrode {self.counter!r} must be the "
                                     f"other electrode ({', '.join(ch.electrodes)})")
-            cit = domain.interface(self.counter, el)
-            c2f = mesh.topology.connectivity(domain.tdim, domain.tdim - 1)
-            if c2f is None:
-                mesh.topology.create_connectivity(domain.tdim, domain.tdim - 1)
-                c2f = mesh.topology.connectivity(domain.tdim, domain.tdim - 1)
-            facets = np.array([c2f.links(c)[lf] for c, lf in cit.entities[:, :2]],
-                              dtype=np.int32)
+            facets = self._interface_facets(domain.interface(self.counter, el))
             self._counter_dofs = dolfinx.fem.locate_dofs_topological(
                 d.function_space, domain.tdim - 1, facets)
         self._d = d
@@ -185,6 +180,32 @@ class MetalFilament(Physics):
         ce = -link * ch.v[self.electrode](se) * wS * dS
         self._coupling = {f"phi_{el}": s * cl, f"phi_{self.electrode}": s * ce}
         self._compile_quantities(j, a, dxs, wgt)
+
+    def _interface_facets(self, itf) -> np.ndarray:
+        """Local facet indices of an interface (its (cell, local facet) pairs)."""
+        mesh, tdim = self.domain.mesh, self.domain.tdim
+        mesh.topology.create_connectivity(tdim, tdim - 1)  # on every rank (collective)
+        c2f = mesh.topology.connectivity(tdim, tdim - 1)
+        return np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]], dtype=np.int32)
+
+    def _distance_to_interface(self, d, itf) -> np.ndarray:
+        """Distance [m] of every local node of the damage space from the plated interface
+        (its facets' vertices and midpoints: exact to within half a facet there)."""
+        from scipy.spatial import cKDTree
+
+        from femcell.physics.fracture import sample_points_of_facets
+
+        pts = sample_points_of_facets(self.domain, self._interface_facets(itf))
+        x = d.function_space.tabulate_dof_coordinates()[:, :self.domain.gdim]
+        return cKDTree(pts).query(x)[0] if len(pts) else np.zeros(len(x))
+
+    def depth(self, threshold: float = 0.5) -> float:
+        """How far the broken electrolyte reaches from the plated interface [m]: the largest
+        distance from it of a node with damage >= threshold (0 if none; collective)."""
+        n = self._d.function_space.dofmap.index_map.size_local
+        broken = self._d.x.array[:n] >= threshold
+        local = float(self._depth_of[:n][broken].max()) if broken.any() else 0.0
+        return self.domain.comm.allreduce(local, op=MPI.MAX)
 
     def _min_cell_size(self) -> float:
         mesh = self.domain.mesh
@@ -286,7 +307,8 @@ class MetalFilament(Physics):
         the cell current, the metal it adds (m^3/s; m^2/s in 2D), its surface (m^2; m in 2D),
         its metal content (m^3; m^2 in 2D) and the peak deposition current density on its
         surface (A m^-2, cell averages), with the pressure that shifts it (Pa); the charge
-        deposited into it over the accepted steps (C; C/m in 2D) and its metal volume."""
+        deposited into it over the accepted steps (C; C/m in 2D) and its metal volume; how
+        deep the broken electrolyte reaches from the plated interface (m, `depth`)."""
         comm = self.domain.comm
         q = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
              for k, f in self._qf.items()}
@@ -311,6 +333,7 @@ class MetalFilament(Physics):
             "filament_charge": self.charge_deposited,
             "filament_metal_deposited": self.metal_volume(),
             "filament_open": 1.0 if self.is_open else 0.0,
+            "filament_depth": self.depth(),
             **self._short(),
         }
 

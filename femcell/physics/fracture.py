@@ -30,6 +30,7 @@ from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.fields import Field
 from femcell.materials.core import MaterialError
 from femcell.physics.base import Physics, time_function
+from femcell.physics.cracks import crack_shape
 
 MODELS = ("AT1", "AT2")
 SPLITS = ("none", "voldev", "spectral")
@@ -80,9 +81,14 @@ def facet_sample_points(domain, region: str) -> np.ndarray:
     if region not in domain.facet_regions:
         raise MaterialError(f"fracture weak surfaces: unknown facet region {region!r}; known: "
                             f"{', '.join(sorted(domain.facet_regions))}")
+    return sample_points_of_facets(domain, domain.facets(region))
+
+
+def sample_points_of_facets(domain, facets: np.ndarray) -> np.ndarray:
+    """Vertices and midpoints [m] of local facets (indices), gathered from every rank into
+    the same (n, gdim) array (collective)."""
     mesh = domain.mesh
     fdim = mesh.topology.dim - 1
-    facets = domain.facets(region)
     gdim = domain.gdim
     mesh.topology.create_connectivity(fdim, 0)  # on every rank (collective)
     if facets.size:
@@ -119,8 +125,9 @@ class PhaseFieldFracture(Physics):
             [m] sampling weak surfaces, e.g. the grain boundaries: `facet_sample_points`),
             Gc elsewhere: intergranular cracking. A crack along a weak surface sees
             ratio * Gc when the band holds its damage profile (half_width >= 2 l for AT1).
-        initial_cracks: segments ((x0, y0[, z0]), (x1, y1[, z1])) [m]; nodes within
-            `crack_half_width` of a segment start broken (d = 1, lower bound 1).
+        initial_cracks: segments ((x0, y0[, z0]), (x1, y1[, z1])) [m], or in 3D planar
+            flaws {start, direction, length, width, span, shape} (femcell.physics.cracks);
+            nodes within `crack_half_width` of a crack start broken (d = 1, lower bound 1).
         crack_half_width: half width of the initial crack band [m] (default 1.01 h, h the
             smallest cell size: a band two element rows thick).
         intact: facet regions held at d = 0 (e.g. loading grips: a crack centred on a free
@@ -178,7 +185,8 @@ class PhaseFieldFracture(Physics):
                 raise MaterialError("fracture weak surfaces: no points (an empty facet "
                                     "region?)")
             self.weak = (pts, float(ratio), float(hw))
-        self.initial_cracks = [tuple(map(tuple, seg)) for seg in initial_cracks]
+        self.initial_cracks = [dict(c) if isinstance(c, dict) else tuple(map(tuple, c))
+                               for c in initial_cracks]
         self._half_width = crack_half_width
         self.intact = tuple(intact)
         self.j_integral = None
@@ -376,27 +384,18 @@ class PhaseFieldFracture(Physics):
         return self.domain.comm.allreduce(float(np.min(h)), op=MPI.MIN)
 
     def _initial_crack_dofs(self) -> np.ndarray:
-        """DOFs (local, incl. ghosts) within the half width of an initial crack segment."""
+        """DOFs (local, incl. ghosts) within the half width of an initial crack."""
         x = self.V.tabulate_dof_coordinates()
-        gdim = self.domain.gdim
         b = self._half_width if self._half_width is not None else 1.01 * self.h_min
         self.crack_half_width = b
+        self.crack_shapes = [crack_shape(c, self.domain.gdim) for c in self.initial_cracks]
         hit = np.zeros(x.shape[0], dtype=bool)
-        for seg in self.initial_cracks:
-            a, c = (np.zeros(3), np.zeros(3))
-            if len(seg) != 2 or any(len(p) != gdim for p in seg):
-                raise MaterialError(f"initial crack {seg}: two points of {gdim} coordinates "
-                                    f"each")
-            a[:gdim], c[:gdim] = seg[0], seg[1]
-            ac = c - a
-            L2 = float(ac @ ac)
-            s = np.clip(((x - a) @ ac) / L2, 0.0, 1.0) if L2 > 0 else np.zeros(len(x))
-            dist = np.linalg.norm(x - (a + s[:, None] * ac), axis=1)
-            near = dist <= b
-            n_owned = self.V.dofmap.index_map.size_local
+        n_owned = self.V.dofmap.index_map.size_local
+        for spec, shape in zip(self.initial_cracks, self.crack_shapes, strict=True):
+            near = shape.near(x, b)
             count = self.domain.comm.allreduce(int(near[:n_owned].sum()), op=MPI.SUM)
             if count == 0:
-                raise MaterialError(f"initial crack {seg}: no mesh node within "
+                raise MaterialError(f"initial crack {shape.describe()}: no mesh node within "
                                     f"{b:.3g} m of it (outside the mesh, or a half width "
                                     f"below the local node spacing: set crack_half_width)")
             hit |= near
@@ -532,7 +531,7 @@ class PhaseFieldFracture(Physics):
                 "smallest_cell_m": getattr(self, "h_min", None),
                 "effective_toughness_J_m2": (self.effective_toughness()
                                              if hasattr(self, "h_min") else None),
-                "initial_cracks_m": [list(map(list, s)) for s in self.initial_cracks],
+                "initial_cracks_m": [c.describe() for c in getattr(self, "crack_shapes", [])],
                 "weak_surfaces": None if self.weak is None else {
                     "toughness_ratio": self.weak[1], "half_width_m": self.weak[2],
                     "points": len(self.weak[0]), "cells": getattr(self, "weak_cells", None)},

@@ -10,7 +10,10 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
     initial_cracks = [[["-10 um", 0], ["10 um", 0]]]   # segments, start broken (d = 1),
                                        # or tables {start = ["30 um", "70 um"], direction =
                                        # [0, -1], length = "10 um"} (a flaw size to sweep:
-                                       # fracture.initial_cracks.0.length)
+                                       # fracture.initial_cracks.0.length); in 3D with
+                                       # width = "20 um" and span = [0, 1, 0] a planar flaw:
+                                       # a half ellipse (shape = "semi_elliptical", default)
+                                       # or a "rectangle" in the plane of direction and span
     pressure = "5 MPa"                 # on the crack faces (times the load factor), or
     volume = "2e-12 m^2"               # injected volume at load factor 1 (volume control;
                                        # m^2 per unit depth in 2D, m^3 in 3D)
@@ -69,12 +72,17 @@ class JIntegral(_Model):
 
 
 class CrackSpec(_Model):
-    """An initial crack as a start point, a direction and a length (the segment from start
-    to start + length * direction / |direction|)."""
+    """An initial crack as a start point, a direction and a length: in 2D (or a needle in 3D)
+    the segment from start to start + length * direction / |direction|; in 3D with a width
+    and a span, a planar flaw (femcell.physics.cracks): a half ellipse (or a rectangle)
+    `length` deep along direction and `width` wide along span, centred on start."""
 
     start: list[_COORD] = Field(min_length=2, max_length=3)
     direction: list[float] = Field(min_length=2, max_length=3)
     length: Q("length", _pos)
+    width: Q("length", _pos) | None = None
+    span: list[float] | None = Field(default=None, min_length=3, max_length=3)
+    shape: Literal["semi_elliptical", "rectangle"] | None = None
 
     @model_validator(mode="after")
     def _direction(self):
@@ -85,6 +93,22 @@ class CrackSpec(_Model):
                          f"{len(self.direction)}")
         if not math.hypot(*self.direction) > 0:
             raise _error("direction", f"= {self.direction}: must not be zero")
+        planar = (self.width, self.span)
+        if any(v is not None for v in planar) and any(v is None for v in planar):
+            missing = "span" if self.span is None else "width"
+            raise _error(missing, "a planar flaw needs both width and span (its extent along "
+                         "the surface and the direction of it)")
+        if self.shape is not None and self.width is None:
+            raise _error("shape", "is for a planar flaw (give width and span)")
+        if self.width is not None:
+            if len(self.start) != 3:
+                raise _error("width", "a planar flaw (width, span) is 3D only: in 2D a crack is "
+                             "a segment")
+            d, s = self.direction, self.span
+            dot = sum(a * b for a, b in zip(d, s, strict=True))
+            if not math.hypot(*(b - dot * a / math.hypot(*d) ** 2 for a, b in zip(
+                    d, s, strict=True))) > 1e-9 * max(math.hypot(*s), 1e-300):
+                raise _error("span", f"= {s}: must not be zero or parallel to the direction")
         return self
 
     def segment(self) -> list[list[float]]:
@@ -94,6 +118,14 @@ class CrackSpec(_Model):
         n = math.hypot(*self.direction)
         return [list(self.start), [s + self.length * d / n
                                    for s, d in zip(self.start, self.direction, strict=True)]]
+
+    def crack(self):
+        """The segment, or the planar flaw as a dict (m) for femcell.physics.cracks."""
+        if self.width is None:
+            return self.segment()
+        return {"start": list(self.start), "direction": list(self.direction),
+                "length": self.length, "width": self.width, "span": list(self.span),
+                "shape": self.shape or "semi_elliptical"}
 
 
 _SEGMENT = Annotated[list[list[_COORD]], Field(min_length=2, max_length=2)]
@@ -150,9 +182,9 @@ class FractureSection(_Model):
                          "(initial_cracks)")
         return self
 
-    def segments(self) -> list[list[list[float]]]:
-        """The initial cracks as [start, end] segments (m)."""
-        return [c.segment() if isinstance(c, CrackSpec) else [list(p) for p in c]
+    def cracks(self) -> list:
+        """The initial cracks: [start, end] segments (m) or planar flaws (dicts, m)."""
+        return [c.crack() if isinstance(c, CrackSpec) else [list(p) for p in c]
                 for c in self.initial_cracks]
 
 
@@ -204,9 +236,10 @@ def build(cfg, ctx) -> list:
     if mech is None:
         raise ConfigError("fracture: needs a [mechanics] section")
     gdim = ctx.domain.gdim
-    segments = f.segments()
-    for i, seg in enumerate(segments):
-        for j, pt in enumerate(seg):
+    cracks = f.cracks()
+    for i, crack in enumerate(cracks):
+        pts = [crack["start"]] if isinstance(crack, dict) else crack
+        for j, pt in enumerate(pts):
             if len(pt) != gdim:
                 where = (f"{i}.start" if isinstance(f.initial_cracks[i], CrackSpec)
                          else f"{i}.{j}")
@@ -258,7 +291,8 @@ def build(cfg, ctx) -> list:
     frac = PhaseFieldFracture(mech, toughness=gc, length=f.length, model=f.model,
                               split=f.split, residual_stiffness=f.residual_stiffness,
                               pressure=pressure, stack_stress=f.stack_stress,
-                              initial_cracks=[[tuple(p) for p in s] for s in segments],
+                              initial_cracks=[c if isinstance(c, dict) else [tuple(p) for p in c]
+                                              for c in cracks],
                               crack_half_width=f.crack_half_width,
                               intact=tuple(f.intact), weak=weak,
                               j_integral=None if f.j_integral is None else (

@@ -9,7 +9,8 @@ current steps are protocol steps (femcell.protocol): each passes [plating] charg
 cell shorts first (the metal reaches the counter electrode: the until-condition
 filament_short). Headlines: the plating CCD (the current of the first step that shorts) and
 the onset current (the first step in which the flaw grows), next to the Griffith estimate of
-the flaw: the pressure K_IC,eff / (Y sqrt(pi a)) (edge crack, Y = 1.12) and the plating
+the flaw: the pressure K_IC,eff / (Y sqrt(pi a)) (edge crack, Y = 1.12; semi-elliptical
+surface flaw in 3D, Newman-Raju) and the plating
 overpotential Omega p_c / F that makes it."""
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def run(cfg, run):
                           "name the electrode the metal must reach")
     restart = run.restart_checkpoint()
     domain = run.build_domain()
+    cracks = cfg.fracture.cracks()
+    if domain.gdim == 3 and cracks and not isinstance(cracks[0], dict):
+        raise ConfigError("fracture.initial_cracks.0: in 3D the flaw must be planar ({start, "
+                          "direction, length, width, span}); a segment is a needle, whose "
+                          "pressure has no Griffith estimate")
     protocol = _protocol(cfg)
     physics, ctx = run.build_physics(domain, cfg.temperature)
     info = ctx.info
@@ -68,7 +74,7 @@ def run(cfg, run):
             run, cfg, physics, problem, ch, protocol, restart, dt=dt0, max_cuts=pl.max_cuts,
             order=1, extra_row=lambda row: {"sweeps": problem.last_sweeps},
             postfix=lambda row: f"{row['label']} p={row['crack_pressure'] / 1e6:.3g} MPa "
-                                f"crack={row['crack_length'] * 1e6:.3g} um "
+                                f"depth={row['filament_depth'] * 1e6:.3g} um "
                                 f"sweeps={row['sweeps']}")
         status, message = status_of(stop)
         steps = step_table(runner, rows, frac)
@@ -91,22 +97,22 @@ def run(cfg, run):
 
 
 def step_table(runner, rows, frac) -> list[dict]:
-    """Per current step: current, how it ended, crack growth, peak pressure and filament
-    share (from the recorded rows of the step)."""
+    """Per current step: current, how it ended, filament depth and its growth, peak pressure
+    and filament share (from the recorded rows of the step)."""
     out = []
-    start_len = rows[0]["crack_length"] - 0.0 if rows else 0.0
+    start = rows[0]["filament_depth"] if rows else 0.0
     for s in runner.summaries:
         mine = [r for r in rows if s.t_start < r["t"] <= s.t_end + 1e-12 * max(s.t_end, 1.0)]
         if not mine:
             continue
         first = [r for r in rows if r["t"] <= s.t_start + 1e-12 * max(s.t_start, 1.0)]
-        before = first[-1]["crack_length"] if first else start_len
+        before = first[-1]["filament_depth"] if first else start
         out.append({
             "step": s.index, "label": s.label,
             "current_density_A_m2": mine[-1]["applied_current_density"],
             "ended_by": s.reason, "charge_C_m2": s.charge,
-            "crack_growth_m": mine[-1]["crack_length"] - before,
-            "crack_length_m": mine[-1]["crack_length"],
+            "depth_growth_m": mine[-1]["filament_depth"] - before,
+            "filament_depth_m": mine[-1]["filament_depth"],
             "peak_pressure_Pa": max(r["crack_pressure"] for r in mine),
             "peak_filament_share": max(r["filament_current_fraction"] for r in mine),
             "peak_tip_current_A_m2": max(r["filament_j_max"] for r in mine),
@@ -117,45 +123,62 @@ def step_table(runner, rows, frac) -> list[dict]:
     return out
 
 
-def griffith(cfg, info) -> tuple[float, float, float, float]:
-    """(a [m], K_IC,eff [Pa m^0.5], p_c [Pa], eta_c [V]) of the first flaw: a the length of
-    the first initial crack, K_IC,eff = sqrt(Gc_eff E') with E' of the cracking material,
-    p_c = K_IC,eff / (1.12 sqrt(pi a)) + sigma_n with the stack stress sigma_n that presses
-    the flaw closed (fracture.stack_stress, Pa, compression > 0)."""
+def flaw_factor(shape) -> tuple[float, str]:
+    """(Y, what) of a flaw shape: K_I = Y p sqrt(pi a). A line crack in 2D or a rectangular
+    (straight-fronted) planar flaw: the edge crack's 1.12 (exact for a long flaw in plane
+    strain); a semi-elliptical surface flaw: the larger Newman-Raju factor (deepest point or
+    surface)."""
+    from femcell import analytic_mechanics as am
+    from femcell.physics.cracks import PlanarFlaw
+
+    if isinstance(shape, PlanarFlaw) and shape.shape == "semi_elliptical":
+        deep, surf, y = am.surface_crack_factor(shape.a, shape.c)
+        return y, (f"Y = {y:.3g}, semi-elliptical a/c = {shape.a / shape.c:.3g} (Newman-Raju: "
+                   f"{deep:.3g} deepest, {surf:.3g} at the surface)")
+    return 1.12, "Y = 1.12, edge crack"
+
+
+def griffith(cfg, info) -> tuple[float, float, float, float, str]:
+    """(a [m], K_IC,eff [Pa m^0.5], p_c [Pa], eta_c [V], what) of the first flaw: a its depth,
+    K_IC,eff = sqrt(Gc_eff E') with E' of the cracking material, p_c = K_IC,eff / (Y
+    sqrt(pi a)) + sigma_n with Y of its shape (flaw_factor) and the stack stress sigma_n that
+    presses the flaw closed (fracture.stack_stress, Pa, compression > 0)."""
     from femcell import analytic_mechanics as am
 
     frac, fil = info["fracture"], info["filament"]
-    a = float(np.linalg.norm(np.subtract(frac.initial_cracks[0][1],
-                                         frac.initial_cracks[0][0])))
+    shape = frac.crack_shapes[0]
+    a = shape.depth
+    y, what = flaw_factor(shape)
     el = frac.mech.materials.get(getattr(frac, "region", None)) or next(
         iter(frac.mech.materials.values()))
     e_prime = el.youngs_modulus / (1 - el.poisson_ratio ** 2)
     k_eff = float(np.sqrt(frac.effective_toughness() * e_prime))
     p_c, eta_c = am.griffith_plating_estimate(a, k_eff, molar_volume=fil.molar_volume,
-                                              stack_stress=frac.stack_stress)
-    return a, k_eff, float(p_c), float(eta_c)
+                                              stack_stress=frac.stack_stress, Y=y)
+    return a, k_eff, float(p_c), float(eta_c), what
 
 
 def headline_of(cfg, info, rows, steps) -> dict:
     """The plating CCD, the onset current and the Griffith estimate next to them."""
     frac = info["fracture"]
     growth = cfg.plating.growth or frac.ell
-    a, k_eff, p_c, eta_c = griffith(cfg, info)
+    a, k_eff, p_c, eta_c, what = griffith(cfg, info)
     h = {}
     short = next((s for s in steps if s["shorted"]), None)
-    onset = next((s for s in steps if s["crack_growth_m"] > growth), None)
+    onset = next((s for s in steps if s["depth_growth_m"] > growth), None)
     last = steps[-1]["current_density_A_m2"] if steps else None
     h["ccd"] = Value(short["current_density_A_m2"] if short else None, "A m^-2",
                      "plating CCD: current of the first step that shorts" + (
                          "" if short else f" (none up to {last} A m^-2)"))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
-                               f"first step in which the flaw grew by more than {growth:.3g} m")
-    h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (1.12 sqrt(pi a)) + stack stress, "
+                               f"first step in which the broken electrolyte went deeper by more than "
+                               f"{growth:.3g} m")
+    h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (Y sqrt(pi a)) + stack stress, "
                                    f"a = {a:.3g} m, K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 "
-                                   "(Gc_eff)")
+                                   f"(Gc_eff), {what}")
     h["griffith_overpotential"] = Value(eta_c, "V", "Omega p_c / F: the plating overpotential "
                                         "that makes the Griffith pressure")
-    below = [st for st in steps if st["flaw_open_at_end"] and st["crack_growth_m"] <= growth
+    below = [st for st in steps if st["flaw_open_at_end"] and st["depth_growth_m"] <= growth
              and (onset is None or st["step"] < onset["step"])]
     est = (below[-1]["current_density_A_m2"] * p_c / below[-1]["end_pressure_Pa"]
            if below and below[-1]["end_pressure_Pa"] > 0 else None)
@@ -169,12 +192,14 @@ def headline_of(cfg, info, rows, steps) -> dict:
                                    "flaw")
         h["peak_pressure_over_griffith"] = Value(pk["crack_pressure"] / p_c, "",
                                                  "largest pressure / Griffith pressure")
-        h["final_crack_length"] = Value(rows[-1]["crack_length"], "m", "crack length at the end")
+        h["final_filament_depth"] = Value(rows[-1]["filament_depth"], "m", "how deep the broken "
+                                          "electrolyte reaches from the plated interface at "
+                                          "the end (damage >= 0.5)")
         h["peak_tip_current"] = Value(max(r["filament_j_max"] for r in rows), "A m^-2",
                                       "largest deposition current density on the filament")
-    h["flaw_size"] = Value(a, "m", "length of the first initial crack (the flaw)")
+    h["flaw_size"] = Value(a, "m", "depth of the first initial crack (the flaw)")
     h["stack_stress"] = Value(frac.stack_stress, "Pa", "compressive stress normal to the flaw "
-                              "plane (fracture.stack_stress): K_I = 1.12 (p - s) sqrt(pi a)")
+                              "plane (fracture.stack_stress): K_I = Y (p - s) sqrt(pi a)")
     return h
 
 
@@ -193,8 +218,8 @@ def plots(cfg, folder, rows, steps, headline) -> dict:
         "pressure [MPa]", title=cfg.study.name, time_unit=tunit)
     out["plot_crack"] = plotting.plot_time_series(
         folder / "filament_length.png", t,
-        {"crack length [um]": [r["crack_length"] * 1e6 for r in rows]},
-        "length [um]", title=cfg.study.name, time_unit=tunit)
+        {"filament depth [um]": [r["filament_depth"] * 1e6 for r in rows]},
+        "depth from the plated interface [um]", title=cfg.study.name, time_unit=tunit)
     out["plot_current"] = plotting.plot_time_series(
         folder / "current.png", t,
         {"applied [mA/cm^2]": [r["applied_current_density"] * 0.1 for r in rows],

@@ -113,7 +113,7 @@ def test_plating_same_on_one_and_all_ranks():
         for key in ("crack_pressure", "crack_length", "filament_current", "cell_voltage"):
             assert a[key] == pytest.approx(b[key], rel=0.01), key
     assert ser.headline["griffith_current"].value is not None
-    for key in ("griffith_current", "peak_pressure", "final_crack_length"):
+    for key in ("griffith_current", "peak_pressure", "final_filament_depth"):
         assert par.headline[key].value == pytest.approx(ser.headline[key].value, rel=0.01)
 
 
