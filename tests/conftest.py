@@ -15,6 +15,15 @@ from femcell._dolfinx import MPI
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
+# li_dendrite_3d.toml on a small cell: a 10 um semicircular flaw, the band at h = 1.5 l
+PLATING_3D_SMALL = [
+    'plating.currents=["2 mA/cm^2"]', "plating.substeps=1", "plating.tolerance=1e-4",
+    "geometry.params.width=50 um", "geometry.params.depth=50 um",
+    "geometry.params.electrolyte_thickness=40 um",
+    'geometry.params.refine={x = ["20 um", "30 um"], y = ["12.5 um", "37.5 um"], '
+    'z = ["35 um", "52 um"], h = "7.5 um"}',
+    'fracture.initial_cracks.0.start=["25 um", "25 um", "50 um"]',
+    "fracture.initial_cracks.0.length=10 um", "fracture.initial_cracks.0.width=20 um"]
 
 
 def one_rank(covered_by: str):

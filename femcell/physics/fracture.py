@@ -391,7 +391,7 @@ class PhaseFieldFracture(Physics):
         self.crack_shapes = [crack_shape(c, self.domain.gdim) for c in self.initial_cracks]
         hit = np.zeros(x.shape[0], dtype=bool)
         n_owned = self.V.dofmap.index_map.size_local
-        for spec, shape in zip(self.initial_cracks, self.crack_shapes, strict=True):
+        for shape in self.crack_shapes:
             near = shape.near(x, b)
             count = self.domain.comm.allreduce(int(near[:n_owned].sum()), op=MPI.SUM)
             if count == 0:

@@ -171,8 +171,8 @@ def headline_of(cfg, info, rows, steps) -> dict:
                      "plating CCD: current of the first step that shorts" + (
                          "" if short else f" (none up to {last} A m^-2)"))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
-                               f"first step in which the broken electrolyte went deeper by more than "
-                               f"{growth:.3g} m")
+                               "first step in which the broken electrolyte went deeper by "
+                               f"more than {growth:.3g} m")
     h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (Y sqrt(pi a)) + stack stress, "
                                    f"a = {a:.3g} m, K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 "
                                    f"(Gc_eff), {what}")

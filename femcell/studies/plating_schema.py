@@ -23,8 +23,9 @@ class PlatingSection(_Model):
     electrode, [filament] counter_electrode). The plating CCD is the current of the first
     step that shorts. `growth` (default the fracture length l) is how much deeper the
     broken electrolyte must reach within a step (the filament depth from the plated
-    interface) for "the flaw grew" (the onset current). Each time step is solved by alternate minimisation (charge
-    and filament, elasticity at the deposited metal volume, damage) to `tolerance`."""
+    interface) for "the flaw grew" (the onset current). Each time step is solved by
+    alternate minimisation (charge and filament, elasticity at the deposited metal volume,
+    damage) to `tolerance`."""
 
     currents: list[_CURRENT] | None = None
     start: _CURRENT | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PROBLEMS, one_rank, several_ranks
+from conftest import PLATING_3D_SMALL, PROBLEMS, one_rank, several_ranks
 
 from femcell import analytic_mechanics as am
 from femcell import cli
@@ -98,6 +98,36 @@ def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(s
         h0["griffith_pressure"].value + stack, rel=1e-9)
 
 
+STUDY_3D = PROBLEMS / "li_dendrite_3d.toml"
+
+
+@one_rank("test_run_lifecycle: li_dendrite_3d.toml (the same step through the CLI on 2 ranks)")
+def test_a_3d_surface_flaw_holds_its_metal_under_the_newman_raju_pressure():
+    """A semicircular flaw (a = c = 10 um) in 3D at 2 mA/cm^2: the crack holds the deposited
+    metal to 1e-6, its pressure is bounded by the local overpotential (Omega p / F <
+    |eta_flat| + I a / sigma_LLZO), the broken electrolyte reaches the flaw's depth, and the
+    Griffith estimate takes the Newman-Raju factor of the surface point (0.729), not the
+    edge crack's 1.12: 1.54x the pressure of a 2D flaw of the same depth."""
+    from femcell.materials import get_material
+
+    res = run_study(load_config(STUDY_3D, PLATING_3D_SMALL), progress=False, write=False)
+    (r,) = res.quantities
+    assert r["crack_volume"] > 0
+    assert r["crack_volume"] == pytest.approx(r["filament_metal_deposited"], rel=1e-6)
+    omega = get_material("li").molar_volume
+    bound = abs(r["eta_mean[cathode|electrolyte]"]) + 20.0 * 10e-6 / get_material(
+        "llzo").conductivity(298.15)
+    assert 0.5 * bound < omega * r["crack_pressure"] / F < bound
+    assert 10e-6 <= r["filament_depth"] < 10e-6 + 5e-6
+    h = res.headline
+    assert h["flaw_size"].value == pytest.approx(10e-6, rel=1e-12)
+    k_eff = h["griffith_pressure"].value * 0.729 * (3.14159265 * 10e-6) ** 0.5
+    edge = am.griffith_surface_flaw_pressure(10e-6, k_eff)
+    assert h["griffith_pressure"].value / edge == pytest.approx(1.12 / 0.729, rel=2e-3)
+    assert k_eff == pytest.approx(1.25e6, rel=0.15) and k_eff > 1.25e6  # Gc_eff > Gc
+    assert h["griffith_current"].value > 2 * 20.0  # far below onset
+
+
 @several_ranks
 def test_plating_same_on_one_and_all_ranks():
     """A plating step (4 mA/cm^2, the coupled pressure root and the staggered sweeps, below
@@ -110,7 +140,8 @@ def test_plating_same_on_one_and_all_ranks():
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     assert len(par.quantities) == len(ser.quantities) == 1
     for a, b in zip(par.quantities, ser.quantities, strict=True):
-        for key in ("crack_pressure", "crack_length", "filament_current", "cell_voltage"):
+        for key in ("crack_pressure", "crack_length", "filament_current", "cell_voltage",
+                    "filament_depth"):
             assert a[key] == pytest.approx(b[key], rel=0.01), key
     assert ser.headline["griffith_current"].value is not None
     for key in ("griffith_current", "peak_pressure", "final_filament_depth"):

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PROBLEMS, ROOT, one_rank
+from conftest import PLATING_3D_SMALL, PROBLEMS, ROOT, one_rank
 
 from femcell import cli, interrupt
 from femcell._dolfinx import MPI
@@ -57,6 +57,7 @@ SMALL = {
                                 "diffusion.mass_lumping=true"],
     "li_dendrite_llzo.toml": ['plating.currents=["1 mA/cm^2"]', "plating.substeps=1",
                               "geometry.params.refine.h=1.25 um", "fracture.length=5 um"],
+    "li_dendrite_3d.toml": PLATING_3D_SMALL,
     # the plating sweeps: one current step of one substep per point, a coarser band
     "li_dendrite_flaw_size.toml": [*PLATING_SWEEP, 'sweep.values=["20 um"]'],
     "li_dendrite_toughness.toml": [*PLATING_SWEEP, 'sweep.values=["1 MPa m^0.5"]'],

@@ -186,6 +186,24 @@ def test_surface_flaw_pressure():
         1.12 * s / 2, rel=1e-12)
 
 
+def test_surface_crack_factor_newman_raju():
+    """Newman-Raju (1981), a/t -> 0: the semicircle's 1.04 / sqrt(2.464) at its deepest point
+    and 1.1 times that where it meets the surface; a long shallow crack tends to the edge
+    crack (1.13); the a <= c and a > c branches meet at a = c; Y is scale-free."""
+    deep, surf, y = am.surface_crack_factor(10e-6, 10e-6)
+    assert deep == pytest.approx(1.04 / np.sqrt(2.464), rel=1e-3)
+    assert surf == pytest.approx(1.1 * deep, rel=1e-12) and y == surf
+    assert am.surface_crack_factor(1e-9, 1e-3)[0] == pytest.approx(1.13, rel=1e-3)
+    lo, hi = am.surface_crack_factor(1 - 1e-9, 1.0), am.surface_crack_factor(1 + 1e-9, 1.0)
+    assert lo == pytest.approx(hi, rel=1e-6)
+    assert am.surface_crack_factor(2e-6, 4e-6) == pytest.approx(
+        am.surface_crack_factor(2.0, 4.0), rel=1e-12)
+    deep2, surf2, _ = am.surface_crack_factor(1.0, 0.5)  # deeper than wide: deepest point
+    assert deep2 < surf2  # is shielded, the surface point leads
+    with pytest.raises(ValueError):
+        am.surface_crack_factor(0.0, 1.0)
+
+
 # ------------------------------------------------------------------------------ phase field
 
 
