@@ -101,7 +101,7 @@ def test_plating_steps_saturate_the_flaw_pressure_in_proportion_to_the_current(s
 @one_rank("test_plating_same_on_one_and_all_ranks (the coupled step on 2 ranks)")
 def test_where_kinetics_limit_the_griffith_current_falls_as_a_to_the_minus_half():
     """Where the Griffith picture holds: slow kinetics (i0 = 0.5 mA/cm^2, so R_ct sigma_LLZO
-    ~ 260 um >> a: the flat interface's overpotential, not the ohmic drop along the flaw,
+    ~ 240 um >> a: the flat interface's overpotential, not the ohmic drop along the flaw,
     sets the overpotential at the flaw) make the saturated pressure at 0.1 mA/cm^2 the same
     for a 5 and a 20 um flaw (5 %), so the current that brings it to the Griffith pressure
     falls as a^-1/2 (log-log slope -0.5 +- 0.05; with fast kinetics the deeper flaw's larger
