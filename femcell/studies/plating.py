@@ -198,6 +198,15 @@ def headline_of(cfg, info, rows, steps) -> dict:
         h["peak_tip_current"] = Value(max(r["filament_j_max"] for r in rows), "A m^-2",
                                       "largest deposition current density on the filament")
     h["flaw_size"] = Value(a, "m", "depth of the first initial crack (the flaw)")
+    ch, fil = info["charge"], info["filament"]
+    T = float(ch._T.value)
+    sigma = ch.effective_conductivity(ch._groups[ch.electrolyte][0], T)
+    wagner = fil.base_law.charge_transfer_resistance(T) * sigma
+    h["wagner_length"] = Value(wagner, "m", f"R_ct sigma of the plated interface and the "
+                               f"electrolyte ({wagner / a:.3g} flaw depths): far above the flaw "
+                               "depth the interface's overpotential sets the flaw's and the "
+                               "Griffith a^-1/2 holds; below it the ohmic drop along the flaw "
+                               "adds to it (current focusing: a steeper fall with a)")
     h["stack_stress"] = Value(frac.stack_stress, "Pa", "compressive stress normal to the flaw "
                               "plane (fracture.stack_stress): K_I = Y (p - s) sqrt(pi a)")
     return h

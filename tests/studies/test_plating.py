@@ -117,6 +117,8 @@ def test_where_kinetics_limit_the_griffith_current_falls_as_a_to_the_minus_half(
         res = run_study(load_config(PROBLEMS / "li_dendrite_flaw_size.toml", sets),
                         progress=False, write=False)
         ends.append(res.quantities[-1]["crack_pressure"])
+        assert res.headline["wagner_length"].value == pytest.approx(
+            8.314462618 * 298.15 / (F * 5.0) * 0.046, rel=0.02)  # R_ct sigma_LLZO, 236 um
         est.append(res.headline["griffith_current"].value)
     assert ends[1] == pytest.approx(ends[0], rel=0.05)
     assert np.log(est[1] / est[0]) / np.log(4.0) == pytest.approx(-0.5, abs=0.05)
