@@ -6,7 +6,8 @@ from ``start`` (the centre of its trace on the surface) along ``direction`` by `
 (its depth a), ``width`` wide (2 c) along ``span`` (a direction in the surface, made
 perpendicular to ``direction``). Nodes within a half width b of the crack start broken; for a
 planar flaw, "within b" is |normal offset| <= b and the in-plane point inside the shape grown
-by b (exact for the rectangle, for the half ellipse its semi-axes grown by b).
+by b (a box of half width b around the rectangle, whose corners reach b sqrt(3); the half
+ellipse with its semi-axes grown by b, inside the true offset by b).
 """
 
 from __future__ import annotations
@@ -33,29 +34,34 @@ class Segment:
         if any(len(p) != gdim for p in (p0, p1)):
             raise MaterialError(f"initial crack {[list(p0), list(p1)]}: two points of {gdim} "
                                 f"coordinates each")
-        self.a, self.c = np.zeros(3), np.zeros(3)
-        self.a[:gdim], self.c[:gdim] = p0, p1
+        self.p0, self.p1 = np.zeros(3), np.zeros(3)
+        self.p0[:gdim], self.p1[:gdim] = p0, p1
         self.gdim = gdim
 
     @property
     def depth(self) -> float:
         """Length of the segment (m)."""
-        return float(np.linalg.norm(self.c - self.a))
+        return float(np.linalg.norm(self.p1 - self.p0))
 
     def near(self, x: np.ndarray, b: float) -> np.ndarray:
         """Points x (n, 3) within b (m) of the segment."""
-        ac = self.c - self.a
+        ac = self.p1 - self.p0
         L2 = float(ac @ ac)
-        s = np.clip(((x - self.a) @ ac) / L2, 0.0, 1.0) if L2 > 0 else np.zeros(len(x))
-        return np.linalg.norm(x - (self.a + s[:, None] * ac), axis=1) <= b
+        s = np.clip(((x - self.p0) @ ac) / L2, 0.0, 1.0) if L2 > 0 else np.zeros(len(x))
+        return np.linalg.norm(x - (self.p0 + s[:, None] * ac), axis=1) <= b
 
     def describe(self):
-        return [self.a[:self.gdim].tolist(), self.c[:self.gdim].tolist()]
+        return [self.p0[:self.gdim].tolist(), self.p1[:self.gdim].tolist()]
+
+    def front_length(self) -> float:
+        """1: a line crack's front is a point (its crack measure is already a length)."""
+        return 1.0
 
 
 class PlanarFlaw:
     """A planar 3D flaw (see the module docstring): start, direction, length a (m), width
-    2 c (m) along span, shape "semi_elliptical" or "rectangle"."""
+    2 c (m) along span, shape "semi_elliptical" or "rectangle". Attributes: o, e1 (depth
+    direction), e2 (span), n (normal), a (depth, m), c (half width, m), shape."""
 
     def __init__(self, start, direction, length, width, span, shape="semi_elliptical"):
         if shape not in SHAPES:
@@ -91,6 +97,15 @@ class PlanarFlaw:
             return ok & (np.abs(s2) <= self.c + b)
         t = np.maximum(s1, 0.0)
         return ok & ((t / (self.a + b)) ** 2 + (s2 / (self.c + b)) ** 2 <= 1.0)
+
+    def front_length(self) -> float:
+        """Length of the crack front inside the body (m): the half-ellipse arc (Ramanujan)
+        or the rectangle's bottom and two sides."""
+        a, c = self.a, self.c
+        if self.shape == "rectangle":
+            return 2 * c + 2 * a
+        h = ((a - c) / (a + c)) ** 2
+        return 0.5 * np.pi * (a + c) * (1 + 3 * h / (10 + np.sqrt(4 - 3 * h)))
 
     def describe(self):
         return {"shape": self.shape, "start": self.o.tolist(), "direction": self.e1.tolist(),

@@ -531,7 +531,10 @@ class PhaseFieldFracture(Physics):
                 "smallest_cell_m": getattr(self, "h_min", None),
                 "effective_toughness_J_m2": (self.effective_toughness()
                                              if hasattr(self, "h_min") else None),
-                "initial_cracks_m": [c.describe() for c in getattr(self, "crack_shapes", [])],
+                "initial_cracks_m": ([c.describe() for c in self.crack_shapes]
+                                     if hasattr(self, "crack_shapes") else
+                                     [c if isinstance(c, dict) else list(map(list, c))
+                                      for c in self.initial_cracks]),
                 "weak_surfaces": None if self.weak is None else {
                     "toughness_ratio": self.weak[1], "half_width_m": self.weak[2],
                     "points": len(self.weak[0]), "cells": getattr(self, "weak_cells", None)},

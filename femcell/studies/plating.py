@@ -97,22 +97,28 @@ def run(cfg, run):
 
 
 def step_table(runner, rows, frac) -> list[dict]:
-    """Per current step: current, how it ended, filament depth and its growth, peak pressure
-    and filament share (from the recorded rows of the step)."""
+    """Per current step: current, how it ended, filament depth and its growth, the mean
+    advance of the crack front (the growth of the crack measure over the flaw's front length:
+    in 3D a flaw that grows along the surface first), peak pressure and filament share (from
+    the recorded rows of the step)."""
     out = []
     start = rows[0]["filament_depth"] if rows else 0.0
+    front = frac.crack_shapes[0].front_length() if frac.crack_shapes else 1.0
+    start_c = rows[0]["crack_length"] if rows else 0.0
     for s in runner.summaries:
         mine = [r for r in rows if s.t_start < r["t"] <= s.t_end + 1e-12 * max(s.t_end, 1.0)]
         if not mine:
             continue
         first = [r for r in rows if r["t"] <= s.t_start + 1e-12 * max(s.t_start, 1.0)]
         before = first[-1]["filament_depth"] if first else start
+        before_c = first[-1]["crack_length"] if first else start_c
         out.append({
             "step": s.index, "label": s.label,
             "current_density_A_m2": mine[-1]["applied_current_density"],
             "ended_by": s.reason, "charge_C_m2": s.charge,
             "depth_growth_m": mine[-1]["filament_depth"] - before,
             "filament_depth_m": mine[-1]["filament_depth"],
+            "front_advance_m": (mine[-1]["crack_length"] - before_c) / front,
             "peak_pressure_Pa": max(r["crack_pressure"] for r in mine),
             "peak_filament_share": max(r["filament_current_fraction"] for r in mine),
             "peak_tip_current_A_m2": max(r["filament_j_max"] for r in mine),
@@ -133,8 +139,13 @@ def flaw_factor(shape) -> tuple[float, str]:
 
     if isinstance(shape, PlanarFlaw) and shape.shape == "semi_elliptical":
         deep, surf, y = am.surface_crack_factor(shape.a, shape.c)
-        return y, (f"Y = {y:.3g}, semi-elliptical a/c = {shape.a / shape.c:.3g} (Newman-Raju: "
-                   f"{deep:.3g} deepest, {surf:.3g} at the surface)")
+        return y, (f"Y = {y:.3g}, semi-elliptical a/c = {shape.a / shape.c:.3g} (Newman-Raju, "
+                   f"a thick body: {deep:.3g} deepest, {surf:.3g} at the surface)")
+    if isinstance(shape, PlanarFlaw):
+        short = 2 * shape.c < 4 * shape.a
+        return 1.12, ("Y = 1.12, a straight-fronted flaw (exact for width >> depth" + (
+            f"; this one is {2 * shape.c / shape.a:.2g} depths wide: 1.12 overestimates K_I, "
+            "the pressure is an underestimate)" if short else ")"))
     return 1.12, "Y = 1.12, edge crack"
 
 
@@ -165,20 +176,21 @@ def headline_of(cfg, info, rows, steps) -> dict:
     a, k_eff, p_c, eta_c, what = griffith(cfg, info)
     h = {}
     short = next((s for s in steps if s["shorted"]), None)
-    onset = next((s for s in steps if s["depth_growth_m"] > growth), None)
+    grew = lambda st: max(st["depth_growth_m"], st["front_advance_m"]) > growth  # noqa: E731
+    onset = next((s for s in steps if grew(s)), None)
     last = steps[-1]["current_density_A_m2"] if steps else None
     h["ccd"] = Value(short["current_density_A_m2"] if short else None, "A m^-2",
                      "plating CCD: current of the first step that shorts" + (
                          "" if short else f" (none up to {last} A m^-2)"))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
-                               "first step in which the broken electrolyte went deeper by "
-                               f"more than {growth:.3g} m")
+                               "first step in which the broken electrolyte went deeper, or its "
+                               f"crack front advanced on average, by more than {growth:.3g} m")
     h["griffith_pressure"] = Value(p_c, "Pa", f"K_IC,eff / (Y sqrt(pi a)) + stack stress, "
                                    f"a = {a:.3g} m, K_IC,eff = {k_eff / 1e6:.3g} MPa m^0.5 "
                                    f"(Gc_eff), {what}")
     h["griffith_overpotential"] = Value(eta_c, "V", "Omega p_c / F: the plating overpotential "
                                         "that makes the Griffith pressure")
-    below = [st for st in steps if st["flaw_open_at_end"] and st["depth_growth_m"] <= growth
+    below = [st for st in steps if st["flaw_open_at_end"] and not grew(st)
              and (onset is None or st["step"] < onset["step"])]
     est = (below[-1]["current_density_A_m2"] * p_c / below[-1]["end_pressure_Pa"]
            if below and below[-1]["end_pressure_Pa"] > 0 else None)

@@ -23,7 +23,8 @@ class PlatingSection(_Model):
     electrode, [filament] counter_electrode). The plating CCD is the current of the first
     step that shorts. `growth` (default the fracture length l) is how much deeper the
     broken electrolyte must reach within a step (the filament depth from the plated
-    interface) for "the flaw grew" (the onset current). Each time step is solved by
+    interface), or how far its crack front must advance on average, for "the flaw grew"
+    (the onset current). Each time step is solved by
     alternate minimisation (charge and filament, elasticity at the deposited metal volume,
     damage) to `tolerance`."""
 
