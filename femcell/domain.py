@@ -258,6 +258,15 @@ class Domain:
             cache[region] = SubDomain(region, sm, cmap, vmap, ft)
         return cache[region]
 
+    def interface_facets(self, itf) -> np.ndarray:
+        """Local facet indices of an interface (an `interface(a, b)` object: its (cell, local
+        facet) pairs). Creates the cell-to-facet connectivity: call on every rank."""
+        self.mesh.topology.create_connectivity(self.tdim, self.tdim - 1)
+        c2f = self.mesh.topology.connectivity(self.tdim, self.tdim - 1)
+        if not itf.entities.size:
+            return np.zeros(0, dtype=np.int32)
+        return np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]], dtype=np.int32)
+
     def interface_submesh(self, name: str):
         """The facets of an interface "a|b" as a (tdim-1) submesh for fields that live on the
         interface (coverages, contact fractions). Returns (mesh, facet map) with the map
@@ -266,10 +275,7 @@ class Domain:
         cache = self.__dict__.setdefault("_interface_submeshes", {})
         if name not in cache:
             a, b = name.split("|", 1)
-            itf = self.interface(a, b)
-            c2f = self.mesh.topology.connectivity(self.tdim, self.tdim - 1)
-            facets = np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]],
-                              dtype=np.int32)
+            facets = self.interface_facets(self.interface(a, b))
             sm, fmap, _, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim - 1, facets)
             cache[name] = (sm, fmap)
         return cache[name]

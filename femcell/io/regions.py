@@ -126,11 +126,9 @@ def write_mesh_tags(domain, folder) -> dict[str, Path]:
     sel = ft.indices < n_facets
     ftag[ft.indices[sel]] = ft.values[sel]
     fitf = np.zeros(n_facets, dtype=np.int32)
-    c2f = mesh.topology.connectivity(tdim, fdim)
     for itf in domain.interfaces.values():
-        if itf.entities.size:
-            f = np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]], dtype=np.int32)
-            fitf[f[f < n_facets]] = itf.subdomain_id
+        f = domain.interface_facets(itf)
+        fitf[f[f < n_facets]] = itf.subdomain_id
     facets = np.flatnonzero((ftag > 0) | (fitf > 0)).astype(np.int32)
     facet_nodes, facet_type = _entities_vtk(mesh, fdim, facets)
     facet_nodes = _gather_rows(comm, facet_nodes)

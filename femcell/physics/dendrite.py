@@ -174,7 +174,7 @@ class MetalFilament(Physics):
             if self.counter not in ch.electrodes or self.counter == self.electrode:
                 raise MaterialError(f"filament: counter_electrode {self.counter!r} must be the "
                                     f"other electrode ({', '.join(ch.electrodes)})")
-            facets = self._interface_facets(domain.interface(self.counter, el))
+            facets = self.domain.interface_facets(domain.interface(self.counter, el))
             self._counter_dofs = dolfinx.fem.locate_dofs_topological(
                 d.function_space, domain.tdim - 1, facets)
         self._d = d
@@ -187,13 +187,6 @@ class MetalFilament(Physics):
         self._coupling = {f"phi_{el}": s * cl, f"phi_{self.electrode}": s * ce}
         self._compile_quantities(j, a, dxs, wgt)
 
-    def _interface_facets(self, itf) -> np.ndarray:
-        """Local facet indices of an interface (its (cell, local facet) pairs)."""
-        mesh, tdim = self.domain.mesh, self.domain.tdim
-        mesh.topology.create_connectivity(tdim, tdim - 1)  # on every rank (collective)
-        c2f = mesh.topology.connectivity(tdim, tdim - 1)
-        return np.array([c2f.links(c)[lf] for c, lf in itf.entities[:, :2]], dtype=np.int32)
-
     def _distance_to_interface(self, d, itf) -> np.ndarray:
         """Distance [m] of every local node of the damage space from the plated interface
         (its facets' vertices and midpoints: exact to within half a facet there); 0 off the
@@ -202,7 +195,7 @@ class MetalFilament(Physics):
 
         from femcell.physics.fracture import sample_points_of_facets
 
-        pts = sample_points_of_facets(self.domain, self._interface_facets(itf))
+        pts = sample_points_of_facets(self.domain, self.domain.interface_facets(itf))
         V = d.function_space
         x = V.tabulate_dof_coordinates()[:, :self.domain.gdim]
         dist = cKDTree(pts).query(x)[0] if len(pts) else np.zeros(len(x))
