@@ -8,6 +8,16 @@ atol + rtol |u| (scaled unknowns); within `max_sweeps` or the step is reported a
 converged, so the time integrator rejects it and cuts the step. The converged sweeps solve
 the same discrete equations as the monolithic Problem.
 
+A crack that runs (unstable, "brutal" propagation: past a limit point of the load, e.g. the
+last ligament of an electrolyte breaking under a metal filament) has no equilibrium near the
+last one at any smaller step: the quasi-static answer is the state after the jump, which
+alternate minimisation reaches only after many sweeps (each one moves the damage further).
+Cutting the step cannot help there. With `run_sweeps` > 0 a step that is still running after
+`max_sweeps` (the bounded fields of the last group, i.e. the damage with its irreversibility
+bound, grew in each of the last `RUNNING_WINDOW` sweeps by more than the tolerance) keeps
+sweeping, up to `run_sweeps` more; the step then converges to the same tolerance as any other
+(`running_sweeps` counts the extra sweeps). Damage is bounded, so a run ends.
+
 Acceleration (fields of the last group, e.g. the damage of alternate minimisation, PHYSICS.md
 section 4): "overrelax" sets x <- x + omega (G(x) - x) after each sweep G, "anderson" mixes
 the last `depth` sweeps (Anderson / type-II, least squares on the sweep residuals G(x) - x);
@@ -60,6 +70,8 @@ class StaggeredProblem:
         acceleration: None, "overrelax" or "anderson" (fields of the last group).
         relaxation: omega of over-relaxation (1 < omega < 2 typical).
         anderson_depth: sweeps Anderson mixing remembers.
+        run_sweeps: extra sweeps a step may take past `max_sweeps` while its damage keeps
+            growing (a running crack, see the module docstring); 0: never.
         volume_control: None or (crack physics, V(t) [m^3, m^2 per unit depth in 2D]) or
             (crack physics, V(t), source physics): the crack physics has `set_pressure(p)`,
             `crack_volume()` and `pressure`; its mechanics field is solved for the pressure
@@ -72,12 +84,13 @@ class StaggeredProblem:
     ACCELERATIONS = (None, "none", "overrelax", "anderson")
 
     _count = 0
+    RUNNING_WINDOW = 5  # sweeps of damage growth in a row that count as a running crack
 
     def __init__(self, domain, physics, groups, *, rtol: float = 1e-8, atol: float = 1e-10,
                  max_sweeps: int = 30, linear_solver: str = "auto",
                  petsc_options: dict | None = None, prefix: str | None = None,
                  acceleration: str | None = None, relaxation: float = 1.5,
-                 anderson_depth: int = 5, volume_control=None):
+                 anderson_depth: int = 5, volume_control=None, run_sweeps: int = 0):
         if acceleration not in self.ACCELERATIONS:
             raise ValueError(f"staggered problem: acceleration must be one of none, "
                              f"overrelax, anderson; got {acceleration!r}")
@@ -98,6 +111,9 @@ class StaggeredProblem:
                              "(each physics in exactly one non-empty group)")
         if max_sweeps < 1:
             raise ValueError(f"staggered problem: max_sweeps must be >= 1, got {max_sweeps}")
+        if run_sweeps < 0:
+            raise ValueError(f"staggered problem: run_sweeps must be >= 0, got {run_sweeps}")
+        self.run_sweeps = int(run_sweeps)
         self.domain = domain
         self.rtol, self.atol, self.max_sweeps = rtol, atol, max_sweeps
         self.time = TimeContext(domain.mesh)
@@ -118,6 +134,7 @@ class StaggeredProblem:
         self.mode = "default"
         self.sweeps = 0  # total sweeps of all accepted and rejected steps
         self.last_sweeps = 0  # sweeps of the last solve_step
+        self.running_sweeps = 0  # sweeps past max_sweeps of running cracks (all steps)
         self._vc_group = self._source_group = None
         self._compliance = None  # (V at p = 0, dV/dp) of the latest elastic solve
         if volume_control is not None:
@@ -216,8 +233,14 @@ class StaggeredProblem:
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
         self._last_res = np.inf
         self.last_sweeps = 0
-        for sweep in range(1, self.max_sweeps + 1):
+        growing = 0  # sweeps in a row in which the damage grew beyond the tolerance
+        sweep = 0
+        while sweep < self.max_sweeps or (
+                growing >= self.RUNNING_WINDOW
+                and sweep < self.max_sweeps + self.run_sweeps):
+            sweep += 1
             self.sweeps += 1
+            self.running_sweeps += sweep > self.max_sweeps
             self.last_sweeps = sweep
             previous = [f.u.x.array.copy() for f in self.fields]
             for i, s in enumerate(self.subs):
@@ -231,11 +254,33 @@ class StaggeredProblem:
             change = self._change(previous)
             if change <= 1.0:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
+            if self.run_sweeps:
+                growing = growing + 1 if self._damage_grew(previous) else 0
             if self.acceleration is not None:
                 self._accelerate(previous)
         self.reject()
-        return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {self.max_sweeps} sweeps "
+        return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {sweep} sweeps "
                                   f"(last change {change:.3g} x tolerance)", its, kits)
+
+    def _damage_grew(self, previous: list[np.ndarray]) -> bool:
+        """Whether the bounded fields of the last group (the damage) grew in this sweep:
+        their sum increased and some DOF moved by more than the tolerance (collective)."""
+        offset = sum(len(s.fields) for s in self.subs[:-1])
+        total = moved = 0.0
+        for k, (f, lo, _) in enumerate(self._accelerated()):
+            if lo is None:
+                continue
+            dm = f.u.function_space.dofmap
+            n = dm.index_map.size_local * dm.index_map_bs
+            du = f.u.x.array[:n] - previous[offset + k][:n]
+            total += float(du.sum())
+            if n:
+                moved = max(moved, float(np.max(np.abs(du) / (self.atol + self.rtol
+                                                               * np.abs(f.u.x.array[:n])))))
+        comm = self.domain.comm
+        total = comm.allreduce(total, op=MPI.SUM)
+        moved = comm.allreduce(moved, op=MPI.MAX)
+        return total > 0 and moved > 1.0
 
     # ------------------------------------------------------------------ group solves
     def _solve_group(self, i: int, s) -> SolveReport:
