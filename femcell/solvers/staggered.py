@@ -51,6 +51,12 @@ from femcell.problem import Problem
 from femcell.solvers.snes import SolveReport
 
 
+def _owned(field) -> int:
+    """Number of owned values (DOFs times block size) of a field's array on this rank."""
+    dm = field.u.function_space.dofmap
+    return dm.index_map.size_local * dm.index_map_bs
+
+
 class StaggeredProblem:
     """Groups of physics solved alternately until the sweeps converge.
 
@@ -168,6 +174,7 @@ class StaggeredProblem:
             for k in out:
                 out[k] += s.stats[k]
         out["sweeps"] = self.sweeps
+        out["running_sweeps"] = self.running_sweeps
         return out
 
     @property
@@ -213,8 +220,7 @@ class StaggeredProblem:
         """max over fields and owned DOFs of |u - u_prev| / (atol + rtol |u|) (collective)."""
         local = 0.0
         for f, old in zip(self.fields, previous, strict=True):
-            dm = f.u.function_space.dofmap
-            n = dm.index_map.size_local * dm.index_map_bs
+            n = _owned(f)
             if n:
                 u = f.u.x.array[:n]
                 local = max(local, float(np.max(np.abs(u - old[:n])
@@ -270,8 +276,7 @@ class StaggeredProblem:
         for k, (f, lo, _) in enumerate(self._accelerated()):
             if lo is None:
                 continue
-            dm = f.u.function_space.dofmap
-            n = dm.index_map.size_local * dm.index_map_bs
+            n = _owned(f)
             du = f.u.x.array[:n] - previous[offset + k][:n]
             total += float(du.sum())
             if n:
@@ -456,8 +461,7 @@ class StaggeredProblem:
         fields = self._accelerated()
         sizes = []
         for f, _, _ in fields:
-            dm = f.u.function_space.dofmap
-            sizes.append(dm.index_map.size_local * dm.index_map_bs)
+            sizes.append(_owned(f))
         x = np.concatenate([previous[offset + k][:n] for k, n in enumerate(sizes)])
         g = np.concatenate([f.u.x.array[:n] for (f, _, _), n in zip(fields, sizes,
                                                                      strict=True)])

@@ -181,3 +181,47 @@ def test_staggered_sweeps_that_do_not_converge_reject_the_step(cell):
         integ.step(5.0)
     assert integ.steps == 0 and integ.rejected == 3
     pb.close()
+
+
+def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
+    """The intercalation composite with a concentration that may only grow (the pattern of
+    phase-field damage) in the last group, charged so that it grows over ~26 sweeps; one
+    step of 5 s: (report, sweeps of the step, extra sweeps, mean concentration)."""
+    mat = IntercalationMaterial("test", CMAX, (Arrhenius(1e-12),), law=Constant(),
+                                ocv=lambda th: 3.9 - 0.3 * th)
+    c = Irreversible(mat, [], initial=0.5 * CMAX, region="active", name="c_active",
+                     bounded=bounded)
+    law = ButlerVolmer(Arrhenius(20.0))
+    ct = ChargeTransport({"anode": Conductor("metal", Arrhenius(1e7), "electron"),
+                          "electrolyte": Conductor("se", Arrhenius(0.1))},
+                         [InterfaceKinetics("anode", "electrolyte", law),
+                          InterfaceKinetics("active", "electrolyte", law, couplings=[c])],
+                         current_cc="anode_cc", ground_electrode="active",
+                         current_density=100.0)
+    pb = StaggeredProblem(cell, [c, ct], [[ct], [c]], rtol=1e-10, atol=1e-12,
+                          max_sweeps=max_sweeps, run_sweeps=run_sweeps)
+    pb.initialise()
+    rep = pb.solve_step(5.0, 5.0, 1, None)
+    out = (rep, pb.last_sweeps, pb.running_sweeps,
+           pb.quantities()["c_active_mean"] if rep.converged else None)
+    pb.close()
+    return out
+
+
+def test_run_sweeps_carry_a_growing_bounded_field_to_the_same_solution(cell):
+    """A step whose bounded last-group field keeps growing (a running crack's damage) may
+    sweep past max_sweeps up to run_sweeps more and then converges to the same solution as
+    with a large max_sweeps; without run_sweeps, or with nothing bounded to grow, the same
+    budget ends not converged."""
+    rep, n, _, ref = _growing(cell, 100, 0)
+    assert rep.converged and n > 12  # the coupling needs many sweeps
+    rep, n_short, _, _ = _growing(cell, 6, 0)
+    assert not rep.converged and n_short == 6
+    rep, n_run, extra, c = _growing(cell, 6, 100)
+    assert rep.converged and n_run == n and extra == n - 6
+    assert c == pytest.approx(ref, rel=1e-10)
+    assert c > 0.5 * CMAX * (1 + 1e-3)  # it did grow
+    rep, n_free, extra, _ = _growing(cell, 6, 100, bounded=False)
+    assert not rep.converged and n_free == 6 and extra == 0
+    rep, n_cap, _, _ = _growing(cell, 6, 4)  # the extra budget is a cap
+    assert not rep.converged and n_cap == 10
