@@ -47,6 +47,7 @@ class StepSummary:
     charge: float
     end_quantities: dict
     detail: str = ""  # what a located limit reached (e.g. the stoichiometry event's text)
+    at_limit: bool = False  # its last solve stopped at a limit before it converged
 
 
 class ProtocolRunner:
@@ -67,13 +68,19 @@ class ProtocolRunner:
         after_step: callback() once per accepted step at a point where `checkpoint_state`
             can be taken (e.g. femcell.checkpoint.Checkpointer.after_step); not after the
             step that ends the protocol at a limit.
+        stop_on: step end reasons that end the protocol (e.g. "filament_short_above": a
+            shorted cell takes no further steps). A step whose last solve stopped at a
+            limit before it converged (a running crack: `at_limit` in the integrator's
+            record) always ends it: that state is not one to go on from.
     """
 
     def __init__(self, problem, electrochem, integrator, *, dt: float, rise_time: float = 0.0,
                  record: Callable[[dict], None] | None = None,
                  stoichiometry_limits: bool = True, stoichiometry_tol: float | None = None,
-                 after_step: Callable[[], None] | None = None):
+                 after_step: Callable[[], None] | None = None,
+                 stop_on: tuple[str, ...] = ()):
         self.problem, self.ec, self.integ = problem, electrochem, integrator
+        self.stop_on = tuple(stop_on)
         self.dt, self.rise, self.record = dt, rise_time, record
         self.stoichiometry_limits, self.stoichiometry_tol = stoichiometry_limits, stoichiometry_tol
         self.ended_by = ""  # why the protocol ended: "completed" or the limit's description
@@ -259,13 +266,18 @@ class ProtocolRunner:
             self._I_last = self.ec.current(integ.t) if step.kind != "hold" else q.get(
                 "current_density", 0.0)
             self._V_last = q.get("cell_voltage", self._V_last)
+            if "at_limit" in rec:
+                detail = f"{detail} [{rec['at_limit']}]".strip()
             self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t0, integ.t,
-                                              reason, charge, q, detail))
+                                              reason, charge, q, detail, "at_limit" in rec))
             if reason == STOICHIOMETRY_REASON:
                 self.ended_by = detail
                 break
             if reason.startswith("stop:"):
                 self.ended_by = reason
+                break
+            if reason in self.stop_on or "at_limit" in rec:
+                self.ended_by = detail or reason
                 break
             self._position = {"index": index + 1, "in_step": False}
             if self.after_step is not None:

@@ -27,12 +27,16 @@ class SolveReport:
         reason: SNES converged reason (name).
         newton_its: Newton iterations.
         krylov_its: total linear iterations.
+        at_limit: the solve stopped where a limit of the run was reached before it
+            converged (a crack running through to the counter electrode: the short); the
+            state is not an equilibrium and may only end the run at that limit.
     """
 
     converged: bool
     reason: str
     newton_its: int
     krylov_its: int
+    at_limit: bool = False
 
     def __str__(self):
         return f"{self.reason} after {self.newton_its} Newton / {self.krylov_its} Krylov its"

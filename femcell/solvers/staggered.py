@@ -18,6 +18,14 @@ bound, grew in each of the last `RUNNING_WINDOW` sweeps by more than the toleran
 sweeping, up to `run_sweeps` more; the step then converges to the same tolerance as any other
 (`running_sweeps` counts the extra sweeps). Damage is bounded, so a run ends.
 
+A running crack can reach a limit of the run before it comes to rest: the metal it carries
+bridges the electrolyte (a short). The state after that is a short circuit, not one the
+cell reaches at rest, and the solves may fail on it. The time integrator (`watch`) hands
+the problem a check of its limits; once a step is past `max_sweeps`, the check runs after
+every sweep (and, when a group solve fails, on the last full sweep's fields). A limit
+reached there ends the step at that sweep with `at_limit` in its report: not converged,
+and accepted only as the state at which the run stops (`limit_stops` counts them).
+
 Acceleration (fields of the last group, e.g. the damage of alternate minimisation, PHYSICS.md
 section 4): "overrelax" sets x <- x + omega (G(x) - x) after each sweep G, "anderson" mixes
 the last `depth` sweeps (Anderson / type-II, least squares on the sweep residuals G(x) - x);
@@ -141,6 +149,10 @@ class StaggeredProblem:
         self.sweeps = 0  # total sweeps of all accepted and rejected steps
         self.last_sweeps = 0  # sweeps of the last solve_step
         self.running_sweeps = 0  # sweeps past max_sweeps of running cracks (all steps)
+        self.limit_stops = 0  # steps ended at a limit reached mid-run (see `watch`)
+        self.last_at_limit = False  # whether the last solve_step ended so
+        self._limit_check = None
+        self.trace = None  # optional trace(sweep, change), after every sweep on every rank
         self._vc_group = self._source_group = None
         self._compliance = None  # (V at p = 0, dV/dp) of the latest elastic solve
         if volume_control is not None:
@@ -175,7 +187,14 @@ class StaggeredProblem:
                 out[k] += s.stats[k]
         out["sweeps"] = self.sweeps
         out["running_sweeps"] = self.running_sweeps
+        out["limit_stops"] = self.limit_stops
         return out
+
+    def watch(self, check) -> None:
+        """Limits to watch while a step runs past `max_sweeps`: `check(t)` (collective)
+        returns what the current fields reached (a short description) or None; None
+        for no check. Set by the time integrator before each step."""
+        self._limit_check = check
 
     @property
     def entity_maps(self) -> list:
@@ -240,6 +259,7 @@ class StaggeredProblem:
         self._last_res = np.inf
         self.last_sweeps = 0
         growing = 0  # sweeps in a row in which the damage grew beyond the tolerance
+        self.last_at_limit = False
         sweep = 0
         while sweep < self.max_sweeps or (
                 growing >= self.RUNNING_WINDOW
@@ -249,24 +269,63 @@ class StaggeredProblem:
             self.running_sweeps += sweep > self.max_sweeps
             self.last_sweeps = sweep
             previous = [f.u.x.array.copy() for f in self.fields]
+            p_previous = self._pressure()
             for i, s in enumerate(self.subs):
                 rep = self._solve_group(i, s)
                 its, kits = its + rep.newton_its, kits + rep.krylov_its
                 if not rep.converged:
-                    self.reject()
                     names = ", ".join(p.name for p in self.groups[i])
-                    return SolveReport(False, f"group {i} ({names}) in sweep {sweep}: "
-                                              f"{rep.reason}", its, kits)
+                    why = f"group {i} ({names}) in sweep {sweep}: {rep.reason}"
+                    if sweep > self.max_sweeps:  # the last full sweep may be at a limit
+                        self._restore(previous, p_previous)
+                        hit = self._limit_reached(sweep, its, kits, f" ({why})")
+                        if hit is not None:
+                            return hit
+                    self.reject()
+                    return SolveReport(False, why, its, kits)
             change = self._change(previous)
+            if self.trace is not None:
+                self.trace(sweep, change)
             if change <= 1.0:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:
                 growing = growing + 1 if self._damage_grew(previous) else 0
+            if sweep > self.max_sweeps:
+                hit = self._limit_reached(sweep, its, kits)
+                if hit is not None:
+                    return hit
             if self.acceleration is not None:
                 self._accelerate(previous)
         self.reject()
         return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {sweep} sweeps "
                                   f"(last change {change:.3g} x tolerance)", its, kits)
+
+    def _pressure(self) -> float | None:
+        """The volume-controlled crack pressure [Pa] (None without volume control)."""
+        return None if self.volume_control is None else self.volume_control[0].pressure
+
+    def _restore(self, arrays: list[np.ndarray], pressure: float | None) -> None:
+        """Put back every field's values (and the crack pressure) of a sweep's start."""
+        for f, a in zip(self.fields, arrays, strict=True):
+            f.u.x.array[:] = a
+            f.u.x.scatter_forward()
+        if pressure is not None:
+            self.volume_control[0].set_pressure(pressure)
+
+    def _limit_reached(self, sweep: int, its: int, kits: int, why: str = ""
+                       ) -> SolveReport | None:
+        """The report of a step that ends at a watched limit its current fields reached
+        (collective), or None."""
+        if self._limit_check is None:
+            return None
+        what = self._limit_check(self._t_new)
+        if what is None:
+            return None
+        self.limit_stops += 1
+        self.last_at_limit = True
+        return SolveReport(True, f"STAGGERED_AT_LIMIT in sweep {sweep}: {what} while the "
+                                 f"damage was still growing (not an equilibrium){why}",
+                           its, kits, at_limit=True)
 
     def _damage_grew(self, previous: list[np.ndarray]) -> bool:
         """Whether the bounded fields of the last group (the damage) grew in this sweep:

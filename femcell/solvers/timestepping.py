@@ -9,6 +9,12 @@ Events (cut-offs: a stoichiometry, voltage or quantity limit) are located, not j
 detected: a converged step whose state lies beyond a limit by more than the event's
 tolerance is rejected and retried with a shorter step aimed at the crossing (regula falsi,
 Illinois variant, on the signed distance to the limit), so a run stops ON its limit.
+
+A problem that can watch limits while it solves (`watch(check)`: a staggered solve whose
+crack runs through) may end a solve at a limit it reached before converging (`at_limit` in
+its report): the crossing is a jump that no shorter step locates, so that state is taken as
+where the run stops, past the limit (never as a converged state that the run goes on from;
+one that reaches none of the active limits is rejected like a failed solve).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from femcell.solvers.snes import SolverError
+from femcell.solvers.snes import SolveReport, SolverError
 
 
 class StepState:
@@ -211,6 +217,15 @@ class TimeIntegrator:
             out[id(ev)] = g if not math.isnan(g) else math.inf
         return out
 
+    def _limit_reached(self, t: float) -> str | None:
+        """What the problem's current fields reached of the armed limits (the first one's
+        description) or None (collective: every rank computes the same distances)."""
+        state = StepState(t, self.problem)
+        for ev in self.events:
+            if self._g[id(ev)] > 0.0 and float(ev.distance(state)) <= 0.0:
+                return ev.text(state)
+        return None
+
     def _aim_floor(self) -> float:
         """Shortest step worth aiming at an event [s]: below it the state is taken as is."""
         return max(self.ctl.dt_min, 1e-6 * min(self.dt, self.ctl.dt_initial))
@@ -294,7 +309,15 @@ class TimeIntegrator:
             order = self._order_now()
             dt_prev = self._times[0] - self._times[1] if len(self._times) > 1 else None
             t_new = self.t + dt
+            watch = getattr(self.problem, "watch", None)
+            if watch is not None:
+                watch(self._limit_reached if self.events else None)
             rep = self.problem.solve_step(t_new, dt, order, dt_prev)
+            at_limit = rep.converged and rep.at_limit
+            if at_limit and self._limit_reached(t_new) is None:
+                self.problem.reject()  # a limit that is not the run's: not converged
+                rep = SolveReport(False, f"{rep.reason}; no active limit was reached",
+                                  rep.newton_its, rep.krylov_its)
             if not rep.converged:
                 cuts += 1
                 self.rejected += 1
@@ -309,7 +332,7 @@ class TimeIntegrator:
                 self.dt = 0.5 * dt
                 continue
             err = None
-            if ctl.adaptive:
+            if ctl.adaptive and not at_limit:
                 w = self._predictor(t_new, order)
                 if w is not None:
                     est = self.problem.error_estimate(w, ctl.atol, ctl.rtol)
@@ -328,7 +351,8 @@ class TimeIntegrator:
                 g_new = self._distances(state)
                 fired, over = self._classify(state, g_new, aimed)
                 tries = max((b["tries"] for b in self._brackets.values()), default=0)
-                if over and tries <= self.MAX_EVENT_TRIES and dt > ctl.dt_min:
+                if over and not at_limit and tries <= self.MAX_EVENT_TRIES \
+                        and dt > ctl.dt_min:
                     self.event_retries += 1
                     self.rejected += 1
                     self.problem.reject()
@@ -369,6 +393,8 @@ class TimeIntegrator:
         self.dt = min(self.dt, ctl.dt_max)
         rec = {"t": t_new, "dt": dt, "order": order, "newton_its": rep.newton_its,
                "krylov_its": rep.krylov_its, "cuts": cuts, "err": err}
+        if at_limit:
+            rec["at_limit"] = rep.reason
         if self.fired is not None:
             rec["event"] = self.fired.name
         self.log.append(rec)

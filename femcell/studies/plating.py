@@ -68,12 +68,15 @@ def run(cfg, run):
             petsc_options=run.petsc_options(), acceleration=scheme,
             volume_control=info["volume_control"]))
         problem.initialise()
+    if run.debug:
+        problem.trace = _sweep_trace(problem, fil, domain.comm)
     dt0 = pl.charge / pl.current_list()[0] / pl.substeps
     run.open_folder()
     with run.guard(problem):
         runner, integ, rows, stop, bad_input = drive_protocol(
             run, cfg, physics, problem, ch, protocol, restart, dt=dt0, max_cuts=pl.max_cuts,
-            order=1, extra_row=lambda row: {"sweeps": problem.last_sweeps},
+            order=1, stop_on=(f"{SHORT}_above",),
+            extra_row=lambda row: {"sweeps": problem.last_sweeps},
             postfix=lambda row: f"{row['label']} p={row['crack_pressure'] / 1e6:.3g} MPa "
                                 f"depth={row['filament_depth'] * 1e6:.3g} um "
                                 f"sweeps={row['sweeps']}")
@@ -95,6 +98,21 @@ def run(cfg, run):
             raise ConfigError(str(bad_input))
         run.raise_stop(stop)
         return result
+
+
+def _sweep_trace(problem, filament, comm):
+    """A per-sweep debug line (rank 0; the quantities are collective, every rank computes
+    them): every 25th sweep and every sweep past max_sweeps (a running crack)."""
+    def trace(sweep, change):
+        if sweep % 25 and sweep <= problem.max_sweeps:
+            return
+        q = filament.quantities()
+        if comm.rank == 0:
+            print(f"  sweep {sweep}: change {change:.3g} x tol, pressure "
+                  f"{q['filament_pressure'] / 1e6:.4g} MPa, depth "
+                  f"{q['filament_depth'] * 1e6:.4g} um, counter damage "
+                  f"{q.get('filament_counter_damage', 0.0):.3f}", flush=True)
+    return trace
 
 
 def step_table(runner, rows, frac) -> list[dict]:
@@ -126,7 +144,9 @@ def step_table(runner, rows, frac) -> list[dict]:
             "end_cell_voltage_V": mine[-1]["cell_voltage"],
             "end_pressure_Pa": mine[-1]["crack_pressure"],
             "flaw_open_at_end": bool(mine[-1].get("filament_open", 1.0) > 0.5),
-            "shorted": bool(mine[-1].get(SHORT, 0.0) > 0.5)})
+            "shorted": bool(mine[-1].get(SHORT, 0.0) > 0.5),
+            "shorted_mid_run": s.at_limit,
+            "detail": s.detail})
     return out
 
 

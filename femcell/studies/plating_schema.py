@@ -26,10 +26,12 @@ class PlatingSection(_Model):
     interface), or how far its crack front must advance on average, for "the flaw grew"
     (the onset current). Each time step is solved by
     alternate minimisation (charge and filament, elasticity at the deposited metal volume,
-    damage) to `tolerance`. `run_sweeps` (default 0, experimental): extra sweeps past
-    `max_sweeps` for a step whose damage keeps growing (a crack running through the last
-    ligament, which no smaller step avoids); not yet verified to carry a run through a
-    short."""
+    damage) to `tolerance`, within `max_sweeps`, or the step is cut (at most `max_cuts`
+    times). `run_sweeps`: extra sweeps past `max_sweeps` for a step whose damage keeps
+    growing (a crack running through its last ligament, which no smaller step avoids); when
+    the damage reaches the counter electrode during them, the cell has shorted in that step
+    and the run ends there (the state is the crack mid-run, not an equilibrium:
+    `shorted_mid_run` in `plating_steps`). 0: a running step is cut like any other."""
 
     currents: list[_CURRENT] | None = None
     start: _CURRENT | None = None
@@ -42,7 +44,7 @@ class PlatingSection(_Model):
     tolerance: float = Field(default=1e-5, gt=0, lt=1)
     max_sweeps: int = Field(default=300, ge=1)
     max_cuts: int = Field(default=6, ge=0, le=30)
-    run_sweeps: int = Field(default=0, ge=0)
+    run_sweeps: int = Field(default=1000, ge=0)
 
     @model_validator(mode="after")
     def _steps(self):

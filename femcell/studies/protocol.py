@@ -70,11 +70,12 @@ def run(cfg, run):
 
 def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt: float,
                    rise_time: float = 0.0, max_cuts: int = 10, order: int = 2, postfix=None,
-                   extra_row=None):
+                   extra_row=None, stop_on: tuple[str, ...] = ()):
     """Run `protocol` on `problem` inside an opened run folder and its guard: fixed steps
     of dt [s] (a failed step is cut, at most `max_cuts` times), checkpoints and restarts,
     the quantities table, field output every [output] field_every rows, the progress bar
-    (`postfix(row)` its text) and `extra_row(row)` entries added to each row. `restart`:
+    (`postfix(row)` its text) and `extra_row(row)` entries added to each row; a step that
+    ends for a reason in `stop_on` ends the protocol (ProtocolRunner). `restart`:
     the checkpoint to continue from (run.restart_checkpoint()) or None. Closes the problem.
 
     Returns:
@@ -86,7 +87,8 @@ def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt:
     integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False,
                                                    max_cuts=max_cuts, order=order))
     count, every = [0], cfg.output.field_every
-    runner = ProtocolRunner(problem, charge, integ, dt=dt, rise_time=rise_time)
+    runner = ProtocolRunner(problem, charge, integ, dt=dt, rise_time=rise_time,
+                            stop_on=stop_on)
     ck = run.checkpointer(problem, integ, lambda: {
         "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
     resume = None

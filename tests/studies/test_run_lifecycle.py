@@ -58,6 +58,8 @@ SMALL = {
     "li_dendrite_llzo.toml": ['plating.currents=["1 mA/cm^2"]', "plating.substeps=1",
                               "geometry.params.refine.h=1.25 um", "fracture.length=5 um"],
     "li_dendrite_3d.toml": PLATING_3D_SMALL,
+    "li_dendrite_short.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
+                               "geometry.params.refine.h=1.25 um"],
     # the plating sweeps: one current step of one substep per point, a coarser band
     "li_dendrite_flaw_size.toml": [*PLATING_SWEEP, 'sweep.values=["20 um"]'],
     "li_dendrite_toughness.toml": [*PLATING_SWEEP, 'sweep.values=["1 MPa m^0.5"]'],
@@ -82,10 +84,11 @@ def _args(name, folder):
 
 # the plating sweeps take the CLI path of li_dendrite_llzo.toml and the sweep path of
 # current_constriction.toml, both run here on 2 ranks: the serial pass runs them (but the
-# stack-stress sweep, whose flaw stays shut at 1 mA/cm^2: the closed flaw on 2 ranks)
+# stack-stress sweep, whose flaw stays shut at 1 mA/cm^2: the closed flaw on 2 ranks), and
+# li_dendrite_short.toml (li_dendrite_llzo.toml on a thinner cell)
 _SWEEP_ON_TWO = one_rank("li_dendrite_llzo.toml and current_constriction.toml")
 _SERIAL_SWEEPS = ("li_dendrite_flaw_size.toml", "li_dendrite_toughness.toml",
-                  "li_dendrite_temperature.toml")
+                  "li_dendrite_temperature.toml", "li_dendrite_short.toml")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_SWEEP_ON_TWO) if n in _SERIAL_SWEEPS

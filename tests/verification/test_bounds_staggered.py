@@ -183,10 +183,10 @@ def test_staggered_sweeps_that_do_not_converge_reject_the_step(cell):
     pb.close()
 
 
-def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
+def _growing_problem(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
     """The intercalation composite with a concentration that may only grow (the pattern of
-    phase-field damage) in the last group, charged so that it grows over ~26 sweeps; one
-    step of 5 s: (report, sweeps of the step, extra sweeps, mean concentration)."""
+    phase-field damage) in the last group, charged so that a step of 5 s grows it over ~26
+    sweeps: (StaggeredProblem, its ChargeTransport), initialised."""
     mat = IntercalationMaterial("test", CMAX, (Arrhenius(1e-12),), law=Constant(),
                                 ocv=lambda th: 3.9 - 0.3 * th)
     c = Irreversible(mat, [], initial=0.5 * CMAX, region="active", name="c_active",
@@ -201,6 +201,13 @@ def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
     pb = StaggeredProblem(cell, [c, ct], [[ct], [c]], rtol=1e-10, atol=1e-12,
                           max_sweeps=max_sweeps, run_sweeps=run_sweeps)
     pb.initialise()
+    return pb, ct
+
+
+def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
+    """One step of 5 s of `_growing_problem`: (report, sweeps of the step, extra sweeps,
+    mean concentration)."""
+    pb, _ = _growing_problem(cell, max_sweeps, run_sweeps, bounded)
     rep = pb.solve_step(5.0, 5.0, 1, None)
     out = (rep, pb.last_sweeps, pb.running_sweeps,
            pb.quantities()["c_active_mean"] if rep.converged else None)
@@ -225,3 +232,56 @@ def test_run_sweeps_carry_a_growing_bounded_field_to_the_same_solution(cell):
     assert not rep.converged and n_free == 6 and extra == 0
     rep, n_cap, _, _ = _growing(cell, 6, 4)  # the extra budget is a cap
     assert not rep.converged and n_cap == 10
+
+
+def _limited_protocol(cell, limit: float, max_sweeps: int = 6):
+    """Two 5 s current steps of `_growing_problem` (run_sweeps 100), each until the mean
+    concentration rises above `limit` [mol/m^3]: (runner, integrator, problem, mean
+    concentration at the end)."""
+    from femcell.experiment import Protocol
+    from femcell.protocol import ProtocolRunner
+
+    pb, ct = _growing_problem(cell, max_sweeps, 100)
+    protocol = Protocol.from_dicts(
+        [{"kind": "current", "current_density": 100.0, "dt": 5.0, "label": f"s{k}",
+          "until": {"time": 5.0, "quantity": ["c_active_mean", "above", limit]}}
+         for k in range(2)])
+    integ = TimeIntegrator(pb, StepController(dt_initial=5.0, adaptive=False, max_cuts=2,
+                                              order=1))
+    runner = ProtocolRunner(pb, ct, integ, dt=5.0)
+    runner.run(protocol)
+    c = pb.quantities()["c_active_mean"]
+    pb.close()
+    return runner, integ, pb, c
+
+
+def test_a_limit_reached_while_the_bounded_field_still_grows_ends_the_run_there(cell):
+    """A limit of the run (an until-quantity) that a growing bounded field crosses during the
+    extra sweeps of a running step (a crack bridging the electrolyte: the short) ends the run
+    at that sweep: not converged (at_limit, counted in limit_stops, said in the step
+    summary), below the step's equilibrium, never continued from (the second step is not
+    run). A limit that the converged step does not reach leaves the step as it was; one
+    crossed within max_sweeps is located by step cuts as before (no at_limit)."""
+    rep, n, _, ref = _growing(cell, 100, 0)
+    assert rep.converged and n > 12
+    c0 = 0.5 * CMAX
+    # a limit between the start and the step's equilibrium, crossed after max_sweeps = 6
+    limit = c0 + 0.9 * (ref - c0)
+    runner, integ, pb, c = _limited_protocol(cell, limit)
+    assert len(runner.summaries) == 1 and integ.steps == 1
+    s = runner.summaries[0]
+    assert s.reason == "c_active_mean_above" and s.at_limit
+    assert "STAGGERED_AT_LIMIT" in s.detail
+    assert "STAGGERED_AT_LIMIT" in runner.ended_by
+    assert integ.log[-1].get("at_limit") and pb.limit_stops == 1 and pb.last_at_limit
+    assert 6 < pb.last_sweeps < n  # stopped mid-run, before the sweeps converged
+    assert limit <= c < ref - 1e-6 * (ref - c0)  # past the limit, short of equilibrium
+    # a limit the equilibrium does not reach: both steps run and converge
+    runner, integ, pb, c = _limited_protocol(cell, 10 * CMAX)
+    assert len(runner.summaries) == 2 and pb.limit_stops == 0
+    assert all(s.reason == "time" for s in runner.summaries)
+    assert not any("at_limit" in r for r in integ.log)
+    # without extra sweeps to spare (max_sweeps large) the crossing is located by cuts
+    runner, integ, pb, c = _limited_protocol(cell, limit, max_sweeps=100)
+    assert pb.limit_stops == 0 and integ.rejected > 0
+    assert runner.summaries[0].reason == "c_active_mean_above" and len(runner.summaries) == 2
