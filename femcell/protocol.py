@@ -267,7 +267,7 @@ class ProtocolRunner:
                 "current_density", 0.0)
             self._V_last = q.get("cell_voltage", self._V_last)
             if "at_limit" in rec:
-                detail = f"{detail} [{rec['at_limit']}]".strip()
+                detail = f"{detail} [the solve had not converged: {rec['at_limit']}]".strip()
             self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t0, integ.t,
                                               reason, charge, q, detail, "at_limit" in rec))
             if reason == STOICHIOMETRY_REASON:

@@ -323,8 +323,8 @@ class StaggeredProblem:
             return None
         self.limit_stops += 1
         self.last_at_limit = True
-        return SolveReport(True, f"STAGGERED_AT_LIMIT in sweep {sweep}: {what} while the "
-                                 f"damage was still growing (not an equilibrium){why}",
+        return SolveReport(True, f"STAGGERED_AT_LIMIT in sweep {sweep}: {what}, reached "
+                                 f"while the damage still grew (not an equilibrium){why}",
                            its, kits, at_limit=True)
 
     def _damage_grew(self, previous: list[np.ndarray]) -> bool:

@@ -203,6 +203,12 @@ def headline_of(cfg, info, rows, steps) -> dict:
     h["ccd"] = Value(short["current_density_A_m2"] if short else None, "A m^-2",
                      "plating CCD: current of the first step that shorts" + (
                          "" if short else f" (none up to {last} A m^-2)"))
+    if short is not None:
+        h["short_charge"] = Value(short["charge_C_m2"], "C m^-2", "charge passed in the step "
+                                  "that shorted, to the end of the time step in which the "
+                                  "metal reached the counter electrode" + (
+                                      " (mid-run: the crack was still running)"
+                                      if short["shorted_mid_run"] else ""))
     h["onset_current"] = Value(onset["current_density_A_m2"] if onset else None, "A m^-2",
                                "first step in which the broken electrolyte went deeper, or its "
                                f"crack front advanced on average, by more than {growth:.3g} m")
