@@ -186,7 +186,9 @@ class ProtocolRunner:
 
     def run(self, protocol: Protocol, resume: tuple[dict, dict] | None = None
             ) -> list[StepSummary]:
-        """Run every step; stops early at a stoichiometry limit (or a 'stop:' reason).
+        """Run every step; stops early at a stoichiometry limit, a 'stop:' reason, a step that
+        ended for a reason in `stop_on`, or one whose last solve stopped at a limit before it
+        converged (`at_limit`).
 
         Args:
             protocol: the steps.
@@ -297,14 +299,14 @@ class ProtocolRunner:
             return "current_above"
         if u.current_below is not None and i <= u.current_below:
             return "current_below"
-        if u.charge is not None and charge >= u.charge * (1 - 1e-9):
-            return "charge"
-        if u.quantity is not None:
+        if u.quantity is not None:  # before charge: a short in a step's last time step
             name, how, value = u.quantity
             x = q.get(name)
             if x is not None and ((how == "above" and x >= value) or (how == "below"
                                                                      and x <= value)):
                 return f"{name}_{how}"
+        if u.charge is not None and charge >= u.charge * (1 - 1e-9):
+            return "charge"
         if t >= t_stop * (1 - 1e-12):
             return "time"
         return ""

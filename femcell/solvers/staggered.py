@@ -21,10 +21,11 @@ sweeping, up to `run_sweeps` more; the step then converges to the same tolerance
 A running crack can reach a limit of the run before it comes to rest: the metal it carries
 bridges the electrolyte (a short). The state after that is a short circuit, not one the
 cell reaches at rest, and the solves may fail on it. The time integrator (`watch`) hands
-the problem a check of its limits; once a step is past `max_sweeps`, the check runs after
-every sweep (and, when a group solve fails, on the last full sweep's fields). A limit
-reached there ends the step at that sweep with `at_limit` in its report: not converged,
-and accepted only as the state at which the run stops (`limit_stops` counts them).
+the problem a check of its limits; with `run_sweeps`, from sweep `max_sweeps` on the check
+runs on every sweep's fields (before acceleration). A limit reached there ends the step at
+that sweep: its report has `at_limit` (and `converged` True only so that the integrator
+may take the state as where the run stops; it is not an equilibrium, and the run never
+goes on from it). `limit_stops` counts them.
 
 Acceleration (fields of the last group, e.g. the damage of alternate minimisation, PHYSICS.md
 section 4): "overrelax" sets x <- x + omega (G(x) - x) after each sweep G, "anderson" mixes
@@ -249,7 +250,8 @@ class StaggeredProblem:
     def solve_step(self, t_new: float, dt: float, order: int, dt_prev: float | None
                    ) -> SolveReport:
         """Sweep over the groups until the fields stop changing (t_new, dt in s). A failed
-        group solve or sweeps that do not converge restore u^n and report not converged."""
+        group solve or sweeps that do not converge restore u^n and report not converged; a
+        running step that reaches a watched limit reports `at_limit` (module docstring)."""
         for s in self.subs:
             s.begin_step(t_new, dt, order, dt_prev)
         self._t_new = t_new
@@ -269,20 +271,14 @@ class StaggeredProblem:
             self.running_sweeps += sweep > self.max_sweeps
             self.last_sweeps = sweep
             previous = [f.u.x.array.copy() for f in self.fields]
-            p_previous = self._pressure()
             for i, s in enumerate(self.subs):
                 rep = self._solve_group(i, s)
                 its, kits = its + rep.newton_its, kits + rep.krylov_its
                 if not rep.converged:
-                    names = ", ".join(p.name for p in self.groups[i])
-                    why = f"group {i} ({names}) in sweep {sweep}: {rep.reason}"
-                    if sweep > self.max_sweeps:  # the last full sweep may be at a limit
-                        self._restore(previous, p_previous)
-                        hit = self._limit_reached(sweep, its, kits, f" ({why})")
-                        if hit is not None:
-                            return hit
                     self.reject()
-                    return SolveReport(False, why, its, kits)
+                    names = ", ".join(p.name for p in self.groups[i])
+                    return SolveReport(False, f"group {i} ({names}) in sweep {sweep}: "
+                                              f"{rep.reason}", its, kits)
             change = self._change(previous)
             if self.trace is not None:
                 self.trace(sweep, change)
@@ -290,7 +286,8 @@ class StaggeredProblem:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:
                 growing = growing + 1 if self._damage_grew(previous) else 0
-            if sweep > self.max_sweeps:
+            if sweep > self.max_sweeps or (sweep == self.max_sweeps
+                                           and growing >= self.RUNNING_WINDOW):  # running
                 hit = self._limit_reached(sweep, its, kits)
                 if hit is not None:
                     return hit
@@ -300,22 +297,9 @@ class StaggeredProblem:
         return SolveReport(False, f"STAGGERED_NOT_CONVERGED after {sweep} sweeps "
                                   f"(last change {change:.3g} x tolerance)", its, kits)
 
-    def _pressure(self) -> float | None:
-        """The volume-controlled crack pressure [Pa] (None without volume control)."""
-        return None if self.volume_control is None else self.volume_control[0].pressure
-
-    def _restore(self, arrays: list[np.ndarray], pressure: float | None) -> None:
-        """Put back every field's values (and the crack pressure) of a sweep's start."""
-        for f, a in zip(self.fields, arrays, strict=True):
-            f.u.x.array[:] = a
-            f.u.x.scatter_forward()
-        if pressure is not None:
-            self.volume_control[0].set_pressure(pressure)
-
-    def _limit_reached(self, sweep: int, its: int, kits: int, why: str = ""
-                       ) -> SolveReport | None:
-        """The report of a step that ends at a watched limit its current fields reached
-        (collective), or None."""
+    def _limit_reached(self, sweep: int, its: int, kits: int) -> SolveReport | None:
+        """The report of a step that ends at a watched limit its sweep's fields reached
+        (before any acceleration; collective), or None."""
         if self._limit_check is None:
             return None
         what = self._limit_check(self._t_new)
@@ -324,7 +308,7 @@ class StaggeredProblem:
         self.limit_stops += 1
         self.last_at_limit = True
         return SolveReport(True, f"STAGGERED_AT_LIMIT in sweep {sweep}: {what}, reached "
-                                 f"while the damage still grew (not an equilibrium){why}",
+                                 f"while the damage still grew (not an equilibrium)",
                            its, kits, at_limit=True)
 
     def _damage_grew(self, previous: list[np.ndarray]) -> bool:

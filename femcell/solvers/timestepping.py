@@ -358,7 +358,9 @@ class TimeIntegrator:
                     self.problem.reject()
                     continue
                 if over:  # could not land within tolerance: stop past the limit, say so
-                    fired = next(ev for ev in self.events if g_new[id(ev)] < -ev.tolerance)
+                    fired = next(ev for ev in sorted(self.events,
+                                                     key=lambda e: self._g[id(e)] <= 0.0)
+                                 if g_new[id(ev)] < -ev.tolerance)
                 self.fired = fired
             break
         self.problem.accept()

@@ -234,10 +234,10 @@ def test_run_sweeps_carry_a_growing_bounded_field_to_the_same_solution(cell):
     assert not rep.converged and n_cap == 10
 
 
-def _limited_protocol(cell, limit: float, max_sweeps: int = 6):
+def _limited_protocol(cell, limit: float, max_sweeps: int = 6, stop_on=()):
     """Two 5 s current steps of `_growing_problem` (run_sweeps 100), each until the mean
-    concentration rises above `limit` [mol/m^3]: (runner, integrator, problem, mean
-    concentration at the end)."""
+    concentration rises above `limit` [mol/m^3], `stop_on` the runner's: (runner,
+    integrator, problem, mean concentration at the end)."""
     from femcell.experiment import Protocol
     from femcell.protocol import ProtocolRunner
 
@@ -248,7 +248,7 @@ def _limited_protocol(cell, limit: float, max_sweeps: int = 6):
          for k in range(2)])
     integ = TimeIntegrator(pb, StepController(dt_initial=5.0, adaptive=False, max_cuts=2,
                                               order=1))
-    runner = ProtocolRunner(pb, ct, integ, dt=5.0)
+    runner = ProtocolRunner(pb, ct, integ, dt=5.0, stop_on=stop_on)
     runner.run(protocol)
     c = pb.quantities()["c_active_mean"]
     pb.close()
@@ -274,7 +274,7 @@ def test_a_limit_reached_while_the_bounded_field_still_grows_ends_the_run_there(
     assert "STAGGERED_AT_LIMIT" in s.detail
     assert "STAGGERED_AT_LIMIT" in runner.ended_by
     assert integ.log[-1].get("at_limit") and pb.limit_stops == 1 and pb.last_at_limit
-    assert 6 < pb.last_sweeps < n  # stopped mid-run, before the sweeps converged
+    assert 6 <= pb.last_sweeps < n  # stopped mid-run, before the sweeps converged
     assert limit <= c < ref - 1e-6 * (ref - c0)  # past the limit, short of equilibrium
     # a limit the equilibrium does not reach: both steps run and converge
     runner, integ, pb, c = _limited_protocol(cell, 10 * CMAX)
@@ -285,3 +285,24 @@ def test_a_limit_reached_while_the_bounded_field_still_grows_ends_the_run_there(
     runner, integ, pb, c = _limited_protocol(cell, limit, max_sweeps=100)
     assert pb.limit_stops == 0 and integ.rejected > 0
     assert runner.summaries[0].reason == "c_active_mean_above" and len(runner.summaries) == 2
+    assert not runner.summaries[0].at_limit
+    # a located crossing whose reason is in stop_on ends the protocol (a shorted cell)
+    runner, integ, pb, c = _limited_protocol(cell, limit, max_sweeps=100,
+                                             stop_on=("c_active_mean_above",))
+    assert len(runner.summaries) == 1 and pb.limit_stops == 0
+    assert runner.ended_by.startswith("c_active_mean_above")
+
+
+def test_a_quantity_limit_reached_with_the_charge_names_the_quantity():
+    """A step's quantity limit (a short) reached in the same time step as its charge is
+    the reason the step ended (so that stop_on sees it)."""
+    from femcell.experiment import Until
+    from femcell.protocol import ProtocolRunner
+
+    class S:
+        until = Until(charge=10.0, quantity=("filament_short", "above", 0.5))
+
+    ended = ProtocolRunner._ended
+    assert ended(S, {"filament_short": 1.0}, 10.0, 1.0, 5.0) == "filament_short_above"
+    assert ended(S, {"filament_short": 0.0}, 10.0, 1.0, 5.0) == "charge"
+    assert ended(S, {"filament_short": 0.0}, 5.0, 1.0, 5.0) == ""
