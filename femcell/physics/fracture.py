@@ -287,6 +287,8 @@ class PhaseFieldFracture(Physics):
         """Gc [J m^-2]: the number, or with weak surfaces a cell-wise (DG0) field."""
         if self.weak is None:
             return self.gc
+        if getattr(self, "toughness_field", None) is not None:
+            return self.toughness_field
         from scipy.spatial import cKDTree
 
         pts, ratio, hw = self.weak
@@ -522,7 +524,12 @@ class PhaseFieldFracture(Physics):
         return out
 
     def output_fields(self) -> dict:
-        return {"damage": (self.field.u, 1.0)}
+        """damage, and with weak surfaces the cell-wise toughness Gc [J m^-2] (where the
+        grain boundaries are)."""
+        out = {"damage": (self.field.u, 1.0)}
+        if self.weak is not None:
+            out["toughness"] = (self._toughness_field(), 1.0)
+        return out
 
     def describe(self) -> dict:
         return {"model": self.model, "split": self.split, "toughness_J_m2": self.gc,

@@ -3,6 +3,7 @@ crack against the Griffith-Sneddon solution (pressure before and after growth), 
 irreversibility of the damage, and the energy split (compression alone does not crack).
 Run serially and under mpiexec -n 2 (same tolerances)."""
 
+import dolfinx
 import numpy as np
 import pytest
 from conftest import one_rank
@@ -380,6 +381,30 @@ def test_facet_sample_points_are_the_same_on_every_rank():
     assert pts[:, 0].min() == pytest.approx(-W / 2) and pts[:, 0].max() == pytest.approx(W / 2)
     every = dom.comm.allgather(pts)
     assert all(np.array_equal(p, pts) for p in every)
+
+
+def test_weak_band_toughness_is_an_output_field():
+    """With weak surfaces the cell-wise toughness is written with the damage (ParaView shows
+    where the grain boundaries are): ratio Gc on the cells within half_width of the band,
+    Gc elsewhere, the same field the forms use."""
+    a, ell, ratio = 10e-6, 1.25e-6, 0.25
+    dom, mech, frac = _surface_flaw(a, ell, weak=ratio)
+    StaggeredProblem(dom, [mech, frac], [[mech], [frac]])
+    fields = frac.output_fields()
+    assert set(fields) == {"damage", "toughness"}
+    gc, factor = fields["toughness"]
+    assert factor == 1.0 and gc is frac.toughness_field
+    mesh = dom.mesh
+    n = mesh.topology.index_map(2).size_local
+    mid = dolfinx.mesh.compute_midpoints(mesh, 2, np.arange(n, dtype=np.int32))
+    inside = (np.abs(mid[:, 1]) <= 1.9 * ell) & (mid[:, 0] <= -10 * a + a + 5.9 * ell)
+    far = np.abs(mid[:, 1]) > 2 * ell + ell  # farther than the band plus a sampling gap
+    vals = gc.x.array[:n]
+    assert np.allclose(vals[inside], ratio * frac.gc) and np.allclose(vals[far], frac.gc)
+    assert dom.comm.allreduce(int(inside.sum())) > 100
+    dom, mech, plain = _surface_flaw(a, ell)
+    StaggeredProblem(dom, [mech, plain], [[mech], [plain]])
+    assert set(plain.output_fields()) == {"damage"}
 
 
 def test_weak_band_on_cells_coarser_than_l_is_refused():
