@@ -217,6 +217,13 @@ def headline_of(cfg, info, rows, steps) -> dict:
                                    f"(Gc_eff), {what}")
     h["griffith_overpotential"] = Value(eta_c, "V", "Omega p_c / F: the plating overpotential "
                                         "that makes the Griffith pressure")
+    if frac.weak is not None:
+        ratio = float(np.sqrt(frac.weak[1]))
+        h["griffith_pressure_weak"] = Value(
+            (p_c - frac.stack_stress) * ratio + frac.stack_stress, "Pa",
+            f"the Griffith pressure with the weak surfaces' toughness ({ratio:.3g} K_IC,eff): "
+            "a flaw that lies along them; griffith_pressure is the grains' (a flaw inside a "
+            "grain that must deflect to a boundary lies between the two)")
     below = [st for st in steps if st["flaw_open_at_end"] and not grew(st)
              and (onset is None or st["step"] < onset["step"])]
     est = (below[-1]["current_density_A_m2"] * p_c / below[-1]["end_pressure_Pa"]

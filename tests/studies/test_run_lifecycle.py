@@ -60,6 +60,9 @@ SMALL = {
     "li_dendrite_3d.toml": PLATING_3D_SMALL,
     "li_dendrite_short.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
                                "geometry.params.refine.h=1.25 um"],
+    "li_dendrite_intergranular.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
+                                       "geometry.params.refine.h=1.25 um",
+                                       "sweep.values=[0.5]"],
     # the plating sweeps: one current step of one substep per point, a coarser band
     "li_dendrite_flaw_size.toml": [*PLATING_SWEEP, 'sweep.values=["20 um"]'],
     "li_dendrite_toughness.toml": [*PLATING_SWEEP, 'sweep.values=["1 MPa m^0.5"]'],
@@ -88,7 +91,8 @@ def _args(name, folder):
 # li_dendrite_short.toml (li_dendrite_llzo.toml on a thinner cell)
 _SWEEP_ON_TWO = one_rank("li_dendrite_llzo.toml and current_constriction.toml")
 _SERIAL_SWEEPS = ("li_dendrite_flaw_size.toml", "li_dendrite_toughness.toml",
-                  "li_dendrite_temperature.toml", "li_dendrite_short.toml")
+                  "li_dendrite_temperature.toml", "li_dendrite_short.toml",
+                  "li_dendrite_intergranular.toml")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_SWEEP_ON_TWO) if n in _SERIAL_SWEEPS
@@ -116,6 +120,24 @@ def test_study_through_the_cli_with_progress(name, shared_tmp, capsys):
             for f in s["files"].values():
                 assert Path(f).exists(), f
             assert " " not in str(path.relative_to(folder)) and "," not in str(path)
+    if name == "li_dendrite_intergranular.toml" and COMM.rank == 0:
+        _check_weak_boundaries(summaries[0])
+
+
+def _check_weak_boundaries(path):
+    """Weak grain boundaries: the Griffith estimate along them (k_ic_ratio times the
+    grains'), and the cell-wise toughness in the fields (ratio^2 Gc on the band, Gc in the
+    grains) for ParaView."""
+    import pyvista as pv
+
+    s = json.loads(path.read_text())
+    ratio = s["inputs_si"]["fracture"]["weak_surfaces"]["k_ic_ratio"]
+    h = s["headline"]
+    assert h["griffith_pressure_weak"]["value"] == pytest.approx(
+        ratio * h["griffith_pressure"]["value"], rel=1e-12)
+    gc = pv.read(path.parent / "fields.vtkhdf").cell_data["toughness"]
+    assert gc.min() == pytest.approx(ratio**2 * gc.max(), rel=1e-12)
+    assert 0.05 < (gc == gc.min()).mean() < 0.95  # a band, not the whole electrolyte
 
 
 def test_output_folder_that_cannot_be_created_exits_2_on_every_rank(capsys):
