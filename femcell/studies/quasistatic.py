@@ -218,6 +218,13 @@ def headline_of(cfg, info, rows):
         h["j_spread"] = Value(float(np.ptp(plateau)) / gce, "",
                               "(max - min) of J over the plateau / Gc_eff")
         refs["j"] = (frac.gc, gce)
+    if "volume_control" in info:
+        p = np.array([r["crack_pressure"] for r in rows])
+        i = int(np.argmax(p))
+        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure (the onset of "
+                                   "unstable growth under volume control)")
+        h["crack_length_at_peak"] = Value(rows[i]["crack_length"], "m" if planar else "m^2",
+                                          "crack_length at the largest pressure")
     el = list(mech.materials.values())
     iso2d = (mech.mode == "plane_strain" and len(el) == 1 and el[0].isotropic
              and len(frac.initial_cracks) == 1)
@@ -230,8 +237,6 @@ def headline_of(cfg, info, rows):
     if "volume_control" in info:
         p = np.array([r["crack_pressure"] for r in rows])
         refs["griffith"] = (a0, E, nu, frac.effective_toughness())
-        i = int(np.argmax(p))
-        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure")
         h["griffith_peak_pressure"] = Value(am.griffith_pressure(a0, E=E, nu=nu,
                                             gc=frac.effective_toughness()), "Pa",
                                             "sqrt(E' Gc_eff / (pi a0)) (Griffith-Sneddon)")

@@ -63,6 +63,8 @@ SMALL = {
     "li_dendrite_intergranular.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
                                        "geometry.params.refine.h=1.25 um",
                                        "sweep.values=[0.5]"],
+    "flaw_onset_cell.toml": ["loading.steps=3", 'sweep.parameters={"fracture.length" = '
+                             '["2.5 um"], "geometry.params.refine.h" = ["1.25 um"]}'],
     # the plating sweeps: one current step of one substep per point, a coarser band
     "li_dendrite_flaw_size.toml": [*PLATING_SWEEP, 'sweep.values=["20 um"]'],
     "li_dendrite_toughness.toml": [*PLATING_SWEEP, 'sweep.values=["1 MPa m^0.5"]'],
