@@ -99,6 +99,13 @@ class Checkpointer:
         if flags[0]:
             raise interrupt.Interrupted(int(flags[0]))
 
+    def after_stop(self, exc: BaseException) -> None:
+        """Collective, where a runner catches what stopped it: a signal that stopped the run
+        inside a step (the integrator has put the problem back at its last accepted step)
+        gets the checkpoint that `after_step` writes for a signal between steps."""
+        if isinstance(exc, interrupt.Interrupted) and getattr(exc, "mid_step", False):
+            self.write()
+
     def write(self) -> Path | None:
         """Write a checkpoint now (collective; nothing when the run writes no folder)."""
         self._last_step = self.integ.steps

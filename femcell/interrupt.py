@@ -118,6 +118,11 @@ def request(signum: int = signal.SIGINT) -> None:
     _state["pending"] = int(signum)
 
 
+def clear() -> None:
+    """Forget a pending interrupt (for tests that request one without the CLI)."""
+    _state["pending"] = 0
+
+
 def check(comm) -> None:
     """Collective: raise `Interrupted` on every rank if any rank received a signal."""
     from femcell._dolfinx import MPI

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from femcell import interrupt
 from femcell._dolfinx import MPI
 from femcell.fields import TimeContext
 from femcell.problem import Problem
@@ -282,6 +283,9 @@ class StaggeredProblem:
             change = self._change(previous)
             if self.trace is not None:
                 self.trace(sweep, change)
+            # a signal stops a long step here, not only after it (a running crack can take
+            # minutes of sweeps, longer than a scheduler's grace before SIGKILL); collective
+            interrupt.check(self.domain.comm)
             if change <= 1.0:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:

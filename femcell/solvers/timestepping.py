@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from femcell import interrupt
 from femcell.solvers.snes import SolveReport, SolverError
 
 
@@ -312,7 +313,12 @@ class TimeIntegrator:
             watch = getattr(self.problem, "watch", None)
             if watch is not None:
                 watch(self._limit_reached if self.events else None)
-            rep = self.problem.solve_step(t_new, dt, order, dt_prev)
+            try:
+                rep = self.problem.solve_step(t_new, dt, order, dt_prev)
+            except interrupt.Interrupted as exc:  # a signal inside the step (every rank)
+                self.problem.reject()  # back to the last accepted step: what a checkpoint holds
+                exc.mid_step = True
+                raise
             at_limit = rep.converged and rep.at_limit
             if at_limit and self._limit_reached(t_new) is None:
                 self.problem.reject()  # a limit that is not the run's: not converged

@@ -131,6 +131,7 @@ def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt:
             runner.run(protocol, resume)
         except (SolverError, interrupt.Interrupted) as exc:
             stop = exc
+            ck.after_stop(exc)
         except ProtocolError as exc:  # found while running (e.g. an unknown quantity)
             stop, bad_input = exc, exc
         finally:

@@ -112,6 +112,7 @@ def run(cfg, run):
                 integ.run(1.0, on_step, restore=resume)
             except (SolverError, interrupt.Interrupted) as exc:
                 stop = exc
+                ck.after_stop(exc)
             finally:
                 if bar is not None:
                     bar.close()

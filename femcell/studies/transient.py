@@ -82,6 +82,7 @@ def run(cfg, run):
                           events=stoichiometry_limits(physics), restore=resume)
             except (SolverError, interrupt.Interrupted) as exc:
                 stop = exc
+                ck.after_stop(exc)
             finally:
                 if bar is not None:
                     bar.close()

@@ -306,3 +306,36 @@ def test_a_quantity_limit_reached_with_the_charge_names_the_quantity():
     assert ended(S, {"filament_short": 1.0}, 10.0, 1.0, 5.0) == "filament_short_above"
     assert ended(S, {"filament_short": 0.0}, 10.0, 1.0, 5.0) == "charge"
     assert ended(S, {"filament_short": 0.0}, 5.0, 1.0, 5.0) == ""
+
+
+def test_a_signal_inside_a_long_step_stops_it_at_the_last_accepted_step(cell):
+    """A signal (on one rank) while a step sweeps: every rank stops within a sweep of it, not
+    when the step ends (a running crack sweeps for minutes, longer than a scheduler's grace
+    before SIGKILL), and the problem is back at its last accepted step, which is what the
+    runners then checkpoint (mid_step)."""
+    import signal
+
+    from femcell import interrupt
+
+    pb, _ = _growing_problem(cell, 100, 0)
+    integ = TimeIntegrator(pb, StepController(dt_initial=5.0, adaptive=False, order=1))
+    integ.step(5.0)
+    accepted = [f.u.x.array.copy() for f in pb.fields]
+    seen = []
+
+    def trace(sweep, change):
+        seen.append(sweep)
+        if sweep == 4 and pb.domain.comm.rank == 0:
+            interrupt.request(signal.SIGINT)
+
+    pb.trace = trace
+    try:
+        with pytest.raises(interrupt.Interrupted) as err:
+            integ.step(10.0)
+    finally:
+        interrupt.clear()
+    assert err.value.mid_step and err.value.signum == signal.SIGINT
+    assert seen[-1] == 4  # stopped in the sweep the signal came in, on every rank
+    assert integ.steps == 1 and integ.t == 5.0
+    assert all(np.array_equal(f.u.x.array, a) for f, a in zip(pb.fields, accepted, strict=True))
+    pb.close()
