@@ -11,6 +11,8 @@ the stored DOF positions are compared with the rebuilt mesh's.
 `Checkpointer.after_step` is the one collective decision per accepted step: a pending
 signal (SIGTERM, SIGUSR1, SIGINT on any rank) or a due checkpoint (every N steps / M
 minutes) writes a checkpoint on every rank together; a signal then raises `Interrupted`.
+A signal seen inside a step (staggered sweeps) drops that step; the runner's `except` calls
+`Checkpointer.after_stop`, which checkpoints the last accepted step (once).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Checkpointer:
         self.every_steps, self.every_minutes, self.keep = every_steps, every_minutes, keep
         self.comm = run.comm
         self._last_step = integrator.steps
+        self._written = None  # the step of the last checkpoint written (or restored)
         self._last_time = _time.perf_counter()
         self.written: list[str] = []
         self.seconds = 0.0
@@ -103,12 +106,14 @@ class Checkpointer:
         """Collective, where a runner catches what stopped it: a signal that stopped the run
         inside a step (the integrator has put the problem back at its last accepted step)
         gets the checkpoint that `after_step` writes for a signal between steps."""
-        if isinstance(exc, interrupt.Interrupted) and getattr(exc, "mid_step", False):
-            self.write()
+        if (isinstance(exc, interrupt.Interrupted) and exc.mid_step
+                and self._written != self.integ.steps):  # not twice for the same step
+            self.write(exc.integrator_state)
 
-    def write(self) -> Path | None:
-        """Write a checkpoint now (collective; nothing when the run writes no folder)."""
-        self._last_step = self.integ.steps
+    def write(self, integrator_state: dict | None = None) -> Path | None:
+        """Write a checkpoint now (collective; nothing when the run writes no folder);
+        `integrator_state` replaces the integrator's current `checkpoint_state()`."""
+        self._last_step = self._written = self.integ.steps
         self._last_time = _time.perf_counter()
         if not self.run.write:
             return None
@@ -116,7 +121,7 @@ class Checkpointer:
         run = self.run
         state = {"study": run.name, "kind": run.kind, "inputs": run.restart_inputs(),
                  "restarts": run.restarts, "t": self.integ.t, "steps": self.integ.steps,
-                 "integrator": self.integ.checkpoint_state(),
+                 "integrator": integrator_state or self.integ.checkpoint_state(),
                  "problem": problem_state(self.problem), "runner": self.runner_state(),
                  "timings_s": dict(run.timings), "warnings": list(run.warnings),
                  "wall_time_s": run.elapsed()}
@@ -135,5 +140,5 @@ class Checkpointer:
         state = store.read_checkpoint(self.comm, path, problem_groups(self.problem), tol)
         restore_problem(self.problem, state["problem"])
         self.run.resume_from(state)
-        self._last_step = int(state["steps"])
+        self._last_step = self._written = int(state["steps"])
         return state

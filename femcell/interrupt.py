@@ -2,7 +2,8 @@
 
 A signal only sets a flag (no exception inside PETSc callbacks, which would turn Ctrl-C into a
 false "no convergence"). The runners call `check(comm)` after every accepted step and between
-the points of a sweep: one allreduce decides on every rank together, so all ranks raise
+the points of a sweep, `StaggeredProblem` after every sweep of a step (the step is then
+dropped: `Interrupted.mid_step`): one allreduce decides on every rank together, so all ranks raise
 `Interrupted` at the same place (after writing a checkpoint: femcell.checkpoint) and the run
 folder gets a summary with status interrupted. SIGTERM and SIGUSR1 are what a scheduler
 sends before it kills a job (Slurm: `--signal=USR1@600`, then TERM at the limit); repeated
@@ -30,6 +31,9 @@ class Interrupted(Exception):  # noqa: N818 - reads as a status
     Attributes:
         signum: the signal number (2 for SIGINT, 15 for SIGTERM, 10 for SIGUSR1).
     """
+
+    mid_step = False  # set by the integrator when the signal stopped a step inside it
+    integrator_state = None  # then: its checkpoint_state at the last accepted step
 
     def __init__(self, signum: int):
         self.signum = int(signum)

@@ -283,9 +283,6 @@ class StaggeredProblem:
             change = self._change(previous)
             if self.trace is not None:
                 self.trace(sweep, change)
-            # a signal stops a long step here, not only after it (a running crack can take
-            # minutes of sweeps, longer than a scheduler's grace before SIGKILL); collective
-            interrupt.check(self.domain.comm)
             if change <= 1.0:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:
@@ -295,6 +292,10 @@ class StaggeredProblem:
                 hit = self._limit_reached(sweep, its, kits)
                 if hit is not None:
                     return hit
+            # a signal stops a long step here, not only after it (a running crack can take
+            # minutes of sweeps, longer than a scheduler's grace before SIGKILL); after the
+            # converged and at-limit returns, so a finished step is kept; collective
+            interrupt.check(self.domain.comm)
             if self.acceleration is not None:
                 self._accelerate(previous)
         self.reject()

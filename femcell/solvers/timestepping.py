@@ -19,6 +19,7 @@ one that reaches none of the active limits is rejected like a failed solve).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -288,6 +289,8 @@ class TimeIntegrator:
         `fired` is then the event this step reached (None otherwise)."""
         ctl = self.ctl
         cuts = 0
+        start = (self.dt, self.rejected, self.event_retries, self.fired, self.ended_by,
+                 copy.deepcopy((self._g, self._ref, self._brackets)))
         self.fired = None
         if self.events and self._g is None:
             self._g = self._distances(StepState(self.t, self.problem))
@@ -316,8 +319,14 @@ class TimeIntegrator:
             try:
                 rep = self.problem.solve_step(t_new, dt, order, dt_prev)
             except interrupt.Interrupted as exc:  # a signal inside the step (every rank)
-                self.problem.reject()  # back to the last accepted step: what a checkpoint holds
+                # back to the last accepted step, fields and bookkeeping (step size, cuts,
+                # event brackets): the state a checkpoint then holds, taken here while the
+                # events are still set (a runner may clear them on the way out)
+                self.problem.reject()
+                (self.dt, self.rejected, self.event_retries, self.fired, self.ended_by,
+                 (self._g, self._ref, self._brackets)) = start
                 exc.mid_step = True
+                exc.integrator_state = self.checkpoint_state()
                 raise
             at_limit = rep.converged and rep.at_limit
             if at_limit and self._limit_reached(t_new) is None:

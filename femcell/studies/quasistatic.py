@@ -222,8 +222,8 @@ def headline_of(cfg, info, rows):
     if "volume_control" in info:
         p = np.array([r["crack_pressure"] for r in rows])
         i = int(np.argmax(p))
-        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure (the onset of "
-                                   "unstable growth under volume control)")
+        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure (under volume "
+                                   "control the crack grows past it at falling pressure)")
         h["crack_length_at_peak"] = Value(rows[i]["crack_length"], "m" if planar else "m^2",
                                           "crack_length at the largest pressure")
     el = list(mech.materials.values())
@@ -236,7 +236,6 @@ def headline_of(cfg, info, rows):
     (x0, y0), (x1, y1) = frac.initial_cracks[0]
     a0 = 0.5 * float(np.hypot(x1 - x0, y1 - y0))
     if "volume_control" in info:
-        p = np.array([r["crack_pressure"] for r in rows])
         refs["griffith"] = (a0, E, nu, frac.effective_toughness())
         h["griffith_peak_pressure"] = Value(am.griffith_pressure(a0, E=E, nu=nu,
                                             gc=frac.effective_toughness()), "Pa",

@@ -122,6 +122,49 @@ def test_transient_restart_equals_the_uninterrupted_run(shared_tmp, stop_at, ste
         assert r.GetTimeValue() == pytest.approx(ref.quantities[step]["t"], rel=1e-12)
 
 
+def test_a_signal_inside_a_staggered_step_checkpoints_the_step_before(shared_tmp,
+                                                                     monkeypatch):
+    """A signal seen between two sweeps of a staggered step (a volume-driven crack) drops
+    that step: the checkpoint is the last accepted step's, and the run continued from it
+    gives the uninterrupted run's steps and quantities."""
+    from femcell.solvers.staggered import StaggeredProblem
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "crack_volume_control.toml", [
+        "geometry.params.h_fine=1 um", "fracture.length=4 um", "loading.steps=5",
+        "fracture.volume=1.5e-12 m^2", "loading.tolerance=1e-4", "output.plots=false"])
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    after, change = Checkpointer.after_step, StaggeredProblem._change
+    seen = {"armed": False, "sweeps": 0}
+
+    def after_step(self):
+        after(self)
+        seen["armed"] = self.integ.steps == 3
+
+    def sweep_change(self, previous):
+        out = change(self, previous)
+        if seen["armed"]:
+            seen["sweeps"] += 1
+            if seen["sweeps"] == 2 and COMM.rank == COMM.size - 1:
+                interrupt.request(signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(Checkpointer, "after_step", after_step)
+    monkeypatch.setattr(StaggeredProblem, "_change", sweep_change)
+    folder = shared_tmp / "cut"
+    with pytest.raises(interrupt.Interrupted) as err:
+        run_study(cfg, folder, progress=False)
+    monkeypatch.undo()
+    assert err.value.mid_step and seen["sweeps"] == 2
+    assert [p.name for p in store.complete_checkpoints(folder)] == ["step-000000003"]
+    res = run_study(cfg, folder, progress=False, restart=True)
+    assert res.summary["steps"]["accepted"] == ref.summary["steps"]["accepted"]
+    keys = ("t", "crack_pressure", "crack_volume", "crack_length", "u_strain_energy",
+            "dissipated_energy")  # not the reactions: a pressurised crack is self-equilibrated
+    _columns_close([{k: r[k] for k in keys} for r in ref.quantities],
+                   [{k: r[k] for k in keys} for r in res.quantities], rtol=1e-8)
+
+
 @pytest.mark.parametrize("step", [4, 6])  # inside the current step / at its end
 def test_protocol_restart_of_a_full_cell_with_a_voiding_anode(shared_tmp, stop_at, step):
     from femcell.studies import run_study
