@@ -182,6 +182,13 @@ def headline_of(cfg, info, rows):
     mech = info["mechanics"]
     name = mech.name
     planar = mech.domain.coordinates == "cartesian" and mech.domain.tdim == 2
+    if "volume_control" in info:
+        p = np.array([r["crack_pressure"] for r in rows])
+        i = int(np.argmax(p))
+        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure (under volume "
+                                   "control the crack grows past it at falling pressure)")
+        h["crack_length_at_peak"] = Value(rows[i]["crack_length"], "m" if planar else "m^2",
+                                          "crack_length at the largest pressure")
     reactions = [k for k in last if k.startswith(f"{name}_reaction[")]
     for k in reactions:
         vals = np.array([r[k] for r in rows])
@@ -219,13 +226,6 @@ def headline_of(cfg, info, rows):
         h["j_spread"] = Value(float(np.ptp(plateau)) / gce, "",
                               "(max - min) of J over the plateau / Gc_eff")
         refs["j"] = (frac.gc, gce)
-    if "volume_control" in info:
-        p = np.array([r["crack_pressure"] for r in rows])
-        i = int(np.argmax(p))
-        h["peak_pressure"] = Value(float(p[i]), "Pa", "largest crack pressure (under volume "
-                                   "control the crack grows past it at falling pressure)")
-        h["crack_length_at_peak"] = Value(rows[i]["crack_length"], "m" if planar else "m^2",
-                                          "crack_length at the largest pressure")
     el = list(mech.materials.values())
     iso2d = (mech.mode == "plane_strain" and len(el) == 1 and el[0].isotropic
              and len(frac.initial_cracks) == 1)

@@ -201,7 +201,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
             table.append({k: (r.get(k) if isinstance(r.get(k), int | float) else
                               ("" if r.get(k) is None else str(r[k]))) for k in keys})
         table.close()
-        _sweep_plot(folder / "sweep.png", results, list(params), name, scale)
+        _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode)
 
     on_root(comm, write_tables)
     return results
@@ -334,17 +334,24 @@ def log_slopes(results: list[dict], params: list[str]) -> dict:
 SCALES = ("linear", "log", "logx")
 
 
-def _sweep_plot(path, results, params, title, scale="linear"):
-    """Headline numbers against the first swept parameter (one line per value of the second;
-    axes as `scale`: linear, log-log or log x); nothing when the first parameter is not
-    numeric."""
+def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
+    """Headline numbers against the first swept parameter (a grid: one line per value of the
+    others; zip: one line, the others move with it), the first six that change between the
+    points; axes as `scale`: linear, log-log or log x; nothing when the first parameter is
+    not numeric."""
     from femcell.plotting import _mpl
 
     x0 = [r[params[0]] for r in results]
     if not all(isinstance(v, int | float) for v in x0):
         return None
     keys = list(dict.fromkeys(k for r in results for k, v in r.items()
-                              if isinstance(v, float) and k not in params and k != "value"))[:6]
+                              if isinstance(v, float) and k not in params and k != "value"))
+    if len(results) > 1:  # a headline that is the same at every point says nothing here
+        def varies(k):
+            v = [r[k] for r in results if isinstance(r.get(k), float)]
+            return len(v) > 1 and max(v) - min(v) > 1e-9 * max(abs(x) for x in v)
+        keys = [k for k in keys if varies(k)] or keys
+    keys = keys[:6]
     if not keys:
         return None
     plt = _mpl()
@@ -352,13 +359,14 @@ def _sweep_plot(path, results, params, title, scale="linear"):
                              squeeze=False)
     groups = {}
     for r in results:
-        g = tuple((p, r[p]) for p in params[1:])
+        g = () if mode == "zip" else tuple((p, r[p]) for p in params[1:])
         groups.setdefault(g, []).append(r)
     for ax, key in zip(axes[:, 0], keys, strict=True):
         for g, rows in groups.items():
             pts = sorted((r[params[0]], r[key]) for r in rows if r.get(key) is not None)
             if pts:
                 ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
+                    f"{p.split('.')[-1]} = {v:.4g}" if isinstance(v, float) else
                     f"{p.split('.')[-1]} = {v}" for p, v in g) or None)
         ax.set_ylabel(key, fontsize=8)
         if scale in ("log", "logx"):
