@@ -3,15 +3,22 @@ growth and contact loss, creep closure (PHYSICS.md section 3).
 
 Fields on the anode|electrolyte interface (a facet submesh):
 
-    Gamma_s d(theta)/dt = j / F - J_t - J_void                  vacancy coverage theta
-    d(phi_c)/dt = -(Omega / h_v) J_void + (1 - phi_c) eps_dot(p_stack / phi_c)   contact fraction
+    phi_c Gamma_s d(theta)/dt = j / F - phi_c (J_t + J_void)          vacancy coverage theta
+    d(phi_c)/dt = -(Omega / h_v) phi_c J_void + (1 - phi_c) eps_dot(p_stack / phi_c)
     J_t = kappa(T) (theta - Omega c_v),  J_void = k_v max(0, theta - theta_crit)
 
-with j the local (contact-weighted) anodic current density of the anode kinetics: the kinetic
-current is phi_c j_BV, so current crowds into what is left in contact. The vacancies that
-cross the interface (J_t) enter the metal's vacancy concentration c_v (a Diffusion physics on
-the anode region: dc_v/dt = div(D_v grad c_v), c_v = c_eq at the sink). phi_c is bounded to
-[0, 1] by the variational-inequality Newton solver.
+theta is the coverage of the CONTACTING interface and J_t, J_void are rates per contacting
+area; j is the anodic current density of the anode kinetics per nominal area, phi_c j_BV
+(the kinetics scale i0 by phi_c). Per contacting area the vacancies are created at
+j / (F phi_c) = j_BV / F: at a fixed cell current, losing contact raises the local
+generation (current crowding) AND cuts the transfer capacity phi_c kappa: the runaway that
+makes a CCD sharp (PHYSICS.md section 3). `transfer_area = "nominal"` drops the phi_c
+weights (transfer and condensation per nominal area; the form before issue 14): a
+regression case, no runaway. The vacancies that cross the interface (phi_c J_t) enter the
+metal's vacancy concentration c_v (a Diffusion physics on the anode region:
+dc_v/dt = div(D_v grad c_v), c_v = c_eq at the sink). phi_c is bounded to [0, 1] by the
+variational-inequality Newton solver; the weight is max(phi_c, 1e-6) so the coverage rows
+stay regular on an interface that has lost all contact.
 
 The interfacial step (kappa, activation energy E_int) and bulk diffusion (D_v, E_m) are kept
 apart so either can limit the critical current.
@@ -32,6 +39,9 @@ from femcell.units import F as FARADAY
 
 # width of the void-onset switch in units of theta_crit (see AnodeInterface.setup)
 _SMOOTH = 1e-4
+# floor of the contact weight phi_c of the per-contact-area rates (regular coverage rows)
+PHI_FLOOR = 1e-6
+TRANSFER_AREAS = ("contact", "nominal")
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class InterfaceVacancyParameters:
         creep_exponent: n [-].
         creep_activation: Q [J mol^-1].
         stack_pressure: p_stack [Pa].
+        transfer_area: "contact" (rates per contacting area, weighted by phi_c: runaway) or
+            "nominal" (per nominal area: no feedback of the contact loss; regression).
         citations: sources.
     """
 
@@ -63,6 +75,7 @@ class InterfaceVacancyParameters:
     creep_exponent: float = 5.0
     creep_activation: float = 0.0
     stack_pressure: float = 0.0
+    transfer_area: str = "contact"
     citations: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -72,6 +85,9 @@ class InterfaceVacancyParameters:
         for k in ("void_rate", "creep_prefactor", "stack_pressure", "theta_crit"):
             if getattr(self, k) < 0:
                 raise MaterialError(f"anode interface: {k} must be >= 0, got {getattr(self, k)}")
+        if self.transfer_area not in TRANSFER_AREAS:
+            raise MaterialError(f"anode interface: transfer_area must be one of "
+                                f"{TRANSFER_AREAS}, got {self.transfer_area!r}")
 
 
 def wetting_theta_crit(theta_crit: float, theta_eq: float, angle_from: float,
@@ -217,18 +233,22 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         sigma = p.stack_pressure / ufl.max_value(ph, 1e-3) / 1e6  # MPa on the contact
         creep = (1.0 - ph) * self._eps * sigma ** p.creep_exponent if (
             p.creep_prefactor > 0 and p.stack_pressure > 0) else 0.0
+        # per nominal area: the contacting share of the interface carries the store, the
+        # transfer and the condensation (1 for transfer_area = "nominal")
+        self.weight = (ufl.max_value(ph, PHI_FLOOR) if p.transfer_area == "contact" else 1.0)
+        wc = self.weight
         self._F = [
-            self._s_theta * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
-                             + self.J_void) * vt(s_) * self.wS * self.dS,
+            self._s_theta * wc * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
+                                  + self.J_void) * vt(s_) * self.wS * self.dS,
             self._s_phi * (time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
-                           * self.J_void - creep) * vp(s_) * self.wS * self.dS,
+                           * wc * self.J_void - creep) * vp(s_) * self.wS * self.dS,
         ]
         self._vt = vt
         self._creep_rate = creep  # d(phi_c)/dt by creep [s^-1]
         self._creation_j = None
         # the vacancies that cross the interface enter the metal
-        self._coupling = {self.vac.field.name: self.vac.insertion_term(self.J_t, s_, self.dS,
-                                                                       self.wS)}
+        self._coupling = {self.vac.field.name: self.vac.insertion_term(wc * self.J_t, s_,
+                                                                       self.dS, self.wS)}
         self._compile_quantities()
 
     def _creep_rate_prefactor(self, T: float) -> float:
@@ -269,9 +289,11 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         """Rates of the metal ledger: stripping, transfer, condensation, creep closure."""
         em = problem.entity_maps or None
         w, dS, p = self.wS, self.dS, self.params
-        rates = {"transferred_moles": self.J_t, "voided_moles": self.J_void,
-                 # the interface store change as the time scheme integrates it
-                 "interface_store_change": p.site_density * self.time.ddt(self.theta)(
+        wc = self.weight
+        rates = {"transferred_moles": wc * self.J_t, "voided_moles": wc * self.J_void,
+                 # the interface store change as the time scheme integrates it (the
+                 # vacancies of the area that detaches go with the void)
+                 "interface_store_change": wc * p.site_density * self.time.ddt(self.theta)(
                      self.side),
                  "creep_closed_volume": p.void_height * self._creep_rate}
         if self._creation_j is not None:
@@ -331,10 +353,10 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self._qf = {
             "theta_mean": form(self.theta.u(s_) / self._area * self.wS * self.dS),
             "contact_fraction": form(self.phi.u(s_) / self._area * self.wS * self.dS),
-            "transfer_flux": form(self.J_t / self._area * self.wS * self.dS),
-            "void_flux": form(self.J_void / self._area * self.wS * self.dS),
-            "interface_vacancies": form(self.params.site_density * self.theta.u(s_) * self.wS
-                                        * self.dS),
+            "transfer_flux": form(self.weight * self.J_t / self._area * self.wS * self.dS),
+            "void_flux": form(self.weight * self.J_void / self._area * self.wS * self.dS),
+            "interface_vacancies": form(self.weight * self.params.site_density
+                                        * self.theta.u(s_) * self.wS * self.dS),
         }
 
     def quantities(self) -> dict[str, float]:

@@ -14,6 +14,8 @@ creates interface vacancies) through the coupling interface.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from femcell.config.base import Diffusivity, Energy, Length, Q, _error, _Model, _nonneg, _pos
@@ -50,6 +52,8 @@ class InterfaceSection(_Model):
     stack_pressure: Q("pressure", _nonneg) = 0.0
     wetting_angle: Q("angle", _angle) | None = None  # metal on the bare electrolyte
     interlayer: str | None = None  # library interlayer (barrier and wetting)
+    # rates per contacting area (runaway as contact is lost) or per nominal area (regression)
+    transfer_area: Literal["contact", "nominal"] = "contact"
 
 
 
@@ -128,7 +132,7 @@ def parameters(cfg):
         molar_volume=metal.molar_volume, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
         void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
         creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
-        stack_pressure=itf.stack_pressure, citations=cites)
+        stack_pressure=itf.stack_pressure, transfer_area=itf.transfer_area, citations=cites)
     if itf.theta_crit <= v.equilibrium_fraction:
         raise ConfigError(f"anode.interface.theta_crit = {itf.theta_crit:g} must exceed "
                           f"anode.vacancies.equilibrium_fraction = {v.equilibrium_fraction:g}")
