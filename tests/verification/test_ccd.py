@@ -183,6 +183,49 @@ def test_contact_loss_runs_away_when_transfer_needs_contact(cell, area):
     assert t_half == pytest.approx(expected + t0, rel=0.01)
 
 
+@one_rank("tests/studies/test_studies.py::test_ccd_same_on_one_and_all_ranks")
+def test_a_pore_lowers_jcrit_by_the_contact_share_and_the_current_focusing():
+    """A pore of radius R on the anode interface of a cell of width W leaves (W - 2 R) / W of
+    it in contact, and the charge solution focuses the current at the pore's edge
+    (j_max / j_mean > 1: Wagner length R_ct sigma = 5 um against a 1 um pore). The vacancies
+    there reach theta_crit first, so the ramp's j_crit (first local contact loss) is
+    j_c (W - 2 R) / W / (j_max / j_mean) with j_c = F kappa (theta_crit - theta_eq) of the
+    flat interface and the focusing of the run just before the onset (within 1 %; the
+    contact share alone is 4 % off)."""
+    from femcell.units import F
+
+    w, r = 8e-6, 1e-6
+    dom = Domain.from_builder("symmetric_cell", dim=2, width=w, electrolyte_thickness=20e-6,
+                              anode_thickness=20e-6, cathode_thickness=20e-6, h=0.5e-6,
+                              pores={"interface": "anode", "radius": r, "centers": [w / 2]})
+    kappa = 0.0105
+    params = InterfaceVacancyParameters(site_density=1e-5, transfer_rate=Arrhenius(kappa),
+                                        molar_volume=OMEGA, theta_crit=0.01, void_rate=1.0,
+                                        void_height=1e-9)
+    vac = Diffusion(IntercalationMaterial("vacancies", CSITE, (Arrhenius(1e-7),)),
+                    [Dirichlet("anode_cc", CEQ)], initial=CEQ, region="anode", name="cv",
+                    length_scale=LA)
+    iface = AnodeInterface(params, vac)
+    law = ButlerVolmer(Arrhenius(100.0))
+    ct = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(0.02)),
+                          "cathode": NA},
+                         [InterfaceKinetics("anode", "electrolyte", law, couplings=[iface]),
+                          InterfaceKinetics("cathode", "electrolyte", law)])
+    pb = Problem(dom, [vac, iface, ct])
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=1.0, adaptive=False))
+    rows = []
+    ProtocolRunner(pb, ct, integ, dt=1.0, record=rows.append).run(Protocol([Step(
+        "ramp", rate=0.05, until=Until(quantity=("contact_min", "below", 0.9), time=1e3))]))
+    local = [{**row, "contact_fraction": row["contact_min"]} for row in rows]
+    j_crit = detect_ccd(local, criterion="contact", threshold=0.99)
+    before = [row for row in rows if row["contact_min"] > 1 - 1e-9][-1]
+    focus = before["j_max[anode|electrolyte]"] / before["j_mean[anode|electrolyte]"]
+    assert 1.02 < focus < 1.2
+    jc = F * kappa * (0.01 - 1e-4)
+    assert j_crit == pytest.approx(jc * (w - 2 * r) / w / focus, rel=0.01)
+
+
 def test_overpotential_departure_criterion_agrees():
     """The ramp's anode overpotential leaves its linear trend where contact is lost."""
     rows = []
