@@ -190,6 +190,12 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         itf = domain.interface(a, b)
         self.side = "+" if itf.plus == self.metal else "-"
         self.dS = domain.dS(itf.name)
+        # the interface's own rate laws (store, transfer, condensation, contact) at the
+        # facet vertices: one ODE per node, as the model has no lateral coupling. With the
+        # consistent rule a node at the void onset under a current gradient switches at some
+        # quadrature points of its facets and not at others, and Newton stalls there.
+        self.dS_node = self.dS.reconstruct(metadata={"quadrature_rule": "vertex",
+                                                     "quadrature_degree": 1})
         fmesh, fmap = domain.interface_submesh(itf.name)
         self.entity_maps = [fmap] + list(self.vac.entity_maps)
         V = dolfinx.fem.functionspace(fmesh, ("Lagrange", 1))
@@ -237,18 +243,19 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         # transfer and the condensation (1 for transfer_area = "nominal")
         self.weight = (ufl.max_value(ph, PHI_FLOOR) if p.transfer_area == "contact" else 1.0)
         wc = self.weight
+        dN = self.dS_node
         self._F = [
             self._s_theta * wc * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
-                                  + self.J_void) * vt(s_) * self.wS * self.dS,
+                                  + self.J_void) * vt(s_) * self.wS * dN,
             self._s_phi * (time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
-                           * wc * self.J_void - creep) * vp(s_) * self.wS * self.dS,
+                           * wc * self.J_void - creep) * vp(s_) * self.wS * dN,
         ]
         self._vt = vt
         self._creep_rate = creep  # d(phi_c)/dt by creep [s^-1]
         self._creation_j = None
         # the vacancies that cross the interface enter the metal
         self._coupling = {self.vac.field.name: self.vac.insertion_term(wc * self.J_t, s_,
-                                                                       self.dS, self.wS)}
+                                                                       dN, self.wS)}
         self._compile_quantities()
 
     def _creep_rate_prefactor(self, T: float) -> float:
@@ -299,9 +306,11 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         if self._creation_j is not None:
             rates["stripped_moles"] = self._creation_j / FARADAY
         self._ledger = dict.fromkeys(rates, 0.0)
-        self._ledger_forms = {k: dolfinx.fem.form(e * w * dS, entity_maps=em)
-                              for k, e in rates.items()
-                              if not isinstance(e, float | int | ufl.constantvalue.Zero)}
+        # each rate with the rule of its residual term: the stripping current as the
+        # kinetics integrate it, the interface's own laws at the nodes
+        self._ledger_forms = {k: dolfinx.fem.form(
+            e * w * (dS if k == "stripped_moles" else self.dS_node), entity_maps=em)
+            for k, e in rates.items() if not isinstance(e, float | int | ufl.constantvalue.Zero)}
 
     def checkpoint_state(self) -> dict:
         """The metal ledger's running totals [mol m^-2 / m^3 m^-2 per interface area]."""
@@ -350,13 +359,14 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
         self._area = d.integrate(self.wS * self.dS)
         s_ = self.side
+        dN = self.dS_node  # the rule of the interface's residuals (ledger-consistent)
         self._qf = {
-            "theta_mean": form(self.theta.u(s_) / self._area * self.wS * self.dS),
-            "contact_fraction": form(self.phi.u(s_) / self._area * self.wS * self.dS),
-            "transfer_flux": form(self.weight * self.J_t / self._area * self.wS * self.dS),
-            "void_flux": form(self.weight * self.J_void / self._area * self.wS * self.dS),
+            "theta_mean": form(self.theta.u(s_) / self._area * self.wS * dN),
+            "contact_fraction": form(self.phi.u(s_) / self._area * self.wS * dN),
+            "transfer_flux": form(self.weight * self.J_t / self._area * self.wS * dN),
+            "void_flux": form(self.weight * self.J_void / self._area * self.wS * dN),
             "interface_vacancies": form(self.weight * self.params.site_density
-                                        * self.theta.u(s_) * self.wS * self.dS),
+                                        * self.theta.u(s_) * self.wS * dN),
         }
 
     def quantities(self) -> dict[str, float]:

@@ -83,6 +83,10 @@ def run(cfg, run):
         status, message = status_of(stop)
         steps = step_table(runner, rows, frac)
         headline = headline_of(cfg, info, rows, steps)
+        if steps and steps[0]["shorted"]:
+            run.warn(f"the first current step ({steps[0]['current_density_A_m2']:g} A m^-2) "
+                     "shorted: the CCD is at or below it (an upper bound); start "
+                     "[plating] currents lower")
         if run.write and cfg.output.plots and rows:
             run.plots(lambda: plots(cfg, run.folder, rows, steps, headline))
         summary = run.summary(
@@ -202,7 +206,9 @@ def headline_of(cfg, info, rows, steps) -> dict:
     last = steps[-1]["current_density_A_m2"] if steps else None
     h["ccd"] = Value(short["current_density_A_m2"] if short else None, "A m^-2",
                      "plating CCD: current of the first step that shorts" + (
-                         "" if short else f" (none up to {last} A m^-2)"))
+                         "" if short else f" (none up to {last} A m^-2)") + (
+                         " (the first step: an upper bound)" if short is not None
+                         and short is steps[0] else ""))
     if short is not None:
         h["short_charge"] = Value(short["charge_C_m2"], "C m^-2", "charge passed in the step "
                                   "that shorted, to the end of the time step in which the "
