@@ -232,8 +232,14 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
                 f"{ccfg.ramp.max_time:g} s at "
                 + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC" for r in missing)
                 + ": these ramps have no j_crit and are left out of the Arrhenius fit")
+        out = [r for r in mine if r.get("excluded_from_fit")]
+        if out:
+            warnings.append(
+                f"case {case.name!r}: left out of the Arrhenius fit at "
+                + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC ({r['excluded_from_fit']})"
+                            for r in out))
         ok = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
-              if r["j_crit_A_m2"] is not None]
+              if r["j_crit_A_m2"] is not None and not r.get("excluded_from_fit")]
         if len({t for t, _ in ok}) < 2:
             if len(ccfg.ramp.temperatures) > 1:
                 warnings.append(f"case {case.name!r}: fewer than two temperatures with a "
@@ -248,6 +254,24 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
             "bulk_migration": ccfg.anode.vacancies.migration_energy / EV}
         fits[case.name] = fit
     return fits, warnings
+
+
+def stripped_fraction_at(rows: list[dict], j_crit: float | None,
+                         thickness: float) -> float | None:
+    """Share of the anode thickness stripped by the time the ramp reached j_crit [-].
+
+    Args:
+        rows: the ramp's records (applied_current_density [A m^-2], stripped_thickness [m]).
+        j_crit: the critical current [A m^-2] (None: no contact loss, None returned).
+        thickness: the anode thickness [m].
+    """
+    import numpy as np
+
+    if j_crit is None or not rows or "stripped_thickness" not in rows[0]:
+        return None
+    j = np.array([0.0] + [r["applied_current_density"] for r in rows])
+    s = np.array([0.0] + [r["stripped_thickness"] for r in rows])
+    return float(np.interp(j_crit, j, s)) / thickness
 
 
 def write_ramp_table(path, results: list[dict]) -> dict:

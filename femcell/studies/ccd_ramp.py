@@ -93,8 +93,12 @@ def run(cfg, run):
                 shown.add(k)
                 jc = r["j_crit_A_m2"]
                 txt = f"{jc * 0.1:.4g} mA/cm^2" if jc is not None else "no failure"
+                frac = r.get("stripped_fraction_at_j_crit")
+                strip = f"; {frac:.0%} stripped" if frac is not None else ""
+                out = "; NOT FITTED" if r.get("excluded_from_fit") else ""
                 run.say(f"  {r['case']:20s} T = {r['temperature_K'] - 273.15:5.1f} degC  "
-                        f"j_crit = {txt:16s} ({r['regime']}; {r['ramp_steps']} steps)")
+                        f"j_crit = {txt:16s} ({r['regime']}; {r['ramp_steps']} steps"
+                        f"{strip}{out})")
 
         done = []  # ramps finished so far (serial runs: kept when a later ramp fails)
 
@@ -308,16 +312,23 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         warnings.append(f"{where}: contact was lost within the first step (j_crit <= "
                         f"{jc * 0.1:.4g} mA/cm^2, interpolated from t = 0); reduce ramp.dt "
                         "or the ramp rate to resolve it")
-    # the anode geometry is fixed: flag ramps that strip most of it
+    # the anode geometry is fixed: a ramp that strips much of it before j_crit is flagged
+    # and left out of the fit
     ledger["stripped_fraction_of_anode"] = ledger["stripped_thickness_m"] / limits[
         "thickness_m"]
-    if ledger["stripped_fraction_of_anode"] > 0.5:
-        warnings.append(f"{where}: the ramp stripped {ledger['stripped_fraction_of_anode']:.0%}"
-                        " of the anode thickness; the model keeps the anode geometry fixed")
+    at_jc = analysis.stripped_fraction_at(rows, jc, limits["thickness_m"])
+    excluded = None
+    if at_jc is not None and at_jc > r.max_stripped_fraction:
+        excluded = (f"stripped {at_jc:.0%} of the anode before j_crit (> "
+                    f"ramp.max_stripped_fraction = {r.max_stripped_fraction:.0%}: the model "
+                    "keeps the anode geometry fixed)")
+        warnings.append(f"{where}: {excluded}; left out of the Arrhenius fit")
     scalars = {k: v for k, v in limits.items() if isinstance(v, float)}  # regime numbers
     return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
             "j_crit_mA_cm2": jc * 0.1 if jc is not None else None,
-            "failed_within_first_step": det["failed_at_first_step"], "ramp_steps": len(rows),
+            "failed_within_first_step": det["failed_at_first_step"],
+            "stripped_fraction_at_j_crit": at_jc, "excluded_from_fit": excluded,
+            "ramp_steps": len(rows),
             "rejected_steps": rejected, "ramp_rate_A_m2_s": rate, "regime": regime,
             "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
             "folder": str(sub) if write else None, "wall_s": _time.perf_counter() - t0,

@@ -23,6 +23,9 @@ class RampSection(_Model):
     threshold: float = Field(default=0.99, gt=0, lt=1)
     stop_contact: float = Field(default=0.9, gt=0, lt=1)
     max_time: Time = 1e5
+    # the anode geometry is fixed: a ramp that strips more of the anode's thickness than
+    # this before j_crit is flagged and left out of the Arrhenius fit
+    max_stripped_fraction: float = Field(default=0.2, gt=0, le=1)
     hold_current: Q("current_density", _pos) | None = None  # also: time to contact loss
     hold_dt: Time | None = None  # step of that hold (default: dt)
     hold_max_time: Time | None = None  # how long the hold may last (default: max_time)

@@ -259,3 +259,38 @@ def test_stepped_protocol_first_failing_step(cell):
     assert first_failing_step(summaries) == pytest.approx(11.0)
     # the steps below j_crit kept full contact
     assert all(s.end_quantities["contact_fraction"] > 0.999 for s in summaries[:3])
+
+
+def test_ramps_that_strip_much_of_the_anode_are_left_out_of_the_fit():
+    """The anode geometry is fixed, so a ramp that strips more than
+    ramp.max_stripped_fraction of it before j_crit is named and left out of the Arrhenius
+    fit (never silently). The stripped share at j_crit is read off the ramp's ledger: for a
+    ramp from 0 at rate b it is Omega j_crit^2 / (2 b F) / thickness."""
+    from types import SimpleNamespace
+
+    from femcell.analysis import ccd_fits, stripped_fraction_at
+    from femcell.units import F
+
+    b, L = 0.01, 20e-6
+    rows = [{"applied_current_density": b * t,
+             "stripped_thickness": OMEGA * b * t * t / 2 / F} for t in np.arange(1.0, 3000.0)]
+    jc = 12.345
+    assert stripped_fraction_at(rows, jc, L) == pytest.approx(
+        OMEGA * jc ** 2 / (2 * b * F) / L, rel=1e-4)
+    assert stripped_fraction_at(rows, None, L) is None
+
+    case = SimpleNamespace(name="bulk", published_ea_eV=0.05, published_source="x",
+                           rate_factor=1.0)
+    ccfg = SimpleNamespace(ramp=SimpleNamespace(max_time=1e5, rate=b,
+                                                temperatures=[1.0, 2.0, 3.0]),
+                           anode=SimpleNamespace(vacancies=SimpleNamespace(
+                               migration_energy=0.05 * 1.602176634e-19)))
+    temps = [298.15, 323.15, 353.15]
+    js = [F * np.exp(-0.1 / (8.617333262e-5 * T)) for T in temps]
+    results = [{"temperature_K": T, "j_crit_A_m2": j, "interface_barrier_eV": 0.1,
+                "excluded_from_fit": None} for T, j in zip(temps, js, strict=True)]
+    results[-1]["j_crit_A_m2"] *= 3.0  # a wrong point: would spoil the fit if it were kept
+    results[-1]["excluded_from_fit"] = "stripped 35% of the anode before j_crit"
+    fits, warnings = ccd_fits([case], [ccfg], [(0, T) for T in temps], results)
+    assert fits["bulk"]["activation_energy_eV"] == pytest.approx(0.1, rel=1e-6)
+    assert any("80 degC (stripped 35%" in w for w in warnings)
