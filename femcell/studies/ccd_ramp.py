@@ -322,7 +322,6 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         excluded = (f"stripped {at_jc:.0%} of the anode before j_crit (> "
                     f"ramp.max_stripped_fraction = {r.max_stripped_fraction:.0%}: the model "
                     "keeps the anode geometry fixed)")
-        warnings.append(f"{where}: {excluded}; left out of the Arrhenius fit")
     scalars = {k: v for k, v in limits.items() if isinstance(v, float)}  # regime numbers
     return {"case": case.name, "temperature_K": T, "j_crit_A_m2": jc,
             "j_crit_mA_cm2": jc * 0.1 if jc is not None else None,
