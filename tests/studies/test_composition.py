@@ -78,9 +78,10 @@ def test_resolution_fine_halves_h_and_refines_each_cases_own_step():
     fine = cfg.refined()
     assert fine.geometry.params["h"] == pytest.approx(cfg.geometry.params["h"] / 2, rel=1e-12)
     dts = {c.name: case_config(cfg, c).refine_steps().ramp.dt for c in cfg.cases}
-    # the bulk-limited case sets its own ramp.dt = 10 s: refined after the case's setting
+    # the bulk-limited and interlayer cases set their own ramp.dt (10 s, 0.25 s): refined
+    # after the case's setting
     assert dts == pytest.approx({"interface-limited": 0.25, "bulk-limited": 2.5,
-                                 "Sn-Na interlayer": 0.25}, rel=1e-12)
+                                 "Sn-Na interlayer": 0.0625}, rel=1e-12)
     prot = load_config(PROBLEMS / "li_llzo_li_symmetric.toml", ["study.resolution=fine"])
     pf = prot.refined()
     assert pf.time.dt == pytest.approx(prot.time.dt / 4, rel=1e-12)
