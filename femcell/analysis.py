@@ -243,7 +243,8 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
         if len({t for t, _ in ok}) < 2:
             if len(ccfg.ramp.temperatures) > 1:
                 warnings.append(f"case {case.name!r}: fewer than two temperatures with a "
-                                "critical current: no activation energy")
+                                "fitted critical current (none, or left out above): no "
+                                "activation energy")
             continue
         fit = arrhenius_fit([t for t, _ in ok], [j for _, j in ok])
         fit["published_ea_eV"] = case.published_ea_eV

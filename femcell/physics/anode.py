@@ -370,7 +370,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         }
 
     def quantities(self) -> dict[str, float]:
-        """Coverage, contact, the interface fluxes [mol m^-2 s^-1] and the metal ledger:
+        """Coverage (mean, theta_max), contact (mean, contact_min), the interface fluxes
+        [mol m^-2 s^-1] and the metal ledger:
         stripped_moles, transferred_moles, voided_moles [mol], creep_closed_volume [m^3]
         (per metre of depth in 2D), stripped_thickness and void_volume_per_area [m]."""
         comm = self.domain.comm
@@ -379,6 +380,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         n = self.phi.u.function_space.dofmap.index_map.size_local
         loc = self.phi.u.x.array[:n]
         out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)
+        th = self.theta.u.x.array[:n]
+        out["theta_max"] = comm.allreduce(float(th.max()) if n else 0.0, op=MPI.MAX)
         # the metal ledger (summed over accepted steps): moles per unit depth in 2D
         ledger = self._ledger
         out.update(ledger)

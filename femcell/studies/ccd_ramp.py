@@ -318,6 +318,9 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         "thickness_m"]
     at_jc = analysis.stripped_fraction_at(rows, jc, limits["thickness_m"])
     excluded = None
+    if ledger["stripped_fraction_of_anode"] > 0.5:  # the whole ramp, j_crit or not
+        warnings.append(f"{where}: the ramp stripped {ledger['stripped_fraction_of_anode']:.0%}"
+                        " of the anode thickness; the model keeps the anode geometry fixed")
     if at_jc is not None and at_jc > r.max_stripped_fraction:
         excluded = (f"stripped {at_jc:.0%} of the anode before j_crit (> "
                     f"ramp.max_stripped_fraction = {r.max_stripped_fraction:.0%}: the model "
