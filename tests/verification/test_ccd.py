@@ -158,7 +158,7 @@ def test_contact_loss_runs_away_when_transfer_needs_contact(cell, area):
     j = 1.2 * jc
     pb, ct = _stripping_cell(cell, 298.15, Arrhenius(kappa), Arrhenius(1e-7),
                              params=_bare(Arrhenius(kappa), area))
-    dt = 2e-3
+    dt = 2e-3 if area == "contact" else 5e-3  # the nominal loss is linear in t
     integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False))
     rows = []
     ProtocolRunner(pb, ct, integ, dt=dt, record=rows.append).run(Protocol([Step(
