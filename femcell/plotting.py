@@ -180,18 +180,17 @@ def arrhenius_plot(path, results, fits, title: str):
     fig, ax = plt.subplots(figsize=(7.6, 5.0), dpi=120)
     excluded_shown = False
     for name, fit in fits.items():
-        pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in results
-               if r["case"] == name and r["j_crit_A_m2"] is not None
-               and not r.get("excluded_from_fit")]
+        mine = [r for r in results if r["case"] == name and r["j_crit_A_m2"] is not None]
+        pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
+               if not r.get("excluded_from_fit")]
+        out = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
+               if r.get("excluded_from_fit")]
         T = np.array([p[0] for p in pts])
         j = np.array([p[1] for p in pts]) * 0.1
         rate = fit["ramp_rate_A_m2_s"] * 0.1 * 60  # mA/cm^2 per min
         line = ax.semilogy(1000 / T, j, "o", label=(
             f"{name} (ramp {rate:.3g} mA/cm$^2$/min): E_A = "
             f"{fmt_pm(fit['activation_energy_eV'], fit['activation_energy_se_eV'], 'eV')}"))[0]
-        out = [(r["temperature_K"], r["j_crit_A_m2"]) for r in results
-               if r["case"] == name and r["j_crit_A_m2"] is not None
-               and r.get("excluded_from_fit")]
         if out:  # ramps left out of the fit: open markers
             ax.semilogy([1000 / t for t, _ in out], [0.1 * v for _, v in out], "o",
                         mfc="none", color=line.get_color())
