@@ -253,6 +253,17 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
         fit["set_barriers_eV"] = {
             "interface": mine[0]["interface_barrier_eV"],
             "bulk_migration": ccfg.anode.vacancies.migration_energy / EV}
+        for key, name in (("vacancy_formation_eV", "vacancy_formation"),
+                          ("adhesion_per_site_eV", "adhesion_per_site")):
+            if mine[0].get(key) is not None:  # the energies the thermodynamics adds
+                fit["set_barriers_eV"][name] = mine[0][key]
+        # the same fit of the closed-form quasi-steady j_crit of a flat, uniform interface
+        qs = [(r["temperature_K"], r["j_quasi_steady_A_m2"]) for r in mine
+              if r["j_crit_A_m2"] is not None and not r.get("excluded_from_fit")
+              and r.get("j_quasi_steady_A_m2")]
+        if len(qs) == len(ok):
+            fit["closed_form_ea_eV"] = arrhenius_fit([t for t, _ in qs],
+                                                     [j for _, j in qs])["activation_energy_eV"]
         fits[case.name] = fit
     return fits, warnings
 

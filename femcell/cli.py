@@ -118,9 +118,25 @@ def cmd_run(args) -> int:
         bar = fit.get("set_barriers_eV", {})
         ea = fit["activation_energy_eV"]
         _say(f"  {name:22s} fitted E_A = {fmt_pm(ea, fit['activation_energy_se_eV'], 'eV')}")
-        _say(f"  {'':22s} input barriers: interface {bar.get('interface', float('nan')):.3f} "
-             f"eV, bulk migration {bar.get('bulk_migration', float('nan')):.3f} eV"
-             + (f"; published E_A: {pub}" + (f" ({src})" if src else "") if pub else ""))
+        extra = "".join(f", {label} {bar[key]:.3f} eV" for key, label in (
+            ("vacancy_formation", "vacancy formation"),
+            ("adhesion_per_site", "adhesion per site")) if key in bar)
+        cf = fit.get("closed_form_ea_eV")
+        _say(f"  {'':22s} input: interface barrier {bar.get('interface', float('nan')):.3f} "
+             f"eV, bulk migration {bar.get('bulk_migration', float('nan')):.3f} eV{extra}")
+        _say(f"  {'':22s} " + (f"closed-form flat-interface E_A {cf:.3f} eV" if cf is not None
+                                else "")
+             + ("; " if cf is not None and pub else "")
+             + (f"published E_A: {pub}" + (f" ({src})" if src else "") if pub else ""))
+        sens = [r for r in sm.get("sensitivity", []) if r["case"] == name
+                and r.get("activation_energy_eV") is not None]
+        if len(sens) > 1:
+            eas = [r["activation_energy_eV"] for r in sens]
+            frozen = [r for r in sens if r["variant"].startswith("x_v and theta_crit")]
+            _say(f"  {'':22s} closed-form E_A over the sensitivity table: {min(eas):.3f}-"
+                 f"{max(eas):.3f} eV" + (f" ({frozen[0]['activation_energy_eV']:.3f} eV with "
+                                         "x_v, theta_crit frozen)" if frozen else "")
+                 + "; sensitivity.csv")
     for st in sm.get("protocol_steps", []):
         v, j = st["end_cell_voltage_V"], st["end_current_density_A_m2"]
         _say(f"  step {st['index']:3d} {st['label']:12s} {st['kind']:8s} ended by "

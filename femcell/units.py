@@ -46,6 +46,7 @@ DIMENSIONS: dict[str, str] = {
     "pressure": "Pa",
     "fracture_toughness": "Pa*m^0.5",
     "energy_release_rate": "J/m^2",
+    "surface_energy": "J/m^2",
     "charge_density": "C/m^2",
     "current_rate": "A/m^2/s",
     "areal_density": "mol/m^2",

@@ -123,8 +123,64 @@ def wetting_theta_crit(theta_crit: float, theta_eq: float, angle_from: float,
     return out
 
 
+def thermal_vacancy_fraction(formation_energy: float, formation_entropy: float,
+                             temperature: float) -> float:
+    """Equilibrium vacancy site fraction of a metal, x_v = exp(S_f / k_B) exp(-E_f / k_B T).
+
+    Args:
+        formation_energy: E_f [J].
+        formation_entropy: S_f in units of k_B [-].
+        temperature: T [K].
+    """
+    from femcell.units import K_B
+
+    return float(np.exp(formation_entropy - formation_energy / (K_B * temperature)))
+
+
+def adhesion_per_site(surface_energy: float, angle: float, site_density: float) -> float:
+    """Work of adhesion of the metal per interface site, w = gamma (1 + cos angle) / (Gamma_s
+    N_A) [J] (Young-Dupre times the area of one site).
+
+    Args:
+        surface_energy: gamma of the metal [J m^-2].
+        angle: contact angle of the metal on the electrolyte (or interlayer) [rad].
+        site_density: Gamma_s [mol m^-2].
+    """
+    from femcell.units import N_A
+
+    return surface_energy * (1.0 + float(np.cos(angle))) / (site_density * N_A)
+
+
+def supersaturation_theta_crit(theta_eq: float, adhesion: float, temperature: float) -> float:
+    """Critical coverage for void opening from the nucleation balance at temperature T [-].
+
+    A void opens where the free energy the condensing vacancies release per site,
+    k_B T ln(theta / theta_eq), pays the work of adhesion per site w:
+    theta_crit = theta_eq exp(w / k_B T). With a thermal theta_eq = x_v(T) this carries the
+    formation energy and the adhesion into the temperature dependence of j_crit:
+    F kappa (theta_crit - theta_eq) ~ exp(-(E_int + E_f - w) / k_B T).
+
+    Args:
+        theta_eq: equilibrium coverage at T [-].
+        adhesion: w [J] (`adhesion_per_site`).
+        temperature: T [K].
+
+    Raises:
+        MaterialError: theta_crit would reach 1 (no void before a full vacancy layer).
+    """
+    from femcell.units import EV, K_B
+
+    out = theta_eq * float(np.exp(adhesion / (K_B * temperature)))
+    if not out < 1.0:
+        raise MaterialError(f"work of adhesion {adhesion / EV:.3g} eV per site at "
+                            f"{temperature:.1f} K gives theta_crit = {out:.3g} >= 1 (no void "
+                            "before a full vacancy layer)")
+    return out
+
+
 def with_interlayer(params: InterfaceVacancyParameters, interlayer, *, wetting_angle: float,
-                    theta_eq: float) -> InterfaceVacancyParameters:
+                    theta_eq: float, theta_crit: float | None = None
+                    ) -> InterfaceVacancyParameters:
     """The interface parameters with an interlayer between metal and electrolyte.
 
     The interlayer sets the transfer barrier (the attempt prefactor kappa_0 of
@@ -136,6 +192,9 @@ def with_interlayer(params: InterfaceVacancyParameters, interlayer, *, wetting_a
         interlayer: a library Interlayer (activation_energy [J], wetting_angle [rad]).
         wetting_angle: contact angle of the metal on the bare electrolyte [rad].
         theta_eq: equilibrium coverage [-].
+        theta_crit: the critical coverage on the interlayer if the caller has it from the
+            nucleation balance (`supersaturation_theta_crit`); default: rescaled from the
+            bare one by `wetting_theta_crit`.
     """
     import dataclasses
 
@@ -149,8 +208,8 @@ def with_interlayer(params: InterfaceVacancyParameters, interlayer, *, wetting_a
         params,
         transfer_rate=Arrhenius(kappa_ref, interlayer.activation_energy, t_ref=k.t_ref,
                                 citation=cite),
-        theta_crit=wetting_theta_crit(params.theta_crit, theta_eq, wetting_angle,
-                                      interlayer.wetting_angle),
+        theta_crit=theta_crit if theta_crit is not None else wetting_theta_crit(
+            params.theta_crit, theta_eq, wetting_angle, interlayer.wetting_angle),
         citations=tuple(params.citations) + (cite,))
 
 

@@ -19,15 +19,40 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from femcell.config.base import Diffusivity, Energy, Length, Q, _error, _Model, _nonneg, _pos
+from femcell.units import T_REF
 
 
 class VacancySection(_Model):
-    """Vacancies in the metal anode (PHYSICS.md section 3)."""
+    """Vacancies in the metal anode (PHYSICS.md section 3).
+
+    equilibrium = "thermal": the equilibrium vacancy fraction is the metal's,
+    x_v(T) = exp(formation_entropy) exp(-formation_energy / k_B T) (entropy in units of k_B);
+    "fixed": x_v = equilibrium_fraction at every temperature.
+    """
 
     diffusivity: Diffusivity  # D_v at 25 degC
     migration_energy: Energy  # E_m
-    equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega
+    equilibrium: Literal["fixed", "thermal"] = "fixed"
+    equilibrium_fraction: float = Field(default=1e-4, gt=0, lt=1)  # c_eq Omega ("fixed")
+    formation_energy: Energy | None = None  # E_f ("thermal")
+    formation_entropy: float = Field(default=0.0, ge=-50, le=50)  # S_f [k_B] ("thermal")
     sink_spacing: Length | None = None  # distributed sinks: rate D_v (c - c_eq) / l^2
+
+    @model_validator(mode="after")
+    def _thermal_needs_formation_energy(self):
+        if self.equilibrium == "thermal" and self.formation_energy is None:
+            raise _error("formation_energy", "is needed for equilibrium = \"thermal\" (or set "
+                         "equilibrium = \"fixed\" with equilibrium_fraction)")
+        return self
+
+    def fraction(self, temperature: float) -> float:
+        """x_v at temperature T [K] [-]."""
+        if self.equilibrium == "fixed":
+            return self.equilibrium_fraction
+        from femcell.physics.anode import thermal_vacancy_fraction
+
+        return thermal_vacancy_fraction(self.formation_energy, self.formation_entropy,
+                                        temperature)
 
 
 def _angle(v: float) -> float:
@@ -38,12 +63,19 @@ def _angle(v: float) -> float:
 
 
 class InterfaceSection(_Model):
-    """Interfacial vacancy exchange, voids and creep (PHYSICS.md section 3)."""
+    """Interfacial vacancy exchange, voids and creep (PHYSICS.md section 3).
+
+    void_threshold = "wetting": voids open where k_B T ln(theta / theta_eq) pays the work of
+    adhesion per site, gamma (1 + cos wetting_angle) / (Gamma_s N_A), at every temperature
+    (needs surface_energy and wetting_angle); "fixed": at theta_crit at every temperature.
+    """
 
     site_density: Q("areal_density", _pos) = 1e-5  # Gamma_s [mol m^-2]
     transfer_rate: Q("molar_flux", _pos)  # kappa at 25 degC [mol m^-2 s^-1]
     activation_energy: Energy  # E_int
-    theta_crit: float = Field(default=0.01, gt=0, lt=1)
+    void_threshold: Literal["fixed", "wetting"] = "fixed"
+    theta_crit: float = Field(default=0.01, gt=0, lt=1)  # ("fixed")
+    surface_energy: Q("surface_energy", _pos) | None = None  # gamma of the metal ("wetting")
     void_rate: Q("molar_flux", _nonneg) = 10.0
     void_height: Length = 1e-9
     creep_prefactor: float = Field(default=0.0, ge=0)  # A [MPa^-n s^-1]
@@ -55,6 +87,14 @@ class InterfaceSection(_Model):
     # rates per contacting area (runaway as contact is lost) or per nominal area (regression)
     transfer_area: Literal["contact", "nominal"] = "contact"
 
+    @model_validator(mode="after")
+    def _wetting_needs_gamma_and_angle(self):
+        if self.void_threshold == "wetting":
+            for key in ("surface_energy", "wetting_angle"):
+                if getattr(self, key) is None:
+                    raise _error(key, "is needed for void_threshold = \"wetting\" (or set "
+                                 "void_threshold = \"fixed\" with theta_crit)")
+        return self
 
 
 class AnodeSection(_Model):
@@ -94,15 +134,21 @@ class AnodeSection(_Model):
 KEYS = {"anode": (AnodeSection, ...)}
 
 
-def parameters(cfg):
-    """The metal and the interface parameters of [anode], checked before anything is built
-    or written: (metal Conductor, InterfaceVacancyParameters)."""
+def parameters(cfg, temperature: float = T_REF):
+    """The metal and the interface parameters of [anode] at temperature T [K], checked before
+    anything is built or written: (metal Conductor, InterfaceVacancyParameters, theta_eq),
+    theta_eq the equilibrium vacancy fraction x_v(T) [-]."""
     from femcell.config.base import ConfigError
     from femcell.materials import core as mcore
     from femcell.materials import get_material
     from femcell.materials.core import MaterialError
     from femcell.materials.library import get_anode_set, get_interlayer
-    from femcell.physics.anode import InterfaceVacancyParameters, with_interlayer
+    from femcell.physics.anode import (
+        InterfaceVacancyParameters,
+        adhesion_per_site,
+        supersaturation_theta_crit,
+        with_interlayer,
+    )
 
     sec = cfg.anode
     name = cfg.charge.conductors.get(sec.region)
@@ -125,17 +171,13 @@ def parameters(cfg):
                               f"{metal.name!r}")
         cites = tuple(aset.all_citations())
     v, itf = sec.vacancies, sec.interface
-    params = InterfaceVacancyParameters(
-        site_density=itf.site_density,
-        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
-                                      citation="set by the study file"),
-        molar_volume=metal.molar_volume, theta_crit=itf.theta_crit, void_rate=itf.void_rate,
-        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
-        creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
-        stack_pressure=itf.stack_pressure, transfer_area=itf.transfer_area, citations=cites)
-    if itf.theta_crit <= v.equilibrium_fraction:
-        raise ConfigError(f"anode.interface.theta_crit = {itf.theta_crit:g} must exceed "
-                          f"anode.vacancies.equilibrium_fraction = {v.equilibrium_fraction:g}")
+    where = f" at {temperature - 273.15:.1f} degC"
+    x_v = v.fraction(temperature)
+    if not 0 < x_v < 0.1:
+        raise ConfigError(f"anode.vacancies: the equilibrium vacancy fraction{where} is "
+                          f"{x_v:.3g} (formation_energy / formation_entropy); a metal has "
+                          "x_v well below 0.1")
+    layer = None
     if itf.interlayer is not None:
         try:
             layer = get_interlayer(itf.interlayer)
@@ -149,12 +191,38 @@ def parameters(cfg):
             raise ConfigError("anode.interface.interlayer needs anode.interface.wetting_angle "
                               "(the metal's contact angle on the bare electrolyte) or "
                               "anode.parameters")
+
+    def crit(angle):  # the critical coverage on a surface the metal wets at `angle`
+        if itf.void_threshold == "fixed":
+            return itf.theta_crit
+        try:
+            return supersaturation_theta_crit(
+                x_v, adhesion_per_site(itf.surface_energy, angle, itf.site_density),
+                temperature)
+        except MaterialError as exc:
+            raise ConfigError(f"anode.interface.surface_energy / wetting_angle{where}: "
+                              f"{exc}") from None
+
+    tc = crit(itf.wetting_angle)
+    params = InterfaceVacancyParameters(
+        site_density=itf.site_density,
+        transfer_rate=mcore.Arrhenius(itf.transfer_rate, itf.activation_energy,
+                                      citation="set by the study file"),
+        molar_volume=metal.molar_volume, theta_crit=tc, void_rate=itf.void_rate,
+        void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
+        creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
+        stack_pressure=itf.stack_pressure, transfer_area=itf.transfer_area, citations=cites)
+    if tc <= x_v:
+        raise ConfigError(f"anode.interface.theta_crit = {tc:g} must exceed the equilibrium "
+                          f"vacancy fraction{where}, {x_v:g} (anode.vacancies)")
+    if layer is not None:
         try:
             params = with_interlayer(params, layer, wetting_angle=itf.wetting_angle,
-                                     theta_eq=v.equilibrium_fraction)
+                                     theta_eq=x_v, theta_crit=None if itf.void_threshold ==
+                                     "fixed" else crit(layer.wetting_angle))
         except MaterialError as exc:
             raise ConfigError(f"anode.interface.interlayer: {exc}") from None
-    return metal, params
+    return metal, params, x_v
 
 
 def interface_of(cfg) -> str:
@@ -169,16 +237,47 @@ def interface_of(cfg) -> str:
                       f"{region!r} (the reaction whose interface voids)")
 
 
+def closed_form(cfg, temperature: float, thickness: float) -> dict:
+    """The regime indicators and closed-form critical currents of [anode] on a flat, uniform
+    interface at temperature T [K] with an anode `thickness` [m] (no DOLFINx):
+
+    j_interface_limit = F kappa (theta_crit - theta_eq), j_bulk_limit = F D_v (theta_crit -
+    theta_eq) / (Omega L) and, the two in series, j_quasi_steady = F (theta_crit - theta_eq)
+    / (1 / kappa + Omega L / D_v) [A m^-2]; L the thickness (or l tanh(L / l) with sinks);
+    the diffusion time L^2 / D_v [s]; theta_crit, theta_eq [-]; the input energies [eV].
+    """
+    import numpy as np
+
+    from femcell.materials.core import EV
+    from femcell.units import K_B
+    from femcell.units import F as FARADAY
+
+    metal, params, x_v = parameters(cfg, temperature)
+    v = cfg.anode.vacancies
+    omega, T, L = metal.molar_volume, temperature, thickness
+    if v.sink_spacing:  # bulk sinks shorten the diffusion length: l tanh(L / l)
+        L = v.sink_spacing * float(np.tanh(L / v.sink_spacing))
+    dv = v.diffusivity * float(np.exp(-v.migration_energy / K_B * (1.0 / T - 1.0 / T_REF)))
+    tc, kappa = params.theta_crit, params.transfer_rate(T)
+    out = {"j_interface_limit_A_m2": FARADAY * kappa * (tc - x_v),
+           "j_bulk_limit_A_m2": FARADAY * dv * (tc - x_v) / (omega * L),
+           "j_quasi_steady_A_m2": FARADAY * (tc - x_v) / (1.0 / kappa + omega * L / dv),
+           "diffusion_time_s": L * L / dv, "theta_crit": tc, "theta_eq": x_v,
+           "interface_barrier_eV": params.transfer_rate.activation_energy / EV}
+    if v.equilibrium == "thermal":
+        out["vacancy_formation_eV"] = v.formation_energy / EV
+    if cfg.anode.interface.void_threshold == "wetting":  # w = k_B T ln(theta_crit / x_v)
+        out["adhesion_per_site_eV"] = K_B * T * float(np.log(tc / x_v)) / EV
+    return out
+
+
 def build(cfg, ctx) -> list:
     """Vacancy diffusion in the metal and the AnodeInterface (registered as a coupling of the
     anode's electrode reaction); ctx.info["anode"] gets the regime indicators at ctx's T."""
-    import numpy as np
-
     from femcell.config.base import ConfigError
     from femcell.materials import core as mcore
     from femcell.physics.anode import AnodeInterface
     from femcell.physics.diffusion import Diffusion, Dirichlet
-    from femcell.units import F as FARADAY
 
     sec, domain = cfg.anode, ctx.domain
     for key, name, known in (("region", sec.region, domain.cell_regions),
@@ -191,9 +290,10 @@ def build(cfg, ctx) -> list:
             domain, sec.collector).size)):
         raise ConfigError(f"anode.collector = {sec.collector!r} does not bound "
                           f"anode.region = {sec.region!r} (vacancies are annihilated there)")
-    metal, params = parameters(cfg)
-    omega, v, T = metal.molar_volume, sec.vacancies, ctx.temperature
-    ceq = v.equilibrium_fraction / omega
+    T = ctx.temperature
+    metal, params, x_v = parameters(cfg, T)
+    omega, v = metal.molar_volume, sec.vacancies
+    ceq = x_v / omega
     vac_mat = mcore.IntercalationMaterial(
         "vacancies", 1.0 / omega, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
                                                    citation="set by the study file"),))
@@ -204,16 +304,6 @@ def build(cfg, ctx) -> list:
                     bulk_sink=(v.sink_spacing, ceq) if v.sink_spacing else None)
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T)
     ctx.couple(sec.region, iface)
-    # regime indicators: interface vs bulk limit and ramp time vs diffusion time
-    L = thickness
-    if v.sink_spacing:  # bulk sinks shorten the diffusion length: l tanh(L / l)
-        L = v.sink_spacing * float(np.tanh(L / v.sink_spacing))
-    dv, tc = vac_mat.diffusivity[0](T), params.theta_crit
-    ctx.info["anode"] = {
-        "metal": metal, "params": params, "thickness_m": thickness, "interface": interface,
-        "j_interface_limit_A_m2": FARADAY * params.transfer_rate(T) * (
-            tc - v.equilibrium_fraction),
-        "j_bulk_limit_A_m2": FARADAY * dv * (tc / omega - ceq) / L,
-        "diffusion_time_s": L * L / dv, "theta_crit": tc,
-        "interface_barrier_eV": params.transfer_rate.activation_energy / mcore.EV}
+    ctx.info["anode"] = {"metal": metal, "params": params, "thickness_m": thickness,
+                         "interface": interface, **closed_form(cfg, T, thickness)}
     return [vac, iface]

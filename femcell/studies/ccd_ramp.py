@@ -21,6 +21,7 @@ from femcell.solvers import SolverError, StepController, TimeIntegrator
 from femcell.studies.lifecycle import as_config_error
 from femcell.studies.results import Value
 from femcell.studies.sweeps import set_path
+from femcell.units import T_REF as T_REF_K
 
 
 def case_config(cfg, case, where: str | None = None):
@@ -67,6 +68,8 @@ def run(cfg, run):
     cites = []
     for ccfg in case_cfgs:  # bad input stops here, before any folder is written
         cites += list(parameters(ccfg)[1].citations)
+        for T in ccfg.ramp.temperatures:  # the thermal equilibria at every temperature
+            parameters(ccfg, T)
     points = [(c, T) for c, ccfg in enumerate(case_cfgs) for T in ccfg.ramp.temperatures]
     try:
         ng = n_groups(comm, len(points), jobs)
@@ -134,10 +137,18 @@ def run(cfg, run):
             fits, missing = analysis.ccd_fits(cfg.cases, case_cfgs, points, results)
             for w in missing:
                 run.warn(w)
+        sens = []
+        if stop is None and results:
+            thick = results[0]["thickness_m"]
+            for case, ccfg in zip(cfg.cases, case_cfgs, strict=True):
+                sens += sensitivity(case, ccfg, thick)
         headline = headline_of(fits, results)
         if run.write and results:
             run.paths.update(run.on_root(lambda: analysis.write_ramp_table(
                 run.folder / "j_crit.csv", results), share=True))
+            if sens:
+                run.paths.update(run.on_root(lambda: write_sensitivity(
+                    run.folder / "sensitivity.csv", sens), share=True))
             if cfg.output.plots:
                 run.plots(lambda: plots(run.folder, results, fits, cfg))
         status, message = status_of(stop)
@@ -153,7 +164,7 @@ def run(cfg, run):
                         "leaves its linear trend by 10 %"),
             jobs={"mode": jobs, "groups": ng},
             domain={"description": description, "mesh_quality": run.quality},
-            ramps=results, arrhenius_fits=fits,
+            ramps=results, arrhenius_fits=fits, sensitivity=sens,
             citations=list(dict.fromkeys(
                 [get_material(n).all_citations()[0] for n in cfg.charge.conductors.values()]
                 + cites)))
@@ -161,6 +172,87 @@ def run(cfg, run):
         result = run.result(results, headline, summary)
         run.raise_stop(stop)
         return result
+
+
+ATTEMPT_FREQUENCY = 1e13  # s^-1, a typical phonon frequency (model value)
+
+
+def sensitivity(case, ccfg, thickness: float) -> list[dict]:
+    """How the closed-form flat-interface E_A and j_crit of a case move with the inputs the
+    model adds or takes as model values: the thermodynamic equilibria switched off (theta_crit,
+    or x_v and theta_crit, frozen at their values at the first temperature), the formation
+    energy +- 0.03 eV, the metal's surface energy x/ 1.35, the wetting angle +- 10 deg and the
+    transfer barrier +- 0.01 eV (both only without an interlayer, which sets its own), and
+    kappa from an attempt frequency (Gamma_s nu exp(-E_int / k_B T), no model prefactor).
+    Each row: case, variant, the overrides, E_A [eV] and j_crit at the first temperature
+    [A m^-2] (quasi-steady, transfer and bulk in series), or why the variant is impossible."""
+    import math
+
+    from femcell.sections.anode import closed_form
+    from femcell.units import EV, K_B
+
+    temps = list(ccfg.ramp.temperatures)
+    a = ccfg.anode
+    v, itf = a.vacancies, a.interface
+    t0 = f"{temps[0] - 273.15:.0f} degC"
+    variants = [("as run", {})]
+    if v.equilibrium == "thermal":
+        for sign in (-1, 1):
+            variants.append((f"formation energy {sign * 0.03:+.2f} eV",
+                             {"anode.vacancies.formation_energy":
+                              v.formation_energy + sign * 0.03 * EV}))
+    if itf.void_threshold == "wetting":
+        for f in (1 / 1.35, 1.35):
+            variants.append((f"surface energy x {f:.2f}",
+                             {"anode.interface.surface_energy": itf.surface_energy * f}))
+        if itf.interlayer is None:
+            for d in (-10, 10):
+                variants.append((f"wetting angle {d:+d} deg",
+                                 {"anode.interface.wetting_angle":
+                                  itf.wetting_angle + math.radians(d)}))
+    if itf.interlayer is None:
+        for d in (-0.01, 0.01):
+            variants.append((f"transfer barrier {d:+.2f} eV",
+                             {"anode.interface.activation_energy":
+                              itf.activation_energy + d * EV}))
+    # the bare barrier: an interlayer keeps the attempt prefactor (with_interlayer)
+    variants.append((f"kappa = Gamma_s nu exp(-E_int / k_B T), nu = {ATTEMPT_FREQUENCY:.0e} Hz",
+                     {"anode.interface.transfer_rate": itf.site_density * ATTEMPT_FREQUENCY
+                      * math.exp(-itf.activation_energy / (K_B * T_REF_K))}))
+
+    def fit(j):
+        return (analysis.arrhenius_fit(temps, j)["activation_energy_eV"] if len(temps) > 1
+                else None)
+
+    rows = []
+    base = None
+    for name, sets in variants:
+        row = {"case": case.name, "variant": name,
+               "overrides": {k: (round(x, 12) if isinstance(x, float) else x)
+                             for k, x in sets.items()}}
+        try:
+            vcfg = case_config(ccfg, type(case)(name=case.name, set=sets),
+                               where=f"sensitivity {name!r}")
+            cf = [closed_form(vcfg, T, thickness) for T in temps]
+        except ConfigError as exc:
+            rows.append({**row, "activation_energy_eV": None, "j_crit_first_T_A_m2": None,
+                         "impossible": str(exc)})
+            continue
+        j = [c["j_quasi_steady_A_m2"] for c in cf]
+        rows.append({**row, "activation_energy_eV": fit(j), "j_crit_first_T_A_m2": j[0]})
+        base = base or cf
+    if base and (v.equilibrium == "thermal" or itf.void_threshold == "wetting"):
+        # frozen equilibria: j = F (theta_crit - x_v) / (1 / kappa + Omega L / D_v) with the
+        # driving coverage window of the first temperature, the conductances of each T
+        tc0, x0 = base[0]["theta_crit"], base[0]["theta_eq"]
+        for k, (name, window) in enumerate((
+                (f"theta_crit frozen at its {t0} value", lambda c: tc0 - c["theta_eq"]),
+                (f"x_v and theta_crit frozen at their {t0} values", lambda c: tc0 - x0))):
+            j = [c["j_quasi_steady_A_m2"] * window(c) / (c["theta_crit"] - c["theta_eq"])
+                 for c in base]
+            rows.insert(1 + k, {"case": case.name, "variant": name, "overrides": {},
+                            "activation_energy_eV": fit(j), "j_crit_first_T_A_m2": j[0]})
+    return rows
 
 
 def headline_of(fits: dict, results: list) -> dict:
@@ -335,6 +427,20 @@ def ramp(run, ccfg, case, T, domain) -> dict:
             "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
             "folder": str(sub) if write else None, "wall_s": _time.perf_counter() - t0,
             **scalars, **ledger, "warnings": warnings}
+
+
+def write_sensitivity(path, rows: list[dict]) -> dict:
+    """sensitivity.csv: case, variant, E_A [eV], j_crit at the first temperature [A m^-2]
+    (rank 0 only). Returns {"sensitivity_table": path}."""
+    import csv
+
+    keys = ("case", "variant", "activation_energy_eV", "j_crit_first_T_A_m2", "impossible")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow(["" if r.get(k) is None else r[k] for k in keys])
+    return {"sensitivity_table": path}
 
 
 def free_solvers(comm) -> None:

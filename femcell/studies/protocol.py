@@ -12,6 +12,27 @@ from femcell.studies.lifecycle import as_config_error, time_unit
 from femcell.studies.results import Value
 
 
+def check_anode_temperature(cfg, protocol) -> None:
+    """A voiding [anode] whose equilibria follow the temperature (equilibrium = "thermal",
+    void_threshold = "wetting") is built at [study] temperature; its sink concentration and
+    void threshold are not updated within a run, so protocol steps may not change T."""
+    from femcell.config import ConfigError
+
+    a = getattr(cfg, "anode", None)
+    if a is None or (a.vacancies.equilibrium == "fixed" and a.interface.void_threshold ==
+                     "fixed"):
+        return
+    for k, (_, step) in enumerate(protocol.steps()):
+        T = step.temperature
+        if T is not None and abs(T - cfg.temperature) > 1e-9:
+            raise ConfigError(
+                f"protocol step {k + 1} sets temperature = {T - 273.15:.1f} degC, but the "
+                f"[anode] vacancy equilibria (anode.vacancies.equilibrium = "
+                f"{a.vacancies.equilibrium!r}, anode.interface.void_threshold = "
+                f"{a.interface.void_threshold!r}) are fixed at the study temperature; run each "
+                "temperature as its own study, or set both to \"fixed\"")
+
+
 def run(cfg, run):
     """Run a protocol study (see the module docstring) in the lifecycle `run`."""
     from femcell.config import ConfigError
@@ -22,6 +43,7 @@ def run(cfg, run):
     domain = run.build_domain()
     protocol = as_config_error(lambda: Protocol.from_dicts(
         cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key)))
+    check_anode_temperature(cfg, protocol)
     physics, ctx = run.build_physics(domain, cfg.temperature)
     phys = physics[-1]  # the charge transport; what it collects couplings from comes first
     with run.timed("setup_s"):

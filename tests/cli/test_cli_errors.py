@@ -257,6 +257,10 @@ NA_CCD = (PROBLEMS / "na_ccd_ramp.toml").read_text()
     (['cases=[{name="x", set={"anode.parameters"="li|li6ps5cl"}}]'],
      ["cases.x.set", "anode.parameters"]),
     (["cases.0.published_ea_eV=[0.15, 0.13]"], ["published_ea_eV"]),
+    (['anode.interface.surface_energy="5 J/m^2"'], ["anode.interface.surface_energy", ">= 1"]),
+    (['anode.vacancies.formation_energy="0.05 eV"'],
+     ["anode.vacancies", "equilibrium vacancy fraction"]),
+    (['anode.vacancies.equilibrium="warm"'], ["anode.vacancies.equilibrium", "warm"]),
 ])
 def test_ccd_bad_anode_input(shared_tmp, capsys, sets, needles):
     path = _write(shared_tmp, NA_CCD, "na_ccd.toml")

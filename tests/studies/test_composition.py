@@ -207,6 +207,30 @@ def test_voiding_anode_in_a_protocol_study_reproduces_the_ccd_ramp():
     assert last < ccd.ramp.threshold
 
 
+def test_a_protocol_may_not_change_the_temperature_of_a_thermal_anode():
+    """The thermal vacancy equilibria of [anode] are built at the study temperature; a
+    protocol step at another temperature is refused before anything runs (fixed equilibria
+    may follow it)."""
+    from femcell.studies import run_study
+
+    raw = read_study(PROBLEMS / "na_ccd_ramp.toml")
+    prot = {k: v for k, v in raw.items() if k not in ("ramp", "cases")}
+    prot["study"] = {**raw["study"], "kind": "protocol"}
+    prot["time"] = {"dt": "1 s"}
+    prot["protocol"] = [{"kind": "current", "current_density": "0.01 mA/cm^2",
+                         "until": {"time": "2 s"}},
+                        {"kind": "current", "current_density": "0.01 mA/cm^2",
+                         "temperature": "60 degC", "until": {"time": "2 s"}}]
+    prot["output"] = {"plots": False, "fields": False}
+    with pytest.raises(ConfigError, match="protocol step 2 .*60.0 degC.*thermal"):
+        run_study(load_config(data=prot), progress=False, write=False)
+    fixed = copy.deepcopy(prot)
+    fixed["anode"]["vacancies"] = {"equilibrium": "fixed"}
+    fixed["anode"]["interface"] = {"void_threshold": "fixed"}
+    res = run_study(load_config(data=fixed), progress=False, write=False)
+    assert res.summary["status"] == "completed"
+
+
 def test_full_cell_with_a_voiding_anode_conserves_lithium():
     """[charge] + [[intercalation]] + [anode] in one protocol study (couplings on both
     electrodes): on discharge the Li stripped from the metal (vacancies created at its
