@@ -184,8 +184,9 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
     energy +- 0.03 eV, the metal's surface energy x/ 1.35, the wetting angle +- 10 deg and the
     transfer barrier +- 0.01 eV (both only without an interlayer, which sets its own), and
     kappa from an attempt frequency (Gamma_s nu exp(-E_int / k_B T), no model prefactor).
-    Each row: case, variant, the overrides, E_A [eV] and j_crit at the first temperature
-    [A m^-2] (quasi-steady, transfer and bulk in series), or why the variant is impossible."""
+    Each row: case, variant, kind ("as run", "input moved", "frozen equilibria"), the
+    overrides, E_A [eV] and j_crit at the first temperature [A m^-2] (quasi-steady, transfer
+    and bulk in series), or why the variant is impossible."""
     import math
 
     from femcell.sections.anode import closed_form
@@ -228,6 +229,7 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
     base = None
     for name, sets in variants:
         row = {"case": case.name, "variant": name,
+               "kind": "as run" if not sets else "input moved",
                "overrides": {k: (round(x, 12) if isinstance(x, float) else x)
                              for k, x in sets.items()}}
         try:
@@ -251,6 +253,7 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
             j = [c["j_quasi_steady_A_m2"] * window(c) / (c["theta_crit"] - c["theta_eq"])
                  for c in base]
             rows.insert(1 + k, {"case": case.name, "variant": name, "overrides": {},
+                                "kind": "frozen equilibria",
                             "activation_energy_eV": fit(j), "j_crit_first_T_A_m2": j[0]})
     return rows
 
@@ -434,7 +437,8 @@ def write_sensitivity(path, rows: list[dict]) -> dict:
     (rank 0 only). Returns {"sensitivity_table": path}."""
     import csv
 
-    keys = ("case", "variant", "activation_energy_eV", "j_crit_first_T_A_m2", "impossible")
+    keys = ("case", "variant", "kind", "activation_energy_eV", "j_crit_first_T_A_m2",
+            "impossible")
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
