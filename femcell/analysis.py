@@ -207,6 +207,9 @@ def metal_ledger(q: dict, sink: str) -> dict:
                                        - q["voided_moles"]) / max(stripped, 1e-300)}
 
 
+STOP_AT = 1.5  # a CCD ramp stops once it has stripped STOP_AT x ramp.max_stripped_fraction
+
+
 def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
     """Arrhenius fit of j_crit per case of a CCD ramp study.
 
@@ -229,7 +232,8 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
         if missing:
             warnings.append(
                 f"case {case.name!r}: no contact loss up to ramp.max_time = "
-                f"{ccfg.ramp.max_time:g} s at "
+                f"{ccfg.ramp.max_time:g} s or until the ramp had stripped "
+                f"{min(1.0, STOP_AT * ccfg.ramp.max_stripped_fraction):.0%} of the anode at "
                 + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC" for r in missing)
                 + ": these ramps have no j_crit and are left out of the Arrhenius fit")
         out = [r for r in mine if r.get("excluded_from_fit")]

@@ -244,7 +244,8 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     j_interface_limit = F kappa (theta_crit - theta_eq), j_bulk_limit = F D_v (theta_crit -
     theta_eq) / (Omega L) and, the two in series, j_quasi_steady = F (theta_crit - theta_eq)
     / (1 / kappa + Omega L / D_v) [A m^-2]; L the thickness (or l tanh(L / l) with sinks);
-    the diffusion time L^2 / D_v [s]; theta_crit, theta_eq [-]; the input energies [eV].
+    the diffusion time L^2 / D_v [s]; the Damkohler number kappa Omega L / D_v (> 1: the bulk
+    limits); theta_crit, theta_eq [-]; the input energies [eV].
     """
     import numpy as np
 
@@ -262,6 +263,8 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     out = {"j_interface_limit_A_m2": FARADAY * kappa * (tc - x_v),
            "j_bulk_limit_A_m2": FARADAY * dv * (tc - x_v) / (omega * L),
            "j_quasi_steady_A_m2": FARADAY * (tc - x_v) / (1.0 / kappa + omega * L / dv),
+           # > 1: the bulk limits, < 1: the interface (kappa Omega L / D_v)
+           "damkohler": kappa * omega * L / dv,
            "diffusion_time_s": L * L / dv, "theta_crit": tc, "theta_eq": x_v,
            "interface_barrier_eV": params.transfer_rate.activation_energy / EV}
     if v.equilibrium == "thermal":

@@ -259,21 +259,27 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
 
 
 def headline_of(fits: dict, results: list) -> dict:
-    """Fitted activation energies (with standard errors) per case, or, with one temperature,
-    the critical currents themselves."""
+    """Per case: the fitted activation energy with its standard error (when there is a fit),
+    and with several temperatures j_crit and the Damkohler number at the first one (the
+    mechanism signatures a sweep compares); with one temperature, the critical currents."""
     h = {}
+    many_t = len({r["temperature_K"] for r in results}) > 1
     for name, f in fits.items():
         h[f"E_A[{name}]"] = Value(f["activation_energy_eV"], "eV",
                                   f"Arrhenius activation energy of j_crit, case {name}")
         h[f"E_A_se[{name}]"] = Value(f["activation_energy_se_eV"], "eV",
                                      f"standard error of E_A, case {name}")
-    if not fits:
-        many_t = len({r["temperature_K"] for r in results}) > 1
-        for r in results:
-            label = (f"{r['case']}, {r['temperature_K'] - 273.15:.0f} degC" if many_t
-                     else r["case"])
-            h[f"j_crit[{label}]"] = Value(r["j_crit_A_m2"], "A m^-2",
-                                          f"critical stripping current, {label}")
+    firsts = {}
+    for r in results:  # the first temperature of every case
+        firsts.setdefault(r["case"], r)
+    for r in (firsts.values() if many_t else results):
+        label = (f"{r['case']}, {r['temperature_K'] - 273.15:.0f} degC" if many_t
+                 else r["case"])
+        h[f"j_crit[{label}]"] = Value(r["j_crit_A_m2"], "A m^-2",
+                                      f"critical stripping current, {label}")
+        if many_t:
+            h[f"damkohler[{label}]"] = Value(r.get("damkohler"), "", "kappa Omega L / D_v "
+                                             f"(> 1: bulk-limited), {label}")
     return h
 
 
@@ -341,6 +347,15 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         on_root(comm, lambda: sub.mkdir(parents=True, exist_ok=True))
     every = ccfg.output.field_every
 
+    def stop_charge(info):
+        """The ramp's charge [C m^-2] at 1.5 x max_stripped_fraction of the anode (at most
+        all of it): a j_crit after that would be left out of the fit anyway (creep can hold
+        the contact between the threshold and stop_contact for a long time)."""
+        from femcell.units import F
+
+        return (min(1.0, analysis.STOP_AT * r.max_stripped_fraction) * info["thickness_m"] * F
+                / info["metal"].molar_volume)
+
     def one(step, until_contact, csv, fields, dt=dt, max_time=r.max_time):
         physics, ctx = run.build_physics(domain, T, ccfg)
         ct = physics[-1]
@@ -366,7 +381,9 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         try:
             ProtocolRunner(problem, ct, integ, dt=dt, record=record).run(Protocol([
                 Step(*step[0], **step[1], until=Until(
-                    quantity=("contact_fraction", "below", until_contact), time=max_time))]))
+                    quantity=("contact_fraction", "below", until_contact), time=max_time,
+                    charge=stop_charge(ctx.info["anode"]) if step[0][0] == "ramp"
+                    else None))]))
         finally:
             try:
                 if writer:
