@@ -175,7 +175,11 @@ def ccd_regime(limits: dict, t_crit: float | None) -> str:
     regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
               < limits["j_bulk_limit_A_m2"] else "bulk-limited")
     if t_crit is not None and regime == "bulk-limited":
+        # transient: j ~ (rate D_v)^(1/3) (theta_crit - x_v)^(2/3), the window thermal with
+        # E_f - w when the equilibria are
+        thermal = "vacancy_formation_eV" in limits
         regime += (" (quasi-steady)" if t_crit > 10 * limits["diffusion_time_s"]
+                   else " (transient: fitted E_A tends to (E_m + 2 (E_f - w)) / 3)" if thermal
                    else " (transient: fitted E_A tends to E_m / 3)")
     return regime
 

@@ -131,7 +131,8 @@ def cmd_run(args) -> int:
         sens = [r for r in sm.get("sensitivity", []) if r["case"] == name
                 and r.get("activation_energy_eV") is not None]
         if len(sens) > 1:
-            eas = [r["activation_energy_eV"] for r in sens if r["kind"] != "frozen equilibria"]
+            eas = [r["activation_energy_eV"] for r in sens
+                   if r["kind"] in ("as run", "input moved")]
             frozen = [r for r in sens if r["variant"].startswith("x_v and theta_crit")]
             _say(f"  {'':22s} closed-form E_A with the inputs moved: {min(eas):.3f}-"
                  f"{max(eas):.3f} eV" + (f"; {frozen[0]['activation_energy_eV']:.3f} eV with "

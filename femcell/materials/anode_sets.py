@@ -20,9 +20,11 @@ class AnodeParameterSet:
         name: library key "metal|electrolyte".
         metal, electrolyte: library conductors the set belongs to.
         vacancies: diffusivity [m^2 s^-1 at 25 degC], migration_energy [J],
-            equilibrium_fraction [-].
+            equilibrium ("fixed" | "thermal"), equilibrium_fraction [-] ("fixed"),
+            formation_energy [J] and formation_entropy [k_B] ("thermal").
         interface: site_density [mol m^-2], transfer_rate [mol m^-2 s^-1 at 25 degC],
-            activation_energy [J], theta_crit [-], void_rate [mol m^-2 s^-1],
+            activation_energy [J], void_threshold ("fixed" | "wetting"), theta_crit [-]
+            ("fixed"), surface_energy [J m^-2] ("wetting"), void_rate [mol m^-2 s^-1],
             void_height [m], creep_prefactor [MPa^-n s^-1 at 25 degC], creep_exponent [-],
             creep_activation [J mol^-1], wetting_angle [rad] (the metal's contact angle on
             the bare electrolyte).

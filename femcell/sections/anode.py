@@ -8,8 +8,12 @@ creates interface vacancies) through the coupling interface.
     parameters = "na|na_beta_alumina"   # a library set: defaults for the two tables below
     region = "anode"                    # the metal's cell region (an electrode of [[kinetics]])
     collector = "anode_cc"              # facet region where vacancies are annihilated
-    [anode.vacancies]                   # diffusivity, migration_energy, equilibrium_fraction
-    [anode.interface]                   # transfer_rate, activation_energy, theta_crit, creep..
+    [anode.vacancies]                   # diffusivity, migration_energy; equilibrium =
+                                        # "fixed" (equilibrium_fraction) or "thermal"
+                                        # (formation_energy, formation_entropy [k_B])
+    [anode.interface]                   # transfer_rate, activation_energy; void_threshold =
+                                        # "fixed" (theta_crit) or "wetting" (surface_energy,
+                                        # wetting_angle); voids, creep ...
 """
 
 from __future__ import annotations
@@ -192,7 +196,8 @@ def parameters(cfg, temperature: float = T_REF):
                               "(the metal's contact angle on the bare electrolyte) or "
                               "anode.parameters")
 
-    def crit(angle):  # the critical coverage on a surface the metal wets at `angle`
+    def crit(angle, what="anode.interface.surface_energy / wetting_angle"):
+        """The critical coverage on a surface the metal wets at `angle`."""
         if itf.void_threshold == "fixed":
             return itf.theta_crit
         try:
@@ -200,8 +205,7 @@ def parameters(cfg, temperature: float = T_REF):
                 x_v, adhesion_per_site(itf.surface_energy, angle, itf.site_density),
                 temperature)
         except MaterialError as exc:
-            raise ConfigError(f"anode.interface.surface_energy / wetting_angle{where}: "
-                              f"{exc}") from None
+            raise ConfigError(f"{what}{where}: {exc}") from None
 
     tc = crit(itf.wetting_angle)
     params = InterfaceVacancyParameters(
@@ -219,7 +223,9 @@ def parameters(cfg, temperature: float = T_REF):
         try:
             params = with_interlayer(params, layer, wetting_angle=itf.wetting_angle,
                                      theta_eq=x_v, theta_crit=None if itf.void_threshold ==
-                                     "fixed" else crit(layer.wetting_angle))
+                                     "fixed" else crit(
+                                         layer.wetting_angle, "anode.interface.interlayer "
+                                         f"{layer.name!r} (its wetting angle)"))
         except MaterialError as exc:
             raise ConfigError(f"anode.interface.interlayer: {exc}") from None
     return metal, params, x_v

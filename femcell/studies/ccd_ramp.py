@@ -67,7 +67,7 @@ def run(cfg, run):
         case_cfgs = [c.refine_steps() for c in case_cfgs]
     cites = []
     for ccfg in case_cfgs:  # bad input stops here, before any folder is written
-        cites += list(parameters(ccfg)[1].citations)
+        cites += list(parameters(ccfg, ccfg.ramp.temperatures[0])[1].citations)
         for T in ccfg.ramp.temperatures:  # the thermal equilibria at every temperature
             parameters(ccfg, T)
     points = [(c, T) for c, ccfg in enumerate(case_cfgs) for T in ccfg.ramp.temperatures]
@@ -184,7 +184,8 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
     energy +- 0.03 eV, the metal's surface energy x/ 1.35, the wetting angle +- 10 deg and the
     transfer barrier +- 0.01 eV (both only without an interlayer, which sets its own), and
     kappa from an attempt frequency (Gamma_s nu exp(-E_int / k_B T), no model prefactor).
-    Each row: case, variant, kind ("as run", "input moved", "frozen equilibria"), the
+    Each row: case, variant, kind ("as run", "input moved", "model prefactor replaced",
+    "frozen equilibria"), the
     overrides, E_A [eV] and j_crit at the first temperature [A m^-2] (quasi-steady, transfer
     and bulk in series), or why the variant is impossible."""
     import math
@@ -217,7 +218,8 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
                              {"anode.interface.activation_energy":
                               itf.activation_energy + d * EV}))
     # the bare barrier: an interlayer keeps the attempt prefactor (with_interlayer)
-    variants.append((f"kappa = Gamma_s nu exp(-E_int / k_B T), nu = {ATTEMPT_FREQUENCY:.0e} Hz",
+    prefactor = f"kappa = Gamma_s nu exp(-E_int / k_B T), nu = {ATTEMPT_FREQUENCY:.0e} Hz"
+    variants.append((prefactor,
                      {"anode.interface.transfer_rate": itf.site_density * ATTEMPT_FREQUENCY
                       * math.exp(-itf.activation_energy / (K_B * T_REF_K))}))
 
@@ -229,7 +231,8 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
     base = None
     for name, sets in variants:
         row = {"case": case.name, "variant": name,
-               "kind": "as run" if not sets else "input moved",
+               "kind": ("as run" if not sets else "model prefactor replaced"
+                        if name == prefactor else "input moved"),
                "overrides": {k: (round(x, 12) if isinstance(x, float) else x)
                              for k, x in sets.items()}}
         try:
@@ -250,11 +253,17 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
         for k, (name, window) in enumerate((
                 (f"theta_crit frozen at its {t0} value", lambda c: tc0 - c["theta_eq"]),
                 (f"x_v and theta_crit frozen at their {t0} values", lambda c: tc0 - x0))):
-            j = [c["j_quasi_steady_A_m2"] * window(c) / (c["theta_crit"] - c["theta_eq"])
-                 for c in base]
-            rows.insert(1 + k, {"case": case.name, "variant": name, "overrides": {},
-                                "kind": "frozen equilibria",
-                            "activation_energy_eV": fit(j), "j_crit_first_T_A_m2": j[0]})
+            row = {"case": case.name, "variant": name, "overrides": {},
+                   "kind": "frozen equilibria"}
+            if min(window(c) for c in base) <= 0:  # x_v(T) outgrows the frozen threshold
+                row.update(activation_energy_eV=None, j_crit_first_T_A_m2=None,
+                           impossible="x_v rises above the frozen theta_crit within the "
+                           "ramp temperatures")
+            else:
+                j = [c["j_quasi_steady_A_m2"] * window(c) / (c["theta_crit"] - c["theta_eq"])
+                     for c in base]
+                row.update(activation_energy_eV=fit(j), j_crit_first_T_A_m2=j[0])
+            rows.insert(1 + k, row)
     return rows
 
 

@@ -36,6 +36,8 @@ SMALL = {
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     # one ramp each: the CLI path is the same for every case and temperature
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
+    "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
+                          '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
     "na_mechanism_map.toml": ['ramp.rate="1 mA/cm^2/min"', 'ramp.temperatures=["25 degC"]',
                               'sweep.parameters={"anode.interface.stack_pressure" = '
                               '["0 MPa", "2 MPa"]}'],

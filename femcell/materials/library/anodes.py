@@ -116,7 +116,7 @@ ANODE_SETS = {
             "'fixed')",
             "interface.void_threshold": "voids open where k_B T ln(theta / x_v) pays the work "
             "of adhesion per site, gamma (1 + cos angle) / (Gamma_s N_A), at every T (the "
-            "nucleation balance of PHYSICS.md section 3)",
+            "nucleation balance of docs/anode.md)",
             "interface.surface_energy": NA_SURFACE,
             "interface.site_density": "one atomic layer of Na sites, (N_A / Omega)^(2/3) / "
             "N_A with the CRC molar volume",
