@@ -356,3 +356,34 @@ def test_bulk_limited_jcrit_grows_as_the_cube_root_of_the_ramp_rate_when_transie
                         * (3 * np.sqrt(np.pi * dv) * dc / 4) ** (2 / 3))
     assert js == pytest.approx(expected, rel=0.02)
     assert js[1] / js[0] == pytest.approx(2.0, rel=0.02)
+
+
+def test_creep_limited_jcrit_follows_the_norton_closure():
+    """Creep control (the Na library set with stack pressure, Wang 2020 creep law): with
+    stiff condensation and fast creep the contact sits where creep closure balances the
+    void growth, d(phi_c)/dt = -(Omega / (h_v F)) (j - phi_c j_c) + (1 - phi_c) A (p /
+    phi_c)^n = 0, so the ramp's contact reaches the threshold phi* = 0.99 at
+    j_crit = phi* j_c + (1 - phi*) A (p / phi*)^n h_v F / Omega: rising as p^5, within 2 %
+    at 2 and 3 MPa (j_c the flat interface's F kappa (theta_crit - x_v))."""
+    from conftest import PROBLEMS
+
+    from femcell.config import load_config
+    from femcell.sections.anode import closed_form
+    from femcell.studies import run_study
+    from femcell.units import F
+
+    cfg = load_config(PROBLEMS / "na_ccd_ramp.toml", [
+        'ramp.temperatures=["25 degC"]', "output.fields=false", "output.plots=false",
+        "ramp.stop_contact=0.98", 'cases=[{name = "2 MPa", set = {"anode.interface.stack_pressure" = 2e6}}, '
+        '{name = "3 MPa", set = {"anode.interface.stack_pressure" = 3e6}}]'])
+    res = run_study(cfg, progress=False, write=False)
+    itf = cfg.anode.interface
+    jc = closed_form(cfg, 298.15, 20e-6)["j_interface_limit_A_m2"]
+    thr = cfg.ramp.threshold
+    js = []
+    for r, p in zip(res.quantities, (2e6, 3e6), strict=True):
+        creep = itf.creep_prefactor * (p / thr / 1e6) ** itf.creep_exponent
+        expected = thr * jc + (1 - thr) * creep * itf.void_height * F / OMEGA
+        assert r["j_crit_A_m2"] == pytest.approx(expected, rel=0.02), r["case"]
+        js.append(r["j_crit_A_m2"])
+    assert js[1] > 2 * js[0] > 2 * jc
