@@ -83,6 +83,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     raw = apply_overrides(read_study(path), list(overrides or []))
     sweep = raw.pop("sweep", None)
     params, mode, label, jobs, scale = _sweep_definition(sweep, path, jobs)
+    weibull = list(sweep.get("weibull", []))
     name = raw.get("study", {}).get("name", "sweep") if isinstance(raw.get("study"),
                                                                    dict) else "sweep"
     cfgs, points, si_points = [], [], []
@@ -157,6 +158,9 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     def clear():  # tables of an earlier sweep in this folder must not pass as this one's
         for n in names:
             (folder / n).unlink(missing_ok=True)
+        if folder.is_dir():
+            for old in folder.glob("weibull_*.png"):
+                old.unlink(missing_ok=True)
 
     on_root(comm, clear)
     with interrupt.handling():
@@ -180,12 +184,24 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
         slopes = log_slopes(results, list(params)) if scale == "log" else {}
+        fits = {}
+        for key in weibull:
+            fits[key] = weibull_of(results, key)
+            f = fits[key]
+            if progress:
+                print(f"femcell: sweep Weibull fit of {key}: " + (
+                    f"modulus {f['modulus']:.3g}, scale {f['scale']:.4g} {f['unit']}, mean "
+                    f"{f['mean']:.4g}, CoV {f['cov']:.2%} ({f['points']} points)"
+                    if f.get("modulus") is not None else f"none ({f['why']})"), flush=True)
+            if f.get("modulus") is not None:
+                weibull_plot(folder / f"weibull_{_slug(key)}.png", f, key, name)
         fio.write_json(folder / "sweep.json", {"status": "completed", "study": name,
                                                "parameters": params,
                                                "mode": mode,
                                                "jobs": jobs, "groups": ng,
                                                "mpi_ranks": comm.size, "scale": scale,
                                                **({"log_slopes": slopes} if slopes else {}),
+                                               **({"weibull": fits} if fits else {}),
                                                "results": results})
         if progress and slopes:
             for key, v in slopes.items():
@@ -247,10 +263,15 @@ def _sweep_definition(sweep, path, jobs):
     if not isinstance(sweep, dict):
         raise ConfigError(f"{path}: [sweep] must be a table")
     extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs",
-                          "scale"}
+                          "scale", "weibull"}
     if extra:
         raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
-                          "(known: parameter, values, parameters, mode, label, jobs, scale)")
+                          "(known: parameter, values, parameters, mode, label, jobs, scale, "
+                          "weibull)")
+    weibull = sweep.get("weibull", [])
+    if not (isinstance(weibull, list) and all(isinstance(w, str) and w for w in weibull)):
+        raise ConfigError(f"{path}: sweep.weibull = {weibull!r}: a list of headline names, "
+                          "e.g. [\"j_crit[library]\"]")
     scale = sweep.get("scale", "linear")
     if scale not in SCALES:
         raise ConfigError(f"{path}: sweep.scale = {scale!r}: one of {', '.join(SCALES)}")
@@ -332,6 +353,72 @@ def log_slopes(results: list[dict], params: list[str]) -> dict:
 
 
 SCALES = ("linear", "log", "logx")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or "x"
+
+
+def weibull_of(results: list[dict], key: str) -> dict:
+    """Two-parameter Weibull fit (location 0, maximum likelihood, scipy) of a headline over
+    the sweep points, e.g. j_crit over defect-population seeds:
+    F(x) = 1 - exp(-(x / scale)^modulus).
+
+    Args:
+        results: the sweep's point records.
+        key: a headline name without its unit (e.g. "j_crit[library]").
+
+    Returns:
+        {"modulus", "scale" (the headline's unit), "mean", "cov" (std / mean), "points",
+        "values", "unit"}, or {"why": ...} when fewer than 5 positive values exist.
+    """
+    import numpy as np
+    from scipy import stats
+
+    col = next((k for r in results for k in r if k == key or k.startswith(f"{key} [")), None)
+    unit = col[len(key) + 2:-1] if col and col != key else ""
+    vals = np.array([r[col] for r in results if col and isinstance(r.get(col), int | float)
+                     and np.isfinite(r[col]) and r[col] > 0], dtype=float)
+    if len(vals) < 5:
+        return {"why": f"{len(vals)} positive values of {key!r} (5 needed)", "unit": unit,
+                "points": int(len(vals))}
+    if np.ptp(vals) <= 1e-12 * vals.mean():  # no scatter at all: no finite modulus
+        return {"why": f"all {len(vals)} values of {key!r} are equal", "unit": unit,
+                "points": int(len(vals))}
+    m, _, eta = stats.weibull_min.fit(vals, floc=0.0)
+    return {"modulus": float(m), "scale": float(eta), "mean": float(vals.mean()),
+            "cov": float(vals.std(ddof=1) / vals.mean()), "points": int(len(vals)),
+            "values": vals.tolist(), "unit": unit}
+
+
+def weibull_plot(path, fit: dict, key: str, title: str) -> None:
+    """The Weibull probability plot: ln(-ln(1 - F)) against ln(x), median ranks
+    F = (i - 0.3) / (n + 0.4), and the fitted line (rank 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x = np.sort(np.asarray(fit["values"]))
+    n = len(x)
+    F = (np.arange(1, n + 1) - 0.3) / (n + 0.4)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(np.log(x), np.log(-np.log(1 - F)), "o", label=f"{n} points (median ranks)")
+    xs = np.linspace(x[0], x[-1], 50)
+    ax.plot(np.log(xs), fit["modulus"] * np.log(xs / fit["scale"]), "-",
+            label=f"Weibull: modulus {fit['modulus']:.3g}, scale {fit['scale']:.4g} "
+                  f"{fit['unit']}")
+    ax.set_xlabel(f"ln({key}" + (f" / {fit['unit']})" if fit["unit"] else ")"))
+    ax.set_ylabel("ln(-ln(1 - F))")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):

@@ -38,6 +38,7 @@ SMALL = {
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
     "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
                           '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
+    "na_ccd_scatter.toml": ["sweep.values=[1, 2]"],
     "na_mechanism_map.toml": ['ramp.rate="1 mA/cm^2/min"', 'ramp.temperatures=["25 degC"]',
                               'sweep.parameters={"anode.interface.stack_pressure" = '
                               '["0 MPa", "2 MPa"]}'],

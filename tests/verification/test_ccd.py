@@ -374,7 +374,8 @@ def test_creep_limited_jcrit_follows_the_norton_closure():
 
     cfg = load_config(PROBLEMS / "na_ccd_ramp.toml", [
         'ramp.temperatures=["25 degC"]', "output.fields=false", "output.plots=false",
-        "ramp.stop_contact=0.98", 'cases=[{name = "2 MPa", set = {"anode.interface.stack_pressure" = 2e6}}, '
+        "ramp.stop_contact=0.98",
+        'cases=[{name = "2 MPa", set = {"anode.interface.stack_pressure" = 2e6}}, '
         '{name = "3 MPa", set = {"anode.interface.stack_pressure" = 3e6}}]'])
     res = run_study(cfg, progress=False, write=False)
     itf = cfg.anode.interface
