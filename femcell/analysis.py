@@ -166,7 +166,8 @@ def first_failing_step(summaries: list[StepSummary], *, threshold: float = 0.99,
 
 def ccd_regime(limits: dict, t_crit: float | None) -> str:
     """Which step limits a ramp: "interface-limited" or "bulk-limited", the latter with
-    "(quasi-steady)" when the ramp reached j_crit after more than 10 diffusion times.
+    "(quasi-steady)" when the ramp reached j_crit after more than 10 diffusion times, or
+    "creep-limited" when creep closure carries more current than the slower of the two.
 
     Args:
         limits: {"j_interface_limit_A_m2", "j_bulk_limit_A_m2", "diffusion_time_s"}.
@@ -174,6 +175,9 @@ def ccd_regime(limits: dict, t_crit: float | None) -> str:
     """
     regime = ("interface-limited" if limits["j_interface_limit_A_m2"]
               < limits["j_bulk_limit_A_m2"] else "bulk-limited")
+    creep = limits.get("j_creep_closure_A_m2", 0.0)
+    if creep > min(limits["j_interface_limit_A_m2"], limits["j_bulk_limit_A_m2"]):
+        return f"creep-limited (closure beyond the {regime.split('-')[0]} limit)"
     if t_crit is not None and regime == "bulk-limited":
         # transient: j ~ (rate D_v)^(1/3) (theta_crit - x_v)^(2/3), the window thermal with
         # E_f - w when the equilibria are

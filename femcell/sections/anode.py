@@ -251,12 +251,14 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     theta_eq) / (Omega L) and, the two in series, j_quasi_steady = F (theta_crit - theta_eq)
     / (1 / kappa + Omega L / D_v) [A m^-2]; L the thickness (or l tanh(L / l) with sinks);
     the diffusion time L^2 / D_v [s]; the Damkohler number kappa Omega L / D_v (> 1: the bulk
-    limits); theta_crit, theta_eq [-]; the input energies [eV].
+    limits); with creep and stack pressure j_creep_closure = (1 - phi*) A (p / phi*)^n h_v F
+    / Omega [A m^-2], the current creep closure carries at the contact fraction phi* = 0.99;
+    theta_crit, theta_eq [-]; the input energies [eV].
     """
     import numpy as np
 
     from femcell.materials.core import EV
-    from femcell.units import K_B
+    from femcell.units import K_B, R
     from femcell.units import F as FARADAY
 
     metal, params, x_v = parameters(cfg, temperature)
@@ -273,6 +275,15 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
            "damkohler": kappa * omega * L / dv,
            "diffusion_time_s": L * L / dv, "theta_crit": tc, "theta_eq": x_v,
            "interface_barrier_eV": params.transfer_rate.activation_energy / EV}
+    # creep closure at a contact fraction phi* = 0.99 (the default ramp threshold): with
+    # stiff condensation the contact stays at phi* up to phi* j_c + this current
+    itf = cfg.anode.interface
+    if itf.creep_prefactor > 0 and itf.stack_pressure > 0:
+        phi = 0.99
+        rate = itf.creep_prefactor * float(np.exp(-itf.creep_activation / R * (
+            1.0 / T - 1.0 / T_REF))) * (itf.stack_pressure / phi / 1e6) ** itf.creep_exponent
+        out["j_creep_closure_A_m2"] = ((1.0 - phi) * rate * itf.void_height * FARADAY
+                                       / omega)
     if v.equilibrium == "thermal":
         out["vacancy_formation_eV"] = v.formation_energy / EV
     if cfg.anode.interface.void_threshold == "wetting":  # w = k_B T ln(theta_crit / x_v)

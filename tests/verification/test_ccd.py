@@ -386,5 +386,9 @@ def test_creep_limited_jcrit_follows_the_norton_closure():
         creep = itf.creep_prefactor * (p / thr / 1e6) ** itf.creep_exponent
         expected = thr * jc + (1 - thr) * creep * itf.void_height * F / OMEGA
         assert r["j_crit_A_m2"] == pytest.approx(expected, rel=0.02), r["case"]
+        assert r["j_creep_closure_A_m2"] == pytest.approx(expected - thr * jc, rel=1e-9)
         js.append(r["j_crit_A_m2"])
     assert js[1] > 2 * js[0] > 2 * jc
+    # the regime names creep once its closure carries more than the interface limit
+    assert [r["regime"].split(" ")[0] for r in res.quantities] == ["interface-limited",
+                                                                  "creep-limited"]
