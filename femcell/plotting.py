@@ -170,15 +170,16 @@ def _plot_3d(path, pts, cells, vals, label, title):
 
 
 def arrhenius_plot(path, results, fits, title: str):
-    """j_crit against 1000/T per case, the fitted lines, and the published activation
+    """j_crit against 1000/T per case, the fitted lines, the closed-form quasi-steady j_crit of
+    a flat, uniform interface (dotted, x), and the published activation
     energies as dashed lines (a range as a shaded wedge) through the middle of each fit; the
     legend states each case's ramp rate (the condition that differs between cases)."""
     from femcell.runs import fmt_pm
     from femcell.units import EV, K_B
 
     plt = _mpl()
-    fig, ax = plt.subplots(figsize=(7.6, 5.0), dpi=120)
-    excluded_shown = False
+    fig, ax = plt.subplots(figsize=(7.6, 6.0), dpi=120)
+    excluded_shown = closed_shown = False
     for name, fit in fits.items():
         mine = [r for r in results if r["case"] == name and r["j_crit_A_m2"] is not None]
         pts = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
@@ -195,6 +196,12 @@ def arrhenius_plot(path, results, fits, title: str):
             ax.semilogy([1000 / t for t, _ in out], [0.1 * v for _, v in out], "o",
                         mfc="none", color=line.get_color())
             excluded_shown = True
+        qs = sorted((r["temperature_K"], r["j_quasi_steady_A_m2"]) for r in mine
+                    if r.get("j_quasi_steady_A_m2"))
+        if qs:  # the closed form of a flat, uniform interface at each ramp's temperature
+            ax.semilogy([1000 / t for t, _ in qs], [0.1 * v for _, v in qs], "x:", lw=0.9,
+                        ms=4, color=line.get_color())
+            closed_shown = True
         tt = np.linspace(T.min(), T.max(), 50)
         ax.semilogy(1000 / tt, 0.1 * fit["prefactor"] * np.exp(
             -fit["activation_energy_eV"] * EV / (K_B * tt)), "-", color=line.get_color())
@@ -213,6 +220,9 @@ def arrhenius_plot(path, results, fits, title: str):
             ax.semilogy(1000 / tt, through(0.5 * (lo + hi)), "--", lw=0.9,
                         color=line.get_color())
     ax.plot([], [], "k--", lw=0.9, label="published E_A (band: range), through the fit")
+    if closed_shown:
+        ax.plot([], [], "kx:", lw=0.9, ms=4, label="closed form, flat uniform interface "
+                "(quasi-steady)")
     if excluded_shown:
         ax.plot([], [], "ko", mfc="none", label="not fitted (stripped > "
                 "ramp.max_stripped_fraction of the anode)")
@@ -220,7 +230,7 @@ def arrhenius_plot(path, results, fits, title: str):
     ax.set_ylabel("critical current density [mA/cm$^2$]")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
