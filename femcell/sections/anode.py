@@ -131,8 +131,31 @@ class AnodeSection(_Model):
         for sec in ("vacancies", "interface"):
             given = data.get(sec) or {}
             if isinstance(given, dict):
-                data[sec] = {**getattr(aset, sec), **given}
+                merged = {**getattr(aset, sec), **given}
+                unused = _unused_keys(sec, given, merged)
+                if unused:
+                    raise _error((sec, unused[0]), unused[1])
+                data[sec] = merged
         return data
+
+
+# keys read only with the "fixed" option: (section, key, option key, its fixed value)
+FIXED_ONLY = (("vacancies", "equilibrium_fraction", "equilibrium"),
+               ("interface", "theta_crit", "void_threshold"))
+
+
+def _unused_keys(sec: str, given: dict, merged: dict) -> tuple[str, str] | None:
+    """(key, message) when `given` (the file's table) sets a key that the option the
+    library set chose does not read (e.g. equilibrium_fraction while the set makes the
+    equilibrium thermal), else None. A table that names the option itself is taken as
+    meant (a dumped and re-read study names every key)."""
+    for s_, key, option in FIXED_ONLY:
+        if (s_ == sec and key in given and option not in given
+                and merged.get(option, "fixed") != "fixed"):
+            return key, (f"is read only with {option} = \"fixed\", and {option} is "
+                         f"{merged[option]!r} here (from anode.parameters); set {option} = "
+                         "\"fixed\" as well, or leave it out")
+    return None
 
 
 KEYS = {"anode": (AnodeSection, ...)}

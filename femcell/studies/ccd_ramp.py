@@ -46,11 +46,22 @@ def case_config(cfg, case, where: str | None = None):
                 set_path(data, key, value)
             except KeyError:
                 raise ConfigError(f"{where}: {key}: no such key in the study") from None
-        return type(cfg).model_validate(data)
+        out = type(cfg).model_validate(data)
     except ConfigError:
         raise
     except Exception as exc:  # pydantic.ValidationError or a bad key path
         raise ConfigError(validation_message(exc, where)) from None
+    from femcell.sections.anode import FIXED_ONLY
+
+    for sec, key, option in FIXED_ONLY:  # a value its option does not read
+        path = f"anode.{sec}.{key}"
+        if (path in case.set and getattr(out, "anode", None) is not None
+                and getattr(getattr(out.anode, sec), option) != "fixed"):
+            raise ConfigError(f"{where}: {path} is read only with anode.{sec}.{option} = "
+                              f"\"fixed\", and it is "
+                              f"{getattr(getattr(out.anode, sec), option)!r} here; set that "
+                              "as well")
+    return out
 
 
 def run(cfg, run):

@@ -261,6 +261,10 @@ NA_CCD = (PROBLEMS / "na_ccd_ramp.toml").read_text()
     (['anode.vacancies.formation_energy="0.05 eV"'],
      ["anode.vacancies", "equilibrium vacancy fraction"]),
     (['anode.vacancies.equilibrium="warm"'], ["anode.vacancies.equilibrium", "warm"]),
+    (["anode.vacancies.equilibrium_fraction=1e-3"],
+     ["anode.vacancies.equilibrium_fraction", "fixed", "thermal"]),
+    (['cases=[{name="x", set={"anode.interface.theta_crit"=0.02}}]'],
+     ["cases.x.set", "anode.interface.theta_crit", "fixed", "wetting"]),
 ])
 def test_ccd_bad_anode_input(shared_tmp, capsys, sets, needles):
     path = _write(shared_tmp, NA_CCD, "na_ccd.toml")
