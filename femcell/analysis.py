@@ -250,8 +250,9 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
                 f"case {case.name!r}: left out of the Arrhenius fit at "
                 + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC ({r['excluded_from_fit']})"
                             for r in out))
-        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for r in mine
-              if r["j_crit_A_m2"] is not None and not r.get("excluded_from_fit")]
+        used = [r for r in mine
+                if r["j_crit_A_m2"] is not None and not r.get("excluded_from_fit")]
+        ok = [(r["temperature_K"], r["j_crit_A_m2"]) for r in used]
         if len({t for t, _ in ok}) < 2:
             if len(ccfg.ramp.temperatures) > 1:
                 warnings.append(f"case {case.name!r}: fewer than two temperatures with a "
@@ -270,12 +271,10 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
             if mine[0].get(key) is not None:  # the energies the thermodynamics adds
                 fit["set_barriers_eV"][name] = mine[0][key]
         # the same fit of the closed-form quasi-steady j_crit of a flat, uniform interface
-        qs = [(r["temperature_K"], r["j_quasi_steady_A_m2"]) for r in mine
-              if r["j_crit_A_m2"] is not None and not r.get("excluded_from_fit")
-              and r.get("j_quasi_steady_A_m2")]
-        if len(qs) == len(ok):
-            fit["closed_form_ea_eV"] = arrhenius_fit([t for t, _ in qs],
-                                                     [j for _, j in qs])["activation_energy_eV"]
+        if all(r.get("j_quasi_steady_A_m2") for r in used):
+            fit["closed_form_ea_eV"] = arrhenius_fit(
+                [r["temperature_K"] for r in used],
+                [r["j_quasi_steady_A_m2"] for r in used])["activation_energy_eV"]
         fits[case.name] = fit
     return fits, warnings
 

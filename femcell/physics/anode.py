@@ -123,6 +123,19 @@ def wetting_theta_crit(theta_crit: float, theta_eq: float, angle_from: float,
     return out
 
 
+def creep_rate_prefactor(prefactor: float, activation: float, temperature: float) -> float:
+    """Norton creep prefactor A(T) = A_ref exp(-Q / R (1/T - 1/T_ref)) [MPa^-n s^-1].
+
+    Args:
+        prefactor: A_ref at 25 degC [MPa^-n s^-1].
+        activation: Q [J mol^-1].
+        temperature: T [K].
+    """
+    from femcell.units import R
+
+    return prefactor * float(np.exp(-activation / R * (1.0 / temperature - 1.0 / T_REF)))
+
+
 def thermal_vacancy_fraction(formation_energy: float, formation_entropy: float,
                              temperature: float) -> float:
     """Equilibrium vacancy site fraction of a metal, x_v = exp(S_f / k_B) exp(-E_f / k_B T).
@@ -267,7 +280,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         T0 = self.temperature(0.0)
         self._T = const(T0)
         self._kappa = const(p.transfer_rate(T0))
-        self._eps = const(self._creep_rate_prefactor(T0))
+        self._eps = const(creep_rate_prefactor(p.creep_prefactor, p.creep_activation, T0))
         s_ = self.side
         th, ph = self.theta.u(s_), self.phi.u(s_)
         cv = self.vac.field.u(s_) * self.vac.material.c_max  # SI vacancy concentration
@@ -316,14 +329,6 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self._coupling = {self.vac.field.name: self.vac.insertion_term(wc * self.J_t, s_,
                                                                        dN, self.wS)}
         self._compile_quantities()
-
-    def _creep_rate_prefactor(self, T: float) -> float:
-        """A(T) = A_ref exp(-Q / R (1/T - 1/T_ref)) [MPa^-n s^-1] (A_ref at 25 degC)."""
-        p = self.params
-        from femcell.units import R
-
-        return p.creep_prefactor * float(np.exp(-p.creep_activation / R
-                                                * (1.0 / T - 1.0 / T_REF)))
 
     # -------------------------------------------------------------- electrode coupling
     def contact(self, side: str):
@@ -405,7 +410,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         if T != float(self._T.value):
             self._T.value = T
             self._kappa.value = self.params.transfer_rate(T)
-            self._eps.value = self._creep_rate_prefactor(T)
+            self._eps.value = creep_rate_prefactor(
+                self.params.creep_prefactor, self.params.creep_activation, T)
             return True
         return False
 

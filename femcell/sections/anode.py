@@ -132,19 +132,19 @@ class AnodeSection(_Model):
             given = data.get(sec) or {}
             if isinstance(given, dict):
                 merged = {**getattr(aset, sec), **given}
-                unused = _unused_keys(sec, given, merged)
+                unused = unused_keys(sec, given, merged)
                 if unused:
                     raise _error((sec, unused[0]), unused[1])
                 data[sec] = merged
         return data
 
 
-# keys read only with the "fixed" option: (section, key, option key, its fixed value)
+# keys read only with the "fixed" option: (section, key, the option's key)
 FIXED_ONLY = (("vacancies", "equilibrium_fraction", "equilibrium"),
                ("interface", "theta_crit", "void_threshold"))
 
 
-def _unused_keys(sec: str, given: dict, merged: dict) -> tuple[str, str] | None:
+def unused_keys(sec: str, given: dict, merged: dict) -> tuple[str, str] | None:
     """(key, message) when `given` (the file's table) sets a key that the option the
     library set chose does not read (e.g. equilibrium_fraction while the set makes the
     equilibrium thermal), else None. A table that names the option itself is taken as
@@ -153,8 +153,8 @@ def _unused_keys(sec: str, given: dict, merged: dict) -> tuple[str, str] | None:
         if (s_ == sec and key in given and option not in given
                 and merged.get(option, "fixed") != "fixed"):
             return key, (f"is read only with {option} = \"fixed\", and {option} is "
-                         f"{merged[option]!r} here (from anode.parameters); set {option} = "
-                         "\"fixed\" as well, or leave it out")
+                         f"{merged[option]!r} here (from anode.parameters or the study); set "
+                         f"{option} = \"fixed\" as well, or leave it out")
     return None
 
 
@@ -280,8 +280,9 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     """
     import numpy as np
 
-    from femcell.materials.core import EV
-    from femcell.units import K_B, R
+    from femcell.materials.core import EV, Arrhenius
+    from femcell.physics.anode import creep_rate_prefactor
+    from femcell.units import K_B
     from femcell.units import F as FARADAY
 
     metal, params, x_v = parameters(cfg, temperature)
@@ -289,7 +290,7 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     omega, T, L = metal.molar_volume, temperature, thickness
     if v.sink_spacing:  # bulk sinks shorten the diffusion length: l tanh(L / l)
         L = v.sink_spacing * float(np.tanh(L / v.sink_spacing))
-    dv = v.diffusivity * float(np.exp(-v.migration_energy / K_B * (1.0 / T - 1.0 / T_REF)))
+    dv = Arrhenius(v.diffusivity, v.migration_energy)(T)
     tc, kappa = params.theta_crit, params.transfer_rate(T)
     out = {"j_interface_limit_A_m2": FARADAY * kappa * (tc - x_v),
            "j_bulk_limit_A_m2": FARADAY * dv * (tc - x_v) / (omega * L),
@@ -303,8 +304,8 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     itf = cfg.anode.interface
     if itf.creep_prefactor > 0 and itf.stack_pressure > 0:
         phi = 0.99
-        rate = itf.creep_prefactor * float(np.exp(-itf.creep_activation / R * (
-            1.0 / T - 1.0 / T_REF))) * (itf.stack_pressure / phi / 1e6) ** itf.creep_exponent
+        rate = creep_rate_prefactor(itf.creep_prefactor, itf.creep_activation, T) * (
+            itf.stack_pressure / phi / 1e6) ** itf.creep_exponent
         out["j_creep_closure_A_m2"] = ((1.0 - phi) * rate * itf.void_height * FARADAY
                                        / omega)
     if v.equilibrium == "thermal":

@@ -8,7 +8,6 @@ published activation energy. Every (case, temperature) ramp is one point of a sw
 from __future__ import annotations
 
 import json
-import re
 import time as _time
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from femcell.runs import status_of
 from femcell.solvers import SolverError, StepController, TimeIntegrator
 from femcell.studies.lifecycle import as_config_error
 from femcell.studies.results import Value
-from femcell.studies.sweeps import set_path
-from femcell.units import T_REF as T_REF_K
+from femcell.studies.sweeps import set_path, slug
+from femcell.units import T_REF
 
 
 def case_config(cfg, case, where: str | None = None):
@@ -51,16 +50,15 @@ def case_config(cfg, case, where: str | None = None):
         raise
     except Exception as exc:  # pydantic.ValidationError or a bad key path
         raise ConfigError(validation_message(exc, where)) from None
-    from femcell.sections.anode import FIXED_ONLY
+    if getattr(out, "anode", None) is not None:  # a value its option does not read
+        from femcell.sections.anode import unused_keys
 
-    for sec, key, option in FIXED_ONLY:  # a value its option does not read
-        path = f"anode.{sec}.{key}"
-        if (path in case.set and getattr(out, "anode", None) is not None
-                and getattr(getattr(out.anode, sec), option) != "fixed"):
-            raise ConfigError(f"{where}: {path} is read only with anode.{sec}.{option} = "
-                              f"\"fixed\", and it is "
-                              f"{getattr(getattr(out.anode, sec), option)!r} here; set that "
-                              "as well")
+        for sec in ("vacancies", "interface"):
+            given = {k.split(".", 2)[2]: v for k, v in case.set.items()
+                     if k.startswith(f"anode.{sec}.")}
+            bad = unused_keys(sec, given, getattr(out.anode, sec).model_dump())
+            if bad:
+                raise ConfigError(f"{where}: anode.{sec}.{bad[0]}: {bad[1]}")
     return out
 
 
@@ -78,9 +76,8 @@ def run(cfg, run):
         case_cfgs = [c.refine_steps() for c in case_cfgs]
     cites = []
     for ccfg in case_cfgs:  # bad input stops here, before any folder is written
-        cites += list(parameters(ccfg, ccfg.ramp.temperatures[0])[1].citations)
         for T in ccfg.ramp.temperatures:  # the thermal equilibria at every temperature
-            parameters(ccfg, T)
+            cites += list(parameters(ccfg, T)[1].citations)
     points = [(c, T) for c, ccfg in enumerate(case_cfgs) for T in ccfg.ramp.temperatures]
     try:
         ng = n_groups(comm, len(points), jobs)
@@ -232,7 +229,7 @@ def sensitivity(case, ccfg, thickness: float) -> list[dict]:
     prefactor = f"kappa = Gamma_s nu exp(-E_int / k_B T), nu = {ATTEMPT_FREQUENCY:.0e} Hz"
     variants.append((prefactor,
                      {"anode.interface.transfer_rate": itf.site_density * ATTEMPT_FREQUENCY
-                      * math.exp(-itf.activation_energy / (K_B * T_REF_K))}))
+                      * math.exp(-itf.activation_energy / (K_B * T_REF))}))
 
     def fit(j):
         return (analysis.arrhenius_fit(temps, j)["activation_energy_eV"] if len(temps) > 1
@@ -305,7 +302,7 @@ def headline_of(fits: dict, results: list) -> dict:
 
 def ramp_folder(run, case, T) -> Path:
     """ramps/<case>_<T in degC>C of the run folder."""
-    return run.folder / "ramps" / f"{slug(case.name)}_{T - 273.15:.0f}C"
+    return run.folder / "ramps" / f"{slug(case.name, "case")}_{T - 273.15:.0f}C"
 
 
 def done_before(run, folder: Path, inputs: dict, comm) -> dict | None:
@@ -346,9 +343,6 @@ def save_done(run, folder: Path, inputs: dict, result: dict, comm) -> None:
                                      {"inputs": inputs, "result": result}))
 
 
-def slug(text: str) -> str:
-    """A folder-name-safe version of a label (letters, digits, '-', '_')."""
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or "case"
 
 
 def ramp(run, ccfg, case, T, domain) -> dict:

@@ -194,7 +194,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
                     f"{f['mean']:.4g}, CoV {f['cov']:.2%} ({f['points']} points)"
                     if f.get("modulus") is not None else f"none ({f['why']})"), flush=True)
             if f.get("modulus") is not None:
-                weibull_plot(folder / f"weibull_{_slug(key)}.png", f, key, name)
+                weibull_plot(folder / f"weibull_{slug(key)}.png", f, key, name)
         fio.write_json(folder / "sweep.json", {"status": "completed", "study": name,
                                                "parameters": params,
                                                "mode": mode,
@@ -355,10 +355,12 @@ def log_slopes(results: list[dict], params: list[str]) -> dict:
 SCALES = ("linear", "log", "logx")
 
 
-def _slug(text: str) -> str:
+def slug(text: str, fallback: str = "x") -> str:
+    """A folder- and file-name-safe version of a label (letters, digits, '.', '-', '_'), or
+    `fallback` when nothing is left."""
     import re
 
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or "x"
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_") or fallback
 
 
 def weibull_of(results: list[dict], key: str) -> dict:
