@@ -144,9 +144,16 @@ class ProtocolRunner:
         tol = self.stoichiometry_tol or STOICHIOMETRY_TOL
         return stoichiometry_limits(self.problem.physics, tol, electrodes_only=True)
 
+    def _indicators(self) -> frozenset:
+        """The 0/1 quantities of the problem's physics (Physics.indicators)."""
+        return frozenset().union(*(getattr(p, "indicators", frozenset())
+                                   for p in getattr(self.problem, "physics", [])))
+
     @staticmethod
-    def until_events(step: Step) -> list[Event]:
-        """The voltage, current and quantity conditions of a step as located events."""
+    def until_events(step: Step, indicators=frozenset()) -> list[Event]:
+        """The voltage, current and quantity conditions of a step as located events; a
+        quantity condition on one of `indicators` (0/1 quantities of the physics, which
+        jump) is not located inside a step (Event.locate)."""
         u = step.until
         out = []
 
@@ -181,7 +188,8 @@ class ProtocolRunner:
                 x = st.quantities.get(name)
                 return math.inf if x is None else sign * (x - value)
 
-            out.append(Event(f"{name}_{how}", dist, max(UNTIL_RTOL * abs(value), 1e-12)))
+            out.append(Event(f"{name}_{how}", dist, max(UNTIL_RTOL * abs(value), 1e-12),
+                             locate=name not in indicators))
         return out
 
     def run(self, protocol: Protocol, resume: tuple[dict, dict] | None = None
@@ -228,7 +236,7 @@ class ProtocolRunner:
                 self.problem.set_mode("default")
             if not mid:
                 integ.dt = integ.ctl.dt_initial = step.dt or self.dt
-            integ.set_events(limits + self.until_events(step))
+            integ.set_events(limits + self.until_events(step, self._indicators()))
             if mid:  # the step size and the located events as they were
                 integ.restore_state(resume[1])
             t_stop = t0 + self._time_limit(step)

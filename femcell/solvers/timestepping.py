@@ -61,6 +61,10 @@ class Event:
         tolerance: how far past the limit a step may end (distance in [-tolerance, 0]);
             a step that overshoots further is rejected and retried shorter.
         describe: f(state) -> one line saying what was reached (default: name and time).
+        locate: False for a limit whose distance jumps (a 0/1 indicator): it has no crossing
+            inside a step to aim at, so the first converged step that reaches it (distance
+            <= 0, by any amount) is taken and the limit is reached at its end (the time is
+            known to within that step).
 
     An event is armed while its distance is > 0. One that starts at or beyond its limit
     (distance <= 0) ends the run only if the state moves further out by more than the
@@ -71,6 +75,7 @@ class Event:
     distance: Callable
     tolerance: float
     describe: Callable | None = None
+    locate: bool = True
 
     def __post_init__(self):
         if not self.tolerance > 0:
@@ -266,6 +271,10 @@ class TimeIntegrator:
             if g0 <= 0.0:  # not armed: started at or beyond the limit
                 if g1 < min(self._ref[key], 0.0) - tol and reached is None:
                     reached = ev
+                continue
+            if not ev.locate:  # a jump: reached at the end of the step that crosses it
+                if g1 <= 0.0:
+                    reached = reached or ev
                 continue
             if g1 > 0.0 or g1 < -tol:
                 if g1 < -tol:

@@ -183,14 +183,33 @@ def test_staggered_sweeps_that_do_not_converge_reject_the_step(cell):
     pb.close()
 
 
-def _growing_problem(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
+class Indicated(Irreversible):
+    """Irreversible with a 0/1 quantity "c_active_full" (mean concentration at or above
+    `level`), declared an indicator (it jumps, like a short: Physics.indicators)."""
+
+    indicators = frozenset({"c_active_full"})
+
+    def __init__(self, *args, level: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level = level
+
+    def quantities(self) -> dict:
+        q = super().quantities()
+        q["c_active_full"] = 1.0 if q["c_active_mean"] >= self.level else 0.0
+        return q
+
+
+def _growing_problem(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True,
+                     level: float | None = None):
     """The intercalation composite with a concentration that may only grow (the pattern of
     phase-field damage) in the last group, charged so that a step of 5 s grows it over ~26
-    sweeps: (StaggeredProblem, its ChargeTransport), initialised."""
+    sweeps: (StaggeredProblem, its ChargeTransport), initialised. With `level`, the
+    concentration physics has the indicator "c_active_full" (Indicated)."""
     mat = IntercalationMaterial("test", CMAX, (Arrhenius(1e-12),), law=Constant(),
                                 ocv=lambda th: 3.9 - 0.3 * th)
-    c = Irreversible(mat, [], initial=0.5 * CMAX, region="active", name="c_active",
-                     bounded=bounded)
+    kind, extra = (Irreversible, {}) if level is None else (Indicated, {"level": level})
+    c = kind(mat, [], initial=0.5 * CMAX, region="active", name="c_active",
+             bounded=bounded, **extra)
     law = ButlerVolmer(Arrhenius(20.0))
     ct = ChargeTransport({"anode": Conductor("metal", Arrhenius(1e7), "electron"),
                           "electrolyte": Conductor("se", Arrhenius(0.1))},
@@ -234,18 +253,20 @@ def test_run_sweeps_carry_a_growing_bounded_field_to_the_same_solution(cell):
     assert not rep.converged and n_cap == 10
 
 
-def _limited_protocol(cell, limit: float, max_sweeps: int = 6, stop_on=()):
+def _limited_protocol(cell, limit: float, max_sweeps: int = 6, stop_on=(),
+                      indicator: bool = False):
     """Two 5 s current steps of `_growing_problem` (run_sweeps 100), each until the mean
-    concentration rises above `limit` [mol/m^3], `stop_on` the runner's: (runner,
+    concentration rises above `limit` [mol/m^3] (`indicator`: until the 0/1 quantity
+    c_active_full, at that level, rises above 0.5), `stop_on` the runner's: (runner,
     integrator, problem, mean concentration at the end)."""
     from femcell.experiment import Protocol
     from femcell.protocol import ProtocolRunner
 
-    pb, ct = _growing_problem(cell, max_sweeps, 100)
+    pb, ct = _growing_problem(cell, max_sweeps, 100, level=limit if indicator else None)
+    until = ["c_active_full", "above", 0.5] if indicator else ["c_active_mean", "above", limit]
     protocol = Protocol.from_dicts(
         [{"kind": "current", "current_density": 100.0, "dt": 5.0, "label": f"s{k}",
-          "until": {"time": 5.0, "quantity": ["c_active_mean", "above", limit]}}
-         for k in range(2)])
+          "until": {"time": 5.0, "quantity": until}} for k in range(2)])
     integ = TimeIntegrator(pb, StepController(dt_initial=5.0, adaptive=False, max_cuts=2,
                                               order=1))
     runner = ProtocolRunner(pb, ct, integ, dt=5.0, stop_on=stop_on)
@@ -291,6 +312,35 @@ def test_a_limit_reached_while_the_bounded_field_still_grows_ends_the_run_there(
                                              stop_on=("c_active_mean_above",))
     assert len(runner.summaries) == 1 and pb.limit_stops == 0
     assert runner.ended_by.startswith("c_active_mean_above")
+
+
+def test_a_limit_on_an_indicator_ends_the_step_that_reaches_it_without_cuts(cell):
+    """A limit on a 0/1 quantity that the physics declares an indicator (a short: it jumps
+    when the last ligament breaks) is not located inside the step: the first converged step
+    that reaches it is accepted, ends the protocol step at its end and the run (stop_on),
+    with no rejected step. The same 0/1 quantity not declared is bisected in time (a
+    crossing that no step can land on: many rejected, ever shorter steps)."""
+    rep, n, _, ref = _growing(cell, 100, 0)
+    c0 = 0.5 * CMAX
+    limit = c0 + 0.9 * (ref - c0)
+    runner, integ, pb, c = _limited_protocol(cell, limit, max_sweeps=100, indicator=True,
+                                             stop_on=("c_active_full_above",))
+    assert integ.rejected == 0 and integ.steps == 1 and pb.limit_stops == 0
+    assert len(runner.summaries) == 1
+    assert runner.summaries[0].reason == "c_active_full_above"
+    assert runner.summaries[0].t_end == pytest.approx(5.0)
+    assert runner.ended_by.startswith("c_active_full_above")
+    assert c == pytest.approx(ref, rel=1e-8)  # the step's equilibrium, past the limit
+    # not declared: the same quantity is aimed at by bisection (ever shorter steps)
+    names = Indicated.indicators
+    try:
+        Indicated.indicators = frozenset()
+        runner, integ, pb, c = _limited_protocol(cell, limit, max_sweeps=100, indicator=True,
+                                                 stop_on=("c_active_full_above",))
+    finally:
+        Indicated.indicators = names
+    assert integ.rejected >= 5
+    assert min(r["dt"] for r in integ.log) < 5.0 / 16
 
 
 def test_a_quantity_limit_reached_with_the_charge_names_the_quantity():
