@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.femcell-installed
 DEMO_STUDY ?= problems/na_ccd_ramp.toml
 PYTEST_ARGS ?=
+# the one-rank pass runs its test files on two pytest workers (pytest-xdist; a file stays on
+# one worker, in order): the machine's second core is otherwise idle there
+SERIAL_WORKERS ?= 2
 
 .PHONY: demo test test-serial test-mpi bench lint venv clean
 
@@ -32,7 +35,7 @@ demo: $(STAMP)
 test: test-serial test-mpi
 
 test-serial: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(SERIAL_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # One mpiexec per test folder (cli), per group of unit files or per test file (verification,
 # studies): a long MPI process accumulates MPICH communicator context ids (MUMPS
