@@ -70,7 +70,7 @@ class MetalFilament(Physics):
     symmetric = False
     time_dependent = True
     step_hook = True  # the deposited charge is summed over accepted steps
-    indicators = frozenset({"filament_short"})  # jumps when the last ligament breaks
+    indicators = frozenset({"filament_short", "filament_open"})  # 0/1: they jump
     quadrature_degree = None  # None: 2 * (degree + 2), 6 for P1 (see setup)
 
     def __init__(self, charge, damage, *, electrode: str, law: KineticLaw,

@@ -178,6 +178,45 @@ def test_plating_same_on_one_and_all_ranks():
         assert par.headline[key].value == pytest.approx(ser.headline[key].value, rel=0.01)
 
 
+SHORT_STUDY = PROBLEMS / "li_dendrite_short.toml"
+SHORT_SETS = ["fracture.k_ic=0.5 MPa m^0.5", "plating.substeps=2", "output.fields=false",
+              'plating.currents=["4 mA/cm^2", "8 mA/cm^2", "16 mA/cm^2", "32 mA/cm^2"]',
+              "geometry.params.refine.h=1.25 um"]
+
+
+def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks():
+    """li_dendrite_short with a weak electrolyte (K_IC 0.5 MPa m^0.5, band h = l/2) run to its
+    short: the steps before the CCD pass their charge; in the CCD step the broken
+    electrolyte reaches the anode, the run ends there (no later step) at the end of a time
+    step (the 0/1 short is not bisected: the short charge is a whole number of substeps);
+    the CCD lies above the onset. On all ranks the same CCD, onset and short charge, the
+    peak pressure within 1 %."""
+    cfg = load_config(SHORT_STUDY, SHORT_SETS)
+    res = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    h, steps = res.headline, res.summary["plating_steps"]
+    ccd = h["ccd"].value
+    assert ccd is not None
+    first = next(k for k, st in enumerate(steps) if st["shorted"])
+    assert steps[first]["current_density_A_m2"] == ccd and len(steps) == first + 1
+    assert steps[first]["ended_by"] == "filament_short_above"
+    assert all(st["ended_by"] == "charge" for st in steps[:first])
+    assert first >= 1  # the first step does not short: the CCD is not an upper bound
+    sub = cfg.plating.charge / cfg.plating.substeps
+    n_sub = h["short_charge"].value / sub
+    assert n_sub == pytest.approx(round(n_sub), abs=1e-6) and 1 <= round(n_sub) <= 2
+    assert h["final_filament_depth"].value == pytest.approx(20e-6, abs=1.25e-6)
+    assert h["onset_current"].value is not None and h["onset_current"].value <= ccd
+    assert res.summary["steps"]["limit_stops"] + res.summary["steps"]["rejected"] <= 2
+    if COMM.size > 1:
+        ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+        for key in ("ccd", "onset_current"):
+            assert ser.headline[key].value == h[key].value, key
+        assert ser.headline["short_charge"].value == pytest.approx(h["short_charge"].value,
+                                                                   rel=1e-9)
+        assert ser.headline["peak_pressure"].value == pytest.approx(
+            h["peak_pressure"].value, rel=0.01)
+
+
 @pytest.mark.parametrize("sets, needles", [
     (["filament.counter_electrode=cathode"], ["filament.counter_electrode"]),
     (["filament.electrode=separator"], ["filament.electrode", "separator"]),
