@@ -210,6 +210,12 @@ def headline_of(cfg, info, rows, steps) -> dict:
                          " (the first step: an upper bound)" if short is not None
                          and short is steps[0] else ""))
     if short is not None:
+        passed = [st for st in steps if st["step"] < short["step"]]
+        h["ccd_lower_bound"] = Value(
+            passed[-1]["current_density_A_m2"] if passed else None, "A m^-2",
+            "current of the last step that passed its charge without a short: the CCD lies "
+            "between it and ccd (the current ladder's resolution; a slope fitted to ccd "
+            "carries this quantisation, not only its standard error)")
         h["short_charge"] = Value(short["charge_C_m2"], "C m^-2", "charge passed in the step "
                                   "that shorted, to the end of the time step in which the "
                                   "metal reached the counter electrode" + (

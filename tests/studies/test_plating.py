@@ -184,15 +184,21 @@ SHORT_SETS = ["fracture.k_ic=0.5 MPa m^0.5", "plating.substeps=2", "output.field
               "geometry.params.refine.h=1.25 um"]
 
 
-def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks():
+@pytest.fixture(scope="module")
+def short_run():
+    """li_dendrite_short with SHORT_SETS on all ranks: (config, result)."""
+    cfg = load_config(SHORT_STUDY, SHORT_SETS)
+    return cfg, run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+
+
+def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks(short_run):
     """li_dendrite_short with a weak electrolyte (K_IC 0.5 MPa m^0.5, band h = l/2) run to its
     short: the steps before the CCD pass their charge; in the CCD step the broken
     electrolyte reaches the anode, the run ends there (no later step) at the end of a time
     step (the 0/1 short is not bisected: the short charge is a whole number of substeps);
     the CCD lies above the onset. On all ranks the same CCD, onset and short charge, the
     peak pressure within 1 %."""
-    cfg = load_config(SHORT_STUDY, SHORT_SETS)
-    res = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    cfg, res = short_run
     h, steps = res.headline, res.summary["plating_steps"]
     ccd = h["ccd"].value
     assert ccd is not None
@@ -201,6 +207,7 @@ def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks()
     assert steps[first]["ended_by"] == "filament_short_above"
     assert all(st["ended_by"] == "charge" for st in steps[:first])
     assert first >= 1  # the first step does not short: the CCD is not an upper bound
+    assert h["ccd_lower_bound"].value == steps[first - 1]["current_density_A_m2"] < ccd
     sub = cfg.plating.charge / cfg.plating.substeps
     n_sub = h["short_charge"].value / sub
     assert n_sub == pytest.approx(round(n_sub), abs=1e-6) and 1 <= round(n_sub) <= 2
@@ -215,6 +222,24 @@ def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks()
                                                                    rel=1e-9)
         assert ser.headline["peak_pressure"].value == pytest.approx(
             h["peak_pressure"].value, rel=0.01)
+
+
+@one_rank("test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks")
+def test_a_tougher_electrolyte_shorts_at_a_higher_current(short_run):
+    """The same cell as the short test with K_IC doubled (1 MPa m^0.5): the CCD rises (the
+    Griffith picture: in proportion to K_IC; the full sweep gives a log-log slope 1.5 over
+    its current ladder), and the onset with it; the Griffith pressure doubles exactly."""
+    weak = short_run[1]
+    tough = run_study(load_config(SHORT_STUDY, SHORT_SETS + [
+        "fracture.k_ic=1 MPa m^0.5",
+        'plating.currents=["8 mA/cm^2", "16 mA/cm^2", "32 mA/cm^2"]']),
+        progress=False, write=False)
+    hw, ht = weak.headline, tough.headline
+    assert hw["ccd"].value == 80.0
+    assert ht["ccd"].value is not None and ht["ccd"].value >= 2 * hw["ccd"].value
+    assert ht["onset_current"].value > hw["onset_current"].value
+    assert ht["griffith_pressure"].value / hw["griffith_pressure"].value == pytest.approx(
+        2.0, rel=0.02)
 
 
 @pytest.mark.parametrize("sets, needles", [
