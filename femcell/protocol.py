@@ -6,7 +6,9 @@ at the first of its until-conditions (time, voltage above/below, charge passed, 
 above/below in a hold, or a quantity crossing a threshold). Time and charge limits are hit
 exactly; voltage, current and quantity limits are located like a lab's cut-off: a step that
 overshoots one by more than its tolerance (VOLTAGE_TOL, UNTIL_RTOL) is rejected and retried
-shorter (femcell.solvers.timestepping.Event). Every step also stops at the stoichiometry
+shorter (femcell.solvers.timestepping.Event); a quantity that is a 0/1 indicator of the
+physics (Physics.indicators, e.g. a short) jumps and is not located: the step that reaches it
+ends there. Every step also stops at the stoichiometry
 limits (c = c_max or 0) of every intercalation electrode (reason "stoichiometry limit").
 The runner restarts the time step at every step change, ramps currents and held voltages
 over a rise time, and records per-step quantities. Findings (CCD, fits): femcell.analysis.

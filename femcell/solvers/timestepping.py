@@ -8,7 +8,9 @@ steps that are too large and sets the next step.
 Events (cut-offs: a stoichiometry, voltage or quantity limit) are located, not just
 detected: a converged step whose state lies beyond a limit by more than the event's
 tolerance is rejected and retried with a shorter step aimed at the crossing (regula falsi,
-Illinois variant, on the signed distance to the limit), so a run stops ON its limit.
+Illinois variant, on the signed distance to the limit), so a run stops ON its limit. An
+event whose distance jumps (`locate=False`: a 0/1 indicator) has no crossing to aim at: the
+first converged step that reaches it is taken.
 
 A problem that can watch limits while it solves (`watch(check)`: a staggered solve whose
 crack runs through) may end a solve at a limit it reached before converging (`at_limit` in
@@ -251,7 +253,7 @@ class TimeIntegrator:
             return None  # gave up aiming (see _stop_aiming)
         for ev in self.events:
             br = self._brackets.get(id(ev))
-            if br is None:
+            if br is None or not ev.locate:  # (a bracket of an older checkpoint)
                 continue
             target = -0.5 * ev.tolerance
             h_lo = (self._g[id(ev)] - target) * br["lo_scale"]

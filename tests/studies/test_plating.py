@@ -228,7 +228,7 @@ def test_the_plating_ccd_is_the_step_that_shorts_the_same_on_one_and_all_ranks(s
 def test_a_tougher_electrolyte_shorts_at_a_higher_current(short_run):
     """The same cell as the short test with K_IC doubled (1 MPa m^0.5): the CCD rises (the
     Griffith picture: in proportion to K_IC; the full sweep gives a log-log slope 1.5 over
-    its current ladder), and the onset with it; the Griffith pressure doubles exactly."""
+    its current ladder), and the onset with it."""
     weak = short_run[1]
     tough = run_study(load_config(SHORT_STUDY, SHORT_SETS + [
         "fracture.k_ic=1 MPa m^0.5",
@@ -238,8 +238,6 @@ def test_a_tougher_electrolyte_shorts_at_a_higher_current(short_run):
     assert hw["ccd"].value == 80.0
     assert ht["ccd"].value is not None and ht["ccd"].value >= 2 * hw["ccd"].value
     assert ht["onset_current"].value > hw["onset_current"].value
-    assert ht["griffith_pressure"].value / hw["griffith_pressure"].value == pytest.approx(
-        2.0, rel=0.02)
 
 
 @pytest.mark.parametrize("sets, needles", [

@@ -330,6 +330,7 @@ def test_a_limit_on_an_indicator_ends_the_step_that_reaches_it_without_cuts(cell
     assert runner.summaries[0].reason == "c_active_full_above"
     assert runner.summaries[0].t_end == pytest.approx(5.0)
     assert runner.ended_by.startswith("c_active_full_above")
+    assert integ.log[-1].get("event") == "c_active_full_above"  # fired in the integrator
     assert c == pytest.approx(ref, rel=1e-8)  # the step's equilibrium, past the limit
     # not declared: the same quantity is aimed at by bisection (ever shorter steps)
     names = Indicated.indicators
