@@ -148,8 +148,7 @@ class ProtocolRunner:
 
     def _indicators(self) -> frozenset:
         """The 0/1 quantities of the problem's physics (Physics.indicators)."""
-        return frozenset().union(*(getattr(p, "indicators", frozenset())
-                                   for p in getattr(self.problem, "physics", [])))
+        return frozenset().union(*(p.indicators for p in self.problem.physics))
 
     @staticmethod
     def until_events(step: Step, indicators=frozenset()) -> list[Event]:

@@ -344,7 +344,6 @@ def save_done(run, folder: Path, inputs: dict, result: dict, comm) -> None:
 
 
 
-
 def ramp(run, ccfg, case, T, domain) -> dict:
     """One current ramp of case `case` at temperature T [K] on domain (its communicator):
     j_crit, regime, metal ledger, optional time to contact loss at a fixed current. With
