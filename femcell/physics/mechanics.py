@@ -193,7 +193,8 @@ class Elasticity(Physics):
         creep: {cell region: creep law} with `rate(sigma_eq [Pa], T [K])` -> equivalent creep
             rate [1/s] as a UFL-capable function (femcell.materials.mechanical.NortonCreep).
         temperature: T [K], a float or a function of time [s] (thermal strain, creep).
-        reference_temperature: T_0 [K] of zero thermal strain.
+        reference_temperature: T_0 [K] of zero thermal strain; None: the temperature at
+            t = 0 (stress free as built: a temperature study then has no thermal stress).
         concentration: None or (concentration [mol m^-3] on the mesh, c_0 [mol m^-3]): the
             chemical swelling Omega (c - c_0) / 3 per direction; the concentration is a UFL
             expression or a callable returning one at set-up (e.g. of a diffusion field).
@@ -219,7 +220,7 @@ class Elasticity(Physics):
 
     def __init__(self, materials: dict, bcs=(), *, mode: str = "3d", orientations=None,
                  creep: dict | None = None, temperature=298.15,
-                 reference_temperature: float = 298.15, concentration=None, body_force=None,
+                 reference_temperature: float | None = None, concentration=None, body_force=None,
                  degree: int = 1, name: str = "u", length_scale: float | None = None,
                  load_factor=None, anchor: bool = False, report_regions=()):
         if mode not in MODES:
@@ -234,7 +235,8 @@ class Elasticity(Physics):
         self.orientations = orientations
         self.creep = dict(creep or {})
         self.temperature = time_function(temperature)
-        self.reference_temperature = float(reference_temperature)
+        self.reference_temperature = float(self.temperature(0.0) if reference_temperature
+                                           is None else reference_temperature)
         self.concentration = concentration
         self.body_force = body_force
         self.degree = degree

@@ -106,7 +106,9 @@ class MechanicsSection(_Model):
     anchor: bool = False  # hold a free body (a particle) on a weak elastic foundation
     report: list[str] = []  # facet regions: mean normal and in-surface (hoop) stress
     degree: Literal[1, 2] | None = None  # displacement degree (default: solver.degree)
-    reference_temperature: Temperature = 298.15
+    # T_0 of zero thermal strain; None: the study temperature (the cell is stress free as
+    # built and held at its test temperature; give a value to study thermal stresses)
+    reference_temperature: Temperature | None = None
     bc: list[MechanicsBC] = Field(default=[], min_length=0)
 
     @model_validator(mode="after")

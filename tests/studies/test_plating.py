@@ -124,6 +124,40 @@ def test_where_kinetics_limit_the_griffith_current_falls_as_a_to_the_minus_half(
     assert np.log(est[1] / est[0]) / np.log(4.0) == pytest.approx(-0.5, abs=0.05)
 
 
+@one_rank("test_run_lifecycle: li_dendrite_temperature.toml (one point through the CLI)")
+def test_temperature_moves_the_flaw_pressure_only_through_the_kinetics():
+    """The temperature sweep's cell at 0 and 80 degC, kinetics limited (i0 = 0.5 mA/cm^2 at
+    25 degC, activation 0.3 eV; Wagner length >> a) at 0.1 mA/cm^2: the saturated metal
+    pressure is the one whose stress shift Omega p / F eats the flat interface's
+    Butler-Volmer overpotential at that current and temperature (closed form, 3 %), a factor
+    ~13 between 0 and 80 degC, and the Griffith pressure is the same at both (the toughness
+    and the elastic constants do not change with T, and the cell is stress free at its test
+    temperature: no thermal mismatch stress opens or shuts the flaw)."""
+    import numpy as np
+
+    from femcell.materials import get_material
+    from femcell.units import K_B, R
+
+    omega = get_material("li").molar_volume
+    i0_ref, ea, j = 5.0, 0.3 * 1.602176634e-19, 1.0  # A/m^2, J, A/m^2
+    pressures, griffith = [], []
+    for T in (273.15, 353.15):
+        sets = ['plating.currents=["0.1 mA/cm^2"]', "plating.substeps=3",
+                "output.fields=false", f"temperature={T} K",
+                "kinetics.0.exchange_current_density=0.5 mA/cm^2",
+                "kinetics.1.exchange_current_density=0.5 mA/cm^2"]
+        res = run_study(load_config(PROBLEMS / "li_dendrite_flaw_size.toml", sets),
+                        progress=False, write=False)
+        p = res.quantities[-1]["crack_pressure"]
+        i0 = i0_ref * np.exp(-ea / K_B * (1 / T - 1 / 298.15))
+        eta = 2 * R * T / F * np.arcsinh(j / (2 * i0))  # alpha_a = alpha_c = 0.5
+        assert omega * p / F == pytest.approx(eta, rel=0.03), T
+        pressures.append(p)
+        griffith.append(res.headline["griffith_pressure"].value)
+    assert pressures[0] / pressures[1] > 10
+    assert griffith[1] == pytest.approx(griffith[0], rel=1e-12)
+
+
 STUDY_3D = PROBLEMS / "li_dendrite_3d.toml"
 
 

@@ -21,6 +21,9 @@ from femcell.materials.mechanical import (  # noqa: E402
 )
 from femcell.units import N_A  # noqa: E402
 
+CRC_EXPANSION = ("CRC Handbook of Chemistry and Physics: linear thermal expansion "
+                 "coefficient of Li at 25 degC, 46e-6 K^-1")
+
 MASIAS2019 = ("A. Masias et al., 'Elastic, plastic, and creep mechanical properties of "
               "lithium metal', J. Mater. Sci. 54 (2019) 2585, doi:10.1007/s10853-018-2971-3: "
               "polycrystal E = 7.8 GPa, G = 2.8 GPa, nu = 0.38, yield ~0.5 MPa, creep stress "
@@ -36,8 +39,9 @@ ROY2021 = ("A. Roy, N. A. Fleck, V. S. Deshpande, Extreme Mech. Lett. 46 (2021) 
 
 MECHANICS = MechanicalMaterial(
     name="li",
-    elastic=ElasticSolid("li", youngs_modulus=7.8e9, poisson_ratio=0.38,
-                         citations=(MASIAS2019,)),
+    elastic=ElasticSolid("li",
+                         thermal_expansion=46e-6, youngs_modulus=7.8e9, poisson_ratio=0.38,
+                         citations=(MASIAS2019, CRC_EXPANSION)),
     creep=NortonCreep(prefactor=0.01, stress_ref=1e6, exponent=6.56,
                       activation_energy=37e3 / N_A,
                       citations=(ROY2021, MASIAS2019, LEPAGE2019)),

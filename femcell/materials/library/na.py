@@ -21,6 +21,9 @@ from femcell.materials.mechanical import (  # noqa: E402
 )
 from femcell.units import N_A  # noqa: E402
 
+CRC_EXPANSION = ("CRC Handbook of Chemistry and Physics: linear thermal expansion "
+                 "coefficient of Na at 25 degC, 71e-6 K^-1")
+
 WANG2020 = ("M. J. Wang, J.-Y. Chang, J. B. Wolfenstine, J. Sakamoto, 'Analysis of elastic, "
             "plastic, and creep properties of sodium metal and implications for solid-state "
             "batteries', Materialia 12 (2020) 100792: E = 4.6 GPa (acoustic), yield 0.19-0.28 "
@@ -36,8 +39,9 @@ NU_NOTES = ("Na: nu = 0.34 (value as given in the design notes; not verified aga
 
 MECHANICS = MechanicalMaterial(
     name="na",
-    elastic=ElasticSolid("na", youngs_modulus=4.6e9, poisson_ratio=0.34,
-                         citations=(WANG2020, NU_NOTES)),
+    elastic=ElasticSolid("na",
+                         thermal_expansion=71e-6, youngs_modulus=4.6e9, poisson_ratio=0.34,
+                         citations=(WANG2020, NU_NOTES, CRC_EXPANSION)),
     creep=NortonCreep(prefactor=0.53, stress_ref=1e6, exponent=5.0,
                       activation_energy=44e3 / N_A,
                       citations=(WANG2020, WANG2020_A, NACHTRIEB1952)),
