@@ -183,7 +183,8 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
-        slopes = log_slopes(results, list(params)) if scale == "log" else {}
+        slopes = (log_slopes(results, list(params), arrhenius=scale == "arrhenius")
+                  if scale in ("log", "arrhenius") else {})
         fits = {}
         for key in weibull:
             fits[key] = weibull_of(results, key)
@@ -200,13 +201,16 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
                                                "mode": mode,
                                                "jobs": jobs, "groups": ng,
                                                "mpi_ranks": comm.size, "scale": scale,
-                                               **({"log_slopes": slopes} if slopes else {}),
+                                               **({FIT_NAMES[scale]: slopes}
+                                                  if slopes else {}),
                                                **({"weibull": fits} if fits else {}),
                                                "results": results})
         if progress and slopes:
             for key, v in slopes.items():
-                print(f"femcell: sweep log-log slope of {key} against "
-                      f"{next(iter(params))}: {v['slope']:.3f} +- {v['stderr']:.2g} "
+                what = (f"activation energy of {key}" if scale == "arrhenius" else
+                        f"log-log slope of {key} against {next(iter(params))}")
+                unit = " eV" if scale == "arrhenius" else ""
+                print(f"femcell: sweep {what}: {v['slope']:.3f} +- {v['stderr']:.2g}{unit} "
                       f"({v['points']} points)", flush=True)
         keys = ["value", *[k for k in params if k != "value"]]
         for r in results:  # the union: headlines may differ from point to point
@@ -275,6 +279,10 @@ def _sweep_definition(sweep, path, jobs):
     scale = sweep.get("scale", "linear")
     if scale not in SCALES:
         raise ConfigError(f"{path}: sweep.scale = {scale!r}: one of {', '.join(SCALES)}")
+    first = sweep.get("parameter") or next(iter(sweep.get("parameters") or {}), "")
+    if scale == "arrhenius" and not str(first).split(".")[-1].endswith("temperature"):
+        raise ConfigError(f"{path}: sweep.scale = \"arrhenius\" needs a temperature as the "
+                          f"(first) swept parameter, got {first!r}")
     if ("parameter" in sweep) == ("parameters" in sweep):
         both = "parameter" in sweep
         raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
@@ -321,15 +329,19 @@ def _si_value(cfg, dotted: str, value):
     return node if isinstance(node, int | float | str | bool) or node is None else value
 
 
-def log_slopes(results: list[dict], params: list[str]) -> dict:
+def log_slopes(results: list[dict], params: list[str], arrhenius: bool = False) -> dict:
     """Least-squares slope of log(headline) against log(first parameter), per headline
     column with at least 3 positive points (one swept parameter; a grid gives none): the
-    exponent of a power law, e.g. -1/2 for a Griffith CCD against the flaw size.
+    exponent of a power law, e.g. -1/2 for a Griffith CCD against the flaw size. With
+    `arrhenius` the first parameter is a temperature T [K] and the slope is taken against
+    -1 / (k_B T) [eV^-1]: the apparent activation energy [eV] of the headline.
 
     Returns:
         {column: {"slope", "stderr", "points"}}.
     """
     import numpy as np
+
+    from femcell.units import E_CHARGE, K_B
 
     if len(params) != 1:
         return {}
@@ -342,7 +354,9 @@ def log_slopes(results: list[dict], params: list[str]) -> dict:
                and r[key] > 0 and r[params[0]] > 0]
         if len({x for x, _ in pts}) < 3:
             continue
-        x, y = np.log(np.array(pts, dtype=float)).T
+        x, y = np.array(pts, dtype=float).T
+        x = -E_CHARGE / (K_B * x) if arrhenius else np.log(x)
+        y = np.log(y)
         (slope, icpt), cov = np.polyfit(x, y, 1, cov="unscaled")
         dof = len(x) - 2
         res = y - (slope * x + icpt)
@@ -352,7 +366,10 @@ def log_slopes(results: list[dict], params: list[str]) -> dict:
     return out
 
 
-SCALES = ("linear", "log", "logx")
+SCALES = ("linear", "log", "logx", "arrhenius")
+# what sweep.json calls the fitted slopes of each scale (the slopes against log x, or the
+# activation energies [eV] against -1 / k_B T)
+FIT_NAMES = {"log": "log_slopes", "arrhenius": "activation_energies_eV"}
 
 
 def slug(text: str, fallback: str = "x") -> str:
@@ -426,13 +443,16 @@ def weibull_plot(path, fit: dict, key: str, title: str) -> None:
 def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
     """Headline numbers against the first swept parameter (a grid: one line per value of the
     others; zip: one line, the others move with it), the first six that change between the
-    points; axes as `scale`: linear, log-log or log x; nothing when the first parameter is
+    points; axes as `scale`: linear, log-log, log x or Arrhenius (log y against 1000 / T);
+    nothing when the first parameter is
     not numeric."""
     from femcell.plotting import _mpl
 
     x0 = [r[params[0]] for r in results]
     if not all(isinstance(v, int | float) for v in x0):
         return None
+    arrhenius = scale == "arrhenius"
+    xof = (lambda t: 1000.0 / t) if arrhenius else (lambda v: v)  # noqa: E731
     keys = list(dict.fromkeys(k for r in results for k, v in r.items()
                               if isinstance(v, float) and k not in params and k != "value"))
     if len(results) > 1:  # a headline that is the same at every point says nothing here
@@ -452,7 +472,8 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
         groups.setdefault(g, []).append(r)
     for ax, key in zip(axes[:, 0], keys, strict=True):
         for g, rows in groups.items():
-            pts = sorted((r[params[0]], r[key]) for r in rows if r.get(key) is not None)
+            pts = sorted((xof(r[params[0]]), r[key]) for r in rows
+                         if r.get(key) is not None)
             if pts:
                 ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
                     f"{p.split('.')[-1]} = {v:.4g}" if isinstance(v, float) else
@@ -460,12 +481,14 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
         ax.set_ylabel(key, fontsize=8)
         if scale in ("log", "logx"):
             ax.set_xscale("log")
-        if scale == "log" and all(r.get(key) is None or r[key] > 0 for r in results):
+        if scale in ("log", "arrhenius") and all(r.get(key) is None or r[key] > 0
+                                                 for r in results):
             ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
         if len(groups) > 1:
             ax.legend(fontsize=7)
-    axes[-1, 0].set_xlabel(f"{params[0]} (SI units)")
+    axes[-1, 0].set_xlabel(f"1000 / {params[0]} [1/K]" if arrhenius else
+                           f"{params[0]} (SI units)")
     axes[0, 0].set_title(title)
     fig.tight_layout()
     fig.savefig(path)

@@ -78,6 +78,25 @@ def test_log_slopes_recover_power_laws():
     assert log_slopes(results, ["p", "q"]) == {}  # a grid: no single exponent
 
 
+def test_arrhenius_slopes_are_activation_energies():
+    """scale = "arrhenius": the slope of ln(headline) against -1 / (k_B T) is its activation
+    energy in eV (0.3 eV back to 1e-12; the T^-1 prefactor of an exchange current over the
+    charge-transfer resistance RT / F i0 takes k_B T ~ 0.027 eV off)."""
+    from femcell.units import EV, K_B
+
+    T = np.array([273.15, 298.15, 323.15, 353.15])
+    results = [{"temperature": t, "i0": 2.0 * np.exp(-0.3 * EV / (K_B * t)),
+                "g": np.exp(-0.3 * EV / (K_B * t)) / t} for t in T]
+    s = log_slopes(results, ["temperature"], arrhenius=True)
+    assert s["i0"]["slope"] == pytest.approx(0.3, abs=1e-12)
+    assert s["g"]["slope"] == pytest.approx(0.3 - K_B * 310 / EV, abs=2e-3)
+    assert _sweep_definition({"parameter": "temperature", "values": [1, 2],
+                              "scale": "arrhenius"}, "s.toml", None)[4] == "arrhenius"
+    with pytest.raises(ConfigError, match="arrhenius.*needs a temperature.*'a.b'"):
+        _sweep_definition({"parameter": "a.b", "values": [1, 2], "scale": "arrhenius"},
+                          "s.toml", None)
+
+
 def test_sweep_scale_is_checked():
     assert _sweep_definition({"parameter": "a.b", "values": [1, 2], "scale": "log"}, "s.toml",
                              None)[4] == "log"
