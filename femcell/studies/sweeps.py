@@ -331,7 +331,8 @@ def _si_value(cfg, dotted: str, value):
 
 def log_slopes(results: list[dict], params: list[str], arrhenius: bool = False) -> dict:
     """Least-squares slope of log(headline) against log(first parameter), per headline
-    column with at least 3 positive points (one swept parameter; a grid gives none): the
+    column with at least 3 positive points that are not all the same (one swept parameter;
+    a grid gives none): the
     exponent of a power law, e.g. -1/2 for a Griffith CCD against the flaw size. With
     `arrhenius` the first parameter is a temperature T [K] and the slope is taken against
     -1 / (k_B T) [eV^-1]: the apparent activation energy [eV] of the headline.
@@ -355,6 +356,8 @@ def log_slopes(results: list[dict], params: list[str], arrhenius: bool = False) 
         if len({x for x, _ in pts}) < 3:
             continue
         x, y = np.array(pts, dtype=float).T
+        if y.max() - y.min() <= 1e-9 * y.max():  # the same at every point: nothing to fit
+            continue
         x = -E_CHARGE / (K_B * x) if arrhenius else np.log(x)
         y = np.log(y)
         (slope, icpt), cov = np.polyfit(x, y, 1, cov="unscaled")

@@ -90,6 +90,8 @@ def test_arrhenius_slopes_are_activation_energies():
     s = log_slopes(results, ["temperature"], arrhenius=True)
     assert s["i0"]["slope"] == pytest.approx(0.3, abs=1e-12)
     assert s["g"]["slope"] == pytest.approx(0.3 - K_B * 310 / EV, abs=2e-3)
+    constant = [{**r, "k": 1.25e6} for r in results]  # the same at every T: no fit
+    assert "k" not in log_slopes(constant, ["temperature"], arrhenius=True)
     assert _sweep_definition({"parameter": "temperature", "values": [1, 2],
                               "scale": "arrhenius"}, "s.toml", None)[4] == "arrhenius"
     with pytest.raises(ConfigError, match="arrhenius.*needs a temperature.*'a.b'"):
