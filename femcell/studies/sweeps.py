@@ -279,10 +279,6 @@ def _sweep_definition(sweep, path, jobs):
     scale = sweep.get("scale", "linear")
     if scale not in SCALES:
         raise ConfigError(f"{path}: sweep.scale = {scale!r}: one of {', '.join(SCALES)}")
-    first = sweep.get("parameter") or next(iter(sweep.get("parameters") or {}), "")
-    if scale == "arrhenius" and not str(first).split(".")[-1].endswith("temperature"):
-        raise ConfigError(f"{path}: sweep.scale = \"arrhenius\" needs a temperature as the "
-                          f"(first) swept parameter, got {first!r}")
     if ("parameter" in sweep) == ("parameters" in sweep):
         both = "parameter" in sweep
         raise ConfigError(f"{path}: [sweep] needs either 'parameter' with 'values' or a "
@@ -297,6 +293,11 @@ def _sweep_definition(sweep, path, jobs):
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise ConfigError(f"{path}: sweep.parameters must be a table of dotted key = "
                               "[values], e.g. {\"interface.void_rate\" = [1e-3, 3e-3]}")
+    if scale == "arrhenius":
+        names = ", ".join(map(repr, params))
+        if len(params) != 1 or not next(iter(params)).split(".")[-1].endswith("temperature"):
+            raise ConfigError(f"{path}: sweep.scale = \"arrhenius\" needs one swept "
+                              f"parameter, a temperature (e.g. \"temperature\"), got {names}")
     mode = sweep.get("mode", "grid")
     label = sweep.get("label")
     if label is None:
@@ -490,7 +491,7 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
         ax.grid(alpha=0.3, which="both")
         if len(groups) > 1:
             ax.legend(fontsize=7)
-    axes[-1, 0].set_xlabel(f"1000 / {params[0]} [1/K]" if arrhenius else
+    axes[-1, 0].set_xlabel(f"1000 K / {params[0]}" if arrhenius else
                            f"{params[0]} (SI units)")
     axes[0, 0].set_title(title)
     fig.tight_layout()

@@ -94,9 +94,15 @@ def test_arrhenius_slopes_are_activation_energies():
     assert "k" not in log_slopes(constant, ["temperature"], arrhenius=True)
     assert _sweep_definition({"parameter": "temperature", "values": [1, 2],
                               "scale": "arrhenius"}, "s.toml", None)[4] == "arrhenius"
-    with pytest.raises(ConfigError, match="arrhenius.*needs a temperature.*'a.b'"):
+    with pytest.raises(ConfigError, match="arrhenius.*needs one swept parameter, a "
+                                          "temperature.*got 'a.b'"):
         _sweep_definition({"parameter": "a.b", "values": [1, 2], "scale": "arrhenius"},
                           "s.toml", None)
+    with pytest.raises(ConfigError, match="got 'temperature', 'a.b'"):  # no single slope
+        _sweep_definition({"parameters": {"temperature": [1, 2], "a.b": [3, 4]},
+                           "mode": "zip", "scale": "arrhenius"}, "s.toml", None)
+    with pytest.raises(ConfigError, match="sweep.parameters must be a table"):
+        _sweep_definition({"parameters": 5, "scale": "arrhenius"}, "s.toml", None)
 
 
 def test_sweep_scale_is_checked():

@@ -103,7 +103,7 @@ def test_free_thermal_expansion_is_stress_free():
         s = _norm(ufl.inner(sig, sig), dom.comm) / (150e9 * alpha * dT * L ** 1.5)
         assert err < 1e-10 and s < 1e-10, (ref, err, s)
         assert mech.describe()["reference_temperature_K"] == (ref or 298.15 + dT)
-    prob.close()
+        prob.close()
 
 
 def _rotation(angles):
