@@ -132,6 +132,9 @@ class PhaseFieldFracture(Physics):
             smallest cell size: a band two element rows thick).
         intact: facet regions held at d = 0 (e.g. loading grips: a crack centred on a free
             boundary costs half the surface energy, so a uniform bar would break there).
+        cracking_region: None (every cell may break) or the cell region that cracks: the
+            nodes of all other cells but its own (so its boundary stays free: a flaw reaches
+            its surface) are held at d = 0, e.g. the metal electrodes next to a ceramic.
         j_integral: None or (direction, layer [m]): report the energy release rate of a
             crack growing along `direction` (a gdim-vector) as the G-theta domain integral
             (the J-integral in domain form, Destuynder / Li-Shih-Needleman)
@@ -152,7 +155,7 @@ class PhaseFieldFracture(Physics):
                  split: str = "voldev", residual_stiffness: float = 1e-6, pressure=None,
                  stack_stress: float = 0.0, initial_cracks=(),
                  crack_half_width: float | None = None, j_integral=None, intact=(),
-                 weak=None, name: str = "d"):
+                 weak=None, cracking_region: str | None = None, name: str = "d"):
         if model not in MODELS:
             raise MaterialError(f"fracture model {model!r}: one of {', '.join(MODELS)}")
         if split not in SPLITS:
@@ -189,6 +192,7 @@ class PhaseFieldFracture(Physics):
                                for c in initial_cracks]
         self._half_width = crack_half_width
         self.intact = tuple(intact)
+        self.cracking_region = cracking_region
         self.j_integral = None
         if j_integral is not None:
             direction, layer = j_integral
@@ -239,6 +243,19 @@ class PhaseFieldFracture(Physics):
             self.ell / (self.gc * self.ell ** n_int)))
         self._crack_dofs = self._initial_crack_dofs()
         self._dbcs = []
+        self.held_dofs = 0
+        if self.cracking_region is not None:
+            # only the cracking region breaks (a ductile metal next to a ceramic does not):
+            # nodes of other cells are held at d = 0, its own (its boundary too) are free
+            inside = dolfinx.fem.locate_dofs_topological(
+                V, domain.tdim, domain.cells(self.cracking_region, include_ghosts=True))
+            held = np.setdiff1d(np.arange(V.dofmap.index_map.size_local
+                                          + V.dofmap.index_map.num_ghosts, dtype=np.int32),
+                                inside).astype(np.int32)
+            self._crack_dofs = np.setdiff1d(self._crack_dofs, held).astype(np.int32)
+            self.held_dofs = domain.comm.allreduce(
+                int(np.sum(held < V.dofmap.index_map.size_local)), op=MPI.SUM)
+            self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), held, V))
         for region in self.intact:
             dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
                                                        domain.facets(region))
@@ -547,5 +564,6 @@ class PhaseFieldFracture(Physics):
                     "points": len(self.weak[0]), "cells": getattr(self, "weak_cells", None)},
                 "initial_crack_half_width_m": getattr(self, "crack_half_width", None),
                 "intact_regions": list(self.intact),
+                "cracking_region": self.cracking_region, "held_dofs": self.held_dofs,
                 "j_integral": None if self.j_integral is None else {
                     "direction": self.j_integral[0].tolist(), "layer_m": self.j_integral[1]}}

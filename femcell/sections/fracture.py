@@ -294,7 +294,7 @@ def build(cfg, ctx) -> list:
                               initial_cracks=[c if isinstance(c, dict) else [tuple(p) for p in c]
                                               for c in cracks],
                               crack_half_width=f.crack_half_width,
-                              intact=tuple(f.intact), weak=weak,
+                              intact=tuple(f.intact), weak=weak, cracking_region=f.region,
                               j_integral=None if f.j_integral is None else (
                                   tuple(f.j_integral.direction), f.j_integral.layer))
     frac.toughness_source = how

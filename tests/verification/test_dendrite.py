@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import layered_builder, one_rank
 
+from femcell._dolfinx import MPI
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor
 from femcell.physics.charge import ChargeTransport
@@ -244,3 +245,55 @@ def test_below_the_critical_current_the_flaw_pressure_saturates():
     assert OMEGA * p[-1] / F < bound
     assert rows[-1]["crack_length"] < rows[0]["crack_length"] + 0.2 * ELL_F
     _check_ledger(rows)
+
+
+@pytest.mark.parametrize("region", ["electrolyte", None])
+def test_only_the_cracking_region_breaks(region):
+    """`cracking_region`: a flaw drawn from 2 um inside the plated Li into the electrolyte
+    starts broken only in the electrolyte (its nodes on the Li interface included: the flaw
+    reaches the surface), and the pressurised flaw leaves the metal intact (d = 0 at every
+    node of the metal but the interface's). Without it the same flaw starts broken in the
+    Li too, the case the option is for."""
+    from femcell.materials.mechanical import get_mechanics
+    from femcell.physics.fracture import PhaseFieldFracture
+    from femcell.physics.mechanics import Displacement, Elasticity
+    from femcell.solvers.staggered import StaggeredProblem
+
+    ls = W = 60e-6
+    xi = LE + ls  # the electrolyte | cathode interface (x)
+    dom = Domain.from_builder(layered_builder(
+        [LE, ls, LE], W, W / 6,
+        refine=[(xi - 2 * A_FLAW, xi + 4 * ELL_F, W / 2 - 3 * ELL_F, W / 2 + 3 * ELL_F,
+                 ELL_F / 2)]))
+    li, llzo = get_mechanics("li").elastic, get_mechanics("llzo").elastic
+    mech = Elasticity({"anode": li, "electrolyte": llzo, "cathode": li},
+                      [Displacement("anode_cc", {"x": 0.0, "y": 0.0}),
+                       Displacement("cathode_cc", {"x": 0.0})], mode="plane_strain")
+    e_prime = llzo.youngs_modulus / (1 - llzo.poisson_ratio ** 2)
+    frac = PhaseFieldFracture(mech, toughness=K_IC ** 2 / e_prime, length=ELL_F, model="AT1",
+                              split="none", pressure=5e6, cracking_region=region,
+                              initial_cracks=[((xi + 2e-6, W / 2), (xi - A_FLAW, W / 2))])
+    prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-5,
+                            max_sweeps=100)
+    prob.initialise()
+    x = frac.V.tabulate_dof_coordinates()[:, 0]
+    d = frac.field.u.x.array
+    metal = x > xi + 1e-9
+    mouth = (np.abs(x - xi) < 1e-9) & (d > 0.99)
+
+    def count(mask):
+        return dom.comm.allreduce(int(mask.sum()), op=MPI.SUM)
+
+    if region is None:
+        assert count(metal & (d > 0.99)) > 0
+        assert frac.describe()["held_dofs"] == 0
+        prob.close()
+        return
+    assert count(mouth) > 0 and count(metal & (d != 0)) == 0
+    assert frac.describe()["held_dofs"] > 0
+    assert prob.solve_step(1.0, 1.0, 1, None).converged
+    prob.accept()
+    d = frac.field.u.x.array
+    assert count(metal & (d != 0)) == 0
+    assert count((x < xi - 1e-9) & (d > 0.5)) > 0  # the flaw itself is still there
+    prob.close()
