@@ -132,9 +132,11 @@ class PhaseFieldFracture(Physics):
             smallest cell size: a band two element rows thick).
         intact: facet regions held at d = 0 (e.g. loading grips: a crack centred on a free
             boundary costs half the surface energy, so a uniform bar would break there).
-        cracking_region: None (every cell may break) or the cell region that cracks: the
-            nodes of all other cells but its own (so its boundary stays free: a flaw reaches
-            its surface) are held at d = 0, e.g. the metal electrodes next to a ceramic.
+        cracking_region: None (every cell may break) or the cell region that cracks, e.g. the
+            electrolyte between metal electrodes: the damage equation, the degradation and the
+            crack-face pressure act on its cells only (its interfaces with the other cells are
+            free boundaries of the phase field: a crack may end on them at no extra cost), and
+            the nodes of the other cells that are not on its boundary are held at d = 0.
         j_integral: None or (direction, layer [m]): report the energy release rate of a
             crack growing along `direction` (a gdim-vector) as the G-theta domain integral
             (the J-integral in domain form, Destuynder / Li-Shih-Needleman)
@@ -237,7 +239,10 @@ class PhaseFieldFracture(Physics):
         self.lower = dolfinx.fem.Function(V, name=f"{self.name}_lower")
         self._p = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
         self._sn = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.stack_stress))
-        self._w, self._dx = mech._w, mech._dx
+        # the cracking region's cells only: its surfaces (an interface with a metal that does
+        # not break) are free boundaries of the phase field, as the body's outer ones are
+        self._w = mech._w
+        self._dx = mech._dx if self.cracking_region is None else domain.dx(self.cracking_region)
         n_int = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         self._sd = dolfinx.fem.Constant(mesh, PETSc.ScalarType(
             self.ell / (self.gc * self.ell ** n_int)))
@@ -281,6 +286,10 @@ class PhaseFieldFracture(Physics):
         # crack-face pressure (zero unless set: pressure or volume control), less the stack
         # stress that presses the faces closed (superposition)
         F += (self._p - self._sn) * ufl.inner(self._vec(u), ufl.grad(q)) * w_ * self._dx
+        if self.cracking_region is not None:
+            # a term of zero weight over every cell: the held nodes outside the region keep
+            # their (Dirichlet) rows in the matrix's sparsity
+            F += dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0)) * d * q * w_ * mech._dx
         self._F = self._sd * F
         # terms added to the displacement residual (scaled as the mechanics residual)
         v = ufl.TestFunction(mech.V)
