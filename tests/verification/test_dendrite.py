@@ -151,6 +151,23 @@ A_FLAW, ELL_F, K_IC = 10e-6, 1.25e-6, 0.2e6  # m, m, Pa m^0.5 (a model toughness
 # Griffith pressure of this flaw, ~33 MPa, is reached within seconds at 5 mA/cm^2)
 
 
+def _li_llzo_li_flaw(**fracture):
+    """Plane-strain Li | LLZO | Li (library elastic constants) held at its current collectors,
+    and an AT1 phase field (toughness K_IC^2 / E' of LLZO, l = ELL_F, no split) with the
+    given PhaseFieldFracture keywords: (mechanics, fracture)."""
+    from femcell.materials.mechanical import get_mechanics
+    from femcell.physics.fracture import PhaseFieldFracture
+    from femcell.physics.mechanics import Displacement, Elasticity
+
+    li, llzo = get_mechanics("li").elastic, get_mechanics("llzo").elastic
+    mech = Elasticity({"anode": li, "electrolyte": llzo, "cathode": li},
+                      [Displacement("anode_cc", {"x": 0.0, "y": 0.0}),
+                       Displacement("cathode_cc", {"x": 0.0})], mode="plane_strain")
+    e_prime = llzo.youngs_modulus / (1 - llzo.poisson_ratio ** 2)
+    return mech, PhaseFieldFracture(mech, toughness=K_IC ** 2 / e_prime, length=ELL_F,
+                                    model="AT1", split="none", **fracture)
+
+
 def _plate_into_flaw(current, dt, steps):
     """Li | LLZO (120 um) | Li, plated at the cathode, with a surface flaw (an initial crack
     10 um deep) at the plated interface: charge transport + filament (one group), elasticity
@@ -159,8 +176,6 @@ def _plate_into_flaw(current, dt, steps):
     of the flaw (K_IC,eff = sqrt(Gc_eff E'), Y = 1.12)."""
     from femcell import analytic_mechanics as am
     from femcell.materials.mechanical import get_mechanics
-    from femcell.physics.fracture import PhaseFieldFracture
-    from femcell.physics.mechanics import Displacement, Elasticity
     from femcell.solvers.staggered import StaggeredProblem
 
     ls = W = 120e-6
@@ -174,13 +189,9 @@ def _plate_into_flaw(current, dt, steps):
     ch = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
                                 InterfaceKinetics("cathode", "electrolyte", law)],
                          current_density=current)
-    li, llzo = get_mechanics("li").elastic, get_mechanics("llzo").elastic
-    mech = Elasticity({"anode": li, "electrolyte": llzo, "cathode": li},
-                      [Displacement("anode_cc", {"x": 0.0, "y": 0.0}),
-                       Displacement("cathode_cc", {"x": 0.0})], mode="plane_strain")
+    mech, frac = _li_llzo_li_flaw(initial_cracks=[((xi, W / 2), (xi - A_FLAW, W / 2))])
+    llzo = get_mechanics("llzo").elastic
     e_prime = llzo.youngs_modulus / (1 - llzo.poisson_ratio ** 2)
-    frac = PhaseFieldFracture(mech, toughness=K_IC ** 2 / e_prime, length=ELL_F, model="AT1",
-                              split="none", initial_cracks=[((xi, W / 2), (xi - A_FLAW, W / 2))])
     fil = MetalFilament(ch, frac, electrode="cathode", law=law, molar_volume=OMEGA)
     prob = StaggeredProblem(
         dom, [ch, mech, frac, fil], [[ch, fil], [mech], [frac]], rtol=0.0, atol=1e-5,
@@ -254,9 +265,6 @@ def test_only_the_cracking_region_breaks(region):
     reaches the surface), and the pressurised flaw leaves the metal intact (d = 0 at every
     node of the metal but the interface's). Without it the same flaw starts broken in the
     Li too, the case the option is for."""
-    from femcell.materials.mechanical import get_mechanics
-    from femcell.physics.fracture import PhaseFieldFracture
-    from femcell.physics.mechanics import Displacement, Elasticity
     from femcell.solvers.staggered import StaggeredProblem
 
     ls = W = 60e-6
@@ -265,14 +273,8 @@ def test_only_the_cracking_region_breaks(region):
         [LE, ls, LE], W, W / 6,
         refine=[(xi - 2 * A_FLAW, xi + 4 * ELL_F, W / 2 - 3 * ELL_F, W / 2 + 3 * ELL_F,
                  ELL_F / 2)]))
-    li, llzo = get_mechanics("li").elastic, get_mechanics("llzo").elastic
-    mech = Elasticity({"anode": li, "electrolyte": llzo, "cathode": li},
-                      [Displacement("anode_cc", {"x": 0.0, "y": 0.0}),
-                       Displacement("cathode_cc", {"x": 0.0})], mode="plane_strain")
-    e_prime = llzo.youngs_modulus / (1 - llzo.poisson_ratio ** 2)
-    frac = PhaseFieldFracture(mech, toughness=K_IC ** 2 / e_prime, length=ELL_F, model="AT1",
-                              split="none", pressure=5e6, cracking_region=region,
-                              initial_cracks=[((xi + 2e-6, W / 2), (xi - A_FLAW, W / 2))])
+    mech, frac = _li_llzo_li_flaw(pressure=5e6, cracking_region=region, initial_cracks=[
+        ((xi + 2e-6, W / 2), (xi - A_FLAW, W / 2))])
     prob = StaggeredProblem(dom, [mech, frac], [[mech], [frac]], rtol=0.0, atol=1e-5,
                             max_sweeps=100)
     prob.initialise()
