@@ -66,7 +66,7 @@ SMALL = {
     "li_dendrite_3d.toml": PLATING_3D_SMALL,
     "li_dendrite_short.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
                                "geometry.params.refine.h=1.25 um"],
-    "li_dendrite_intergranular.toml": ['plating.currents=["8 mA/cm^2"]', "plating.substeps=1",
+    "li_dendrite_intergranular.toml": ['plating.currents=["2 mA/cm^2"]', "plating.substeps=1",
                                        "geometry.params.refine.h=1.25 um",
                                        "sweep.values=[0.5]"],
     "flaw_onset_cell.toml": ["loading.steps=3", 'sweep.parameters={"fracture.length" = '
