@@ -184,7 +184,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
     def write_tables():
         folder.mkdir(parents=True, exist_ok=True)
         slopes = (log_slopes(results, list(params), arrhenius=scale == "arrhenius")
-                  if scale in ("log", "arrhenius") else {})
+                  if scale in FIT_NAMES else {})
         fits = {}
         for key in weibull:
             fits[key] = weibull_of(results, key)
