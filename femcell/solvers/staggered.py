@@ -30,8 +30,20 @@ goes on from it). `limit_stops` counts them.
 Acceleration (fields of the last group, e.g. the damage of alternate minimisation, PHYSICS.md
 section 4): "overrelax" sets x <- x + omega (G(x) - x) after each sweep G, "anderson" mixes
 the last `depth` sweeps (Anderson / type-II, least squares on the sweep residuals G(x) - x);
-both clip to the bounds the physics declare, so irreversibility holds. The test is always on
+"aitken" relaxes x <- x + omega_k (G(x) - x) with the dynamic factor of Irons and Tuck
+(omega_k = -omega_(k-1) r_(k-1).(r_k - r_(k-1)) / |r_k - r_(k-1)|^2, r = G(x) - x: a secant
+on the sweep residual, Kuettler and Wall 2008). It is the one that converges a step whose
+damage map is steep near a crack's onset: at a pressure held from the uncracked flaw the
+damage step grows the crack too far, the crack's compliance then drops the pressure at the
+injected volume and the next damage step heals back to the bound (a period-2 cycle of plain
+alternate minimisation; Anderson mixing restarts on the residual growth there). All three
+clip to the bounds the physics declare, so irreversibility holds. The test is always on
 the plain sweep residual |G(x) - x|, so an accelerated step converges to the same solution.
+
+A step whose sweeps stop making progress (the smallest change so far has not fallen by 10 %
+in `stall_sweeps` sweeps, and no crack runs) is reported as not converged at once
+(STAGGERED_STALLED), so the time integrator cuts it without spending `max_sweeps` on a
+cycle.
 
 Volume control (a pressurised crack driven by an injected volume, `volume_control`): the
 group that owns the displacement is linear in the crack pressure p for the current damage,
@@ -83,8 +95,9 @@ class StaggeredProblem:
         linear_solver: "auto", "direct" or "iterative" (every sub-problem).
         petsc_options: extra SNES/KSP options of every sub-problem.
         prefix: PETSc options prefix (sub-problems append "g<i>_").
-        acceleration: None, "overrelax" or "anderson" (fields of the last group).
-        relaxation: omega of over-relaxation (1 < omega < 2 typical).
+        acceleration: None, "overrelax", "anderson" or "aitken" (fields of the last group).
+        relaxation: omega of over-relaxation (1 < omega < 2 typical); with "aitken" the
+            first factor of each step, at most 1.
         anderson_depth: sweeps Anderson mixing remembers.
         run_sweeps: extra sweeps a step may take past `max_sweeps` while its damage keeps
             growing (a running crack, see the module docstring); 0: never.
@@ -95,9 +108,13 @@ class StaggeredProblem:
             is solved for the consistent pressure (see the module docstring). A source with
             `set_open(bool)` can be closed for a sweep whose root would give it negative
             volume (a flaw pressed shut takes no current).
+        stall_sweeps: sweeps without progress after which a step is reported as not
+            converged (module docstring); 0: never.
     """
 
-    ACCELERATIONS = (None, "none", "overrelax", "anderson")
+    ACCELERATIONS = (None, "none", "overrelax", "anderson", "aitken")
+    AITKEN_RANGE = (1e-3, 2.0)  # bounds of the dynamic relaxation factor
+    STALL_FACTOR = 0.9  # progress: the smallest change so far falls below this fraction
 
     _count = 0
     RUNNING_WINDOW = 5  # sweeps of damage growth in a row that count as a running crack
@@ -106,10 +123,11 @@ class StaggeredProblem:
                  max_sweeps: int = 30, linear_solver: str = "auto",
                  petsc_options: dict | None = None, prefix: str | None = None,
                  acceleration: str | None = None, relaxation: float = 1.5,
-                 anderson_depth: int = 5, volume_control=None, run_sweeps: int = 0):
+                 anderson_depth: int = 5, volume_control=None, run_sweeps: int = 0,
+                 stall_sweeps: int = 0):
         if acceleration not in self.ACCELERATIONS:
             raise ValueError(f"staggered problem: acceleration must be one of none, "
-                             f"overrelax, anderson; got {acceleration!r}")
+                             f"overrelax, anderson, aitken; got {acceleration!r}")
         if not 0 < relaxation < 2:
             raise ValueError(f"staggered problem: relaxation must be in (0, 2), got "
                              f"{relaxation}")
@@ -130,6 +148,11 @@ class StaggeredProblem:
         if run_sweeps < 0:
             raise ValueError(f"staggered problem: run_sweeps must be >= 0, got {run_sweeps}")
         self.run_sweeps = int(run_sweeps)
+        if stall_sweeps < 0:
+            raise ValueError(f"staggered problem: stall_sweeps must be >= 0, got "
+                             f"{stall_sweeps}")
+        self.stall_sweeps = int(stall_sweeps)
+        self.stalls = 0  # steps reported as stalled
         self.domain = domain
         self.rtol, self.atol, self.max_sweeps = rtol, atol, max_sweeps
         self.time = TimeContext(domain.mesh)
@@ -190,6 +213,7 @@ class StaggeredProblem:
         out["sweeps"] = self.sweeps
         out["running_sweeps"] = self.running_sweeps
         out["limit_stops"] = self.limit_stops
+        out["stalls"] = self.stalls
         return out
 
     def watch(self, check) -> None:
@@ -260,6 +284,8 @@ class StaggeredProblem:
         change = np.inf
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
         self._last_res = np.inf
+        self._aitken = None  # (residual, omega) of the last sweep, for Aitken
+        best, best_at = np.inf, 0  # smallest change so far and its sweep (stall test)
         self.last_sweeps = 0
         growing = 0  # sweeps in a row in which the damage grew beyond the tolerance
         self.last_at_limit = False
@@ -287,6 +313,16 @@ class StaggeredProblem:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:
                 growing = growing + 1 if self._damage_grew(previous) else 0
+            if change < self.STALL_FACTOR * best:
+                best, best_at = change, sweep
+            elif (self.stall_sweeps and sweep - best_at >= self.stall_sweeps
+                  and growing < self.RUNNING_WINDOW):
+                self.stalls += 1
+                self.reject()
+                return SolveReport(False, f"STAGGERED_STALLED: no progress in "
+                                          f"{self.stall_sweeps} sweeps (sweep {sweep}, "
+                                          f"change {change:.3g} x tolerance, best "
+                                          f"{best:.3g})", its, kits)
             if sweep > self.max_sweeps or (sweep == self.max_sweeps
                                            and growing >= self.RUNNING_WINDOW):  # running
                 hit = self._limit_reached(sweep, its, kits)
@@ -515,6 +551,8 @@ class StaggeredProblem:
                                                                      strict=True)])
         if self.acceleration == "overrelax":
             new = x + self.relaxation * (g - x)
+        elif self.acceleration == "aitken":
+            new = x + self._aitken_factor(g - x) * (g - x)
         else:
             new = self._anderson(x, g)
         start = 0
@@ -525,6 +563,25 @@ class StaggeredProblem:
             f.u.x.array[:n] = arr
             f.u.x.scatter_forward()
             start += n
+
+    def _aitken_factor(self, r: np.ndarray) -> float:
+        """The dynamic relaxation factor of this sweep from its residual r = G(x) - x and
+        the last sweep's (Irons-Tuck; global dot products), within AITKEN_RANGE."""
+        comm = self.domain.comm
+        if self._aitken is None:
+            omega = min(self.relaxation, 1.0)
+        else:
+            r_old, omega_old = self._aitken
+            dr = r - r_old
+            den = comm.allreduce(float(dr @ dr), op=MPI.SUM)
+            num = comm.allreduce(float(r_old @ dr), op=MPI.SUM)
+            omega = -omega_old * num / den if den > 0 else omega_old
+            # omega <= 0: the residual grew along itself (a map steeper than 1, a crack
+            # running away from the last equilibrium): the secant points back to an unstable
+            # state, the run goes forward; plain sweeps, and the secant restarts
+            omega = float(np.clip(omega, *self.AITKEN_RANGE)) if omega > 0 else 1.0
+        self._aitken = (r, omega)
+        return omega
 
     def _anderson(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
         """Anderson mixing (type II) of the owned values over the last `anderson_depth`

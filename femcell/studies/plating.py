@@ -63,7 +63,7 @@ def run(cfg, run):
     with run.timed("setup_s"):
         problem = as_config_error(lambda: StaggeredProblem(
             domain, physics, [[ch, fil], [mech], [frac]], rtol=0.0, atol=pl.tolerance,
-            max_sweeps=pl.max_sweeps, run_sweeps=pl.run_sweeps,
+            max_sweeps=pl.max_sweeps, run_sweeps=pl.run_sweeps, stall_sweeps=pl.stall_sweeps,
             linear_solver=cfg.solver.linear,
             petsc_options=run.petsc_options(), acceleration=scheme,
             volume_control=info["volume_control"]))

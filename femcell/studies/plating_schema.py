@@ -31,7 +31,12 @@ class PlatingSection(_Model):
     growing (a crack running through its last ligament, which no smaller step avoids); when
     the damage reaches the counter electrode during them, the cell has shorted in that step
     and the run ends there (the state is the crack mid-run, not an equilibrium:
-    `shorted_mid_run` in `plating_steps`). 0: a running step is cut like any other."""
+    `shorted_mid_run` in `plating_steps`). 0: a running step is cut like any other.
+    `scheme` accelerates the damage sweeps: "aitken" (default; dynamic relaxation, which
+    converges the sweeps that cycle near a flaw's onset: a crack grown at the pressure of
+    the unbroken flaw drops the pressure at the deposited volume, then heals), "anderson",
+    "overrelax" or "alternate" (none). `stall_sweeps`: a step whose sweeps make no
+    progress for that many sweeps is cut at once, not after `max_sweeps`; 0: never."""
 
     currents: list[_CURRENT] | None = None
     start: _CURRENT | None = None
@@ -40,11 +45,12 @@ class PlatingSection(_Model):
     charge: Q("charge_density", _pos)
     substeps: int = Field(default=4, ge=1, le=10_000)
     growth: Q("length", _pos) | None = None
-    scheme: Literal["alternate", "overrelax", "anderson"] = "anderson"
+    scheme: Literal["alternate", "overrelax", "anderson", "aitken"] = "aitken"
     tolerance: float = Field(default=1e-5, gt=0, lt=1)
     max_sweeps: int = Field(default=300, ge=1)
     max_cuts: int = Field(default=6, ge=0, le=30)
     run_sweeps: int = Field(default=1000, ge=0)
+    stall_sweeps: int = Field(default=60, ge=0)
 
     @model_validator(mode="after")
     def _steps(self):

@@ -15,13 +15,14 @@ class LoadingSection(_Model):
     """[loading]: load steps and the staggered solver of a fracture problem.
 
     scheme: "alternate" (plain alternate minimisation), "overrelax" (over-relaxed damage
-    updates, clipped to the bounds) or "anderson" (Anderson mixing of the damage sweeps);
+    updates, clipped to the bounds), "anderson" (Anderson mixing of the damage sweeps) or
+    "aitken" (dynamic Aitken relaxation, for sweeps that cycle near a crack's onset);
     each load step is converged when no unknown changes by more than `tolerance` (scaled:
     damage, and displacement / (1e-3 L)) between two sweeps, within `max_sweeps`, or the
     step is cut (at most `max_cuts` times in a row)."""
 
     steps: int = Field(default=20, ge=1, le=100_000)
-    scheme: Literal["alternate", "overrelax", "anderson"] = "anderson"
+    scheme: Literal["alternate", "overrelax", "anderson", "aitken"] = "anderson"
     tolerance: float = Field(default=1e-5, gt=0, lt=1)
     max_sweeps: int = Field(default=500, ge=1)
     relaxation: float = Field(default=1.5, gt=0, lt=2)

@@ -11,6 +11,7 @@ from conftest import layered_builder
 
 from femcell._dolfinx import MPI, dolfinx
 from femcell.domain import Domain
+from femcell.fields import Field
 from femcell.materials import (
     Arrhenius,
     Conductor,
@@ -19,6 +20,7 @@ from femcell.materials import (
     get_material,
 )
 from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
+from femcell.physics.base import Physics
 from femcell.physics.charge import ChargeTransport
 from femcell.physics.diffusion import Diffusion, Dirichlet, Robin
 from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics, LinearKinetics
@@ -200,7 +202,7 @@ class Indicated(Irreversible):
 
 
 def _growing_problem(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True,
-                     level: float | None = None):
+                     level: float | None = None, acceleration: str | None = None):
     """The intercalation composite with a concentration that may only grow (the pattern of
     phase-field damage) in the last group, charged so that a step of 5 s grows it over ~26
     sweeps: (StaggeredProblem, its ChargeTransport), initialised. With `level`, the
@@ -218,15 +220,18 @@ def _growing_problem(cell, max_sweeps: int, run_sweeps: int, bounded: bool = Tru
                          current_cc="anode_cc", ground_electrode="active",
                          current_density=100.0)
     pb = StaggeredProblem(cell, [c, ct], [[ct], [c]], rtol=1e-10, atol=1e-12,
-                          max_sweeps=max_sweeps, run_sweeps=run_sweeps)
+                          max_sweeps=max_sweeps, run_sweeps=run_sweeps,
+                          acceleration=acceleration)
     pb.initialise()
     return pb, ct
 
 
-def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True):
+def _growing(cell, max_sweeps: int, run_sweeps: int, bounded: bool = True,
+             acceleration: str | None = None):
     """One step of 5 s of `_growing_problem`: (report, sweeps of the step, extra sweeps,
     mean concentration)."""
-    pb, _ = _growing_problem(cell, max_sweeps, run_sweeps, bounded)
+    pb, _ = _growing_problem(cell, max_sweeps, run_sweeps, bounded,
+                             acceleration=acceleration)
     rep = pb.solve_step(5.0, 5.0, 1, None)
     out = (rep, pb.last_sweeps, pb.running_sweeps,
            pb.quantities()["c_active_mean"] if rep.converged else None)
@@ -251,6 +256,9 @@ def test_run_sweeps_carry_a_growing_bounded_field_to_the_same_solution(cell):
     assert not rep.converged and n_free == 6 and extra == 0
     rep, n_cap, _, _ = _growing(cell, 6, 4)  # the extra budget is a cap
     assert not rep.converged and n_cap == 10
+    # Aitken relaxation reaches the same state, in fewer sweeps than the plain ones
+    rep, n_ait, _, c = _growing(cell, 100, 0, acceleration="aitken")
+    assert rep.converged and n_ait < n and c == pytest.approx(ref, rel=1e-8)
 
 
 def _limited_protocol(cell, limit: float, max_sweeps: int = 6, stop_on=(),
@@ -390,3 +398,65 @@ def test_a_signal_inside_a_long_step_stops_it_at_the_last_accepted_step(cell):
     assert integ.steps == 1 and integ.t == 5.0
     assert all(np.array_equal(f.u.x.array, a) for f, a in zip(pb.fields, accepted, strict=True))
     pb.close()
+
+
+# ------------------------------------------------------------------ a sweep that cycles
+class _Echo(Physics):
+    """x = c + k y over the whole mesh (an L2 projection; y is the partner's field): two of
+    them staggered are the fixed point y <- (c_y + k_y c_x) + k_y k_x y, whose slope k_y k_x
+    < -1 makes plain sweeps oscillate with a growing amplitude (the period-2 cycle of a
+    crack's damage against the pressure at an injected volume, in its simplest form)."""
+
+    linear = True
+    symmetric = True
+    time_dependent = False
+
+    def __init__(self, name: str, c: float, k: float):
+        self.name, self.c, self.k = name, c, k
+        self.partner = None
+
+    def setup(self, domain, time) -> None:
+        space = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", 1))
+        self.field = Field.create(self.name, space, levels=0)
+        self.fields = [self.field]
+
+    def residuals(self) -> list:
+        import ufl
+
+        v = ufl.TestFunction(self.field.u.function_space)
+        return [(self.field.u - self.c - self.k * self.partner.field.u) * v * ufl.dx]
+
+    def quantities(self) -> dict:
+        return {self.name: float(self.field.u.x.array[0])}
+
+
+def _cycling(cell, acceleration, stall_sweeps=0, max_sweeps=60):
+    """One step of x = 1 + 1.2 y, y = 1 - 1.2 x (slope -1.44): (report, sweeps, x, y at one
+    DOF; the fixed point is x = 0.9016..., y = -0.0820...)."""
+    x, y = _Echo("x", 1.0, 1.2), _Echo("y", 1.0, -1.2)
+    x.partner, y.partner = y, x
+    pb = StaggeredProblem(cell, [x, y], [[x], [y]], rtol=0.0, atol=1e-10,
+                          max_sweeps=max_sweeps, acceleration=acceleration,
+                          stall_sweeps=stall_sweeps)
+    pb.initialise()
+    rep = pb.solve_step(1.0, 1.0, 1, None)
+    out = (rep, pb.last_sweeps, *(float(p.field.u.x.array[0]) for p in (x, y)), pb.stats)
+    pb.close()
+    return out
+
+
+def test_aitken_relaxation_converges_a_cycling_sweep_and_a_stall_ends_it_early(cell):
+    """Plain sweeps of a map with slope -1.44 never converge: with stall_sweeps they end as
+    STAGGERED_STALLED after that many sweeps without progress, not after max_sweeps. Aitken
+    relaxation converges to the fixed point in a handful of sweeps (its factor 1 / (1 - s)
+    is exact for a linear map: a wrong sign or factor would cycle or diverge)."""
+    x_star = (1.0 + 1.2) / (1.0 + 1.44)
+    y_star = 1.0 - 1.2 * x_star
+    rep, n, *_ = _cycling(cell, None)
+    assert not rep.converged and n == 60 and "NOT_CONVERGED" in rep.reason
+    rep, n, *_, stats = _cycling(cell, None, stall_sweeps=8)
+    assert not rep.converged and "STALLED" in rep.reason and 9 <= n <= 11
+    assert stats["stalls"] == 1
+    rep, n, x, y, stats = _cycling(cell, "aitken", stall_sweeps=8)
+    assert rep.converged and n <= 6 and stats["stalls"] == 0
+    assert x == pytest.approx(x_star, abs=1e-9) and y == pytest.approx(y_star, abs=1e-9)
