@@ -284,7 +284,7 @@ class StaggeredProblem:
         change = np.inf
         self._history = []  # (x, G(x)) of the accelerated fields, for Anderson
         self._last_res = np.inf
-        self._aitken = None  # (residual, omega) of the last sweep, for Aitken
+        self._aitken = None  # (iterate, residual) of the last sweep, for Aitken
         best, best_at = np.inf, 0  # smallest change so far and its sweep (stall test)
         self.last_sweeps = 0
         growing = 0  # sweeps in a row in which the damage grew beyond the tolerance
@@ -313,21 +313,23 @@ class StaggeredProblem:
                 return SolveReport(True, f"STAGGERED_CONVERGED in {sweep} sweeps", its, kits)
             if self.run_sweeps:
                 growing = growing + 1 if self._damage_grew(previous) else 0
-            if change < self.STALL_FACTOR * best:
-                best, best_at = change, sweep
+            if sweep > self.max_sweeps or (sweep == self.max_sweeps
+                                           and growing >= self.RUNNING_WINDOW):  # running
+                hit = self._limit_reached(sweep, its, kits)
+                if hit is not None:
+                    return hit
+            # stall test: a running crack (its sweeps grow the damage) counts as progress,
+            # and past max_sweeps only the running budget ends a step
+            if change < self.STALL_FACTOR * best or growing >= self.RUNNING_WINDOW:
+                best, best_at = min(best, change), sweep
             elif (self.stall_sweeps and sweep - best_at >= self.stall_sweeps
-                  and growing < self.RUNNING_WINDOW):
+                  and sweep < self.max_sweeps):
                 self.stalls += 1
                 self.reject()
                 return SolveReport(False, f"STAGGERED_STALLED: no progress in "
                                           f"{self.stall_sweeps} sweeps (sweep {sweep}, "
                                           f"change {change:.3g} x tolerance, best "
                                           f"{best:.3g})", its, kits)
-            if sweep > self.max_sweeps or (sweep == self.max_sweeps
-                                           and growing >= self.RUNNING_WINDOW):  # running
-                hit = self._limit_reached(sweep, its, kits)
-                if hit is not None:
-                    return hit
             # a signal stops a long step here, not only after it (a running crack can take
             # minutes of sweeps, longer than a scheduler's grace before SIGKILL); after the
             # converged and at-limit returns, so a finished step is kept; collective
@@ -552,7 +554,7 @@ class StaggeredProblem:
         if self.acceleration == "overrelax":
             new = x + self.relaxation * (g - x)
         elif self.acceleration == "aitken":
-            new = x + self._aitken_factor(g - x) * (g - x)
+            new = x + self._aitken_factor(x, g - x) * (g - x)
         else:
             new = self._anderson(x, g)
         start = 0
@@ -564,23 +566,25 @@ class StaggeredProblem:
             f.u.x.scatter_forward()
             start += n
 
-    def _aitken_factor(self, r: np.ndarray) -> float:
-        """The dynamic relaxation factor of this sweep from its residual r = G(x) - x and
-        the last sweep's (Irons-Tuck; global dot products), within AITKEN_RANGE."""
-        comm = self.domain.comm
+    def _aitken_factor(self, x: np.ndarray, r: np.ndarray) -> float:
+        """The dynamic relaxation factor of this sweep from its iterate x, its residual
+        r = G(x) - x and the last sweep's (Irons-Tuck; global dot products), within
+        AITKEN_RANGE. The secant uses the step actually taken, x - x_old (the clipped one):
+        omega = -(dx . dr) / |dr|^2, which is -omega_old r_old . dr / |dr|^2 where no bound
+        was active."""
         if self._aitken is None:
             omega = min(self.relaxation, 1.0)
         else:
-            r_old, omega_old = self._aitken
+            x_old, r_old = self._aitken
             dr = r - r_old
-            den = comm.allreduce(float(dr @ dr), op=MPI.SUM)
-            num = comm.allreduce(float(r_old @ dr), op=MPI.SUM)
-            omega = -omega_old * num / den if den > 0 else omega_old
-            # omega <= 0: the residual grew along itself (a map steeper than 1, a crack
+            num, den = self.domain.comm.allreduce(
+                np.array([float((x - x_old) @ dr), float(dr @ dr)]), op=MPI.SUM)
+            omega = -num / den if den > 0 else 1.0
+            # omega <= 0: the residual grew along the step (a map steeper than 1, a crack
             # running away from the last equilibrium): the secant points back to an unstable
-            # state, the run goes forward; plain sweeps, and the secant restarts
+            # state, the run goes forward; a plain sweep this time
             omega = float(np.clip(omega, *self.AITKEN_RANGE)) if omega > 0 else 1.0
-        self._aitken = (r, omega)
+        self._aitken = (x, r)
         return omega
 
     def _anderson(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
