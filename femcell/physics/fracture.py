@@ -8,8 +8,11 @@ Energy of the displacement u and the damage d in [0, 1]:
     g(d) = (1 - d)^2 + k,   AT1: w = d, c_w = 8/3;   AT2: w = d^2, c_w = 2,
 
 with psi+- from the split: "none" (psi+ = psi), "voldev" (Amor: volumetric expansion and the
-deviatoric part crack, compression does not) or "spectral" (Miehe: positive principal
-strains; every mode but plane stress). The term p u . grad d is the work of
+deviatoric part crack, compression does not), "spectral" (Miehe: positive principal
+strains; every mode but plane stress) or "hybrid" (Ambati, Gerasimov and De Lorenzis 2015:
+the stress is degraded isotropically, g(d) sigma, so the displacement problem stays linear
+for a given damage - what volume control needs - while only the spectral psi+ drives the
+damage, so compression does not break the body). The term p u . grad d is the work of
 a pressure p on the diffuse crack faces (Bourdin, Chukwuozie): -int u . grad d dx is the
 crack volume, so a pressurised crack opens and grows. The mechanics physics owns u; this
 physics adds (g(d) - 1) sigma+ : eps(v) + p v . grad d to its residual and solves d with
@@ -33,7 +36,7 @@ from femcell.physics.base import Physics, time_function
 from femcell.physics.cracks import crack_shape
 
 MODELS = ("AT1", "AT2")
-SPLITS = ("none", "voldev", "spectral")
+SPLITS = ("none", "voldev", "spectral", "hybrid")
 
 
 def _pos(x):
@@ -211,8 +214,9 @@ class PhaseFieldFracture(Physics):
         self.name = name
         self.c_w = 8.0 / 3.0 if model == "AT1" else 2.0
         self.time_dependent = self.pressure_fn is not None
-        # g(d) sigma(u) and p v . grad d are affine in u without a split
-        self.coupling_affine = split == "none"
+        # g(d) sigma(u) and p v . grad d are affine in u without a split (or "hybrid", whose
+        # stress is degraded isotropically)
+        self.coupling_affine = split in ("none", "hybrid")
 
     # ------------------------------------------------------------------ setup
     def setup(self, domain, time) -> None:
@@ -298,10 +302,11 @@ class PhaseFieldFracture(Physics):
             ((g - 1) * ufl.inner(sig_p, eps_v)
              + (self._p - self._sn) * ufl.inner(self._vec(v), gradd)) * w_ * self._dx)
         self.degradation = g
-        self._energy = g * psi_p + psi_m
+        isotropic = self.split in ("none", "hybrid")  # sig_p is the whole stress
+        self._energy = (g * mech.strain_energy_density(u) if self.split == "hybrid"
+                        else g * psi_p + psi_m)
         # what the mechanics reports: g sigma+ + sigma- (sigma- = sigma - sigma+)
-        sig_full = g * sig_p if self.split == "none" else (
-            g * sig_p + (mech.stress_tensor(u) - sig_p))
+        sig_full = g * sig_p if isotropic else g * sig_p + (mech.stress_tensor(u) - sig_p)
         mech.set_degraded(sig_full, self._energy)
         self._surface = (w / ell + ell * ufl.inner(gradd, gradd)) / cw
         self._dissipation = gc * self._surface
@@ -430,7 +435,8 @@ class PhaseFieldFracture(Physics):
         return np.flatnonzero(hit).astype(np.int32)
 
     def _split(self, u):
-        """(psi+, psi-, sigma+ as 3x3 tensor) of the elastic strain of u [m]."""
+        """(psi+, psi-, sigma+ as 3x3 tensor) of the elastic strain of u [m]; "hybrid": the
+        spectral psi+- that drive the damage and the whole stress, which is degraded."""
         mech = self.mech
         if self.split == "none":
             psi = mech.strain_energy_density(u)
@@ -443,10 +449,12 @@ class PhaseFieldFracture(Physics):
             dev = ufl.dev(eps)
             psi_p = 0.5 * K * _pos(tr) ** 2 + mu * ufl.inner(dev, dev)
             psi_m = 0.5 * K * _neg(tr) ** 2
-        else:  # spectral: positive / negative principal strains
+        else:  # spectral (and hybrid): positive / negative principal strains
             es = principal_strains(eps, three_d=self.mech.mode == "3d")
             psi_p = 0.5 * lam * _pos(tr) ** 2 + mu * sum(_pos(e) ** 2 for e in es)
             psi_m = 0.5 * lam * _neg(tr) ** 2 + mu * sum(_neg(e) ** 2 for e in es)
+        if self.split == "hybrid":
+            return psi_p, psi_m, mech.stress_tensor(u)
         sig_p = ufl.diff(psi_p, eps)
         return psi_p, psi_m, sig_p
 

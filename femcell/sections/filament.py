@@ -52,9 +52,9 @@ def build(cfg, ctx) -> list:
     if cfg.fracture.volume is not None or cfg.fracture.pressure is not None:
         raise ConfigError("fracture.volume: with [filament] the deposited metal sets the "
                           "crack volume; remove fracture.volume / fracture.pressure")
-    if cfg.fracture.split != "none":
+    if cfg.fracture.split not in ("none", "hybrid"):
         raise ConfigError(f"fracture.split = {cfg.fracture.split!r}: a metal-filled crack is "
-                          "volume-controlled, which needs split = 'none'")
+                          "volume-controlled, which needs split = 'hybrid' or 'none'")
     if not cfg.fracture.initial_cracks:
         raise ConfigError("filament: needs a flaw to fill (fracture.initial_cracks from the "
                           f"{f.electrode} interface)")

@@ -3,7 +3,8 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
 
     [fracture]
     model = "AT1"                      # or "AT2"
-    split = "voldev"                   # none, voldev (Amor), spectral (Miehe)
+    split = "voldev"                   # none, voldev (Amor), spectral (Miehe), hybrid
+                                       # (isotropic stress, spectral psi+ drives damage)
     length = "2 um"                    # regularisation length l
     k_ic = "1 MPa m^0.5"               # or toughness = "6 J/m^2" (Gc); default: the
                                        # material's K_IC (library), Gc = K_IC^2 (1-nu^2)/E
@@ -147,7 +148,7 @@ class FractureSection(_Model):
     """[fracture]: the phase-field model, its toughness, initial cracks and crack loading."""
 
     model: Literal["AT1", "AT2"] = "AT1"
-    split: Literal["none", "voldev", "spectral"] = "voldev"
+    split: Literal["none", "voldev", "spectral", "hybrid"] = "voldev"
     length: Length
     toughness: Q("energy_release_rate", _pos) | None = None
     k_ic: Q("fracture_toughness", _pos) | None = None
@@ -173,10 +174,10 @@ class FractureSection(_Model):
         if self.pressure is not None and self.volume is not None:
             raise _error("volume", "give pressure (pressure control) or volume (volume "
                          "control), not both")
-        if self.volume is not None and self.split != "none":
-            raise _error("split", f"= {self.split!r}: volume control needs split = 'none' (the "
-                         "pressure that gives a volume is found by superposition, which needs "
-                         "elasticity linear in the displacement)")
+        if self.volume is not None and self.split not in ("none", "hybrid"):
+            raise _error("split", f"= {self.split!r}: volume control needs split = 'none' or "
+                         "'hybrid' (the pressure that gives a volume is found by "
+                         "superposition, which needs elasticity linear in the displacement)")
         if self.volume is not None and not self.initial_cracks:
             raise _error("volume", "volume control needs an initial crack to fill "
                          "(initial_cracks)")

@@ -200,7 +200,7 @@ class StaggeredProblem:
             if not self.subs[self._vc_group].linear:
                 raise ValueError("staggered problem: volume control needs elasticity that is "
                                  "linear in the displacement for a given damage (fracture "
-                                 "split = 'none', no creep)")
+                                 "split = 'none' or 'hybrid', no creep)")
 
     @property
     def stats(self) -> dict:
