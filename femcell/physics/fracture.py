@@ -136,10 +136,14 @@ class PhaseFieldFracture(Physics):
         intact: facet regions held at d = 0 (e.g. loading grips: a crack centred on a free
             boundary costs half the surface energy, so a uniform bar would break there).
         cracking_region: None (every cell may break) or the cell region that cracks, e.g. the
-            electrolyte between metal electrodes: the damage equation, the degradation and the
-            crack-face pressure act on its cells only (its interfaces with the other cells are
-            free boundaries of the phase field: a crack may end on them at no extra cost), and
-            the nodes of the other cells that are not on its boundary are held at d = 0.
+            electrolyte between metal electrodes: the driving energy, the degradation and the
+            crack-face pressure act on its cells only, so no other cell breaks or softens.
+            The surface energy (the regularisation Gc / c_w (w / l + l |grad d|^2)) runs over
+            every cell: a damage band in the region along its interface with another material
+            costs its full Gc, as in the bulk (were the interface a free boundary of the phase
+            field, half the band would lie outside and cost nothing: a crack along it would
+            break at 1 / sqrt(2) of the toughness). The damage decays within 2 l into the other
+            cells, which never soften.
         j_integral: None or (direction, layer [m]): report the energy release rate of a
             crack growing along `direction` (a gdim-vector) as the G-theta domain integral
             (the J-integral in domain form, Destuynder / Li-Shih-Needleman)
@@ -243,8 +247,8 @@ class PhaseFieldFracture(Physics):
         self.lower = dolfinx.fem.Function(V, name=f"{self.name}_lower")
         self._p = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
         self._sn = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.stack_stress))
-        # the cracking region's cells only: its surfaces (an interface with a metal that does
-        # not break) are free boundaries of the phase field, as the body's outer ones are
+        # driving energy, degradation and crack-face pressure: the cracking region's cells
+        # only; the surface energy: every cell (see cracking_region)
         self._w = mech._w
         self._dx = mech._dx if self.cracking_region is None else domain.dx(self.cracking_region)
         n_int = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
@@ -252,19 +256,14 @@ class PhaseFieldFracture(Physics):
             self.ell / (self.gc * self.ell ** n_int)))
         self._crack_dofs = self._initial_crack_dofs()
         self._dbcs = []
-        self.held_dofs = 0
+        # the regularisation's cells: all of them (see cracking_region)
+        self._dx_surface = mech._dx
         if self.cracking_region is not None:
-            # only the cracking region breaks (a ductile metal next to a ceramic does not):
-            # nodes of other cells are held at d = 0, its own (its boundary too) are free
+            # a flaw drawn into another material starts broken in the region only (its
+            # nodes on the region's boundary included)
             inside = dolfinx.fem.locate_dofs_topological(
                 V, domain.tdim, domain.cells(self.cracking_region, include_ghosts=True))
-            held = np.setdiff1d(np.arange(V.dofmap.index_map.size_local
-                                          + V.dofmap.index_map.num_ghosts, dtype=np.int32),
-                                inside).astype(np.int32)
-            self._crack_dofs = np.setdiff1d(self._crack_dofs, held).astype(np.int32)
-            self.held_dofs = domain.comm.allreduce(
-                int(np.sum(held < V.dofmap.index_map.size_local)), op=MPI.SUM)
-            self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), held, V))
+            self._crack_dofs = np.intersect1d(self._crack_dofs, inside).astype(np.int32)
         for region in self.intact:
             dofs = dolfinx.fem.locate_dofs_topological(V, domain.tdim - 1,
                                                        domain.facets(region))
@@ -280,20 +279,25 @@ class PhaseFieldFracture(Physics):
         psi_p, psi_m, sig_p = self._split(u)
         self.psi_plus, self.psi_minus = psi_p, psi_m
         g = (1 - d) ** 2 + self.k_res
+        if self.cracking_region is not None:
+            # the degradation acts in the region only (a DG0 indicator): the damage that
+            # decays into the other cells never softens them
+            Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
+            chi = dolfinx.fem.Function(Q)
+            chi.x.array[:] = 0.0
+            cells = domain.cells(self.cracking_region, include_ghosts=True)
+            chi.x.array[Q.dofmap.list[cells].ravel()] = 1.0
+            g = 1 + chi * (g - 1)
         dg = -2 * (1 - d)
         w, dw = (d, 1.0) if self.model == "AT1" else (d * d, 2 * d)
         w_ = self._w
         gc, ell, cw = self._toughness_field(), self.ell, self.c_w
         gradd = ufl.grad(d)
-        F = (dg * psi_p * q + gc / cw * (dw * q / ell + 2 * ell * ufl.inner(gradd, ufl.grad(q)))
-             ) * w_ * self._dx
+        F = dg * psi_p * q * w_ * self._dx + gc / cw * (
+            dw * q / ell + 2 * ell * ufl.inner(gradd, ufl.grad(q))) * w_ * self._dx_surface
         # crack-face pressure (zero unless set: pressure or volume control), less the stack
         # stress that presses the faces closed (superposition)
         F += (self._p - self._sn) * ufl.inner(self._vec(u), ufl.grad(q)) * w_ * self._dx
-        if self.cracking_region is not None:
-            # a term of zero weight over every cell: the held nodes outside the region keep
-            # their (Dirichlet) rows in the matrix's sparsity
-            F += dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0)) * d * q * w_ * mech._dx
         self._F = self._sd * F
         # terms added to the displacement residual (scaled as the mechanics residual)
         v = ufl.TestFunction(mech.V)
@@ -510,8 +514,8 @@ class PhaseFieldFracture(Physics):
             w, dx = self._w, self._dx
             f = dolfinx.fem.form
             self._qforms = {"volume": f(self._volume * w * dx),
-                            "surface": f(self._surface * w * dx),
-                            "dissipation": f(self._dissipation * w * dx),
+                            "surface": f(self._surface * w * self._dx_surface),
+                            "dissipation": f(self._dissipation * w * self._dx_surface),
                             "energy": f(self._energy * w * dx)}
             if self.j_integral is not None:
                 self._qforms["j"] = self._j_form()
@@ -581,6 +585,6 @@ class PhaseFieldFracture(Physics):
                     "points": len(self.weak[0]), "cells": getattr(self, "weak_cells", None)},
                 "initial_crack_half_width_m": getattr(self, "crack_half_width", None),
                 "intact_regions": list(self.intact),
-                "cracking_region": self.cracking_region, "held_dofs": self.held_dofs,
+                "cracking_region": self.cracking_region,
                 "j_integral": None if self.j_integral is None else {
                     "direction": self.j_integral[0].tolist(), "layer_m": self.j_integral[1]}}
