@@ -27,7 +27,10 @@ DOLFINx); `build` makes the PhaseFieldFracture physics on the Elasticity of [mec
                                        # half_width (default 2 l) of these facets:
                                        # intergranular cracking of a polycrystal
     region = "electrolyte"             # with several materials: the cell region whose
-                                       # material gives K_IC (library), E' and nu
+                                       # material gives K_IC (library), E' and nu, and the
+                                       # only one that breaks (the damage's surface energy
+                                       # runs over every cell: a crack along its interface
+                                       # with another material costs its full Gc)
     j_integral = { direction = [1, 0], layer = "10 um" }   # report the G-theta integral of
                                        # a crack growing along direction (2D planar,
                                        # rectangular body, one material: theta falls to 0
