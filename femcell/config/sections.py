@@ -79,6 +79,23 @@ class StudyBase(_Model):
 
     @model_validator(mode="before")
     @classmethod
+    def _resolution_shorthand(cls, data):
+        """A top-level `resolution` (`--set resolution=fine`) is [study] resolution."""
+        if not isinstance(data, dict) or "resolution" not in data:
+            return data
+        data = dict(data)
+        value = data.pop("resolution")
+        study = data.get("study")
+        if isinstance(study, dict):
+            given = study.get("resolution")
+            if given is not None and given != value:
+                raise _error("resolution", f"= {value!r} but study.resolution = {given!r}: "
+                             "give one")
+            data["study"] = {**study, "resolution": value}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _sections_of_kind(cls, data):
         """A physics section the kind does not take is named, not reported as unknown."""
         if not isinstance(data, dict):

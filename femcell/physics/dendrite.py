@@ -37,6 +37,8 @@ from femcell.physics.charge import _owned_sums
 from femcell.physics.kinetics import KineticLaw, StressModified
 from femcell.units import F as FARADAY
 
+BROKEN = 0.5  # damage at which the electrolyte counts as broken: the filament's depth, and
+# the short when the broken electrolyte reaches the counter electrode's interface
 FLOOR = 1e-4  # conductivity floors relative to the electrolyte's (phi_f in the ceramic,
 # phi_l in the metal): keep both potentials defined everywhere without a leak path
 
@@ -62,7 +64,9 @@ class MetalFilament(Physics):
             damage on its interface with the electrolyte reaches `short_damage` (a metal
             path between the electrodes); quantities "filament_short" (0 or 1) and
             "filament_counter_damage" (largest d on that interface).
-        short_damage: damage that counts as metal at the counter electrode.
+        short_damage: damage that counts as metal at the counter electrode; default BROKEN,
+            the damage `depth` counts: the cell shorts when the broken electrolyte reaches
+            the counter electrode (the crack's core is then within about 0.6 l of it).
         name: field name of phi_f.
     """
 
@@ -76,7 +80,7 @@ class MetalFilament(Physics):
     def __init__(self, charge, damage, *, electrode: str, law: KineticLaw,
                  molar_volume: float, pressure=None, equilibrium_potential: float = 0.0,
                  exponent: float = 4.0, counter_electrode: str | None = None,
-                 short_damage: float = 0.95, name: str = "phi_filament"):
+                 short_damage: float = BROKEN, name: str = "phi_filament"):
         if not (molar_volume > 0 and np.isfinite(molar_volume)):
             raise MaterialError(f"filament molar_volume must be > 0 m^3/mol, got "
                                 f"{molar_volume}")
@@ -207,7 +211,7 @@ class MetalFilament(Physics):
         inside[dolfinx.fem.locate_dofs_topological(V, self.domain.tdim, cells)] = True
         return np.where(inside, dist, 0.0)
 
-    def depth(self, threshold: float = 0.5) -> float:
+    def depth(self, threshold: float = BROKEN) -> float:
         """How far the broken electrolyte reaches from the plated interface [m]: the largest
         distance from it of an electrolyte node with damage >= threshold (0 if none;
         collective)."""

@@ -7,7 +7,8 @@ damage of [fracture], and holds the crack volume at the deposited metal (volume 
     counter_electrode = "anode"    # the cell is shorted when the metal reaches it
     molar_volume = "13.0 cm^3/mol" # default: the electrode conductor's (library)
     exponent = 4                   # metal fraction m = d^exponent
-    short_damage = 0.95            # damage on the counter interface that counts as metal
+    short_damage = 0.5             # damage on the counter interface that counts as metal
+                                   # (default: the "broken" of filament_depth)
 
 The deposition law is the [[kinetics]] entry of `electrode`, shifted by Omega p / F with
 the crack pressure p.
@@ -27,7 +28,7 @@ class FilamentSection(_Model):
     counter_electrode: str | None = None
     molar_volume: Q("molar_volume", _pos) | None = None
     exponent: float = Field(default=4.0, ge=2.0, le=16.0)
-    short_damage: float = Field(default=0.95, gt=0.0, le=1.0)
+    short_damage: float = Field(default=0.5, gt=0.0, le=1.0)
 
 
 KEYS = {"filament": (FilamentSection, ...)}

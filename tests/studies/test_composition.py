@@ -93,6 +93,23 @@ def test_resolution_fine_halves_h_and_refines_each_cases_own_step():
                     overrides=["study.resolution=fine"]).refined()
 
 
+def test_a_top_level_resolution_is_the_studys():
+    """`--set resolution=fine` (the short form the README and the 3D studies name) sets
+    [study] resolution; contradicting [study] resolution is refused by name."""
+    cfg = load_config(PROBLEMS / "li_dendrite_3d.toml", ["resolution=fine"])
+    assert cfg.study.resolution == "fine"
+    base = load_config(PROBLEMS / "li_dendrite_3d.toml")
+    fine = cfg.refined().geometry.params
+    assert fine["h"] == pytest.approx(base.geometry.params["h"] / 2, rel=1e-12)
+    assert fine["refine"]["h"] == pytest.approx(base.geometry.params["refine"]["h"] / 2,
+                                                rel=1e-12)
+    with pytest.raises(ConfigError, match="resolution"):
+        load_config(PROBLEMS / "li_dendrite_3d.toml",
+                    ["resolution=fine", "study.resolution=default"])
+    with pytest.raises(ConfigError, match="resolution"):
+        load_config(PROBLEMS / "li_dendrite_3d.toml", ["resolution=coarse"])
+
+
 def test_resolution_fine_is_what_runs():
     """A transient run at resolution "fine": twice the cells of the interval, a quarter of the
     tolerances, recorded in the summary's inputs."""

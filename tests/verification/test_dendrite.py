@@ -95,6 +95,42 @@ def test_filament_pressure_shifts_the_equilibrium_by_omega_p_over_f(strip):
     assert row["cell_voltage"] - v0 == pytest.approx(OMEGA * p / F, rel=1e-3)
 
 
+@pytest.mark.parametrize("at_anode, short, short_default", [(0.6, 0.95, 1.0), (0.4, 0.3, 0.0)])
+def test_the_cell_shorts_when_the_broken_electrolyte_reaches_the_counter_electrode(
+        strip, at_anode, short, short_default):
+    """A filament from the plated interface across the whole electrolyte, its damage falling
+    to `at_anode` at the anode: by default the cell is shorted exactly when the broken
+    electrolyte that `filament_depth` counts (d >= 0.5) reaches the anode, i.e. when that
+    depth is the electrolyte's thickness; `short_damage` moves the threshold."""
+
+    def profile(x):
+        return np.clip(at_anode + (1 - at_anode) * (x[0] - LE) / 20e-6, 0, 1)
+
+    def quantities(**kw):
+        law = ButlerVolmer(Arrhenius(10.0), 0.5, 0.5)
+        cond = {"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA)),
+                "cathode": METAL}
+        ch = ChargeTransport(cond, [InterfaceKinetics("anode", "electrolyte", law),
+                                    InterfaceKinetics("cathode", "electrolyte", law)],
+                             current_density=I)
+        d = dolfinx.fem.Function(dolfinx.fem.functionspace(strip.mesh, ("Lagrange", 1)))
+        d.interpolate(profile)
+        fil = MetalFilament(ch, d, electrode="cathode", law=law, molar_volume=OMEGA,
+                            counter_electrode="anode", **kw)
+        pb = Problem(strip, [ch, fil])
+        pb.initialise()
+        q = pb.quantities()
+        pb.close()
+        return q
+
+    q = quantities()
+    assert q["filament_counter_damage"] == pytest.approx(at_anode, abs=1e-9)
+    assert q["filament_short"] == short_default
+    through = q["filament_depth"] == pytest.approx(LS, rel=1e-9)
+    assert through == bool(short_default)
+    assert quantities(short_damage=short)["filament_short"] == 1.0 - short_default
+
+
 def _needle_cell(h, half, W=10e-6, length=15e-6, ramp=1.0e-6):
     """Li | 40 um electrolyte | Li, W high, mesh h, and the damage of a needle filament
     (half thickness `half`, `length` from the plated interface, diffuse edge `ramp`)."""
