@@ -221,7 +221,10 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
             table.append({k: (r.get(k) if isinstance(r.get(k), int | float) else
                               ("" if r.get(k) is None else str(r[k]))) for k in keys})
         table.close()
-        _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode)
+        first = next(iter(params))
+        given = {sp[first]: pt[first] for sp, pt in zip(si_points, points, strict=True)
+                 if isinstance(sp[first], int | float)}
+        _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode, given)
 
     on_root(comm, write_tables)
     return results
@@ -444,19 +447,51 @@ def weibull_plot(path, fit: dict, key: str, title: str) -> None:
     plt.close(fig)
 
 
-def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
+def _given_units(given: dict, positive: bool):
+    """The swept values in the unit they were given in: ({SI value: value in that unit},
+    unit), when every value is a quantity string of one unit (positive ones when `positive`:
+    log axes); else None."""
+    from femcell.units import _registry
+
+    ureg, out, units = _registry(), {}, set()
+    for si, raw in given.items():
+        if not isinstance(raw, str):
+            return None
+        try:
+            q = ureg.Quantity(raw)
+        except Exception:  # pint raises several error types
+            return None
+        if not isinstance(q, ureg.Quantity) or not isinstance(q.magnitude, int | float):
+            return None
+        out[si] = float(q.magnitude)
+        units.add(f"{q.units:~P}")
+    if len(units) != 1 or (positive and min(out.values()) <= 0):
+        return None
+    return out, units.pop()
+
+
+def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given=None):
     """Headline numbers against the first swept parameter (a grid: one line per value of the
     others; zip: one line, the others move with it), the first six that change between the
     points; axes as `scale`: linear, log-log, log x or Arrhenius (log y against 1000 / T);
-    nothing when the first parameter is
-    not numeric."""
+    nothing when the first parameter is not numeric. `given` maps the first parameter's SI
+    values to the values as given in the study file: the x axis is in their unit when they
+    share one (else in SI)."""
     from femcell.plotting import _mpl
 
     x0 = [r[params[0]] for r in results]
     if not all(isinstance(v, int | float) for v in x0):
         return None
     arrhenius = scale == "arrhenius"
-    xof = (lambda t: 1000.0 / t) if arrhenius else (lambda v: v)  # noqa: E731
+    shown = None if arrhenius or not given else _given_units(given, scale in ("log", "logx"))
+    if arrhenius:
+        xof, xlabel = (lambda t: 1000.0 / t), f"1000 K / {params[0]}"  # noqa: E731
+    elif shown is not None:
+        xof, xlabel = (lambda v: shown[0].get(v, v)), f"{params[0]} [{shown[1]}]"  # noqa: E731
+    else:
+        xof = lambda v: v  # noqa: E731
+        xlabel = params[0] + (" (SI units)" if given and any(isinstance(v, str)
+                                                             for v in given.values()) else "")
     keys = list(dict.fromkeys(k for r in results for k, v in r.items()
                               if isinstance(v, float) and k not in params and k != "value"))
     if len(results) > 1:  # a headline that is the same at every point says nothing here
@@ -491,8 +526,7 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid"):
         ax.grid(alpha=0.3, which="both")
         if len(groups) > 1:
             ax.legend(fontsize=7)
-    axes[-1, 0].set_xlabel(f"1000 K / {params[0]}" if arrhenius else
-                           f"{params[0]} (SI units)")
+    axes[-1, 0].set_xlabel(xlabel)
     axes[0, 0].set_title(title)
     fig.tight_layout()
     fig.savefig(path)

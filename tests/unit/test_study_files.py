@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from femcell.config import ConfigError, read_study
-from femcell.studies.sweeps import _sweep_definition, log_slopes
+from femcell.studies.sweeps import _given_units, _sweep_definition, _sweep_plot, log_slopes
 
 
 def test_extends_merges_tables_and_replaces_values(tmp_path):
@@ -103,6 +103,31 @@ def test_arrhenius_slopes_are_activation_energies():
                            "mode": "zip", "scale": "arrhenius"}, "s.toml", None)
     with pytest.raises(ConfigError, match="sweep.parameters must be a table"):
         _sweep_definition({"parameters": 5, "scale": "arrhenius"}, "s.toml", None)
+
+
+def test_sweep_axis_is_in_the_unit_the_values_were_given_in(tmp_path, monkeypatch):
+    """A sweep of "5 um" ... "20 um" is plotted in um against the flaw depth, not in m; mixed
+    units, bare numbers and non-positive values on a log axis fall back to SI."""
+    given = {5e-6: "5 um", 1e-5: "10 um", 2e-5: "20 um"}
+    values, unit = _given_units(given, positive=True)
+    assert values == pytest.approx({5e-6: 5.0, 1e-5: 10.0, 2e-5: 20.0}, rel=1e-12)
+    assert unit in ("\u00b5m", "\u03bcm")  # micro sign or Greek mu
+    assert _given_units({5e-6: "5 um", 1e-2: "1 cm"}, positive=False) is None
+    assert _given_units({1.0: 1.0, 2.0: 2.0}, positive=False) is None
+    assert _given_units({273.15: "0 degC", 298.15: "25 degC"}, positive=True) is None
+    assert _given_units({273.15: "0 degC", 298.15: "25 degC"}, positive=False)[0] == {
+        273.15: 0.0, 298.15: 25.0}
+    import matplotlib.axes
+
+    labels = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xlabel",
+                        lambda self, text, *a, **k: labels.append(text))
+    rows = [{"geometry.a": k, "ccd [A m^-2]": 1e-5 / k} for k in given]
+    assert _sweep_plot(tmp_path / "s.png", rows, ["geometry.a"], "t", "log", "grid", given)
+    assert labels == [f"geometry.a [{unit}]"]
+    _sweep_plot(tmp_path / "s.png", rows, ["geometry.a"], "t", "log", "grid",
+                {k: float(k) for k in given})
+    assert labels[-1] == "geometry.a"
 
 
 def test_sweep_scale_is_checked():
