@@ -4,7 +4,7 @@ growth and contact loss, creep closure (PHYSICS.md section 3).
 Fields on the anode|electrolyte interface (a facet submesh):
 
     phi_c Gamma_s d(theta)/dt = j / F - phi_c (J_t + J_void)          vacancy coverage theta
-    d(phi_c)/dt = -(Omega / h_v) phi_c J_void + (1 - phi_c) eps_dot(p_stack / phi_c)
+    d(phi_c)/dt = -(Omega / h_v) phi_c J_void + (1 - phi_c) eps_dot(p / phi_c)
     J_t = kappa(T) (theta - Omega c_v),  J_void = k_v max(0, theta - theta_crit)
 
 theta is the coverage of the CONTACTING interface and J_t, J_void are rates per contacting
@@ -18,7 +18,10 @@ regression case, no runaway. The vacancies that cross the interface (phi_c J_t) 
 metal's vacancy concentration c_v (a Diffusion physics on the anode region:
 dc_v/dt = div(D_v grad c_v), c_v = c_eq at the sink). phi_c is bounded to [0, 1] by the
 variational-inequality Newton solver; the weight is max(phi_c, 1e-6) so the coverage rows
-stay regular on an interface that has lost all contact.
+stay regular on an interface that has lost all contact. p is the compressive stress the
+interface carries per nominal area: the stack pressure (mean field) or, with a solved
+mechanics (`normal_stress`), -sigma_nn on the metal side of each facet, which concentrates
+at the contact edges around pores.
 
 The interfacial step (kappa, activation energy E_int) and bulk diffusion (D_v, E_m) are kept
 apart so either can limit the critical current.
@@ -236,6 +239,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         metal: the metal region name (the side of the interface that is the anode).
         temperature: T [K], float or function of t.
         theta0: initial coverage [-] (default: equilibrium with the initial c_v).
+        normal_stress: None (creep under the stack pressure, the mean field) or a callable
+            returning the Elasticity physics whose solved stress presses the interface
+            (called when the residuals are built, after every physics is set up).
     """
 
     name = "anode_interface"
@@ -244,8 +250,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
 
     def __init__(self, params: InterfaceVacancyParameters, vacancies, *,
                  interface: str = "anode|electrolyte", metal: str = "anode",
-                 temperature=T_REF, theta0: float | None = None):
+                 temperature=T_REF, theta0: float | None = None, normal_stress=None):
         self.params = params
+        self.normal_stress = normal_stress
         self.vac = vacancies
         self.interface_name = interface
         self.metal = metal
@@ -306,11 +313,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         # tolerance and the contact rows stagnate at the void onset
         vrate = p.molar_volume / p.void_height * p.void_rate * max(p.theta_crit, 1e-12)
         self._s_phi = 1.0 / (max(1.0 / t_ref, vrate) * L ** (d_eff - 1))
-        vt = ufl.TestFunction(V)
-        vp = ufl.TestFunction(V)
-        sigma = p.stack_pressure / ufl.max_value(ph, 1e-3) / 1e6  # MPa on the contact
-        creep = (1.0 - ph) * self._eps * sigma ** p.creep_exponent if (
-            p.creep_prefactor > 0 and p.stack_pressure > 0) else 0.0
+        self._vt, self._vp = ufl.TestFunction(V), ufl.TestFunction(V)
         # per nominal area: the contacting share of the interface carries the store, the
         # transfer and the condensation (1 for transfer_area = "nominal")
         self.weight = (ufl.max_value(ph, PHI_FLOOR) if p.transfer_area == "contact" else 1.0)
@@ -318,12 +321,10 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         dN = self.dS_node
         self._F = [
             self._s_theta * wc * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
-                                  + self.J_void) * vt(s_) * self.wS * dN,
-            self._s_phi * (time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
-                           * wc * self.J_void - creep) * vp(s_) * self.wS * dN,
+                                  + self.J_void) * self._vt(s_) * self.wS * dN,
+            None,  # the contact rows: in residuals(), after the mechanics is set up
         ]
-        self._vt = vt
-        self._creep_rate = creep  # d(phi_c)/dt by creep [s^-1]
+        self._creep_rate = None  # d(phi_c)/dt by creep [s^-1] (UFL), from residuals() on
         self._creation_j = None
         # the vacancies that cross the interface enter the metal
         self._coupling = {self.vac.field.name: self.vac.insertion_term(wc * self.J_t, s_,
@@ -353,7 +354,43 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         return {self.theta.name: -self._s_theta * (current_density / FARADAY)
                 * self._vt(side) * weight * measure}
 
+    def nominal_pressure(self):
+        """The compressive normal stress the interface carries per nominal area [Pa] (UFL, on
+        the metal side): the stack pressure (mean field), or -sigma_nn of the solved
+        mechanics on the metal side of each interface facet (normal_stress set)."""
+        if self.normal_stress is None:
+            return self.params.stack_pressure
+        mech = self.normal_stress()
+        s_ = self.side
+        n = ufl.FacetNormal(self.domain.mesh)(s_)  # out of the metal
+        gdim = self.domain.gdim
+        nn = ufl.as_vector([n[i] for i in range(gdim)] + [0] * (3 - gdim))
+        sig = mech.stress_tensor()(s_)
+        return ufl.max_value(-ufl.inner(nn, ufl.dot(sig, nn)), 0.0)
+
+    def _contact_rows(self):
+        """d(phi_c)/dt = -(Omega / h_v) phi_c J_void + (1 - phi_c) eps_dot(p / phi_c): the
+        creep of the contacting metal under the pressure p / phi_c on the contact closes
+        the voids (p the nominal pressure, `nominal_pressure`)."""
+        p, s_ = self.params, self.side
+        ph = self.phi.u(s_)
+        on = p.creep_prefactor > 0 and (p.stack_pressure > 0 or self.normal_stress is not None)
+        sigma = self.nominal_pressure() / ufl.max_value(ph, 1e-3) / 1e6  # MPa on the contact
+        creep = (1.0 - ph) * self._eps * sigma ** p.creep_exponent if on else 0.0
+        self._creep_rate = creep
+        return self._s_phi * (self.time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
+                              * self.weight * self.J_void - creep) * self._vp(s_) \
+            * self.wS * self.dS_node
+
     def residuals(self):
+        if self._F[1] is None:
+            self._F[1] = self._contact_rows()
+            if self.normal_stress is not None:  # nodal pressures: lumped projection
+                em = self.entity_maps
+                q = self._vt(self.side)
+                self._p_forms = [dolfinx.fem.form(e * q * self.wS * self.dS_node,
+                                                  entity_maps=em)
+                                 for e in (self.nominal_pressure(), 1.0)]
         return self._F
 
     def on_problem(self, problem) -> None:
@@ -438,7 +475,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         """Coverage (mean, theta_max), contact (mean, contact_min), the interface fluxes
         [mol m^-2 s^-1] and the metal ledger:
         stripped_moles, transferred_moles, voided_moles [mol], creep_closed_volume [m^3]
-        (per metre of depth in 2D), stripped_thickness and void_volume_per_area [m]."""
+        (per metre of depth in 2D), stripped_thickness and void_volume_per_area [m]; with a
+        solved mechanics the nominal pressure on the interface, pressure_mean / _min / _max
+        [Pa] (nodal values)."""
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._qf.items()}
@@ -447,6 +486,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)
         th = self.theta.u.x.array[:n]
         out["theta_max"] = comm.allreduce(float(th.max()) if n else 0.0, op=MPI.MAX)
+        if getattr(self, "_p_forms", None):
+            out.update(self._pressure_range())
         # the metal ledger (summed over accepted steps): moles per unit depth in 2D
         ledger = self._ledger
         out.update(ledger)
@@ -456,6 +497,23 @@ class AnodeInterface(Physics, ElectrodeCoupling):
             out["void_volume_per_area"] = (om * ledger["voided_moles"]
                                            - ledger["creep_closed_volume"]) / self._area
         return out
+
+    def _pressure_range(self) -> dict[str, float]:
+        """Mean, min and max over the interface nodes of the nominal pressure [Pa] the creep
+        closure sees (the solved -sigma_nn on the metal side; collective)."""
+        comm = self.domain.comm
+        vecs = [dolfinx.fem.assemble_vector(f) for f in self._p_forms]
+        for v in vecs:
+            v.scatter_reverse(dolfinx.la.InsertMode.add)
+        n = self.phi.u.function_space.dofmap.index_map.size_local
+        num, den = (v.array[:n] for v in vecs)
+        node = num[den > 0] / den[den > 0]
+        tot = comm.allreduce(float(num.sum()), op=MPI.SUM)
+        return {"pressure_mean": tot / comm.allreduce(float(den.sum()), op=MPI.SUM),
+                "pressure_min": comm.allreduce(float(node.min()) if node.size else np.inf,
+                                               op=MPI.MIN),
+                "pressure_max": comm.allreduce(float(node.max()) if node.size else -np.inf,
+                                               op=MPI.MAX)}
 
     def output_fields(self):
         return {"theta": (self.theta.u, 1.0), "contact_fraction": (self.phi.u, 1.0)}

@@ -140,8 +140,8 @@ class Pressure:
 
 @dataclass(frozen=True)
 class Symmetry:
-    """Zero normal displacement on a plane facet region normal to a coordinate axis (found
-    from the facets' coordinates).
+    """Zero normal displacement on a facet region made of planes normal to coordinate axes
+    (each facet's axis found from its coordinates: the sides of a box are one region).
 
     Attributes:
         region: facet region name.
@@ -542,16 +542,17 @@ class Elasticity(Physics):
                     self._displacement_dofs.setdefault(bc.region, {})[0] = dofs
             return 0
         if isinstance(bc, Symmetry):
-            i = self._normal_axis(bc.region, facets)
-            sub = self.V.sub(i) if domain.gdim > 1 else self.V
-            if domain.gdim > 1:
-                Vi, _ = sub.collapse()
-                dofs = dolfinx.fem.locate_dofs_topological((sub, Vi), fdim, facets)
-                g = dolfinx.fem.Function(Vi)
-                self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
-            else:
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
-                self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs, self.V))
+            for i, fs in self._normal_axes(bc.region, facets).items():
+                sub = self.V.sub(i) if domain.gdim > 1 else self.V
+                if domain.gdim > 1:
+                    Vi, _ = sub.collapse()
+                    dofs = dolfinx.fem.locate_dofs_topological((sub, Vi), fdim, fs)
+                    g = dolfinx.fem.Function(Vi)
+                    self._dbcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
+                else:
+                    dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, fs)
+                    self._dbcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs,
+                                                              self.V))
             return 0
         raise TypeError(f"unknown mechanics boundary condition {bc!r}")
 
@@ -567,24 +568,21 @@ class Elasticity(Physics):
             self._dbc_fns = []
         return self._dbc_fns
 
-    def _normal_axis(self, region: str, facets) -> int:
-        """The coordinate axis normal to a plane facet region (collective)."""
+    def _normal_axes(self, region: str, facets) -> dict[int, np.ndarray]:
+        """{coordinate axis: the facets of a region normal to it} (every facet must be normal
+        to an axis: a box's sides may be several planes; collective)."""
         mesh = self.domain.mesh
         fdim = self.domain.tdim - 1
+        gdim = self.domain.gdim
         mesh.topology.create_connectivity(fdim, 0)
         verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
-        gdim = self.domain.gdim
-        x = mesh.geometry.x[verts.ravel()][:, :gdim] if verts.size else np.zeros((0, gdim))
-        lo = x.min(axis=0) if len(x) else np.full(gdim, np.inf)
-        hi = x.max(axis=0) if len(x) else np.full(gdim, -np.inf)
-        self.domain.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
-        self.domain.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
-        spread = hi - lo
-        flat = np.flatnonzero(spread <= 1e-9 * max(self.length, 1e-300))
-        if len(flat) != 1:
-            raise MaterialError(f"symmetry condition on {region!r}: the region is not a plane "
-                                f"normal to a coordinate axis")
-        return int(flat[0])
+        x = mesh.geometry.x[verts][..., :gdim] if verts.size else np.zeros((0, 1, gdim))
+        flat = np.ptp(x, axis=1) <= 1e-9 * max(self.length, 1e-300)  # (facet, axis)
+        bad = self.domain.comm.allreduce(int(np.sum(flat.sum(axis=1) != 1)), op=MPI.SUM)
+        if bad:
+            raise MaterialError(f"symmetry condition on {region!r}: {bad} facet(s) are not "
+                                "normal to a coordinate axis")
+        return {i: facets[flat[:, i]] for i in range(gdim)}
 
     def dirichlet_bcs(self) -> list:
         return list(self._dbcs)

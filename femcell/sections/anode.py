@@ -86,10 +86,20 @@ class InterfaceSection(_Model):
     creep_exponent: float = Field(default=5.0, gt=0)
     creep_activation: Q("molar_energy", _nonneg) = 0.0
     stack_pressure: Q("pressure", _nonneg) = 0.0
+    # the stress the creep closure sees: the stack pressure per contact ("stack", mean
+    # field) or the solved normal stress of [mechanics] on the interface ("mechanics")
+    creep_stress: Literal["stack", "mechanics"] = "stack"
     wetting_angle: Q("angle", _angle) | None = None  # metal on the bare electrolyte
     interlayer: str | None = None  # library interlayer (barrier and wetting)
     # rates per contacting area (runaway as contact is lost) or per nominal area (regression)
     transfer_area: Literal["contact", "nominal"] = "contact"
+
+    @model_validator(mode="after")
+    def _one_pressure(self):
+        if self.creep_stress == "mechanics" and self.stack_pressure > 0:
+            raise _error("stack_pressure", "must be 0 with creep_stress = \"mechanics\": the "
+                         "stack pressure is the [mechanics] pressure on the anode collector")
+        return self
 
     @model_validator(mode="after")
     def _wetting_needs_gamma_and_angle(self):
@@ -266,6 +276,17 @@ def interface_of(cfg) -> str:
                       f"{region!r} (the reaction whose interface voids)")
 
 
+def stack_pressure(cfg) -> float:
+    """The stack pressure on the anode [Pa]: [anode.interface] stack_pressure, or with
+    creep_stress = "mechanics" the [mechanics] pressure on the anode collector (0 if none)."""
+    itf = cfg.anode.interface
+    if itf.creep_stress == "stack":
+        return float(itf.stack_pressure)
+    mech = getattr(cfg, "mechanics", None)
+    return float(sum(b.pressure for b in (mech.bc if mech else [])
+                     if b.region == cfg.anode.collector and b.pressure is not None))
+
+
 def closed_form(cfg, temperature: float, thickness: float) -> dict:
     """The regime indicators and closed-form critical currents of [anode] on a flat, uniform
     interface at temperature T [K] with an anode `thickness` [m] (no DOLFINx):
@@ -275,7 +296,8 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     / (1 / kappa + Omega L / D_v) [A m^-2]; L the thickness (or l tanh(L / l) with sinks);
     the diffusion time L^2 / D_v [s]; the Damkohler number kappa Omega L / D_v (> 1: the bulk
     limits); with creep and stack pressure j_creep_closure = (1 - phi*) A (p / phi*)^n h_v F
-    / Omega [A m^-2], the current creep closure carries at the contact fraction phi* = 0.99;
+    / Omega [A m^-2], the current creep closure carries at the contact fraction phi* = 0.99
+    (p = `stack_pressure`, the nominal pressure of a flat interface);
     theta_crit, theta_eq [-]; the input energies [eV].
     """
     import numpy as np
@@ -302,10 +324,13 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     # creep closure at a contact fraction phi* = 0.99 (the default ramp threshold): with
     # stiff condensation the contact stays at phi* up to phi* j_c + this current
     itf = cfg.anode.interface
-    if itf.creep_prefactor > 0 and itf.stack_pressure > 0:
+    pressure = stack_pressure(cfg)
+    if pressure:
+        out["stack_pressure_Pa"] = pressure
+    if itf.creep_prefactor > 0 and pressure > 0:
         phi = 0.99
         rate = creep_rate_prefactor(itf.creep_prefactor, itf.creep_activation, T) * (
-            itf.stack_pressure / phi / 1e6) ** itf.creep_exponent
+            pressure / phi / 1e6) ** itf.creep_exponent
         out["j_creep_closure_A_m2"] = ((1.0 - phi) * rate * itf.void_height * FARADAY
                                        / omega)
     if v.equilibrium == "thermal":
@@ -346,7 +371,14 @@ def build(cfg, ctx) -> list:
     vac = Diffusion(vac_mat, [Dirichlet(sec.collector, ceq)], initial=ceq, region=sec.region,
                     name="cv", temperature=T, length_scale=thickness, track_outflow=True,
                     bulk_sink=(v.sink_spacing, ceq) if v.sink_spacing else None)
-    iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T)
+    normal_stress = None
+    if sec.interface.creep_stress == "mechanics":
+        if getattr(cfg, "mechanics", None) is None:
+            raise ConfigError("anode.interface.creep_stress = \"mechanics\" needs a "
+                              "[mechanics] section (the solved stress on the interface)")
+        normal_stress = lambda: ctx.info["mechanics"]  # noqa: E731 (set up by then)
+    iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
+                           normal_stress=normal_stress)
     ctx.couple(sec.region, iface)
     ctx.info["anode"] = {"metal": metal, "params": params, "thickness_m": thickness,
                          "interface": interface, **closed_form(cfg, T, thickness)}

@@ -371,7 +371,7 @@ def ramp(run, ccfg, case, T, domain) -> dict:
 
     def one(step, until_contact, csv, fields, dt=dt, max_time=r.max_time):
         physics, ctx = run.build_physics(domain, T, ccfg)
-        ct = physics[-1]
+        ct = ctx.info["charge"]  # the charge transport (mechanics may follow it)
         problem = as_config_error(lambda: Problem(domain, physics,
                                                   linear_solver=ccfg.solver.linear))
         problem.initialise()

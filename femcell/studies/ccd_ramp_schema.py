@@ -65,9 +65,10 @@ class CaseSection(_Model):
 
 
 class CCDRampStudy(StudyBase):
-    """[study] kind = "ccd_ramp": [ramp] and [[cases]] over [charge] + [anode]."""
+    """[study] kind = "ccd_ramp": [ramp] and [[cases]] over [charge] + [anode] (+ an optional
+    [mechanics] whose solved stress drives the creep closure)."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "anode": True}
+    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "anode": True, "mechanics": False}
 
     ramp: RampSection
     cases: list[CaseSection] = Field(min_length=1)

@@ -45,7 +45,7 @@ def run(cfg, run):
         cfg.protocol, lambda dim, key, v: to_si(v, dim, name=key)))
     check_anode_temperature(cfg, protocol)
     physics, ctx = run.build_physics(domain, cfg.temperature)
-    phys = physics[-1]  # the charge transport; what it collects couplings from comes first
+    phys = ctx.info["charge"]  # the charge transport (built after what it collects from)
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics,
                                                   linear_solver=cfg.solver.linear,
