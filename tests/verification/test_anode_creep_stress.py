@@ -108,3 +108,30 @@ def test_solved_stress_options_are_checked_by_name(tmp_path):
     with pytest.raises(ConfigError, match="stack_pressure"):
         _cfg(tmp_path, '{ creep_stress = "mechanics", stack_pressure = "1 MPa" }',
              mechanics=True)
+
+
+def test_a_symmetry_region_may_be_several_axis_planes_but_not_a_curve():
+    """The box sides (x = 0 and x = W) hold u_x = 0 together; a pore's curved wall is refused
+    with the region named."""
+    from femcell.domain import Domain
+    from femcell.materials.core import MaterialError
+    from femcell.materials.mechanical import get_mechanics
+    from femcell.physics.mechanics import Elasticity, Pressure, Symmetry
+    from femcell.problem import Problem
+
+    domain = Domain.from_builder("symmetric_cell", dim=2, width=4e-6, electrolyte_thickness=4e-6,
+                                 anode_thickness=4e-6, cathode_thickness=4e-6, h=1e-6,
+                                 pores={"interface": "anode", "radius": 0.8e-6, "count": 1,
+                                        "seed": 1})
+    mats = {r: get_mechanics(m).elastic for r, m in (("anode", "na"), ("cathode", "na"),
+                                                    ("electrolyte", "na_beta_alumina"))}
+    mech = Elasticity(mats, [Pressure("anode_cc", P_STACK), Symmetry("cathode_cc"),
+                             Symmetry("sides")], mode="plane_strain")
+    problem = Problem(domain, [mech])
+    problem.initialise()
+    problem.solve_step(1.0, 1.0, 1, None)
+    q = mech.quantities()
+    # the sides carry no vertical load: the stack pressure arrives at the far collector
+    assert q["u_normal_stress[cathode_cc]"] == pytest.approx(-P_STACK, rel=1e-4)
+    with pytest.raises(MaterialError, match="'pore'.*not normal to a coordinate axis"):
+        Problem(domain, [Elasticity(mats, [Symmetry("pore")], mode="plane_strain")])
