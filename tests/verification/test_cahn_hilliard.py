@@ -1,0 +1,149 @@
+"""Cahn-Hilliard (femcell.physics.cahn_hilliard) against closed forms, in the PFHub benchmark-1
+units mapped to SI (length 1 um, energy density 1 J m^-3, time 1 s): f = 5 (c - 0.3)^2
+(0.7 - c)^2, kappa = 2 um^2 J m^-3, M = 5 um^2 / (J m^-3 s).
+
+- linear stability of c = 0.5: a cosine mode grows / decays at sigma(k) = -M k^2 (f''(0.5) +
+  kappa k^2) (2 %), one unstable and one stable k;
+- mass conserved to round-off with no-flux boundaries; with convex splitting and backward
+  Euler the free energy never increases, even at steps 100x the diffusion time of the
+  interface;
+- the 1D equilibrium interface: the tanh profile (1 % of the miscibility gap) and its excess
+  energy sqrt(2 kappa rho) (beta - alpha)^3 / 6 (1 %);
+- PFHub BM1 initial free energy F(0) = 319.04 (0.1 %).
+Runs on 1 and 2 ranks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import ufl
+
+from femcell._dolfinx import MPI, dolfinx
+from femcell.domain import Domain
+from femcell.physics.cahn_hilliard import CahnHilliard, DoubleWell, RegularSolution
+from femcell.problem import Problem
+from femcell.solvers import StepController, TimeIntegrator
+
+L0 = 1e-6  # m per benchmark length unit
+E0 = 1.0  # J m^-3 per benchmark energy unit
+RHO, KAPPA, MOB = 5.0 * E0, 2.0 * E0 * L0**2, 5.0 * L0**2 / E0
+WELL = DoubleWell(RHO, 0.3, 0.7)
+
+
+def _strip(length, h):
+    """A 2D strip `length` long and one element high (a 1D problem with no-flux ends)."""
+    return Domain.from_builder("plate", width=length * L0, height=h * L0, h=h * L0,
+                               structured=True, origin="corner")
+
+
+def _run(domain, initial, t_end, dt, *, scheme="implicit", order=2, adaptive=False,
+         energy=WELL, record=None):
+    ch = CahnHilliard(energy, KAPPA, MOB, initial, scheme=scheme)
+    pb = Problem(domain, [ch])
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=adaptive, order=order,
+                                              rtol=1e-4, atol=1e-6))
+    rows = [ch.quantities()]
+    while integ.t < t_end * (1 - 1e-12):
+        integ.step(t_end)
+        rows.append(ch.quantities())
+        if record:
+            record(ch)
+    return ch, rows
+
+
+def _amplitude(ch, k):
+    """A of c - mean = A cos(k x) (L2 projection onto the mode)."""
+    x = ufl.SpatialCoordinate(ch.domain.mesh)[0]
+    mode = ufl.cos(k * x)
+    comm = ch.domain.comm
+    num = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(
+        (ch.field.u - 0.5) * mode * ufl.dx)), op=MPI.SUM)
+    den = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(mode * mode * ufl.dx)),
+                         op=MPI.SUM)
+    return num / den
+
+
+@pytest.mark.parametrize("m, t_end, dt", [(5, 2.0, 0.01), (15, 0.2, 0.001)])
+def test_a_small_mode_grows_or_decays_at_the_linear_stability_rate(m, t_end, dt):
+    length = 50.0
+    k = m * np.pi / (length * L0)  # a cosine mode with zero slope at both ends
+    sigma = -MOB * k**2 * (WELL.d2f(0.5) + KAPPA * k**2)  # [1/s]
+    eps = 1e-5
+    domain = _strip(length, 0.125)
+    ch, _ = _run(domain, lambda x: 0.5 + eps * np.cos(k * x[0]), t_end, dt)
+    rate = np.log(_amplitude(ch, k) / eps) / t_end
+    assert (sigma > 0) == (m == 5)  # one unstable, one stable mode
+    assert rate == pytest.approx(sigma, rel=0.02)
+
+
+def test_mass_is_conserved_and_convex_splitting_never_raises_the_free_energy():
+    domain = Domain.from_builder("plate", width=32 * L0, height=32 * L0, h=1.0 * L0,
+                                 origin="corner")
+    rng = np.random.default_rng(7)
+    # a smooth random field (a few modes), identical on every rank
+    kx, ky, ph = rng.integers(1, 6, 6), rng.integers(1, 6, 6), rng.uniform(0, 2 * np.pi, 6)
+
+    def init(x):
+        return 0.5 + 0.02 * sum(np.cos(a * np.pi * x[0] / (32 * L0) + p) * np.cos(
+            b * np.pi * x[1] / (32 * L0)) for a, b, p in zip(kx, ky, ph, strict=True)) / 6
+
+    t_int = (KAPPA / RHO) / (MOB * RHO)  # diffusion time over the interface length
+    _, rows = _run(domain, init, 200 * t_int * 40, 100 * t_int, scheme="convex_splitting",
+                   order=1)
+    energy = np.array([r["free_energy"] for r in rows])
+    mass = np.array([r["c_mean"] for r in rows])
+    assert np.max(np.abs(mass - mass[0])) < 1e-12
+    assert np.all(np.diff(energy) <= 1e-12 * abs(energy[0]))
+    assert energy[-1] < 0.5 * energy[0] or rows[-1]["c_max"] > 0.6  # it did separate
+
+
+def test_equilibrium_interface_is_the_tanh_profile_with_its_excess_energy():
+    length, h = 40.0, 0.2
+    domain = _strip(length, h)
+    mid = 0.5 * length * L0
+    ell = WELL.interface_width(KAPPA)
+    dlt = 0.5 * (WELL.beta - WELL.alpha)
+    # start from a profile three times too sharp, symmetric about the middle (no drift)
+    ch, _ = _run(domain, lambda x: 0.5 + dlt * np.tanh(3 * (x[0] - mid) / ell), 400.0, 0.01,
+                 adaptive=True)
+    xs = domain.mesh.geometry.x[:, 0]
+    n = ch.field.u.function_space.dofmap.index_map.size_local
+    c = ch.field.u.x.array[:n]
+    xd = ch.field.u.function_space.tabulate_dof_coordinates()[:n, 0]
+    exact = 0.5 + dlt * np.tanh((xd - mid) / ell)
+    err = domain.comm.allreduce(float(np.max(np.abs(c - exact))) if n else 0.0, op=MPI.MAX)
+    assert err < 0.01 * (WELL.beta - WELL.alpha)
+    sigma = ch.quantities()["free_energy"] / (h * L0)  # J m^-2 (per depth and height)
+    assert sigma == pytest.approx(WELL.interface_energy(KAPPA), rel=0.01)
+    assert xs.size  # every rank holds part of the strip
+
+
+def test_pfhub_benchmark_one_initial_free_energy():
+    domain = Domain.from_builder("plate", width=200 * L0, height=200 * L0, h=2.0 * L0,
+                                 origin="corner", structured=True)
+
+    def c0(x):
+        X, Y = x[0] / L0, x[1] / L0
+        return 0.5 + 0.01 * (np.cos(0.105 * X) * np.cos(0.11 * Y)
+                             + (np.cos(0.13 * X) * np.cos(0.087 * Y)) ** 2
+                             + np.cos(0.025 * X - 0.15 * Y) * np.cos(0.07 * X - 0.02 * Y))
+
+    ch = CahnHilliard(WELL, KAPPA, MOB, c0)
+    pb = Problem(domain, [ch])
+    pb.initialise()
+    assert ch.quantities()["free_energy"] / (E0 * L0**2) == pytest.approx(319.04, rel=1e-3)
+
+
+def test_regular_solution_inputs_and_its_spinodal():
+    from femcell.materials.core import MaterialError
+    from femcell.units import R
+
+    rs = RegularSolution(temperature=300.0, interaction=3 * R * 300.0, molar_volume=1e-5)
+    # f''(1/2) = (4 R T - 2 Omega) / V_m < 0 inside the spinodal (Omega > 2 R T)
+    assert float(rs.d2f(0.5)) == pytest.approx((4 - 6) * R * 300.0 / 1e-5)
+    with pytest.raises(MaterialError, match="kappa"):
+        CahnHilliard(rs, -1.0, 1.0, 0.5)
+    with pytest.raises(MaterialError, match="scheme"):
+        CahnHilliard(rs, 1.0, 1.0, 0.5, scheme="explicit")
