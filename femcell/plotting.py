@@ -270,10 +270,12 @@ def ccd_cases_plot(path, results, title: str):
 
 
 def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: str,
-            title: str = "", reference: dict[str, tuple] | None = None) -> Path:
+            title: str = "", reference: dict[str, tuple] | None = None,
+            log: bool = False) -> Path:
     """Line plot of several series against one x (rank 0 only); a label containing a
     closed form's name ("Sneddon", "Griffith") is drawn dashed black, and `reference`
-    (label -> (x, y)) adds black curves on their own x (dashed, dotted, dash-dotted)."""
+    (label -> (x, y)) adds black curves on their own x (dashed, dotted, dash-dotted);
+    `log`: both axes logarithmic."""
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     few = len(x) <= 25
@@ -284,6 +286,9 @@ def plot_xy(path: Path, x, series: dict[str, list[float]], xlabel: str, ylabel: 
     for i, (label, (xr, yr)) in enumerate((reference or {}).items()):
         ax.plot(xr, yr, ("--", ":", "-.")[i % 3], color="k", lw=1.0, label=label)
     ax.set_xlabel(xlabel)
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
     return _finish(plt, fig, ax, path, ylabel, title)
 
 

@@ -253,7 +253,7 @@ class Run:
 _OUTPUT_FILES = ("summary.json", "summary.json.tmp", "quantities.csv", "j_crit.csv",
                  "mesh.vtu", "mesh_facets.vtu", "regions.json", "concentration.png",
                  "field.png", "voltage.png", "current_density.png", "arrhenius.png",
-                 "j_crit.png")
+                 "j_crit.png", "free_energy.png")
 _OUTPUT_GLOBS = ("fields*.vtkhdf", "fields*.bp", "petsc_log*.txt")
 
 

@@ -52,6 +52,9 @@ DIMENSIONS: dict[str, str] = {
     "areal_density": "mol/m^2",
     "molar_volume": "m^3/mol",
     "angle": "radian",
+    "energy_density": "J/m^3",
+    "gradient_energy": "J/m",
+    "mobility": "m^5/(J*s)",
     "dimensionless": "",
 }
 

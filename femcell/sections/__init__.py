@@ -21,6 +21,7 @@ from functools import cache
 
 SECTIONS = {
     "diffusion": "femcell.sections.diffusion",
+    "cahn_hilliard": "femcell.sections.cahn_hilliard",
     "intercalation": "femcell.sections.intercalation",
     "anode": "femcell.sections.anode",
     "charge": "femcell.sections.charge",

@@ -39,6 +39,10 @@ KINDS: dict[str, Kind] = {
                      "femcell.studies.ccd_ramp:run",
                      "stripping current ramps over temperatures and cases: j_crit and its "
                      "Arrhenius fit ([ramp], [[cases]])"),
+    "phase_field": Kind("femcell.studies.phase_field_schema:PhaseFieldStudy",
+                        "femcell.studies.phase_field:run",
+                        "[cahn_hilliard] phase separation to time.end with adaptive steps "
+                        "([time]): the free energy at report times, mass conservation"),
     "quasistatic": Kind("femcell.studies.quasistatic_schema:QuasistaticStudy",
                         "femcell.studies.quasistatic:run",
                         "[mechanics] (and [fracture]) under a load factor 0 -> 1 in "

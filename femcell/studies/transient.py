@@ -22,84 +22,14 @@ def run(cfg, run):
     domain = run.build_domain()
     physics, _ = run.build_physics(domain, cfg.temperature)
     phys = physics[0]
-    with run.timed("setup_s"):
-        problem = as_config_error(lambda: Problem(domain, physics,
-                                                  linear_solver=cfg.solver.linear,
-                                                  petsc_options=run.petsc_options()))
+    problem = setup_problem(cfg, run, domain, physics)
     tc = cfg.time
     dt0 = tc.dt if tc.dt is not None else min(tc.end / 1000.0, 1e-3 * phys.scales.time)
-    ctl = StepController(dt_initial=dt0, dt_max=tc.dt_max or tc.end / 10.0,
-                         adaptive=tc.adaptive, rtol=tc.rtol, atol=tc.atol,
-                         order=1 if tc.scheme == "euler" else 2)
-    integ = TimeIntegrator(problem, ctl)
-    out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
-
     run.open_folder()
     with run.guard(problem):
-        next_out = [0]
-        ck = run.checkpointer(problem, integ, lambda: {"rows": table.rows,
-                                                       "next_output": next_out[0]})
-        resume = None
-        if restart is not None:
-            problem.initialise()  # everything the physics set up, then the saved state
-            saved = run.resume(ck, restart)
-            resume = saved["integrator"]
-            next_out[0] = saved["runner"]["next_output"]
-        writer, table = run.begin(domain, physics, problem, initialise=restart is None)
-        if restart is None:
-            table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities(),
-                          **run.step_timings(problem, initial=True)})
-            if writer:
-                writer.write(0.0)
-        else:
-            table.restore(saved["runner"]["rows"])
-            run.step_timings(problem, initial=True)
-            if writer:
-                writer.write(saved["t"])  # the state the run continues from
-        bar = run.progress_bar(total=tc.end, initial=integ.t, unit="s", leave=True,
-                               bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/"
-                                          "{total:.4g} s [{elapsed}<{remaining}]{postfix}")
-
-        def on_step(rec):
-            row = {"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
-                   **problem.quantities(), **run.step_timings(problem)}
-            with run.timed("io_s"):
-                table.append(row)
-                if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
-                        next_out[0]] * (1 - 1e-12):
-                    writer.write(rec["t"])
-                    next_out[0] += 1
-            if bar is not None:
-                bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
-                bar.update(rec["t"] - bar.n)
-            ck.after_step()
-            return False
-
-        stop = None
-        with run.timed("time_loop_s"):
-            try:
-                integ.run(tc.end, on_step, stop_times=out_times,
-                          events=stoichiometry_limits(physics), restore=resume)
-            except (SolverError, interrupt.Interrupted) as exc:
-                stop = exc
-                ck.after_stop(exc)
-            finally:
-                if bar is not None:
-                    bar.close()
-                if writer:
-                    if stop is None and integ.t < tc.end * (1 - 1e-12):
-                        writer.write(integ.t)  # the state where a cut-off stopped the run
-                    writer.close()
-                table.close()
-        run.check_options(problem)
-        problem.close()
+        rows, integ, stop = march(cfg, run, domain, physics, problem, dt0, restart,
+                                  events=stoichiometry_limits(physics))
         status, message = status_of(stop)
-        rows = table.rows
-        ended_by = integ.ended_by
-        if status == "completed" and ended_by and integ.t < tc.end * (1 - 1e-12):
-            run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
-                     f"{ended_by}")
-        run.check_admissible(physics, rows)
         crank = crank_reference(cfg, domain, phys)
         headline = headline_of(phys, rows, crank, amount_unit(domain))
         if len(physics) > 1:
@@ -107,21 +37,126 @@ def run(cfg, run):
                                             cfg, domain))
         if run.write and cfg.output.plots and status == "completed":
             plots(run, cfg, phys, domain, rows, crank)
-        summary = run.summary(
-            status, message, headline,
-            steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
-            ended_by=ended_by if status == "completed" else status,
-            physics=phys.describe() if len(physics) == 1 else {
-                p.name: p.describe() for p in physics},
-            domain=run.domain_summary(
-                domain, problem, volume_m3=domain.volume(),
-                builder_metadata={k: v for k, v in domain.metadata.items()
-                                  if k != "orientations"}),
-            citations=[c for p in physics for c in p.citations()])
-        run.finish(summary)
-        result = run.result(rows, headline, summary)
-        run.raise_stop(stop)
-        return result
+        return finish(run, status, message, headline, integ, problem, physics, domain, rows,
+                      stop)
+
+
+def setup_problem(cfg, run, domain, physics):
+    """The Problem of a [time] study (timed; bad solver input is a ConfigError)."""
+    with run.timed("setup_s"):
+        return as_config_error(lambda: Problem(domain, physics,
+                                               linear_solver=cfg.solver.linear,
+                                               petsc_options=run.petsc_options()))
+
+
+def march(cfg, run, domain, physics, problem, dt0: float, restart, *, events=(),
+          stop_times=()):
+    """The time loop of a [time] study (inside the run's guard): adaptive BDF steps from the
+    initial state (or the `restart` checkpoint) to time.end, a row of quantities per step,
+    fields at time.outputs evenly spaced times, checkpoints, a progress bar; a cut-off or an
+    unconverged solve ends it early.
+
+    Args:
+        cfg, run: the study and its lifecycle run.
+        domain, physics, problem: what the study built.
+        dt0: first step [s].
+        restart: the checkpoint to continue from, or None.
+        events: located events (e.g. stoichiometry limits) that end the run.
+        stop_times: extra times [s] the steps land on exactly (headline times).
+
+    Returns:
+        (rows, integrator, stop) with stop the exception that ended the run early
+        (SolverError, Interrupted) or None.
+    """
+    tc = cfg.time
+    ctl = StepController(dt_initial=dt0, dt_max=tc.dt_max or tc.end / 10.0,
+                         adaptive=tc.adaptive, rtol=tc.rtol, atol=tc.atol,
+                         order=1 if tc.scheme == "euler" else 2)
+    integ = TimeIntegrator(problem, ctl)
+    out_times = list(np.linspace(0.0, tc.end, tc.outputs + 1)[1:])
+    next_out = [0]
+    ck = run.checkpointer(problem, integ, lambda: {"rows": table.rows,
+                                                   "next_output": next_out[0]})
+    resume = None
+    if restart is not None:
+        problem.initialise()  # everything the physics set up, then the saved state
+        saved = run.resume(ck, restart)
+        resume = saved["integrator"]
+        next_out[0] = saved["runner"]["next_output"]
+    writer, table = run.begin(domain, physics, problem, initialise=restart is None)
+    if restart is None:
+        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities(),
+                      **run.step_timings(problem, initial=True)})
+        if writer:
+            writer.write(0.0)
+    else:
+        table.restore(saved["runner"]["rows"])
+        run.step_timings(problem, initial=True)
+        if writer:
+            writer.write(saved["t"])  # the state the run continues from
+    bar = run.progress_bar(total=tc.end, initial=integ.t, unit="s", leave=True,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| t={n:.4g}/"
+                                      "{total:.4g} s [{elapsed}<{remaining}]{postfix}")
+
+    def on_step(rec):
+        row = {"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
+               **problem.quantities(), **run.step_timings(problem)}
+        with run.timed("io_s"):
+            table.append(row)
+            if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
+                    next_out[0]] * (1 - 1e-12):
+                writer.write(rec["t"])
+                next_out[0] += 1
+        if bar is not None:
+            bar.set_postfix_str(f"dt={rec['dt']:.3g} s", refresh=False)
+            bar.update(rec["t"] - bar.n)
+        ck.after_step()
+        return False
+
+    stop = None
+    landing = sorted(set(out_times) | {t for t in stop_times if 0 < t < tc.end})
+    with run.timed("time_loop_s"):
+        try:
+            integ.run(tc.end, on_step, stop_times=landing, events=list(events),
+                      restore=resume)
+        except (SolverError, interrupt.Interrupted) as exc:
+            stop = exc
+            ck.after_stop(exc)
+        finally:
+            if bar is not None:
+                bar.close()
+            if writer:
+                if stop is None and integ.t < tc.end * (1 - 1e-12):
+                    writer.write(integ.t)  # the state where a cut-off stopped the run
+                writer.close()
+            table.close()
+    run.check_options(problem)
+    problem.close()
+    if stop is None and integ.ended_by and integ.t < tc.end * (1 - 1e-12):
+        run.warn(f"the run ended at t = {integ.t:.6g} s before time.end = {tc.end:.6g} s: "
+                 f"{integ.ended_by}")
+    rows = table.rows
+    run.check_admissible(physics, rows)
+    return rows, integ, stop
+
+
+def finish(run, status, message, headline, integ, problem, physics, domain, rows, stop):
+    """summary.json of a [time] study and its Result (re-raises what stopped the run)."""
+    summary = run.summary(
+        status, message, headline,
+        steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
+        ended_by=integ.ended_by if status == "completed" else status,
+        physics=physics[0].describe() if len(physics) == 1 else {
+            p.name: p.describe() for p in physics},
+        domain=run.domain_summary(
+            domain, problem, volume_m3=domain.volume(),
+            builder_metadata={k: v for k, v in domain.metadata.items()
+                              if k != "orientations"}),
+        citations=[c for p in physics for c in p.citations()])
+    run.finish(summary)
+    result = run.result(rows, headline, summary)
+    run.raise_stop(stop)
+    return result
 
 
 def stress_headline(mech, phys, rows, crank_applies: bool, cfg, domain) -> dict:

@@ -1,0 +1,60 @@
+"""The phase-field kind: problems/pfhub_bm1.toml on a coarse mesh and a short time, through
+the same path as `femcell run` (1 and 2 ranks); bad [cahn_hilliard] input by name."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS
+
+from femcell._dolfinx import MPI
+from femcell.config import load_config
+from femcell.config.base import ConfigError
+from femcell.studies import run_study
+
+BM1 = PROBLEMS / "pfhub_bm1.toml"
+SHORT = ["geometry.params.h=4 um", "time.end=20 s", "time.outputs=2", 'report_times=["5 s"]']
+F_UNIT = 1e-12  # J/m per benchmark energy unit (1 J/m^3 x 1 um^2)
+
+
+def test_pfhub_bm1_starts_at_its_benchmark_energy_and_conserves_mass(shared_tmp):
+    cfg = load_config(BM1, SHORT)
+    res = run_study(cfg, shared_tmp / "bm1", progress=False, source=str(BM1))
+    assert res.value("free_energy_initial") / F_UNIT == pytest.approx(319.04, rel=1e-3)
+    assert res.value("mean_drift") < 1e-12
+    # spinodal decomposition lowers the free energy, and c separates
+    assert res.value("free_energy_end") < res.value("free_energy[t=5s]") < res.value(
+        "free_energy_initial")
+    assert res.value("c_max") - res.value("c_min") > 0.1
+    if MPI.COMM_WORLD.rank == 0:
+        folder = shared_tmp / "bm1"
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        for f in ("free_energy.png", "field.png", "fields.vtkhdf", "quantities.csv"):
+            assert (folder / f).exists(), f
+
+
+def test_convex_splitting_with_euler_never_raises_the_free_energy_and_is_rank_independent():
+    cfg = load_config(BM1, SHORT + ["cahn_hilliard.scheme=convex_splitting",
+                                    "time.scheme=euler", "output.plots=false"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    assert par.value("free_energy_rise_max") == 0.0
+    assert np.all(np.diff(par.column("free_energy")) <= 0)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    assert np.allclose(par.column("free_energy"), ser.column("free_energy"), rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("override, culprit", [
+    ('cahn_hilliard.energy={ kind = "double_well" }', "rho"),
+    ('cahn_hilliard.energy={ kind = "regular_solution", interaction = "10 kJ/mol" }',
+     "molar_volume"),
+    ("cahn_hilliard.mobility=-1", "mobility"),
+    ('report_times=["2000 s"]', "report_times"),
+    ("cahn_hilliard.kappa=[[1e-12, 0], [0, 1e-12], [0, 0]]", "kappa"),
+])
+def test_bad_phase_field_input_is_named(override, culprit):
+    with pytest.raises(ConfigError, match=culprit):
+        cfg = load_config(BM1, [override])
+        run_study(cfg, progress=False, write=False)
