@@ -36,6 +36,7 @@ SMALL = {
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     # one ramp each: the CLI path is the same for every case and temperature
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
+    "pfhub_bm1.toml": ["geometry.params.h=8 um", "time.end=10 s", 'report_times=["5 s"]'],
     "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
                           '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
     "na_ccd_scatter.toml": ["sweep.values=[1, 2]"],

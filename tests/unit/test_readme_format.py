@@ -1,6 +1,6 @@
 """The study-file examples in README.md are valid study files (the documentation cannot drift
 from the schema): the full example, the transient one, and the CCD tables with the
-example's physics, and the quasi-static (fracture) tables."""
+example's physics, the quasi-static (fracture) and the phase-field tables."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _blocks() -> list[str]:
 
 
 def test_readme_examples_are_valid_study_files():
-    full, transient, ccd, quasistatic = _blocks()
+    full, transient, ccd, quasistatic, phase_field = _blocks()
     cfg = load_config(data=tomllib.loads(full))
     assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
     assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
@@ -38,3 +38,9 @@ def test_readme_examples_are_valid_study_files():
     qc = load_config(data=q)
     assert qc.kind == "quasistatic" and qc.fracture.length == pytest.approx(2e-6)
     assert qc.mechanics.bc[0].displacement["y"] == pytest.approx(0.5e-6)
+    pf = tomllib.loads(phase_field)
+    pf.update({"study": {"name": "p", "kind": "phase_field"}, "geometry": {"builder": "plate"},
+               "time": {"end": 1000.0}})
+    pc = load_config(data=pf)
+    assert pc.kind == "phase_field" and pc.cahn_hilliard.kappa == pytest.approx(2e-12)
+    assert pc.report_times == [100.0, 1000.0]
