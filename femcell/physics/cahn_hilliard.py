@@ -132,8 +132,10 @@ class RegularSolution:
         return (R * self.temperature / (c * (1 - c)) - 2 * self.interaction) / self.molar_volume
 
     def concave_df(self, c):
-        """The enthalpy Omega c (1 - c) is the concave part (the entropy is convex)."""
-        return self.interaction * (1 - 2 * c) / self.molar_volume
+        """The enthalpy Omega c (1 - c) is the concave part for Omega > 0 (the entropy is
+        convex); with Omega <= 0 all of f is convex (no explicit part)."""
+        return self.interaction * (1 - 2 * c) / self.molar_volume if self.interaction > 0 \
+            else 0.0 * c
 
     def bounds(self):
         return (1e-9, 1.0 - 1e-9)  # the logarithms need 0 < c < 1
@@ -155,13 +157,20 @@ class CahnHilliard(Physics):
     def __init__(self, energy, kappa, mobility, initial, *, scheme: str = "implicit",
                  name: str = "c"):
         if scheme not in SCHEMES:
-            raise MaterialError(f"cahn_hilliard: scheme must be one of {SCHEMES}, got {scheme!r}")
-        k = np.asarray(kappa, dtype=float)
-        if k.ndim == 0 and not k > 0 or k.ndim == 2 and np.any(np.linalg.eigvalsh(
-                0.5 * (k + k.T)) <= 0):
-            raise MaterialError(f"cahn_hilliard: kappa must be positive (definite), got {kappa}")
+            raise MaterialError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+        try:
+            k = np.asarray(kappa, dtype=float)
+        except ValueError:
+            raise MaterialError(f"kappa must be a number or a square table, got {kappa}") \
+                from None
+        if k.ndim not in (0, 2) or k.ndim == 2 and (k.shape[0] != k.shape[1]
+                                                   or not np.allclose(k, k.T)):
+            raise MaterialError(f"kappa must be a number or a symmetric square table, got "
+                                f"{kappa}")
+        if k.ndim == 0 and not k > 0 or k.ndim == 2 and np.any(np.linalg.eigvalsh(k) <= 0):
+            raise MaterialError(f"kappa must be positive (definite), got {kappa}")
         if not callable(mobility) and not float(mobility) > 0:
-            raise MaterialError(f"cahn_hilliard: mobility must be > 0, got {mobility}")
+            raise MaterialError(f"mobility must be > 0, got {mobility}")
         self.energy, self.kappa, self.mobility = energy, k, mobility
         self.initial, self.scheme, self.name = initial, scheme, name
         self.time_dependent = False
@@ -225,7 +234,7 @@ class CahnHilliard(Physics):
         wt, dx = self.domain.weight(), self.domain.dx()
         from dolfinx.fem.petsc import LinearProblem
 
-        lp = LinearProblem(u * w * wt * dx, (self.energy.df(c) * w - ufl.inner(
+        lp = LinearProblem(u * w * wt * dx, (self.energy.df(c) * w + ufl.inner(
             grad_c, ufl.grad(w))) / self.e_s * wt * dx, u=self.mu.u,
             petsc_options={"ksp_type": "preonly", "pc_type": "lu",
                            "pc_factor_mat_solver_type": "mumps"},

@@ -396,15 +396,13 @@ class Diffusion(ConcentrationChecks, Physics, ElectrodeCoupling):
         self._q_forms = {"moles": form(cref * u * w * self._dxm)}
         if self._sink_expr is not None:  # [mol s^-1] absorbed by the distributed sinks
             self._q_forms["bulk_sink"] = form(cref * self._sink_expr * w * self._dxm)
-        if self.mass_lumping:  # the same rule for the volume: a uniform c has mean c
-            one = dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(1.0))
-            self._volume = d.comm.allreduce(dolfinx.fem.assemble_scalar(
-                dolfinx.fem.form(one * w * self._dxm)), op=MPI.SUM)
-        else:
-            self._volume = d.volume(self.region)
+        # volume and areas as forms (a moving mesh changes them): the volume with the
+        # storage rule, so that a uniform c has mean c
+        one = dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(1.0))
+        self._measure_forms = {"volume": form(one * w * self._dxm)}
         for bc in self.bc_list:
-            area = d.area(bc.region)
-            self._q_forms[f"surface[{bc.region}]"] = form(cref / area * u * w * d.ds(bc.region))
+            self._q_forms[f"surface[{bc.region}]"] = form(cref * u * w * d.ds(bc.region))
+            self._measure_forms[f"surface[{bc.region}]"] = form(one * w * d.ds(bc.region))
             if bc.region in self._bc_forms:
                 self._q_forms[f"inflow[{bc.region}]"] = form(self._bc_forms[bc.region])
 
@@ -414,7 +412,12 @@ class Diffusion(ConcentrationChecks, Physics, ElectrodeCoupling):
         for key, frm in self._q_forms.items():
             out[f"{self.name}_{key}"] = comm.allreduce(dolfinx.fem.assemble_scalar(frm),
                                                        op=MPI.SUM)
-        out[f"{self.name}_mean"] = out[f"{self.name}_moles"] / self._volume
+        size = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+                for k, f in self._measure_forms.items()}
+        for key, value in size.items():
+            if key.startswith("surface["):  # mean concentration on the region
+                out[f"{self.name}_{key}"] /= value
+        out[f"{self.name}_mean"] = out[f"{self.name}_moles"] / size["volume"]
         if self.track_outflow and self._sink_expr is not None:
             out[f"{self.name}_bulk_sink_total"] = self._sink_total
         if self._store_form is not None:

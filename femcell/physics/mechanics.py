@@ -150,6 +150,33 @@ class Symmetry:
     region: str
 
 
+def facets_by_normal_axis(domain, region: str, facets, length: float) -> dict[int, np.ndarray]:
+    """{coordinate axis: the facets of a region normal to it} (a box's sides may be several
+    planes; collective). Raises MaterialError naming the region when a facet is normal to no
+    axis or the region has no facet on any rank.
+
+    Args:
+        domain: the Domain.
+        region: facet region name (for the message).
+        facets: its local facet indices.
+        length: the domain's length scale [m] (flatness tolerance 1e-9 of it).
+    """
+    mesh = domain.mesh
+    fdim = domain.tdim - 1
+    gdim = domain.gdim
+    mesh.topology.create_connectivity(fdim, 0)
+    verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+    x = mesh.geometry.x[verts][..., :gdim] if verts.size else np.zeros((0, 1, gdim))
+    flat = np.ptp(x, axis=1) <= 1e-9 * max(length, 1e-300)  # (facet, axis)
+    owned = facets < mesh.topology.index_map(fdim).size_local
+    bad = domain.comm.allreduce(int(np.sum((flat.sum(axis=1) != 1) & owned)), op=MPI.SUM)
+    total = domain.comm.allreduce(int(np.sum(owned)), op=MPI.SUM)
+    if bad or not total:
+        raise MaterialError(f"symmetry condition on {region!r}: " + (
+            f"{bad} facet(s) are not normal to a coordinate axis" if bad else "no facets"))
+    return {i: facets[flat[:, i]] for i in range(gdim)}
+
+
 def _axis(key, gdim: int) -> int:
     if isinstance(key, str) and key in _AXES[:gdim]:
         return _AXES.index(key)
@@ -569,20 +596,7 @@ class Elasticity(Physics):
         return self._dbc_fns
 
     def _normal_axes(self, region: str, facets) -> dict[int, np.ndarray]:
-        """{coordinate axis: the facets of a region normal to it} (every facet must be normal
-        to an axis: a box's sides may be several planes; collective)."""
-        mesh = self.domain.mesh
-        fdim = self.domain.tdim - 1
-        gdim = self.domain.gdim
-        mesh.topology.create_connectivity(fdim, 0)
-        verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
-        x = mesh.geometry.x[verts][..., :gdim] if verts.size else np.zeros((0, 1, gdim))
-        flat = np.ptp(x, axis=1) <= 1e-9 * max(self.length, 1e-300)  # (facet, axis)
-        bad = self.domain.comm.allreduce(int(np.sum(flat.sum(axis=1) != 1)), op=MPI.SUM)
-        if bad:
-            raise MaterialError(f"symmetry condition on {region!r}: {bad} facet(s) are not "
-                                "normal to a coordinate axis")
-        return {i: facets[flat[:, i]] for i in range(gdim)}
+        return facets_by_normal_axis(self.domain, region, facets, self.length)
 
     def dirichlet_bcs(self) -> list:
         return list(self._dbcs)

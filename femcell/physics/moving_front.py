@@ -8,7 +8,8 @@ A facet region of the domain (the front) moves along its normal with the velocit
 the one-phase Stefan condition: melting with c the temperature scaled by the latent heat, or
 a dissolving / growing phase. The mesh follows: the front nodes move with v_n n, the other
 nodes by the harmonic extension of that displacement (a Laplace problem per component, zero
-on the `fixed` facet regions, free elsewhere), so the elements stay valid while the front is
+on the `fixed` facet regions, the normal component held on the `slide` walls, natural
+elsewhere), so the elements stay valid while the front is
 flat-ish; an inverted element stops the run with a message (remeshing is not done).
 
 The flux is the discrete reaction of the Diffusion residual at the front's Dirichlet DOFs
@@ -38,7 +39,10 @@ class MovingFront(Physics):
         front: facet region that moves.
         jump: dc, the amount absorbed per volume the front sweeps [mol m^-3] (> 0: the front
             advances where the flux leaves the domain through it).
-        fixed: facet regions that do not move (the other boundaries slide freely).
+        fixed: facet regions that do not move.
+        slide: facet regions made of planes normal to coordinate axes whose nodes move only
+            along them (the normal component held, e.g. the side walls of a cell); the
+            nodes of other boundaries move with the extension.
     """
 
     name = "front"
@@ -46,10 +50,11 @@ class MovingFront(Physics):
     linear = True
     time_dependent = True
 
-    def __init__(self, diffusion, front: str, jump: float, fixed=()):
+    def __init__(self, diffusion, front: str, jump: float, fixed=(), slide=()):
         if not jump > 0:
             raise MaterialError(f"moving front: jump must be > 0 [mol m^-3], got {jump}")
-        self.diff, self.front, self.jump, self.fixed = diffusion, front, float(jump), tuple(fixed)
+        self.diff, self.front, self.jump = diffusion, front, float(jump)
+        self.fixed, self.slide = tuple(fixed), tuple(slide)
 
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
@@ -64,7 +69,7 @@ class MovingFront(Physics):
         self.w = dolfinx.fem.Function(self.W, name="mesh_velocity")  # [m/s]
         # P1 geometry nodes <-> P1 dofs (same local vertex order per cell)
         self._g2d = np.empty(mesh.geometry.x.shape[0], dtype=np.int64)
-        self._g2d[mesh.geometry.dofmaps[0].ravel()] = self.W.dofmap.list.ravel()
+        self._g2d[mesh.geometry.dofmaps[0].ravel()] = d.V.dofmap.list.ravel()
         self._x_acc = mesh.geometry.x.copy()  # geometry of the last accepted state
         self._t_acc = 0.0
         self._v = None  # nodal front velocity vectors of the last accepted state
@@ -91,6 +96,16 @@ class MovingFront(Physics):
         self._g = dolfinx.fem.Function(V1)
         self._bcs = [dolfinx.fem.dirichletbc(self._g, self._front_dofs),
                      dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._fixed_dofs, V1)]
+        # slide walls: the normal component held (per axis: the extension is per component)
+        from femcell.physics.mechanics import facets_by_normal_axis
+
+        self._slide_bcs = [[] for _ in range(gdim)]
+        for region in self.slide:
+            for i, fs in facets_by_normal_axis(domain, region, domain.facets(region),
+                                               domain.size()).items():
+                dofs = dolfinx.fem.locate_dofs_topological(V1, fdim, fs)
+                self._slide_bcs[i].append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs,
+                                                                  V1))
         self._ext_u = dolfinx.fem.Function(V1)
         u, vt = d.field.u, ufl.TestFunction(S)
         # the ALE term of the Diffusion residual, with its own scaling
@@ -136,7 +151,8 @@ class MovingFront(Physics):
         out = np.zeros_like(disp_front)
         for i in range(self.domain.gdim):
             self._g.x.array[:] = disp_front[:, i]
-            lp = LinearProblem(self._ext_a, self._ext_L, bcs=self._bcs, u=self._ext_u,
+            lp = LinearProblem(self._ext_a, self._ext_L, bcs=self._bcs + self._slide_bcs[i],
+                               u=self._ext_u,
                                petsc_options={"ksp_type": "preonly", "pc_type": "lu",
                                               "pc_factor_mat_solver_type": "mumps"},
                                petsc_options_prefix="femcell_front_ext_")
@@ -185,6 +201,7 @@ class MovingFront(Physics):
         cells = mesh.geometry.dofmaps[0][:ncell]
         self._e0 = x[cells[:, 1:]] - x[cells[:, :1]]
         self.w.x.array[:] = 0.0
+        self._t_acc = float(self.time.t.value)
 
     def update(self, t: float) -> bool:
         if t > self._t_acc:
@@ -197,13 +214,15 @@ class MovingFront(Physics):
         self._t_acc = float(self.time.t.value)
         self._v = self._extend(self._front_velocity())
 
-    def checkpoint_state(self) -> dict:
-        return {"x": self._x_acc[:, :self.domain.gdim].tolist(), "t": self._t_acc}
+    def restore_state(self, state: dict) -> None:
+        raise MaterialError(f"moving front {self.front!r}: a restart would start from the "
+                            "initial geometry; runs with a moving front cannot be restarted yet")
 
     # ---------------------------------------------------------------- outputs
     def quantities(self) -> dict[str, float]:
         """front_position_<axis>: mean coordinate of the front [m]; front_area [m^2 (m in
-        2D)]; front_velocity: mean normal velocity of the last accepted state [m/s]."""
+        2D)]; front_velocity: mean normal velocity of the last accepted state [m/s] (> 0:
+        advancing along the outward normal)."""
         comm = self.domain.comm
         area = comm.allreduce(dolfinx.fem.assemble_scalar(self._area), op=MPI.SUM)
         out = {f"front_position_{'xyz'[i]}": comm.allreduce(
@@ -212,7 +231,8 @@ class MovingFront(Physics):
         if self._v is not None:
             n = self.W.dofmap.index_map.size_local
             dofs = self._front_dofs[self._front_dofs < n]
-            sp = np.linalg.norm(self._v[dofs], axis=1)
+            nrm = np.stack([self._nodal(f) for f in self._n], axis=1)[dofs]
+            sp = np.einsum("ij,ij->i", self._v[dofs], nrm) / np.linalg.norm(nrm, axis=1)
             tot = comm.allreduce(float(sp.sum()), op=MPI.SUM)
             cnt = comm.allreduce(int(dofs.size), op=MPI.SUM)
             out["front_velocity"] = tot / max(cnt, 1)

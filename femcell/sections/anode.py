@@ -380,6 +380,13 @@ def build(cfg, ctx) -> list:
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
                            normal_stress=normal_stress)
     ctx.couple(sec.region, iface)
+    # the contacting share of the collector's footprint (pores and voids of the geometry
+    # take the rest): the closed forms are per contacting area of a flat cell
+    itf = domain.interface(*interface.split("|", 1))
+    w = domain.weight()
+    w_plus = w if isinstance(w, int | float) else w("+")
+    share = domain.integrate(w_plus * domain.dS(itf.name)) / domain.area(sec.collector)
     ctx.info["anode"] = {"metal": metal, "params": params, "thickness_m": thickness,
-                         "interface": interface, **closed_form(cfg, T, thickness)}
+                         "interface": interface, "contact_share": share,
+                         **closed_form(cfg, T, thickness)}
     return [vac, iface]

@@ -14,6 +14,7 @@ phase-field kind's physics). Schema here (no DOLFINx); `build` makes the CahnHil
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -37,6 +38,10 @@ class EnergySection(_Model):
         for key in need[self.kind]:
             if getattr(self, key) is None:
                 raise _error(key, f"is needed for kind = \"{self.kind}\"")
+        for kind, keys in need.items():
+            for key in keys:
+                if kind != self.kind and getattr(self, key) is not None:
+                    raise _error(key, f"is a key of kind = \"{kind}\", not \"{self.kind}\"")
         if self.kind == "double_well" and not self.alpha < self.beta:
             raise _error("beta", f"= {self.beta:g} must exceed alpha = {self.alpha:g}")
         return self
@@ -62,8 +67,27 @@ class CahnHilliardSection(_Model):
     scheme: Literal["implicit", "convex_splitting"] = "implicit"
     initial: InitialSection = InitialSection()
 
+    @model_validator(mode="after")
+    def _square_kappa(self):
+        k = self.kappa
+        if isinstance(k, list) and any(len(row) != len(k) for row in k):
+            raise _error("kappa", f"= {k}: a number or a square table (gdim x gdim, J/m)")
+        return self
+
+    @model_validator(mode="after")
+    def _initial_within_sites(self):
+        ini = self.initial
+        if ini.kind == "noise" and not 0 < ini.value - NOISE_PEAK * ini.amplitude and \
+                ini.value + NOISE_PEAK * ini.amplitude < 1:
+            raise _error(("initial", "amplitude"), f"= {ini.amplitude:g}: the noise reaches "
+                         f"{NOISE_PEAK:.2f} x amplitude around value = {ini.value:g} and must "
+                         "stay within (0, 1)")
+        return self
+
 
 KEYS = {"cahn_hilliard": (CahnHilliardSection, ...)}
+N_MODES = 24  # cosine modes of the seeded noise
+NOISE_PEAK = N_MODES * math.sqrt(2.0 / N_MODES)  # the noise bound over its amplitude
 
 
 def free_energy(sec, temperature: float):
@@ -93,10 +117,10 @@ def initial_field(ini, gdim: int, size: float):
         return bm1
     # smooth seeded noise: 24 cosine modes with wavelengths between size / 8 and size
     rng = np.random.default_rng(ini.seed)
-    k = rng.uniform(2 * np.pi / size, 16 * np.pi / size, (24, gdim))
-    k *= rng.choice([-1.0, 1.0], (24, gdim))
-    phase = rng.uniform(0, 2 * np.pi, 24)
-    amp = ini.amplitude * np.sqrt(2.0 / 24)  # rms = amplitude
+    k = rng.uniform(2 * np.pi / size, 16 * np.pi / size, (N_MODES, gdim))
+    k *= rng.choice([-1.0, 1.0], (N_MODES, gdim))
+    phase = rng.uniform(0, 2 * np.pi, N_MODES)
+    amp = ini.amplitude * np.sqrt(2.0 / N_MODES)  # rms = amplitude
 
     def noise(x):
         arg = k @ x[:gdim] + phase[:, None]
@@ -125,6 +149,6 @@ def build(cfg, ctx) -> list:
                           initial_field(sec.initial, domain.gdim, domain.size()),
                           scheme=sec.scheme)
     except MaterialError as exc:
-        raise ConfigError(f"cahn_hilliard: {exc}") from None
+        raise ConfigError(f"cahn_hilliard.{exc}") from None
     ctx.info["cahn_hilliard"] = ch
     return [ch]

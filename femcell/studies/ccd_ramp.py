@@ -286,6 +286,9 @@ def headline_of(fits: dict, results: list) -> dict:
                                   f"Arrhenius activation energy of j_crit, case {name}")
         h[f"E_A_se[{name}]"] = Value(f["activation_energy_se_eV"], "eV",
                                      f"standard error of E_A, case {name}")
+    if results and results[0].get("contact_share") is not None:
+        h["contact_share"] = Value(results[0]["contact_share"], "", "contacting share of the "
+                                   "anode interface's footprint (pores take the rest)")
     firsts = {}
     for r in results:  # the first temperature of every case
         firsts.setdefault(r["case"], r)
@@ -294,6 +297,16 @@ def headline_of(fits: dict, results: list) -> dict:
                  else r["case"])
         h[f"j_crit[{label}]"] = Value(r["j_crit_A_m2"], "A m^-2",
                                       f"critical stripping current, {label}")
+        jq, share = r.get("j_quasi_steady_A_m2"), r.get("contact_share")
+        if r["j_crit_A_m2"] is not None and jq and share:
+            # the flat cell's closed form (with creep closure: at the contact 0.99 the
+            # closed form uses); 1 on a flat cell up to the ramp's lag, the contact share
+            # with pores when the current does not focus, below it where it does
+            ref = (0.99 * jq + r["j_creep_closure_A_m2"] if r.get("j_creep_closure_A_m2")
+                   else jq)
+            h[f"j_crit_per_closed_form[{label}]"] = Value(
+                r["j_crit_A_m2"] / ref, "", f"j_crit / the flat cell's quasi-steady closed form "
+                f"(contact share {share:.3g}), {label}")
         if many_t:
             h[f"damkohler[{label}]"] = Value(r.get("damkohler"), "", "kappa Omega L / D_v "
                                              f"(> 1: bulk-limited), {label}")

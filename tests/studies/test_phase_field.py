@@ -40,8 +40,9 @@ def test_convex_splitting_with_euler_never_raises_the_free_energy_and_is_rank_in
     cfg = load_config(BM1, SHORT + ["cahn_hilliard.scheme=convex_splitting",
                                     "time.scheme=euler", "output.plots=false"])
     par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
-    assert par.value("free_energy_rise_max") == 0.0
-    assert np.all(np.diff(par.column("free_energy")) <= 0)
+    F = par.column("free_energy")
+    assert par.value("free_energy_rise_max") <= 1e-12 * abs(F[0])
+    assert np.all(np.diff(F) <= 1e-12 * abs(F[0]))
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     assert np.allclose(par.column("free_energy"), ser.column("free_energy"), rtol=1e-8, atol=0)
 

@@ -40,6 +40,9 @@ SMALL = {
     "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
                           '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
     "na_ccd_scatter.toml": ["sweep.values=[1, 2]"],
+    "na_ccd_pore_population.toml": ['ramp.temperatures=["25 degC"]', "geometry.params.width=40 um",
+                                    'sweep.parameters={"geometry.params.pores.count" = [2], '
+                                    '"geometry.params.pores.radius" = ["1 um"]}'],
     "na_mechanism_map.toml": ['ramp.rate="1 mA/cm^2/min"', 'ramp.temperatures=["25 degC"]',
                               'sweep.parameters={"anode.interface.stack_pressure" = '
                               '["0 MPa", "2 MPa"]}'],

@@ -133,5 +133,20 @@ def test_a_symmetry_region_may_be_several_axis_planes_but_not_a_curve():
     q = mech.quantities()
     # the sides carry no vertical load: the stack pressure arrives at the far collector
     assert q["u_normal_stress[cathode_cc]"] == pytest.approx(-P_STACK, rel=1e-4)
+    # both side planes hold u_x = 0, and the body does move elsewhere
+    import numpy as np
+
+    from femcell._dolfinx import MPI, dolfinx
+
+    V0 = mech.V.sub(0).collapse()[0]
+    ux = dolfinx.fem.Function(V0)
+    ux.interpolate(mech.field.u.sub(0))
+    scale = float(np.max(np.abs(ux.x.array))) if ux.x.array.size else 0.0
+    scale = domain.comm.allreduce(scale, op=MPI.MAX)
+    for x0 in (0.0, 4e-6):
+        dofs = dolfinx.fem.locate_dofs_geometrical(V0, lambda x, x0=x0: np.isclose(x[0], x0))
+        side = float(np.max(np.abs(ux.x.array[dofs]))) if dofs.size else 0.0
+        assert domain.comm.allreduce(side, op=MPI.MAX) <= 1e-12 * scale, x0
+    assert scale > 0
     with pytest.raises(MaterialError, match="'pore'.*not normal to a coordinate axis"):
         Problem(domain, [Elasticity(mats, [Symmetry("pore")], mode="plane_strain")])

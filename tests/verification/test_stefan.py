@@ -42,15 +42,21 @@ def _front_at(st, n, steps):
     mat = IntercalationMaterial("liquid", 1.0, (Arrhenius(D),))
     diff = Diffusion(mat, [Dirichlet("left", CB), Dirichlet("right", 0.0)], initial=exact,
                      name="c")
-    front = MovingFront(diff, "right", jump=CB / st, fixed=["left"])
+    front = MovingFront(diff, "right", jump=CB / st, fixed=["left"], slide=["top", "bottom"])
     pb = Problem(dom, [diff, front])
     pb.initialise()
     # the clock starts at 0: the similarity time is T0 + t
     dt = 3 * T0 / steps
     integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False, order=1))
     integ.run(3 * T0)
-    s = pb.quantities()["front_position_x"]
-    return s, 2 * lam * np.sqrt(D * 4 * T0)
+    q = pb.quantities()
+    # the front speed of the last state: ds/dt = lambda sqrt(D / t), advancing (> 0)
+    assert q["front_velocity"] == pytest.approx(lam * np.sqrt(D / (4 * T0)), rel=0.05)
+    # the mean over the moved liquid (volume as a form): the similarity profile's,
+    # c_b (1 - exp(-lambda^2)) / (lambda sqrt(pi) erf(lambda)) at every t
+    mean = CB * (1 - np.exp(-lam**2)) / (lam * np.sqrt(np.pi) * erf(lam))
+    assert q["c_mean"] == pytest.approx(mean, rel=0.02)
+    return q["front_position_x"], 2 * lam * np.sqrt(D * 4 * T0)
 
 
 @pytest.mark.parametrize("st", [0.1, 1.0])
