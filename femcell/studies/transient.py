@@ -85,8 +85,8 @@ def march(cfg, run, domain, physics, problem, dt0: float, restart, *, events=(),
         next_out[0] = saved["runner"]["next_output"]
     writer, table = run.begin(domain, physics, problem, initialise=restart is None)
     if restart is None:
-        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, **problem.quantities(),
-                      **run.step_timings(problem, initial=True)})
+        table.append({"t": 0.0, "dt": 0.0, "newton_its": 0, "krylov_its": 0,
+                      **problem.quantities(), **run.step_timings(problem, initial=True)})
         if writer:
             writer.write(0.0)
     else:
@@ -100,7 +100,8 @@ def march(cfg, run, domain, physics, problem, dt0: float, restart, *, events=(),
 
     def on_step(rec):
         row = {"t": rec["t"], "dt": rec["dt"], "newton_its": rec["newton_its"],
-               **problem.quantities(), **run.step_timings(problem)}
+               "krylov_its": rec["krylov_its"], **problem.quantities(),
+               **run.step_timings(problem)}
         with run.timed("io_s"):
             table.append(row)
             if writer and next_out[0] < len(out_times) and rec["t"] >= out_times[
