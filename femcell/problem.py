@@ -91,6 +91,8 @@ class Problem:
         opts = newton_options()
         for p in self.physics:
             opts.update(p.snes_options)
+        if linear_solver == "auto" and any(p.direct_solver for p in self.physics):
+            linear_solver = "direct"  # no working preconditioner for this Jacobian yet
         opts.update(linear_solver_options(ndofs, linear_solver, symmetric, domain.comm.size))
         if opts.get("pc_type") == "gamg" and all(p.multigrid_options for p in self.physics):
             # only where every physics asked for them (measured on that operator alone)

@@ -35,6 +35,9 @@ class Physics:
             the preset chose GAMG).
         coupling_affine: True when the terms of `coupling_terms` are affine in the fields
             they are added to (a linear target problem stays linear in a staggered solve).
+        direct_solver: True when no preconditioner of the presets works for this physics'
+            Jacobian (a saddle-point system): solver.linear = "auto" then takes LU at every
+            size.
         indicators: names of quantities that are 0/1 indicators (they jump, e.g. "the metal
             reached the counter electrode"): a protocol limit on one is not located in
             time inside a step (no crossing to aim at); the step that reaches it ends there.
@@ -50,6 +53,7 @@ class Physics:
     snes_options: dict = {}
     multigrid_options: dict = {}  # merged when the linear solver is algebraic multigrid
     coupling_affine = False
+    direct_solver = False
     indicators: frozenset = frozenset()
 
     # ------------------------------------------------------------------ composition

@@ -175,6 +175,10 @@ class CahnHilliard(Physics):
         self.initial, self.scheme, self.name = initial, scheme, name
         self.time_dependent = False
         self.linear = False
+        # the mixed (c, mu) Jacobian is a saddle-point system: GMRES + AMG of the presets
+        # needs hundreds of iterations per step (h = 1 um BM1); LU until a block
+        # preconditioner exists
+        self.direct_solver = True
 
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
