@@ -259,6 +259,20 @@ class CahnHilliard(Physics):
         out[f"{self.name}_max"] = comm.allreduce(float(c.max()) if n else -np.inf, op=MPI.MAX)
         return out
 
+    def admissibility_warnings(self, rows: list[dict], tolerance: float = 0.0) -> list[str]:
+        """A site fraction outside [0, 1] (beyond tolerance) is impossible: one warning with
+        the number of recorded states and the worst value (a double well does not keep c
+        within [0, 1] by itself)."""
+        kmin, kmax = f"{self.name}_min", f"{self.name}_max"
+        rows = [r for r in rows if kmin in r and kmax in r]
+        bad = [r for r in rows if r[kmin] < -tolerance or r[kmax] > 1 + tolerance]
+        if not bad:
+            return []
+        worst = max(bad, key=lambda r: max(-r[kmin], r[kmax] - 1))
+        return [f"{self.name}: site fraction outside [0, 1] in {len(bad)} of {len(rows)} "
+                f"recorded states (c from {worst[kmin]:.4g} to {worst[kmax]:.4g} at t = "
+                f"{worst.get('t', float('nan')):.6g} s)"]
+
     def output_fields(self):
         return {self.name: (self.field.u, 1.0), f"{self.name}_mu": (self.mu.u, self.e_s)}
 

@@ -77,8 +77,8 @@ class CahnHilliardSection(_Model):
     @model_validator(mode="after")
     def _initial_within_sites(self):
         ini = self.initial
-        if ini.kind == "noise" and not 0 < ini.value - NOISE_PEAK * ini.amplitude and \
-                ini.value + NOISE_PEAK * ini.amplitude < 1:
+        lo, hi = ini.value - NOISE_PEAK * ini.amplitude, ini.value + NOISE_PEAK * ini.amplitude
+        if ini.kind == "noise" and not (0 < lo and hi < 1):
             raise _error(("initial", "amplitude"), f"= {ini.amplitude:g}: the noise reaches "
                          f"{NOISE_PEAK:.2f} x amplitude around value = {ini.value:g} and must "
                          "stay within (0, 1)")

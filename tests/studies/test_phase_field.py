@@ -54,8 +54,25 @@ def test_convex_splitting_with_euler_never_raises_the_free_energy_and_is_rank_in
     ("cahn_hilliard.mobility=-1", "mobility"),
     ('report_times=["2000 s"]', "report_times"),
     ("cahn_hilliard.kappa=[[1e-12, 0], [0, 1e-12], [0, 0]]", "kappa"),
+    ("cahn_hilliard.kappa=[[1e-12, 0], [0]]", "kappa"),
+    ('cahn_hilliard.initial={ kind = "noise", value = 0.5, amplitude = 0.1 }', "amplitude"),
+    ('cahn_hilliard.energy={ kind = "double_well", rho = 5, molar_volume = 1e-5 }',
+     "molar_volume"),
 ])
 def test_bad_phase_field_input_is_named(override, culprit):
     with pytest.raises(ConfigError, match=culprit):
         cfg = load_config(BM1, [override])
         run_study(cfg, progress=False, write=False)
+
+
+def test_a_site_fraction_outside_zero_one_is_a_warning_not_a_silent_result():
+    """The double well does not bound c: recorded states beyond [0, 1] give one warning (what
+    the run puts in summary.json warnings) with the count and the worst state."""
+    from femcell.physics.cahn_hilliard import CahnHilliard, DoubleWell
+
+    ch = CahnHilliard(DoubleWell(5.0), 2e-12, 5e-12, 0.5)
+    rows = [{"t": 0.0, "c_min": 0.3, "c_max": 0.7}, {"t": 1.0, "c_min": -0.01, "c_max": 0.7},
+            {"t": 2.0, "c_min": 0.3, "c_max": 1.02}]
+    (w,) = ch.admissibility_warnings(rows)
+    assert "outside [0, 1] in 2 of 3" in w and "1.02" in w and "t = 2" in w
+    assert ch.admissibility_warnings(rows[:1]) == []
