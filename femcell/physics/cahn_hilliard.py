@@ -199,9 +199,7 @@ class CahnHilliard(Physics):
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         s = 1.0 / self.length ** d_eff
         M = self.mobility(c) if callable(self.mobility) else self.mobility
-        kap = (ufl.as_matrix(self.kappa.tolist()) if self.kappa.ndim == 2
-               else float(self.kappa))
-        grad_c = ufl.dot(kap, ufl.grad(c)) if self.kappa.ndim == 2 else kap * ufl.grad(c)
+        grad_c = self._kappa_grad(c)
         if self.scheme == "implicit":
             dfc = e.df(c)
         else:  # convex part implicit, concave part at the last accepted level
@@ -216,6 +214,12 @@ class CahnHilliard(Physics):
         self._q = {"free_energy": dolfinx.fem.form(energy * wt * dx),
                    "mass": dolfinx.fem.form(c * wt * dx)}
         self._volume = domain.integrate(1.0 * wt * dx)
+
+    def _kappa_grad(self, c):
+        """kappa grad c [J m^-2 per unit c] (UFL), scalar or tensor kappa."""
+        if self.kappa.ndim == 2:
+            return ufl.dot(ufl.as_matrix(self.kappa.tolist()), ufl.grad(c))
+        return float(self.kappa) * ufl.grad(c)
 
     def residuals(self):
         return self._F
@@ -232,9 +236,7 @@ class CahnHilliard(Physics):
         V = self.mu.u.function_space
         u, w = ufl.TrialFunction(V), ufl.TestFunction(V)
         c = self.field.u
-        kap = (ufl.as_matrix(self.kappa.tolist()) if self.kappa.ndim == 2
-               else float(self.kappa))
-        grad_c = ufl.dot(kap, ufl.grad(c)) if self.kappa.ndim == 2 else kap * ufl.grad(c)
+        grad_c = self._kappa_grad(c)
         wt, dx = self.domain.weight(), self.domain.dx()
         from dolfinx.fem.petsc import LinearProblem
 

@@ -139,6 +139,8 @@ class MovingFront(Physics):
         dofs = self._front_dofs
         flux = -d.material.c_max * r[dofs] / float(d._s.value)  # int J . n phi_i [mol/s(/m)]
         vn = flux / (m[dofs] * self.jump)
+        owned = dofs < self.W.dofmap.index_map.size_local
+        self._vn_sum = (float(vn[owned].sum()), int(owned.sum()))  # for quantities
         nn = nv[dofs] / np.linalg.norm(nv[dofs], axis=1)[:, None]
         out = np.zeros((r.size, self.domain.gdim))
         out[dofs] = vn[:, None] * nn
@@ -228,12 +230,8 @@ class MovingFront(Physics):
         out = {f"front_position_{'xyz'[i]}": comm.allreduce(
             dolfinx.fem.assemble_scalar(f), op=MPI.SUM) / area for i, f in enumerate(self._pos)}
         out["front_area"] = area
-        if self._v is not None:
-            n = self.W.dofmap.index_map.size_local
-            dofs = self._front_dofs[self._front_dofs < n]
-            nrm = np.stack([self._nodal(f) for f in self._n], axis=1)[dofs]
-            sp = np.einsum("ij,ij->i", self._v[dofs], nrm) / np.linalg.norm(nrm, axis=1)
-            tot = comm.allreduce(float(sp.sum()), op=MPI.SUM)
-            cnt = comm.allreduce(int(dofs.size), op=MPI.SUM)
+        if self._v is not None:  # the signed normal velocity of the last evaluation
+            tot = comm.allreduce(self._vn_sum[0], op=MPI.SUM)
+            cnt = comm.allreduce(self._vn_sum[1], op=MPI.SUM)
             out["front_velocity"] = tot / max(cnt, 1)
         return out

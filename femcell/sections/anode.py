@@ -276,6 +276,11 @@ def interface_of(cfg) -> str:
                       f"{region!r} (the reaction whose interface voids)")
 
 
+# the contact fraction at which the closed form books the creep closure current (the
+# default ramp threshold)
+CREEP_CONTACT = 0.99
+
+
 def stack_pressure(cfg) -> float:
     """The stack pressure on the anode [Pa]: [anode.interface] stack_pressure, or with
     creep_stress = "mechanics" the [mechanics] pressure on the anode collector (0 if none)."""
@@ -328,7 +333,7 @@ def closed_form(cfg, temperature: float, thickness: float) -> dict:
     if pressure:
         out["stack_pressure_Pa"] = pressure
     if itf.creep_prefactor > 0 and pressure > 0:
-        phi = 0.99
+        phi = CREEP_CONTACT
         rate = creep_rate_prefactor(itf.creep_prefactor, itf.creep_activation, T) * (
             pressure / phi / 1e6) ** itf.creep_exponent
         out["j_creep_closure_A_m2"] = ((1.0 - phi) * rate * itf.void_height * FARADAY

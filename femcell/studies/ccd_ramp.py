@@ -279,6 +279,8 @@ def headline_of(fits: dict, results: list) -> dict:
     """Per case: the fitted activation energy with its standard error (when there is a fit),
     and with several temperatures j_crit and the Damkohler number at the first one (the
     mechanism signatures a sweep compares); with one temperature, the critical currents."""
+    from femcell.sections.anode import CREEP_CONTACT
+
     h = {}
     many_t = len({r["temperature_K"] for r in results}) > 1
     for name, f in fits.items():
@@ -302,8 +304,8 @@ def headline_of(fits: dict, results: list) -> dict:
             # the flat cell's closed form (with creep closure: at the contact 0.99 the
             # closed form uses); 1 on a flat cell up to the ramp's lag, the contact share
             # with pores when the current does not focus, below it where it does
-            ref = (0.99 * jq + r["j_creep_closure_A_m2"] if r.get("j_creep_closure_A_m2")
-                   else jq)
+            ref = (CREEP_CONTACT * jq + r["j_creep_closure_A_m2"]
+                   if r.get("j_creep_closure_A_m2") else jq)
             h[f"j_crit_per_closed_form[{label}]"] = Value(
                 r["j_crit_A_m2"] / ref, "", f"j_crit / the flat cell's quasi-steady closed form "
                 f"(contact share {share:.3g}), {label}")
