@@ -204,7 +204,9 @@ def metal_ledger(q: dict, sink: str) -> dict:
     stripped = q["stripped_moles"]
     absorbed = q[f"cv_outflow_total[{sink}]"]
     in_bulk = q.get("cv_bulk_sink_total", 0.0)
-    stored = q["cv_store_change"] + q["interface_store_change"]
+    # with a moving collector the nodes' storage change includes what the mesh motion made
+    stored = (q["cv_store_change"] + q["interface_store_change"]
+              - q.get("cv_mesh_motion_total", 0.0))
     per_mole = q["stripped_thickness"] / stripped if stripped > 0 else 0.0  # Omega / area
     return {"stripped_thickness_m": q["stripped_thickness"],
             "anode_thinning_at_sink_m": per_mole * absorbed,
@@ -212,10 +214,16 @@ def metal_ledger(q: dict, sink: str) -> dict:
             "dissolved_vacancy_thickness_m": per_mole * stored,
             "void_volume_per_area_m": q["void_volume_per_area"],
             "metal_balance_error": abs(stripped - stored - absorbed - in_bulk
-                                       - q["voided_moles"]) / max(stripped, 1e-300)}
+                                       - q["voided_moles"]) / max(stripped, 1e-300),
+            # a moving collector: the thickness on the mesh, and the atoms in the lattice
+            # against the transferred vacancies (relative to the initial metal)
+            **({"anode_thickness_m": q["anode_thickness"],
+                "lattice_balance_error": abs(q["lattice_balance"])}
+               if "anode_thickness" in q else {})}
 
 
 STOP_AT = 1.5  # a CCD ramp stops once it has stripped STOP_AT x ramp.max_stripped_fraction
+CONSUMED = 0.9  # ... or, with a moving collector, this share of the anode
 
 
 def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:

@@ -252,11 +252,46 @@ class Domain:
             # owned AND ghost cells: interface facets owned here may have their region-side
             # cell owned by another rank; the submesh must hold it as a ghost
             cells = self.cells(region, include_ghosts=True)
-            sm, cmap, vmap, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim, cells)
+            sm, cmap, vmap, nodes = dolfinx.mesh.create_submesh(self.mesh, self.tdim, cells)
+            self._track_nodes(sm, nodes)
             sm.topology.create_connectivity(self.tdim - 1, self.tdim)
             ft = dolfinx.mesh.transfer_meshtags_to_submesh(self.facet_tags, sm, vmap, cmap)
             cache[region] = SubDomain(region, sm, cmap, vmap, ft)
         return cache[region]
+
+    def _track_nodes(self, submesh, nodes) -> None:
+        """Remember a submesh's geometry nodes in the parent (for `sync_geometry`)."""
+        self.__dict__.setdefault("_submesh_nodes", []).append((submesh, np.asarray(nodes)))
+
+    def parent_nodes(self, submesh) -> np.ndarray:
+        """The parent geometry node of every geometry node of a submesh this Domain made."""
+        for sm, nodes in self.__dict__.get("_submesh_nodes", []):
+            if sm is submesh:
+                return nodes
+        raise ValueError("the mesh is no submesh of this Domain")
+
+    def sync_geometry(self) -> None:
+        """Copy the parent mesh's node coordinates into every submesh made from it (after
+        the parent's geometry moved: forms on a submesh then see the moved nodes too)."""
+        x = self.mesh.geometry.x
+        for sm, nodes in self.__dict__.get("_submesh_nodes", []):
+            sm.geometry.x[:] = x[nodes]
+
+    def restore_geometry(self) -> None:
+        """Put every node back where the mesh was built (after a moving front moved it; a
+        no-op otherwise). The reference is taken the first time a moving physics asks
+        for it (`reference_geometry`)."""
+        ref = self.__dict__.get("_reference_x")
+        if ref is not None and not np.array_equal(ref, self.mesh.geometry.x):
+            self.mesh.geometry.x[:] = ref
+            self.sync_geometry()
+
+    def reference_geometry(self) -> np.ndarray:
+        """The node coordinates of the mesh as built (a copy, taken on the first call,
+        before anything moved it) [m]."""
+        if "_reference_x" not in self.__dict__:
+            self._reference_x = self.mesh.geometry.x.copy()
+        return self._reference_x
 
     def interface_facets(self, itf) -> np.ndarray:
         """Local facet indices of an interface (an `interface(a, b)` object: its (cell, local
@@ -276,7 +311,8 @@ class Domain:
         if name not in cache:
             a, b = name.split("|", 1)
             facets = self.interface_facets(self.interface(a, b))
-            sm, fmap, _, _ = dolfinx.mesh.create_submesh(self.mesh, self.tdim - 1, facets)
+            sm, fmap, _, nodes = dolfinx.mesh.create_submesh(self.mesh, self.tdim - 1, facets)
+            self._track_nodes(sm, nodes)
             cache[name] = (sm, fmap)
         return cache[name]
 

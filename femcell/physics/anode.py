@@ -242,6 +242,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         normal_stress: None (creep under the stack pressure, the mean field) or a callable
             returning the Elasticity physics whose solved stress presses the interface
             (called when the residuals are built, after every physics is set up).
+        front: None (the anode's mesh stays as built) or the MovingFront that moves the
+            metal's collector face with the vacancies annihilated there; the quantities
+            then include the metal in the lattice and the anode thickness from the mesh.
     """
 
     name = "anode_interface"
@@ -250,9 +253,12 @@ class AnodeInterface(Physics, ElectrodeCoupling):
 
     def __init__(self, params: InterfaceVacancyParameters, vacancies, *,
                  interface: str = "anode|electrolyte", metal: str = "anode",
-                 temperature=T_REF, theta0: float | None = None, normal_stress=None):
+                 temperature=T_REF, theta0: float | None = None, normal_stress=None,
+                 front=None):
         self.params = params
         self.normal_stress = normal_stress
+        self.front = front
+        self._metal0 = None
         self.vac = vacancies
         self.interface_name = interface
         self.metal = metal
@@ -441,6 +447,18 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self.theta.set_all(lambda x: np.full(x.shape[1], th0))
         self.phi.set_all(lambda x: np.ones(x.shape[1]))
         self.update(0.0)
+        if self.front is not None:
+            self.domain.restore_geometry()
+            self._metal0 = self._lattice()[0]
+
+    def _lattice(self) -> tuple[float, float]:
+        """(atoms in the metal's lattice, V / Omega - vacancy moles [mol], the metal's volume
+        V [m^3]) on the current mesh (per metre of depth in 2D; collective)."""
+        comm = self.domain.comm
+        vol = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._volume), op=MPI.SUM)
+        vac = comm.allreduce(dolfinx.fem.assemble_scalar(self.vac._q_forms["moles"]),
+                             op=MPI.SUM)
+        return vol / self.params.molar_volume - vac, vol
 
     def update(self, t: float) -> bool:
         T = self.temperature(t)
@@ -496,7 +514,25 @@ class AnodeInterface(Physics, ElectrodeCoupling):
             out["stripped_thickness"] = om * ledger.get("stripped_moles", 0.0) / self._area
             out["void_volume_per_area"] = (om * ledger["voided_moles"]
                                            - ledger["creep_closed_volume"]) / self._area
+        if self._metal0 is not None:  # the metal thins on the mesh (moving collector)
+            out.update(self._lattice_ledger(ledger))
         return out
+
+    def _lattice_ledger(self, ledger: dict) -> dict[str, float]:
+        """anode_thickness [m] (the metal's volume over its collector's area), metal_moles
+        [mol] in the lattice, and lattice_balance: (metal_moles + transferred_moles -
+        initial) / initial [-], the volume the front still owes from its last step
+        (`MovingFront.owed_volume`) counted."""
+        comm = self.domain.comm
+        atoms, vol = self._lattice()
+        owed = self.front.owed_volume
+        area = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._area), op=MPI.SUM)
+        # the owed volume takes its lattice sites and their vacancies: -jump = 1/Omega - c_eq
+        # atoms per volume
+        moved = atoms - owed * self.front.jump
+        return {"anode_thickness": vol / area, "metal_moles": atoms,
+                "lattice_balance": (moved + ledger.get("transferred_moles", 0.0)
+                                    - self._metal0) / self._metal0}
 
     def _pressure_range(self) -> dict[str, float]:
         """Mean, min and max over the interface nodes of the nominal pressure [Pa] the creep

@@ -150,7 +150,8 @@ class Symmetry:
     region: str
 
 
-def facets_by_normal_axis(domain, region: str, facets, length: float) -> dict[int, np.ndarray]:
+def facets_by_normal_axis(domain, region: str, facets, length: float, mesh=None
+                          ) -> dict[int, np.ndarray]:
     """{coordinate axis: the facets of a region normal to it} (a box's sides may be several
     planes; collective). Raises MaterialError naming the region when a facet is normal to no
     axis or the region has no facet on any rank.
@@ -160,8 +161,9 @@ def facets_by_normal_axis(domain, region: str, facets, length: float) -> dict[in
         region: facet region name (for the message).
         facets: its local facet indices.
         length: the domain's length scale [m] (flatness tolerance 1e-9 of it).
+        mesh: the mesh the facet indices refer to (default: the Domain's; a region submesh).
     """
-    mesh = domain.mesh
+    mesh = domain.mesh if mesh is None else mesh
     fdim = domain.tdim - 1
     gdim = domain.gdim
     mesh.topology.create_connectivity(fdim, 0)

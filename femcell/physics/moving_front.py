@@ -13,12 +13,24 @@ elsewhere), so the elements stay valid while the front is
 flat-ish; an inverted element stops the run with a message (remeshing is not done).
 
 The flux is the discrete reaction of the Diffusion residual at the front's Dirichlet DOFs
-(J . n per node: exact discrete conservation), divided by the lumped facet measure. The front
-velocity of a step is that of the last accepted state (explicit, first order in time). The
+(J . n per node: exact discrete conservation), divided by the lumped facet measure. A step
+moves the front with the velocity of the last accepted state (explicit) plus what the step
+before owed: a step's own (implicit) flux is v_n, its motion used v_(n-1), and the
+difference dt_n (v_n - v_(n-1)) is added to the next step's motion (the mesh velocity of
+the ALE term includes it). The volume the front has swept then equals the integrated
+discrete flux over dc up to the last step's difference alone (flat fronts: exactly; the
+sum of lumped nodal displacements otherwise): the lag of the explicit step does not
+accumulate. The
 nodes of the Diffusion field move with the mesh, so its BDF derivative is the one along the
 moving nodes; the ALE term -w . grad c (w the mesh velocity) that this physics adds to the
-Diffusion residual makes it the Eulerian dc/dt of the equation. Every form is assembled on the
-moved mesh: areas, volumes and fluxes are forms, not cached numbers.
+Diffusion residual makes it the Eulerian dc/dt of the equation, the material at rest. Every
+form is assembled on the moved mesh: areas, volumes and fluxes are forms, not cached numbers.
+
+The Diffusion may live on a region (a submesh): then that region's nodes move, the parent
+mesh's nodes with them, and every other submesh of the Domain is brought along
+(`Domain.sync_geometry`); the `fixed` regions (facet regions or interfaces "a|b") must
+hold the region's contact with the rest of the mesh in place. The first step restores the
+mesh as built, so a problem built after a moved one starts from the original geometry.
 """
 
 from __future__ import annotations
@@ -37,12 +49,20 @@ class MovingFront(Physics):
         diffusion: the Diffusion physics (whole mesh, P1) whose flux moves the front; the
             front must be one of its Dirichlet regions.
         front: facet region that moves.
-        jump: dc, the amount absorbed per volume the front sweeps [mol m^-3] (> 0: the front
-            advances where the flux leaves the domain through it).
-        fixed: facet regions that do not move.
+        jump: dc, the amount absorbed per volume the front sweeps [mol m^-3]; > 0: the domain
+            grows where the flux leaves it through the front (melting: the liquid gains what
+            the front absorbs), < 0: it shrinks (vacancies annihilated at a metal's
+            collector remove lattice sites: dc = -(1 / Omega - c_eq)).
+        fixed: facet regions or interfaces "a|b" that do not move.
         slide: facet regions made of planes normal to coordinate axes whose nodes move only
-            along them (the normal component held, e.g. the side walls of a cell); the
-            nodes of other boundaries move with the extension.
+            along them (the normal component held, e.g. the side walls of a cell), or
+            "auto": every facet region on the moving mesh's boundary (other than the front
+            and the fixed ones) whose facets are all such planes. The nodes of other
+            boundaries move with the extension.
+        rigid: the front moves as one piece with its mean normal velocity (the total
+            swept-volume rate over its area): a plate pressed against the material (a
+            metal's current collector); False: each node with its own flux (a free
+            phase boundary).
     """
 
     name = "front"
@@ -50,67 +70,144 @@ class MovingFront(Physics):
     linear = True
     time_dependent = True
 
-    def __init__(self, diffusion, front: str, jump: float, fixed=(), slide=()):
-        if not jump > 0:
-            raise MaterialError(f"moving front: jump must be > 0 [mol m^-3], got {jump}")
+    def __init__(self, diffusion, front: str, jump: float, fixed=(), slide=(),
+                 rigid: bool = False):
+        if not (np.isfinite(jump) and jump != 0):
+            raise MaterialError(f"moving front: jump must be a nonzero number [mol m^-3], got "
+                                f"{jump}")
         self.diff, self.front, self.jump = diffusion, front, float(jump)
-        self.fixed, self.slide = tuple(fixed), tuple(slide)
+        self.fixed = tuple(fixed)
+        self.rigid = bool(rigid)
+        self.slide = slide if slide == "auto" else tuple(slide)
 
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
         mesh, d = domain.mesh, self.diff
-        if d.sub is not None or d.degree != 1:
-            raise MaterialError("moving front: the Diffusion must cover the whole mesh with P1")
+        if d.degree != 1:
+            raise MaterialError("moving front: the Diffusion must be P1 (degree 1)")
+        if mesh.geometry.cmaps[0].degree != 1:
+            raise MaterialError("moving front: needs a straight-sided mesh (geometry order 1)")
         if self.front not in d._dirichlet_dofs:
             raise MaterialError(f"moving front: {self.front!r} must be a Dirichlet region of "
                                 f"the diffusion (the melting / equilibrium value there)")
-        gdim = domain.gdim
-        self.W = dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (gdim,)))
+        domain.reference_geometry()  # the mesh as built, before anything moves it
+        gdim, fdim = domain.gdim, domain.tdim - 1
+        S = d.V
+        msh = S.mesh  # the whole mesh, or the Diffusion's region as a submesh
+        self._msh = msh
+        self._nodes = (np.arange(mesh.geometry.x.shape[0]) if d.sub is None
+                       else domain.parent_nodes(msh))
+        em = d.entity_maps or None
+        self.W = dolfinx.fem.functionspace(msh, ("Lagrange", 1, (gdim,)))
         self.w = dolfinx.fem.Function(self.W, name="mesh_velocity")  # [m/s]
         # P1 geometry nodes <-> P1 dofs (same local vertex order per cell)
-        self._g2d = np.empty(mesh.geometry.x.shape[0], dtype=np.int64)
-        self._g2d[mesh.geometry.dofmaps[0].ravel()] = d.V.dofmap.list.ravel()
-        self._x_acc = mesh.geometry.x.copy()  # geometry of the last accepted state
+        self._g2d = np.empty(msh.geometry.x.shape[0], dtype=np.int64)
+        self._g2d[msh.geometry.dofmaps[0].ravel()] = S.dofmap.list.ravel()
+        self._x_acc = msh.geometry.x.copy()  # geometry of the last accepted state
         self._t_acc = 0.0
-        self._v = None  # nodal front velocity vectors of the last accepted state
-        S = d.V
+        self._v = None  # nodal velocity vectors (extended) of the last accepted state
+        self._lag = None  # the displacement the front owes from the last step
+        self.owed_volume = 0.0  # its volume [m^3 (m^2 in 2D)], > 0: the domain still grows
         q = ufl.TestFunction(S)
         n = ufl.FacetNormal(mesh)
         ds = domain.ds(self.front)
         self._front_dofs = d._dirichlet_dofs[self.front]
-        self._m = dolfinx.fem.form(q * d._w * ds)  # lumped front measure per node
-        self._n = [dolfinx.fem.form(n[i] * q * d._w * ds) for i in range(gdim)]
+        self._m = dolfinx.fem.form(q * d._w * ds, entity_maps=em)  # lumped measure per node
+        self._n = [dolfinx.fem.form(n[i] * q * d._w * ds, entity_maps=em)
+                   for i in range(gdim)]
         self._pos = [dolfinx.fem.form(ufl.SpatialCoordinate(mesh)[i] * d._w * ds)
                      for i in range(gdim)]
         self._area = dolfinx.fem.form(1.0 * d._w * ds)
+        one = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        self._volume = dolfinx.fem.form(one * d._w * d._dx)
         # harmonic extension of the front displacement (one Laplace solve per component)
-        V1 = S
-        u1, v1 = ufl.TrialFunction(V1), ufl.TestFunction(V1)
+        u1, v1 = ufl.TrialFunction(S), ufl.TestFunction(S)
         self._ext_a = dolfinx.fem.form(ufl.inner(ufl.grad(u1), ufl.grad(v1)) * ufl.dx)
-        self._ext_L = dolfinx.fem.form(dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        self._ext_L = dolfinx.fem.form(dolfinx.fem.Constant(msh, PETSc.ScalarType(0.0))
                                        * v1 * ufl.dx)
-        fdim = domain.tdim - 1
-        fixed = [domain.facets(r) for r in self.fixed]
+        msh.topology.create_connectivity(0, domain.tdim)
         self._fixed_dofs = dolfinx.fem.locate_dofs_topological(
-            V1, fdim, np.unique(np.concatenate(fixed)) if fixed else np.zeros(0, np.int32))
-        self._g = dolfinx.fem.Function(V1)
+            S, 0, self._region_vertices(self.fixed))
+        self._g = dolfinx.fem.Function(S)
         self._bcs = [dolfinx.fem.dirichletbc(self._g, self._front_dofs),
-                     dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._fixed_dofs, V1)]
+                     dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._fixed_dofs, S)]
         # slide walls: the normal component held (per axis: the extension is per component)
-        from femcell.physics.mechanics import facets_by_normal_axis
-
         self._slide_bcs = [[] for _ in range(gdim)]
-        for region in self.slide:
-            for i, fs in facets_by_normal_axis(domain, region, domain.facets(region),
-                                               domain.size()).items():
-                dofs = dolfinx.fem.locate_dofs_topological(V1, fdim, fs)
-                self._slide_bcs[i].append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs,
-                                                                  V1))
-        self._ext_u = dolfinx.fem.Function(V1)
+        for i, fs in self._slide_facets().items():
+            dofs = dolfinx.fem.locate_dofs_topological(S, fdim, fs)
+            self._slide_bcs[i].append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, S))
+        self._ext_u = dolfinx.fem.Function(S)
         u, vt = d.field.u, ufl.TestFunction(S)
         # the ALE term of the Diffusion residual, with its own scaling
-        self._coupling = {d.field.name: d._s * (-ufl.dot(self.w, ufl.grad(u))) * vt * d._w
-                          * d._dx}
+        # and the geometric conservation law: the storage term is assembled on the new mesh,
+        # so the old state is counted over the new measures; -dt ddt(u) div(w) puts it back
+        # (exact discrete balance of the Diffusion's moles on the moving mesh with backward
+        # Euler), written with the step's displacement d = dt w so that the term has the BDF
+        # form of a storage term (the linear stepper splits those by their history levels).
+        # At the vertices: the total is exact for P1 x P0, and a Dirichlet node (u = u_n,
+        # the front's) gets nothing, so the front's flux is the plain reaction.
+        self._disp = dolfinx.fem.Function(self.W, name="mesh_displacement")  # [m]
+        wt, dsp = d._w, self._disp
+        ddiv = (ufl.div(dsp) * wt + ufl.dot(dsp, ufl.grad(wt))
+                if not isinstance(wt, int | float) else ufl.div(dsp) * wt)
+        dxv = d._dx.reconstruct(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        self._coupling = {d.field.name: d._s * (-ufl.dot(self.w, ufl.grad(u)) * vt * wt * d._dx
+                                                - time.ddt(d.field) * ddiv * vt * dxv)}
+        # their total [mol]: what the nodes' own (mesh-frame) storage change counts beyond
+        # the material's (a ledger of the Diffusion subtracts it)
+        self._ale_form = dolfinx.fem.form(d.material.c_max * (
+            ufl.dot(self.w, ufl.grad(u)) * wt * d._dx + time.ddt(d.field) * ddiv * dxv),
+            entity_maps=em)
+        self._ale_total = 0.0
+
+    def _sub_facets(self, region: str) -> np.ndarray:
+        """Facet indices of a facet region on the moving mesh."""
+        d = self.diff
+        return (d.sub.facets(self.domain, region) if d.sub is not None
+                else self.domain.facets(region))
+
+    def _region_vertices(self, regions) -> np.ndarray:
+        """Vertices of the moving mesh on facet regions or interfaces "a|b"."""
+        domain, d = self.domain, self.diff
+        mesh, fdim = domain.mesh, domain.tdim - 1
+        mesh.topology.create_connectivity(fdim, 0)
+        out = [np.zeros(0, np.int32)]
+        for name in regions:
+            if "|" in name:
+                a, b = name.split("|", 1)
+                facets = domain.interface_facets(domain.interface(a, b))
+            else:
+                facets = domain.facets(name)
+            verts = dolfinx.mesh.compute_incident_entities(mesh.topology, facets, fdim, 0)
+            if d.sub is not None:
+                verts = np.asarray(d.sub.vertex_map.sub_topology_to_topology(verts, True))
+                verts = verts[verts >= 0]
+            out.append(np.asarray(verts, dtype=np.int32))
+        return np.unique(np.concatenate(out)).astype(np.int32)
+
+    def _slide_facets(self) -> dict[int, np.ndarray]:
+        """{axis: facets of the moving mesh whose nodes keep that coordinate} (collective)."""
+        from femcell.physics.mechanics import facets_by_normal_axis
+
+        domain = self.domain
+        out: dict[int, list] = {}
+        auto = self.slide == "auto"
+        names = ([r for r in domain.facet_regions if r != self.front and r not in self.fixed]
+                 if auto else self.slide)
+        for region in names:
+            facets = self._sub_facets(region)
+            if auto and not domain.comm.allreduce(int(facets.size), op=MPI.SUM):
+                continue  # not on the moving mesh
+            try:
+                axes = facets_by_normal_axis(domain, region, facets, domain.size(),
+                                             mesh=self._msh)
+            except MaterialError:
+                if auto:  # curved or oblique: moves with the extension
+                    continue
+                raise
+            for i, fs in axes.items():
+                out.setdefault(i, []).append(fs)
+        return {i: np.unique(np.concatenate(f)).astype(np.int32) for i, f in out.items()}
 
     def residuals(self):
         return []
@@ -140,41 +237,75 @@ class MovingFront(Physics):
         flux = -d.material.c_max * r[dofs] / float(d._s.value)  # int J . n phi_i [mol/s(/m)]
         vn = flux / (m[dofs] * self.jump)
         owned = dofs < self.W.dofmap.index_map.size_local
+        comm = self.domain.comm
+        # the swept-volume rate of the front and its lumped area (sum of m_i v_i, m_i)
+        self._rate_area = (comm.allreduce(float(np.sum(flux[owned])) / self.jump, op=MPI.SUM),
+                           comm.allreduce(float(np.sum(m[dofs][owned])), op=MPI.SUM))
+        if self.rigid:  # one normal speed for the whole front
+            vn = np.full_like(vn, self._rate_area[0] / self._rate_area[1])
         self._vn_sum = (float(vn[owned].sum()), int(owned.sum()))  # for quantities
-        nn = nv[dofs] / np.linalg.norm(nv[dofs], axis=1)[:, None]
+        self._nn = nn = nv[dofs] / np.linalg.norm(nv[dofs], axis=1)[:, None]
         out = np.zeros((r.size, self.domain.gdim))
         out[dofs] = vn[:, None] * nn
         return out
 
-    def _extend(self, disp_front: np.ndarray) -> np.ndarray:
-        """Harmonic extension of front-node displacements (rows per P1 dof) to every dof."""
-        from dolfinx.fem.petsc import LinearProblem
+    def _extend(self, *fronts: np.ndarray) -> list[np.ndarray]:
+        """Harmonic extensions of front-node vectors (rows per P1 dof, zero off the front) to
+        every dof: one factorisation per component for all of them (collective)."""
+        from dolfinx.fem.petsc import apply_lifting, assemble_matrix, assemble_vector, set_bc
 
-        out = np.zeros_like(disp_front)
+        outs = [np.zeros_like(f) for f in fronts]
+        comm = self.domain.comm
         for i in range(self.domain.gdim):
-            self._g.x.array[:] = disp_front[:, i]
-            lp = LinearProblem(self._ext_a, self._ext_L, bcs=self._bcs + self._slide_bcs[i],
-                               u=self._ext_u,
-                               petsc_options={"ksp_type": "preonly", "pc_type": "lu",
-                                              "pc_factor_mat_solver_type": "mumps"},
-                               petsc_options_prefix="femcell_front_ext_")
-            lp.solve()
-            self._ext_u.x.scatter_forward()
-            out[:, i] = self._ext_u.x.array
-        return out
+            bcs = self._bcs + self._slide_bcs[i]
+            A = assemble_matrix(self._ext_a, bcs=bcs)
+            A.assemble()
+            ksp = PETSc.KSP().create(comm)
+            ksp.setOperators(A)
+            ksp.setType("preonly")
+            ksp.getPC().setType("lu")
+            ksp.getPC().setFactorSolverType("mumps")
+            x = A.createVecRight()
+            for front, out in zip(fronts, outs, strict=True):
+                self._g.x.array[:] = front[:, i]
+                b = assemble_vector(self._ext_L)
+                apply_lifting(b, [self._ext_a], bcs=[bcs])
+                b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+                set_bc(b, bcs)
+                ksp.solve(b, x)
+                if ksp.getConvergedReason() <= 0:
+                    raise MaterialError(f"moving front {self.front!r}: the mesh-motion solve "
+                                        f"failed (reason {ksp.getConvergedReason()})")
+                n = self._ext_u.x.index_map.size_local
+                self._ext_u.x.array[:n] = x.array_r[:n]
+                self._ext_u.x.scatter_forward()
+                out[:, i] = self._ext_u.x.array
+                b.destroy()
+            for obj in (x, ksp, A):
+                obj.destroy()
+        return outs
+
+    def _place(self, x_moving: np.ndarray) -> None:
+        """Put the moving mesh's nodes at x_moving, the parent's and every submesh's with
+        them, and stop if an element inverted."""
+        self.domain.mesh.geometry.x[self._nodes] = x_moving
+        self.domain.sync_geometry()
+        self._check_cells()
 
     def _move_to(self, t: float) -> None:
         """Geometry at time t: the accepted geometry moved by the extended displacement
         v (t - t_acc); the mesh velocity w = v (idempotent for repeated tries of a step)."""
         if self._v is None:
-            self._v = self._extend(self._front_velocity())
+            self._v, = self._extend(self._front_velocity())
         dt = t - self._t_acc
         gdim = self.domain.gdim
-        x = self.domain.mesh.geometry.x
-        x[:, :gdim] = self._x_acc[:, :gdim] + dt * self._v[self._g2d]
-        self.w.x.array[:] = self._v.ravel()
+        w = self._v + self._lag / dt if self._lag is not None else self._v
+        x = self._x_acc.copy()
+        x[:, :gdim] += dt * w[self._g2d]
+        self.w.x.array[:] = w.ravel()
         self.w.x.scatter_forward()
-        self._check_cells()
+        self._disp.x.array[:] = dt * self.w.x.array
+        self._place(x)
 
     def _check_cells(self) -> None:
         """Stop when an element inverted or collapsed (collective)."""
@@ -197,6 +328,11 @@ class MovingFront(Physics):
                                 "with more room ahead of the front")
 
     def initial_condition(self) -> None:
+        self.domain.restore_geometry()
+        self._x_acc = self._msh.geometry.x.copy()
+        self._v = self._lag = None
+        self.owed_volume = 0.0
+        self._ale_total = 0.0
         mesh, tdim = self.domain.mesh, self.domain.tdim
         ncell = mesh.topology.index_map(tdim).size_local
         x = mesh.geometry.x[:, :self.domain.gdim]
@@ -211,10 +347,27 @@ class MovingFront(Physics):
         return True  # the operator changes with the geometry
 
     def on_accept(self) -> None:
-        """The accepted geometry and the front velocity of the new state."""
-        self._x_acc = self.domain.mesh.geometry.x.copy()
-        self._t_acc = float(self.time.t.value)
-        self._v = self._extend(self._front_velocity())
+        """The accepted geometry, the front velocity v_n of the new state and the volume the
+        step owes, dt_n (Q_n - Q_(n-1)) with Q the swept-volume rate: the step moved the
+        front with the previous state's velocity (plus the previous lag). The owed volume
+        goes into the next step's motion as a uniform normal displacement (the mean mode
+        only: a per-node correction extrapolates each node's velocity and makes the
+        stiff node-to-node modes unstable). Both are extended harmonically."""
+        t = float(self.time.t.value)
+        self._ale_total += (t - self._t_acc) * self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._ale_form), op=MPI.SUM)
+        rate_prev = getattr(self, "_rate_area", (0.0, 1.0))[0]
+        vf = self._front_velocity()
+        if self._v is not None and t > self._t_acc:
+            rate, area = self._rate_area
+            lag = np.zeros_like(vf)
+            self.owed_volume = (t - self._t_acc) * (rate - rate_prev)
+            lag[self._front_dofs] = self.owed_volume / area * self._nn
+            self._v, self._lag = self._extend(vf, lag)
+        else:
+            self._v, = self._extend(vf)
+        self._x_acc = self._msh.geometry.x.copy()
+        self._t_acc = t
 
     def restore_state(self, state: dict) -> None:
         raise MaterialError(f"moving front {self.front!r}: a restart would start from the "
@@ -224,12 +377,19 @@ class MovingFront(Physics):
     def quantities(self) -> dict[str, float]:
         """front_position_<axis>: mean coordinate of the front [m]; front_area [m^2 (m in
         2D)]; front_velocity: mean normal velocity of the last accepted state [m/s] (> 0:
-        advancing along the outward normal)."""
+        advancing along the outward normal); moving_volume: the volume of the Diffusion's
+        region [m^3 (m^2 in 2D)]; <field>_mesh_motion_total: the sum over the steps of
+        dt (int w . grad c + the conservation term) [mol], the part of the nodes' storage
+        change that the mesh
+        motion made (a ledger subtracts it from the Diffusion's store_change)."""
         comm = self.domain.comm
         area = comm.allreduce(dolfinx.fem.assemble_scalar(self._area), op=MPI.SUM)
         out = {f"front_position_{'xyz'[i]}": comm.allreduce(
             dolfinx.fem.assemble_scalar(f), op=MPI.SUM) / area for i, f in enumerate(self._pos)}
         out["front_area"] = area
+        out[f"{self.diff.name}_mesh_motion_total"] = self._ale_total
+        out["moving_volume"] = comm.allreduce(dolfinx.fem.assemble_scalar(self._volume),
+                                              op=MPI.SUM)
         if self._v is not None:  # the signed normal velocity of the last evaluation
             tot = comm.allreduce(self._vn_sum[0], op=MPI.SUM)
             cnt = comm.allreduce(self._vn_sum[1], op=MPI.SUM)

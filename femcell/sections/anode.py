@@ -8,6 +8,8 @@ creates interface vacancies) through the coupling interface.
     parameters = "na|na_beta_alumina"   # a library set: defaults for the two tables below
     region = "anode"                    # the metal's cell region (an electrode of [[kinetics]])
     collector = "anode_cc"              # facet region where vacancies are annihilated
+    geometry = "fixed"                  # or "moving": the collector face follows the
+                                        # annihilated vacancies (the metal thins on the mesh)
     [anode.vacancies]                   # diffusivity, migration_energy; equilibrium =
                                         # "fixed" (equilibrium_fraction) or "thermal"
                                         # (formation_energy, formation_entropy [k_B])
@@ -117,6 +119,10 @@ class AnodeSection(_Model):
     parameters: str | None = None  # library set "metal|electrolyte" (defaults)
     region: str = "anode"
     collector: str = "anode_cc"
+    # the metal's geometry as it strips: "fixed" (the mesh stays as built; a ramp that strips
+    # more than ramp.max_stripped_fraction is flagged) or "moving" (the collector face
+    # follows the vacancies annihilated there, the metal's mesh with it: ALE)
+    geometry: Literal["fixed", "moving"] = "fixed"
     vacancies: VacancySection
     interface: InterfaceSection
 
@@ -368,6 +374,16 @@ def build(cfg, ctx) -> list:
     metal, params, x_v = parameters(cfg, T)
     omega, v = metal.molar_volume, sec.vacancies
     ceq = x_v / omega
+    moving = sec.geometry == "moving"
+    if moving:
+        if getattr(cfg, "mechanics", None) is not None:
+            raise ConfigError("anode.geometry = \"moving\" with [mechanics]: the mechanics' "
+                              "displacements refer to the mesh as built (not combined yet)")
+        if v.sink_spacing:
+            raise ConfigError("anode.geometry = \"moving\" with anode.vacancies.sink_spacing: "
+                              "distributed sinks remove lattice sites inside the metal, a "
+                              "shrinkage the moving collector does not represent")
+        domain.restore_geometry()  # a problem built after a moved one starts as built
     vac_mat = mcore.IntercalationMaterial(
         "vacancies", 1.0 / omega, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
                                                    citation="set by the study file"),))
@@ -382,8 +398,15 @@ def build(cfg, ctx) -> list:
             raise ConfigError("anode.interface.creep_stress = \"mechanics\" needs a "
                               "[mechanics] section (the solved stress on the interface)")
         normal_stress = lambda: ctx.info["mechanics"]  # noqa: E731 (set up by then)
+    front = None
+    if moving:  # each vacancy annihilated at the collector removes a lattice site, Omega;
+        # the collector is a plate: it moves as one piece (the metal creeps under it)
+        from femcell.physics.moving_front import MovingFront
+
+        front = MovingFront(vac, sec.collector, jump=-(1.0 / omega - ceq), fixed=(interface,),
+                            slide="auto", rigid=True)
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
-                           normal_stress=normal_stress)
+                           normal_stress=normal_stress, front=front)
     ctx.couple(sec.region, iface)
     # the contacting share of the collector's footprint (pores and voids of the geometry
     # take the rest): the closed forms are per contacting area of a flat cell
@@ -393,5 +416,5 @@ def build(cfg, ctx) -> list:
     share = domain.integrate(w_plus * domain.dS(itf.name)) / domain.area(sec.collector)
     ctx.info["anode"] = {"metal": metal, "params": params, "thickness_m": thickness,
                          "interface": interface, "contact_share": share,
-                         **closed_form(cfg, T, thickness)}
-    return [vac, iface]
+                         "moving": moving, **closed_form(cfg, T, thickness)}
+    return [vac, iface] + ([front] if front else [])

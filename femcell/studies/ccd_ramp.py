@@ -378,11 +378,14 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     def stop_charge(info):
         """The ramp's charge [C m^-2] at 1.5 x max_stripped_fraction of the anode (at most
         all of it): a j_crit after that would be left out of the fit anyway (creep can hold
-        the contact between the threshold and stop_contact for a long time)."""
+        the contact between the threshold and stop_contact for a long time). With a moving
+        collector the mesh follows the metal: at analysis.CONSUMED of it (the elements of a
+        thinner anode collapse)."""
         from femcell.units import F
 
-        return (min(1.0, analysis.STOP_AT * r.max_stripped_fraction) * info["thickness_m"] * F
-                / info["metal"].molar_volume)
+        share = (analysis.CONSUMED if info["moving"]
+                 else min(1.0, analysis.STOP_AT * r.max_stripped_fraction))
+        return share * info["thickness_m"] * F / info["metal"].molar_volume
 
     def one(step, until_contact, csv, fields, dt=dt, max_time=r.max_time):
         physics, ctx = run.build_physics(domain, T, ccfg)
@@ -452,16 +455,20 @@ def ramp(run, ccfg, case, T, domain) -> dict:
         warnings.append(f"{where}: contact was lost within the first step (j_crit <= "
                         f"{jc * 0.1:.4g} mA/cm^2, interpolated from t = 0); reduce ramp.dt "
                         "or the ramp rate to resolve it")
-    # the anode geometry is fixed: a ramp that strips much of it before j_crit is flagged
-    # and left out of the fit
+    # with a fixed anode geometry a ramp that strips much of it before j_crit is flagged and
+    # left out of the fit; with a moving collector the thickness is the mesh's
     ledger["stripped_fraction_of_anode"] = ledger["stripped_thickness_m"] / limits[
         "thickness_m"]
     at_jc = analysis.stripped_fraction_at(rows, jc, limits["thickness_m"])
     excluded = None
-    if ledger["stripped_fraction_of_anode"] > 0.5:  # the whole ramp, j_crit or not
+    if limits["moving"]:
+        if jc is None and ledger["stripped_fraction_of_anode"] >= 0.99 * analysis.CONSUMED:
+            warnings.append(f"{where}: no contact loss before {analysis.CONSUMED:.0%} of the "
+                            "anode was stripped (the ramp stops there)")
+    elif ledger["stripped_fraction_of_anode"] > 0.5:  # the whole ramp, j_crit or not
         warnings.append(f"{where}: the ramp stripped {ledger['stripped_fraction_of_anode']:.0%}"
                         " of the anode thickness; the model keeps the anode geometry fixed")
-    if at_jc is not None and at_jc > r.max_stripped_fraction:
+    if not limits["moving"] and at_jc is not None and at_jc > r.max_stripped_fraction:
         excluded = (f"stripped {at_jc:.0%} of the anode before j_crit (> "
                     f"ramp.max_stripped_fraction = {r.max_stripped_fraction:.0%}: the model "
                     "keeps the anode geometry fixed)")
@@ -470,6 +477,7 @@ def ramp(run, ccfg, case, T, domain) -> dict:
             "j_crit_mA_cm2": jc * 0.1 if jc is not None else None,
             "failed_within_first_step": det["failed_at_first_step"],
             "stripped_fraction_at_j_crit": at_jc, "excluded_from_fit": excluded,
+            "anode_geometry": "moving" if limits["moving"] else "fixed",
             "ramp_steps": len(rows),
             "rejected_steps": rejected, "ramp_rate_A_m2_s": rate, "regime": regime,
             "ramp_time_s": t_crit, "time_to_contact_loss_s": t_loss,
