@@ -223,7 +223,17 @@ def metal_ledger(q: dict, sink: str) -> dict:
 
 
 STOP_AT = 1.5  # a CCD ramp stops once it has stripped STOP_AT x ramp.max_stripped_fraction
-CONSUMED = 0.9  # ... or, with a moving collector, this share of the anode
+
+
+def stop_share(cfg, used_up: bool = False) -> float:
+    """The share of the anode's thickness after which a CCD ramp stops [-]: a moving anode
+    stops at its own cut-off (`used_up`: that share, 1 - physics.anode.THINNEST; else 1, the
+    charge limit it never reaches)."""
+    if cfg.anode.geometry == "moving":
+        from femcell.physics.anode import THINNEST
+
+        return 1.0 - THINNEST if used_up else 1.0
+    return min(1.0, STOP_AT * cfg.ramp.max_stripped_fraction)
 
 
 def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
@@ -249,7 +259,7 @@ def ccd_fits(cases, case_cfgs, points, results) -> tuple[dict, list[str]]:
             warnings.append(
                 f"case {case.name!r}: no contact loss up to ramp.max_time = "
                 f"{ccfg.ramp.max_time:g} s or until the ramp had stripped "
-                f"{min(1.0, STOP_AT * ccfg.ramp.max_stripped_fraction):.0%} of the anode at "
+                f"{stop_share(ccfg, used_up=True):.0%} of the anode at "
                 + ", ".join(f"{r['temperature_K'] - 273.15:.0f} degC" for r in missing)
                 + ": these ramps have no j_crit and are left out of the Arrhenius fit")
         out = [r for r in mine if r.get("excluded_from_fit")]

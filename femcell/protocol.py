@@ -146,6 +146,10 @@ class ProtocolRunner:
         tol = self.stoichiometry_tol or STOICHIOMETRY_TOL
         return stoichiometry_limits(self.problem.physics, tol, electrodes_only=True)
 
+    def _cutoff_events(self) -> list[Event]:
+        """The physics' own cut-offs (Physics.cutoff_events): the protocol stops there."""
+        return [e for p in self.problem.physics for e in p.cutoff_events()]
+
     def _indicators(self) -> frozenset:
         """The 0/1 quantities of the problem's physics (Physics.indicators)."""
         return frozenset().union(*(p.indicators for p in self.problem.physics))
@@ -211,6 +215,7 @@ class ProtocolRunner:
     def _run(self, protocol: Protocol, resume: tuple[dict, dict] | None) -> list[StepSummary]:
         integ = self.integ
         limits = self._limit_events()
+        cutoffs = self._cutoff_events()
         self.ended_by = "completed"
         start = {"index": 0, "in_step": False}
         if resume is not None:
@@ -237,7 +242,7 @@ class ProtocolRunner:
                 self.problem.set_mode("default")
             if not mid:
                 integ.dt = integ.ctl.dt_initial = step.dt or self.dt
-            integ.set_events(limits + self.until_events(step, self._indicators()))
+            integ.set_events(limits + cutoffs + self.until_events(step, self._indicators()))
             if mid:  # the step size and the located events as they were
                 integ.restore_state(resume[1])
             t_stop = t0 + self._time_limit(step)
@@ -265,6 +270,9 @@ class ProtocolRunner:
                 fired = integ.fired
                 if fired is not None and any(fired is ev for ev in limits):
                     reason, detail = STOICHIOMETRY_REASON, integ.ended_by
+                    break
+                if fired is not None and any(fired is ev for ev in cutoffs):
+                    reason, detail = f"stop: {integ.ended_by}", integ.ended_by
                     break
                 reason = self._ended(step, q, charge, integ.t, t_stop)
                 if reason:

@@ -44,6 +44,9 @@ from femcell.units import F as FARADAY
 _SMOOTH = 1e-4
 # floor of the contact weight phi_c of the per-contact-area rates (regular coverage rows)
 PHI_FLOOR = 1e-6
+# a moving anode stops (a cut-off) when this share of its initial thickness is left: the
+# elements between collector and interface degenerate beyond it
+THINNEST = 0.1
 TRANSFER_AREAS = ("contact", "nominal")
 
 
@@ -415,6 +418,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self._ledger = dict.fromkeys(rates, 0.0)
         # each rate with the rule of its residual term: the stripping current as the
         # kinetics integrate it, the interface's own laws at the nodes
+        if not isinstance(self._creep_rate, float | int):  # the collector follows closure
+            self._closure_form = dolfinx.fem.form(p.void_height * self._creep_rate * w
+                                                  * self.dS_node, entity_maps=em)
         self._ledger_forms = {k: dolfinx.fem.form(
             e * w * (dS if k == "stripped_moles" else self.dS_node), entity_maps=em)
             for k, e in rates.items() if not isinstance(e, float | int | ufl.constantvalue.Zero)}
@@ -451,14 +457,50 @@ class AnodeInterface(Physics, ElectrodeCoupling):
             self.domain.restore_geometry()
             self._metal0 = self._lattice()[0]
 
-    def _lattice(self) -> tuple[float, float]:
-        """(atoms in the metal's lattice, V / Omega - vacancy moles [mol], the metal's volume
-        V [m^3]) on the current mesh (per metre of depth in 2D; collective)."""
+    def cutoff_events(self) -> list:
+        """With a moving collector: the anode used up, THINNEST of its thickness left."""
+        if self.front is None:
+            return []
+        from femcell.solvers.timestepping import Event
+
         comm = self.domain.comm
-        vol = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._volume), op=MPI.SUM)
-        vac = comm.allreduce(dolfinx.fem.assemble_scalar(self.vac._q_forms["moles"]),
-                             op=MPI.SUM)
-        return vol / self.params.molar_volume - vac, vol
+        area = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._area), op=MPI.SUM)
+        L0 = self._metal0 * self.params.molar_volume / area  # ~ the initial thickness [m]
+
+        def left(st):
+            return st.quantities.get("anode_thickness", L0) / L0 - THINNEST
+
+        return [Event("anode used up", left, 1e-3,
+                      lambda st: f"anode used up: {THINNEST:.0%} of its thickness left at t = "
+                      f"{st.t:.6g} s ({st.quantities.get('anode_thickness', 0.0) * 1e6:.3g} "
+                      "um)")]
+
+    def closure_rate(self) -> float:
+        """The volume rate at which creep closes interface voids [m^3/s (m^2/s in 2D)], as a
+        swept-volume rate of the metal's collector (< 0: the metal moves into the voids and
+        the collector follows; collective)."""
+        frm = getattr(self, "_closure_form", None)
+        if frm is None:
+            return 0.0
+        return -self.domain.comm.allreduce(dolfinx.fem.assemble_scalar(frm), op=MPI.SUM)
+
+    def _lattice(self, ledger: dict | None = None) -> tuple[float, float]:
+        """(the metal in the anode [mol], its mesh volume V [m^3]) on the current mesh (per
+        metre of depth in 2D; collective): V holds the metal and the open voids at the
+        interface (Omega voided - creep-closed volume), the metal's sites its vacancies
+        and the empty sites of the interface store; the metal that creep moved into the
+        voids took its equilibrium vacancies c_eq along (the moving collector swept them):
+        (V - open voids) / Omega - vacancy moles - interface vacancies - c_eq closed."""
+        comm = self.domain.comm
+        total = lambda f: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)  # noqa: E731
+        vol = total(self.front._volume)
+        om = self.params.molar_volume
+        ledger = ledger or {}
+        closed = ledger.get("creep_closed_volume", 0.0)
+        ceq = 1.0 / om + self.front.jump  # jump = -(1 / Omega - c_eq)
+        voids = om * ledger.get("voided_moles", 0.0) - closed
+        return ((vol - voids) / om - total(self.vac._q_forms["moles"])
+                - total(self._qf["interface_vacancies"]) - ceq * closed), vol
 
     def update(self, t: float) -> bool:
         T = self.temperature(t)
@@ -519,19 +561,19 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         return out
 
     def _lattice_ledger(self, ledger: dict) -> dict[str, float]:
-        """anode_thickness [m] (the metal's volume over its collector's area), metal_moles
-        [mol] in the lattice, and lattice_balance: (metal_moles + transferred_moles -
+        """anode_thickness [m] (the mesh volume over the collector's area), metal_moles [mol]
+        in the anode (`_lattice`), and lattice_balance: (metal_moles + stripped_moles -
         initial) / initial [-], the volume the front still owes from its last step
         (`MovingFront.owed_volume`) counted."""
         comm = self.domain.comm
-        atoms, vol = self._lattice()
+        atoms, vol = self._lattice(ledger)
         owed = self.front.owed_volume
         area = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._area), op=MPI.SUM)
         # the owed volume takes its lattice sites and their vacancies: -jump = 1/Omega - c_eq
-        # atoms per volume
+        # sites per volume (the creep part of it takes none: x_v of it, below round-off)
         moved = atoms - owed * self.front.jump
         return {"anode_thickness": vol / area, "metal_moles": atoms,
-                "lattice_balance": (moved + ledger.get("transferred_moles", 0.0)
+                "lattice_balance": (moved + ledger.get("stripped_moles", 0.0)
                                     - self._metal0) / self._metal0}
 
     def _pressure_range(self) -> dict[str, float]:

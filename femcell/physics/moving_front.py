@@ -63,6 +63,10 @@ class MovingFront(Physics):
             swept-volume rate over its area): a plate pressed against the material (a
             metal's current collector); False: each node with its own flux (a free
             phase boundary).
+        extra_rate: None or a callable (collective) returning a swept-volume rate [m^3/s
+            (m^2/s in 2D); > 0 grows] the front takes on besides the flux, spread evenly
+            over it (the metal that creep moves into interface voids: the collector
+            follows it).
     """
 
     name = "front"
@@ -71,13 +75,14 @@ class MovingFront(Physics):
     time_dependent = True
 
     def __init__(self, diffusion, front: str, jump: float, fixed=(), slide=(),
-                 rigid: bool = False):
+                 rigid: bool = False, extra_rate=None):
         if not (np.isfinite(jump) and jump != 0):
             raise MaterialError(f"moving front: jump must be a nonzero number [mol m^-3], got "
                                 f"{jump}")
         self.diff, self.front, self.jump = diffusion, front, float(jump)
         self.fixed = tuple(fixed)
         self.rigid = bool(rigid)
+        self.extra_rate = extra_rate
         self.slide = slide if slide == "auto" else tuple(slide)
 
     def setup(self, domain, time) -> None:
@@ -239,10 +244,13 @@ class MovingFront(Physics):
         owned = dofs < self.W.dofmap.index_map.size_local
         comm = self.domain.comm
         # the swept-volume rate of the front and its lumped area (sum of m_i v_i, m_i)
-        self._rate_area = (comm.allreduce(float(np.sum(flux[owned])) / self.jump, op=MPI.SUM),
-                           comm.allreduce(float(np.sum(m[dofs][owned])), op=MPI.SUM))
+        extra = float(self.extra_rate()) if self.extra_rate is not None else 0.0
+        self._rate_area = (comm.allreduce(float(np.sum(flux[owned])) / self.jump, op=MPI.SUM)
+                           + extra, comm.allreduce(float(np.sum(m[dofs][owned])), op=MPI.SUM))
         if self.rigid:  # one normal speed for the whole front
             vn = np.full_like(vn, self._rate_area[0] / self._rate_area[1])
+        elif extra:
+            vn = vn + extra / self._rate_area[1]
         self._vn_sum = (float(vn[owned].sum()), int(owned.sum()))  # for quantities
         self._nn = nn = nv[dofs] / np.linalg.norm(nv[dofs], axis=1)[:, None]
         out = np.zeros((r.size, self.domain.gdim))

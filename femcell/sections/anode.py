@@ -407,6 +407,8 @@ def build(cfg, ctx) -> list:
                             slide="auto", rigid=True)
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
                            normal_stress=normal_stress, front=front)
+    if front is not None:  # the collector follows the metal that creep moves into voids
+        front.extra_rate = iface.closure_rate
     ctx.couple(sec.region, iface)
     # the contacting share of the collector's footprint (pores and voids of the geometry
     # take the rest): the closed forms are per contacting area of a flat cell

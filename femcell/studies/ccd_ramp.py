@@ -378,14 +378,12 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     def stop_charge(info):
         """The ramp's charge [C m^-2] at 1.5 x max_stripped_fraction of the anode (at most
         all of it): a j_crit after that would be left out of the fit anyway (creep can hold
-        the contact between the threshold and stop_contact for a long time). With a moving
-        collector the mesh follows the metal: at analysis.CONSUMED of it (the elements of a
-        thinner anode collapse)."""
+        the contact between the threshold and stop_contact for a long time). A moving
+        anode stops at its own cut-off instead (AnodeInterface.cutoff_events)."""
         from femcell.units import F
 
-        share = (analysis.CONSUMED if info["moving"]
-                 else min(1.0, analysis.STOP_AT * r.max_stripped_fraction))
-        return share * info["thickness_m"] * F / info["metal"].molar_volume
+        return (analysis.stop_share(ccfg) * info["thickness_m"] * F
+                / info["metal"].molar_volume)
 
     def one(step, until_contact, csv, fields, dt=dt, max_time=r.max_time):
         physics, ctx = run.build_physics(domain, T, ccfg)
@@ -462,9 +460,12 @@ def ramp(run, ccfg, case, T, domain) -> dict:
     at_jc = analysis.stripped_fraction_at(rows, jc, limits["thickness_m"])
     excluded = None
     if limits["moving"]:
-        if jc is None and ledger["stripped_fraction_of_anode"] >= 0.99 * analysis.CONSUMED:
-            warnings.append(f"{where}: no contact loss before {analysis.CONSUMED:.0%} of the "
-                            "anode was stripped (the ramp stops there)")
+        from femcell.physics.anode import THINNEST
+
+        if jc is None and ledger["anode_thickness_m"] <= 1.01 * THINNEST * limits[
+                "thickness_m"]:
+            warnings.append(f"{where}: no contact loss before the anode was used up "
+                            f"({THINNEST:.0%} of its thickness left: the ramp stops there)")
     elif ledger["stripped_fraction_of_anode"] > 0.5:  # the whole ramp, j_crit or not
         warnings.append(f"{where}: the ramp stripped {ledger['stripped_fraction_of_anode']:.0%}"
                         " of the anode thickness; the model keeps the anode geometry fixed")
