@@ -111,6 +111,21 @@ class StudyBase(_Model):
                              f"{', '.join(takes) or 'no physics sections'})")
         return data
 
+    @model_validator(mode="after")
+    def _moving_anode(self):
+        """A moving anode (ALE mesh motion) takes a straight-sided mesh and no [mechanics]."""
+        anode = getattr(self, "anode", None)
+        if anode is None or anode.geometry != "moving":
+            return self
+        if getattr(self, "mechanics", None) is not None:
+            raise _error(("anode", "geometry"), "= \"moving\" with [mechanics]: the "
+                         "mechanics' displacements refer to the mesh as built (not combined "
+                         "yet; use geometry = \"fixed\")")
+        if self.geometry.file is not None and self.geometry.order != 1:
+            raise _error(("anode", "geometry"), "= \"moving\" needs a straight-sided mesh "
+                         "(geometry.order = 1)")
+        return self
+
     @property
     def kind(self) -> str:
         return self.study.kind

@@ -126,6 +126,14 @@ class AnodeSection(_Model):
     vacancies: VacancySection
     interface: InterfaceSection
 
+    @model_validator(mode="after")
+    def _moving_without_sinks(self):
+        if self.geometry == "moving" and self.vacancies.sink_spacing:
+            raise _error(("vacancies", "sink_spacing"), "with geometry = \"moving\": "
+                         "distributed sinks remove lattice sites inside the metal, a "
+                         "shrinkage the moving collector does not represent")
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _library_defaults(cls, data):

@@ -85,6 +85,22 @@ def test_wrong_signs_and_empty_lists(shared_tmp, capsys, setting, needles):
     assert not (shared_tmp / "run").exists()
 
 
+@pytest.mark.parametrize(("settings", "needles"), [
+    (['anode.geometry="shrinking"'], ["anode.geometry", "'fixed' or 'moving'"]),
+    (['anode.vacancies.sink_spacing="5 um"'],
+     ["anode.vacancies.sink_spacing", "geometry = \"moving\""]),
+    (['mechanics={materials={anode="na",electrolyte="na_beta_alumina",cathode="na"}}'],
+     ["anode.geometry", "[mechanics]"]),
+    (['cases.0.set={"anode.vacancies.sink_spacing"="5 um"}'],
+     ["cases.interface-limited.set", "sink_spacing"]),
+])
+def test_moving_anode_refuses_what_it_cannot_move(shared_tmp, capsys, settings, needles):
+    """The flagship's anode moves (geometry = "moving"): sinks inside the metal and a
+    [mechanics] section are refused before anything is written."""
+    _bad(capsys, _run(CCD, shared_tmp, *settings), *needles)
+    assert not (shared_tmp / "run").exists()
+
+
 @pytest.mark.parametrize(("study", "setting", "needle"), [
     (PROBLEMS / "particle_sphere_1d.toml", "temperature=25",
      "temperature = 25 K is outside 150-1500 K; did you mean '25 degC'?"),
