@@ -165,18 +165,25 @@ def facets_by_normal_axis(domain, region: str, facets, length: float, mesh=None
     """
     mesh = domain.mesh if mesh is None else mesh
     fdim = domain.tdim - 1
-    gdim = domain.gdim
-    mesh.topology.create_connectivity(fdim, 0)
-    verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
-    x = mesh.geometry.x[verts][..., :gdim] if verts.size else np.zeros((0, 1, gdim))
-    flat = np.ptp(x, axis=1) <= 1e-9 * max(length, 1e-300)  # (facet, axis)
+    axis = facet_normal_axes(mesh, facets, length, domain.gdim)
     owned = facets < mesh.topology.index_map(fdim).size_local
-    bad = domain.comm.allreduce(int(np.sum((flat.sum(axis=1) != 1) & owned)), op=MPI.SUM)
+    bad = domain.comm.allreduce(int(np.sum((axis < 0) & owned)), op=MPI.SUM)
     total = domain.comm.allreduce(int(np.sum(owned)), op=MPI.SUM)
     if bad or not total:
         raise MaterialError(f"symmetry condition on {region!r}: " + (
             f"{bad} facet(s) are not normal to a coordinate axis" if bad else "no facets"))
-    return {i: facets[flat[:, i]] for i in range(gdim)}
+    return {i: facets[axis == i] for i in range(domain.gdim)}
+
+
+def facet_normal_axes(mesh, facets, length: float, gdim: int) -> np.ndarray:
+    """The coordinate axis each facet is normal to (its nodes share that coordinate to 1e-9
+    of `length` [m]), -1 for a facet normal to none (local, no communication)."""
+    fdim = mesh.topology.dim - 1
+    mesh.topology.create_connectivity(fdim, 0)
+    verts = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+    x = mesh.geometry.x[verts][..., :gdim] if verts.size else np.zeros((0, 1, gdim))
+    flat = np.ptp(x, axis=1) <= 1e-9 * max(length, 1e-300)  # (facet, axis)
+    return np.where(flat.sum(axis=1) == 1, np.argmax(flat, axis=1), -1)
 
 
 def _axis(key, gdim: int) -> int:

@@ -63,6 +63,10 @@ class MovingFront(Physics):
             swept-volume rate over its area): a plate pressed against the material (a
             metal's current collector); False: each node with its own flux (a free
             phase boundary).
+        rest: what the rest of the moving mesh's boundary (not the front, fixed or slide)
+            does: "free" (moves with the extension) or "fixed" (held: pores and voids of a
+            metal at its interface keep their shape, and the metal's volume changes only
+            where the front sweeps).
         extra_rate: None or a callable (collective) returning a swept-volume rate [m^3/s
             (m^2/s in 2D); > 0 grows] the front takes on besides the flux, spread evenly
             over it (the metal that creep moves into interface voids: the collector
@@ -75,13 +79,16 @@ class MovingFront(Physics):
     time_dependent = True
 
     def __init__(self, diffusion, front: str, jump: float, fixed=(), slide=(),
-                 rigid: bool = False, extra_rate=None):
+                 rigid: bool = False, rest: str = "free", extra_rate=None):
         if not (np.isfinite(jump) and jump != 0):
             raise MaterialError(f"moving front: jump must be a nonzero number [mol m^-3], got "
                                 f"{jump}")
         self.diff, self.front, self.jump = diffusion, front, float(jump)
         self.fixed = tuple(fixed)
         self.rigid = bool(rigid)
+        if rest not in ("free", "fixed"):
+            raise MaterialError(f"moving front: rest must be 'free' or 'fixed', got {rest!r}")
+        self.rest = rest
         self.extra_rate = extra_rate
         self.slide = slide if slide == "auto" else tuple(slide)
 
@@ -131,14 +138,21 @@ class MovingFront(Physics):
         self._ext_L = dolfinx.fem.form(dolfinx.fem.Constant(msh, PETSc.ScalarType(0.0))
                                        * v1 * ufl.dx)
         msh.topology.create_connectivity(0, domain.tdim)
-        self._fixed_dofs = dolfinx.fem.locate_dofs_topological(
-            S, 0, self._region_vertices(self.fixed))
+        fixed = dolfinx.fem.locate_dofs_topological(S, 0, self._region_vertices(self.fixed))
+        slide = self._slide_facets()
+        if self.rest == "fixed":  # every other boundary facet of the moving mesh is held
+            msh.topology.create_connectivity(fdim, domain.tdim)
+            taken = np.concatenate([self._sub_facets(self.front), *slide.values()])
+            rest = np.setdiff1d(dolfinx.mesh.exterior_facet_indices(msh.topology), taken)
+            fixed = np.union1d(fixed, dolfinx.fem.locate_dofs_topological(S, fdim, rest))
+        # the front's own nodes follow the front (a node it shares with a held boundary too)
+        self._fixed_dofs = np.setdiff1d(fixed, self._front_dofs).astype(np.int32)
         self._g = dolfinx.fem.Function(S)
         self._bcs = [dolfinx.fem.dirichletbc(self._g, self._front_dofs),
                      dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._fixed_dofs, S)]
         # slide walls: the normal component held (per axis: the extension is per component)
         self._slide_bcs = [[] for _ in range(gdim)]
-        for i, fs in self._slide_facets().items():
+        for i, fs in slide.items():
             dofs = dolfinx.fem.locate_dofs_topological(S, fdim, fs)
             self._slide_bcs[i].append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, S))
         self._ext_u = dolfinx.fem.Function(S)
@@ -212,6 +226,18 @@ class MovingFront(Physics):
                 raise
             for i, fs in axes.items():
                 out.setdefault(i, []).append(fs)
+        if auto:  # boundary facets in no region: each one that is an axis plane slides (a
+            # region's facets towards another region too: those are `fixed`, held anyway)
+            from femcell.physics.mechanics import facet_normal_axes
+
+            msh, fdim = self._msh, domain.tdim - 1
+            msh.topology.create_connectivity(fdim, domain.tdim)
+            tags = self.diff.sub.facet_tags if self.diff.sub is not None else domain.facet_tags
+            bare = np.setdiff1d(dolfinx.mesh.exterior_facet_indices(msh.topology),
+                                tags.indices).astype(np.int32)
+            axis = facet_normal_axes(msh, bare, domain.size(), domain.gdim)
+            for i in range(domain.gdim):
+                out.setdefault(i, []).append(bare[axis == i])
         return {i: np.unique(np.concatenate(f)).astype(np.int32) for i, f in out.items()}
 
     def residuals(self):

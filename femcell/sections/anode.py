@@ -412,7 +412,7 @@ def build(cfg, ctx) -> list:
         from femcell.physics.moving_front import MovingFront
 
         front = MovingFront(vac, sec.collector, jump=-(1.0 / omega - ceq), fixed=(interface,),
-                            slide="auto", rigid=True)
+                            slide="auto", rigid=True, rest="fixed")
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
                            normal_stress=normal_stress, front=front)
     if front is not None:  # the collector follows the metal that creep moves into voids
