@@ -1,8 +1,10 @@
 """Time series of named point and cell arrays on one DOLFINx mesh in a VTKHDF file.
 
-The file follows the VTKHDF 2.x layout for a temporal ``UnstructuredGrid`` with a static
-mesh (the layout DOLFINx's own ``dolfinx.io.vtkhdf`` writes): one part holding the owned
-geometry nodes and cells of every rank in rank order; ``PointData/<name>`` and
+The file follows the VTKHDF 2.x layout for a temporal ``UnstructuredGrid`` (the layout
+DOLFINx's own ``dolfinx.io.vtkhdf`` writes): one part holding the owned geometry nodes and
+cells of every rank in rank order. The connectivity is written once; the node coordinates
+again whenever the mesh has moved since the last step (ALE mesh motion: a moving metal
+front), located by ``Steps/PointOffsets``. ``PointData/<name>`` and
 ``CellData/<name>`` grow by one block per time step, located by ``Steps/PointDataOffsets``
 and ``Steps/CellDataOffsets``. Unlike ``dolfinx.io.vtkhdf`` (one array, always called "u")
 any number of arrays carry their own names. Short string metadata goes to ``FieldData``.
@@ -21,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from femcell._dolfinx import dolfinx
+from femcell._dolfinx import MPI, dolfinx
 from femcell.io import _h5
 from femcell.parallel import on_root
 
 VERSION = (2, 0)
+_MAX = MPI.MAX
 _FORBIDDEN = "/."  # VTKHDF array names cannot hold these
 
 
@@ -92,6 +95,7 @@ class VTKHDFSeries:
         if comm.rank == 0:
             offsets = np.concatenate([[0], offsets])
         x = np.asarray(mesh.geometry.x[: self.n_points_local], dtype=np.float64)
+        self._mesh, self._x_written, self._point_offset = mesh, x.copy(), 0
 
         with _h5.File(comm, self.path, "w") as f:
             f.group("/VTKHDF")
@@ -170,8 +174,12 @@ class VTKHDFSeries:
                     arr = arr.reshape(n, spec[name]) if spec[name] > 1 else arr.reshape(n)
                     start = _h5.append_distributed(f, f"/VTKHDF/{group}Data/{name}", arr)
                     _h5.append_root(f, f"/VTKHDF/Steps/{group}DataOffsets/{name}", [start])
-            for name in ("PartOffsets", "PointOffsets", "CellOffsets",
-                         "ConnectivityIdOffsets"):
+            x = np.asarray(self._mesh.geometry.x[: self.n_points_local], dtype=np.float64)
+            if self.comm.allreduce(int(not np.array_equal(x, self._x_written)), op=_MAX):
+                self._point_offset = _h5.append_distributed(f, "/VTKHDF/Points", x)
+                self._x_written = x.copy()
+            _h5.append_root(f, "/VTKHDF/Steps/PointOffsets", [self._point_offset])
+            for name in ("PartOffsets", "CellOffsets", "ConnectivityIdOffsets"):
                 _h5.append_root(f, f"/VTKHDF/Steps/{name}", [0])
             for name in self.field_names:
                 _h5.append_root(f, f"/VTKHDF/Steps/FieldDataOffsets/{name}", [0])

@@ -203,6 +203,32 @@ def test_field_writer_on_a_curved_mesh_and_without_domain(shared_tmp):
     on_root(comm, check)
 
 
+def test_a_moving_mesh_is_written_with_its_nodes_at_every_step(shared_tmp):
+    """ALE mesh motion (a moving metal front): a step after the nodes moved carries the new
+    coordinates; a step without motion reuses them (1 and 2 ranks)."""
+    from femcell.io.vtkhdf import VTKHDFSeries
+
+    mesh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 4, 3)
+    n = mesh.geometry.index_map().size_local
+    path = shared_tmp / "moving.vtkhdf"
+    series = VTKHDFSeries(MPI.COMM_WORLD, path, mesh, {"x": 1}, {})
+    series.write(0.0, {"x": mesh.geometry.x[:n, 0]}, {})
+    mesh.geometry.x[:, 0] *= 0.5  # the mesh shrinks along x
+    series.write(1.0, {"x": mesh.geometry.x[:n, 0]}, {})
+    series.write(2.0, {"x": mesh.geometry.x[:n, 0]}, {})
+
+    def check():
+        steps = read_steps(path)
+        assert [t for t, _ in steps] == [0.0, 1.0, 2.0]
+        for (_, grid), right in zip(steps, (1.0, 0.5, 0.5), strict=True):
+            assert grid.bounds[1] == pytest.approx(right)
+            assert grid.n_points == 20 and grid.n_cells == 24
+            # the data sit on the nodes that carried them
+            assert np.allclose(grid.point_data["x"], grid.points[:, 0])
+
+    on_root(MPI.COMM_WORLD, check)
+
+
 def test_mesh_tags_read_back_with_region_names(domain, shared_tmp):
     comm = domain.comm
     paths = write_mesh_tags(domain, shared_tmp)
