@@ -152,3 +152,15 @@ def test_creep_closed_voids_move_the_collector_too():
     assert -last["front_velocity"] == pytest.approx(speed, rel=2e-3)
     assert last["anode_thickness"] == pytest.approx(LA - speed * last["t"], abs=2e-3 * LA)
     assert max(abs(r["lattice_balance"]) for r in rows) < 1e-6
+
+
+def test_a_strip_past_the_metal_stops_when_the_anode_is_used_up():
+    """A current step asked to strip 95 % stops like a lab cut-off at 10 % of the thickness
+    left (located in time, not at a step end), before any element degenerates."""
+    from femcell.physics.anode import THINNEST
+
+    rows, _ = _strip(dt=900.0, fraction=0.95)
+    last = rows[-1]
+    assert last["anode_thickness"] == pytest.approx(THINNEST * LA, abs=2e-3 * LA)
+    assert last["t"] == pytest.approx((1 - THINNEST) * LA * F / (OMEGA * J), rel=2e-3)
+    assert last["t"] < 0.95 * LA * F / (OMEGA * J)
