@@ -74,3 +74,37 @@ def gaussian_plume(x, t: float, *, D, mass: float = 1.0):
     Dinv = np.linalg.inv(D)
     quad = np.einsum("in,ij,jn->n", x, Dinv, x)
     return mass / ((4 * np.pi * t) ** (d / 2) * np.sqrt(np.linalg.det(D))) * np.exp(-quad / (4 * t))
+
+
+def stefan_lambda(stefan: float) -> float:
+    """lambda of the one-phase Stefan problem: lambda exp(lambda^2) erf(lambda) = St /
+    sqrt(pi) (Crank, Free and Moving Boundary Problems, 1984, section 1.3).
+
+    Args:
+        stefan: St = (c_fixed - c_front) / jump [-], > 0.
+    """
+    from scipy.optimize import brentq
+    from scipy.special import erf
+
+    if not stefan > 0:
+        raise ValueError(f"Stefan number must be > 0, got {stefan}")
+    f = lambda x: x * np.exp(x * x) * erf(x) - stefan / np.sqrt(np.pi)  # noqa: E731
+    hi = 1.0
+    while f(hi) < 0:
+        hi *= 2.0
+    return float(brentq(f, 1e-12, hi, xtol=1e-15, rtol=1e-14))
+
+
+def stefan_front(t, *, stefan: float, diffusivity: float, s0: float = 0.0):
+    """Front position s(t) = 2 lambda sqrt(D (t + t0)) [m] of the one-phase Stefan problem,
+    with the virtual origin t0 = s0^2 / (4 lambda^2 D) that puts the front at s0 at t = 0.
+
+    Args:
+        t: time [s] (scalar or array).
+        stefan: St [-].
+        diffusivity: D [m^2 s^-1].
+        s0: front position at t = 0 [m].
+    """
+    lam = stefan_lambda(stefan)
+    t0 = s0 * s0 / (4 * lam * lam * diffusivity)
+    return 2 * lam * np.sqrt(diffusivity * (np.asarray(t, dtype=float) + t0))

@@ -432,6 +432,11 @@ class Problem:
                 h[k].x.array[:] = h[k - 1].x.array
             h[0].x.array[:] = f.u.x.array
 
+    def step_limit(self) -> float:
+        """The largest step [s] the physics allow from the accepted state (Physics.step_limit:
+        an explicit part such as a moving front's motion; inf: no limit; collective)."""
+        return min([p.step_limit() for p in self.physics] + [float("inf")])
+
     def reject(self) -> None:
         """Restore u from u^n after a failed or rejected step."""
         for f in self.fields:

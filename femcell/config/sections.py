@@ -114,6 +114,10 @@ class StudyBase(_Model):
     @model_validator(mode="after")
     def _moving_anode(self):
         """A moving anode (ALE mesh motion) takes a straight-sided mesh and no [mechanics]."""
+        if (getattr(self, "moving_front", None) is not None
+                and getattr(self, "mechanics", None) is not None):
+            raise _error("moving_front", "with [mechanics]: the mechanics' displacements "
+                         "refer to the mesh as built (not combined yet)")
         anode = getattr(self, "anode", None)
         if anode is None or anode.geometry != "moving":
             return self

@@ -106,6 +106,11 @@ class Physics:
     def set_temperature(self, temperature) -> None:
         """Temperature [K], a float or a function of time [s] (default: not used)."""
 
+    def step_limit(self) -> float:
+        """The largest stable step [s] from the accepted state for what this physics treats
+        explicitly (default: inf, no limit; collective)."""
+        return float("inf")
+
     def cutoff_events(self) -> list:
         """Located limits (femcell.solvers.Event) at which a protocol must stop, like a lab
         cut-off: the state cannot go on past them (e.g. a metal anode used up)."""

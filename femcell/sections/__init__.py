@@ -21,6 +21,7 @@ from functools import cache
 
 SECTIONS = {
     "diffusion": "femcell.sections.diffusion",
+    "moving_front": "femcell.sections.moving_front",
     "cahn_hilliard": "femcell.sections.cahn_hilliard",
     "intercalation": "femcell.sections.intercalation",
     "anode": "femcell.sections.anode",

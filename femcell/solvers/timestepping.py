@@ -307,8 +307,10 @@ class TimeIntegrator:
             self._g = self._distances(StepState(self.t, self.problem))
             self._ref = dict(self._g)
         g_new = None
+        limit = getattr(self.problem, "step_limit", None)
+        dt_stable = limit() if limit is not None else float("inf")
         while True:
-            dt = min(self.dt, ctl.dt_max, t_limit - self.t)
+            dt = min(self.dt, ctl.dt_max, t_limit - self.t, dt_stable)
             aim = self._aim() if self._brackets else None
             if aim is not None and aim < self._aim_floor():
                 # the crossing is sharper than any step the solver can take (a near jump):

@@ -20,8 +20,9 @@ def run(cfg, run):
 
     restart = run.restart_checkpoint()
     domain = run.build_domain()
-    physics, _ = run.build_physics(domain, cfg.temperature)
+    physics, ctx = run.build_physics(domain, cfg.temperature)
     phys = physics[0]
+    stefan = stefan_reference(cfg, domain, phys) if "moving_front" in ctx.info else None
     problem = setup_problem(cfg, run, domain, physics)
     tc = cfg.time
     dt0 = tc.dt if tc.dt is not None else min(tc.end / 1000.0, 1e-3 * phys.scales.time)
@@ -32,11 +33,13 @@ def run(cfg, run):
         status, message = status_of(stop)
         crank = crank_reference(cfg, domain, phys)
         headline = headline_of(phys, rows, crank, amount_unit(domain))
-        if len(physics) > 1:
-            headline.update(stress_headline(physics[1], phys, rows, crank is not None,
-                                            cfg, domain))
+        if "mechanics" in ctx.info:
+            headline.update(stress_headline(ctx.info["mechanics"], phys, rows,
+                                            crank is not None, cfg, domain))
+        if "moving_front" in ctx.info:
+            headline.update(front_headline(rows, stefan))
         if run.write and cfg.output.plots and status == "completed":
-            plots(run, cfg, phys, domain, rows, crank)
+            plots(run, cfg, phys, domain, rows, crank, stefan)
         return finish(run, status, message, headline, integ, problem, physics, domain, rows,
                       stop)
 
@@ -269,6 +272,77 @@ def crank_reference(cfg, domain, phys):
     return lambda t: crank_sphere_surface(t, radius=radius, diffusivity=D, flux=q, c0=c0)
 
 
+def stefan_reference(cfg, domain, phys):
+    """The one-phase Stefan similarity solution for a [moving_front] study, or None where it
+    does not apply: {"position": f(t) -> distance of the front from the fixed boundary [m],
+    "distance": g(row) -> the same from a row of quantities, "stefan": St, "lambda"}.
+
+    It applies to a Cartesian domain whose front (dirichlet c_f) faces one fixed dirichlet
+    boundary (c_b) across a uniform initial state, every other boundary without flux, with
+    constant isotropic D and a growing domain (jump > 0): St = (c_b - c_f) / jump, s(t) =
+    2 lambda sqrt(D (t + t0)), t0 putting the front at its initial distance s0 (the run
+    starts from a uniform state, not the similarity profile: expect the difference to fall
+    as the front moves away, about St s0 / (2 s) of s)."""
+    from femcell.analytic import stefan_front, stefan_lambda
+    from femcell.physics.diffusion import Dirichlet
+    from femcell.sections.moving_front import dirichlet_value
+
+    sec, material = cfg.moving_front, phys.material
+    dirichlet = [b for b in phys.bc_list if isinstance(b, Dirichlet)]
+    others = [b for b in phys.bc_list if not isinstance(b, Dirichlet)]
+    fixed = [b.region for b in dirichlet if b.region != sec.front]
+    if (domain.coordinates != "cartesian" or sec.jump <= 0 or others or len(fixed) != 1
+            or fixed[0] not in sec.fixed or not (material.isotropic and material.law.linear)
+            or cfg.diffusion.orientation.mode not in ("none", "fixed")):
+        return None
+    c_f, c_b = dirichlet_value(cfg, sec.front), dirichlet_value(cfg, fixed[0])
+    st = (c_b - c_f) / sec.jump
+    if not st > 0:
+        return None
+    from femcell._dolfinx import ufl
+
+    x = ufl.SpatialCoordinate(domain.mesh)
+    area = domain.area(fixed[0])
+    base = np.array([domain.integrate(x[i] * domain.ds(fixed[0])) / area
+                     for i in range(domain.gdim)])
+    axes = "xyz"[:domain.gdim]
+
+    def distance(row):
+        return float(np.linalg.norm([row[f"front_position_{a}"] for a in axes] - base))
+
+    D = material.principal(cfg.temperature)[0]
+    out = {"stefan": st, "lambda": stefan_lambda(st), "distance": distance}
+
+    def position(t, s0):
+        return stefan_front(t, stefan=st, diffusivity=D, s0=s0)
+
+    out["position"] = position
+    return out
+
+
+def front_headline(rows, stefan) -> dict:
+    """The moving front's headline: its travel, speed and, where the similarity solution
+    applies, the front position next to it."""
+    last = rows[-1]
+    h = {"front_area": Value(last["front_area"], "m^2", "area of the front at the end (m per "
+                             "unit depth in 2D)"),
+         "front_velocity": Value(last.get("front_velocity"), "m s^-1",
+                                 "normal velocity of the front at the end (> 0: the domain "
+                                 "grows)")}
+    if stefan is None:
+        return h
+    s0, s = stefan["distance"](rows[0]), stefan["distance"](last)
+    ref = float(stefan["position"](last["t"], s0))
+    h.update({
+        "front_distance": Value(s, "m", "distance of the front from the fixed boundary"),
+        "front_distance_similarity": Value(ref, "m", f"2 lambda sqrt(D (t + t0)), St = "
+                                           f"{stefan['stefan']:.4g}, lambda = "
+                                           f"{stefan['lambda']:.5g}"),
+        "front_distance_rel_error": Value(abs(s / ref - 1), "", "|front / similarity - 1| at "
+                                          "the end")})
+    return h
+
+
 def amount_unit(domain) -> str:
     """Unit of an amount integrated over the domain: mol, or per unit depth (2D planar) or
     per unit area (1D Cartesian)."""
@@ -310,8 +384,9 @@ def headline_of(phys, rows, crank, amount: str = "mol") -> dict:
     return h
 
 
-def plots(run, cfg, phys, domain, rows, crank) -> None:
-    """Concentration against time and a field snapshot (collective gather, rank 0 draws)."""
+def plots(run, cfg, phys, domain, rows, crank, stefan=None) -> None:
+    """Concentration against time and a field snapshot (collective gather, rank 0 draws);
+    with a Stefan reference, the front's travel next to it (front.png)."""
     from femcell import plotting
 
     folder, name = run.folder, phys.name
@@ -338,6 +413,15 @@ def plots(run, cfg, phys, domain, rows, crank) -> None:
         out["plot_field"] = plotting.draw_field(
             folder / "field.png", got, domain.tdim, "c [mol/m^3]",
             title=f"{cfg.study.name}: c at t = {t[-1]:.4g} s")
+        if stefan is not None:
+            s0 = stefan["distance"](rows[0])
+            tt = np.linspace(0.0, t[-1], 200)
+            out["plot_front"] = plotting.plot_time_series(
+                folder / "front.png", t, {"front (FE, ALE)": [1e6 * stefan["distance"](r)
+                                                              for r in rows]},
+                "front distance [um]", title=cfg.study.name, reference={
+                    f"similarity, St = {stefan['stefan']:.3g}": (
+                        tt, 1e6 * stefan["position"](tt, s0))}, time_unit=tunit)
         return out
 
     run.plots(draw)

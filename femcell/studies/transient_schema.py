@@ -42,10 +42,11 @@ class TransientOutputSection(_Model):
 
 
 class TransientStudy(StudyBase):
-    """[study] kind = "transient": [diffusion] (optionally [mechanics] with swelling),
-    temperature and [time]."""
+    """[study] kind = "transient": [diffusion] (optionally [mechanics] with swelling, or a
+    [moving_front]), temperature and [time]."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"diffusion": True, "mechanics": False}
+    PHYSICS: ClassVar[dict[str, bool]] = {"diffusion": True, "moving_front": False,
+                                          "mechanics": False}
 
     output: TransientOutputSection = TransientOutputSection()
 

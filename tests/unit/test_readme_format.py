@@ -20,7 +20,7 @@ def _blocks() -> list[str]:
 
 
 def test_readme_examples_are_valid_study_files():
-    full, transient, ccd, quasistatic, phase_field = _blocks()
+    full, transient, ccd, quasistatic, moving, phase_field = _blocks()
     cfg = load_config(data=tomllib.loads(full))
     assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
     assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
@@ -38,6 +38,8 @@ def test_readme_examples_are_valid_study_files():
     qc = load_config(data=q)
     assert qc.kind == "quasistatic" and qc.fracture.length == pytest.approx(2e-6)
     assert qc.mechanics.bc[0].displacement["y"] == pytest.approx(0.5e-6)
+    mv = load_config(data={**tomllib.loads(transient), **tomllib.loads(moving)})
+    assert mv.moving_front.jump == pytest.approx(19625) and mv.moving_front.slide == "auto"
     pf = tomllib.loads(phase_field)
     pf.update({"study": {"name": "p", "kind": "phase_field"}, "geometry": {"builder": "plate"},
                "time": {"end": 1000.0}})
