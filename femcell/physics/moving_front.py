@@ -410,7 +410,7 @@ class MovingFront(Physics):
         rigid front has no node-to-node mode: no limit."""
         if self.rigid or self._v is None:
             return float("inf")
-        comm, gdim = self.domain.comm, self.domain.gdim
+        comm = self.domain.comm
         vmax = comm.allreduce(float(np.max(np.linalg.norm(self._v, axis=1)))
                               if self._v.size else 0.0, op=MPI.MAX)
         if vmax == 0.0:
