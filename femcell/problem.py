@@ -59,6 +59,8 @@ class Problem:
         self.physics = list(physics)
         context = list(context)
         if time is None:
+            # a problem starts from the mesh as built (a moving front may have moved it)
+            domain.restore_geometry()
             time = TimeContext(domain.mesh)
             for p in self.physics:
                 p.setup(domain, time)
@@ -438,12 +440,15 @@ class Problem:
         return min([p.step_limit() for p in self.physics] + [float("inf")])
 
     def reject(self) -> None:
-        """Restore u from u^n after a failed or rejected step."""
+        """Restore u from u^n after a failed or rejected step (and what the physics keep
+        of the step: `Physics.on_reject`, e.g. the mesh of a moving front; collective)."""
         for f in self.fields:
             if f.history:
                 f.u.x.array[:] = f.history[0].x.array
             elif f.name in self._last_accepted:
                 f.u.x.array[:] = self._last_accepted[f.name]
+        for p in self.physics:
+            p.on_reject()
 
     def error_estimate(self, weights: tuple[float, ...], atol: float, rtol: float) -> float:
         """max |u - u_pred| / (atol + rtol |u|) over owned DOFs of all fields (collective).

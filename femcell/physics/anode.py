@@ -570,7 +570,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         owed = self.front.owed_volume
         area = comm.allreduce(dolfinx.fem.assemble_scalar(self.front._area), op=MPI.SUM)
         # the owed volume takes its lattice sites and their vacancies: -jump = 1/Omega - c_eq
-        # sites per volume (the creep part of it takes none: x_v of it, below round-off)
+        # per volume (the creep part too: the metal it moves carries c_eq, see _lattice)
         moved = atoms - owed * self.front.jump
         return {"anode_thickness": vol / area, "metal_moles": atoms,
                 "lattice_balance": (moved + ledger.get("stripped_moles", 0.0)

@@ -103,6 +103,10 @@ class Physics:
         """Called (collectively) for step_hook physics when a step is accepted, before the
         history shifts: the time derivative still refers to the step just taken."""
 
+    def on_reject(self) -> None:
+        """Called (collectively) when a step is rejected or failed: undo what the step changed
+        outside the fields (default: nothing)."""
+
     def set_temperature(self, temperature) -> None:
         """Temperature [K], a float or a function of time [s] (default: not used)."""
 

@@ -29,8 +29,9 @@ form is assembled on the moved mesh: areas, volumes and fluxes are forms, not ca
 The Diffusion may live on a region (a submesh): then that region's nodes move, the parent
 mesh's nodes with them, and every other submesh of the Domain is brought along
 (`Domain.sync_geometry`); the `fixed` regions (facet regions or interfaces "a|b") must
-hold the region's contact with the rest of the mesh in place. The first step restores the
-mesh as built, so a problem built after a moved one starts from the original geometry.
+hold the region's contact with the rest of the mesh in place. A Problem restores the
+mesh as built before its physics are set up, so a problem built after a moved one starts
+from the original geometry; a rejected step puts the accepted geometry back.
 """
 
 from __future__ import annotations
@@ -156,12 +157,16 @@ class MovingFront(Physics):
             dofs = dolfinx.fem.locate_dofs_topological(S, fdim, fs)
             self._slide_bcs[i].append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, S))
         self._ext_u = dolfinx.fem.Function(S)
+        if self.rigid:
+            self._check_flat()
         u, vt = d.field.u, ufl.TestFunction(S)
         # the ALE term of the Diffusion residual, with its own scaling
         # and the geometric conservation law: the storage term is assembled on the new mesh,
         # so the old state is counted over the new measures; -dt ddt(u) div(w) puts it back
-        # (exact discrete balance of the Diffusion's moles on the moving mesh with backward
-        # Euler), written with the step's displacement d = dt w so that the term has the BDF
+        # (with backward Euler an exact discrete balance of the Diffusion's moles where the
+        # displacement varies along one direction, e.g. a flat front moving along its normal;
+        # otherwise the det(grad d) part of the cells' volume change is left, O(|grad d|^2)
+        # per step), written with the step's displacement d = dt w so that the term has the BDF
         # form of a storage term (the linear stepper splits those by their history levels).
         # At the vertices: the total is exact for P1 x P0, and a Dirichlet node (u = u_n,
         # the front's) gets nothing, so the front's flux is the plain reaction.
@@ -178,6 +183,20 @@ class MovingFront(Physics):
             ufl.dot(self.w, ufl.grad(u)) * wt * d._dx + time.ddt(d.field) * ddiv * dxv),
             entity_maps=em)
         self._ale_total = 0.0
+
+    def _check_flat(self) -> None:
+        """A rigid front moves as a plate: all its facets must share one normal (collective)."""
+        from femcell.physics.mechanics import facet_normal_axes
+
+        domain = self.domain
+        facets = self._sub_facets(self.front)
+        axes = facet_normal_axes(self._msh, facets, domain.size(), domain.gdim)
+        owned = facets < self._msh.topology.index_map(domain.tdim - 1).size_local
+        mine = set(axes[owned].tolist())
+        found = set().union(*domain.comm.allgather(mine))
+        if len(found) != 1 or -1 in found:
+            raise MaterialError(f"moving front {self.front!r}: a rigid front (a plate) must be "
+                                "one plane normal to a coordinate axis")
 
     def _sub_facets(self, region: str) -> np.ndarray:
         """Facet indices of a facet region on the moving mesh."""
@@ -436,6 +455,11 @@ class MovingFront(Physics):
         area = np.sqrt(np.abs(np.linalg.det(f @ np.swapaxes(f, 1, 2)))) if tdim > 1 else 1.0
         # simplex: volume = vol / d!, facet = area / (d - 1)!: height = d V / A = vol / area
         return float(np.min(vol / area))
+
+    def on_reject(self) -> None:
+        """The rejected step's trial geometry goes: back to the accepted one."""
+        if self._v is not None:
+            self._place(self._x_acc)
 
     def restore_state(self, state: dict) -> None:
         raise MaterialError(f"moving front {self.front!r}: a restart would start from the "

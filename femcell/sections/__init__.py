@@ -92,6 +92,7 @@ def build_physics(cfg, domain, temperature: float, physics: tuple[str, ...] | No
     Returns:
         (list of Physics, BuildContext).
     """
+    domain.restore_geometry()  # built on the mesh as built (a moving front may have moved it)
     ctx = BuildContext(domain, temperature, degree=cfg.solver.degree, info=dict(info or {}))
     out = []
     names = physics if physics is not None else tuple(type(cfg).PHYSICS)

@@ -391,7 +391,6 @@ def build(cfg, ctx) -> list:
             raise ConfigError("anode.geometry = \"moving\" with anode.vacancies.sink_spacing: "
                               "distributed sinks remove lattice sites inside the metal, a "
                               "shrinkage the moving collector does not represent")
-        domain.restore_geometry()  # a problem built after a moved one starts as built
     vac_mat = mcore.IntercalationMaterial(
         "vacancies", 1.0 / omega, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
                                                    citation="set by the study file"),))

@@ -39,9 +39,13 @@ XV = 1e-4  # equilibrium vacancy fraction (fixed)
 J = 10.0  # A/m^2 = 1 mA/cm^2
 
 
-def _strip(order=1, dt=240.0, fraction=0.8, current=J, par=None, extra=False):
+def _cell():
+    return Domain.from_builder(layered_builder([LA, 20e-6, 20e-6], W, 4e-6))
+
+
+def _strip(order=1, dt=240.0, fraction=0.8, current=J, par=None, extra=False, dom=None):
     """Constant-current strip of `fraction` of the anode: (rows, domain)."""
-    dom = Domain.from_builder(layered_builder([LA, 20e-6, 20e-6], W, 4e-6))
+    dom = dom or _cell()
     vac = Diffusion(IntercalationMaterial("vacancies", 1.0 / OMEGA, (Arrhenius(1e-9),)),
                     [Dirichlet("anode_cc", XV / OMEGA)], initial=XV / OMEGA, region="anode",
                     name="cv", length_scale=LA, track_outflow=True)
@@ -93,7 +97,7 @@ def test_the_metal_is_conserved_over_a_full_strip(strip):
     stripped = last["stripped_moles"]
     metal0 = LA * W / OMEGA * (1 - XV)
     assert stripped == pytest.approx(0.8 * LA * W / OMEGA, rel=1e-6)
-    assert max(abs(r["lattice_balance"]) for r in rows) < 1e-6
+    assert max(abs(r["lattice_balance"]) for r in rows) < 1e-10  # 3.5e-12 found
     # the same balance in the metal's own terms: what is left plus what left = what was
     assert last["metal_moles"] + last["stripped_moles"] == pytest.approx(metal0, rel=1e-6)
     ledger = analysis.metal_ledger(last, "anode_cc")
@@ -124,13 +128,22 @@ def test_a_faster_current_moves_it_faster_and_bdf2_agrees():
 
 
 def test_a_problem_built_after_a_moved_one_starts_from_the_built_mesh():
-    rows, dom = _strip(dt=600.0, fraction=0.3)
-    assert rows[-1]["anode_thickness"] < 0.75 * LA
-    moved = dom.mesh.geometry.x.copy()
-    dom.restore_geometry()
-    changed = dom.comm.allreduce(int(not np.allclose(moved, dom.mesh.geometry.x)))
-    assert changed  # (on the ranks that hold the anode)
+    """Ramps and cases share one Domain: a problem built after a moving one (with or
+    without a front of its own) is set up on the mesh as built, and a second moving strip
+    gives the first one's numbers."""
+    dom = _cell()
+    first, _ = _strip(dt=600.0, fraction=0.3, dom=dom)
+    assert first[-1]["anode_thickness"] < 0.75 * LA
+    assert dom.volume("anode") < 0.75 * LA * W  # the mesh stays moved after the run
+    vac = Diffusion(IntercalationMaterial("vacancies", 1.0 / OMEGA, (Arrhenius(1e-9),)),
+                    [Dirichlet("anode_cc", XV / OMEGA)], initial=XV / OMEGA, region="anode",
+                    name="cv")
+    Problem(dom, [vac]).initialise()  # no front: the mesh as built all the same
     assert dom.volume("anode") == pytest.approx(LA * W, rel=1e-12)
+    assert vac.quantities()["cv_moles"] == pytest.approx(XV / OMEGA * LA * W, rel=1e-12)
+    again, _ = _strip(dt=600.0, fraction=0.3, dom=dom)
+    assert again[-1]["anode_thickness"] == pytest.approx(first[-1]["anode_thickness"],
+                                                          rel=1e-12)
 
 
 def test_creep_closed_voids_move_the_collector_too():
@@ -151,7 +164,9 @@ def test_creep_closed_voids_move_the_collector_too():
     speed = J * OMEGA / F
     assert -last["front_velocity"] == pytest.approx(speed, rel=2e-3)
     assert last["anode_thickness"] == pytest.approx(LA - speed * last["t"], abs=2e-3 * LA)
-    assert max(abs(r["lattice_balance"]) for r in rows) < 1e-6
+    # 2e-8 found; without the equilibrium vacancies of the metal creep moves in (c_eq x
+    # closed volume) the balance would be off by 1.6e-6
+    assert max(abs(r["lattice_balance"]) for r in rows) < 2e-7
 
 
 def test_a_strip_past_the_metal_stops_when_the_anode_is_used_up():
