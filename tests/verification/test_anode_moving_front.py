@@ -15,7 +15,6 @@ j Omega / F (1 mA/cm^2 of Li: 4.85 um/h). Checked over a strip of 80 % of a 20 u
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from conftest import layered_builder
 
