@@ -37,6 +37,7 @@ SMALL = {
     # one ramp each: the CLI path is the same for every case and temperature
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
     "pfhub_bm1.toml": ["geometry.params.h=8 um", "time.end=10 s", 'report_times=["5 s"]'],
+    "stefan_front.toml": ["time.end=10 min"],
     "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
                           '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
     "na_ccd_scatter.toml": ["sweep.values=[1, 2]"],
