@@ -178,3 +178,13 @@ def test_a_strip_past_the_metal_stops_when_the_anode_is_used_up():
     assert last["anode_thickness"] == pytest.approx(THINNEST * LA, abs=2e-3 * LA)
     assert last["t"] == pytest.approx((1 - THINNEST) * LA * F / (OMEGA * J), rel=2e-3)
     assert last["t"] < 0.95 * LA * F / (OMEGA * J)
+
+
+def test_plating_moves_the_collector_out():
+    """Plating fills interface vacancies from the metal, and the collector emits them: the
+    anode grows at j Omega / F, the metal balance closes."""
+    rows, _ = _strip(dt=600.0, fraction=-0.5, current=-J)  # 50 % of L0 plated
+    last = rows[-1]
+    assert last["front_velocity"] == pytest.approx(J * OMEGA / F, rel=1e-3)  # outward
+    assert last["anode_thickness"] == pytest.approx(1.5 * LA, rel=1e-3)
+    assert max(abs(r["lattice_balance"]) for r in rows) < 1e-10
