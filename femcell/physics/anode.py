@@ -323,6 +323,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         vrate = p.molar_volume / p.void_height * p.void_rate * max(p.theta_crit, 1e-12)
         self._s_phi = 1.0 / (max(1.0 / t_ref, vrate) * L ** (d_eff - 1))
         self._vt, self._vp = ufl.TestFunction(V), ufl.TestFunction(V)
+        self.wN = self._nodal_weight(V)
         # per nominal area: the contacting share of the interface carries the store, the
         # transfer and the condensation (1 for transfer_area = "nominal")
         self.weight = (ufl.max_value(ph, PHI_FLOOR) if p.transfer_area == "contact" else 1.0)
@@ -330,15 +331,35 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         dN = self.dS_node
         self._F = [
             self._s_theta * wc * (p.site_density * time.ddt(self.theta)(s_) + self.J_t
-                                  + self.J_void) * self._vt(s_) * self.wS * dN,
+                                  + self.J_void) * self._vt(s_) * self.wN * dN,
             None,  # the contact rows: in residuals(), after the mechanics is set up
         ]
         self._creep_rate = None  # d(phi_c)/dt by creep [s^-1] (UFL), from residuals() on
         self._creation_j = None
         # the vacancies that cross the interface enter the metal
         self._coupling = {self.vac.field.name: self.vac.insertion_term(wc * self.J_t, s_,
-                                                                       dN, self.wS)}
+                                                                       dN, self.wN)}
         self._compile_quantities()
+
+    def _nodal_weight(self, V):
+        """The coordinate weight of the nodal (vertex-rule) terms: lumped per node,
+        W_i = int phi_i w dS / int phi_i dS (restricted, UFL). w(x_i) m_i would leave a node
+        on the axis of an axisymmetric cell (w = 2 pi r = 0) without rows: a singular
+        Jacobian. Cartesian: 1."""
+        if isinstance(self.wS, int | float):
+            return self.wS
+        q = ufl.TestFunction(V)(self.side)
+        em = self.entity_maps
+        vecs = [dolfinx.fem.assemble_vector(dolfinx.fem.form(e * q * self.dS, entity_maps=em))
+                for e in (self.wS, 1.0)]
+        for v in vecs:
+            v.scatter_reverse(dolfinx.la.InsertMode.add)
+            v.scatter_forward()
+        W = dolfinx.fem.Function(V, name="nodal_weight")
+        num, den = vecs[0].array, vecs[1].array
+        W.x.array[:] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        W.x.scatter_forward()
+        return W(self.side)
 
     # -------------------------------------------------------------- electrode coupling
     def contact(self, side: str):
@@ -389,7 +410,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self._creep_rate = creep
         return self._s_phi * (self.time.ddt(self.phi)(s_) + p.molar_volume / p.void_height
                               * self.weight * self.J_void - creep) * self._vp(s_) \
-            * self.wS * self.dS_node
+            * self.wN * self.dS_node
 
     def residuals(self):
         if self._F[1] is None:
@@ -397,7 +418,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
             if self.normal_stress is not None:  # nodal pressures: lumped projection
                 em = self.entity_maps
                 q = self._vt(self.side)
-                self._p_forms = [dolfinx.fem.form(e * q * self.wS * self.dS_node,
+                self._p_forms = [dolfinx.fem.form(e * q * self.wN * self.dS_node,
                                                   entity_maps=em)
                                  for e in (self.nominal_pressure(), 1.0)]
         return self._F
@@ -419,10 +440,11 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         # each rate with the rule of its residual term: the stripping current as the
         # kinetics integrate it, the interface's own laws at the nodes
         if not isinstance(self._creep_rate, float | int):  # the collector follows closure
-            self._closure_form = dolfinx.fem.form(p.void_height * self._creep_rate * w
+            self._closure_form = dolfinx.fem.form(p.void_height * self._creep_rate * self.wN
                                                   * self.dS_node, entity_maps=em)
         self._ledger_forms = {k: dolfinx.fem.form(
-            e * w * (dS if k == "stripped_moles" else self.dS_node), entity_maps=em)
+            e * w * dS if k == "stripped_moles" else e * self.wN * self.dS_node,
+            entity_maps=em)
             for k, e in rates.items() if not isinstance(e, float | int | ufl.constantvalue.Zero)}
 
     def checkpoint_state(self) -> dict:
@@ -523,12 +545,12 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         s_ = self.side
         dN = self.dS_node  # the rule of the interface's residuals (ledger-consistent)
         self._qf = {
-            "theta_mean": form(self.theta.u(s_) / self._area * self.wS * dN),
-            "contact_fraction": form(self.phi.u(s_) / self._area * self.wS * dN),
-            "transfer_flux": form(self.weight * self.J_t / self._area * self.wS * dN),
-            "void_flux": form(self.weight * self.J_void / self._area * self.wS * dN),
+            "theta_mean": form(self.theta.u(s_) / self._area * self.wN * dN),
+            "contact_fraction": form(self.phi.u(s_) / self._area * self.wN * dN),
+            "transfer_flux": form(self.weight * self.J_t / self._area * self.wN * dN),
+            "void_flux": form(self.weight * self.J_void / self._area * self.wN * dN),
             "interface_vacancies": form(self.weight * self.params.site_density
-                                        * self.theta.u(s_) * self.wS * dN),
+                                        * self.theta.u(s_) * self.wN * dN),
         }
 
     def quantities(self) -> dict[str, float]:

@@ -51,3 +51,20 @@ def test_a_strip_through_the_anode_moves_the_collector_and_stops_when_it_is_used
     # the same run on one rank
     ser = run_study(load_config(data=STUDY), progress=False, write=False, comm=MPI.COMM_SELF)
     assert ser.column("anode_thickness")[-1] == pytest.approx(thick[-1], rel=1e-8)
+
+
+def test_an_axisymmetric_cell_gives_the_planar_critical_current():
+    """The flagship cell (moving anode) in axisymmetric coordinates: a flat, uniform
+    interface has the planar j_crit. The interface's nodal rows carry the lumped coordinate
+    weight; with w(x_i) = 2 pi r_i the node on the axis had no rows and the first solve
+    failed (DIVERGED_PCSETUP_FAILED)."""
+    from conftest import PROBLEMS
+
+    sets = ['ramp.temperatures=["25 degC"]', 'cases=[{name = "i"}]', "output.fields=false",
+            "output.plots=false"]
+    ccd = PROBLEMS / "na_ccd_ramp.toml"
+    planar = run_study(load_config(ccd, sets), progress=False, write=False,
+                       comm=MPI.COMM_WORLD)
+    axi = run_study(load_config(ccd, [*sets, "geometry.coordinates=axisymmetric"]),
+                    progress=False, write=False, comm=MPI.COMM_WORLD)
+    assert axi.value("j_crit[i]") == pytest.approx(planar.value("j_crit[i]"), rel=1e-4)
