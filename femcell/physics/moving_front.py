@@ -175,13 +175,12 @@ class MovingFront(Physics):
         ddiv = (ufl.div(dsp) * wt + ufl.dot(dsp, ufl.grad(wt))
                 if not isinstance(wt, int | float) else ufl.div(dsp) * wt)
         dxv = d._dx.reconstruct(metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
-        self._coupling = {d.field.name: d._s * (-ufl.dot(self.w, ufl.grad(u)) * vt * wt * d._dx
-                                                - time.ddt(d.field) * ddiv * vt * dxv)}
+        advect, gcl = ufl.dot(self.w, ufl.grad(u)) * wt, time.ddt(d.field) * ddiv
+        self._coupling = {d.field.name: -d._s * (advect * vt * d._dx + gcl * vt * dxv)}
         # their total [mol]: what the nodes' own (mesh-frame) storage change counts beyond
         # the material's (a ledger of the Diffusion subtracts it)
-        self._ale_form = dolfinx.fem.form(d.material.c_max * (
-            ufl.dot(self.w, ufl.grad(u)) * wt * d._dx + time.ddt(d.field) * ddiv * dxv),
-            entity_maps=em)
+        self._ale_form = dolfinx.fem.form(d.material.c_max * (advect * d._dx + gcl * dxv),
+                                          entity_maps=em)
         self._ale_total = 0.0
 
     def _check_flat(self) -> None:

@@ -382,15 +382,8 @@ def build(cfg, ctx) -> list:
     metal, params, x_v = parameters(cfg, T)
     omega, v = metal.molar_volume, sec.vacancies
     ceq = x_v / omega
+    # (a moving anode with [mechanics] or sinks is refused when the study is validated)
     moving = sec.geometry == "moving"
-    if moving:
-        if getattr(cfg, "mechanics", None) is not None:
-            raise ConfigError("anode.geometry = \"moving\" with [mechanics]: the mechanics' "
-                              "displacements refer to the mesh as built (not combined yet)")
-        if v.sink_spacing:
-            raise ConfigError("anode.geometry = \"moving\" with anode.vacancies.sink_spacing: "
-                              "distributed sinks remove lattice sites inside the metal, a "
-                              "shrinkage the moving collector does not represent")
     vac_mat = mcore.IntercalationMaterial(
         "vacancies", 1.0 / omega, (mcore.Arrhenius(v.diffusivity, v.migration_energy,
                                                    citation="set by the study file"),))

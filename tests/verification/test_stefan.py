@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import brentq
 from scipy.special import erf
 
+from femcell.analytic import stefan_lambda
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, IntercalationMaterial
 from femcell.physics.diffusion import Diffusion, Dirichlet
@@ -25,7 +25,7 @@ T0 = 100.0  # s
 
 
 def _lam(st):
-    return brentq(lambda x: x * np.exp(x * x) * erf(x) - st / np.sqrt(np.pi), 1e-6, 5.0)
+    return stefan_lambda(st)
 
 
 def _front_at(st, n, steps):
