@@ -15,6 +15,23 @@ Time schemes:
         the discrete F never increases, whatever the step; the steps that coarsening allows
         then grow by orders of magnitude under the adaptive controller.
 
+Mobility: a constant M (scalar or a gdim x gdim tensor), or the lattice-gas law of a regular
+solution, M(c) = D c (1 - c) V_m / (R T) with D a scalar or tensor diffusivity: the dilute
+limit of dc/dt = div(M grad mu) is then Fick's law with D (anisotropic LFP: fast b channels).
+
+Electrode reaction (a region of a cell with a [[kinetics]] electrode; Bazant 2013, Cogswell
+and Bazant 2012): the physics is then an ElectrodeCoupling of that reaction.
+    U_eq = E0 - mu_m / F,    mu_m = V_m mu  the chemical potential per mole of Li, gradient
+        term included (the reaction is driven by the diffusional chemical potential at the
+        surface, so a phase boundary meeting the surface reacts differently from the bulk);
+    i0 factor = (1 - c) exp(alpha_c mu_m / (R T)) / 0.5 ("bazant": the transition state
+        excludes a site, gamma = 1 / (1 - c), and the reduced state is the solid's Li with
+        activity exp(mu_m / R T)); or (c / 0.5)^alpha_c ((1 - c) / 0.5)^alpha_a ("ideal");
+        both 1 at the homogeneous c = 0.5 of a symmetric regular solution (mu = 0);
+    an anodic current j [A m^-2] removes Li: M grad mu . n = -j V_m / F on the surface.
+E0 is the potential of the half-filled homogeneous state: the plateau of a symmetric regular
+solution at rest (the common tangent of f is at mu = 0).
+
 Scaling: mu is stored divided by the free-energy scale E_s of f (rho of a double well, R T /
 V_m of a regular solution); lengths by the interface length l = sqrt(kappa / E_s) and times by
 l^2 / (M E_s), so both rows have O(1) entries whatever the units.
@@ -29,9 +46,48 @@ import numpy as np
 from femcell._dolfinx import MPI, dolfinx, ufl
 from femcell.fields import Field
 from femcell.materials.core import MaterialError
-from femcell.physics.base import Physics
+from femcell.physics.base import ElectrodeCoupling, Physics
 
 SCHEMES = ("implicit", "convex_splitting")
+MOBILITY_LAWS = ("constant", "lattice_gas")
+EXCHANGE_FORMS = ("bazant", "ideal")
+
+
+def _spd(key: str, value) -> np.ndarray:
+    """A positive number or a symmetric positive definite square table as an array."""
+    try:
+        k = np.asarray(value, dtype=float)
+    except ValueError:
+        raise MaterialError(f"{key} must be a number or a square table, got {value}") from None
+    if k.ndim not in (0, 2) or k.ndim == 2 and (k.shape[0] != k.shape[1]
+                                               or not np.allclose(k, k.T)):
+        raise MaterialError(f"{key} must be a number or a symmetric square table, got {value}")
+    if k.ndim == 0 and not k > 0 or k.ndim == 2 and np.any(np.linalg.eigvalsh(k) <= 0):
+        raise MaterialError(f"{key} must be positive (definite), got {value}")
+    return k
+
+
+def _largest(k: np.ndarray) -> float:
+    """The largest eigenvalue of a tensor, or the number."""
+    return float(np.max(np.linalg.eigvalsh(k))) if k.ndim == 2 else float(k)
+
+
+@dataclass(frozen=True)
+class SurfaceReaction:
+    """The electrode reaction of a Cahn-Hilliard particle (see the module docstring).
+
+    Attributes:
+        standard_potential: E0 [V], U_eq of the homogeneous half-filled state.
+        exchange: "bazant" or "ideal" concentration dependence of i0.
+    """
+
+    standard_potential: float
+    exchange: str = "bazant"
+
+    def __post_init__(self):
+        if self.exchange not in EXCHANGE_FORMS:
+            raise MaterialError(f"exchange must be one of {EXCHANGE_FORMS}, got "
+                                f"{self.exchange!r}")
 
 
 @dataclass(frozen=True)
@@ -141,38 +197,48 @@ class RegularSolution:
         return (1e-9, 1.0 - 1e-9)  # the logarithms need 0 < c < 1
 
 
-class CahnHilliard(Physics):
-    """Mixed (c, mu) Cahn-Hilliard on the whole mesh.
+class CahnHilliard(Physics, ElectrodeCoupling):
+    """Mixed (c, mu) Cahn-Hilliard on the mesh or on one cell region.
 
     Args:
         energy: homogeneous free energy (DoubleWell, RegularSolution or an object with
             `scale`, `f`, `df`, `concave_df`, `bounds`).
         kappa: gradient energy coefficient [J m^-1]: a float or a gdim x gdim array.
-        mobility: M [m^5 J^-1 s^-1]: a float or a function of c (UFL) -> M.
+        mobility: M [m^5 J^-1 s^-1] (a float, a gdim x gdim array or a function of c (UFL)
+            -> M) with mobility_law "constant"; the diffusivity D [m^2 s^-1] (a float or a
+            gdim x gdim array) with "lattice_gas".
         initial: c at t = 0 [-]: a float or a callable x -> values (interpolated).
         scheme: one of SCHEMES.
         name: name of the concentration field (mu is "<name>_mu").
+        mobility_law: one of MOBILITY_LAWS (lattice_gas needs a RegularSolution).
+        region: cell region the field lives in (None: the whole mesh).
+        reaction: the SurfaceReaction when the region is the electrode of a [[kinetics]]
+            reaction (needs an energy with a molar volume).
     """
 
     def __init__(self, energy, kappa, mobility, initial, *, scheme: str = "implicit",
-                 name: str = "c"):
+                 name: str = "c", mobility_law: str = "constant", region: str | None = None,
+                 reaction: SurfaceReaction | None = None):
         if scheme not in SCHEMES:
             raise MaterialError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-        try:
-            k = np.asarray(kappa, dtype=float)
-        except ValueError:
-            raise MaterialError(f"kappa must be a number or a square table, got {kappa}") \
-                from None
-        if k.ndim not in (0, 2) or k.ndim == 2 and (k.shape[0] != k.shape[1]
-                                                   or not np.allclose(k, k.T)):
-            raise MaterialError(f"kappa must be a number or a symmetric square table, got "
-                                f"{kappa}")
-        if k.ndim == 0 and not k > 0 or k.ndim == 2 and np.any(np.linalg.eigvalsh(k) <= 0):
-            raise MaterialError(f"kappa must be positive (definite), got {kappa}")
-        if not callable(mobility) and not float(mobility) > 0:
-            raise MaterialError(f"mobility must be > 0, got {mobility}")
-        self.energy, self.kappa, self.mobility = energy, k, mobility
+        if mobility_law not in MOBILITY_LAWS:
+            raise MaterialError(f"mobility_law must be one of {MOBILITY_LAWS}, got "
+                                f"{mobility_law!r}")
+        k = _spd("kappa", kappa)
+        if callable(mobility):
+            if mobility_law != "constant":
+                raise MaterialError("a mobility function needs mobility_law = \"constant\"")
+            m = mobility
+        else:
+            m = _spd("mobility" if mobility_law == "constant" else "diffusivity", mobility)
+        if (mobility_law == "lattice_gas" or reaction is not None) and not hasattr(
+                energy, "molar_volume"):
+            raise MaterialError("the lattice-gas mobility and an electrode reaction need a "
+                                "regular-solution energy (its molar volume: the site density)")
+        self.energy, self.kappa, self.mobility = energy, k, m
+        self.mobility_law, self.region, self.reaction = mobility_law, region, reaction
         self.initial, self.scheme, self.name = initial, scheme, name
+        self.entity_maps = []
         self.time_dependent = False
         self.linear = False
         # the mixed (c, mu) Jacobian is a saddle-point system: GMRES + AMG of the presets
@@ -183,22 +249,32 @@ class CahnHilliard(Physics):
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
         mesh, e = domain.mesh, self.energy
-        k_ref = float(np.max(np.linalg.eigvalsh(self.kappa))) if self.kappa.ndim == 2 \
-            else float(self.kappa)
         self.e_s = e.scale
-        self.length = float(np.sqrt(k_ref / self.e_s))  # interface length
-        m_ref = float(self.mobility(0.5)) if callable(self.mobility) else float(self.mobility)
+        self.length = float(np.sqrt(_largest(self.kappa) / self.e_s))  # interface length
+        if callable(self.mobility):
+            m_ref = float(self.mobility(0.5))
+        elif self.mobility_law == "lattice_gas":  # M = D c (1 - c) / E_s at c = 1/2
+            m_ref = 0.25 * _largest(self.mobility) / self.e_s
+        else:
+            m_ref = _largest(self.mobility)
         self.t_ref = self.length ** 2 / (m_ref * self.e_s)
-        V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+        self.sub = None
+        if self.region is not None and domain.comm.allreduce(
+                int(domain.cells(self.region).size), op=MPI.SUM) != domain.num_cells_global():
+            self.sub = domain.submesh(self.region)
+            self.entity_maps = [self.sub.cell_map]
+        V = dolfinx.fem.functionspace(self.sub.mesh if self.sub else mesh, ("Lagrange", 1))
+        self.V = V
         self.field = Field.create(self.name, V)
         self.mu = Field.create(f"{self.name}_mu", V, levels=0)  # algebraic
         self.fields = [self.field, self.mu]
         c, mu = self.field.u, self.mu.u
         q, w = ufl.TestFunction(V), ufl.TestFunction(V)
-        wt, dx = domain.weight(), domain.dx()
+        wt = domain.weight()
+        self._dx = dx = domain.dx(self.region)
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
-        s = 1.0 / self.length ** d_eff
-        M = self.mobility(c) if callable(self.mobility) else self.mobility
+        self._s = 1.0 / self.length ** d_eff
+        s = self._s
         grad_c = self._kappa_grad(c)
         if self.scheme == "implicit":
             dfc = e.df(c)
@@ -206,14 +282,36 @@ class CahnHilliard(Physics):
             dfc = e.df(c) - e.concave_df(c) + e.concave_df(self.field.history[0])
         self._F = [
             s * (self.t_ref * time.ddt(self.field) * q
-                 + self.t_ref * M * self.e_s * ufl.inner(ufl.grad(mu), ufl.grad(q))) * wt * dx,
+                 + self.t_ref * self.e_s * ufl.inner(self._flux(c, mu), ufl.grad(q))) * wt * dx,
             s * ((mu - dfc / self.e_s) * w
                  - ufl.inner(grad_c, ufl.grad(w)) / self.e_s) * wt * dx,
         ]
         energy = e.f(c) + 0.5 * ufl.inner(grad_c, ufl.grad(c))
-        self._q = {"free_energy": dolfinx.fem.form(energy * wt * dx),
-                   "mass": dolfinx.fem.form(c * wt * dx)}
+        em = self.entity_maps or None
+        self._q = {"free_energy": dolfinx.fem.form(energy * wt * dx, entity_maps=em),
+                   "mass": dolfinx.fem.form(c * wt * dx, entity_maps=em)}
         self._volume = domain.integrate(1.0 * wt * dx)
+        if self.reaction is not None or self.mobility_law == "lattice_gas":
+            from femcell.units import F as FARADAY
+            from femcell.units import R
+
+            self.v_m = float(e.molar_volume)  # [m^3 mol^-1] per site
+            self._mu_rt = self.e_s * self.v_m / (R * e.temperature)  # mu_m / (R T) per mu
+            self._mu_volt = self.e_s * self.v_m / FARADAY  # mu_m / F [V] per mu
+
+    def _flux(self, c, mu):
+        """M grad mu / E_s [m^2 s^-1 per unit mu] (UFL): the mobility law times grad mu."""
+        g = ufl.grad(mu)
+        m = self.mobility
+        if callable(m):
+            return m(c) * g
+        if self.mobility_law == "lattice_gas":
+            factor = c * (1 - c) / self.e_s
+        else:
+            factor = 1.0
+        if m.ndim == 2:
+            return factor * ufl.dot(ufl.as_matrix(m.tolist()), g)
+        return factor * float(m) * g
 
     def _kappa_grad(self, c):
         """kappa grad c [J m^-2 per unit c] (UFL), scalar or tensor kappa."""
@@ -233,28 +331,89 @@ class CahnHilliard(Physics):
         self.field.set_all(init if callable(init) else
                            (lambda x: np.full(x.shape[1], float(init))))
         # mu consistent with c: the L2 projection of f'(c) - div(kappa grad c)
-        V = self.mu.u.function_space
+        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+        from petsc4py import PETSc
+
+        V = self.V
         u, w = ufl.TrialFunction(V), ufl.TestFunction(V)
         c = self.field.u
-        grad_c = self._kappa_grad(c)
-        wt, dx = self.domain.weight(), self.domain.dx()
-        from dolfinx.fem.petsc import LinearProblem
-
-        lp = LinearProblem(u * w * wt * dx, (self.energy.df(c) * w + ufl.inner(
-            grad_c, ufl.grad(w))) / self.e_s * wt * dx, u=self.mu.u,
-            petsc_options={"ksp_type": "preonly", "pc_type": "lu",
-                           "pc_factor_mat_solver_type": "mumps"},
-            petsc_options_prefix="femcell_ch_mu0_")
-        lp.solve()
+        wt, dx, em = self.domain.weight(), self._dx, self.entity_maps or None
+        a = dolfinx.fem.form(u * w * wt * dx, entity_maps=em)
+        L = dolfinx.fem.form((self.energy.df(c) * w + ufl.inner(
+            self._kappa_grad(c), ufl.grad(w))) / self.e_s * wt * dx, entity_maps=em)
+        A = assemble_matrix(a)
+        A.assemble()
+        b = assemble_vector(L)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        ksp = PETSc.KSP().create(self.domain.comm)
+        ksp.setOperators(A)
+        ksp.setType("preonly")
+        ksp.getPC().setType("lu")
+        ksp.getPC().setFactorSolverType("mumps")
+        ksp.solve(b, self.mu.u.x.petsc_vec)
+        reason = ksp.getConvergedReason()
+        for obj in (ksp, A, b):
+            obj.destroy()
+        if reason < 0:
+            raise MaterialError(f"{self.name}: the initial chemical potential (an L2 "
+                                f"projection) did not solve (KSP reason {reason})")
         self.mu.u.x.scatter_forward()
+
+    # -------------------------------------------------------------- electrode coupling
+    def _reaction(self):
+        if self.reaction is None:
+            raise MaterialError(f"{self.name}: the region {self.region!r} is an electrode "
+                                "but the Cahn-Hilliard physics has no surface reaction "
+                                "(standard_potential)")
+        return self.reaction
+
+    def equilibrium_potential(self, side: str, default):
+        """U_eq = E0 - mu_m / F [V] at the surface (UFL), mu_m the molar chemical potential
+        with its gradient term."""
+        return self._reaction().standard_potential - self._mu_volt * self.mu.u(side)
+
+    def exchange_factor(self, side: str, law):
+        """i0 factor at the surface (module docstring): "bazant" (1 - c) exp(alpha_c mu_m /
+        R T) / 0.5, or "ideal" (c / 0.5)^alpha_c ((1 - c) / 0.5)^alpha_a."""
+        from femcell.physics.kinetics import concentration_exchange_factor
+
+        c = self.field.u(side)
+        if self._reaction().exchange == "ideal":
+            return concentration_exchange_factor(law, c)
+        _, ac = law.transfer_coefficients()
+        cc = ufl.max_value(ufl.min_value(c, 1 - 1e-9), 1e-9)
+        return (1 - cc) / 0.5 * ufl.exp(ac * self._mu_rt * self.mu.u(side))
+
+    def current_terms(self, current_density, side: str, measure, weight) -> dict:
+        """An anodic current j [A m^-2] removes Li: M grad mu . n = -j V_m / F (site fraction
+        per time and area), scaled like the c row."""
+        from femcell.units import F as FARADAY
+
+        self._reaction()
+        q = ufl.TestFunction(self.V)
+        inflow = -current_density / FARADAY * self.v_m  # [m s^-1] of site fraction
+        return {self.field.name: -self._s * self.t_ref * inflow * q(side) * weight * measure}
+
+    def initial_equilibrium_potential(self, comm) -> float | None:
+        """U_eq [V] of the initial state at its mean nodal chemical potential."""
+        if self.reaction is None:
+            return None
+        n = self.V.dofmap.index_map.size_local
+        mu0 = comm.allreduce(float(self.mu.u.x.array[:n].sum()), op=MPI.SUM) / max(
+            comm.allreduce(n, op=MPI.SUM), 1)
+        return self.reaction.standard_potential - self._mu_volt * mu0
 
     # -------------------------------------------------------------- outputs
     def quantities(self) -> dict[str, float]:
-        """free_energy [J] (J m^-1 in 2D), mean concentration c_mean [-], c_min, c_max."""
+        """free_energy [J] (J m^-1 in 2D), mean concentration c_mean [-], c_min, c_max, and
+        with a site density c_moles [mol] (mol m^-1 in 2D)."""
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._q.items()}
-        out[f"{self.name}_mean"] = out.pop("mass") / self._volume
+        mass = out.pop("mass")
+        out[f"{self.name}_mean"] = mass / self._volume
+        if hasattr(self, "v_m"):  # moles of Li in the region (per depth in 2D)
+            out[f"{self.name}_moles"] = mass / self.v_m
         n = self.field.u.function_space.dofmap.index_map.size_local
         c = self.field.u.x.array[:n]
         out[f"{self.name}_min"] = comm.allreduce(float(c.min()) if n else np.inf, op=MPI.MIN)
@@ -279,8 +438,13 @@ class CahnHilliard(Physics):
         return {self.name: (self.field.u, 1.0), f"{self.name}_mu": (self.mu.u, self.e_s)}
 
     def describe(self) -> dict:
-        return {"scheme": self.scheme, "energy_scale_J_m3": self.e_s,
-                "interface_length_m": self.length, "time_scale_s": self.t_ref,
-                "energy": type(self.energy).__name__}
+        out = {"scheme": self.scheme, "energy_scale_J_m3": self.e_s,
+               "interface_length_m": self.length, "time_scale_s": self.t_ref,
+               "energy": type(self.energy).__name__, "mobility_law": self.mobility_law,
+               "region": self.region}
+        if self.reaction is not None:
+            out["standard_potential_V"] = self.reaction.standard_potential
+            out["exchange"] = self.reaction.exchange
+        return out
 
 

@@ -10,6 +10,20 @@ phase-field kind's physics). Schema here (no DOLFINx); `build` makes the CahnHil
                                    # free energy never rises, whatever the step)
     initial = { kind = "noise", value = 0.5, amplitude = 0.01, seed = 1 }
     # or { kind = "uniform", value = 0.4 } or { kind = "pfhub_bm1", length_unit = "1 um" }
+
+An active particle of a cell (the protocol kind): the field lives on one cell region and, when
+that region is the electrode of a [[kinetics]] reaction, the reaction is driven by the
+chemical potential (Bazant / Cogswell: U_eq = E0 - V_m mu / F, i0 with (1 - c) exp(alpha_c
+V_m mu / R T)):
+
+    [cahn_hilliard]
+    region = "active"
+    energy = { kind = "regular_solution", interaction = "11.1 kJ/mol",
+               molar_volume = "43.8 cm^3/mol" }
+    kappa = "5e-10 J/m"
+    diffusivity = [[1e-14, 0], [0, 1e-16]]   # m^2/s: M = D c (1 - c) V_m / (R T)
+    standard_potential = "3.42 V"            # E0: U_eq of the homogeneous c = 1/2
+    exchange = "bazant"                      # or "ideal": (c/0.5)^alpha_c ((1-c)/0.5)^alpha_a
 """
 
 from __future__ import annotations
@@ -59,19 +73,40 @@ class InitialSection(_Model):
 
 
 class CahnHilliardSection(_Model):
-    """[cahn_hilliard]: free energy, gradient energy, mobility, scheme and initial state."""
+    """[cahn_hilliard]: free energy, gradient energy, mobility, scheme and initial state; the
+    region and electrode reaction of an active particle."""
 
+    region: str | None = None
     energy: EnergySection
     kappa: Q("gradient_energy", _pos) | list[list[float]]
-    mobility: Q("mobility", _pos)
+    mobility: Q("mobility", _pos) | list[list[float]] | None = None
+    diffusivity: Q("diffusivity", _pos) | list[list[float]] | None = None
     scheme: Literal["implicit", "convex_splitting"] = "implicit"
     initial: InitialSection = InitialSection()
+    standard_potential: Q("potential") | None = None
+    exchange: Literal["bazant", "ideal"] = "bazant"
 
     @model_validator(mode="after")
-    def _square_kappa(self):
-        k = self.kappa
-        if isinstance(k, list) and any(len(row) != len(k) for row in k):
-            raise _error("kappa", f"= {k}: a number or a square table (gdim x gdim, J/m)")
+    def _square_tables(self):
+        for key, unit in (("kappa", "J/m"), ("mobility", "m^5/(J*s)"), ("diffusivity",
+                                                                         "m^2/s")):
+            k = getattr(self, key)
+            if isinstance(k, list) and any(len(row) != len(k) for row in k):
+                raise _error(key, f"= {k}: a number or a square table (gdim x gdim, {unit})")
+        return self
+
+    @model_validator(mode="after")
+    def _one_mobility(self):
+        if (self.mobility is None) == (self.diffusivity is None):
+            raise _error("mobility", "give exactly one of mobility (constant M) and "
+                         "diffusivity (the lattice-gas M = D c (1 - c) V_m / (R T))")
+        rs = self.energy.kind == "regular_solution"
+        if self.diffusivity is not None and not rs:
+            raise _error("diffusivity", "needs energy.kind = \"regular_solution\" (its molar "
+                         "volume); give mobility for a double well")
+        if self.standard_potential is not None and not (rs and self.region):
+            raise _error("standard_potential", "is the electrode reaction of an active "
+                         "particle: it needs region and energy.kind = \"regular_solution\"")
         return self
 
     @model_validator(mode="after")
@@ -134,21 +169,48 @@ def build(cfg, ctx) -> list:
 
     from femcell.config.base import ConfigError
     from femcell.materials.core import MaterialError
-    from femcell.physics.cahn_hilliard import CahnHilliard
+    from femcell.physics.cahn_hilliard import CahnHilliard, SurfaceReaction
 
     sec, domain = cfg.cahn_hilliard, ctx.domain
-    if domain.coordinates != "cartesian" and not np.isscalar(sec.kappa):
-        raise ConfigError("cahn_hilliard.kappa: a tensor needs cartesian coordinates")
-    if not np.isscalar(sec.kappa) and np.shape(sec.kappa) != (domain.gdim, domain.gdim):
-        raise ConfigError(f"cahn_hilliard.kappa: a {domain.gdim} x {domain.gdim} table for "
-                          f"this {domain.gdim}D mesh, got shape {np.shape(sec.kappa)}")
+    m_key = "mobility" if sec.mobility is not None else "diffusivity"
+    for key, value in (("kappa", sec.kappa), (m_key, getattr(sec, m_key))):
+        if np.isscalar(value):
+            continue
+        if domain.coordinates != "cartesian":
+            raise ConfigError(f"cahn_hilliard.{key}: a tensor needs cartesian coordinates")
+        if np.shape(value) != (domain.gdim, domain.gdim):
+            raise ConfigError(f"cahn_hilliard.{key}: a {domain.gdim} x {domain.gdim} table "
+                              f"for this {domain.gdim}D mesh, got shape {np.shape(value)}")
     if sec.initial.kind == "pfhub_bm1" and domain.gdim != 2:
         raise ConfigError("cahn_hilliard.initial.kind = \"pfhub_bm1\" is a 2D field")
+    reaction = None
+    if sec.region is not None:
+        if sec.region not in domain.cell_regions:
+            raise ConfigError(f"cahn_hilliard.region: unknown cell region {sec.region!r}; "
+                              f"known: {', '.join(sorted(domain.cell_regions))}")
+        electrodes = [k.electrode for k in (getattr(cfg, "kinetics", None) or [])]
+        if any(ic.region == sec.region for ic in getattr(cfg, "intercalation", None) or []):
+            raise ConfigError(f"cahn_hilliard.region: {sec.region!r} is also an "
+                              "[[intercalation]] region; one physics per particle region")
+        if sec.region in electrodes and sec.standard_potential is None:
+            raise ConfigError(f"cahn_hilliard.standard_potential is needed: {sec.region!r} is "
+                              "the electrode of a [[kinetics]] reaction")
+        if sec.standard_potential is not None and sec.region not in electrodes:
+            raise ConfigError(f"cahn_hilliard.standard_potential: {sec.region!r} is not the "
+                              "electrode of any [[kinetics]] reaction")
+        if sec.standard_potential is not None:
+            reaction = SurfaceReaction(sec.standard_potential, sec.exchange)
     try:
-        ch = CahnHilliard(free_energy(sec, ctx.temperature), sec.kappa, sec.mobility,
+        ch = CahnHilliard(free_energy(sec, ctx.temperature), sec.kappa,
+                          getattr(sec, m_key),
                           initial_field(sec.initial, domain.gdim, domain.size()),
-                          scheme=sec.scheme)
+                          scheme=sec.scheme,
+                          mobility_law="constant" if m_key == "mobility" else "lattice_gas",
+                          name=f"c_{sec.region}" if sec.region else "c", region=sec.region,
+                          reaction=reaction)
     except MaterialError as exc:
         raise ConfigError(f"cahn_hilliard.{exc}") from None
+    if reaction is not None:
+        ctx.couple(sec.region, ch)
     ctx.info["cahn_hilliard"] = ch
     return [ch]

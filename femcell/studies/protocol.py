@@ -1,6 +1,7 @@
 """The "protocol" kind: an experiment ([[protocol]] steps: current, ramp, rest, hold, with
 until-conditions) applied to [charge] with its couplings ([[intercalation]] particles, a
-voiding [anode]); fixed steps of [time] dt, cut and retried when a solve fails."""
+phase-separating [cahn_hilliard] particle, a voiding [anode]); fixed steps of [time] dt, cut
+and retried when a solve fails."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ def check_anode_temperature(cfg, protocol) -> None:
     void threshold are not updated within a run, so protocol steps may not change T."""
     from femcell.config import ConfigError
 
+    if getattr(cfg, "cahn_hilliard", None) is not None:
+        for k, (_, step) in enumerate(protocol.steps()):
+            T = step.temperature
+            if T is not None and abs(T - cfg.temperature) > 1e-9:
+                raise ConfigError(
+                    f"protocol step {k + 1} sets temperature = {T - 273.15:.1f} degC, but the "
+                    "[cahn_hilliard] free energy (R T of its regular solution) is built at the "
+                    "study temperature; run each temperature as its own study")
     a = getattr(cfg, "anode", None)
     if a is None or (a.vacancies.equilibrium == "fixed" and a.interface.void_threshold ==
                      "fixed"):
@@ -71,7 +80,8 @@ def run(cfg, run):
                 run.warn(f"protocol step {s.index} ({s.label}) and the protocol ended at the "
                          f"{s.detail or s.reason}")
         run.check_admissible(physics, rows)
-        particles = ctx.info.get("particles", [])
+        ch = ctx.info.get("cahn_hilliard")
+        particles = ctx.info.get("particles", []) + ([ch] if ch is not None else [])
         headline = headline_of(phys, particles, cfg.anode and cfg.anode.region, rows, runner,
                                integ)
         if run.write and cfg.output.plots and rows:
@@ -170,8 +180,9 @@ def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt:
 
 
 def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
-    """Final voltage, peak currents, contact fractions of metal electrodes, particle filling,
-    and (cells without particles) the area-specific resistance of the last current step."""
+    """Final voltage, peak currents, contact fractions of metal electrodes, particle filling
+    (`particles`: [[intercalation]] Diffusion and [cahn_hilliard] particles), and (cells
+    without particles) the area-specific resistance of the last current step."""
     newton = [rec["newton_its"] for rec in integ.log]
     h = {"steps_completed": Value(len(runner.summaries), "", "protocol steps completed"),
          "final_cell_voltage": Value(rows[-1]["cell_voltage"] if rows else None, "V",
@@ -195,10 +206,12 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
         h[f"final_contact_fraction[{anode}]"] = Value(
             rows[-1]["contact_fraction"], "", "fraction of the anode interface still in contact")
     for p in particles:  # intercalation particles: final mean filling
-        if rows:
+        if rows and hasattr(p, "material"):
             h[f"final_stoichiometry[{p.region}]"] = Value(
                 rows[-1][f"{p.name}_mean"] / p.material.c_max, "",
                 f"mean filling of {p.region} at the end")
+        elif rows:  # a Cahn-Hilliard particle (its field is the site fraction)
+            h.update(phase_field_headline(p, rows))
     cc_steps = [s for s in runner.summaries if s.kind == "current"
                 and s.end_quantities.get("current_density")]
     if cc_steps and not particles:  # ASR (cells without an open-circuit voltage)
@@ -210,6 +223,22 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
                 q[f"j_max[{name}]"] / abs(q[f"j_mean[{name}]"]), "",
                 f"current crowding on {name} (peak / mean)")
     return h
+
+
+def phase_field_headline(ch, rows) -> dict:
+    """Filling and phase separation of a [cahn_hilliard] particle: final mean filling, the
+    widest spread of c within it (max - min: ~0 for a particle that fills uniformly) and the
+    filling at which it was widest."""
+    name = ch.name
+    spread = [r[f"{name}_max"] - r[f"{name}_min"] for r in rows]
+    i = max(range(len(rows)), key=spread.__getitem__)
+    region = ch.region or "mesh"
+    return {f"final_stoichiometry[{region}]": Value(rows[-1][f"{name}_mean"], "",
+                                                    f"mean filling of {region} at the end"),
+            f"max_phase_contrast[{region}]": Value(
+                spread[i], "", "largest c_max - c_min within the particle (phase separation)"),
+            f"stoichiometry_at_max_contrast[{region}]": Value(
+                rows[i][f"{name}_mean"], "", "mean filling when the contrast was largest")}
 
 
 def plots(cfg, phys, folder, rows) -> dict:

@@ -1,6 +1,6 @@
 """Schema of the "protocol" kind: an experiment (current, ramp, rest and hold steps with
 until-conditions) applied to [charge] with [[kinetics]], optionally [[intercalation]]
-particles and a voiding [anode] (no DOLFINx)."""
+particles, a phase-separating [cahn_hilliard] particle and a voiding [anode] (no DOLFINx)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class ProtocolStudy(StudyBase):
     """[study] kind = "protocol": temperature, [time] and [[protocol]] steps."""
 
     PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False,
-                                          "anode": False}
+                                          "cahn_hilliard": False, "anode": False}
 
     temperature: Temperature = 298.15
     time: ProtocolTimeSection
