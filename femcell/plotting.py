@@ -339,3 +339,34 @@ def sample_vector(u, points, comm):
     if np.any(count == 0):
         return None
     return vals / count[:, None]
+
+
+def draw_snapshots(path: Path, snaps: list[tuple[str, tuple]], label: str,
+                   title: str = "") -> Path:
+    """2D fields gathered by `gather_p1` side by side, one panel per (caption, gathered)
+    pair, on one colour scale (rank 0; no collective calls). Lengths in nm below 1 um."""
+    plt = _mpl()
+    import matplotlib.tri as mtri
+
+    pts = np.concatenate([g[0] for _, g in snaps])
+    extent = float(np.ptp(pts[:, :2], axis=0).max()) if len(pts) else 1.0
+    scale, unit = (1e9, "nm") if extent < 1e-6 else (1e6, "um")
+    vals = np.concatenate([g[2] for _, g in snaps])
+    lo, hi = float(vals.min()), float(vals.max())
+    levels = np.linspace(lo, hi if hi > lo else lo + 1e-12, 33)
+    fig, axes = plt.subplots(1, len(snaps), figsize=(3.6 * len(snaps), 3.6), dpi=120,
+                             squeeze=False)
+    cf = None
+    for ax, (caption, (p, cells, v)) in zip(axes[0], snaps, strict=True):
+        tri = mtri.Triangulation(p[:, 0] * scale, p[:, 1] * scale, cells[:, :3])
+        cf = ax.tricontourf(tri, v, levels=levels, cmap="viridis")
+        ax.set_aspect("equal")
+        ax.set_title(caption, fontsize=9)
+        ax.set_xlabel(f"x [{unit}]")
+    axes[0][0].set_ylabel(f"y [{unit}]")
+    fig.colorbar(cf, ax=list(axes[0]), label=label, shrink=0.85)
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

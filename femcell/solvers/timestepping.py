@@ -102,6 +102,9 @@ class StepController:
         rtol, atol: error tolerances on the scaled unknowns (O(1)).
         max_cuts: consecutive rejections allowed before stopping.
         order: 1 (backward Euler) or 2 (BDF2).
+        regrow: fixed stepping only: after a cut, grow the step back by this factor per
+            accepted step (None: straight back to the nominal step, which a stiff stretch,
+            e.g. a nucleating phase field, then cuts again at every step).
     """
 
     dt_initial: float
@@ -112,6 +115,7 @@ class StepController:
     atol: float = 1e-5
     max_cuts: int = 10
     order: int = 2
+    regrow: float | None = None
 
     def __post_init__(self):
         if not self.dt_initial > 0:
@@ -417,7 +421,8 @@ class TimeIntegrator:
             if not aimed:  # a step shortened to land on an event does not set the pace
                 self.dt = dt * factor if dt >= self.dt * 0.999 else self.dt
         elif cuts == 0:  # fixed stepping: return to the nominal step after a cut
-            self.dt = ctl.dt_initial
+            self.dt = ctl.dt_initial if ctl.regrow is None else min(
+                ctl.dt_initial, max(dt, self.dt) * ctl.regrow)
         else:
             self.dt = dt
         self.dt = min(self.dt, ctl.dt_max)

@@ -5,6 +5,8 @@ and retried when a solve fails."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from femcell import interrupt
 from femcell.problem import Problem
 from femcell.runs import status_of
@@ -61,13 +63,16 @@ def run(cfg, run):
                                                   petsc_options=run.petsc_options()))
         problem.initialise()  # the quantities it records, checked before anything runs
         as_config_error(lambda: protocol.check_quantities(problem.quantities()))
+    ch = ctx.info.get("cahn_hilliard")
+    snaps = Snapshots(ch, run.write and cfg.output.plots) if ch is not None else None
     run.open_folder()
     with run.guard(problem):
         runner, integ, rows, stop, bad_input = drive_protocol(
             run, cfg, physics, problem, phys, protocol, restart, dt=cfg.time.dt,
             rise_time=cfg.time.rise_time, max_cuts=cfg.time.max_cuts,
             postfix=lambda row: f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
-                                f"[{row['label']}]")
+                                f"[{row['label']}]",
+            extra_row=snaps.row if snaps is not None else None)
         status, message = status_of(stop)
         steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
                   "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
@@ -80,12 +85,12 @@ def run(cfg, run):
                 run.warn(f"protocol step {s.index} ({s.label}) and the protocol ended at the "
                          f"{s.detail or s.reason}")
         run.check_admissible(physics, rows)
-        ch = ctx.info.get("cahn_hilliard")
         particles = ctx.info.get("particles", []) + ([ch] if ch is not None else [])
         headline = headline_of(phys, particles, cfg.anode and cfg.anode.region, rows, runner,
                                integ)
         if run.write and cfg.output.plots and rows:
-            run.plots(lambda: plots(cfg, phys, run.folder, rows))
+            run.plots(lambda: plots(cfg, phys, run.folder, rows)
+                      | (snaps.plots(cfg, run.folder, rows) if snaps is not None else {}))
         summary = run.summary(
             status, message, headline,
             steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
@@ -116,8 +121,9 @@ def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt:
     """
     from femcell.protocol import ProtocolError, ProtocolRunner
 
-    integ = TimeIntegrator(problem, StepController(dt_initial=dt, adaptive=False,
-                                                   max_cuts=max_cuts, order=order))
+    integ = TimeIntegrator(problem, StepController(
+        dt_initial=dt, adaptive=False, max_cuts=max_cuts, order=order,
+        regrow=getattr(getattr(cfg, "time", None), "regrow", None)))
     count, every = [0], cfg.output.field_every
     runner = ProtocolRunner(problem, charge, integ, dt=dt, rise_time=rise_time,
                             stop_on=stop_on)
@@ -225,16 +231,85 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
     return h
 
 
+class Snapshots:
+    """The field of a [cahn_hilliard] particle when its mean filling first passes 0.25, 0.5
+    and 0.75 (gathered collectively from `extra_row`, kept on rank 0), and the plots of a
+    phase-separating particle: voltage against filling next to the homogeneous open-circuit
+    curve E0 - mu(x) / F, and the snapshots."""
+
+    TARGETS = (0.25, 0.5, 0.75)
+
+    def __init__(self, ch, enabled: bool):
+        self.ch, self.enabled, self.got, self._x0 = ch, enabled, [], None
+
+    def row(self, row) -> dict:
+        """Called for each recorded row on every rank (the same rows everywhere)."""
+        from femcell import plotting
+
+        x = row[f"{self.ch.name}_mean"]
+        if self._x0 is None:
+            self._x0 = x
+        for target in self.TARGETS:
+            done = {t for t, _, _ in self.got}
+            crossed = (self._x0 - target) * (x - target) <= 0
+            if self.enabled and target not in done and crossed:
+                g = plotting.gather_p1(self.ch.field.u)  # collective
+                self.got.append((target, row["t"], g))
+        return {}
+
+    def plots(self, cfg, folder, rows) -> dict:
+        """Rank 0: voltage.png against filling and the snapshots (c_snapshots.png)."""
+        from femcell import plotting
+
+        ch = self.ch
+        out = {}
+        x = [r[f"{ch.name}_mean"] for r in rows]
+        refs = {}
+        e = ch.energy
+        if ch.reaction is not None and hasattr(e, "interaction"):
+            from femcell.units import F, R
+
+            xs = np.linspace(0.005, 0.995, 199)
+            mu = R * e.temperature * np.log(xs / (1 - xs)) + e.interaction * (1 - 2 * xs)
+            refs["homogeneous open circuit E0 - mu(x)/F"] = (
+                xs, ch.reaction.standard_potential - mu / F)
+        out["plot_voltage_filling"] = plotting.plot_xy(
+            folder / "voltage_filling.png", x, {"cell voltage": [r["cell_voltage"]
+                                                                 for r in rows]},
+            f"mean filling of {ch.region or 'the particle'} [-]", "voltage [V]",
+            title=cfg.study.name, reference=refs)
+        if self.got and all(g is not None for _, _, g in self.got):
+            out["plot_snapshots"] = plotting.draw_snapshots(
+                folder / "c_snapshots.png",
+                [(f"x = {x:.2f} (t = {t:.4g} s)", g) for x, t, g in self.got],
+                "c [-]", title=cfg.study.name)
+        return out
+
+
 def phase_field_headline(ch, rows) -> dict:
     """Filling and phase separation of a [cahn_hilliard] particle: final mean filling, the
-    widest spread of c within it (max - min: ~0 for a particle that fills uniformly) and the
-    filling at which it was widest."""
+    cell voltage at half filling, the filling at which it separated, the widest spread of c
+    within it (max - min: ~0 for a particle that fills uniformly) and the filling at which it
+    was widest."""
     name = ch.name
     spread = [r[f"{name}_max"] - r[f"{name}_min"] for r in rows]
     i = max(range(len(rows)), key=spread.__getitem__)
     region = ch.region or "mesh"
+    x = np.array([r[f"{name}_mean"] for r in rows])
+    v = np.array([r["cell_voltage"] for r in rows])
+    k = np.flatnonzero(np.diff(np.sign(x - 0.5)))  # first crossing of half filling
+    v_half = None
+    if k.size:
+        j = int(k[0])
+        v_half = float(v[j] + (v[j + 1] - v[j]) * (0.5 - x[j]) / (x[j + 1] - x[j]))
     return {f"final_stoichiometry[{region}]": Value(rows[-1][f"{name}_mean"], "",
                                                     f"mean filling of {region} at the end"),
+            f"voltage_at_half_filling[{region}]": Value(
+                v_half, "V", "cell voltage when the mean filling first passed 0.5"),
+            f"filling_at_separation[{region}]": Value(
+                next((float(xi) for xi, sp in zip(x, spread, strict=True) if sp > 0.5), None),
+                "", "mean filling when c_max - c_min first exceeded 0.5 (None: it never "
+                "separated)"),
             f"max_phase_contrast[{region}]": Value(
                 spread[i], "", "largest c_max - c_min within the particle (phase separation)"),
             f"stoichiometry_at_max_contrast[{region}]": Value(

@@ -16,11 +16,13 @@ from femcell.units import to_si
 
 class ProtocolTimeSection(_Model):
     """[time]: the default step of every protocol step (a step may set its own dt), the
-    rise time of current changes and how often a failed step may be cut."""
+    rise time of current changes, how often a failed step may be cut and (`regrow`) by what
+    factor per accepted step a cut step grows back (default: straight back to dt)."""
 
     dt: Time
     rise_time: Q("time", _nonneg) = 0.0
     max_cuts: int = Field(default=10, ge=0, le=50)
+    regrow: float | None = Field(default=None, gt=1.0, le=100.0)
 
 
 class ProtocolStudy(StudyBase):
