@@ -383,6 +383,10 @@ class Problem:
                 self._jac_key = key
             self._refresh_bounds()
             report = run_snes(self._nlp)
+            if report.converged:  # converged, but to a solution of the equations?
+                why = next((w for p in self.physics if (w := p.solution_defect())), None)
+                if why is not None:
+                    report = SolveReport(False, why, report.newton_its, report.krylov_its)
             self.stats["solve_s"] += (_time.perf_counter() - t0
                                       - (self.stats["assemble_s"] - assemble0))
             if not report.converged:

@@ -83,6 +83,13 @@ class Physics:
         before every solve)."""
         return {}
 
+    def solution_defect(self) -> str | None:
+        """Why a converged solve of this physics' fields is not a solution of its equations
+        (e.g. a bounded Newton that left a field on a bound the equations cannot reach), or
+        None; a step with a defect is rejected and cut. Collective: the same answer on
+        every rank."""
+        return None
+
     def near_nullspace(self):
         """A PETSc NullSpace of near-null modes of this physics' single field (rigid-body
         motions of elasticity) that algebraic multigrid needs, or None."""

@@ -32,6 +32,9 @@ and Bazant 2012): the physics is then an ElectrodeCoupling of that reaction.
 E0 is the potential of the half-filled homogeneous state: the plateau of a symmetric regular
 solution at rest (the common tangent of f is at mu = 0).
 
+A log potential (a regular solution) is evaluated at the nodes (vertex rule for f'(c) and
+the storage term): each node then has its own barrier and c stays inside (0, 1).
+
 Scaling: mu is stored divided by the free-energy scale E_s of f (rho of a double well, R T /
 V_m of a regular solution); lengths by the interface length l = sqrt(kappa / E_s) and times by
 l^2 / (M E_s), so both rows have O(1) entries whatever the units.
@@ -272,6 +275,13 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         q, w = ufl.TestFunction(V), ufl.TestFunction(V)
         wt = domain.weight()
         self._dx = dx = domain.dx(self.region)
+        # a log potential (bounds): f' and the storage at the nodes (vertex rule, lumped),
+        # so that every node carries its own barrier and stays inside (0, 1); with f' at
+        # quadrature points a node can pass 1 while its quadrature points do not, and the
+        # bounded Newton then pins it to the bound, where it solves no equation
+        self._dxl = dxl = dx.reconstruct(metadata={"quadrature_rule": "vertex",
+                                                   "quadrature_degree": 1}) \
+            if e.bounds() else dx
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         self._s = 1.0 / self.length ** d_eff
         s = self._s
@@ -281,16 +291,17 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         else:  # convex part implicit, concave part at the last accepted level
             dfc = e.df(c) - e.concave_df(c) + e.concave_df(self.field.history[0])
         self._F = [
-            s * (self.t_ref * time.ddt(self.field) * q
-                 + self.t_ref * self.e_s * ufl.inner(self._flux(c, mu), ufl.grad(q))) * wt * dx,
-            s * ((mu - dfc / self.e_s) * w
-                 - ufl.inner(grad_c, ufl.grad(w)) / self.e_s) * wt * dx,
+            s * (self.t_ref * time.ddt(self.field) * q * wt * dxl
+                 + self.t_ref * self.e_s * ufl.inner(self._flux(c, mu), ufl.grad(q)) * wt * dx),
+            s * ((mu - dfc / self.e_s) * w * wt * dxl
+                 - ufl.inner(grad_c, ufl.grad(w)) / self.e_s * wt * dx),
         ]
-        energy = e.f(c) + 0.5 * ufl.inner(grad_c, ufl.grad(c))
         em = self.entity_maps or None
-        self._q = {"free_energy": dolfinx.fem.form(energy * wt * dx, entity_maps=em),
-                   "mass": dolfinx.fem.form(c * wt * dx, entity_maps=em)}
-        self._volume = domain.integrate(1.0 * wt * dx)
+        self._q = {"free_energy": dolfinx.fem.form(
+                       e.f(c) * wt * dxl + 0.5 * ufl.inner(grad_c, ufl.grad(c)) * wt * dx,
+                       entity_maps=em),
+                   "mass": dolfinx.fem.form(c * wt * dxl, entity_maps=em)}
+        self._volume = domain.integrate(1.0 * wt * dxl)
         if self.reaction is not None or self.mobility_law == "lattice_gas":
             from femcell.units import F as FARADAY
             from femcell.units import R
@@ -326,6 +337,23 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         b = self.energy.bounds()
         return {self.field.name: b} if b else {}
 
+    def solution_defect(self) -> str | None:
+        """With the logarithms of a regular solution the bounded Newton keeps c in
+        (lo, hi); a node left ON a bound solves no equation there (its row is dropped from
+        the active set), so the step would lose or make mass: a defect (the step is cut)."""
+        b = self.energy.bounds()
+        if not b:
+            return None
+        lo, hi = b
+        n = self.V.dofmap.index_map.size_local
+        c = self.field.u.x.array[:n]
+        hits = self.domain.comm.allreduce(
+            int(np.count_nonzero((c <= lo * (1 + 1e-6)) | (c >= hi - 1e-6 * lo))), op=MPI.SUM)
+        if hits:
+            return (f"{self.name} on a bound of its log potential at {hits} node(s): not a "
+                    "solution of the Cahn-Hilliard equations")
+        return None
+
     def initial_condition(self) -> None:
         init = self.initial
         self.field.set_all(init if callable(init) else
@@ -337,10 +365,11 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         V = self.V
         u, w = ufl.TrialFunction(V), ufl.TestFunction(V)
         c = self.field.u
-        wt, dx, em = self.domain.weight(), self._dx, self.entity_maps or None
-        a = dolfinx.fem.form(u * w * wt * dx, entity_maps=em)
-        L = dolfinx.fem.form((self.energy.df(c) * w + ufl.inner(
-            self._kappa_grad(c), ufl.grad(w))) / self.e_s * wt * dx, entity_maps=em)
+        wt, dx, dxl = self.domain.weight(), self._dx, self._dxl
+        em = self.entity_maps or None
+        a = dolfinx.fem.form(u * w * wt * dxl, entity_maps=em)
+        L = dolfinx.fem.form(self.energy.df(c) * w / self.e_s * wt * dxl + ufl.inner(
+            self._kappa_grad(c), ufl.grad(w)) / self.e_s * wt * dx, entity_maps=em)
         A = assemble_matrix(a)
         A.assemble()
         b = assemble_vector(L)
