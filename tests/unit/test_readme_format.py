@@ -20,7 +20,7 @@ def _blocks() -> list[str]:
 
 
 def test_readme_examples_are_valid_study_files():
-    full, transient, ccd, quasistatic, moving, phase_field = _blocks()
+    full, transient, ccd, quasistatic, moving, phase_field, particle = _blocks()
     cfg = load_config(data=tomllib.loads(full))
     assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
     assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
@@ -46,3 +46,12 @@ def test_readme_examples_are_valid_study_files():
     pc = load_config(data=pf)
     assert pc.kind == "phase_field" and pc.cahn_hilliard.kappa == pytest.approx(2e-12)
     assert pc.report_times == [100.0, 1000.0]
+    # a Cahn-Hilliard particle in the protocol study (its [time] replaces the full one's)
+    cell = tomllib.loads(full)
+    cell.pop("anode")
+    part = tomllib.loads(particle)
+    cell["time"].update(part.pop("time"))
+    pp = load_config(data={**cell, **part})
+    assert pp.cahn_hilliard.standard_potential == pytest.approx(3.422)
+    assert pp.cahn_hilliard.diffusivity[1][1] == pytest.approx(1e-15)
+    assert pp.time.regrow == 2 and pp.time.dt == pytest.approx(60.0)

@@ -1,0 +1,110 @@
+"""problems/lfp_particle_ch.toml on a smaller particle and a coarser mesh (1 and 2 ranks):
+a LiFePO4 particle discharged at 1C separates into Li-poor and Li-rich phases between the
+binodal and the spinodal of its regular solution, and then fills on a flat voltage plateau
+below E0, where the homogeneous open-circuit curve would rise; Li is conserved against the
+charge passed; c stays inside (0, 1); the snapshots and plots are written."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS, several_ranks
+from scipy.optimize import brentq
+
+from femcell._dolfinx import MPI
+from femcell.config import load_config
+from femcell.studies import run_study
+from femcell.units import F, R
+
+LFP = PROBLEMS / "lfp_particle_ch.toml"
+SMALL = ["geometry.params.width=60 nm", "geometry.params.cathode_thickness=60 nm",
+         "geometry.params.electrolyte_thickness=15 nm", "geometry.params.anode_thickness=10 nm",
+         "geometry.params.h=5 nm", "geometry.params.composite.radius_mean=25 nm",
+         'geometry.params.refine.y=["25 nm", "85 nm"]', "geometry.params.refine.h=3 nm",
+         "protocol.0.current_density=2 uA/cm^2",  # 1C for the smaller particle
+         "protocol.0.until.time=1900 s", "output.fields=false"]
+T, OMEGA, E0 = 298.15, 11177.0, 3.422
+
+
+def u_hom(x):
+    """Open-circuit voltage of the homogeneous regular solution [V]."""
+    return E0 - (R * T * math.log(x / (1 - x)) + OMEGA * (1 - 2 * x)) / F
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    c = MPI.COMM_WORLD
+    folder = tmp_path_factory.mktemp("lfp") if c.rank == 0 else None
+    folder = c.bcast(folder, root=0)
+    cfg = load_config(LFP, SMALL)
+    return cfg, folder / "run", run_study(cfg, folder / "run", progress=False, source=str(LFP))
+
+
+def at(rows, key, x):
+    """`key` where the mean filling first passes x (linear interpolation)."""
+    xs = np.array([r["c_active_mean"] for r in rows])
+    k = int(np.flatnonzero(xs >= x)[0])
+    w = (x - xs[k - 1]) / (xs[k] - xs[k - 1])
+    return rows[k - 1][key] + w * (rows[k][key] - rows[k - 1][key])
+
+
+def test_the_particle_separates_between_binodal_and_spinodal(small):
+    _, _, res = small
+    rows = res.quantities
+    assert res.value("max_phase_contrast[active]") > 0.9
+    spinodal = 0.5 * (1 - math.sqrt(1 - 2 * R * T / OMEGA))  # f'' = 0: 0.127
+    binodal = brentq(lambda x: math.log(x / (1 - x)) + OMEGA * (1 - 2 * x) / (R * T),
+                     1e-6, 0.4)  # mu(x) = mu(1/2) = 0: 0.011
+    x_sep = res.value("filling_at_separation[active]")
+    # the surface fills ahead of the mean: it separates before the mean reaches the spinodal
+    assert binodal < x_sep < spinodal, (binodal, x_sep, spinodal)
+    # the two phases are the binodal compositions (within the interface's share of nodes)
+    end = rows[-1]
+    assert end["c_active_min"] == pytest.approx(binodal, abs=0.01)
+    assert end["c_active_max"] == pytest.approx(1 - binodal, abs=0.01)
+    assert 0 < min(r["c_active_min"] for r in rows) and max(
+        r["c_active_max"] for r in rows) < 1
+
+
+def test_a_flat_plateau_below_e0(small):
+    _, _, res = small
+    rows = [r for r in res.quantities if r["c_active_mean"] > 0.2]
+    v25, v50 = at(rows, "cell_voltage", 0.25), at(rows, "cell_voltage", 0.5)
+    rise = u_hom(0.5) - u_hom(0.25)  # 30 mV on the homogeneous curve
+    assert rise > 0.025
+    assert abs(v50 - v25) < 0.15 * rise, (v25, v50)
+    # discharge: the plateau sits below E0 by the overpotential (a few mV at 1C)
+    assert E0 - 0.02 < res.value("voltage_at_half_filling[active]") < E0
+    assert res.value("voltage_at_half_filling[active]") == pytest.approx(v50, abs=1e-3)
+
+
+def test_li_is_conserved_against_the_charge(small):
+    _, _, res = small
+    rows = res.quantities
+    moles = np.array([r["c_active_moles"] for r in rows])
+    current = np.array([r["current[active|electrolyte]"] for r in rows])
+    t = np.array([r["t"] for r in rows])
+    passed = -current[1:] * np.diff(t) / F
+    assert np.allclose(np.diff(moles), passed, rtol=0, atol=1e-8 * np.abs(passed).max())
+
+
+def test_the_run_folder(small):
+    _, folder, _ = small
+    if MPI.COMM_WORLD.rank:
+        return
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "completed" and not summary.get("warnings")
+    for f in ("c_snapshots.png", "voltage_filling.png", "voltage.png", "quantities.csv"):
+        assert (folder / f).stat().st_size > 0, f
+
+
+@several_ranks
+def test_same_plateau_on_one_rank(small):
+    cfg, _, res = small
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for key in ("voltage_at_half_filling[active]", "filling_at_separation[active]",
+                "final_stoichiometry[active]"):
+        assert ser.value(key) == pytest.approx(res.value(key), rel=1e-6), key
