@@ -52,11 +52,15 @@ ground_electrode = "active"
 
 [cahn_hilliard]
 region = "active"
-energy = {{ kind = "regular_solution", interaction = "{OMEGA} J/mol", molar_volume = "{VM} m^3/mol" }}
 kappa = "1e-6 J/m"
 diffusivity = "1e-11 m^2/s"
 standard_potential = "{E0} V"
 initial = {{ kind = "uniform", value = 0.1 }}
+
+[cahn_hilliard.energy]
+kind = "regular_solution"
+interaction = "{OMEGA} J/mol"
+molar_volume = "{VM} m^3/mol"
 
 [[kinetics]]
 electrode = "anode"
@@ -141,13 +145,28 @@ def test_surface_current_is_bazant_butler_volmer(result):
         assert abs(ideal / bazant - 1) > 0.02 and abs(swapped / bazant - 1) > 0.02
 
 
+def test_the_ideal_exchange_factor(result):
+    path, _, _ = result
+    cfg = load_config(path, ['cahn_hilliard.exchange="ideal"', "protocol.0.until.time=200 s",
+                             "protocol.1.until.time=20 s"])
+    res = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    f = F / (R * T)
+    for r in [r for r in res.quantities if r["label"] == "discharge"][2:]:
+        c, eta, j = r["c_active_mean"], r["eta_mean[active|electrolyte]"], \
+            r["j_mean[active|electrolyte]"]
+        ideal = (c / 0.5) ** AC * ((1 - c) / 0.5) ** AA
+        bv = math.exp(AA * f * eta) - math.exp(-AC * f * eta)
+        assert j == pytest.approx(I0 * ideal * bv, rel=2e-3), c
+
+
 def test_same_numbers_on_one_rank(result):
     _, cfg, res = result
     if MPI.COMM_WORLD.size == 1:
         pytest.skip("compares ranks: runs under mpiexec -n 2")
     ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
     for key in ("cell_voltage", "c_active_mean", "c_active_max"):
-        assert ser.quantities[-1][key] == pytest.approx(res.quantities[-1][key], rel=1e-8, abs=1e-12), key
+        assert ser.quantities[-1][key] == pytest.approx(res.quantities[-1][key], rel=1e-8,
+                                                        abs=1e-12), key
 
 
 @pytest.mark.parametrize("override, culprit", [
