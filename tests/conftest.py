@@ -26,6 +26,16 @@ PLATING_3D_SMALL = [
     "fracture.initial_cracks.0.length=10 um", "fracture.initial_cracks.0.width=20 um"]
 
 
+# lfp_particle_ch.toml on a 25 nm particle at h = 3 nm, to x ~ 0.55 (~30 s on one rank)
+LFP_SMALL = ["geometry.params.width=60 nm", "geometry.params.cathode_thickness=60 nm",
+             "geometry.params.electrolyte_thickness=15 nm",
+             "geometry.params.anode_thickness=10 nm", "geometry.params.h=5 nm",
+             "geometry.params.composite.radius_mean=25 nm",
+             'geometry.params.refine.y=["25 nm", "85 nm"]', "geometry.params.refine.h=3 nm",
+             "protocol.0.current_density=2 uA/cm^2",  # 1C for the smaller particle
+             "protocol.0.until.time=1900 s", "output.fields=false"]
+
+
 def one_rank(covered_by: str):
     """Mark a long test to run in the serial pass only (the suite's time budget): its
     parallel code path is exercised on 2 ranks by `covered_by`."""

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS, several_ranks
+from conftest import LFP_SMALL, PROBLEMS, several_ranks
 from scipy.optimize import brentq
 
 from femcell._dolfinx import MPI
@@ -20,12 +20,7 @@ from femcell.studies import run_study
 from femcell.units import F, R
 
 LFP = PROBLEMS / "lfp_particle_ch.toml"
-SMALL = ["geometry.params.width=60 nm", "geometry.params.cathode_thickness=60 nm",
-         "geometry.params.electrolyte_thickness=15 nm", "geometry.params.anode_thickness=10 nm",
-         "geometry.params.h=5 nm", "geometry.params.composite.radius_mean=25 nm",
-         'geometry.params.refine.y=["25 nm", "85 nm"]', "geometry.params.refine.h=3 nm",
-         "protocol.0.current_density=2 uA/cm^2",  # 1C for the smaller particle
-         "protocol.0.until.time=1900 s", "output.fields=false"]
+SMALL = LFP_SMALL
 T, OMEGA, E0 = 298.15, 11177.0, 3.422
 
 

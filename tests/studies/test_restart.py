@@ -573,3 +573,21 @@ def test_a_stalling_step_is_reported_once(monkeypatch):
         assert row["wall_step_s"] == pytest.approx(dt)
     assert len([w for w in run.warnings if "median" in w]) == 1
     assert "11 s, 11 times the median step" in run.warnings[0]
+
+
+@pytest.mark.parametrize("step", [12])  # after the nucleation, while cut steps grow back
+def test_protocol_restart_of_a_phase_separating_particle(shared_tmp, stop_at, step):
+    """A [cahn_hilliard] particle (mixed c, mu under VI bounds) in a protocol with
+    `regrow`: the restarted run repeats the uninterrupted one's steps and quantities."""
+    from conftest import LFP_SMALL
+
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "lfp_particle_ch.toml",
+                      [*LFP_SMALL, "protocol.0.until.time=600 s", "output.plots=false"])
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, step)
+    _columns_close(ref.quantities, res.quantities)
+    assert res.summary["steps"]["accepted"] == ref.summary["steps"]["accepted"]
+    assert res.value("filling_at_separation[active]") == pytest.approx(
+        ref.value("filling_at_separation[active]"), rel=1e-10)
