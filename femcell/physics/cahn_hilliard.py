@@ -33,7 +33,8 @@ E0 is the potential of the half-filled homogeneous state: the plateau of a symme
 solution at rest (the common tangent of f is at mu = 0).
 
 A log potential (a regular solution) is evaluated at the nodes (vertex rule for f'(c) and
-the storage term): each node then has its own barrier and c stays inside (0, 1).
+the storage term, with the coordinate weight of each cell at its centroid): each node then
+has its own barrier and c stays inside (0, 1).
 
 Scaling: mu is stored divided by the free-energy scale E_s of f (rho of a double well, R T /
 V_m of a regular solution); lengths by the interface length l = sqrt(kappa / E_s) and times by
@@ -282,6 +283,14 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         self._dxl = dxl = dx.reconstruct(metadata={"quadrature_rule": "vertex",
                                                    "quadrature_degree": 1}) \
             if e.bounds() else dx
+        # the lumped terms' coordinate weight per cell (its value at the centroid): at the
+        # vertices, 2 pi r or 4 pi r^2 would give a node on the axis no storage at all
+        self._wl = wt
+        if e.bounds() and not isinstance(wt, int | float):
+            V0 = dolfinx.fem.functionspace(mesh, ("DG", 0))
+            self._wl = dolfinx.fem.Function(V0, name="cell_weight")
+            self._wl.interpolate(dolfinx.fem.Expression(wt, V0.element.interpolation_points))
+        wl = self._wl
         d_eff = 3 if domain.coordinates in ("axisymmetric", "spherical") else domain.tdim
         self._s = 1.0 / self.length ** d_eff
         s = self._s
@@ -291,17 +300,17 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         else:  # convex part implicit, concave part at the last accepted level
             dfc = e.df(c) - e.concave_df(c) + e.concave_df(self.field.history[0])
         self._F = [
-            s * (self.t_ref * time.ddt(self.field) * q * wt * dxl
+            s * (self.t_ref * time.ddt(self.field) * q * wl * dxl
                  + self.t_ref * self.e_s * ufl.inner(self._flux(c, mu), ufl.grad(q)) * wt * dx),
-            s * ((mu - dfc / self.e_s) * w * wt * dxl
+            s * ((mu - dfc / self.e_s) * w * wl * dxl
                  - ufl.inner(grad_c, ufl.grad(w)) / self.e_s * wt * dx),
         ]
         em = self.entity_maps or None
         self._q = {"free_energy": dolfinx.fem.form(
-                       e.f(c) * wt * dxl + 0.5 * ufl.inner(grad_c, ufl.grad(c)) * wt * dx,
+                       e.f(c) * wl * dxl + 0.5 * ufl.inner(grad_c, ufl.grad(c)) * wt * dx,
                        entity_maps=em),
-                   "mass": dolfinx.fem.form(c * wt * dxl, entity_maps=em)}
-        self._volume = domain.integrate(1.0 * wt * dxl)
+                   "mass": dolfinx.fem.form(c * wl * dxl, entity_maps=em)}
+        self._volume = domain.integrate(1.0 * wl * dxl)
         if self.reaction is not None or self.mobility_law == "lattice_gas":
             from femcell.units import F as FARADAY
             from femcell.units import R
@@ -350,8 +359,9 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         hits = self.domain.comm.allreduce(
             int(np.count_nonzero((c <= lo * (1 + 1e-6)) | (c >= hi - 1e-6 * lo))), op=MPI.SUM)
         if hits:
-            return (f"{self.name} on a bound of its log potential at {hits} node(s): not a "
-                    "solution of the Cahn-Hilliard equations")
+            return (f"{self.name} on a bound of its log potential ({lo:g} or 1 - {lo:g}) at "
+                    f"{hits} node(s): not a solution of the Cahn-Hilliard equations (a step "
+                    "too large, or a binodal composition below the bound: Omega / R T > 20)")
         return None
 
     def initial_condition(self) -> None:
@@ -365,10 +375,10 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         V = self.V
         u, w = ufl.TrialFunction(V), ufl.TestFunction(V)
         c = self.field.u
-        wt, dx, dxl = self.domain.weight(), self._dx, self._dxl
+        wt, dx, dxl, wl = self.domain.weight(), self._dx, self._dxl, self._wl
         em = self.entity_maps or None
-        a = dolfinx.fem.form(u * w * wt * dxl, entity_maps=em)
-        L = dolfinx.fem.form(self.energy.df(c) * w / self.e_s * wt * dxl + ufl.inner(
+        a = dolfinx.fem.form(u * w * wl * dxl, entity_maps=em)
+        L = dolfinx.fem.form(self.energy.df(c) * w / self.e_s * wl * dxl + ufl.inner(
             self._kappa_grad(c), ufl.grad(w)) / self.e_s * wt * dx, entity_maps=em)
         A = assemble_matrix(a)
         A.assemble()

@@ -104,6 +104,9 @@ class CahnHilliardSection(_Model):
         if self.diffusivity is not None and not rs:
             raise _error("diffusivity", "needs energy.kind = \"regular_solution\" (its molar "
                          "volume); give mobility for a double well")
+        if "exchange" in self.model_fields_set and self.standard_potential is None:
+            raise _error("exchange", "is the exchange current of the electrode reaction: it "
+                         "needs standard_potential (and region)")
         if self.standard_potential is not None and not (rs and self.region):
             raise _error("standard_potential", "is the electrode reaction of an active "
                          "particle: it needs region and energy.kind = \"regular_solution\"")

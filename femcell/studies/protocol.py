@@ -21,7 +21,8 @@ def check_anode_temperature(cfg, protocol) -> None:
     void threshold are not updated within a run, so protocol steps may not change T."""
     from femcell.config import ConfigError
 
-    if getattr(cfg, "cahn_hilliard", None) is not None:
+    ch = getattr(cfg, "cahn_hilliard", None)
+    if ch is not None and ch.energy.kind == "regular_solution":
         for k, (_, step) in enumerate(protocol.steps()):
             T = step.temperature
             if T is not None and abs(T - cfg.temperature) > 1e-9:
@@ -89,8 +90,9 @@ def run(cfg, run):
         headline = headline_of(phys, particles, cfg.anode and cfg.anode.region, rows, runner,
                                integ)
         if run.write and cfg.output.plots and rows:
-            run.plots(lambda: plots(cfg, phys, run.folder, rows)
-                      | (snaps.plots(cfg, run.folder, rows) if snaps is not None else {}))
+            run.plots(lambda: plots(cfg, phys, run.folder, rows))
+            if snaps is not None:
+                run.plots(lambda: snaps.plots(cfg, run.folder, rows))
         summary = run.summary(
             status, message, headline,
             steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
@@ -231,16 +233,27 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
     return h
 
 
+def dolfinx_cell_triangle():
+    """dolfinx.mesh.CellType.triangle (imported when needed)."""
+    from femcell._dolfinx import dolfinx
+
+    return dolfinx.mesh.CellType.triangle
+
+
 class Snapshots:
     """The field of a [cahn_hilliard] particle when its mean filling first passes 0.25, 0.5
-    and 0.75 (gathered collectively from `extra_row`, kept on rank 0), and the plots of a
+    and 0.75 (gathered collectively from `extra_row`, kept on rank 0; 2D triangle meshes; a
+    restarted run draws the fillings it passes after the restart), and the plots of a
     phase-separating particle: voltage against filling next to the homogeneous open-circuit
     curve E0 - mu(x) / F, and the snapshots."""
 
     TARGETS = (0.25, 0.5, 0.75)
 
     def __init__(self, ch, enabled: bool):
-        self.ch, self.enabled, self.got, self._x0 = ch, enabled, [], None
+        self.ch, self.got, self._x0 = ch, [], None
+        mesh = ch.field.u.function_space.mesh  # 2D triangles: contour plots
+        self.enabled = enabled and mesh.topology.dim == 2 and \
+            mesh.topology.cell_type == dolfinx_cell_triangle()
 
     def row(self, row) -> dict:
         """Called for each recorded row on every rank (the same rows everywhere)."""

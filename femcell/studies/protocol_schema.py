@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from femcell.config.base import Q, Temperature, Time, _Model, _nonneg
+from femcell.config.base import Q, Temperature, Time, _error, _Model, _nonneg
 from femcell.config.protocol import check_protocol
 from femcell.config.sections import StudyBase
 from femcell.units import to_si
@@ -40,6 +40,15 @@ class ProtocolStudy(StudyBase):
     def _protocol(cls, items):
         check_protocol(items)
         return items
+
+    @model_validator(mode="after")
+    def _particle_is_an_electrode(self):
+        ch = getattr(self, "cahn_hilliard", None)
+        if ch is not None and (ch.region is None or ch.standard_potential is None):
+            raise _error(("cahn_hilliard", "standard_potential"),
+                         "a protocol's [cahn_hilliard] is an active particle: give its region "
+                         "(the electrode of a [[kinetics]] entry) and standard_potential")
+        return self
 
     @model_validator(mode="after")
     def _protocol_steps(self):

@@ -177,7 +177,7 @@ def test_same_numbers_on_one_rank(result):
      "cahn_hilliard.diffusivity"),
     ("cahn_hilliard.diffusivity=[[1e-14, 0], [0, -1e-16]]", "cahn_hilliard.diffusivity"),
     ('cahn_hilliard.energy={kind="double_well", rho="1 J/m^3"}', "cahn_hilliard.diffusivity"),
-    ('kinetics.1.electrode="cathode_none"', "kinetics|cahn_hilliard"),
+    ('kinetics.1.electrode="cathode_none"', "cahn_hilliard.standard_potential: 'active' is not"),
     ('protocol.0.temperature="40 degC"', "cahn_hilliard"),
 ])
 def test_bad_particle_input_is_named(result, override, culprit):
@@ -185,3 +185,22 @@ def test_bad_particle_input_is_named(result, override, culprit):
     with pytest.raises(ConfigError, match=culprit):
         run_study(load_config(path, [override]), progress=False, write=False,
                   comm=MPI.COMM_WORLD)
+
+
+@pytest.mark.parametrize("drop, culprit", [
+    (("diffusivity",), "cahn_hilliard.mobility"),  # neither mobility nor diffusivity
+    (("region", "standard_potential"), "cahn_hilliard.standard_potential"),  # not coupled
+    (("standard_potential",), "cahn_hilliard.exchange"),  # an exchange without a reaction
+])
+def test_a_protocol_particle_must_be_a_coupled_electrode(result, drop, culprit):
+    import tomllib
+
+    path, _, _ = result
+    data = tomllib.loads(path.read_text())
+    data["cahn_hilliard"]["exchange"] = "ideal"
+    if "exchange" not in culprit:
+        data["cahn_hilliard"].pop("exchange")
+    for key in drop:
+        data["cahn_hilliard"].pop(key)
+    with pytest.raises(ConfigError, match=culprit):
+        load_config(data=data)
