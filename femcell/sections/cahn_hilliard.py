@@ -84,7 +84,7 @@ class CahnHilliardSection(_Model):
     scheme: Literal["implicit", "convex_splitting"] = "implicit"
     initial: InitialSection = InitialSection()
     standard_potential: Q("potential") | None = None
-    exchange: Literal["bazant", "ideal"] = "bazant"
+    exchange: Literal["bazant", "ideal"] | None = None  # None: "bazant" with a reaction
 
     @model_validator(mode="after")
     def _square_tables(self):
@@ -104,7 +104,7 @@ class CahnHilliardSection(_Model):
         if self.diffusivity is not None and not rs:
             raise _error("diffusivity", "needs energy.kind = \"regular_solution\" (its molar "
                          "volume); give mobility for a double well")
-        if "exchange" in self.model_fields_set and self.standard_potential is None:
+        if self.exchange is not None and self.standard_potential is None:
             raise _error("exchange", "is the exchange current of the electrode reaction: it "
                          "needs standard_potential (and region)")
         if self.standard_potential is not None and not (rs and self.region):
@@ -202,7 +202,7 @@ def build(cfg, ctx) -> list:
             raise ConfigError(f"cahn_hilliard.standard_potential: {sec.region!r} is not the "
                               "electrode of any [[kinetics]] reaction")
         if sec.standard_potential is not None:
-            reaction = SurfaceReaction(sec.standard_potential, sec.exchange)
+            reaction = SurfaceReaction(sec.standard_potential, sec.exchange or "bazant")
     try:
         ch = CahnHilliard(free_energy(sec, ctx.temperature), sec.kappa,
                           getattr(sec, m_key),
