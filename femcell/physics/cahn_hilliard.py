@@ -369,30 +369,20 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         self.field.set_all(init if callable(init) else
                            (lambda x: np.full(x.shape[1], float(init))))
         # mu consistent with c: the L2 projection of f'(c) - div(kappa grad c)
-        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
-        from petsc4py import PETSc
+        from dolfinx.fem.petsc import LinearProblem
 
         V = self.V
         u, w = ufl.TrialFunction(V), ufl.TestFunction(V)
         c = self.field.u
         wt, dx, dxl, wl = self.domain.weight(), self._dx, self._dxl, self._wl
-        em = self.entity_maps or None
-        a = dolfinx.fem.form(u * w * wl * dxl, entity_maps=em)
-        L = dolfinx.fem.form(self.energy.df(c) * w / self.e_s * wl * dxl + ufl.inner(
-            self._kappa_grad(c), ufl.grad(w)) / self.e_s * wt * dx, entity_maps=em)
-        A = assemble_matrix(a)
-        A.assemble()
-        b = assemble_vector(L)
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        ksp = PETSc.KSP().create(self.domain.comm)
-        ksp.setOperators(A)
-        ksp.setType("preonly")
-        ksp.getPC().setType("lu")
-        ksp.getPC().setFactorSolverType("mumps")
-        ksp.solve(b, self.mu.u.x.petsc_vec)
-        reason = ksp.getConvergedReason()
-        for obj in (ksp, A, b):
-            obj.destroy()
+        lp = LinearProblem(
+            u * w * wl * dxl, self.energy.df(c) * w / self.e_s * wl * dxl + ufl.inner(
+                self._kappa_grad(c), ufl.grad(w)) / self.e_s * wt * dx, u=self.mu.u,
+            petsc_options={"ksp_type": "preonly", "pc_type": "lu",
+                           "pc_factor_mat_solver_type": "mumps"},
+            petsc_options_prefix="femcell_ch_mu0_", entity_maps=self.entity_maps or None)
+        lp.solve()
+        reason = lp.solver.getConvergedReason()
         if reason < 0:
             raise MaterialError(f"{self.name}: the initial chemical potential (an L2 "
                                 f"projection) did not solve (KSP reason {reason})")
@@ -432,6 +422,16 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         q = ufl.TestFunction(self.V)
         inflow = -current_density / FARADAY * self.v_m  # [m s^-1] of site fraction
         return {self.field.name: -self._s * self.t_ref * inflow * q(side) * weight * measure}
+
+    def homogeneous_potential(self, x):
+        """U_eq [V] of a homogeneous particle at filling x (numpy): E0 - V_m f'(x) / F, the
+        open-circuit curve the particle would follow without separating."""
+        from femcell.units import F as FARADAY
+
+        x = np.asarray(x, dtype=float)
+        e = self.energy
+        df = (e.scale * np.log(x / (1 - x)) + e.interaction * (1 - 2 * x) / e.molar_volume)
+        return self._reaction().standard_potential - e.molar_volume * df / FARADAY
 
     def initial_equilibrium_potential(self, comm) -> float | None:
         """U_eq [V] of the initial state at its mean nodal chemical potential."""

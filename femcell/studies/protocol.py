@@ -233,13 +233,6 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
     return h
 
 
-def dolfinx_cell_triangle():
-    """dolfinx.mesh.CellType.triangle (imported when needed)."""
-    from femcell._dolfinx import dolfinx
-
-    return dolfinx.mesh.CellType.triangle
-
-
 class Snapshots:
     """The field of a [cahn_hilliard] particle when its mean filling first passes 0.25, 0.5
     and 0.75 (gathered collectively from `extra_row`, kept on rank 0; 2D triangle meshes; a
@@ -250,10 +243,11 @@ class Snapshots:
     TARGETS = (0.25, 0.5, 0.75)
 
     def __init__(self, ch, enabled: bool):
+        from femcell._dolfinx import dolfinx
+
         self.ch, self.got, self._x0 = ch, [], None
-        mesh = ch.field.u.function_space.mesh  # 2D triangles: contour plots
-        self.enabled = enabled and mesh.topology.dim == 2 and \
-            mesh.topology.cell_type == dolfinx_cell_triangle()
+        topology = ch.field.u.function_space.mesh.topology  # 2D triangles: contour plots
+        self.enabled = enabled and topology.cell_type == dolfinx.mesh.CellType.triangle
 
     def row(self, row) -> dict:
         """Called for each recorded row on every rank (the same rows everywhere)."""
@@ -262,8 +256,8 @@ class Snapshots:
         x = row[f"{self.ch.name}_mean"]
         if self._x0 is None:
             self._x0 = x
+        done = {t for t, _, _ in self.got}
         for target in self.TARGETS:
-            done = {t for t, _, _ in self.got}
             crossed = (self._x0 - target) * (x - target) <= 0
             if self.enabled and target not in done and crossed:
                 g = plotting.gather_p1(self.ch.field.u)  # collective
@@ -271,21 +265,17 @@ class Snapshots:
         return {}
 
     def plots(self, cfg, folder, rows) -> dict:
-        """Rank 0: voltage.png against filling and the snapshots (c_snapshots.png)."""
+        """Rank 0: voltage_filling.png (the cell voltage against filling) and the snapshots
+        (c_snapshots.png)."""
         from femcell import plotting
 
         ch = self.ch
         out = {}
         x = [r[f"{ch.name}_mean"] for r in rows]
         refs = {}
-        e = ch.energy
-        if ch.reaction is not None and hasattr(e, "interaction"):
-            from femcell.units import F, R
-
+        if ch.reaction is not None:  # a protocol's particle always has one
             xs = np.linspace(0.005, 0.995, 199)
-            mu = R * e.temperature * np.log(xs / (1 - xs)) + e.interaction * (1 - 2 * xs)
-            refs["homogeneous open circuit E0 - mu(x)/F"] = (
-                xs, ch.reaction.standard_potential - mu / F)
+            refs["homogeneous open circuit E0 - mu(x)/F"] = (xs, ch.homogeneous_potential(xs))
         out["plot_voltage_filling"] = plotting.plot_xy(
             folder / "voltage_filling.png", x, {"cell voltage": [r["cell_voltage"]
                                                                  for r in rows]},

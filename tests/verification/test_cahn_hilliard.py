@@ -178,28 +178,36 @@ def test_a_tensor_kappa_acts_along_its_axes():
     assert np.log(_amplitude(ch, k) / eps) / 2.0 == pytest.approx(sigma, rel=0.02)
 
 
-def test_regular_solution_separates_within_its_bounds_and_conserves_mass():
-    """Omega = 3 R T (inside the spinodal at c = 1/2), convex splitting with backward Euler:
-    c stays in (0, 1), the mean is conserved and F never rises."""
+def _separate(domain, initial, *, dt, steps):
+    """A regular solution with Omega = 3 R T (inside the spinodal at c = 1/2), interface
+    length 0.5 um, diffusion time over it 0.25 s, convex splitting with backward Euler:
+    `steps` fixed steps of dt [s]. Returns (physics, quantities per step)."""
     from femcell.units import R
 
     rs = RegularSolution(temperature=300.0, interaction=3 * R * 300.0, molar_volume=1e-5)
-    kappa = rs.scale * (0.5e-6) ** 2  # interface length 0.5 um
-    mob = 1e-12 / rs.scale  # diffusion time over 0.5 um: 0.25 s
+    ch = CahnHilliard(rs, rs.scale * (0.5e-6) ** 2, 1e-12 / rs.scale, initial,
+                      scheme="convex_splitting")
+    pb = Problem(domain, [ch])
+    pb.initialise()
+    integ = TimeIntegrator(pb, StepController(dt_initial=dt, adaptive=False, order=1))
+    rows = [ch.quantities()]
+    for _ in range(steps):
+        integ.step(1e30)
+        rows.append(ch.quantities())
+    return ch, rows
+
+
+def test_regular_solution_separates_within_its_bounds_and_conserves_mass():
+    """Omega = 3 R T (inside the spinodal at c = 1/2), convex splitting with backward Euler:
+    c stays in (0, 1), the mean is conserved and F never rises."""
+
     domain = Domain.from_builder("plate", width=16e-6, height=16e-6, h=0.4e-6,
                                  origin="corner")
 
     def init(x):
         return 0.5 + 0.05 * np.cos(2 * np.pi * x[0] / 8e-6) * np.cos(2 * np.pi * x[1] / 16e-6)
 
-    ch = CahnHilliard(rs, kappa, mob, init, scheme="convex_splitting")
-    pb = Problem(domain, [ch])
-    pb.initialise()
-    integ = TimeIntegrator(pb, StepController(dt_initial=0.5, adaptive=False, order=1))
-    rows = [ch.quantities()]
-    for _ in range(20):
-        integ.step(10.0)
-        rows.append(ch.quantities())
+    _, rows = _separate(domain, init, dt=0.5, steps=20)
     F = np.array([r["free_energy"] for r in rows])
     assert np.all(np.diff(F) <= 1e-12 * abs(F[0]))
     assert abs(rows[-1]["c_mean"] - rows[0]["c_mean"]) < 1e-12
@@ -212,30 +220,18 @@ def test_a_log_potential_in_a_sphere_keeps_storage_at_the_centre():
     weight at the vertices it had none: a singular projection of mu and no equation for c
     there). The initial mu is f'(c0) / E_s at every node (uniform c0), the mean is conserved
     and c stays inside (0, 1) while the sphere separates."""
-    from femcell.units import R
 
-    rs = RegularSolution(temperature=300.0, interaction=3 * R * 300.0, molar_volume=1e-5)
-    kappa = rs.scale * (0.5e-6) ** 2
     domain = Domain.from_builder("interval", coordinates="spherical", radius=8e-6, n_cells=64)
     c0 = 0.3
 
     def init(x):
         return c0 + 0.05 * np.cos(np.pi * x[0] / 8e-6)
 
-    ch = CahnHilliard(rs, kappa, 1e-12 / rs.scale, c0, scheme="convex_splitting")
-    pb = Problem(domain, [ch])
-    pb.initialise()
+    ch, _ = _separate(domain, c0, dt=1.0, steps=0)
     n = ch.V.dofmap.index_map.size_local
     mu0 = np.log(c0 / (1 - c0)) + 3 * (1 - 2 * c0)  # f'(c0) / (R T / V_m)
     assert np.allclose(ch.mu.u.x.array[:n], mu0, rtol=1e-10)
-    ch2 = CahnHilliard(rs, kappa, 1e-12 / rs.scale, init, scheme="convex_splitting")
-    pb2 = Problem(domain, [ch2])
-    pb2.initialise()
-    integ = TimeIntegrator(pb2, StepController(dt_initial=1.0, adaptive=False, order=1))
-    rows = [ch2.quantities()]
-    for _ in range(40):
-        integ.step(100.0)
-        rows.append(ch2.quantities())
+    _, rows = _separate(domain, init, dt=1.0, steps=40)
     assert abs(rows[-1]["c_mean"] - rows[0]["c_mean"]) < 1e-12
     assert 0 < rows[-1]["c_min"] and rows[-1]["c_max"] < 1
     assert rows[-1]["c_max"] - rows[-1]["c_min"] > 0.5  # separated
