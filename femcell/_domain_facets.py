@@ -22,9 +22,11 @@ def find_interfaces(
         facet_groups: facet group name -> its local facets, in the same order on all ranks.
 
     Returns:
-        (interfaces, groups): interfaces as (plus, minus, subdomain id, entities) with
+        (interfaces, groups, inner): interfaces as (plus, minus, subdomain id, entities) with
         regions plus < minus alphabetically and ids from 1; groups: name -> (subdomain id,
-        entities) for the facet groups with interior facets (ids after the interfaces).
+        entities) for the facet groups with interior facets (ids after the interfaces);
+        inner: (region, group name or "") -> (subdomain id, entities), the interior facets
+        with both cells in the region, partitioned by named group ("": in none).
         Entities are (n, 4) arrays (cell, local facet) x 2 of owned facets, "+" first.
     """
     tdim = mesh.topology.dim
@@ -69,7 +71,26 @@ def find_interfaces(
                 dolfinx.fem.IntegralType.interior_facet, top, inner.astype(np.int32))
             groups[name] = (next_id, np.asarray(ents).reshape(-1, 4))
             next_id += 1
-    return interfaces, groups
+    # inside each region: its interior facets split by named group (each facet in the first
+    # group, alphabetically, that holds it; "" for facets in no group). A field that is
+    # discontinuous across some facets of a region (grain boundaries) is written with these.
+    inner_of = {}
+    owner = np.full(n_owned, -1, dtype=np.int32)
+    names = sorted(facet_groups)
+    for i, name in reversed(list(enumerate(names))):
+        f = np.asarray(facet_groups[name])
+        owner[f[f < n_owned]] = i
+    for a in range(len(regions)):
+        within = interior[(r0 == a) & (r1 == a)]
+        for i, name in [(-1, "")] + list(enumerate(names)):
+            sel = within[owner[within] == i]
+            if comm.allreduce(int(sel.size), op=MPI.SUM) == 0:
+                continue
+            ents = dolfinx.fem.compute_integration_domains(
+                dolfinx.fem.IntegralType.interior_facet, top, sel.astype(np.int32))
+            inner_of[(regions[a], name)] = (next_id, np.asarray(ents).reshape(-1, 4))
+            next_id += 1
+    return interfaces, groups, inner_of
 
 
 def _oriented(topology, facets, cell_region, a, b) -> np.ndarray:

@@ -324,8 +324,9 @@ class Domain:
     def _build_interfaces(self):
         """Find facets between different top-level regions and orient them."""
         facet_groups = {name: self.facets(name) for name in self.facet_regions}
-        found, groups = find_interfaces(self.mesh, self._cell_marker, self._region_of_groups(),
-                                        facet_groups)
+        found, groups, inner = find_interfaces(self.mesh, self._cell_marker,
+                                               self._region_of_groups(), facet_groups)
+        self._inner = inner
         for plus, minus, sid, ents in found:
             self.interfaces[f"{plus}|{minus}"] = Interface(plus, minus, sid, ents)
         self._interior_facet_groups = {name: sid for name, (sid, _) in groups.items()}
@@ -348,6 +349,8 @@ class Domain:
         data = [(itf.subdomain_id, itf.entities.ravel()) for itf in self.interfaces.values()]
         for name, sid in self._interior_facet_groups.items():
             data.append((sid, self._interior_entities[name].ravel()))
+        for sid, ents in self._inner.values():
+            data.append((sid, ents.ravel()))
         self._dS = ufl.Measure("dS", domain=mesh, subdomain_data=data or None)
 
     def dx(self, region: str | None = None):
@@ -375,6 +378,22 @@ class Domain:
             return self._dS(self._interior_facet_groups[name])
         known = list(self.interfaces) + list(self._interior_facet_groups)
         raise RegionError(f"unknown interface {name!r}; known: {', '.join(known) or '(none)'}")
+
+    def inner_groups(self, region: str) -> list[str]:
+        """Named facet groups with facets inside a cell region (both cells in it), plus ""
+        for the region's interior facets in no group; the same list on every rank."""
+        return [g for r, g in self._inner if r == region]
+
+    def dS_inner(self, region: str, group: str = ""):
+        """Interior-facet measure over the facets inside a cell region (both cells in it)
+        that belong to a named facet group ("": to no group). Together, the groups of
+        `inner_groups(region)` cover every interior facet of the region exactly once."""
+        if (region, group) not in self._inner:
+            if region not in self.cell_regions:
+                raise RegionError(f"unknown cell region {region!r}")
+            raise RegionError(f"facet group {group!r} has no facets inside {region!r}; "
+                              f"groups inside it: {', '.join(self.inner_groups(region))}")
+        return self._dS(self._inner[(region, group)][0])
 
     # -------------------------------------------------------------- coordinates
     def weight(self):

@@ -43,6 +43,7 @@ DIMENSIONS: dict[str, str] = {
     "molar_energy": "J/mol",
     "potential": "V",
     "conductivity": "S/m",
+    "area_conductance": "S/m^2",
     "pressure": "Pa",
     "fracture_toughness": "Pa*m^0.5",
     "energy_release_rate": "J/m^2",

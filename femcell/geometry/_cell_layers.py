@@ -94,8 +94,12 @@ def parse_roughness(lay: Layout, roughness, seed: int) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- grains, composite
-def parse_grains(lay: Layout, grains, seed: int) -> tuple[int, int] | None:
-    """(number of grains, seed) of the electrolyte grains; None without grains.
+def parse_grains(lay: Layout, grains, seed: int) -> tuple[int, int, list | None] | None:
+    """(number of grains, seed, grid counts) of the electrolyte grains; None without grains.
+
+    ``arrangement = "random"`` (default) draws Voronoi seeds uniformly (grid counts None);
+    ``"cubic"`` puts them at the centres of a regular grid of ``max(1, round(L / d))``
+    cells along each side of the electrolyte: identical box grains (the brick layer).
 
     Args:
         lay: the cell.
@@ -104,13 +108,21 @@ def parse_grains(lay: Layout, grains, seed: int) -> tuple[int, int] | None:
     """
     if grains is None:
         return None
-    spec = spec_of("grains", grains, ("mean_size",), {"seed": seed})
+    spec = spec_of("grains", grains, ("mean_size",), {"seed": seed, "arrangement": "random"})
     d_g = check_length(NAME, "grains.mean_size", spec["mean_size"])
     grain_seed = integer(NAME, "grains.seed", spec["seed"], 0)
-    n_grains = max(1, round(float(np.prod(lay.foot)) * lay.t_e / d_g**lay.dim))
+    arrangement = spec["arrangement"]
+    if arrangement not in ("random", "cubic"):
+        raise fail(NAME, "grains.arrangement", arrangement, "must be 'random' or 'cubic'")
+    counts = None
+    if arrangement == "cubic":
+        counts = [max(1, round(float(s) / d_g)) for s in [*lay.foot, lay.t_e]]
+        n_grains = int(np.prod(counts))
+    else:
+        n_grains = max(1, round(float(np.prod(lay.foot)) * lay.t_e / d_g**lay.dim))
     if n_grains > MAX_GRAINS:
         raise fail(NAME, "grains.mean_size", d_g, f"gives {n_grains} grains (at most {MAX_GRAINS})")
-    return n_grains, grain_seed
+    return n_grains, grain_seed, counts
 
 
 def parse_composite(lay: Layout, composite, seed: int):
@@ -150,7 +162,7 @@ def parse_composite(lay: Layout, composite, seed: int):
 
 
 def grain_parts(
-    lay: Layout, rough: dict, n_grains: int, grain_seed: int, scale: float
+    lay: Layout, rough: dict, n_grains: int, grain_seed: int, counts: list | None, scale: float
 ) -> tuple[np.ndarray, list[Part]]:
     """Voronoi seeds (model units) in the electrolyte and the grain parts that fill it.
 
@@ -162,7 +174,12 @@ def grain_parts(
     lo_s = np.zeros(dim)
     lo_s[stack] = e_lo / scale
     size_s = np.array([*lay.foot, lay.t_e]) / scale
-    seeds = seeds_in_box(lo_s, size_s, n_grains, grain_seed)
+    if counts is not None:  # the centres of a regular grid: box grains
+        axes = [lo + (np.arange(c) + 0.5) / c * s
+                for lo, c, s in zip(lo_s, counts, size_s, strict=True)]
+        seeds = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+    else:
+        seeds = seeds_in_box(lo_s, size_s, n_grains, grain_seed)
     if "anode" in rough and lay.t_i == 0:
         e_lo -= rough["anode"]["amplitude"] * 1.01
     if "cathode" in rough:

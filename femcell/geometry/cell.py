@@ -104,9 +104,11 @@ def symmetric_cell(
             (correlation exp(-r^2 / lc^2), exact rms on the sampling grid) through a spline
             (2D) or a B-spline surface (3D, which smooths it slightly). Cannot share an
             interface with pores, voids or flaws.
-        grains: {"mean_size", "seed"}: Voronoi grains "electrolyte.grain_<k>" fill the
-            electrolyte layer (about volume / mean_size^dim of them); internal facets
-            "grain_boundary"; orientations as in ``polycrystal``.
+        grains: {"mean_size", "seed", "arrangement"}: Voronoi grains
+            "electrolyte.grain_<k>" fill the electrolyte layer (about volume / mean_size^dim
+            of them; arrangement "random", the default, or "cubic": box grains on a regular
+            grid of round(L / mean_size) per side); internal facets "grain_boundary";
+            orientations as in ``polycrystal``.
         seed: default seed (>= 0) of pores, roughness, grains and composite.
         cathode: "metal" or "composite".
         composite: for cathode="composite": {"volume_fraction", "radius_mean", "radius_std"=0,
@@ -215,7 +217,7 @@ def symmetric_cell(
 
     extra = {}
     if seeds is not None:
-        n_grains, grain_seed = grain_spec
+        n_grains, grain_seed, _ = grain_spec
         euler = orientations(n_grains, grain_seed, dim)
         names = sorted(asm.grain_owner, key=lambda g: asm.grain_owner[g])
         extra.update(

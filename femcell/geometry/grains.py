@@ -66,13 +66,16 @@ def polycrystal(
     h: float | None = None,
     region: str = "electrolyte",
     order: int = 1,
+    arrangement: str = "random",
 ) -> dict:
     """A box [0, Lx] x [0, Ly] (x [0, Lz]) filled with Voronoi grains.
 
     ``n = max(1, round(V / d^dim))`` seeds (V the box volume/area, d ``mean_grain_size``) are
     drawn uniformly in the box with ``numpy.random.default_rng(seed)``; grain i is the part
-    of the box nearer seed i than any other seed. The grains are fragmented together, so the
-    mesh is conformal across grain boundaries.
+    of the box nearer seed i than any other seed. With ``arrangement = "cubic"`` the seeds
+    sit at the centres of a regular grid of ``max(1, round(L_k / d))`` cells along each
+    side, so the grains are identical boxes (squares): the brick-layer model's geometry.
+    The grains are fragmented together, so the mesh is conformal across grain boundaries.
 
     Args:
         dim: 2 or 3.
@@ -82,6 +85,8 @@ def polycrystal(
         h: target element size (m); default mean_grain_size / 4.
         region: name of the cell region the grains form.
         order: geometric order of the elements (1 or 2).
+        arrangement: "random" (Voronoi of uniform seeds) or "cubic" (a regular grid of box
+            grains; ``seed`` then sets only the orientations).
 
     Returns:
         Metadata with ``grains`` (cell groups "<region>.grain_<k>", k = 0, 1, ...),
@@ -101,8 +106,11 @@ def polycrystal(
         raise fail(name, "h", h, f"must not exceed the smallest box side {min(size)!r} m")
     region = region_name(name, "region", region)
     order = choice(name, "order", order, (1, 2))
+    if arrangement not in ("random", "cubic"):
+        raise fail(name, "arrangement", arrangement, "must be 'random' or 'cubic'")
     volume = math.prod(size)
-    n = max(1, round(volume / d**dim))
+    counts = [max(1, round(s / d)) for s in size]
+    n = math.prod(counts) if arrangement == "cubic" else max(1, round(volume / d**dim))
     if n > 5000:
         raise fail(name, "mean_grain_size", d, f"gives {n} grains (at most 5000)")
     CellCount(name, dim, size, volume, h).check()
@@ -114,11 +122,16 @@ def polycrystal(
         "h": h,
         "region": region,
         "order": order,
+        "arrangement": arrangement,
     }
 
     scale = max(size)
     unit = np.array(size) / scale
-    seeds = seeds_in_box(np.zeros(dim), unit, n, seed)
+    if arrangement == "cubic":
+        axes = [(np.arange(c) + 0.5) / c * u for c, u in zip(counts, unit, strict=True)]
+        seeds = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+    else:
+        seeds = seeds_in_box(np.zeros(dim), unit, n, seed)
     euler = orientations(n, seed, dim)
     cells = tessellation(seeds, np.zeros(dim), unit)  # conformal as drawn: no boolean
     shared = cells is not None

@@ -33,6 +33,7 @@ from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.fields import Field
 from femcell.materials.core import Conductor, MaterialError
 from femcell.physics.base import Physics, time_function
+from femcell.physics.grain_boundary import ResistiveBoundaries, broken_terms
 from femcell.physics.kinetics import X_LIN, InterfaceKinetics
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
@@ -67,6 +68,9 @@ class ChargeTransport(Physics):
         temperature: T [K], float or function of t.
         degree: Lagrange degree of the potentials.
         length_scale: reference length [m] (default: half the largest extent).
+        grain_boundaries: facets of one region its potential jumps across, with a specific
+            conductance (`ResistiveBoundaries`); that region's potential is then a broken
+            (DG) field, continuous inside the grains by interior penalty.
     """
 
     name = "charge"
@@ -87,7 +91,8 @@ class ChargeTransport(Physics):
                  length_scale: float | None = None,
                  group_conductors: dict[str, Conductor] | None = None,
                  ground_electrode: str | None = None,
-                 max_conductivity_ratio: float | None = 1e4):
+                 max_conductivity_ratio: float | None = 1e4,
+                 grain_boundaries: ResistiveBoundaries | None = None):
         ions = [r for r, c in conductors.items() if c.carrier == "ion"]
         if len(ions) != 1:
             raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
@@ -119,6 +124,10 @@ class ChargeTransport(Physics):
         self._jfield = None
         self.hold_voltage = None
         self.group_conductors = dict(group_conductors or {})
+        self.grain_boundaries = grain_boundaries
+        if grain_boundaries is not None and grain_boundaries.region not in conductors:
+            raise MaterialError(f"grain boundaries: region {grain_boundaries.region!r} has no "
+                                f"conductor (conductors: {', '.join(conductors)})")
         for g, c in self.group_conductors.items():
             if g.split(".")[0] not in conductors or c.carrier != conductors[
                     g.split(".")[0]].carrier:
@@ -149,8 +158,10 @@ class ChargeTransport(Physics):
         self.sub = {r: domain.submesh(r) for r in self.conductors}
         self.entity_maps = [s.cell_map for s in self.sub.values()]
         self.fields, self.phi, self.v = [], {}, {}
+        gb = self.grain_boundaries
         for r in self.conductors:
-            V = dolfinx.fem.functionspace(self.sub[r].mesh, ("Lagrange", self.degree))
+            family = "DG" if gb is not None and gb.region == r else "Lagrange"
+            V = dolfinx.fem.functionspace(self.sub[r].mesh, (family, self.degree))
             f = Field.create(f"phi_{r}", V, levels=0)
             self.fields.append(f)
             self.phi[r] = self.vt * f.u  # SI potential [V]
@@ -162,6 +173,16 @@ class ChargeTransport(Physics):
         self._scale = dict.fromkeys(self.conductors, s_l)
         F = {r: sum(self._sigma[g] * ufl.inner(ufl.grad(self.phi[r]), ufl.grad(self.v[r])) * w
                     * domain.dx(g) for g in self._groups[r]) for r in self.conductors}
+        self._gb_power = None
+        if gb is not None:  # the broken potential: interior penalty + boundary conductance
+            self._sigma_cells = dolfinx.fem.Function(
+                dolfinx.fem.functionspace(mesh, ("DG", 0)))
+            self._fill_sigma_cells(T0)
+            self._g_gb = const(gb.conductance_at(T0))
+            extra, self._gb_power = broken_terms(
+                domain, gb.region, self.phi[gb.region], self.v[gb.region], self._sigma_cells,
+                w, gb, self._g_gb, self.degree)
+            F[gb.region] += extra
         self.j_expr, self.eta_expr, self._dS = {}, {}, {}
         self._x_expr, self._law_name, self._jdeg = {}, {}, {}
         self._coupling: dict = {}
@@ -217,6 +238,9 @@ class ChargeTransport(Physics):
         else:
             g_owner, self._bcs, self._vsign = None, [], -1.0
         self._owners = (owner, g_owner)
+        if gb is not None and gb.region in self._owners:
+            raise MaterialError(f"grain boundaries: region {gb.region!r} holds a current "
+                                "collector; resistive boundaries need a region without one")
         # potentiostatic mode: phi_s held at current_cc (the cell voltage, ground = 0)
         oi = list(self.conductors).index(owner)
         Vo = self.fields[oi].u.function_space
@@ -228,6 +252,18 @@ class ChargeTransport(Physics):
             (domain.interface(k.electrode, k.electrolyte).name for k in self.kinetics
              if k.electrode == owner), None)
         self._compile_quantities()
+
+    @property
+    def _gb_key(self) -> str:
+        """The name the boundaries' ohmic drop is reported under: their facet group."""
+        return self.grain_boundaries.facets
+
+    def _fill_sigma_cells(self, T: float) -> None:
+        """The cell-wise conductivity of the broken region's groups (interior penalty)."""
+        arr = self._sigma_cells.x.array
+        dofs = self._sigma_cells.function_space.dofmap.list[:, 0]
+        for g in self._groups[self.grain_boundaries.region]:
+            arr[dofs[self.domain.cells(g, include_ghosts=True)]] = self._sigma_of(g, T)
 
     def _sigma_of(self, group: str, T: float) -> float:
         """Conductivity [S m^-1] of a cell group at T, electrodes capped (see the class)."""
@@ -305,6 +341,9 @@ class ChargeTransport(Physics):
             self._T.value = T
             for g in self._group_cond:
                 self._sigma[g].value = self._sigma_of(g, T)
+            if self.grain_boundaries is not None:
+                self._fill_sigma_cells(T)
+                self._g_gb.value = self.grain_boundaries.conductance_at(T)
             return True
         return False
 
@@ -347,6 +386,8 @@ class ChargeTransport(Physics):
             self._qf[f"joule[{r}]"] = form(sum(self._sigma[g] * ufl.inner(
                 ufl.grad(self.phi[r]), ufl.grad(self.phi[r])) * w * d.dx(g)
                 for g in self._groups[r]))
+        if self._gb_power is not None:  # in the grains above; here in their boundaries
+            self._qf[f"joule[{self._gb_key}]"] = form(self._gb_power)
 
     ZERO_CURRENT = 1e-9  # A m^-2 (1e-10 mA/cm^2): below it the cell carries no net current
 
@@ -373,7 +414,8 @@ class ChargeTransport(Physics):
                                                    op=MPI.MAX)
         # no net current (a rest: what crosses is round-off, ~1e-13 A/m^2): no ohmic drop
         net = abs(out["current_density"]) > self.ZERO_CURRENT
-        for r in self.conductors:
+        keys = list(self.conductors) + ([self._gb_key] if self._gb_power is not None else [])
+        for r in keys:
             out[f"ohmic_drop[{r}]"] = q[f"joule[{r}]"] / total if net else 0.0
         for name, (excess, xform, area) in self._safeguard.items():
             beyond = comm.allreduce(dolfinx.fem.assemble_scalar(excess), op=MPI.SUM)
@@ -434,6 +476,8 @@ class ChargeTransport(Physics):
             out += c.all_citations()
         for k in self.kinetics:
             out += k.law.citations()
+        if self.grain_boundaries is not None:
+            out += self.grain_boundaries.citations()
         return list(dict.fromkeys(out))
 
 

@@ -10,6 +10,12 @@ sections registered in the build context.
     current_cc = "anode_cc"        # facet region where the applied current enters
     ground_cc = "cathode_cc"       # facet region held at 0 V
     ground_electrode = "active"    # instead of ground_cc: an ideal grounded network
+    [charge.grain_boundaries]      # resistive boundaries: the potential jumps across them
+    region = "electrolyte"         # default: the ionic conductor
+    facets = "grain_boundary"      # facet group (polycrystal builders name it so)
+    material = "llzo_gb"           # boundary phase: g_gb = sigma_gb(T) / thickness
+    thickness = "2 nm"             # electrical thickness of the boundary
+    # conductance = "300 S/cm^2"   # or a constant specific conductance instead
     [[kinetics]]                   # one per electrode|electrolyte interface
     electrode = "anode"
     exchange_current_density = "25 mA/cm^2"
@@ -20,9 +26,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from femcell.config.base import Energy, MaterialName, Q, _Model, _pos
+
+
+class GrainBoundarySection(_Model):
+    """[charge.grain_boundaries]: facets the potential of a region jumps across."""
+
+    region: str | None = None
+    facets: str = "grain_boundary"
+    material: MaterialName | None = None
+    thickness: Q("length", _pos) | None = None
+    conductance: Q("area_conductance", _pos) | None = None
+    penalty: float = Field(default=10.0, gt=2)
+
+    @model_validator(mode="after")
+    def _one_law(self):
+        if self.conductance is not None and (self.material or self.thickness is not None):
+            raise ValueError("give material and thickness, or conductance, not both")
+        if self.conductance is None and (self.material is None or self.thickness is None):
+            missing = "material" if self.material is None else "thickness"
+            raise ValueError(f"{missing} missing (or give conductance instead)")
+        return self
 
 
 class ChargeSection(_Model):
@@ -33,6 +59,7 @@ class ChargeSection(_Model):
     current_cc: str = "anode_cc"
     ground_cc: str = "cathode_cc"
     ground_electrode: str | None = None
+    grain_boundaries: GrainBoundarySection | None = None
 
 
 class KineticsSection(_Model):
@@ -108,6 +135,43 @@ def build(cfg, ctx) -> list:
                               f"{', '.join(domain.facet_regions)}")
     ch = ChargeTransport(conds, kin, current_cc=c.current_cc, ground_cc=c.ground_cc,
                          temperature=ctx.temperature, degree=ctx.degree,
-                         group_conductors=groups, ground_electrode=c.ground_electrode)
+                         group_conductors=groups, ground_electrode=c.ground_electrode,
+                         grain_boundaries=grain_boundaries(cfg, domain, conds))
     ctx.info["charge"] = ch
     return [ch]
+
+
+def grain_boundaries(cfg, domain, conds: dict):
+    """ResistiveBoundaries of [charge.grain_boundaries] (None without it), checked against
+    the mesh: the region exists and the facet group has facets inside it."""
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.materials import get_material
+    from femcell.materials.core import MaterialError
+    from femcell.physics.grain_boundary import ResistiveBoundaries
+
+    gb = cfg.charge.grain_boundaries
+    if gb is None:
+        return None
+    key = "charge.grain_boundaries"
+    ions = [r for r, c in conds.items() if c.carrier == "ion"]
+    region = gb.region or (ions[0] if len(ions) == 1 else None)
+    if region not in conds:
+        raise ConfigError(f"{key}.region: {gb.region!r} is not a region of charge.conductors "
+                          f"({', '.join(conds)})")
+    if gb.facets not in domain.inner_groups(region):
+        inside = [g for g in domain.inner_groups(region) if g]
+        raise ConfigError(f"{key}.facets: facet group {gb.facets!r} has no facets inside "
+                          f"{region!r} (facet groups there: {', '.join(inside) or 'none'})")
+    conductor = None
+    if gb.material is not None:
+        try:
+            conductor = get_material(gb.material)
+        except MaterialError as exc:
+            raise ConfigError(f"{key}.material: {exc}") from None
+        if not isinstance(conductor, mcore.Conductor) or \
+                conductor.carrier != conds[region].carrier:
+            raise ConfigError(f"{key}.material: {gb.material!r} is not a conductor of the "
+                              f"same carrier as {region!r}")
+    return ResistiveBoundaries(region, gb.facets, conductor, gb.thickness, gb.conductance,
+                               gb.penalty)

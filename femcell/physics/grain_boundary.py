@@ -1,0 +1,139 @@
+"""Grain boundaries as resistive interfaces: a potential that jumps across named facets.
+
+A grain boundary a few nanometres thick is far thinner than any mesh of a polycrystal. When
+its conductivity sigma_gb is well below the grains', it acts on the current crossing it as
+an interface with a specific conductance per area
+
+    g_gb = sigma_gb / delta    [S m^-2]     (delta: the boundary's electrical thickness)
+
+and a capacitance per area c_gb = eps0 eps_gb / delta: the normal current density is
+i . n = g_gb [phi] with [phi] the potential jump. The potential is then discontinuous
+across the boundary facets and continuous elsewhere. femcell writes it in one broken
+(DG) space over the region: the symmetric interior penalty method (SIPG) keeps it
+continuous inside the grains (the facets of `Domain.inner_groups` other than the boundary
+group), and the boundary facets carry g_gb [phi][v]. One form for any number of grains.
+
+What it cannot do: current running ALONG a boundary (an easy path, sigma_gb > sigma_b).
+For that, resolve the boundary phase as a thin cell group with its own conductor
+(`group_conductors`).
+
+Requirements: the mesh ghosted over shared facets (every Domain is), so that boundary facets
+on a process border are integrated once on every rank count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from femcell._dolfinx import ufl
+from femcell.materials.core import Conductor, MaterialError
+from femcell.units import T_REF
+
+EPS0 = 8.8541878128e-12  # F m^-1, vacuum permittivity (CODATA 2018)
+
+
+@dataclass(frozen=True)
+class ResistiveBoundaries:
+    """The named facets of a cell region that its potential jumps across.
+
+    Give either `conductor` with `thickness` (g_gb = sigma_gb(T) / thickness, Arrhenius in
+    T through the conductor) or a constant `conductance`.
+
+    Attributes:
+        region: the cell region whose potential jumps (e.g. "electrolyte").
+        facets: the facet group of the boundaries (e.g. "grain_boundary").
+        conductor: the boundary phase's conductor (sigma_gb(T) [S m^-1]).
+        thickness: electrical thickness delta of the boundary [m].
+        conductance: specific conductance g_gb [S m^-2] (instead of conductor/thickness).
+        penalty: SIPG penalty (dimensionless, times degree^2 / h) inside the grains;
+            values <= 2 lose coercivity (iterative solvers then fail or return wrong
+            answers), 10 is safe.
+    """
+
+    region: str
+    facets: str = "grain_boundary"
+    conductor: Conductor | None = None
+    thickness: float | None = None
+    conductance: float | None = None
+    penalty: float = 10.0
+
+    def __post_init__(self):
+        by_phase = self.conductor is not None or self.thickness is not None
+        if by_phase == (self.conductance is not None):
+            raise MaterialError(f"grain boundaries of {self.region!r}: give conductor and "
+                                "thickness, or conductance (not both)")
+        if by_phase and (self.conductor is None or self.thickness is None):
+            missing = "thickness" if self.thickness is None else "conductor"
+            raise MaterialError(f"grain boundaries of {self.region!r}: {missing} missing")
+        for key in ("thickness", "conductance"):
+            v = getattr(self, key)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise MaterialError(f"grain boundaries of {self.region!r}: {key} must be a "
+                                    f"positive number, got {v!r}")
+        if not (math.isfinite(self.penalty) and self.penalty > 2):
+            raise MaterialError(f"grain boundaries of {self.region!r}: penalty must be > 2, "
+                                f"got {self.penalty!r}")
+
+    def conductance_at(self, T: float = T_REF) -> float:
+        """Specific conductance g_gb [S m^-2] at temperature T [K]."""
+        if self.conductance is not None:
+            return self.conductance
+        return self.conductor.conductivity(T) / self.thickness
+
+    def citations(self) -> list[str]:
+        return self.conductor.all_citations() if self.conductor is not None else []
+
+
+def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBoundaries | None,
+                 g_gb, degree: int):
+    """Interior-facet terms of div(sigma grad u) in a broken space over a region.
+
+    Args:
+        domain: the Domain.
+        region: cell region of u.
+        u, v: trial-side (Function or expression, any unit) and test function on the
+            region's submesh.
+        sigma: cell-wise conductivity on the parent mesh (DG0 Function or expression).
+        w: coordinate weight (`Domain.weight()`).
+        boundaries: the resistive facets (None: continuous everywhere).
+        g_gb: their conductance (UFL Constant or expression) [S m^-2].
+        degree: polynomial degree of the broken space.
+
+    Returns:
+        (residual terms, boundary dissipation integrand): the terms to add to the region's
+        residual sigma grad u . grad v dx, and g_gb [u]^2 on the boundary facets (to
+        integrate for the power dissipated in them; None without boundaries).
+    """
+    mesh = domain.mesh
+    n = ufl.FacetNormal(mesh)("+")
+    h = ufl.CellDiameter(mesh)
+    h_avg = 0.5 * (h("+") + h("-"))
+    wS = w("+") if not isinstance(w, int | float) else w
+    jump_u = u("+") - u("-")
+    jump_v = v("+") - v("-")
+    s_p, s_m = sigma("+"), sigma("-")
+    # the sigma-weighted average of Ern, Stephansen and Zunino: robust where sigma jumps
+    # inside the region (a resolved boundary phase next to a grain); it reduces to
+    # s_h avg(grad f) with s_h the harmonic mean
+    s_h = 2 * s_p * s_m / (s_p + s_m)
+    avg_flux = lambda f: s_h * ufl.avg(ufl.grad(f))  # noqa: E731
+    gamma = boundaries.penalty if boundaries is not None else 10.0
+    gamma = gamma * max(degree, 1) ** 2
+    terms = 0
+    skip = boundaries.facets if boundaries is not None else None
+    for group in domain.inner_groups(region):
+        if group == skip:
+            continue
+        dS = domain.dS_inner(region, group)
+        terms += (-ufl.inner(avg_flux(u), n) * jump_v - ufl.inner(avg_flux(v), n) * jump_u
+                  + gamma * s_h / h_avg * jump_u * jump_v) * wS * dS
+    if boundaries is None:
+        return terms, None
+    if boundaries.facets not in domain.inner_groups(region):
+        raise MaterialError(f"grain boundaries: facet group {boundaries.facets!r} has no "
+                            f"facets inside {region!r} (groups there: "
+                            f"{', '.join(g for g in domain.inner_groups(region) if g) or 'none'})")
+    dS = domain.dS_inner(region, boundaries.facets)
+    terms += g_gb * jump_u * jump_v * wS * dS
+    return terms, g_gb * jump_u * jump_u * wS * dS
