@@ -226,6 +226,14 @@ def headline_of(phys, particles, anode, rows, runner, integ) -> dict:
         q = cc_steps[-1].end_quantities
         h["asr"] = Value(q["cell_voltage"] / q["current_density"], "ohm m^2",
                          "area-specific resistance at the end of the last current step")
+        gb = phys.grain_boundaries
+        if gb is not None:  # the series split of the electrolyte's share
+            h[f"asr_grains[{gb.region}]"] = Value(
+                q[f"ohmic_drop[{gb.region}]"] / q["current_density"], "ohm m^2",
+                f"ohmic drop in the grains of {gb.region} / current density (same step)")
+            h[f"asr_boundaries[{gb.facets}]"] = Value(
+                q[f"ohmic_drop[{gb.facets}]"] / q["current_density"], "ohm m^2",
+                f"ohmic drop across {gb.facets} / current density (same step)")
         for name in phys.j_expr:
             h[f"peak_to_mean_current[{name}]"] = Value(
                 q[f"j_max[{name}]"] / abs(q[f"j_mean[{name}]"]), "",

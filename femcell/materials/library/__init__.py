@@ -6,7 +6,8 @@ import importlib
 
 from femcell.materials.core import MaterialError
 
-# library key -> module name in this package
+# library key -> module name in this package ("module:ATTR" for a second material of a
+# module; the module's MATERIAL otherwise)
 _REGISTRY = {
     "nmc811": "nmc",
     "graphite": "graphite",
@@ -14,6 +15,7 @@ _REGISTRY = {
     "li": "li",
     "na": "na",
     "llzo": "llzo",
+    "llzo_gb": "llzo:GRAIN_BOUNDARY",
     "li6ps5cl": "lpscl",
     "na_beta_alumina": "beta_alumina",
 }
@@ -33,8 +35,9 @@ def get_material(name: str, **overrides):
     if name not in _REGISTRY:
         raise MaterialError(f"unknown material {name!r}; known materials: "
                             f"{', '.join(list_materials())}")
-    mod = importlib.import_module(f"femcell.materials.library.{_REGISTRY[name]}")
-    mat = mod.MATERIAL
+    module, _, attr = _REGISTRY[name].partition(":")
+    mod = importlib.import_module(f"femcell.materials.library.{module}")
+    mat = getattr(mod, attr or "MATERIAL")
     if overrides:
         import dataclasses
 

@@ -1,0 +1,134 @@
+"""Grain boundaries as resistive interfaces (femcell.physics.grain_boundary): the ionic
+potential jumps across the "grain_boundary" facets with i . n = g_gb [phi].
+
+Closed forms, 1 and 2 ranks:
+- brick layer: box grains on a regular grid, current normal to one family of boundaries.
+  The boundaries parallel to the current carry none; each of the n_y - 1 normal rows adds
+  1 / g_gb per area, the grains L / sigma: exact for the broken P1 field (piecewise linear
+  with jumps), so to round-off, in 2D and 3D.
+- Arrhenius: g_gb = sigma_gb(T) / thickness from the library's boundary phase at 330 K.
+- Random Voronoi grains: the boundaries' ohmic drop lies below Thomson's upper bound (the
+  uniform current's dissipation, (1/g) int n_y^2 dS / A) and above a large fraction of it;
+  with a huge g_gb the cell is the one without boundaries (continuous P1), which checks the
+  interior-penalty terms inside the grains.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from femcell._dolfinx import ufl
+from femcell.domain import Domain
+from femcell.materials import Arrhenius, Conductor, get_material
+from femcell.physics.charge import ChargeTransport
+from femcell.physics.grain_boundary import ResistiveBoundaries
+from femcell.physics.kinetics import InterfaceKinetics, LinearKinetics
+from femcell.problem import Problem
+from femcell.units import F, R
+
+SIGMA = 0.046  # S/m, the grains
+I0 = 10.0  # A/m^2
+I = 10.0  # A/m^2, 1 mA/cm^2
+METAL = Conductor("metal", Arrhenius(1e7), "electron")
+TE, D = 30e-6, 10e-6  # electrolyte thickness and grain size (m)
+
+
+def _cell(dim, arrangement="cubic", h=2.5e-6, seed=0):
+    p = dict(dim=dim, width=20e-6, electrolyte_thickness=TE, anode_thickness=5e-6,
+             cathode_thickness=5e-6, h=h,
+             grains={"mean_size": D, "arrangement": arrangement, "seed": seed})
+    if dim == 3:
+        p["depth"] = 10e-6
+    return Domain.from_builder("symmetric_cell", **p)
+
+
+@pytest.fixture(scope="module")
+def cubic2d():
+    return _cell(2)
+
+
+def _solve(domain, gb, *, temperature=298.15, electrolyte=None):
+    law = LinearKinetics(Arrhenius(I0), 0.5, 0.5)
+    cond = {"anode": METAL, "electrolyte": electrolyte or Conductor("se", Arrhenius(SIGMA)),
+            "cathode": METAL}
+    ch = ChargeTransport(cond, [InterfaceKinetics(e, "electrolyte", law)
+                                for e in ("anode", "cathode")],
+                         current_density=I, temperature=temperature, grain_boundaries=gb)
+    pb = Problem(domain, [ch])
+    pb.initialise()
+    rep = pb.solve_step(1.0, 1.0, 1, None)
+    assert rep.converged
+    return ch.quantities()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_brick_layer_is_exact(cubic2d, dim):
+    domain = cubic2d if dim == 2 else _cell(3)
+    g = 300.0  # S/m^2: the boundaries dominate (2 rows x 1/g = 6.7e-3 ohm m^2)
+    q = _solve(domain, ResistiveBoundaries("electrolyte", conductance=g))
+    rows = round(TE / D) - 1
+    assert q["ohmic_drop[electrolyte]"] == pytest.approx(I * TE / SIGMA, rel=1e-7)
+    assert q["ohmic_drop[grain_boundary]"] == pytest.approx(I * rows / g, rel=1e-7)
+    rct = R * 298.15 / (F * I0)
+    metals = 2 * 5e-6 / (1e4 * SIGMA)  # capped at 1e4 x the electrolyte's (ChargeTransport)
+    assert q["cell_voltage"] == pytest.approx(
+        I * (2 * rct + TE / SIGMA + rows / g + metals), rel=1e-7)
+
+
+def test_boundary_conductance_follows_the_boundary_phase(cubic2d):
+    """g_gb = sigma_gb(T) / thickness with the library's LLZO boundary phase (0.45 eV) at
+    330 K, and the grains' own Arrhenius law."""
+    T = 330.0
+    llzo, phase = get_material("llzo"), get_material("llzo_gb")
+    delta = 2e-9
+    q = _solve(cubic2d, ResistiveBoundaries("electrolyte", conductor=phase, thickness=delta),
+               temperature=T, electrolyte=llzo)
+    assert q["ohmic_drop[grain_boundary]"] == pytest.approx(
+        I * 2 * delta / phase.conductivity(T), rel=1e-7)
+    assert q["ohmic_drop[electrolyte]"] == pytest.approx(I * TE / llzo.conductivity(T),
+                                                         rel=1e-7)
+    # the boundaries' activation energy is the phase's, not the grains'
+    assert phase.conductivity(T) / phase.conductivity(298.15) > 1.2 * (
+        llzo.conductivity(T) / llzo.conductivity(298.15))
+
+
+@pytest.fixture(scope="module")
+def voronoi():
+    return _cell(2, "random", h=1.25e-6, seed=4)
+
+
+def test_random_grains_between_the_bounds(voronoi):
+    """Thomson: the uniform current J = I e_y is admissible, so the boundaries cost at most
+    (I / g) int_gb n_y^2 dS / A; tortuous paths around resistive boundaries save some of it,
+    not most (> 0.7 of the bound)."""
+    g = 300.0
+    q = _solve(voronoi, ResistiveBoundaries("electrolyte", conductance=g))
+    n = ufl.FacetNormal(voronoi.mesh)("+")
+    proj = voronoi.integrate(n[1] ** 2 * voronoi.dS_inner("electrolyte", "grain_boundary"))
+    bound = I / g * proj / 20e-6
+    gb = q["ohmic_drop[grain_boundary]"]
+    assert 0.7 * bound < gb < bound
+    # the total obeys the same bound (grains, boundaries, metals, kinetics under J e_y)
+    rct = R * 298.15 / (F * I0)
+    total = I * (2 * rct + TE / SIGMA + 2 * 5e-6 / (1e4 * SIGMA)) + bound
+    assert q["cell_voltage"] < total
+
+
+def test_conductive_boundaries_are_no_boundaries(voronoi):
+    """g_gb -> infinity: the broken field with interior penalty equals the continuous P1
+    solution of the same mesh without boundaries."""
+    big = _solve(voronoi, ResistiveBoundaries("electrolyte", conductance=1e12))
+    cont = _solve(voronoi, None)
+    assert big["cell_voltage"] == pytest.approx(cont["cell_voltage"], rel=1e-6)
+    assert big["ohmic_drop[grain_boundary]"] < 1e-6 * cont["cell_voltage"]
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"conductance": 1.0, "thickness": 1e-9}, "not both"),
+    ({"conductor": get_material("llzo_gb")}, "thickness missing"),
+    ({"conductance": -1.0}, "conductance must be a positive number"),
+    ({"conductance": 1.0, "penalty": 1.0}, "penalty must be > 2"),
+])
+def test_bad_boundary_laws_are_named(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        ResistiveBoundaries("electrolyte", **kwargs)
