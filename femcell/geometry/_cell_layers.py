@@ -94,12 +94,17 @@ def parse_roughness(lay: Layout, roughness, seed: int) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- grains, composite
-def parse_grains(lay: Layout, grains, seed: int) -> tuple[int, int, list | None] | None:
-    """(number of grains, seed, grid counts) of the electrolyte grains; None without grains.
+def parse_grains(lay: Layout, grains, seed: int) -> tuple | None:
+    """(number of grains, seed, grid counts, boundary thickness) of the electrolyte grains;
+    None without grains.
 
     ``arrangement = "random"`` (default) draws Voronoi seeds uniformly (grid counts None);
     ``"cubic"`` puts them at the centres of a regular grid of ``max(1, round(L / d))``
-    cells along each side of the electrolyte: identical box grains (the brick layer).
+    cells along each side of the electrolyte: identical box grains (the brick layer). With
+    ``"cubic"``, ``boundary_thickness`` > 0 resolves the boundaries: the grains shrink by
+    half of it at every face they share with another grain, and the layers left between
+    them form the cell group "electrolyte.matrix" (give it a conductor in
+    ``[charge] group_conductors``).
 
     Args:
         lay: the cell.
@@ -108,21 +113,31 @@ def parse_grains(lay: Layout, grains, seed: int) -> tuple[int, int, list | None]
     """
     if grains is None:
         return None
-    spec = spec_of("grains", grains, ("mean_size",), {"seed": seed, "arrangement": "random"})
+    spec = spec_of("grains", grains, ("mean_size",),
+                   {"seed": seed, "arrangement": "random", "boundary_thickness": None})
     d_g = check_length(NAME, "grains.mean_size", spec["mean_size"])
     grain_seed = integer(NAME, "grains.seed", spec["seed"], 0)
     arrangement = spec["arrangement"]
     if arrangement not in ("random", "cubic"):
         raise fail(NAME, "grains.arrangement", arrangement, "must be 'random' or 'cubic'")
-    counts = None
+    counts, delta = None, spec["boundary_thickness"]
+    if delta is not None and arrangement != "cubic":
+        raise fail(NAME, "grains.boundary_thickness", delta, "needs arrangement = 'cubic'")
     if arrangement == "cubic":
         counts = [max(1, round(float(s) / d_g)) for s in [*lay.foot, lay.t_e]]
         n_grains = int(np.prod(counts))
+        if delta is not None:
+            delta = check_length(NAME, "grains.boundary_thickness", delta)
+            cell = min(float(s) / c for s, c in zip([*lay.foot, lay.t_e], counts, strict=True))
+            if delta >= 0.5 * cell:
+                raise fail(NAME, "grains.boundary_thickness", delta,
+                           f"must be below half the grain size ({0.5 * cell:g} m)")
+
     else:
         n_grains = max(1, round(float(np.prod(lay.foot)) * lay.t_e / d_g**lay.dim))
     if n_grains > MAX_GRAINS:
         raise fail(NAME, "grains.mean_size", d_g, f"gives {n_grains} grains (at most {MAX_GRAINS})")
-    return n_grains, grain_seed, counts
+    return n_grains, grain_seed, counts, delta
 
 
 def parse_composite(lay: Layout, composite, seed: int):
@@ -162,7 +177,8 @@ def parse_composite(lay: Layout, composite, seed: int):
 
 
 def grain_parts(
-    lay: Layout, rough: dict, n_grains: int, grain_seed: int, counts: list | None, scale: float
+    lay: Layout, rough: dict, n_grains: int, grain_seed: int, counts: list | None,
+    delta: float | None, scale: float
 ) -> tuple[np.ndarray, list[Part]]:
     """Voronoi seeds (model units) in the electrolyte and the grain parts that fill it.
 
@@ -178,6 +194,8 @@ def grain_parts(
         axes = [lo + (np.arange(c) + 0.5) / c * s
                 for lo, c, s in zip(lo_s, counts, size_s, strict=True)]
         seeds = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+        if delta is not None:
+            return seeds, _box_grains(seeds, lo_s, size_s, counts, delta / scale)
     else:
         seeds = seeds_in_box(lo_s, size_s, n_grains, grain_seed)
     if "anode" in rough and lay.t_i == 0:
@@ -192,6 +210,34 @@ def grain_parts(
         if cell is not None:
             parts.append(Part("grain", [cell], within=frozenset({"electrolyte"}), index=k))
     return seeds, parts
+
+
+def _box_grains(seeds, lo_s, size_s, counts, delta) -> list[Part]:
+    """Box grains around grid seeds, shrunk by delta / 2 (model units) at faces shared with
+    another grain; outer faces stay on the layer's."""
+    dim = len(counts)
+    cell = np.asarray(size_s) / np.asarray(counts)
+    pad = [0.0] * (3 - dim)
+    parts = []
+    for k, x in enumerate(seeds):
+        lo = np.asarray(x) - 0.5 * cell
+        hi = np.asarray(x) + 0.5 * cell
+        inner_lo = lo > np.asarray(lo_s) + 1e-9
+        inner_hi = hi < np.asarray(lo_s) + np.asarray(size_s) - 1e-9
+        lo = np.where(inner_lo, lo + 0.5 * delta, lo)
+        hi = np.where(inner_hi, hi - 0.5 * delta, hi)
+        tag = add_box(dim, np.append(lo, pad), np.append(hi - lo, pad))
+        parts.append(Part("grain", [tag], within=frozenset({"electrolyte"}), index=k))
+    for axis in range(dim):  # the layers between them: one slab per inner grid plane
+        for j in range(1, counts[axis]):
+            lo = np.array(lo_s, float)
+            size = np.array(size_s, float)
+            lo[axis] += j * cell[axis] - 0.5 * delta
+            size[axis] = delta
+            tag = add_box(dim, np.append(lo, pad), np.append(size, pad))
+            parts.append(Part("fill", [tag], name="electrolyte.matrix",
+                              within=frozenset({"electrolyte"})))
+    return parts
 
 
 # --------------------------------------------------------------------------- layer shapes

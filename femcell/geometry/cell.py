@@ -108,7 +108,9 @@ def symmetric_cell(
             "electrolyte.grain_<k>" fill the electrolyte layer (about volume / mean_size^dim
             of them; arrangement "random", the default, or "cubic": box grains on a regular
             grid of round(L / mean_size) per side); internal facets "grain_boundary";
-            orientations as in ``polycrystal``.
+            orientations as in ``polycrystal``. With "cubic", "boundary_thickness" resolves
+            the boundaries as layers of that thickness between the grains: the cell group
+            "electrolyte.matrix".
         seed: default seed (>= 0) of pores, roughness, grains and composite.
         cathode: "metal" or "composite".
         composite: for cathode="composite": {"volume_fraction", "radius_mean", "radius_std"=0,
@@ -217,7 +219,7 @@ def symmetric_cell(
 
     extra = {}
     if seeds is not None:
-        n_grains, grain_seed, _ = grain_spec
+        n_grains, grain_seed, _, _ = grain_spec
         euler = orientations(n_grains, grain_seed, dim)
         names = sorted(asm.grain_owner, key=lambda g: asm.grain_owner[g])
         extra.update(
