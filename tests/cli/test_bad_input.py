@@ -151,3 +151,18 @@ def test_mesh_builder_alone(capsys, builder):
 ])
 def test_bench_arguments(capsys, args, needles):
     _bad(capsys, ["bench", "cell", *args], "femcell bench cell", *needles)
+
+
+@pytest.mark.parametrize(("setting", "needles"), [
+    ('charge.grain_boundaries.facets="sides"',
+     ["charge.grain_boundaries.facets", "'sides'", "no facets inside 'electrolyte'"]),
+    ('charge.grain_boundaries.conductance="3 S/cm^2"', ["charge.grain_boundaries", "not both"]),
+    ('charge.grain_boundaries.material="li"',
+     ["charge.grain_boundaries.material", "'li'", "carrier"]),
+    ('geometry.params.grains.boundary_thickness="1 um"',
+     ["grains.boundary_thickness", "arrangement = 'cubic'"]),
+])
+def test_bad_grain_boundaries(shared_tmp, capsys, setting, needles):
+    """[charge.grain_boundaries] and resolved boundary layers: one line naming the key."""
+    _bad(capsys, _run(CELL, shared_tmp, setting), *needles)
+    assert not (shared_tmp / "run").exists()

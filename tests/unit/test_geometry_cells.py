@@ -497,3 +497,28 @@ def test_composite_particles_coarser_h_than_their_radius_still_mesh():
     assert n >= 1
     # each particle's volume is resolved: the active volume is n spheres of 1 um within 15 %
     assert d.volume("active") == pytest.approx(n * 4 / 3 * math.pi * 1e-18, rel=0.15)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_cubic_grains_are_a_brick_layer(dim):
+    """arrangement = "cubic": round(L / d) box grains per side of the electrolyte, the
+    boundaries planar (grain volumes exact); with boundary_thickness the grains shrink at
+    shared faces and the layers between them form "electrolyte.matrix"."""
+    d = 5 * UM
+    dom = cell(dim=dim, grains={"mean_size": d, "arrangement": "cubic"})
+    foot = [W] if dim == 2 else [W3, D3]
+    te = TE if dim == 2 else TE3
+    counts = [max(1, round(s / d)) for s in [*foot, te]]
+    grains = dom.metadata["grains"]
+    assert len(grains) == np.prod(counts)
+    box = np.prod([s / c for s, c in zip([*foot, te], counts, strict=True)])
+    for g in grains:
+        assert dom.volume(g) == pytest.approx(box, rel=1e-9)
+    delta = 0.4 * UM
+    dom = cell(dim=dim, grains={"mean_size": d, "arrangement": "cubic",
+                                "boundary_thickness": delta})
+    layer = np.prod(foot) * te
+    gaps = layer - np.prod([s - (c - 1) * delta for s, c in zip([*foot, te], counts,
+                                                                 strict=True)])
+    assert dom.volume("electrolyte.matrix") == pytest.approx(gaps, rel=1e-9)
+    assert "grain_boundary" not in dom.facet_regions  # no two grains touch
