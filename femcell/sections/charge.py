@@ -82,9 +82,6 @@ KEYS = {"charge": (ChargeSection, ...),
 def conductors(cfg, domain, key: str = "conductors") -> dict:
     """{region or cell group: Conductor} of charge.<key>, checked against the mesh."""
     from femcell.config.base import ConfigError
-    from femcell.materials import core as mcore
-    from femcell.materials import get_material
-    from femcell.materials.core import MaterialError
 
     regions = set(domain.cell_regions)
     out = {}
@@ -92,14 +89,24 @@ def conductors(cfg, domain, key: str = "conductors") -> dict:
         if region not in regions:
             raise ConfigError(f"charge.{key}.{region}: unknown cell region {region!r}; known: "
                               f"{', '.join(sorted(regions))}")
-        try:
-            mat = get_material(name)
-        except MaterialError as exc:
-            raise ConfigError(f"charge.{key}.{region}: {exc}") from None
-        if not isinstance(mat, mcore.Conductor):
-            raise ConfigError(f"charge.{key}.{region}: material {name!r} is not a conductor")
-        out[region] = mat
+        out[region] = _conductor(f"charge.{key}.{region}", name)
     return out
+
+
+def _conductor(key: str, name: str):
+    """The library Conductor `name`, or a ConfigError naming `key`."""
+    from femcell.config.base import ConfigError
+    from femcell.materials import core as mcore
+    from femcell.materials import get_material
+    from femcell.materials.core import MaterialError
+
+    try:
+        mat = get_material(name)
+    except MaterialError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    if not isinstance(mat, mcore.Conductor):
+        raise ConfigError(f"{key}: material {name!r} is not a conductor")
+    return mat
 
 
 def build(cfg, ctx) -> list:
@@ -145,9 +152,6 @@ def grain_boundaries(cfg, domain, conds: dict):
     """ResistiveBoundaries of [charge.grain_boundaries] (None without it), checked against
     the mesh: the region exists and the facet group has facets inside it."""
     from femcell.config.base import ConfigError
-    from femcell.materials import core as mcore
-    from femcell.materials import get_material
-    from femcell.materials.core import MaterialError
     from femcell.physics.grain_boundary import ResistiveBoundaries
 
     gb = cfg.charge.grain_boundaries
@@ -165,13 +169,9 @@ def grain_boundaries(cfg, domain, conds: dict):
                           f"{region!r} (facet groups there: {', '.join(inside) or 'none'})")
     conductor = None
     if gb.material is not None:
-        try:
-            conductor = get_material(gb.material)
-        except MaterialError as exc:
-            raise ConfigError(f"{key}.material: {exc}") from None
-        if not isinstance(conductor, mcore.Conductor) or \
-                conductor.carrier != conds[region].carrier:
-            raise ConfigError(f"{key}.material: {gb.material!r} is not a conductor of the "
-                              f"same carrier as {region!r}")
+        conductor = _conductor(f"{key}.material", gb.material)
+        if conductor.carrier != conds[region].carrier:
+            raise ConfigError(f"{key}.material: {gb.material!r} carries {conductor.carrier}s, "
+                              f"{region!r} {conds[region].carrier}s (the same carrier needed)")
     return ResistiveBoundaries(region, gb.facets, conductor, gb.thickness, gb.conductance,
                                gb.penalty)
