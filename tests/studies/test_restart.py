@@ -165,6 +165,21 @@ def test_a_signal_inside_a_staggered_step_checkpoints_the_step_before(shared_tmp
                    [{k: r[k] for k in keys} for r in res.quantities], rtol=1e-8)
 
 
+@pytest.mark.parametrize("step", [30])  # in the ramp
+def test_protocol_restart_with_resistive_grain_boundaries(shared_tmp, stop_at, step):
+    """The broken (DG) electrolyte potential of [charge.grain_boundaries] checkpoints and
+    restarts like any field."""
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "li_llzo_li_symmetric.toml", [
+        "geometry.params.h=10 um", "geometry.params.width=40 um",
+        "geometry.params.grains.mean_size=25 um", "output.plots=false"])
+    ref = run_study(cfg, shared_tmp / "gb_ref", progress=False)
+    res = _interrupted_then_restarted(cfg, shared_tmp / "gb_cut", stop_at, step)
+    assert ref.quantities[-1]["ohmic_drop[grain_boundary]"] > 0
+    _columns_close(ref.quantities, res.quantities)
+
+
 @pytest.mark.parametrize("step", [4, 6])  # inside the current step / at its end
 def test_protocol_restart_of_a_full_cell_with_a_voiding_anode(shared_tmp, stop_at, step):
     from femcell.studies import run_study
