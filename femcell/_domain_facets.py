@@ -12,7 +12,7 @@ from femcell._dolfinx import MPI, dolfinx
 
 def find_interfaces(
     mesh, cell_marker: np.ndarray, tag_to_region: dict[int, str], facet_groups: dict
-) -> tuple[list[tuple[str, str, int, np.ndarray]], dict[str, tuple[int, np.ndarray]]]:
+) -> tuple[list, dict, dict]:
     """Facets between different top-level regions, and facet groups with interior facets.
 
     Args:
@@ -26,7 +26,9 @@ def find_interfaces(
         regions plus < minus alphabetically and ids from 1; groups: name -> (subdomain id,
         entities) for the facet groups with interior facets (ids after the interfaces);
         inner: (region, group name or "") -> (subdomain id, entities), the interior facets
-        with both cells in the region, partitioned by named group ("": in none).
+        with both cells in the region, partitioned by named group ("": in none; a facet in
+        several groups goes to the first by name, and (region, "shared:<group>") with id -1
+        marks every group that shares facets inside the region with another).
         Entities are (n, 4) arrays (cell, local facet) x 2 of owned facets, "+" first.
     """
     tdim = mesh.topology.dim
@@ -80,8 +82,17 @@ def find_interfaces(
     for i, name in reversed(list(enumerate(names))):
         f = np.asarray(facet_groups[name])
         owner[f[f < n_owned]] = i
+    count = np.zeros(n_owned, dtype=np.int32)  # named groups holding each facet
+    for name in names:
+        f = np.unique(np.asarray(facet_groups[name]))
+        count[f[f < n_owned]] += 1
     for a in range(len(regions)):
         within = interior[(r0 == a) & (r1 == a)]
+        shared = within[count[within] > 1]
+        shared_names = sorted({names[i] for i in range(len(names))
+                               if np.isin(shared, facet_groups[names[i]]).any()})
+        for name in sorted(set().union(*comm.allgather(shared_names))):
+            inner_of[(regions[a], "shared:" + name)] = (-1, np.zeros((0, 4), np.int32))
         for i, name in [(-1, "")] + list(enumerate(names)):
             sel = within[owner[within] == i]
             if comm.allreduce(int(sel.size), op=MPI.SUM) == 0:

@@ -350,7 +350,8 @@ class Domain:
         for name, sid in self._interior_facet_groups.items():
             data.append((sid, self._interior_entities[name].ravel()))
         for sid, ents in self._inner.values():
-            data.append((sid, ents.ravel()))
+            if sid >= 0:
+                data.append((sid, ents.ravel()))
         self._dS = ufl.Measure("dS", domain=mesh, subdomain_data=data or None)
 
     def dx(self, region: str | None = None):
@@ -382,7 +383,12 @@ class Domain:
     def inner_groups(self, region: str) -> list[str]:
         """Named facet groups with facets inside a cell region (both cells in it), plus ""
         for the region's interior facets in no group; the same list on every rank."""
-        return [g for r, g in self._inner if r == region]
+        return [g for r, g in self._inner if r == region and not g.startswith("shared:")]
+
+    def shares_facets(self, region: str, group: str) -> bool:
+        """True when some facet of `group` inside `region` also belongs to another named
+        facet group (then `dS_inner(region, group)` holds only part of the group)."""
+        return (region, "shared:" + group) in self._inner
 
     def dS_inner(self, region: str, group: str = ""):
         """Interior-facet measure over the facets inside a cell region (both cells in it)

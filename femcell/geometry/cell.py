@@ -160,6 +160,9 @@ def symmetric_cell(
     pore_meta = parse_pores(lay, pores, seed)
     rough = parse_roughness(lay, roughness, seed)
     grain_spec = parse_grains(lay, grains, seed)
+    if grain_spec is not None and grain_spec[3] is not None and rough:
+        raise fail(NAME, "grains.boundary_thickness", grain_spec[3],
+                   "cannot be combined with rough electrolyte faces (roughness)")
     particles = parse_composite(lay, composite, seed)
     boxes = refine_boxes(NAME, refine, [0.0] * dim, [*foot, top], dim, h)
     count_cells(lay, h, h_int, pore_meta, void_meta, particles, boxes)

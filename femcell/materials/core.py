@@ -374,6 +374,8 @@ class Conductor:
         molar_volume: [m^3 mol^-1] (metals: for the stress-modified kinetics and the
             interface velocity Omega j / F); 0 when not relevant.
         citations: sources of the values.
+        permittivity: relative dielectric permittivity eps_r (impedance: the displacement
+            current eps0 eps_r dE/dt); None when not known.
     """
 
     name: str
@@ -381,12 +383,17 @@ class Conductor:
     carrier: str = "ion"
     molar_volume: float = 0.0
     citations: tuple[str, ...] = ()
+    permittivity: float | None = None
 
     def __post_init__(self):
         if self.carrier not in ("ion", "electron"):
             raise MaterialError(f"material {self.name}: carrier must be 'ion' or 'electron'")
         if self.molar_volume < 0:
             raise MaterialError(f"material {self.name}: molar_volume must be >= 0")
+        if self.permittivity is not None and not (math.isfinite(self.permittivity)
+                                                  and self.permittivity >= 1):
+            raise MaterialError(f"material {self.name}: permittivity (relative) must be >= 1, "
+                                f"got {self.permittivity!r}")
 
     def all_citations(self) -> list[str]:
         cites = list(self.citations) + ([self.conductivity.citation]

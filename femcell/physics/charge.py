@@ -184,6 +184,7 @@ class ChargeTransport(Physics):
                 w, gb, self._g_gb, self.degree)
             F[gb.region] += extra
         self.j_expr, self.eta_expr, self._dS = {}, {}, {}
+        self._sides: dict[str, tuple[str, str, str]] = {}  # interface -> electrode, sides
         self._x_expr, self._law_name, self._jdeg = {}, {}, {}
         self._coupling: dict = {}
         wS = w("+") if not isinstance(w, int | float) else w
@@ -207,6 +208,7 @@ class ChargeTransport(Physics):
                 eta = eta - shift
             j = k.law.current(eta, self._T, 1.0 if factor is None else factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
+            self._sides[itf.name] = (k.electrode, se, sl)
             x = k.law.exponent(eta, self._T)
             if x is not None:  # the safeguard monitor (see the module docstring)
                 self._x_expr[itf.name] = x
@@ -346,6 +348,100 @@ class ChargeTransport(Physics):
                 self._g_gb.value = self.grain_boundaries.conductance_at(T)
             return True
         return False
+
+    # ------------------------------------------------------------------ small signal
+    def capacitance_forms(self, trial: dict, test: dict, permittivity: dict[str, float],
+                          double_layer: dict[str, float]) -> dict:
+        """The capacitive (rate) operator M of the scaled residual: M du/dt is the
+        displacement current eps grad(d phi/dt) in every region with a permittivity, the
+        charging of the grain boundaries c_gb [d phi/dt] and of the double layer
+        C_dl d(phi_s - phi_l)/dt at every electrode|electrolyte interface.
+
+        Args:
+            trial, test: {region: trial / test function} on the fields' spaces.
+            permittivity: {cell region or group: eps [F m^-1]} (a group overrides its
+                region); regions without one carry no displacement current.
+            double_layer: {interface name "a|b": C_dl [F m^-2]}.
+
+        Returns:
+            {(row region, column region): bilinear form}, scaled like the residuals (the
+            unknowns are phi / V_T).
+        """
+        d, w = self.domain, self._w
+        wS = w("+") if not isinstance(w, int | float) else w
+        out: dict = {}
+
+        def add(key, term):
+            out[key] = out[key] + term if key in out else term
+
+        def eps_of(group):
+            region = group.split(".")[0]
+            return permittivity.get(group, permittivity.get(region))
+
+        gb = self.grain_boundaries
+        for r in self.conductors:
+            groups = [g for g in self._groups[r] if eps_of(g) is not None]
+            if not groups:
+                continue
+            if len(groups) != len(self._groups[r]):
+                raise MaterialError(f"permittivity: region {r!r} has it for some of its cell "
+                                    "groups only")
+            u, v = trial[r], test[r]
+            add((r, r), sum(eps_of(g) * ufl.inner(ufl.grad(u), ufl.grad(v)) * w * d.dx(g)
+                            for g in groups))
+            if gb is not None and gb.region == r:  # the broken field: penalty + boundaries
+                eps_cells = dolfinx.fem.Function(self._sigma_cells.function_space)
+                dofs = eps_cells.function_space.dofmap.list[:, 0]
+                for g in groups:
+                    eps_cells.x.array[dofs[d.cells(g, include_ghosts=True)]] = eps_of(g)
+                c_gb = gb.capacitance(eps_of(r))
+                extra, _ = broken_terms(d, r, u, v, eps_cells, w, gb, c_gb, self.degree)
+                add((r, r), extra)
+        for name, c_dl in double_layer.items():
+            electrode, se, sl = self._sides[name]
+            dS = self._dS[name]
+            el = self.electrolyte
+            add((el, el), c_dl * trial[el](sl) * test[el](sl) * wS * dS)
+            if electrode in trial:
+                add((electrode, electrode), c_dl * trial[electrode](se) * test[electrode](se)
+                    * wS * dS)
+                add((electrode, el), -c_dl * trial[el](sl) * test[electrode](se) * wS * dS)
+                add((el, electrode), -c_dl * trial[electrode](se) * test[el](sl) * wS * dS)
+        return {k: self._scale[k[0]] * self.vt * f for k, f in out.items()}
+
+    def current_source(self, test: dict):
+        """d(residual)/d(applied current density), negated: the right-hand side of the
+        small-signal problem for a unit current density [A m^-2] into `current_cc`."""
+        owner = self._owners[0]
+        return owner, self._scale[owner] * test[owner] * self._w * self.domain.ds(
+            self.current_cc)
+
+    def cell_voltage_forms(self, phi: dict):
+        """(current collector mean, ground mean) of potentials {region: function}, as forms
+        (the cell voltage is their difference times `voltage_sign`)."""
+        d, w = self.domain, self._w
+        a, g = self._owners
+        em = self.entity_maps
+        top = dolfinx.fem.form(phi[a] / self._cc_area * w * d.ds(self.current_cc),
+                               entity_maps=em)
+        bottom = None if g is None else dolfinx.fem.form(
+            phi[g] / d.area(self.ground_cc) * w * d.ds(self.ground_cc), entity_maps=em)
+        return top, bottom
+
+    @property
+    def voltage_sign(self) -> float:
+        return self._vsign
+
+    def interface_mean_forms(self, phi: dict) -> dict:
+        """{interface: form of the area mean of phi_s - phi_l} for potentials {region: f}."""
+        w = self._w
+        wS = w("+") if not isinstance(w, int | float) else w
+        out = {}
+        for name, (electrode, se, sl) in self._sides.items():
+            ps = phi[electrode](se) if electrode in phi else 0.0
+            out[name] = dolfinx.fem.form((ps - phi[self.electrolyte](sl)) / self._areas[name]
+                                         * wS * self._dS[name], entity_maps=self.entity_maps)
+        return out
 
     # ------------------------------------------------------------------ quantities
     def _compile_quantities(self):

@@ -107,6 +107,10 @@ class MetalFilament(Physics):
         if not hasattr(ch, "phi"):
             raise MaterialError("filament: the charge transport must come before it in the "
                                 "physics list")
+        if getattr(ch, "grain_boundaries", None) is not None:
+            raise MaterialError("filament: not with resistive grain boundaries "
+                                "([charge.grain_boundaries]); the filament's blocking of the "
+                                "electrolyte is written for a continuous potential")
         if self.electrode not in ch.electrodes:
             raise MaterialError(f"filament: electrode {self.electrode!r} is not an electrode of "
                                 f"the charge transport ({', '.join(ch.electrodes)})")

@@ -49,6 +49,7 @@ class ResistiveBoundaries:
         penalty: SIPG penalty (dimensionless, times degree^2 / h) inside the grains;
             values <= 2 lose coercivity (iterative solvers then fail or return wrong
             answers), 10 is safe.
+        specific_capacitance: c_gb [F m^-2] for impedance (default: eps_gb / thickness).
     """
 
     region: str
@@ -57,6 +58,7 @@ class ResistiveBoundaries:
     thickness: float | None = None
     conductance: float | None = None
     penalty: float = 10.0
+    specific_capacitance: float | None = None
 
     def __post_init__(self):
         by_phase = self.conductor is not None or self.thickness is not None
@@ -66,7 +68,7 @@ class ResistiveBoundaries:
         if by_phase and (self.conductor is None or self.thickness is None):
             missing = "thickness" if self.thickness is None else "conductor"
             raise MaterialError(f"grain boundaries of {self.region!r}: {missing} missing")
-        for key in ("thickness", "conductance"):
+        for key in ("thickness", "conductance", "specific_capacitance"):
             v = getattr(self, key)
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise MaterialError(f"grain boundaries of {self.region!r}: {key} must be a "
@@ -80,6 +82,20 @@ class ResistiveBoundaries:
         if self.conductance is not None:
             return self.conductance
         return self.conductor.conductivity(T) / self.thickness
+
+    def capacitance(self, eps_region: float | None = None) -> float:
+        """Specific capacitance c_gb [F m^-2]: the given one, else eps_gb / thickness with
+        eps_gb the boundary phase's permittivity (or the region's, eps_region [F m^-1])."""
+        if self.specific_capacitance is not None:
+            return self.specific_capacitance
+        eps = None
+        if self.conductor is not None and self.conductor.permittivity is not None:
+            eps = EPS0 * self.conductor.permittivity
+        eps = eps if eps is not None else eps_region
+        if eps is None or self.thickness is None:
+            raise MaterialError(f"grain boundaries of {self.region!r}: no capacitance (give "
+                                "capacitance, or a thickness and a permittivity)")
+        return eps / self.thickness
 
     def citations(self) -> list[str]:
         return self.conductor.all_citations() if self.conductor is not None else []
@@ -134,6 +150,10 @@ def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBound
         raise MaterialError(f"grain boundaries: facet group {boundaries.facets!r} has no "
                             f"facets inside {region!r} (groups there: "
                             f"{', '.join(g for g in domain.inner_groups(region) if g) or 'none'})")
+    if domain.shares_facets(region, boundaries.facets):
+        raise MaterialError(f"grain boundaries: facets of {boundaries.facets!r} inside "
+                            f"{region!r} also belong to another facet group; give the "
+                            "boundaries a group of their own")
     dS = domain.dS_inner(region, boundaries.facets)
     terms += g_gb * jump_u * jump_v * wS * dS
     return terms, g_gb * jump_u * jump_u * wS * dS

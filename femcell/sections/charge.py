@@ -161,8 +161,9 @@ def grain_boundaries(cfg, domain, conds: dict):
     ions = [r for r, c in conds.items() if c.carrier == "ion"]
     region = gb.region or (ions[0] if len(ions) == 1 else None)
     if region not in conds:
-        raise ConfigError(f"{key}.region: {gb.region!r} is not a region of charge.conductors "
-                          f"({', '.join(conds)})")
+        what = (f"{gb.region!r} is not a region of charge.conductors" if gb.region else
+                "no single ionic conductor in charge.conductors: name the region")
+        raise ConfigError(f"{key}.region: {what} ({', '.join(conds)})")
     if gb.facets not in domain.inner_groups(region):
         inside = [g for g in domain.inner_groups(region) if g]
         raise ConfigError(f"{key}.facets: facet group {gb.facets!r} has no facets inside "

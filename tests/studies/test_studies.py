@@ -124,15 +124,13 @@ def test_cell_study_runs_and_writes_its_folder(shared_tmp):
     from femcell.units import F, R
 
     rct = R * 298.15 / (F * 250.0)
-    asr = 2 * rct + 100e-6 / 0.046
-    assert steps[0]["end_cell_voltage_V"] / steps[0]["end_current_density_A_m2"] == (
-        pytest.approx(asr, rel=0.01))
-    # the resistive grain boundaries: the ohmic split adds up to the pulse's V / I, and the
-    # boundaries cost about what ~3 rows of 1 / g_gb (25 um grains, 100 um) would
+    # the resistive grain boundaries: the ohmic split adds up to the pulse's V / I; the six
+    # Voronoi grains cost 1.8 rows of 1 / g_gb, the brick layer's count L / d - 1 = 3 is an
+    # upper end (the current bends around them)
     grains, gbs = res.value("asr_grains[electrolyte]"), res.value("asr_boundaries[grain_boundary]")
     assert grains == pytest.approx(100e-6 / 0.046, rel=0.02)
-    g = 5.97e-4 / 2e-9
-    assert 1.5 / g < gbs < 4.0 / g
+    g = 5.97e-4 / 1e-8
+    assert 1.0 / g < gbs < 3.0 / g
     assert steps[0]["end_cell_voltage_V"] / steps[0]["end_current_density_A_m2"] == (
         pytest.approx(2 * rct + grains + gbs, rel=2e-3))
     if MPI.COMM_WORLD.rank == 0:

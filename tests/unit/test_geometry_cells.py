@@ -465,6 +465,14 @@ BAD = [
         "volume_fraction",
     ),
     ({"grains": {"mean_size": 0.0}}, "grains.mean_size"),
+    ({"grains": {"mean_size": 5 * UM, "arrangement": "hexagonal"}}, "grains.arrangement"),
+    ({"grains": {"mean_size": 5 * UM, "boundary_thickness": 0.1 * UM}},
+     "grains.boundary_thickness"),
+    ({"grains": {"mean_size": 5 * UM, "arrangement": "cubic", "boundary_thickness": 3 * UM}},
+     "grains.boundary_thickness"),
+    ({"grains": {"mean_size": 5 * UM, "arrangement": "cubic", "boundary_thickness": 0.1 * UM},
+      "roughness": {"interface": "anode", "rms": 0.2 * UM, "correlation_length": 2 * UM}},
+     "grains.boundary_thickness"),
 ]
 
 

@@ -9,10 +9,10 @@ Closed forms, 1 and 2 ranks:
 - Arrhenius: g_gb = sigma_gb(T) / thickness from the library's boundary phase at 330 K.
 - Resolved boundary layers (cubic grains with a boundary_thickness, a cell group of their
   own) agree with the interface where both apply.
-- Random Voronoi grains: the boundaries' ohmic drop lies below Thomson's upper bound (the
-  uniform current's dissipation, (1/g) int n_y^2 dS / A) and above a large fraction of it;
-  with a huge g_gb the cell is the one without boundaries (continuous P1), which checks the
-  interior-penalty terms inside the grains.
+- Random Voronoi grains: the cell voltage lies below Thomson's upper bound (the uniform
+  current's dissipation); with a huge g_gb the cell is the one without boundaries
+  (continuous P1), also where a void bends the current (the interior-penalty terms).
+- A temperature step refills the conductivities.
 """
 
 from __future__ import annotations
@@ -99,21 +99,61 @@ def voronoi():
     return _cell(2, "random", h=1.25e-6, seed=4)
 
 
-def test_random_grains_between_the_bounds(voronoi):
-    """Thomson: the uniform current J = I e_y is admissible, so the boundaries cost at most
-    (I / g) int_gb n_y^2 dS / A; tortuous paths around resistive boundaries save some of it,
-    not most (> 0.7 of the bound)."""
+def test_random_grains_below_the_uniform_current_bound(voronoi):
+    """Thomson: the uniform current J = I e_y is admissible, so the cell voltage is at most
+    its dissipation / I: the kinetics, grains and metals as in a flat cell plus
+    (I / g) int_gb n_y^2 dS / A for the boundaries. The current bends around the resistive
+    boundaries and saves some of it: the boundaries' share is 0.835 of its uniform-current
+    value (an observation, the same at h and h / 2; asserted in (0.7, 1))."""
     g = 300.0
     q = _solve(voronoi, ResistiveBoundaries("electrolyte", conductance=g))
     n = ufl.FacetNormal(voronoi.mesh)("+")
     proj = voronoi.integrate(n[1] ** 2 * voronoi.dS_inner("electrolyte", "grain_boundary"))
-    bound = I / g * proj / 20e-6
-    gb = q["ohmic_drop[grain_boundary]"]
-    assert 0.7 * bound < gb < bound
-    # the total obeys the same bound (grains, boundaries, metals, kinetics under J e_y)
+    uniform = I / g * proj / 20e-6
     rct = R * 298.15 / (F * I0)
-    total = I * (2 * rct + TE / SIGMA + 2 * 5e-6 / (1e4 * SIGMA)) + bound
+    total = I * (2 * rct + TE / SIGMA + 2 * 5e-6 / (1e4 * SIGMA)) + uniform
     assert q["cell_voltage"] < total
+    assert 0.7 * uniform < q["ohmic_drop[grain_boundary]"] < uniform
+
+
+def test_interior_penalty_is_consistent_on_a_bent_current():
+    """A void at the anode bends the current through Voronoi grains: the broken field with
+    g_gb -> infinity and the continuous P1 field converge to the same cell voltage (their
+    gap 1.2e-4 at h = 1.25 um, 4e-5 at h / 2). Without the consistency terms of the
+    interior penalty the broken field stays 1.3 % off at every h."""
+    gaps = []
+    for h in (1.25e-6, 0.625e-6):
+        dom = Domain.from_builder(
+            "symmetric_cell", dim=2, width=20e-6, electrolyte_thickness=TE,
+            anode_thickness=5e-6, cathode_thickness=5e-6, h=h, h_interface=h,
+            voids={"interface": "anode", "center": [10e-6], "footprint": 6e-6,
+                   "height": 2e-6}, grains={"mean_size": D, "seed": 4})
+        dg = _solve(dom, ResistiveBoundaries("electrolyte", conductance=1e12))
+        cg = _solve(dom, None)
+        gaps.append(abs(dg["cell_voltage"] / cg["cell_voltage"] - 1))
+    assert gaps[0] < 3e-4 and gaps[1] < 0.6 * gaps[0]
+
+
+def test_a_temperature_step_updates_the_boundaries(cubic2d):
+    """T(t) steps from 298.15 to 330 K: the grains' and the boundaries' Arrhenius laws
+    both follow at the next step (the cell-wise conductivity and g_gb are refilled)."""
+    llzo, phase = get_material("llzo"), get_material("llzo_gb")
+    delta = 1e-8
+    law = LinearKinetics(Arrhenius(I0), 0.5, 0.5)
+    ch = ChargeTransport({"anode": METAL, "electrolyte": llzo, "cathode": METAL},
+                         [InterfaceKinetics(e, "electrolyte", law) for e in ("anode", "cathode")],
+                         current_density=I, temperature=lambda t: 298.15 if t < 1.5 else 330.0,
+                         grain_boundaries=ResistiveBoundaries("electrolyte", conductor=phase,
+                                                              thickness=delta))
+    pb = Problem(cubic2d, [ch])
+    pb.initialise()
+    for t, T in ((1.0, 298.15), (2.0, 330.0)):
+        assert pb.solve_step(t, 1.0, 1, None).converged
+        q = ch.quantities()
+        assert q["ohmic_drop[grain_boundary]"] == pytest.approx(
+            I * 2 * delta / phase.conductivity(T), rel=1e-7)
+        assert q["ohmic_drop[electrolyte]"] == pytest.approx(I * TE / llzo.conductivity(T),
+                                                             rel=1e-7)
 
 
 def test_conductive_boundaries_are_no_boundaries(voronoi):

@@ -1,0 +1,270 @@
+"""Small-signal impedance of a cell about its present state.
+
+A small sinusoidal current density dI e^(i omega t) on top of the state u0 of a Problem
+moves the fields by du e^(i omega t), with
+
+    (K + i omega M) du = b dI,
+
+K = dF/du the Jacobian of the steady residual at u0 (conduction, linearised kinetics:
+the charge-transfer resistance at the present overpotential, the grain-boundary
+conductance), M the capacitive operator (`ChargeTransport.capacitance_forms`: displacement
+current eps grad(dphi/dt), grain-boundary charging c_gb [dphi/dt], double layers
+C_dl d(phi_s - phi_l)/dt) and b the current source. The cell impedance is
+Z = dV / dI [ohm m^2] (per area of the current collector).
+
+femcell's PETSc is real, so the complex system is solved as the real 2x2 block system
+
+    [ K   -omega M ] [x_r]   [b]
+    [ omega M   K  ] [x_i] = [0].
+
+One matrix (same sparsity for every frequency) is re-filled per frequency. With
+`reuse=True` the LU factorisation of one frequency preconditions GMRES at the next ones
+and is only recomputed when GMRES needs more than `max_reuse_its` iterations (or fails):
+neighbouring frequencies of a log sweep are close, so most frequencies cost one assembly
+and a few triangular solves.
+
+What is linearised: the charge physics (every field of the Problem must be one of its
+potentials); fields of other physics (particle diffusion: the Warburg response) are not yet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.materials.core import MaterialError
+from femcell.solvers.snes import SolverError
+
+EPS0 = 8.8541878128e-12  # F m^-1
+
+
+@dataclass
+class Spectrum:
+    """An impedance spectrum.
+
+    Attributes:
+        frequency: f [Hz].
+        z: cell impedance per area [ohm m^2] (complex; Z = Z' + i Z'', capacitive Z'' < 0).
+        interfaces: {interface "a|b": its area-mean d(phi_s - phi_l) / dI [ohm m^2], signed
+            so that it is the interface's share of Z (its real part > 0).
+        factorizations: LU factorisations the sweep needed.
+        krylov_its: Krylov iterations per frequency (1 for a fresh factorisation).
+    """
+
+    frequency: np.ndarray
+    z: np.ndarray
+    interfaces: dict[str, np.ndarray] = field(default_factory=dict)
+    factorizations: int = 0
+    krylov_its: list[int] = field(default_factory=list)
+
+
+class SmallSignal:
+    """The linearised charge problem of a Problem about its present state.
+
+    Args:
+        problem: a Problem whose fields are all potentials of `charge`, solved to the state
+            to linearise about (e.g. open circuit after `initialise`, or a DC steady state).
+        charge: its ChargeTransport.
+        permittivity: {cell region or group: relative permittivity eps_r}; default: the
+            conductors' own (`Conductor.permittivity`); regions without carry no
+            displacement current.
+        double_layer: {interface "a|b": C_dl [F m^-2]}; interfaces not given have none.
+        reuse: reuse one factorisation across neighbouring frequencies (GMRES); False: a
+            fresh LU per frequency.
+        max_reuse_its: GMRES iterations above which the factorisation is renewed.
+    """
+
+    def __init__(self, problem, charge, *, permittivity: dict | None = None,
+                 double_layer: dict | None = None, reuse: bool = True,
+                 max_reuse_its: int = 20):
+        others = [f.name for f in problem.fields if f not in charge.fields]
+        if others:
+            raise MaterialError(f"impedance: only the charge potentials are linearised; the "
+                                f"problem also has {', '.join(others)}")
+        self.charge, self.problem = charge, problem
+        self.reuse, self.max_reuse_its = reuse, max_reuse_its
+        self.comm = problem.domain.comm
+        regions = list(charge.conductors)
+        spaces = [f.u.function_space for f in charge.fields]
+        eps = {}
+        for g, cond in {**charge.conductors, **charge._group_cond}.items():
+            if cond.permittivity is not None:
+                eps[g] = EPS0 * cond.permittivity
+        for g, e_r in (permittivity or {}).items():
+            if not (math.isfinite(e_r) and e_r >= 1):
+                raise MaterialError(f"impedance: permittivity of {g!r} must be >= 1, "
+                                    f"got {e_r!r}")
+            eps[g] = EPS0 * e_r
+        cdl = dict(double_layer or {})
+        unknown = sorted(set(cdl) - set(charge._sides))
+        if unknown:
+            raise MaterialError(f"impedance: double layer on unknown interface {unknown[0]!r}"
+                                f"; interfaces: {', '.join(charge._sides)}")
+        self.permittivity, self.double_layer = eps, cdl
+        du = {r: ufl.TrialFunction(V) for r, V in zip(regions, spaces, strict=True)}
+        v = {r: ufl.TestFunction(V) for r, V in zip(regions, spaces, strict=True)}
+        # the imaginary parts on clones of the spaces (same dofmap, another identity):
+        # DOLFINx puts a Dirichlet row's unit diagonal into every block whose row and column
+        # space are the same object, which would put it into the -omega M blocks too
+        ispaces = [V.clone() for V in spaces]
+        idu = {r: ufl.TrialFunction(W) for r, W in zip(regions, ispaces, strict=True)}
+        iv = {r: ufl.TestFunction(W) for r, W in zip(regions, ispaces, strict=True)}
+        res = [problem.residual_of(f.name) for f in charge.fields]
+        K = dolfinx.fem.forms.derivative_block(res, [f.u for f in charge.fields],
+                                               [du[r] for r in regions])
+        M = charge.capacitance_forms(du, v, eps, cdl)
+        mesh = problem.domain.mesh
+        self._omega = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        n = len(regions)
+        blocks = [[None] * (2 * n) for _ in range(2 * n)]
+        for i, ri in enumerate(regions):
+            for j, rj in enumerate(regions):
+                k = K[i][j]
+                k_im = None if k is None else ufl.replace(k, {v[ri]: iv[ri], du[rj]: idu[rj]})
+                if k_im is not None and not k_im.empty():  # (replace drops zero terms)
+                    blocks[i][j] = k
+                    blocks[n + i][n + j] = k_im
+                m = M.get((ri, rj))
+                if m is not None:
+                    blocks[i][n + j] = -self._omega * ufl.replace(m, {du[rj]: idu[rj]})
+                    blocks[n + i][j] = self._omega * ufl.replace(m, {v[ri]: iv[ri]})
+        em = problem.entity_maps or None
+        self._a = dolfinx.fem.form(blocks, entity_maps=em)
+        self._bcs = []  # the grounded electrode (homogeneous), on both parts
+        for bc in charge.dirichlet_bcs():
+            i = next(i for i, V in enumerate(spaces)
+                     if V._cpp_object.contains(bc.function_space))
+            dofs = bc.dof_indices()[0]
+            zero = PETSc.ScalarType(0.0)
+            self._bcs += [dolfinx.fem.dirichletbc(zero, dofs, spaces[i]),
+                          dolfinx.fem.dirichletbc(zero, dofs, ispaces[i])]
+        self._A = dolfinx.fem.petsc.create_matrix(self._a)
+        # the source: a unit current density into the current collector (real block)
+        owner, src = charge.current_source(v)
+        self._re = [dolfinx.fem.Function(V) for V in spaces]
+        self._im = [dolfinx.fem.Function(W) for W in ispaces]
+        oi = regions.index(owner)
+        vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(src, entity_maps=em))
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        self._re[oi].x.array[:] = vec.array
+        self._re[oi].x.scatter_forward()
+        for bc in self._bcs:
+            for f in self._re:
+                if f.function_space._cpp_object.contains(bc.function_space):
+                    bc.set(f.x.array, alpha=0.0)
+        self._b = dolfinx.fem.petsc.create_vector(spaces + ispaces, kind="mpi")
+        dolfinx.fem.petsc.assign(self._re + self._im, self._b)
+        self._x = self._b.duplicate()
+        for f in self._re:
+            f.x.array[:] = 0.0
+        # what is measured: the cell voltage and the interfaces' mean overpotentials
+        vt = charge.vt
+        phi_r = {r: vt * f for r, f in zip(regions, self._re, strict=True)}
+        phi_i = {r: vt * f for r, f in zip(regions, self._im, strict=True)}
+        self._v_forms = (charge.cell_voltage_forms(phi_r), charge.cell_voltage_forms(phi_i))
+        self._itf_forms = (charge.interface_mean_forms(phi_r),
+                           charge.interface_mean_forms(phi_i))
+        # the current crosses the interface of the current collector's electrode into the
+        # electrolyte and the others out of it: eta responds with the opposite sign there
+        self._itf_sign = {name: 1.0 if charge._sides[name][0] == owner else -1.0
+                          for name in self._itf_forms[0]}
+        self._ksp = PETSc.KSP().create(self.comm)
+        self._ksp.setOperators(self._A)
+        pc = self._ksp.getPC()
+        pc.setType("lu")
+        pc.setFactorSolverType("mumps")
+        if reuse:
+            self._ksp.setType("gmres")
+            self._ksp.setTolerances(rtol=1e-12, atol=0.0, max_it=max_reuse_its)
+            self._ksp.setGMRESRestart(max_reuse_its + 1)
+        else:
+            self._ksp.setType("preonly")
+        self._factored = False
+
+    def close(self) -> None:
+        """Free the PETSc objects (collective)."""
+        for obj in (self._ksp, self._A, self._b, self._x):
+            obj.destroy()
+
+    def _assemble(self, omega: float) -> None:
+        self._omega.value = omega
+        self._A.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self._A, self._a, bcs=self._bcs)
+        self._A.assemble()
+
+    def _solve_one(self) -> tuple[int, bool]:
+        """Solve at the assembled frequency: (Krylov iterations, refactorised?)."""
+        ksp = self._ksp
+        if not self.reuse or not self._factored:
+            ksp.getPC().setReusePreconditioner(False)
+            ksp.solve(self._b, self._x)
+            self._factored = True
+            if self.reuse:
+                ksp.getPC().setReusePreconditioner(True)
+            return max(ksp.getIterationNumber(), 1), True
+        ksp.solve(self._b, self._x)
+        if ksp.getConvergedReason() > 0:
+            return ksp.getIterationNumber(), False
+        ksp.getPC().setReusePreconditioner(False)  # too far from the factorised frequency
+        ksp.solve(self._b, self._x)
+        ksp.getPC().setReusePreconditioner(True)
+        return max(ksp.getIterationNumber(), 1), True
+
+    def _value(self, pair) -> complex:
+        out = []
+        for forms in pair:
+            top, bottom = forms
+            t = self.comm.allreduce(dolfinx.fem.assemble_scalar(top), op=MPI.SUM)
+            b = 0.0 if bottom is None else self.comm.allreduce(
+                dolfinx.fem.assemble_scalar(bottom), op=MPI.SUM)
+            out.append(self.charge.voltage_sign * (t - b))
+        return complex(out[0], out[1])
+
+    def sweep(self, frequencies, progress=None) -> Spectrum:
+        """Z(f) at the given frequencies [Hz] (best in order, e.g. log-spaced).
+
+        Args:
+            frequencies: f [Hz], > 0.
+            progress: optional callable(k) after each frequency (rank 0 prints).
+
+        Raises:
+            SolverError: a frequency whose linear solve fails (reason named).
+        """
+        f = np.asarray(frequencies, dtype=float)
+        if f.size == 0 or not np.all(np.isfinite(f)) or np.any(f <= 0):
+            raise MaterialError("impedance: frequencies must be positive numbers")
+        z = np.zeros(f.size, dtype=complex)
+        itf = {name: np.zeros(f.size, dtype=complex) for name in self._itf_forms[0]}
+        its, facts = [], 0
+        for k, fk in enumerate(f):
+            self._assemble(2 * math.pi * fk)
+            n, refactored = self._solve_one()
+            reason = self._ksp.getConvergedReason()
+            if reason <= 0 or not np.all(np.isfinite(self._x.array)):
+                raise SolverError(f"impedance: the linear solve at f = {fk:.6g} Hz failed "
+                                  f"(KSP reason {reason})")
+            facts += int(refactored)
+            its.append(int(n))
+            dolfinx.fem.petsc.assign(self._x, self._re + self._im)
+            for g in self._re + self._im:
+                g.x.scatter_forward()
+            z[k] = self._value(self._v_forms)
+            for name in itf:
+                vals = [self.comm.allreduce(dolfinx.fem.assemble_scalar(forms[name]),
+                                            op=MPI.SUM) for forms in self._itf_forms]
+                itf[name][k] = self._itf_sign[name] * complex(*vals)
+            if progress is not None:
+                progress(k)
+        return Spectrum(f, z, itf, facts, its)
+
+    def fields_at(self) -> dict:
+        """{name: (Function, scale)} of the real and imaginary potentials of the last
+        frequency solved, per unit current density (V per A m^-2), for output."""
+        out = {}
+        for r, fr, fi in zip(self.charge.conductors, self._re, self._im, strict=True):
+            out[f"phi_{r}_re"] = (fr, self.charge.vt)
+            out[f"phi_{r}_im"] = (fi, self.charge.vt)
+        return out
