@@ -44,6 +44,8 @@ DIMENSIONS: dict[str, str] = {
     "potential": "V",
     "conductivity": "S/m",
     "area_conductance": "S/m^2",
+    "area_capacitance": "F/m^2",
+    "frequency": "Hz",
     "pressure": "Pa",
     "fracture_toughness": "Pa*m^0.5",
     "energy_release_rate": "J/m^2",

@@ -89,8 +89,8 @@ class SmallSignal:
         self.comm = problem.domain.comm
         regions = list(charge.conductors)
         spaces = [f.u.function_space for f in charge.fields]
-        eps = {}
-        for g, cond in {**charge.conductors, **charge._group_cond}.items():
+        eps = {}  # regions, and the cell groups with a conductor of their own
+        for g, cond in {**charge.conductors, **charge.group_conductors}.items():
             if cond.permittivity is not None:
                 eps[g] = EPS0 * cond.permittivity
         for g, e_r in (permittivity or {}).items():

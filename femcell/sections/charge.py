@@ -16,6 +16,7 @@ sections registered in the build context.
     material = "llzo_gb"           # boundary phase: g_gb = sigma_gb(T) / thickness
     thickness = "2 nm"             # electrical thickness of the boundary
     # conductance = "300 S/cm^2"   # or a constant specific conductance instead
+    # capacitance = "1 uF/cm^2"    # for impedance (default: eps0 eps_r(material) / thickness)
     [[kinetics]]                   # one per electrode|electrolyte interface
     electrode = "anode"
     exchange_current_density = "25 mA/cm^2"
@@ -39,6 +40,7 @@ class GrainBoundarySection(_Model):
     material: MaterialName | None = None
     thickness: Q("length", _pos) | None = None
     conductance: Q("area_conductance", _pos) | None = None
+    capacitance: Q("area_capacitance", _pos) | None = None
     penalty: float = Field(default=10.0, gt=2)
 
     @model_validator(mode="after")
@@ -175,4 +177,4 @@ def grain_boundaries(cfg, domain, conds: dict):
             raise ConfigError(f"{key}.material: {gb.material!r} carries {conductor.carrier}s, "
                               f"{region!r} {conds[region].carrier}s (the same carrier needed)")
     return ResistiveBoundaries(region, gb.facets, conductor, gb.thickness, gb.conductance,
-                               gb.penalty)
+                               gb.penalty, gb.capacitance)

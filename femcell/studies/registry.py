@@ -52,6 +52,10 @@ KINDS: dict[str, Kind] = {
                         "plating in steps of increasing current into a metal-filled flaw "
                         "([filament], [fracture], [plating]): the plating CCD next to the "
                         "Griffith estimate"),
+    "impedance": Kind("femcell.studies.impedance_schema:ImpedanceStudy",
+                      "femcell.studies.impedance:run",
+                      "small-signal impedance Z(f) of a [charge] cell about its open-circuit "
+                      "or DC state ([impedance]): arcs, Kramers-Kronig test, circuit fit"),
 }
 
 

@@ -13,19 +13,26 @@ from femcell.units import EV
 ECKHARDT2023 = ("J. K. Eckhardt et al., ACS Appl. Mater. Interfaces (2023): sigma_bulk = "
                 "0.46 mS/cm, sigma_gb = 5.97 uS/cm (specific), eps_r = 150 at 25 degC")
 RANGE = "activation energy: middle of the reported range 0.30-0.45 eV (doped LLZO)"
+ECKHARDT2023_AMI = ("J. K. Eckhardt, T. Fuchs, S. Burkhardt, P. J. Klar, J. Janek, C. Heiliger, "
+                    "Adv. Mater. Interfaces 10, 2202354 (2023), doi:10.1002/admi.202202354: "
+                    "eps_r = 150 for bulk and grain boundaries of Li6.25Al0.25La3Zr2O12, a "
+                    "model input there (from Krauskopf et al. 2019, Rettenwander et al. 2015, "
+                    "Loho et al. 2017), not a new measurement")
 
 MATERIAL = Conductor(
     name="llzo",
     conductivity=Arrhenius(0.046, 0.37 * EV, citation=ECKHARDT2023),
     carrier="ion",
-    citations=(ECKHARDT2023, RANGE),
+    citations=(ECKHARDT2023, RANGE, ECKHARDT2023_AMI),
+    permittivity=150.0,
 )
 
 GRAIN_BOUNDARY = Conductor(
     name="llzo_gb",
     conductivity=Arrhenius(5.97e-4, 0.45 * EV, citation=ECKHARDT2023),
     carrier="ion",
-    citations=(ECKHARDT2023, RANGE),
+    citations=(ECKHARDT2023, RANGE, ECKHARDT2023_AMI),
+    permittivity=150.0,
 )
 
 # ------------------------------------------------------------------------------ mechanics

@@ -1,0 +1,342 @@
+"""The "impedance" kind: the small-signal impedance Z(f) of a [charge] cell.
+
+The cell is brought to its state (open circuit, or the DC steady state at
+`impedance.bias_current_density`), linearised about it (femcell.physics.impedance) and
+swept over log-spaced frequencies. Every arc of -Z'' is located (apex frequency, height)
+and assigned to the process whose characteristic frequency, computed from the inputs, is
+nearest: the grains of each region (sigma / (2 pi eps)), the grain boundaries
+(g_gb / (2 pi c_gb)) and each electrode's charge transfer (1 / (2 pi R_ct C_dl), R_ct
+from the spectrum of that interface). The spectrum goes through a linear Kramers-Kronig test
+and optionally an equivalent-circuit fit (pyimpspec); the real and imaginary potentials at
+each apex frequency are written for ParaView.
+
+Outputs: impedance.csv (f, Z', Z'', |Z|, phase, each interface's share, Krylov iterations),
+nyquist.png, bode.png, fields (the "time" of the field series is the frequency in Hz), a
+summary.json with the arcs, the characteristic frequencies, the test and the fit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from femcell.problem import Problem
+from femcell.solvers import SolverError
+from femcell.studies.lifecycle import as_config_error
+from femcell.studies.results import Value
+
+EPS0 = 8.8541878128e-12
+
+
+def frequencies(fs) -> np.ndarray:
+    """Log-spaced frequencies [Hz] of impedance.frequencies (both ends included)."""
+    n = max(2, int(round(math.log10(fs.max / fs.min) * fs.per_decade)) + 1)
+    return np.logspace(math.log10(fs.min), math.log10(fs.max), n)
+
+
+def _capacitances(cfg, charge):
+    """(double layer by interface, permittivity by region/group) from [impedance], named
+    errors for unknown keys."""
+    from femcell.config import ConfigError
+
+    imp = cfg.impedance
+    by_electrode = {e: name for name, (e, _, _) in charge._sides.items()}
+    cdl = {}
+    for e, c in imp.double_layer_capacitance.items():
+        if e not in by_electrode:
+            raise ConfigError(f"impedance.double_layer_capacitance.{e}: not an electrode with "
+                              f"a [[kinetics]] entry ({', '.join(by_electrode) or 'none'})")
+        cdl[by_electrode[e]] = c
+    groups = set(charge.conductors) | set(charge._group_cond)
+    for g in imp.permittivity:
+        if g not in groups:
+            raise ConfigError(f"impedance.permittivity.{g}: not a region or cell group of "
+                              f"charge.conductors ({', '.join(sorted(groups))})")
+    return cdl, dict(imp.permittivity)
+
+
+def run(cfg, run):
+    """Run an impedance study (see the module docstring) in the lifecycle `run`."""
+    from femcell.physics.impedance import SmallSignal
+
+    imp = cfg.impedance
+    domain = run.build_domain()
+    physics, ctx = run.build_physics(domain, cfg.temperature)
+    charge = ctx.info["charge"]
+    with run.timed("setup_s"):
+        problem = as_config_error(lambda: Problem(domain, physics, linear_solver=cfg.solver.linear,
+                                                  petsc_options=run.petsc_options()))
+    cdl, eps_over = _capacitances(cfg, charge)
+    eps_known = {g for g, c in {**charge.conductors, **charge._group_cond}.items()
+                 if c.permittivity is not None} | set(eps_over)
+    if charge.electrolyte not in eps_known:
+        run.warn(f"{charge.electrolyte}: no permittivity (its material has none; give "
+                 f"impedance.permittivity.{charge.electrolyte}): no bulk arc")
+    for name in charge._sides:
+        if name not in cdl:
+            run.warn(f"{name}: no double-layer capacitance (impedance.double_layer_capacitance"
+                     f".{charge._sides[name][0]}): its charge transfer shows no arc")
+    freq = frequencies(imp.frequencies)
+    run.open_folder()
+    with run.guard(problem):
+        run.write_mesh(domain)
+        problem.initialise()
+        if imp.bias_current_density != 0.0:  # the DC steady state (the charge is quasi-static)
+            charge.set_current(imp.bias_current_density)
+            with run.timed("time_loop_s"):
+                rep = problem.solve_step(1.0, 1.0, 1, None)
+            if not rep.converged:
+                raise SolverError(f"the DC state at {imp.bias_current_density:g} A m^-2 did not "
+                                  f"converge ({rep.reason})")
+        state = problem.quantities()
+        ss = as_config_error(lambda: SmallSignal(problem, charge, permittivity=eps_over,
+                                                 double_layer=cdl, reuse=imp.reuse))
+        try:
+            bar = run.progress_bar(total=len(freq), unit="f")
+            with run.timed("sweep_s"):
+                sp = ss.sweep(freq, progress=(lambda k: bar.update(1)) if bar else None)
+            if bar is not None:
+                bar.close()
+            rows = table_rows(sp)
+            with run.timed("io_s"):
+                table = run.quantity_table(name="impedance.csv")
+                for r in rows:
+                    table.append(r)
+                table.close()
+            char = characteristic_frequencies(charge, ss, sp)
+            arcs = assign(find_arcs(sp.frequency, sp.z), char)
+            with run.timed("analysis_s"):  # rank 0's numbers for everyone
+                kk, fit = run.on_root(lambda: (
+                    kramers_kronig(sp.frequency, sp.z),
+                    fit_circuit(sp.frequency, sp.z, imp.circuit) if imp.circuit else None),
+                    share=True)
+            if kk.get("max_residual_percent", 0.0) > 1.0:
+                run.warn(f"the Kramers-Kronig test (pyimpspec) leaves residuals of "
+                         f"{kk['max_residual_percent']:.3g} %: too few frequencies per decade?")
+            for w in (kk.get("error"), (fit or {}).get("error")):
+                if w:
+                    run.warn(w)
+            writer = run.field_writer([_ACFields(ss)], domain)
+            if writer is not None:
+                with run.timed("io_s"):
+                    for a in arcs:  # the potentials at each apex frequency (t = f [Hz])
+                        ss.sweep([a["frequency_Hz"]])
+                        writer.write(a["frequency_Hz"])
+                    writer.close()
+        finally:
+            ss.close()
+        headline = headline_of(sp, arcs, kk, fit)
+        if run.write and cfg.output.plots:
+            run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
+        summary = run.summary(
+            "completed", "", headline,
+            steps={"frequencies": int(freq.size), "factorizations": sp.factorizations,
+                   "krylov_its": int(sum(sp.krylov_its))},
+            ended_by="completed",
+            impedance={"state": {"bias_current_density_A_m2": imp.bias_current_density,
+                                 "cell_voltage_V": state.get("cell_voltage")},
+                       "double_layer_capacitance_F_m2": cdl,
+                       "permittivity_F_m": {g: e for g, e in ss.permittivity.items()},
+                       "characteristic_frequencies_Hz": char, "arcs": arcs,
+                       "kramers_kronig": kk, "circuit_fit": fit},
+            physics={p.name: p.describe() for p in physics},
+            domain=run.domain_summary(domain, problem),
+            citations=[c for p in physics for c in p.citations()])
+        run.finish(summary)
+        return run.result(rows, headline, summary)
+
+
+class _ACFields:
+    """The small-signal potentials as output fields (V per A m^-2)."""
+
+    def __init__(self, ss):
+        self.ss = ss
+
+    def output_fields(self):
+        return self.ss.fields_at()
+
+
+def table_rows(sp) -> list[dict]:
+    """One row per frequency: Z', Z'' [ohm m^2], |Z|, phase [deg], each interface's share."""
+    rows = []
+    for k, f in enumerate(sp.frequency):
+        z = sp.z[k]
+        row = {"frequency": float(f), "z_re": z.real, "z_im": z.imag, "z_abs": abs(z),
+               "phase_deg": math.degrees(math.atan2(z.imag, z.real))}
+        for name, zi in sp.interfaces.items():
+            row[f"z_re[{name}]"] = zi[k].real
+            row[f"z_im[{name}]"] = zi[k].imag
+        row["krylov_its"] = sp.krylov_its[k]
+        rows.append(row)
+    return rows
+
+
+def characteristic_frequencies(charge, ss, sp) -> dict:
+    """{process: f [Hz]} from the inputs: sigma / (2 pi eps) of every region and cell group
+    with a permittivity, g_gb / (2 pi c_gb) of the boundaries, 1 / (2 pi R_ct C_dl) of each
+    interface with a double layer (R_ct: its share of Z at the lowest frequency)."""
+    T = float(charge._T.value)
+    out = {}
+    for g, eps in ss.permittivity.items():
+        region = g.split(".")[0]
+        if region not in charge.conductors:
+            continue
+        cond = charge._group_cond.get(g, charge.conductors.get(g))
+        if cond is None:
+            continue
+        out[f"grains[{g}]" if region == charge.electrolyte else f"bulk[{g}]"] = \
+            cond.conductivity(T) / (2 * math.pi * eps)
+    gb = charge.grain_boundaries
+    if gb is not None:
+        eps_r = ss.permittivity.get(gb.region)
+        try:
+            c = gb.capacitance(eps_r)
+            out[f"boundaries[{gb.facets}]"] = gb.conductance_at(T) / (2 * math.pi * c)
+        except ValueError:
+            pass
+    for name, c_dl in ss.double_layer.items():
+        r_ct = sp.interfaces[name][0].real
+        if r_ct > 0:
+            out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * r_ct * c_dl)
+    return out
+
+
+def find_arcs(f, z) -> list[dict]:
+    """Local maxima of -Z'' over log f (parabolic refinement in log f): frequency [Hz],
+    height -Z''max and Z' there [ohm m^2]."""
+    from scipy.signal import find_peaks
+
+    y = -np.asarray(z).imag
+    peaks, _ = find_peaks(np.concatenate([[-np.inf], y, [-np.inf]]))
+    out = []
+    lf = np.log10(f)
+    for p in peaks - 1:
+        if p <= 0 or p >= len(f) - 1:  # an arc cut off by the frequency range
+            continue
+        a, b, c = y[p - 1], y[p], y[p + 1]
+        den = a - 2 * b + c
+        shift = 0.5 * (a - c) / den if den != 0 else 0.0
+        h = lf[p + 1] - lf[p]
+        out.append({"frequency_Hz": float(10 ** (lf[p] + shift * h)),
+                    "height_ohm_m2": float(b - 0.25 * (a - c) * shift),
+                    "z_re_ohm_m2": float(z[p].real)})
+    return out
+
+
+def assign(arcs: list[dict], char: dict) -> list[dict]:
+    """Each arc with the process of the nearest characteristic frequency (in decades)."""
+    for a in arcs:
+        if char:
+            name, fc = min(char.items(),
+                           key=lambda kv: abs(math.log10(kv[1] / a["frequency_Hz"])))
+            a["process"] = name
+            a["decades_from_characteristic"] = abs(math.log10(fc / a["frequency_Hz"]))
+        else:
+            a["process"] = "unassigned"
+    return arcs
+
+
+def kramers_kronig(f, z) -> dict:
+    """Linear Kramers-Kronig test of pyimpspec (Boukamp's real test, automatic number of RC
+    elements): the largest residual of the real and imaginary parts in % of |Z|."""
+    try:
+        import pyimpspec
+    except ImportError:
+        return {"error": "pyimpspec is not installed: no Kramers-Kronig test"}
+    try:
+        data = pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
+                                 label="femcell")
+        res = pyimpspec.perform_kramers_kronig_test(data, test="real", num_procs=1)
+        _, re, im = res.get_residuals_data()
+        return {"method": "pyimpspec linear Kramers-Kronig test (real; Boukamp 1995)",
+                "num_RC": int(res.num_RC), "pseudo_chisqr": float(res.pseudo_chisqr),
+                "max_residual_percent": float(max(np.abs(re).max(), np.abs(im).max()))}
+    except Exception as exc:  # a failed test is a warning, not a failed run
+        return {"error": f"the Kramers-Kronig test failed ({type(exc).__name__}: {exc})"}
+
+
+def fit_circuit(f, z, cdc: str) -> dict:
+    """Fit the equivalent circuit `cdc` (pyimpspec circuit description code) to Z [ohm m^2]:
+    the fitted parameters by element."""
+    try:
+        import pyimpspec
+    except ImportError:
+        return {"error": "pyimpspec is not installed: no circuit fit"}
+    try:
+        data = pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
+                                 label="femcell")
+        fit = pyimpspec.fit_circuit(pyimpspec.parse_cdc(cdc), data, num_procs=1)
+        params, count = {}, {}
+        for elem in fit.circuit.get_elements():  # R_1, C_1, R_2, ... in circuit order
+            sym = elem.get_symbol()
+            count[sym] = count.get(sym, 0) + 1
+            for k, v in elem.get_values().items():
+                params[f"{sym}_{count[sym]}" + ("" if k == sym else f".{k}")] = float(v)
+        return {"circuit": cdc, "fitted": fit.circuit.to_string(6), "parameters": params,
+                "pseudo_chisqr": float(fit.pseudo_chisqr)}
+    except Exception as exc:
+        return {"error": f"the circuit fit of {cdc!r} failed ({type(exc).__name__}: {exc})"}
+
+
+def headline_of(sp, arcs, kk, fit) -> dict:
+    """Low- and high-frequency resistance, the arcs and the Kramers-Kronig residual."""
+    h = {"z_re_low_frequency": Value(float(sp.z[0].real), "ohm m^2",
+                                     f"Z' at {sp.frequency[0]:.3g} Hz (the DC resistance when "
+                                     "every arc has closed)"),
+         "z_re_high_frequency": Value(float(sp.z[-1].real), "ohm m^2",
+                                      f"Z' at {sp.frequency[-1]:.3g} Hz"),
+         "arcs": Value(len(arcs), "", "local maxima of -Z'' inside the frequency range")}
+    for a in arcs:
+        key = a["process"]
+        h[f"apex_frequency[{key}]"] = Value(a["frequency_Hz"], "Hz",
+                                            f"apex of the arc nearest to {key}")
+        h[f"arc_height[{key}]"] = Value(a["height_ohm_m2"], "ohm m^2", "-Z'' at the apex")
+    if "max_residual_percent" in kk:
+        h["kk_max_residual"] = Value(kk["max_residual_percent"], "%",
+                                     "largest Kramers-Kronig residual (pyimpspec)")
+    if fit and "pseudo_chisqr" in fit:
+        h["circuit_fit_pseudo_chisqr"] = Value(fit["pseudo_chisqr"], "",
+                                               f"fit of {fit['circuit']}")
+    return h
+
+
+def plots(folder, name, sp, arcs) -> dict:
+    """Nyquist (ohm cm^2, equal axes, apexes marked) and Bode (|Z| and phase) plots."""
+    from femcell.plotting import _mpl
+
+    plt = _mpl()
+    z = sp.z * 1e4  # ohm m^2 -> ohm cm^2
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    ax.plot(z.real, -z.imag, "-o", ms=2.5, lw=1.2)
+    for i, a in enumerate(arcs):
+        k = int(np.argmin(np.abs(np.log10(sp.frequency / a["frequency_Hz"]))))
+        ax.plot(z[k].real, -z[k].imag, "s", color="C3", ms=6)
+        ax.annotate(f"{a['process']}\n{a['frequency_Hz']:.3g} Hz", (z[k].real, -z[k].imag),
+                    textcoords="offset points", xytext=(4, 8 + 22 * (i % 2)), fontsize=7)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("Z' [ohm cm^2]")
+    ax.set_ylabel("-Z'' [ohm cm^2]")
+    ax.set_title(f"{name}: Nyquist")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    nyq = folder / "nyquist.png"
+    fig.savefig(nyq)
+    plt.close(fig)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 5.6), dpi=120, sharex=True)
+    a1.loglog(sp.frequency, np.abs(z), lw=1.5)
+    a1.set_ylabel("|Z| [ohm cm^2]")
+    a2.semilogx(sp.frequency, np.degrees(np.angle(sp.z)), lw=1.5)
+    a2.set_ylabel("phase [deg]")
+    a2.set_xlabel("f [Hz]")
+    for a in arcs:
+        for ax_ in (a1, a2):
+            ax_.axvline(a["frequency_Hz"], color="C3", lw=0.8, ls=":")
+    a1.set_title(f"{name}: Bode")
+    for ax_ in (a1, a2):
+        ax_.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    bode = folder / "bode.png"
+    fig.savefig(bode)
+    plt.close(fig)
+    return {"plot_nyquist": nyq, "plot_bode": bode}

@@ -1,0 +1,118 @@
+"""problems/eis_llzo_polycrystal.toml on a coarser mesh (1 and 2 ranks): three arcs, each at
+the characteristic frequency of its process (grains, boundaries, charge transfer); the
+circuit fit returns the grains' L / sigma and eps / L and the electrodes' 2 R_ct and C_dl / 2
+from the inputs; the Kramers-Kronig test passes; the files are written; bad [impedance]
+input is named."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS, several_ranks
+
+from femcell import cli
+from femcell._dolfinx import MPI
+from femcell.config import load_config
+from femcell.studies import run_study
+from femcell.units import F, R
+
+EIS = PROBLEMS / "eis_llzo_polycrystal.toml"
+SMALL = ["geometry.params.h=1.5 um", "impedance.frequencies.per_decade=6"]
+EPS0 = 8.8541878128e-12
+SIGMA, EPS = 0.046, 150 * EPS0
+RCT = R * 298.15 / (F * 250.0)  # i0 = 25 mA/cm^2, alpha_a + alpha_c = 1
+CDL = 1.0  # 100 uF/cm^2
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    c = MPI.COMM_WORLD
+    folder = tmp_path_factory.mktemp("eis") if c.rank == 0 else None
+    folder = c.bcast(folder, root=0)
+    return folder / "run", run_study(load_config(EIS, SMALL), folder / "run",
+                                     progress=False, source=str(EIS))
+
+
+def test_three_arcs_at_their_characteristic_frequencies(small):
+    _, res = small
+    imp = res.summary["impedance"]
+    char = imp["characteristic_frequencies_Hz"]
+    assert char["grains[electrolyte]"] == pytest.approx(SIGMA / (2 * math.pi * EPS), rel=1e-9)
+    assert char["charge_transfer[anode|electrolyte]"] == pytest.approx(
+        1 / (2 * math.pi * RCT * CDL), rel=1e-6)
+    arcs = imp["arcs"]
+    assert {a["process"].split("[")[0] for a in arcs} == {"grains", "boundaries",
+                                                           "charge_transfer"}
+    for a in arcs:  # each apex within 0.1 decade of its process
+        assert a["decades_from_characteristic"] < 0.1, a
+    # DC: every arc closed at 1 Hz: grains + boundaries + 2 R_ct
+    z0 = res.value("z_re_low_frequency")
+    rows = res.quantities
+    assert rows[0]["frequency"] == pytest.approx(1.0)
+    assert z0 > 30e-6 / SIGMA + 2 * RCT
+
+
+def test_the_circuit_fit_returns_the_inputs(small):
+    """R(RC)(RC)(RC): the grains' arc is L / sigma || eps / L, the electrodes' 2 R_ct ||
+    C_dl / 2 (the boundaries' arc has no closed form on Voronoi grains)."""
+    _, res = small
+    p = res.summary["impedance"]["circuit_fit"]["parameters"]
+    pairs = sorted((p[f"R_{k}"] * p[f"C_{k - 1}"], p[f"R_{k}"], p[f"C_{k - 1}"])
+                   for k in (2, 3, 4))
+    (_, r_b, c_b), (_, r_gb, _), (_, r_e, c_e) = pairs  # by time constant
+    assert r_b == pytest.approx(30e-6 / SIGMA, rel=0.01)
+    assert c_b == pytest.approx(EPS / 30e-6, rel=0.01)
+    assert r_e == pytest.approx(2 * RCT, rel=0.01)
+    assert c_e == pytest.approx(CDL / 2, rel=0.02)  # the boundary arc overlaps a little
+    assert 0 < r_gb < r_b
+
+
+def test_kramers_kronig_and_files(small):
+    folder, res = small
+    kk = res.summary["impedance"]["kramers_kronig"]
+    assert kk["max_residual_percent"] < 1.0
+    if MPI.COMM_WORLD.rank == 0:
+        for f in ("impedance.csv", "nyquist.png", "bode.png", "fields_electrolyte.bp",
+                  "fields_electrolyte.vtkhdf", "summary.json"):
+            assert (folder / f).exists(), f
+        s = json.loads((folder / "summary.json").read_text())
+        assert s["status"] == "completed" and s["steps"]["frequencies"] == len(res.quantities)
+
+
+@several_ranks
+def test_same_spectrum_on_one_and_all_ranks():
+    cfg = load_config(EIS, SMALL)
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    for key in ("z_re", "z_im"):
+        a, b = par.column(key), ser.column(key)
+        assert np.allclose(a, b, rtol=1e-8, atol=1e-8 * np.abs(b).max()), key
+
+
+def _write(folder, text, name="eis.toml"):
+    path = folder / name
+    if MPI.COMM_WORLD.rank == 0:
+        path.write_text(text)
+    MPI.COMM_WORLD.barrier()
+    return path
+
+
+@pytest.mark.parametrize(("setting", "needles"), [
+    ('impedance.double_layer_capacitance={electrolyte="1 uF/cm^2"}',
+     ["impedance.double_layer_capacitance.electrolyte", "not an electrode"]),
+    ("impedance.permittivity={separator=10}", ["impedance.permittivity.separator"]),
+    ("impedance.permittivity={electrolyte=0.5}", ["impedance.permittivity.electrolyte", ">= 1"]),
+    ('impedance.frequencies={min="1 MHz", max="1 kHz"}', ["impedance.frequencies.max"]),
+])
+def test_bad_impedance_input(shared_tmp, capsys, setting, needles):
+    capsys.readouterr()
+    code = cli.main(["run", str(EIS), "-q", "-o", str(shared_tmp / "bad"), "--set", setting])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    if MPI.COMM_WORLD.rank == 0:
+        line = err.strip().splitlines()
+        assert len(line) == 1 and all(n in line[0] for n in needles), line
+    assert not (shared_tmp / "bad" / "summary.json").exists()
