@@ -381,22 +381,26 @@ class ChargeTransport(Physics):
         gb = self.grain_boundaries
         for r in self.conductors:
             groups = [g for g in self._groups[r] if eps_of(g) is not None]
-            if not groups:
-                continue
-            if len(groups) != len(self._groups[r]):
+            u, v = trial[r], test[r]
+            broken = gb is not None and gb.region == r
+            if groups and len(groups) != len(self._groups[r]):
                 raise MaterialError(f"permittivity: region {r!r} has it for some of its cell "
                                     "groups only")
-            u, v = trial[r], test[r]
-            add((r, r), sum(eps_of(g) * ufl.inner(ufl.grad(u), ufl.grad(v)) * w * d.dx(g)
-                            for g in groups))
-            if gb is not None and gb.region == r:  # the broken field: penalty + boundaries
+            if groups:
+                add((r, r), sum(eps_of(g) * ufl.inner(ufl.grad(u), ufl.grad(v)) * w
+                                * d.dx(g) for g in groups))
+            if broken and groups:  # interior penalty with the conduction's weights
                 eps_cells = dolfinx.fem.Function(self._sigma_cells.function_space)
                 dofs = eps_cells.function_space.dofmap.list[:, 0]
                 for g in groups:
                     eps_cells.x.array[dofs[d.cells(g, include_ghosts=True)]] = eps_of(g)
-                c_gb = gb.capacitance(eps_of(r))
-                extra, _ = broken_terms(d, r, u, v, eps_cells, w, gb, c_gb, self.degree)
+                extra, _ = broken_terms(d, r, u, v, eps_cells, w, gb, 0.0, self.degree,
+                                        weights=self._sigma_cells)
                 add((r, r), extra)
+            if broken:  # the boundaries' own charging, with or without a bulk permittivity
+                c_gb = gb.capacitance(eps_of(r))
+                jump = lambda f: f("+") - f("-")  # noqa: E731
+                add((r, r), c_gb * jump(u) * jump(v) * wS * d.dS_inner(r, gb.facets))
         for name, c_dl in double_layer.items():
             electrode, se, sl = self._sides[name]
             dS = self._dS[name]

@@ -102,7 +102,7 @@ class ResistiveBoundaries:
 
 
 def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBoundaries | None,
-                 g_gb, degree: int):
+                 g_gb, degree: int, weights=None):
     """Interior-facet terms of div(sigma grad u) in a broken space over a region.
 
     Args:
@@ -115,6 +115,10 @@ def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBound
         boundaries: the resistive facets (None: continuous everywhere).
         g_gb: their conductance (UFL Constant or expression) [S m^-2].
         degree: polynomial degree of the broken space.
+        weights: cell-wise field whose ratio weights the averages (default: sigma). The
+            capacitive terms of a small-signal problem pass the conductivity here, so that
+            the conduction and displacement fluxes share one average: consistent for the
+            complex coefficient sigma + i omega eps where sigma / eps jumps.
 
     Returns:
         (residual terms, boundary dissipation integrand): the terms to add to the region's
@@ -129,11 +133,16 @@ def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBound
     jump_u = u("+") - u("-")
     jump_v = v("+") - v("-")
     s_p, s_m = sigma("+"), sigma("-")
-    # the sigma-weighted average of Ern, Stephansen and Zunino: robust where sigma jumps
-    # inside the region (a resolved boundary phase next to a grain); it reduces to
-    # s_h avg(grad f) with s_h the harmonic mean
+    # the weighted average of Ern, Stephansen and Zunino (weights w_m / (w_p + w_m) on the
+    # "+" side): robust where sigma jumps inside the region (a resolved boundary phase next
+    # to a grain); with weights = sigma it is s_h avg(grad f), s_h the harmonic mean
     s_h = 2 * s_p * s_m / (s_p + s_m)
-    avg_flux = lambda f: s_h * ufl.avg(ufl.grad(f))  # noqa: E731
+    if weights is None:
+        avg_flux = lambda f: s_h * ufl.avg(ufl.grad(f))  # noqa: E731
+    else:
+        w_p, w_m = weights("+"), weights("-")
+        avg_flux = lambda f: (w_m * s_p * ufl.grad(f)("+") + w_p * s_m * ufl.grad(f)("-")) \
+            / (w_p + w_m)  # noqa: E731
     gamma = boundaries.penalty if boundaries is not None else 10.0
     gamma = gamma * max(degree, 1) ** 2
     terms = 0

@@ -98,6 +98,11 @@ class SmallSignal:
                 raise MaterialError(f"impedance: permittivity of {g!r} must be >= 1, "
                                     f"got {e_r!r}")
             eps[g] = EPS0 * e_r
+        for g in charge.group_conductors:  # a group of its own material: its own eps
+            if g.split(".")[0] in eps and g not in eps:
+                mat = charge.group_conductors[g].name
+                raise MaterialError(f"impedance: cell group {g!r} ({mat}) has no permittivity "
+                                    f"of its own; give impedance.permittivity.{g}")
         cdl = dict(double_layer or {})
         unknown = sorted(set(cdl) - set(charge._sides))
         if unknown:
@@ -176,12 +181,7 @@ class SmallSignal:
         pc = self._ksp.getPC()
         pc.setType("lu")
         pc.setFactorSolverType("mumps")
-        if reuse:
-            self._ksp.setType("gmres")
-            self._ksp.setTolerances(rtol=1e-12, atol=0.0, max_it=max_reuse_its)
-            self._ksp.setGMRESRestart(max_reuse_its + 1)
-        else:
-            self._ksp.setType("preonly")
+        self._ksp.setType("preonly")
         self._factored = False
 
     def close(self) -> None:
@@ -195,23 +195,32 @@ class SmallSignal:
         dolfinx.fem.petsc.assemble_matrix(self._A, self._a, bcs=self._bcs)
         self._A.assemble()
 
-    def _solve_one(self) -> tuple[int, bool]:
-        """Solve at the assembled frequency: (Krylov iterations, refactorised?)."""
+    def _direct(self) -> int:
+        """A fresh LU of the assembled matrix and its solve (KSP preonly): its reason."""
+        ksp = self._ksp
+        ksp.setType("preonly")
+        ksp.getPC().setReusePreconditioner(False)
+        ksp.solve(self._b, self._x)
+        reason = ksp.getConvergedReason()
+        self._factored = True
+        if self.reuse:  # the next frequencies: GMRES on this factorisation
+            ksp.setType("gmres")
+            ksp.setTolerances(rtol=1e-12, atol=0.0, max_it=self.max_reuse_its)
+            ksp.setGMRESRestart(self.max_reuse_its + 1)
+            ksp.getPC().setReusePreconditioner(True)
+        return reason
+
+    def _solve_one(self) -> tuple[int, bool, int]:
+        """Solve at the assembled frequency: (Krylov iterations, refactorised?, KSP reason
+        of the accepted solve)."""
         ksp = self._ksp
         if not self.reuse or not self._factored:
-            ksp.getPC().setReusePreconditioner(False)
-            ksp.solve(self._b, self._x)
-            self._factored = True
-            if self.reuse:
-                ksp.getPC().setReusePreconditioner(True)
-            return max(ksp.getIterationNumber(), 1), True
+            return 1, True, self._direct()
         ksp.solve(self._b, self._x)
         if ksp.getConvergedReason() > 0:
-            return ksp.getIterationNumber(), False
-        ksp.getPC().setReusePreconditioner(False)  # too far from the factorised frequency
-        ksp.solve(self._b, self._x)
-        ksp.getPC().setReusePreconditioner(True)
-        return max(ksp.getIterationNumber(), 1), True
+            return ksp.getIterationNumber(), False, ksp.getConvergedReason()
+        wasted = ksp.getIterationNumber()  # too far from the factorised frequency
+        return wasted + 1, True, self._direct()
 
     def _value(self, pair) -> complex:
         out = []
@@ -220,7 +229,7 @@ class SmallSignal:
             t = self.comm.allreduce(dolfinx.fem.assemble_scalar(top), op=MPI.SUM)
             b = 0.0 if bottom is None else self.comm.allreduce(
                 dolfinx.fem.assemble_scalar(bottom), op=MPI.SUM)
-            out.append(self.charge.voltage_sign * (t - b))
+            out.append(t - b)  # the terminal where dI enters minus the ground
         return complex(out[0], out[1])
 
     def sweep(self, frequencies, progress=None) -> Spectrum:
@@ -241,9 +250,10 @@ class SmallSignal:
         its, facts = [], 0
         for k, fk in enumerate(f):
             self._assemble(2 * math.pi * fk)
-            n, refactored = self._solve_one()
-            reason = self._ksp.getConvergedReason()
-            if reason <= 0 or not np.all(np.isfinite(self._x.array)):
+            n, refactored, reason = self._solve_one()
+            finite = self.comm.allreduce(bool(np.all(np.isfinite(self._x.array))),
+                                         op=MPI.LAND)
+            if reason <= 0 or not finite:
                 raise SolverError(f"impedance: the linear solve at f = {fk:.6g} Hz failed "
                                   f"(KSP reason {reason})")
             facts += int(refactored)

@@ -68,8 +68,9 @@ def run(cfg, run):
         problem = as_config_error(lambda: Problem(domain, physics, linear_solver=cfg.solver.linear,
                                                   petsc_options=run.petsc_options()))
     cdl, eps_over = _capacitances(cfg, charge)
-    eps_known = {g for g, c in {**charge.conductors, **charge._group_cond}.items()
-                 if c.permittivity is not None} | set(eps_over)
+    eps_known = {g.split(".")[0] for g, c in {**charge.conductors,
+                                              **charge.group_conductors}.items()
+                 if c.permittivity is not None} | {g.split(".")[0] for g in eps_over}
     if charge.electrolyte not in eps_known:
         run.warn(f"{charge.electrolyte}: no permittivity (its material has none; give "
                  f"impedance.permittivity.{charge.electrolyte}): no bulk arc")
@@ -196,7 +197,8 @@ def characteristic_frequencies(charge, ss, sp) -> dict:
         except ValueError:
             pass
     for name, c_dl in ss.double_layer.items():
-        r_ct = sp.interfaces[name][0].real
+        # the share is per collector area; the double layer per interface area
+        r_ct = sp.interfaces[name][0].real * charge._areas[name] / charge._cc_area
         if r_ct > 0:
             out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * r_ct * c_dl)
     return out

@@ -20,7 +20,7 @@ def _blocks() -> list[str]:
 
 
 def test_readme_examples_are_valid_study_files():
-    full, transient, ccd, quasistatic, moving, phase_field, particle = _blocks()
+    full, transient, ccd, quasistatic, moving, phase_field, particle, eis = _blocks()
     cfg = load_config(data=tomllib.loads(full))
     assert cfg.kind == "protocol" and cfg.anode.interface.stack_pressure == pytest.approx(1e6)
     assert cfg.anode.vacancies.diffusivity > 0  # filled from the library set
@@ -55,3 +55,14 @@ def test_readme_examples_are_valid_study_files():
     assert pp.cahn_hilliard.standard_potential == pytest.approx(3.422)
     assert pp.cahn_hilliard.diffusivity[1][1] == pytest.approx(1e-15)
     assert pp.time.regrow == 2 and pp.time.dt == pytest.approx(60.0)
+    # the impedance kind on the full example's cell, with resistive grain boundaries
+    cell = tomllib.loads(full)
+    for key in ("time", "protocol", "anode"):
+        cell.pop(key)
+    extra = tomllib.loads(eis)
+    cell["charge"].update(extra.pop("charge"))
+    cell["study"]["kind"] = "impedance"
+    ic = load_config(data={**cell, **extra})
+    assert ic.charge.grain_boundaries.thickness == pytest.approx(1e-8)
+    assert ic.impedance.double_layer_capacitance["anode"] == pytest.approx(1.0)
+    assert ic.impedance.frequencies.max == pytest.approx(1e9)
