@@ -29,6 +29,7 @@ SECTIONS = {
     "mechanics": "femcell.sections.mechanics",
     "fracture": "femcell.sections.fracture",
     "filament": "femcell.sections.filament",
+    "conduction": "femcell.sections.conduction",
 }
 
 

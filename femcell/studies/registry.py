@@ -56,6 +56,10 @@ KINDS: dict[str, Kind] = {
                       "femcell.studies.impedance:run",
                       "small-signal impedance Z(f) of a [charge] cell about its open-circuit "
                       "or DC state ([impedance]): arcs, Kramers-Kronig test, circuit fit"),
+    "four_probe": Kind("femcell.studies.four_probe_schema:FourProbeStudy",
+                       "femcell.studies.four_probe:run",
+                       "four-probe / van der Pauw resistances of a [conduction] sample and the "
+                       "conductivity the textbook formulas infer from them"),
 }
 
 

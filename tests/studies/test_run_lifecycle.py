@@ -33,6 +33,7 @@ SMALL = {
     "li_llzo_li_symmetric.toml": ["geometry.params.h=10 um", "geometry.params.width=40 um",
                                   "geometry.params.grains.mean_size=25 um"],
     "current_constriction.toml": ["geometry.params.h=10 um", 'sweep.values=["5 um", "45 um"]'],
+    "four_probe_vdp.toml": ["geometry.params.h=0.5 mm"],
     "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=3",
                                   "impedance.circuit=R(RC)(RC)"],
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],

@@ -1,0 +1,159 @@
+"""Ohmic conduction in one sample with current contacts: four-probe and van der Pauw
+measurements.
+
+    div(sigma grad phi) = 0 in the region,
+    -sigma grad phi . n = -I_k / A_k on contact k (the current I_k enters, uniformly),
+    no current through the rest of the boundary,
+
+with sum_k I_k = 0; phi is held at 0 on one vertex (the gauge: it carries no current, the
+contact currents balance). sigma is a scalar or a gdim x gdim tensor [S m^-1] in the lab
+frame (an anisotropic crystal or textured film). Currents are in A, per metre of depth in
+2D (a 2D square is a sheet of unit thickness).
+
+Scaling: phi in volts; the residual is divided by sigma_ref L^(d-2), and the unit current is
+I_unit = sigma_ref L^(d-2) x 1 V, so the potentials are O(1) V; results are per ampere
+(resistances).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
+from femcell.materials.core import MaterialError
+from femcell.physics.base import Physics
+
+
+class OhmicConduction(Physics):
+    """A conducting sample with named current contacts.
+
+    Args:
+        conductivity: sigma [S m^-1], a positive number or a gdim x gdim symmetric positive
+            definite tensor.
+        contacts: facet regions of the contacts (each may carry a current).
+        region: the conducting cell region.
+        length_scale: reference length L [m] (default: half the largest extent).
+    """
+
+    name = "conduction"
+    linear = True
+    symmetric = True
+    time_dependent = False
+
+    def __init__(self, conductivity, contacts: list[str], *, region: str = "sample",
+                 length_scale: float | None = None):
+        sigma = np.asarray(conductivity, dtype=float)
+        if sigma.ndim == 0:
+            ok = np.isfinite(sigma) and sigma > 0
+        else:
+            ok = (sigma.ndim == 2 and sigma.shape[0] == sigma.shape[1]
+                  and np.all(np.isfinite(sigma)) and np.allclose(sigma, sigma.T)
+                  and np.all(np.linalg.eigvalsh(sigma) > 0))
+        if not ok:
+            raise MaterialError(f"conduction: conductivity must be a positive number or a "
+                                f"symmetric positive definite tensor, got {conductivity!r}")
+        if len(set(contacts)) != len(contacts) or len(contacts) < 2:
+            raise MaterialError(f"conduction: give at least two distinct contacts, got "
+                                f"{contacts!r}")
+        self.sigma = sigma
+        self.contacts = list(contacts)
+        self.region = region
+        self._length = length_scale
+        self.fields = []
+
+    @property
+    def reference_conductivity(self) -> float:
+        """sigma_ref [S m^-1]: the scalar, or the geometric mean of the tensor's eigenvalues."""
+        if self.sigma.ndim == 0:
+            return float(self.sigma)
+        return float(np.exp(np.mean(np.log(np.linalg.eigvalsh(self.sigma)))))
+
+    def setup(self, domain, time) -> None:
+        from femcell.fields import Field
+
+        self.domain = domain
+        gdim = domain.gdim
+        if self.sigma.ndim == 2 and self.sigma.shape != (gdim, gdim):
+            raise MaterialError(f"conduction: a conductivity tensor of a {gdim}D sample is "
+                                f"{gdim} x {gdim}, got {self.sigma.shape[0]} x "
+                                f"{self.sigma.shape[1]}")
+        for c in self.contacts:
+            if c not in domain.facet_regions:
+                raise MaterialError(f"conduction: unknown contact {c!r}; facet regions: "
+                                    f"{', '.join(domain.facet_regions)}")
+        L = self._length or 0.5 * domain.size()
+        self.L = L
+        d = domain.tdim
+        self._iscale = self.reference_conductivity * L ** (d - 2)  # A (A/m in 2D) per volt
+        sub = domain.submesh(self.region)
+        self.entity_maps = [sub.cell_map]
+        V = dolfinx.fem.functionspace(sub.mesh, ("Lagrange", 1))
+        self.field = Field.create("phi", V, levels=0)
+        self.fields = [self.field]
+        mesh = domain.mesh
+        sig = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.sigma))
+        w = domain.weight()
+        u, v = self.field.u, ufl.TestFunction(V)
+        flux = ufl.dot(sig, ufl.grad(u)) if self.sigma.ndim else sig * ufl.grad(u)
+        F = ufl.inner(flux, ufl.grad(v)) * w * domain.dx(self.region)
+        self._current = {}
+        self._area = {}
+        for c in self.contacts:
+            self._area[c] = domain.area(c)
+            self._current[c] = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+            F -= self._current[c] / self._area[c] * v * w * domain.ds(c)
+        self._F = [(1.0 / self._iscale) * F]
+        # the gauge: the node with the smallest coordinates (lexicographic), on one rank
+        x = V.tabulate_dof_coordinates()[: V.dofmap.index_map.size_local, :gdim]
+        key = min(map(tuple, x)) if len(x) else (np.inf,) * gdim
+        best = domain.comm.allreduce(key, op=MPI.MIN)
+        dofs = np.flatnonzero(np.all(x == np.asarray(best), axis=1)).astype(np.int32)
+        if domain.comm.allreduce(int(dofs.size), op=MPI.SUM) == 0:
+            raise MaterialError("conduction: no node for the gauge")
+        owner = domain.comm.allreduce(domain.comm.rank if dofs.size else domain.comm.size,
+                                      op=MPI.MIN)
+        if domain.comm.rank != owner:
+            dofs = dofs[:0]
+        self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs[:1], V)]
+        em = self.entity_maps
+        self._mean = {c: dolfinx.fem.form(u / self._area[c] * w * domain.ds(c),
+                                          entity_maps=em) for c in self.contacts}
+
+    def residuals(self):
+        return self._F
+
+    def dirichlet_bcs(self):
+        return self._bcs
+
+    def initial_condition(self) -> None:
+        self.field.u.x.array[:] = 0.0
+
+    def set_currents(self, currents: dict[str, float]) -> None:
+        """Contact currents [A; A per metre of depth in 2D] (positive: into the sample),
+        the others 0; they must add up to zero."""
+        unknown = sorted(set(currents) - set(self.contacts))
+        if unknown:
+            raise MaterialError(f"conduction: {unknown[0]!r} is not a contact")
+        total = sum(currents.values())
+        if abs(total) > 1e-12 * max(abs(v) for v in currents.values()):
+            raise MaterialError(f"conduction: the contact currents add up to {total:g} A, "
+                                "not 0")
+        for c, k in self._current.items():
+            k.value = currents.get(c, 0.0)
+
+    @property
+    def unit_current(self) -> float:
+        """The current [A; A/m in 2D] whose potentials are O(1) V."""
+        return self._iscale
+
+    def quantities(self) -> dict[str, float]:
+        comm = self.domain.comm
+        return {f"phi_mean[{c}]": comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+                for c, f in self._mean.items()}
+
+    def output_fields(self):
+        return {"phi": (self.field.u, 1.0)}
+
+    def describe(self) -> dict:
+        return {"conductivity_S_m": self.sigma.tolist(), "contacts": self.contacts,
+                "region": self.region}

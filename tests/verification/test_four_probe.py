@@ -1,0 +1,94 @@
+"""Four-probe and van der Pauw (femcell.physics.conduction, kind "four_probe") against the
+textbook formulas, 1 and 2 ranks.
+
+- van der Pauw, symmetric square: R_A = R_B and R_s = (pi / ln 2) R, the conductivity back
+  to 0.1 % (the corner contacts are 1/20 of the side); reciprocity R_AB,CD = R_CD,AB to
+  round-off; the same in 3D on a thin plate (R_s = 1 / (sigma t)).
+- anisotropic square, sigma = diag(4, 1) sigma_0: R_A / R_B ~ 120, and van der Pauw reports
+  sqrt(det sigma) (within 1 %): the isotropic sheet an anisotropic one acts like.
+- collinear pads on a bar: a thin bar (W / s = 0.04) is the 1D formula s / (W R) to
+  round-off; a wide one approaches the half-plane formula ln(s13 s24 / (s12 s34)) / (pi R).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import several_ranks
+
+from femcell._dolfinx import MPI
+from femcell.config import ConfigError, load_config
+from femcell.studies import run_study
+
+SIGMA = 0.046
+
+
+def _run(geometry: dict, conduction: dict | None = None, comm=MPI.COMM_WORLD):
+    data = {"study": {"name": "fp", "kind": "four_probe"},
+            "geometry": {"builder": "four_probe", "params": geometry},
+            "conduction": conduction or {"conductivity": SIGMA}, "output": {"fields": False}}
+    return run_study(load_config(data=data), progress=False, write=False, comm=comm)
+
+
+VDP = {"kind": "van_der_pauw", "dim": 2, "side": 5e-3, "contact_size": 2.5e-4, "h": 2.5e-4}
+
+
+def test_van_der_pauw_square():
+    res = _run(VDP)
+    ra, rb = res.value("resistance_A"), res.value("resistance_B")
+    assert ra == pytest.approx(rb, rel=1e-3)
+    assert res.value("vdp_over_input") == pytest.approx(1.0, abs=1e-3)
+    assert res.value("sheet_resistance") == pytest.approx(math.pi / math.log(2) * ra, rel=1e-3)
+    assert res.value("reciprocity_error") < 1e-10
+
+
+def test_van_der_pauw_reports_the_geometric_mean_of_an_anisotropic_sheet():
+    res = _run(VDP, {"conductivity": [[4 * SIGMA, 0.0], [0.0, SIGMA]]})
+    assert res.value("anisotropy_ratio") > 50
+    assert res.value("conductivity_input") == pytest.approx(2 * SIGMA)
+    assert res.value("vdp_over_input") == pytest.approx(1.0, abs=0.01)
+
+
+def test_van_der_pauw_thin_plate_3d():
+    res = _run({"kind": "van_der_pauw", "dim": 3, "side": 5e-3, "thickness": 2.5e-4,
+                "contact_size": 2.5e-4, "h": 5e-4})
+    assert res.value("vdp_over_input") == pytest.approx(1.0, abs=0.01)
+
+
+def test_collinear_thin_bar_is_one_dimensional():
+    pos = [1.25e-3, 3.75e-3, 6.25e-3, 8.75e-3]
+    res = _run({"kind": "bar", "dim": 2, "length": 10e-3, "width": 1e-4, "h": 2.5e-5,
+                "contact_positions": pos, "contact_width": 2.5e-4})
+    assert res.value("thin_bar_over_input") == pytest.approx(1.0, abs=1e-8)
+    assert res.value("reciprocity_error") < 1e-10
+
+
+def test_collinear_wide_bar_approaches_the_half_plane():
+    """A bar 20 spacings long and 10 deep: the half-plane formula within 2 %, the thin-bar
+    formula far off (it is not a thin bar)."""
+    s = 2.5e-3
+    pos = [50e-3 - 1.5 * s, 50e-3 - 0.5 * s, 50e-3 + 0.5 * s, 50e-3 + 1.5 * s]
+    res = _run({"kind": "bar", "dim": 2, "length": 100e-3, "width": 25e-3, "h": 2.5e-3,
+                "contact_positions": pos, "contact_width": 2.5e-4, "h_contact": 1.25e-4})
+    assert res.value("half_space_over_input") == pytest.approx(1.0, abs=0.02)
+    assert res.value("thin_bar_over_input") < 0.5
+
+
+@several_ranks
+def test_same_resistances_on_one_and_all_ranks():
+    par, ser = _run(VDP), _run(VDP, comm=MPI.COMM_SELF)
+    for k in ("resistance_A", "resistance_B"):
+        assert par.value(k) == pytest.approx(ser.value(k), rel=1e-9)
+
+
+@pytest.mark.parametrize(("geometry", "conduction", "needle"), [
+    (VDP, {"material": "llzo", "conductivity": 1.0}, "one of them"),
+    (VDP, {"conductivity": [[1.0, 2.0], [2.0, 1.0]]}, "positive definite"),
+    (VDP, {"conductivity": 1.0, "region": "bulk"}, "conduction.region"),
+    (VDP, {"material": "li_gb"}, "conduction.material"),
+])
+def test_bad_input_is_named(geometry, conduction, needle):
+    with pytest.raises(ConfigError, match=needle):
+        _run(geometry, conduction)
