@@ -227,13 +227,17 @@ def main(problem: str, extra: list[str]) -> int:
         from femcell import bench_fracture
 
         return bench_fracture.main(extra)
+    if problem == "impedance":
+        from femcell import bench_impedance
+
+        return bench_impedance.main(extra)
     from femcell._dolfinx import MPI
 
     if problem == "cell":
         return bench_cell(extra)
     if problem != "particle":
         raise ConfigError(f"femcell bench: unknown benchmark {problem!r} (particle, cell, "
-                          "scaling, fracture)")
+                          "scaling, fracture, impedance)")
     if extra:
         raise ConfigError(f"femcell bench particle: takes no arguments (got {' '.join(extra)})")
     if MPI.COMM_WORLD.size > 1 and MPI.COMM_WORLD.rank == 0:

@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-o", "--output")
     m.set_defaults(func=cmd_mesh)
     b = sub.add_parser("bench", help="benchmarks (docs/benchmarks.md)")
-    b.add_argument("problem", choices=["particle", "cell", "scaling", "fracture"])
+    b.add_argument("problem", choices=["particle", "cell", "scaling", "fracture", "impedance"])
     b.add_argument("extra", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
     return p

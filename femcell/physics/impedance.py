@@ -19,9 +19,10 @@ femcell's PETSc is real, so the complex system is solved as the real 2x2 block s
 
 One matrix (same sparsity for every frequency) is re-filled per frequency. With
 `reuse=True` the LU factorisation of one frequency preconditions GMRES at the next ones
-and is only recomputed when GMRES needs more than `max_reuse_its` iterations (or fails):
-neighbouring frequencies of a log sweep are close, so most frequencies cost one assembly
-and a few triangular solves.
+and is recomputed when GMRES would need more than `max_reuse_its` iterations (it fails, or
+the previous frequency already took more than half of them): neighbouring frequencies of a
+dense log sweep are close, so most frequencies cost one assembly and a few triangular
+solves; a sparse sweep (a few frequencies per decade) gains little.
 
 What is linearised: the charge physics (every field of the Problem must be one of its
 potentials); fields of other physics (particle diffusion: the Warburg response) are not yet.
@@ -183,6 +184,7 @@ class SmallSignal:
         pc.setFactorSolverType("mumps")
         self._ksp.setType("preonly")
         self._factored = False
+        self._last_its = 0
 
     def close(self) -> None:
         """Free the PETSc objects (collective)."""
@@ -214,12 +216,17 @@ class SmallSignal:
         """Solve at the assembled frequency: (Krylov iterations, refactorised?, KSP reason
         of the accepted solve)."""
         ksp = self._ksp
-        if not self.reuse or not self._factored:
+        # a fresh LU when there is none, or when the last reuse already needed more than half
+        # the allowed iterations (the next frequency is further away: it would fail)
+        if not self.reuse or not self._factored or self._last_its > self.max_reuse_its // 2:
+            self._last_its = 0
             return 1, True, self._direct()
         ksp.solve(self._b, self._x)
         if ksp.getConvergedReason() > 0:
-            return ksp.getIterationNumber(), False, ksp.getConvergedReason()
+            self._last_its = ksp.getIterationNumber()
+            return self._last_its, False, ksp.getConvergedReason()
         wasted = ksp.getIterationNumber()  # too far from the factorised frequency
+        self._last_its = 0
         return wasted + 1, True, self._direct()
 
     def _value(self, pair) -> complex:
