@@ -127,7 +127,8 @@ def run(cfg, run):
                     writer.close()
         finally:
             ss.close()
-        headline = headline_of(sp, arcs, kk, fit)
+        bl = brick_layer(fit, char, charge, arcs)
+        headline = headline_of(sp, arcs, kk, fit, bl)
         if run.write and cfg.output.plots:
             run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
         summary = run.summary(
@@ -140,7 +141,7 @@ def run(cfg, run):
                        "double_layer_capacitance_F_m2": cdl,
                        "permittivity_F_m": {g: e for g, e in ss.permittivity.items()},
                        "characteristic_frequencies_Hz": char, "arcs": arcs,
-                       "kramers_kronig": kk, "circuit_fit": fit},
+                       "kramers_kronig": kk, "circuit_fit": fit, "brick_layer": bl},
             physics={p.name: p.describe() for p in physics},
             domain=run.domain_summary(domain, problem),
             citations=[c for p in physics for c in p.citations()])
@@ -269,19 +270,58 @@ def fit_circuit(f, z, cdc: str) -> dict:
         data = pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
                                  label="femcell")
         fit = pyimpspec.fit_circuit(pyimpspec.parse_cdc(cdc), data, num_procs=1)
-        params, count = {}, {}
+        params, count, rc, last_r = {}, {}, [], None
         for elem in fit.circuit.get_elements():  # R_1, C_1, R_2, ... in circuit order
             sym = elem.get_symbol()
             count[sym] = count.get(sym, 0) + 1
-            for k, v in elem.get_values().items():
+            values = elem.get_values()
+            for k, v in values.items():
                 params[f"{sym}_{count[sym]}" + ("" if k == sym else f".{k}")] = float(v)
+            if sym == "R":
+                last_r = float(values["R"])
+            elif sym == "C" and last_r is not None:  # an (RC) block: R then C
+                rc.append((last_r, float(values["C"])))
+                last_r = None
         return {"circuit": cdc, "fitted": fit.circuit.to_string(6), "parameters": params,
-                "pseudo_chisqr": float(fit.pseudo_chisqr)}
+                "rc_pairs": rc, "pseudo_chisqr": float(fit.pseudo_chisqr)}
     except Exception as exc:
         return {"error": f"the circuit fit of {cdc!r} failed ({type(exc).__name__}: {exc})"}
 
 
-def headline_of(sp, arcs, kk, fit) -> dict:
+def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict | None:
+    """The brick-layer reading of the fitted (RC) arcs of the grains and the boundaries.
+
+    With equal permittivities in grains and boundaries, the brick-layer model reads the
+    boundaries' specific conductivity relative to the grains' as
+    sigma_gb / sigma_b = (R_b C_b) / (R_gb C_gb), the ratio of the two arcs' time
+    constants. The input's value of the same ratio is f_gb / f_b of the characteristic
+    frequencies (g_gb / c_gb over sigma_b / eps_b); their mismatch is the error a
+    brick-layer analysis of this microstructure makes. None without grain boundaries, when
+    the spectrum shows no arc of the grains or of the boundaries (an arc hidden between
+    larger ones cannot be read), or without a fit of two (RC) blocks within half a decade of
+    those arcs."""
+    gb = charge.grain_boundaries
+    if gb is None or not fit or len(fit.get("rc_pairs", [])) < 2:
+        return None
+    key_b, key_gb = f"grains[{charge.electrolyte}]", f"boundaries[{gb.facets}]"
+    f_b, f_gb = char.get(key_b), char.get(key_gb)
+    found = {a["process"] for a in arcs}
+    if f_b is None or f_gb is None or not {key_b, key_gb} <= found:
+        return None
+    pairs = [(r, c, 1 / (2 * math.pi * r * c)) for r, c in fit["rc_pairs"] if r > 0 and c > 0]
+    near = lambda f: min(pairs, key=lambda p: abs(math.log10(p[2] / f)))  # noqa: E731
+    bulk, bound = near(f_b), near(f_gb)
+    if bulk is bound or any(abs(math.log10(p[2] / f)) > 0.5
+                            for p, f in ((bulk, f_b), (bound, f_gb))):
+        return None
+    read = (bulk[0] * bulk[1]) / (bound[0] * bound[1])
+    given = f_gb / f_b
+    return {"grains_R_C": bulk[:2], "boundaries_R_C": bound[:2],
+            "sigma_gb_over_sigma_b_brick_layer": read, "sigma_gb_over_sigma_b_input": given,
+            "error": read / given - 1}
+
+
+def headline_of(sp, arcs, kk, fit, bl=None) -> dict:
     """Low- and high-frequency resistance, the arcs and the Kramers-Kronig residual."""
     h = {"z_re_low_frequency": Value(float(sp.z[0].real), "ohm m^2",
                                      f"Z' at {sp.frequency[0]:.3g} Hz (the DC resistance when "
@@ -300,6 +340,17 @@ def headline_of(sp, arcs, kk, fit) -> dict:
     if fit and "pseudo_chisqr" in fit:
         h["circuit_fit_pseudo_chisqr"] = Value(fit["pseudo_chisqr"], "",
                                                f"fit of {fit['circuit']}")
+    if bl is not None:
+        h["boundary_resistance_fit"] = Value(bl["boundaries_R_C"][0], "ohm m^2",
+                                             "R of the fitted arc nearest to the boundaries")
+        h["sigma_gb_over_sigma_b_brick_layer"] = Value(
+            bl["sigma_gb_over_sigma_b_brick_layer"], "",
+            "brick layer: (R_b C_b) / (R_gb C_gb) of the fitted arcs (equal permittivities)")
+        h["sigma_gb_over_sigma_b_input"] = Value(
+            bl["sigma_gb_over_sigma_b_input"], "",
+            "the same ratio from the inputs (f_gb / f_b of the characteristic frequencies)")
+        h["brick_layer_error"] = Value(bl["error"], "",
+                                       "brick-layer reading / input - 1")
     return h
 
 

@@ -117,3 +117,16 @@ def test_bad_impedance_input(shared_tmp, capsys, setting, needles):
         line = err.strip().splitlines()
         assert len(line) == 1 and all(n in line[0] for n in needles), line
     assert not (shared_tmp / "bad" / "summary.json").exists()
+
+
+def test_brick_layer_reading_exact_on_box_grains_and_off_on_voronoi(small):
+    """The brick-layer reading (R_b C_b) / (R_gb C_gb) of the fitted arcs returns the input
+    sigma_gb / sigma_b on box grains (the brick layer itself) and misses it on Voronoi
+    grains (the boundary arc relaxes at another frequency when the current bends)."""
+    _, voronoi = small
+    box = run_study(load_config(EIS, SMALL + ['geometry.params.grains.arrangement="cubic"']),
+                    progress=False, write=False)
+    assert box.value("sigma_gb_over_sigma_b_input") == pytest.approx(
+        voronoi.value("sigma_gb_over_sigma_b_input"), rel=1e-12)
+    assert abs(box.value("brick_layer_error")) < 2e-3
+    assert abs(voronoi.value("brick_layer_error")) > 0.03
