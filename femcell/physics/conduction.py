@@ -103,18 +103,17 @@ class OhmicConduction(Physics):
             self._current[c] = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
             F -= self._current[c] / self._area[c] * v * w * domain.ds(c)
         self._F = [(1.0 / self._iscale) * F]
-        # the gauge: the node with the smallest coordinates (lexicographic), on one rank
-        x = V.tabulate_dof_coordinates()[: V.dofmap.index_map.size_local, :gdim]
-        key = min(map(tuple, x)) if len(x) else (np.inf,) * gdim
-        best = domain.comm.allreduce(key, op=MPI.MIN)
-        dofs = np.flatnonzero(np.all(x == np.asarray(best), axis=1)).astype(np.int32)
-        if domain.comm.allreduce(int(dofs.size), op=MPI.SUM) == 0:
-            raise MaterialError("conduction: no node for the gauge")
-        owner = domain.comm.allreduce(domain.comm.rank if dofs.size else domain.comm.size,
-                                      op=MPI.MIN)
-        if domain.comm.rank != owner:
-            dofs = dofs[:0]
-        self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs[:1], V)]
+        # the gauge: the node with the smallest coordinates (lexicographic), marked on every
+        # rank that holds it, owned or ghost (a ghost copy left out would keep its rank's
+        # matrix entries in that row)
+        n_owned = V.dofmap.index_map.size_local
+        x = V.tabulate_dof_coordinates()[:, :gdim]
+        key = min(map(tuple, x[:n_owned])) if n_owned else (np.inf,) * gdim
+        best = np.asarray(domain.comm.allreduce(key, op=MPI.MIN))
+        dofs = np.flatnonzero(np.all(x == best, axis=1)).astype(np.int32)
+        if domain.comm.allreduce(int(np.sum(dofs < n_owned)), op=MPI.SUM) != 1:
+            raise MaterialError("conduction: no unique node for the gauge")
+        self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
         em = self.entity_maps
         self._mean = {c: dolfinx.fem.form(u / self._area[c] * w * domain.ds(c),
                                           entity_maps=em) for c in self.contacts}

@@ -207,7 +207,7 @@ class SmallSignal:
         self._factored = True
         if self.reuse:  # the next frequencies: GMRES on this factorisation
             ksp.setType("gmres")
-            ksp.setTolerances(rtol=1e-12, atol=0.0, max_it=self.max_reuse_its)
+            ksp.setTolerances(rtol=1e-13, atol=0.0, max_it=self.max_reuse_its)
             ksp.setGMRESRestart(self.max_reuse_its + 1)
             ksp.getPC().setReusePreconditioner(True)
         return reason

@@ -33,7 +33,7 @@ from femcell.studies.results import Value
 
 VDP = [("vdp_A", 1, 2, 4, 3), ("vdp_B", 2, 3, 1, 4),  # (name, I+, I-, V+, V-)
        ("vdp_A_reciprocal", 4, 3, 1, 2), ("vdp_B_reciprocal", 1, 4, 2, 3)]
-COLLINEAR = [("collinear", 1, 4, 2, 3), ("collinear_reversed", 4, 1, 3, 2)]
+COLLINEAR = [("collinear", 1, 4, 2, 3), ("collinear_reciprocal", 2, 3, 1, 4)]
 
 
 def method_of(cfg, domain) -> str:
@@ -41,13 +41,17 @@ def method_of(cfg, domain) -> str:
     from femcell.config import ConfigError
 
     m = cfg.four_probe.method
-    kind = (domain.metadata.get("params") or {}).get("kind")
-    if m == "auto":
-        if kind not in ("van_der_pauw", "bar"):
-            raise ConfigError("four_probe.method: give 'van_der_pauw' or 'collinear' (the "
-                              "geometry is not from the four_probe builder)")
-        m = "van_der_pauw" if kind == "van_der_pauw" else "collinear"
-    return m
+    meta = domain.metadata
+    kind = (meta.get("params") or {}).get("kind") if meta.get("builder", "four_probe") \
+        == "four_probe" else None
+    if kind not in ("van_der_pauw", "bar"):
+        raise ConfigError("four_probe: the geometry must be the four_probe builder's "
+                          "(a van der Pauw square or a bar): the formulas need its layout")
+    fits = "van_der_pauw" if kind == "van_der_pauw" else "collinear"
+    if m not in ("auto", fits):
+        raise ConfigError(f"four_probe.method = {m!r} does not fit the geometry (a "
+                          f"{kind.replace('_', ' ')}): use {fits!r} or 'auto'")
+    return fits
 
 
 def run(cfg, run):
@@ -107,14 +111,17 @@ def _thickness(domain, params) -> tuple[float, str]:
     return 1.0, "ohm m"
 
 
-def _sigma_eff(sigma: np.ndarray) -> float:
-    """The isotropic conductivity an anisotropic sheet acts like: sqrt(det) of the in-plane
-    tensor (2D) or its geometric mean (3D); the scalar itself."""
+def _sigma_sheet(sigma: np.ndarray) -> float:
+    """The isotropic conductivity an anisotropic sheet or plate (in x-y, contacts through
+    its thickness) acts like: sqrt(det) of the in-plane block (x-y); the scalar itself."""
     if sigma.ndim == 0:
         return float(sigma)
-    if sigma.shape == (2, 2):
-        return float(math.sqrt(np.linalg.det(sigma)))
-    return float(np.exp(np.mean(np.log(np.linalg.eigvalsh(sigma)))))
+    return float(math.sqrt(np.linalg.det(sigma[:2, :2])))
+
+
+def _sigma_along(sigma: np.ndarray) -> float:
+    """The conductivity along a bar (x): sigma_xx; the scalar itself."""
+    return float(sigma) if sigma.ndim == 0 else float(sigma[0, 0])
 
 
 def sheet_resistance(ra: float, rb: float) -> float:
@@ -132,16 +139,15 @@ def van_der_pauw(rows, sigma, domain, params):
     t, unit = _thickness(domain, params)
     rs = sheet_resistance(r["vdp_A"], r["vdp_B"])
     s_vdp = 1.0 / (rs * t)
-    s_in = _sigma_eff(sigma)
+    s_in = _sigma_sheet(sigma)
     h = {"resistance_A": Value(r["vdp_A"], unit, "V_43 / I_12"),
          "resistance_B": Value(r["vdp_B"], unit, "V_14 / I_23"),
-         "sheet_resistance": Value(rs * (1.0 if domain.tdim == 3 else 1.0),
-                                   "ohm" if domain.tdim == 3 else "ohm m",
+         "sheet_resistance": Value(rs, "ohm" if domain.tdim == 3 else "ohm m",
                                    "van der Pauw: exp(-pi R_A / R_s) + exp(-pi R_B / R_s) = 1"
                                    + ("" if domain.tdim == 3 else " (a sheet of unit depth)")),
          "conductivity_vdp": Value(s_vdp, "S m^-1", "1 / (R_s t): what van der Pauw reports"),
          "conductivity_input": Value(s_in, "S m^-1", "the sample's conductivity (anisotropic: "
-                                     "sqrt(det) of the in-plane tensor)"),
+                                     "sqrt(det) of the in-plane x-y block)"),
          "vdp_over_input": Value(s_vdp / s_in, "", "inferred / input conductivity"),
          "anisotropy_ratio": Value(max(r["vdp_A"], r["vdp_B"]) / min(r["vdp_A"], r["vdp_B"]),
                                    "", "R_A / R_B (1 for an isotropic square)"),
@@ -160,24 +166,30 @@ def collinear(rows, sigma, domain, params):
     spacings = np.diff(pos)
     W = float(params["width"])
     s_thin = s23 / (W * t * R)
-    if domain.tdim == 3:
+    log_ratio = math.log((spacings[0] + spacings[1]) * (spacings[1] + spacings[2])
+                         / (spacings[0] * spacings[2]))
+    depth = params.get("contact_depth")
+    if domain.tdim == 2:
+        s_half = log_ratio / (math.pi * R)
+        half = "half-plane: ln(s13 s24 / (s12 s34)) / (pi R)"
+    elif depth is not None and depth < 0.5 * W:  # pads short across the bar: points
         s_half = (1 / spacings[0] + 1 / spacings[2] - 1 / (spacings[0] + spacings[1])
                   - 1 / (spacings[1] + spacings[2])) / (2 * math.pi * R)
-        half = "half-space: (1/s12 + 1/s34 - 1/s13 - 1/s24) / (2 pi R)"
-    else:
-        s_half = (math.log((spacings[0] + spacings[1]) * (spacings[1] + spacings[2])
-                           / (spacings[0] * spacings[2]))) / (math.pi * R)
-        half = "half-plane: ln(s13 s24 / (s12 s34)) / (pi R)"
-    s_in = _sigma_eff(sigma)
+        half = "half-space, point contacts: (1/s12 + 1/s34 - 1/s13 - 1/s24) / (2 pi R)"
+    else:  # strips across the bar: a half-plane in x-z of depth W
+        s_half = log_ratio / (math.pi * R * W)
+        half = "half-space, line contacts across the bar: ln(s13 s24 / (s12 s34)) / (pi R W)"
+    s_in = _sigma_along(sigma)
     h = {"resistance": Value(R, unit, "V_23 / I_14"),
          "conductivity_thin_bar": Value(s_thin, "S m^-1", "s23 / (W t R): uniform current "
                                         "over the bar's cross-section"),
          "conductivity_half_space": Value(s_half, "S m^-1", half),
-         "conductivity_input": Value(s_in, "S m^-1", "the sample's conductivity"),
+         "conductivity_input": Value(s_in, "S m^-1", "the sample's conductivity along the "
+                                     "bar (sigma_xx)"),
          "thin_bar_over_input": Value(s_thin / s_in, "", "inferred / input (thin-bar formula)"),
          "half_space_over_input": Value(s_half / s_in, "",
                                         "inferred / input (half-space formula)"),
-         "reciprocity_error": Value(abs(R - r["collinear_reversed"]) / R, "",
-                                    "|R - R reversed| / R (0 by reciprocity)")}
+         "reciprocity_error": Value(abs(R - r["collinear_reciprocal"]) / R, "",
+                                    "|V_23 / I_14 - V_14 / I_23| / R (0 by reciprocity)")}
     return h, {"conductivity_thin_bar": s_thin, "conductivity_half_space": s_half,
                "conductivity_input": s_in}

@@ -240,16 +240,19 @@ def assign(arcs: list[dict], char: dict) -> list[dict]:
     return arcs
 
 
+def _dataset(f, z):
+    """(the pyimpspec module, a DataSet of Z(f)) for its analyses."""
+    import pyimpspec
+
+    return pyimpspec, pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
+                                        label="femcell")
+
+
 def kramers_kronig(f, z) -> dict:
     """Linear Kramers-Kronig test of pyimpspec (Boukamp's real test, automatic number of RC
     elements): the largest residual of the real and imaginary parts in % of |Z|."""
     try:
-        import pyimpspec
-    except ImportError:
-        return {"error": "pyimpspec is not installed: no Kramers-Kronig test"}
-    try:
-        data = pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
-                                 label="femcell")
+        pyimpspec, data = _dataset(f, z)
         res = pyimpspec.perform_kramers_kronig_test(data, test="real", num_procs=1)
         _, re, im = res.get_residuals_data()
         return {"method": "pyimpspec linear Kramers-Kronig test (real; Boukamp 1995)",
@@ -263,25 +266,23 @@ def fit_circuit(f, z, cdc: str) -> dict:
     """Fit the equivalent circuit `cdc` (pyimpspec circuit description code) to Z [ohm m^2]:
     the fitted parameters by element."""
     try:
-        import pyimpspec
-    except ImportError:
-        return {"error": "pyimpspec is not installed: no circuit fit"}
-    try:
-        data = pyimpspec.DataSet(frequencies=np.asarray(f), impedances=np.asarray(z),
-                                 label="femcell")
+        pyimpspec, data = _dataset(f, z)
         fit = pyimpspec.fit_circuit(pyimpspec.parse_cdc(cdc), data, num_procs=1)
-        params, count, rc, last_r = {}, {}, [], None
-        for elem in fit.circuit.get_elements():  # R_1, C_1, R_2, ... in circuit order
+        params, count = {}, {}
+        for elem in fit.circuit.get_elements():  # R_1, R_2, ..., C_1, ... in circuit order
             sym = elem.get_symbol()
             count[sym] = count.get(sym, 0) + 1
-            values = elem.get_values()
-            for k, v in values.items():
+            for k, v in elem.get_values().items():
                 params[f"{sym}_{count[sym]}" + ("" if k == sym else f".{k}")] = float(v)
-            if sym == "R":
-                last_r = float(values["R"])
-            elif sym == "C" and last_r is not None:  # an (RC) block: R then C
-                rc.append((last_r, float(values["C"])))
-                last_r = None
+        rc = []  # the parallel blocks of exactly one R and one C: (R, C)
+        for conn in fit.circuit.get_connections(recursive=True):
+            if type(conn).__name__ != "Parallel":
+                continue
+            elems = conn.get_elements(recursive=False)
+            syms = sorted(e.get_symbol() for e in elems)
+            if syms == ["C", "R"]:
+                vals = {e.get_symbol(): float(e.get_values()[e.get_symbol()]) for e in elems}
+                rc.append((vals["R"], vals["C"]))
         return {"circuit": cdc, "fitted": fit.circuit.to_string(6), "parameters": params,
                 "rc_pairs": rc, "pseudo_chisqr": float(fit.pseudo_chisqr)}
     except Exception as exc:
@@ -295,7 +296,9 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict 
     boundaries' specific conductivity relative to the grains' as
     sigma_gb / sigma_b = (R_b C_b) / (R_gb C_gb), the ratio of the two arcs' time
     constants. The input's value of the same ratio is f_gb / f_b of the characteristic
-    frequencies (g_gb / c_gb over sigma_b / eps_b); their mismatch is the error a
+    frequencies (g_gb / c_gb over sigma_b / eps_b: sigma_gb / sigma_b times eps_b / eps_gb,
+    the conductivity ratio itself when the permittivities are equal, as for the library's
+    LLZO and its boundary phase); their mismatch is the error a
     brick-layer analysis of this microstructure makes. None without grain boundaries, when
     the spectrum shows no arc of the grains or of the boundaries (an arc hidden between
     larger ones cannot be read), or without a fit of two (RC) blocks within half a decade of
@@ -309,6 +312,8 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict 
     if f_b is None or f_gb is None or not {key_b, key_gb} <= found:
         return None
     pairs = [(r, c, 1 / (2 * math.pi * r * c)) for r, c in fit["rc_pairs"] if r > 0 and c > 0]
+    if len(pairs) < 2:
+        return None
     near = lambda f: min(pairs, key=lambda p: abs(math.log10(p[2] / f)))  # noqa: E731
     bulk, bound = near(f_b), near(f_gb)
     if bulk is bound or any(abs(math.log10(p[2] / f)) > 0.5

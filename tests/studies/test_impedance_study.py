@@ -93,14 +93,6 @@ def test_same_spectrum_on_one_and_all_ranks():
         assert np.allclose(a, b, rtol=1e-8, atol=1e-8 * np.abs(b).max()), key
 
 
-def _write(folder, text, name="eis.toml"):
-    path = folder / name
-    if MPI.COMM_WORLD.rank == 0:
-        path.write_text(text)
-    MPI.COMM_WORLD.barrier()
-    return path
-
-
 @pytest.mark.parametrize(("setting", "needles"), [
     ('impedance.double_layer_capacitance={electrolyte="1 uF/cm^2"}',
      ["impedance.double_layer_capacitance.electrolyte", "not an electrode"]),

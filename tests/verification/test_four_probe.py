@@ -65,14 +65,24 @@ def test_collinear_thin_bar_is_one_dimensional():
 
 
 def test_collinear_wide_bar_approaches_the_half_plane():
-    """A bar 20 spacings long and 10 deep: the half-plane formula within 2 %, the thin-bar
-    formula far off (it is not a thin bar)."""
+    """A bar 40 spacings long and 10 deep: the half-plane formula within 2 %, the thin-bar
+    formula far off (it is not a thin bar); reciprocity V_23 / I_14 = V_14 / I_23."""
     s = 2.5e-3
     pos = [50e-3 - 1.5 * s, 50e-3 - 0.5 * s, 50e-3 + 0.5 * s, 50e-3 + 1.5 * s]
     res = _run({"kind": "bar", "dim": 2, "length": 100e-3, "width": 25e-3, "h": 2.5e-3,
                 "contact_positions": pos, "contact_width": 2.5e-4, "h_contact": 1.25e-4})
     assert res.value("half_space_over_input") == pytest.approx(1.0, abs=0.02)
     assert res.value("thin_bar_over_input") < 0.5
+    assert res.value("reciprocity_error") < 1e-9
+
+
+def test_collinear_thin_bar_3d():
+    """A 3D bar 0.5 mm wide and 0.1 mm thick with full-width pads: s / (W t R) within 1 %
+    (the pads' own width spreads the current a little)."""
+    pos = [1.25e-3, 3.75e-3, 6.25e-3, 8.75e-3]
+    res = _run({"kind": "bar", "dim": 3, "length": 10e-3, "width": 5e-4, "thickness": 1e-4,
+                "h": 1e-4, "contact_positions": pos, "contact_width": 2.5e-4})
+    assert res.value("thin_bar_over_input") == pytest.approx(1.0, abs=0.01)
 
 
 @several_ranks
@@ -91,3 +101,13 @@ def test_same_resistances_on_one_and_all_ranks():
 def test_bad_input_is_named(geometry, conduction, needle):
     with pytest.raises(ConfigError, match=needle):
         _run(geometry, conduction)
+
+
+def test_a_method_that_does_not_fit_the_geometry_is_refused():
+    data = {"study": {"name": "fp", "kind": "four_probe"},
+            "geometry": {"builder": "four_probe", "params": VDP},
+            "conduction": {"conductivity": SIGMA}, "four_probe": {"method": "collinear"},
+            "output": {"fields": False}}
+    with pytest.raises(ConfigError, match="does not fit the geometry"):
+        run_study(load_config(data=data), progress=False, write=False)
+
