@@ -39,7 +39,7 @@ SMALL = {
     "eis_brick_layer_sweep.toml": ["geometry.params.h=3 um", "impedance.frequencies.per_decade=6",
                                    'sweep.parameters={"geometry.params.grains.mean_size" = '
                                    '["12 um"]}'],
-    "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=3",
+    "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=6",
                                   "impedance.circuit=R(RC)(RC)"],
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     # one ramp each: the CLI path is the same for every case and temperature
