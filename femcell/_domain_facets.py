@@ -12,7 +12,7 @@ from femcell._dolfinx import MPI, dolfinx
 
 def find_interfaces(
     mesh, cell_marker: np.ndarray, tag_to_region: dict[int, str], facet_groups: dict
-) -> tuple[list, dict, dict]:
+) -> tuple[list, dict, dict, set]:
     """Facets between different top-level regions, and facet groups with interior facets.
 
     Args:
@@ -22,13 +22,16 @@ def find_interfaces(
         facet_groups: facet group name -> its local facets, in the same order on all ranks.
 
     Returns:
-        (interfaces, groups, inner): interfaces as (plus, minus, subdomain id, entities) with
-        regions plus < minus alphabetically and ids from 1; groups: name -> (subdomain id,
-        entities) for the facet groups with interior facets (ids after the interfaces);
+        (interfaces, groups, inner, shared):
+        interfaces: (plus, minus, subdomain id, entities) with regions plus < minus
+        alphabetically and ids from 1;
+        groups: name -> (subdomain id, entities) for the facet groups with interior facets
+        (ids after the interfaces);
         inner: (region, group name or "") -> (subdomain id, entities), the interior facets
         with both cells in the region, partitioned by named group ("": in none; a facet in
-        several groups goes to the first by name, and (region, "shared:<group>") with id -1
-        marks every group that shares facets inside the region with another).
+        several groups goes to the first by name);
+        shared: the (region, group) pairs whose group shares facets inside the region with
+        another group.
         Entities are (n, 4) arrays (cell, local facet) x 2 of owned facets, "+" first.
     """
     tdim = mesh.topology.dim
@@ -76,7 +79,7 @@ def find_interfaces(
     # inside each region: its interior facets split by named group (each facet in the first
     # group, alphabetically, that holds it; "" for facets in no group). A field that is
     # discontinuous across some facets of a region (grain boundaries) is written with these.
-    inner_of = {}
+    inner_of, shared_of = {}, set()
     owner = np.full(n_owned, -1, dtype=np.int32)
     names = sorted(facet_groups)
     for i, name in reversed(list(enumerate(names))):
@@ -91,8 +94,8 @@ def find_interfaces(
         shared = within[count[within] > 1]
         shared_names = sorted({names[i] for i in range(len(names))
                                if np.isin(shared, facet_groups[names[i]]).any()})
-        for name in sorted(set().union(*comm.allgather(shared_names))):
-            inner_of[(regions[a], "shared:" + name)] = (-1, np.zeros((0, 4), np.int32))
+        for name in set().union(*comm.allgather(shared_names)):
+            shared_of.add((regions[a], name))
         for i, name in [(-1, "")] + list(enumerate(names)):
             sel = within[owner[within] == i]
             if comm.allreduce(int(sel.size), op=MPI.SUM) == 0:
@@ -101,7 +104,7 @@ def find_interfaces(
                 dolfinx.fem.IntegralType.interior_facet, top, sel.astype(np.int32))
             inner_of[(regions[a], name)] = (next_id, np.asarray(ents).reshape(-1, 4))
             next_id += 1
-    return interfaces, groups, inner_of
+    return interfaces, groups, inner_of, shared_of
 
 
 def _oriented(topology, facets, cell_region, a, b) -> np.ndarray:

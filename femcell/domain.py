@@ -324,9 +324,9 @@ class Domain:
     def _build_interfaces(self):
         """Find facets between different top-level regions and orient them."""
         facet_groups = {name: self.facets(name) for name in self.facet_regions}
-        found, groups, inner = find_interfaces(self.mesh, self._cell_marker,
-                                               self._region_of_groups(), facet_groups)
-        self._inner = inner
+        found, groups, inner, shared = find_interfaces(self.mesh, self._cell_marker,
+                                                       self._region_of_groups(), facet_groups)
+        self._inner, self._inner_shared = inner, shared
         for plus, minus, sid, ents in found:
             self.interfaces[f"{plus}|{minus}"] = Interface(plus, minus, sid, ents)
         self._interior_facet_groups = {name: sid for name, (sid, _) in groups.items()}
@@ -350,8 +350,7 @@ class Domain:
         for name, sid in self._interior_facet_groups.items():
             data.append((sid, self._interior_entities[name].ravel()))
         for sid, ents in self._inner.values():
-            if sid >= 0:
-                data.append((sid, ents.ravel()))
+            data.append((sid, ents.ravel()))
         self._dS = ufl.Measure("dS", domain=mesh, subdomain_data=data or None)
 
     def dx(self, region: str | None = None):
@@ -383,12 +382,12 @@ class Domain:
     def inner_groups(self, region: str) -> list[str]:
         """Named facet groups with facets inside a cell region (both cells in it), plus ""
         for the region's interior facets in no group; the same list on every rank."""
-        return [g for r, g in self._inner if r == region and not g.startswith("shared:")]
+        return [g for r, g in self._inner if r == region]
 
     def shares_facets(self, region: str, group: str) -> bool:
         """True when some facet of `group` inside `region` also belongs to another named
         facet group (then `dS_inner(region, group)` holds only part of the group)."""
-        return (region, "shared:" + group) in self._inner
+        return (region, group) in self._inner_shared
 
     def dS_inner(self, region: str, group: str = ""):
         """Interior-facet measure over the facets inside a cell region (both cells in it)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 F = 96485.33212  # Faraday constant [C mol^-1]
 R = 8.314462618  # molar gas constant [J mol^-1 K^-1]
 K_B = 1.380649e-23  # Boltzmann constant [J K^-1]
+EPS0 = 8.8541878128e-12  # vacuum permittivity [F m^-1] (CODATA 2018)
 N_A = 6.02214076e23  # Avogadro constant [mol^-1]
 E_CHARGE = 1.602176634e-19  # elementary charge [C]
 EV = E_CHARGE  # one electronvolt [J]

@@ -260,12 +260,17 @@ class ChargeTransport(Physics):
         """The name the boundaries' ohmic drop is reported under: their facet group."""
         return self.grain_boundaries.facets
 
+    def _fill_cells(self, f, region: str, value_of) -> None:
+        """Fill a parent-mesh DG0 function with value_of(group) on the cells (owned and
+        ghost) of every cell group of a region."""
+        dofs = f.function_space.dofmap.list[:, 0]
+        for g in self._groups[region]:
+            f.x.array[dofs[self.domain.cells(g, include_ghosts=True)]] = value_of(g)
+
     def _fill_sigma_cells(self, T: float) -> None:
         """The cell-wise conductivity of the broken region's groups (interior penalty)."""
-        arr = self._sigma_cells.x.array
-        dofs = self._sigma_cells.function_space.dofmap.list[:, 0]
-        for g in self._groups[self.grain_boundaries.region]:
-            arr[dofs[self.domain.cells(g, include_ghosts=True)]] = self._sigma_of(g, T)
+        self._fill_cells(self._sigma_cells, self.grain_boundaries.region,
+                         lambda g: self._sigma_of(g, T))
 
     def _sigma_of(self, group: str, T: float) -> float:
         """Conductivity [S m^-1] of a cell group at T, electrodes capped (see the class)."""
@@ -391,9 +396,7 @@ class ChargeTransport(Physics):
                                 * d.dx(g) for g in groups))
             if broken and groups:  # interior penalty with the conduction's weights
                 eps_cells = dolfinx.fem.Function(self._sigma_cells.function_space)
-                dofs = eps_cells.function_space.dofmap.list[:, 0]
-                for g in groups:
-                    eps_cells.x.array[dofs[d.cells(g, include_ghosts=True)]] = eps_of(g)
+                self._fill_cells(eps_cells, r, eps_of)
                 extra, _ = broken_terms(d, r, u, v, eps_cells, w, gb, 0.0, self.degree,
                                         weights=self._sigma_cells)
                 add((r, r), extra)
@@ -421,8 +424,8 @@ class ChargeTransport(Physics):
             self.current_cc)
 
     def cell_voltage_forms(self, phi: dict):
-        """(current collector mean, ground mean) of potentials {region: function}, as forms
-        (the cell voltage is their difference times `voltage_sign`)."""
+        """(current collector mean, ground mean or None for a grounded network) of potentials
+        {region: function}, as forms; their difference is phi_cc - phi_ground."""
         d, w = self.domain, self._w
         a, g = self._owners
         em = self.entity_maps
@@ -431,10 +434,6 @@ class ChargeTransport(Physics):
         bottom = None if g is None else dolfinx.fem.form(
             phi[g] / d.area(self.ground_cc) * w * d.ds(self.ground_cc), entity_maps=em)
         return top, bottom
-
-    @property
-    def voltage_sign(self) -> float:
-        return self._vsign
 
     def interface_mean_forms(self, phi: dict) -> dict:
         """{interface: form of the area mean of phi_s - phi_l} for potentials {region: f}."""
@@ -451,14 +450,12 @@ class ChargeTransport(Physics):
     def _compile_quantities(self):
         d, w, em = self.domain, self._w, self.entity_maps
         form = lambda e: dolfinx.fem.form(e, entity_maps=em)  # noqa: E731
-        a, g = self._owners
         wS = w("+") if not isinstance(w, int | float) else w
+        top, bottom = self.cell_voltage_forms(self.phi)
         self._qf = {
-            "phi_current_cc": form(self.phi[a] / self._cc_area * w * d.ds(self.current_cc)),
-            "phi_ground_cc": form(self.phi[g] / d.area(self.ground_cc) * w
-                                  * d.ds(self.ground_cc)) if g is not None else form(
-                                      dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(0.0))
-                                      * d.ds(self.current_cc)),
+            "phi_current_cc": top,
+            "phi_ground_cc": bottom if bottom is not None else form(
+                dolfinx.fem.Constant(d.mesh, PETSc.ScalarType(0.0)) * d.ds(self.current_cc)),
         }
         self._areas = {}
         for name, j in self.j_expr.items():

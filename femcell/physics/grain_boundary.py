@@ -28,9 +28,7 @@ from dataclasses import dataclass
 
 from femcell._dolfinx import ufl
 from femcell.materials.core import Conductor, MaterialError
-from femcell.units import T_REF
-
-EPS0 = 8.8541878128e-12  # F m^-1, vacuum permittivity (CODATA 2018)
+from femcell.units import EPS0, T_REF
 
 
 @dataclass(frozen=True)
@@ -137,12 +135,10 @@ def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBound
     # "+" side): robust where sigma jumps inside the region (a resolved boundary phase next
     # to a grain); with weights = sigma it is s_h avg(grad f), s_h the harmonic mean
     s_h = 2 * s_p * s_m / (s_p + s_m)
-    if weights is None:
-        avg_flux = lambda f: s_h * ufl.avg(ufl.grad(f))  # noqa: E731
-    else:
-        w_p, w_m = weights("+"), weights("-")
-        avg_flux = lambda f: (w_m * s_p * ufl.grad(f)("+") + w_p * s_m * ufl.grad(f)("-")) \
-            / (w_p + w_m)  # noqa: E731
+    wts = sigma if weights is None else weights
+    w_p, w_m = wts("+"), wts("-")
+    avg_flux = lambda f: (w_m * s_p * ufl.grad(f)("+") + w_p * s_m * ufl.grad(f)("-")) \
+        / (w_p + w_m)  # noqa: E731
     gamma = boundaries.penalty if boundaries is not None else 10.0
     gamma = gamma * max(degree, 1) ** 2
     terms = 0

@@ -38,8 +38,7 @@ import numpy as np
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import MaterialError
 from femcell.solvers.snes import SolverError
-
-EPS0 = 8.8541878128e-12  # F m^-1
+from femcell.units import EPS0
 
 
 @dataclass

@@ -14,7 +14,7 @@ sections registered in the build context.
     region = "electrolyte"         # default: the ionic conductor
     facets = "grain_boundary"      # facet group (polycrystal builders name it so)
     material = "llzo_gb"           # boundary phase: g_gb = sigma_gb(T) / thickness
-    thickness = "2 nm"             # electrical thickness of the boundary
+    thickness = "10 nm"            # electrical thickness of the boundary
     # conductance = "300 S/cm^2"   # or a constant specific conductance instead
     # capacitance = "1 uF/cm^2"    # for impedance (default: eps0 eps_r(material) / thickness)
     [[kinetics]]                   # one per electrode|electrolyte interface

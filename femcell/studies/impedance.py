@@ -26,8 +26,6 @@ from femcell.solvers import SolverError
 from femcell.studies.lifecycle import as_config_error
 from femcell.studies.results import Value
 
-EPS0 = 8.8541878128e-12
-
 
 def frequencies(fs) -> np.ndarray:
     """Log-spaced frequencies [Hz] of impedance.frequencies (both ends included)."""
