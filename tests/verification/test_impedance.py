@@ -133,7 +133,9 @@ def test_boundaries_charge_without_a_bulk_permittivity(cell2d):
     w = 2 * np.pi * FREQ
     exact = (2 * TM / (1e4 * SIGMA) + TE / SIGMA + 2 * rct / (1 + 1j * w * rct * C_DL)
              + 2 * (1 / G) / (1 + 1j * w * C_GB / G))
-    assert (np.abs(sp.z - exact) / np.abs(exact)).max() < 1e-8
+    # 1e-7, not 1e-8: without a bulk capacitance to balance it, omega c_gb reaches 1e7 g_gb
+    # at 1 GHz and the block system's conditioning limits the solve (3e-8 seen on 2 ranks)
+    assert (np.abs(sp.z - exact) / np.abs(exact)).max() < 1e-7
 
 
 def test_grains_of_another_material_have_their_own_arc(cell2d):
