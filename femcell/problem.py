@@ -146,6 +146,16 @@ class Problem:
         return self._residuals[self._field_index[field_name]]
 
     @property
+    def dirichlet_bcs(self) -> list:
+        """Every Dirichlet condition of the problem's physics."""
+        return list(self._bcs)
+
+    @property
+    def bounds(self) -> dict:
+        """{field name: (lower, upper)} of bounded fields (floats or Functions, scaled)."""
+        return dict(self._bounds)
+
+    @property
     def entity_maps(self) -> list:
         """Entity maps every mixed-dimensional form of this problem needs."""
         return list(self._entity_maps)

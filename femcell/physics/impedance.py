@@ -5,12 +5,16 @@ moves the fields by du e^(i omega t), with
 
     (K + i omega M) du = b dI,
 
-K = dF/du the Jacobian of the steady residual at u0 (conduction, linearised kinetics:
-the charge-transfer resistance at the present overpotential, the grain-boundary
-conductance), M the capacitive operator (`ChargeTransport.capacitance_forms`: displacement
-current eps grad(dphi/dt), grain-boundary charging c_gb [dphi/dt], double layers
-C_dl d(phi_s - phi_l)/dt) and b the current source. The cell impedance is
-Z = dV / dI [ohm m^2] (per area of the current collector).
+K = dF/du the Jacobian of the steady residual of every field of the Problem at u0
+(conduction, linearised kinetics: the charge-transfer resistance at the present
+overpotential, the open-circuit potential's slope dU/dtheta at a particle surface, the
+grain-boundary conductance, diffusion), M the rate operator: the charge's capacitances
+(`ChargeTransport.capacitance_forms`: displacement current eps grad(dphi/dt), grain-boundary
+charging c_gb [dphi/dt], double layers C_dl d(phi_s - phi_l)/dt) plus the storage terms of
+every other physics, read off their BDF residuals (`split_rates`: particle diffusion gives
+the finite-length Warburg response), and b the current source. The cell impedance is
+Z = dV / dI [ohm m^2] (per area of the current collector). Fields held by Dirichlet data,
+and the dofs of bounded fields that sit on their bound, do not move.
 
 femcell's PETSc is real, so the complex system is solved as the real 2x2 block system
 
@@ -24,8 +28,9 @@ the previous frequency already took more than half of them): neighbouring freque
 dense log sweep are close, so most frequencies cost one assembly and a few triangular
 solves; a sparse sweep (a few frequencies per decade) gains little.
 
-What is linearised: the charge physics (every field of the Problem must be one of its
-potentials); fields of other physics (particle diffusion: the Warburg response) are not yet.
+The state need not be steady (e.g. a cell mid-run): the linearisation about it is then
+the quasi-stationary impedance, valid while the state changes slowly on the time scale
+of the lowest frequency.
 """
 
 from __future__ import annotations
@@ -62,11 +67,12 @@ class Spectrum:
 
 
 class SmallSignal:
-    """The linearised charge problem of a Problem about its present state.
+    """The linearised Problem about its present state.
 
     Args:
-        problem: a Problem whose fields are all potentials of `charge`, solved to the state
-            to linearise about (e.g. open circuit after `initialise`, or a DC steady state).
+        problem: a Problem with `charge` among its physics, solved to the state to
+            linearise about (e.g. open circuit after `initialise`, a DC steady state, or
+            any state of a run).
         charge: its ChargeTransport.
         permittivity: {cell region or group: relative permittivity eps_r}; default: the
             conductors' own (`Conductor.permittivity`); regions without carry no
@@ -80,15 +86,15 @@ class SmallSignal:
     def __init__(self, problem, charge, *, permittivity: dict | None = None,
                  double_layer: dict | None = None, reuse: bool = True,
                  max_reuse_its: int = 20):
-        others = [f.name for f in problem.fields if f not in charge.fields]
-        if others:
-            raise MaterialError(f"impedance: only the charge potentials are linearised; the "
-                                f"problem also has {', '.join(others)}")
         self.charge, self.problem = charge, problem
         self.reuse, self.max_reuse_its = reuse, max_reuse_its
         self.comm = problem.domain.comm
         regions = list(charge.conductors)
-        spaces = [f.u.function_space for f in charge.fields]
+        fields = list(problem.fields)
+        names = [f.name for f in fields]
+        spaces = [f.u.function_space for f in fields]
+        # the charge potentials among the problem's fields, by region
+        cidx = {r: names.index(f.name) for r, f in zip(regions, charge.fields, strict=True)}
         eps = {}  # regions, and the cell groups with a conductor of their own
         for g, cond in {**charge.conductors, **charge.group_conductors}.items():
             if cond.permittivity is not None:
@@ -109,49 +115,54 @@ class SmallSignal:
             raise MaterialError(f"impedance: double layer on unknown interface {unknown[0]!r}"
                                 f"; interfaces: {', '.join(charge._sides)}")
         self.permittivity, self.double_layer = eps, cdl
-        du = {r: ufl.TrialFunction(V) for r, V in zip(regions, spaces, strict=True)}
-        v = {r: ufl.TestFunction(V) for r, V in zip(regions, spaces, strict=True)}
+        n = len(fields)
+        du = [ufl.TrialFunction(V) for V in spaces]
+        v = [ufl.TestFunction(V) for V in spaces]
         # the imaginary parts on clones of the spaces (same dofmap, another identity):
         # DOLFINx puts a Dirichlet row's unit diagonal into every block whose row and column
         # space are the same object, which would put it into the -omega M blocks too
         ispaces = [V.clone() for V in spaces]
-        idu = {r: ufl.TrialFunction(W) for r, W in zip(regions, ispaces, strict=True)}
-        iv = {r: ufl.TestFunction(W) for r, W in zip(regions, ispaces, strict=True)}
-        res = [problem.residual_of(f.name) for f in charge.fields]
-        K = dolfinx.fem.forms.derivative_block(res, [f.u for f in charge.fields],
-                                               [du[r] for r in regions])
-        M = charge.capacitance_forms(du, v, eps, cdl)
+        idu = [ufl.TrialFunction(W) for W in ispaces]
+        iv = [ufl.TestFunction(W) for W in ispaces]
+        res = [problem.residual_of(name) for name in names]
+        J = dolfinx.fem.forms.derivative_block(res, [f.u for f in fields], du)
+        K, M = split_rates(J, problem.time)
+        mc = charge.capacitance_forms({r: du[i] for r, i in cidx.items()},
+                                      {r: v[i] for r, i in cidx.items()}, eps, cdl)
+        for (ri, rj), m in mc.items():
+            i, j = cidx[ri], cidx[rj]
+            M[i][j] = m if M[i][j] is None else M[i][j] + m
         mesh = problem.domain.mesh
         self._omega = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
-        n = len(regions)
         blocks = [[None] * (2 * n) for _ in range(2 * n)]
-        for i, ri in enumerate(regions):
-            for j, rj in enumerate(regions):
+        for i in range(n):
+            for j in range(n):
                 k = K[i][j]
-                k_im = None if k is None else ufl.replace(k, {v[ri]: iv[ri], du[rj]: idu[rj]})
-                if k_im is not None and not k_im.empty():  # (replace drops zero terms)
+                k_im = None if k is None else _nonempty(
+                    ufl.replace(k, {v[i]: iv[i], du[j]: idu[j]}))
+                if k_im is not None:  # (replace drops zero terms)
                     blocks[i][j] = k
                     blocks[n + i][n + j] = k_im
-                m = M.get((ri, rj))
+                m = M[i][j]
                 if m is not None:
-                    blocks[i][n + j] = -self._omega * ufl.replace(m, {du[rj]: idu[rj]})
-                    blocks[n + i][j] = self._omega * ufl.replace(m, {v[ri]: iv[ri]})
+                    blocks[i][n + j] = -self._omega * ufl.replace(m, {du[j]: idu[j]})
+                    blocks[n + i][j] = self._omega * ufl.replace(m, {v[i]: iv[i]})
         em = problem.entity_maps or None
         self._a = dolfinx.fem.form(blocks, entity_maps=em)
-        self._bcs = []  # the grounded electrode (homogeneous), on both parts
-        for bc in charge.dirichlet_bcs():
-            i = next(i for i, V in enumerate(spaces)
-                     if V._cpp_object.contains(bc.function_space))
-            dofs = bc.dof_indices()[0]
-            zero = PETSc.ScalarType(0.0)
+        # the fixed data (grounded electrode, held concentrations, ...) and the dofs of
+        # bounded fields sitting on a bound (an active constraint stays active under a small
+        # signal): homogeneous on both parts
+        self._bcs = []
+        zero = PETSc.ScalarType(0.0)
+        for i, dofs in _fixed_dofs(problem, spaces):
             self._bcs += [dolfinx.fem.dirichletbc(zero, dofs, spaces[i]),
                           dolfinx.fem.dirichletbc(zero, dofs, ispaces[i])]
         self._A = dolfinx.fem.petsc.create_matrix(self._a)
         # the source: a unit current density into the current collector (real block)
-        owner, src = charge.current_source(v)
+        owner, src = charge.current_source({r: v[i] for r, i in cidx.items()})
         self._re = [dolfinx.fem.Function(V) for V in spaces]
         self._im = [dolfinx.fem.Function(W) for W in ispaces]
-        oi = regions.index(owner)
+        oi = cidx[owner]
         vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(src, entity_maps=em))
         vec.scatter_reverse(dolfinx.la.InsertMode.add)
         self._re[oi].x.array[:] = vec.array
@@ -167,8 +178,8 @@ class SmallSignal:
             f.x.array[:] = 0.0
         # what is measured: the cell voltage and the interfaces' mean overpotentials
         vt = charge.vt
-        phi_r = {r: vt * f for r, f in zip(regions, self._re, strict=True)}
-        phi_i = {r: vt * f for r, f in zip(regions, self._im, strict=True)}
+        phi_r = {r: vt * self._re[i] for r, i in cidx.items()}
+        phi_i = {r: vt * self._im[i] for r, i in cidx.items()}
         self._v_forms = (charge.cell_voltage_forms(phi_r), charge.cell_voltage_forms(phi_i))
         self._itf_forms = (charge.interface_mean_forms(phi_r),
                            charge.interface_mean_forms(phi_i))
@@ -277,10 +288,80 @@ class SmallSignal:
         return Spectrum(f, z, itf, facts, its)
 
     def fields_at(self) -> dict:
-        """{name: (Function, scale)} of the real and imaginary potentials of the last
-        frequency solved, per unit current density (V per A m^-2), for output."""
+        """{name: (Function, scale)} of the real and imaginary parts of every field at the
+        last frequency solved, per unit current density, for output: the potentials in
+        V per A m^-2, other fields in their own output unit per A m^-2."""
         out = {}
-        for r, fr, fi in zip(self.charge.conductors, self._re, self._im, strict=True):
-            out[f"phi_{r}_re"] = (fr, self.charge.vt)
-            out[f"phi_{r}_im"] = (fi, self.charge.vt)
+        cidx = {f.name: r for r, f in zip(self.charge.conductors, self.charge.fields,
+                                          strict=True)}
+        scales = {}
+        for p in self.problem.physics:
+            for fn, scale in p.output_fields().values():
+                scales[id(fn)] = scale
+        for f, fr, fi in zip(self.problem.fields, self._re, self._im, strict=True):
+            if f.name in cidx:
+                name, scale = f"phi_{cidx[f.name]}", self.charge.vt
+            else:
+                name, scale = f.name, scales.get(id(f.u), 1.0)
+            out[f"{name}_re"] = (fr, scale)
+            out[f"{name}_im"] = (fi, scale)
         return out
+
+
+def _nonempty(form):
+    """The form, or None when it has no (nonzero) integral."""
+    if form is None:
+        return None
+    keep = [i for i in form.integrals() if not isinstance(i.integrand(), ufl.constantvalue.Zero)]
+    return ufl.Form(keep) if keep else None
+
+
+def split_rates(jacobian, time):
+    """Split a block Jacobian of BDF residuals into its steady part K and rate operator M.
+
+    Every time derivative is written `time.ddt(...)` = (a0 m(u) + history) / dt, so the
+    Jacobian is K + (a0 / dt) M: with a0 -> s and dt -> 1 it is K + s M, K its value at s = 0
+    and M its derivative in s (UFL, exact). Terms with an explicit dt (rates written as
+    increments) follow the same substitution.
+
+    Returns:
+        (K, M): n x n lists of forms or None.
+    """
+    from ufl.algorithms import expand_derivatives
+
+    s = ufl.variable(dolfinx.fem.Constant(time.dt.ufl_domain(), PETSc.ScalarType(0.0)))
+    a0, dt = time.a[0], time.dt
+    K = [[None] * len(row) for row in jacobian]
+    M = [[None] * len(row) for row in jacobian]
+    for i, row in enumerate(jacobian):
+        for j, form in enumerate(row):
+            if form is None:
+                continue
+            K[i][j] = _nonempty(ufl.replace(form, {a0: ufl.as_ufl(0.0), dt: ufl.as_ufl(1.0)}))
+            fs = ufl.replace(form, {a0: s, dt: ufl.as_ufl(1.0)})
+            M[i][j] = _nonempty(expand_derivatives(ufl.Form(
+                [itg.reconstruct(integrand=ufl.diff(itg.integrand(), s))
+                 for itg in fs.integrals()])))
+    return K, M
+
+
+def _fixed_dofs(problem, spaces):
+    """(space index, local dofs) held fixed in the small signal: every Dirichlet condition of
+    the problem, and the dofs of bounded fields that sit on a bound."""
+    out = []
+    for bc in problem.dirichlet_bcs:
+        i = next(i for i, V in enumerate(spaces)
+                 if V._cpp_object.contains(bc.function_space))
+        out.append((i, bc.dof_indices()[0]))
+    for name, (lo, hi) in problem.bounds.items():
+        i = next(i for i, f in enumerate(problem.fields) if f.name == name)
+        u = problem.fields[i].u.x.array
+        on = np.zeros(u.size, dtype=bool)
+        for b in (lo, hi):
+            val = b.x.array if isinstance(b, dolfinx.fem.Function) else float(b)
+            if np.all(np.isinf(val)):
+                continue
+            on |= np.abs(u - val) <= 1e-10 * np.maximum(1.0, np.abs(val))
+        dofs = np.flatnonzero(on).astype(np.int32)
+        out.append((i, dofs))
+    return out
