@@ -27,6 +27,8 @@ alpha F eta / R T); `admissibility_warnings` turns flagged states into warnings.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
@@ -444,6 +446,23 @@ class ChargeTransport(Physics):
             ps = phi[electrode](se) if electrode in phi else 0.0
             out[name] = dolfinx.fem.form((ps - phi[self.electrolyte](sl)) / self._areas[name]
                                          * wS * self._dS[name], entity_maps=self.entity_maps)
+        return out
+
+    def charge_transfer_resistances(self) -> dict[str, float]:
+        """{interface: R_ct [ohm m^2] per interface area} at the present state: the inverse of
+        the area mean of dj/d(eta) (the kinetics' slope at the local overpotential and
+        surface state; coupled fields such as a particle's filling held)."""
+        w = self._w
+        wS = w("+") if not isinstance(w, int | float) else w
+        u_l = self.fields[list(self.conductors).index(self.electrolyte)].u
+        # eta = phi_s - vt u_l - U: d/d(eta) is -1/vt times d/d(u_l)
+        down = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(-1.0 / self.vt))
+        out = {}
+        for name, j in self.j_expr.items():
+            slope = ufl.derivative(j, u_l, down)
+            g = self.domain.integrate(slope * wS * self._dS[name],
+                                      entity_maps=self.entity_maps) / self._areas[name]
+            out[name] = 1.0 / g if g > 0 else math.inf
         return out
 
     # ------------------------------------------------------------------ quantities

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from femcell._dolfinx import MPI
 from femcell.problem import Problem
 from femcell.solvers import SolverError
 from femcell.studies.lifecycle import as_config_error
@@ -62,6 +63,15 @@ def run(cfg, run):
     domain = run.build_domain()
     physics, ctx = run.build_physics(domain, cfg.temperature)
     charge = ctx.info["charge"]
+    particles = ctx.info.get("particles") or []
+    if particles and imp.bias_current_density != 0.0:
+        from femcell.config import ConfigError
+
+        raise ConfigError(
+            f"impedance.bias_current_density = {imp.bias_current_density:g} A/m^2 with "
+            f"[[intercalation]] particles ({', '.join(p.region for p in particles)}): a cell "
+            "whose particles fill under a DC current has no steady state to linearise about; "
+            "give 0 (open circuit)")
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics, linear_solver=cfg.solver.linear,
                                                   petsc_options=run.petsc_options()))
@@ -103,7 +113,8 @@ def run(cfg, run):
                 for r in rows:
                     table.append(r)
                 table.close()
-            char = characteristic_frequencies(charge, ss, sp)
+            char = characteristic_frequencies(charge, ss, particles)
+            chem = chemical_capacitance(charge, particles, sp)
             arcs = assign(find_arcs(sp.frequency, sp.z), char)
             with run.timed("analysis_s"):  # rank 0's numbers for everyone
                 kk, fit = run.on_root(lambda: (
@@ -126,7 +137,7 @@ def run(cfg, run):
         finally:
             ss.close()
         bl = brick_layer(fit, char, charge, arcs)
-        headline = headline_of(sp, arcs, kk, fit, bl)
+        headline = headline_of(sp, arcs, kk, fit, bl, chem)
         if run.write and cfg.output.plots:
             run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
         summary = run.summary(
@@ -139,7 +150,8 @@ def run(cfg, run):
                        "double_layer_capacitance_F_m2": cdl,
                        "permittivity_F_m": {g: e for g, e in ss.permittivity.items()},
                        "characteristic_frequencies_Hz": char, "arcs": arcs,
-                       "kramers_kronig": kk, "circuit_fit": fit, "brick_layer": bl},
+                       "kramers_kronig": kk, "circuit_fit": fit, "brick_layer": bl,
+                       "chemical_capacitance": chem},
             physics={p.name: p.describe() for p in physics},
             domain=run.domain_summary(domain, problem),
             citations=[c for p in physics for c in p.citations()])
@@ -172,10 +184,54 @@ def table_rows(sp) -> list[dict]:
     return rows
 
 
-def characteristic_frequencies(charge, ss, sp) -> dict:
+def _particle_geometry(charge, p) -> tuple[str, float, float]:
+    """(interface name, particle volume [m^3], interface area [m^2]) of a particle region
+    (volumes and areas per unit depth in 2D, with the domain's weight)."""
+    d = charge.domain
+    name = next(n for n, (e, _, _) in charge._sides.items() if e == p.region)
+    vol = d.volume(p.region)
+    return name, vol, charge._areas[name]
+
+
+def chemical_capacitance(charge, particles, sp) -> dict | None:
+    """The particles' chemical (intercalation) capacitance, from the inputs and read off the
+    spectrum, per collector area [F m^-2].
+
+    Input: C = F c_max V (-dtheta/dU) summed over the particle regions at their mean filling
+    (V their volume over the collector area). Read: -1 / (omega Z'') at the lowest
+    frequency, where a blocking particle has filled evenly and the cell is that capacitor
+    in series with resistances. None without particles."""
+    if not particles:
+        return None
+    from femcell.units import F as FARADAY
+
+    total, by_region = 0.0, {}
+    comm = charge.domain.comm
+    for p in particles:
+        _, vol, _ = _particle_geometry(charge, p)
+        mat = p.material
+        u = p.field.u.x.array[:p.field.u.function_space.dofmap.index_map.size_local]
+        n = comm.allreduce(u.size, op=MPI.SUM)
+        theta = comm.allreduce(float(u.sum()), op=MPI.SUM) / max(n, 1)
+        h = 1e-6
+        slope = (float(mat.ocv(np.array(theta + h))) - float(mat.ocv(np.array(theta - h)))) / (
+            2 * h)
+        c = FARADAY * mat.c_max * vol / charge._cc_area / (-slope) if slope < 0 else math.inf
+        by_region[p.region] = {"theta": theta, "dU_dtheta_V": slope, "capacitance_F_m2": c}
+        total += c
+    w0 = 2 * math.pi * sp.frequency[0]
+    read = -1.0 / (w0 * sp.z[0].imag) if sp.z[0].imag < 0 else math.inf
+    return {"input_F_m2": total, "read_F_m2": read, "ratio": read / total,
+            "frequency_Hz": float(sp.frequency[0]), "regions": by_region}
+
+
+def characteristic_frequencies(charge, ss, particles=()) -> dict:
     """{process: f [Hz]} from the inputs: sigma / (2 pi eps) of every region and cell group
     with a permittivity, g_gb / (2 pi c_gb) of the boundaries, 1 / (2 pi R_ct C_dl) of each
-    interface with a double layer (R_ct: its share of Z at the lowest frequency)."""
+    interface with a double layer (R_ct: the inverse mean slope dj/d(eta) of its kinetics at
+    the state), and
+    D / (2 pi l^2) of each particle region (l = volume / interface area: the thickness of a
+    slab, r / 3 of a sphere), where its Warburg response turns capacitive."""
     T = float(charge._T.value)
     out = {}
     for g, eps in ss.permittivity.items():
@@ -195,11 +251,15 @@ def characteristic_frequencies(charge, ss, sp) -> dict:
             out[f"boundaries[{gb.facets}]"] = gb.conductance_at(T) / (2 * math.pi * c)
         except ValueError:
             pass
+    rct = charge.charge_transfer_resistances()  # per interface area, as C_dl
     for name, c_dl in ss.double_layer.items():
-        # the share is per collector area; the double layer per interface area
-        r_ct = sp.interfaces[name][0].real * charge._areas[name] / charge._cc_area
-        if r_ct > 0:
-            out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * r_ct * c_dl)
+        if math.isfinite(rct[name]):
+            out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl)
+    for p in particles:
+        _, vol, area = _particle_geometry(charge, p)
+        ell = vol / area
+        out[f"diffusion[{p.region}]"] = (p.material.reference_diffusivity(T)
+                                         / (2 * math.pi * ell**2))
     return out
 
 
@@ -330,7 +390,7 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict 
             "error": read / given - 1}
 
 
-def headline_of(sp, arcs, kk, fit, bl=None) -> dict:
+def headline_of(sp, arcs, kk, fit, bl=None, chem=None) -> dict:
     """Low- and high-frequency resistance, the arcs and the Kramers-Kronig residual."""
     h = {"z_re_low_frequency": Value(float(sp.z[0].real), "ohm m^2",
                                      f"Z' at {sp.frequency[0]:.3g} Hz (the DC resistance when "
@@ -360,27 +420,57 @@ def headline_of(sp, arcs, kk, fit, bl=None) -> dict:
             "the same ratio from the inputs (f_gb / f_b of the characteristic frequencies)")
         h["brick_layer_error"] = Value(bl["error"], "",
                                        "brick-layer reading / input - 1")
+    if chem is not None:
+        h["chemical_capacitance_input"] = Value(
+            chem["input_F_m2"], "F m^-2", "F c_max V (-dtheta/dU) of the particles per "
+            "collector area, from the inputs")
+        h["chemical_capacitance_read"] = Value(
+            chem["read_F_m2"], "F m^-2", f"-1 / (omega Z'') at {chem['frequency_Hz']:.3g} Hz")
     return h
 
 
+def arc_window(f, z) -> slice | None:
+    """The frequencies of the arcs when a low-frequency tail (a capacitor, a Warburg) rises
+    far above them: from the lowest-frequency local maximum of the phase (the most
+    resistive point between the tail and the arcs) up; None when -Z'' stays within 3x the
+    Z' range or the phase has no such maximum."""
+    span = np.ptp(z.real)
+    if span <= 0 or np.max(-z.imag) < 3 * span:
+        return None
+    ang = np.angle(z)
+    peaks = [k for k in range(1, len(f) - 1) if ang[k] >= ang[k - 1] and ang[k] > ang[k + 1]]
+    if not peaks or peaks[0] >= len(f) - 3:
+        return None
+    return slice(peaks[0], len(f))
+
+
 def plots(folder, name, sp, arcs) -> dict:
-    """Nyquist (ohm cm^2, equal axes, apexes marked) and Bode (|Z| and phase) plots."""
+    """Nyquist (ohm cm^2, equal axes, apexes marked; a second panel zooms on the arcs when a
+    low-frequency tail hides them) and Bode (|Z| and phase) plots."""
     from femcell.plotting import _mpl
 
     plt = _mpl()
     z = sp.z * 1e4  # ohm m^2 -> ohm cm^2
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.plot(z.real, -z.imag, "-o", ms=2.5, lw=1.2)
-    for i, a in enumerate(arcs):
-        k = int(np.argmin(np.abs(np.log10(sp.frequency / a["frequency_Hz"]))))
-        ax.plot(z[k].real, -z[k].imag, "s", color="C3", ms=6)
-        ax.annotate(f"{a['process']}\n{a['frequency_Hz']:.3g} Hz", (z[k].real, -z[k].imag),
-                    textcoords="offset points", xytext=(4, 8 + 22 * (i % 2)), fontsize=7)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("Z' [ohm cm^2]")
-    ax.set_ylabel("-Z'' [ohm cm^2]")
-    ax.set_title(f"{name}: Nyquist")
-    ax.grid(alpha=0.3)
+    window = arc_window(sp.frequency, z)
+    fig, axes = plt.subplots(1, 2 if window else 1, figsize=(11.5 if window else 6.4, 4.2),
+                             dpi=120, squeeze=False)
+    for n, ax in enumerate(axes[0]):
+        sel = slice(None) if n == 0 else window
+        ax.plot(z[sel].real, -z[sel].imag, "-o", ms=2.5, lw=1.2)
+        for i, a in enumerate(arcs):
+            k = int(np.argmin(np.abs(np.log10(sp.frequency / a["frequency_Hz"]))))
+            if n == 1 and not (window.start <= k < window.stop):
+                continue
+            ax.plot(z[k].real, -z[k].imag, "s", color="C3", ms=6)
+            ax.annotate(f"{a['process']}\n{a['frequency_Hz']:.3g} Hz",
+                        (z[k].real, -z[k].imag), textcoords="offset points",
+                        xytext=(4, 8 + 22 * (i % 2)), fontsize=7)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("Z' [ohm cm^2]")
+        ax.set_ylabel("-Z'' [ohm cm^2]")
+        ax.set_title(f"{name}: Nyquist" if n == 0 else
+                     f"above {sp.frequency[window.start]:.3g} Hz (the arcs)")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     nyq = folder / "nyquist.png"
     fig.savefig(nyq)

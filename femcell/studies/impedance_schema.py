@@ -54,9 +54,10 @@ class ImpedanceSection(_Model):
 
 
 class ImpedanceStudy(StudyBase):
-    """[study] kind = "impedance": temperature, [impedance]."""
+    """[study] kind = "impedance": temperature, [impedance], optionally [[intercalation]]
+    particles (their diffusion: the Warburg response)."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True}
+    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False}
 
     temperature: Temperature = 298.15
     impedance: ImpedanceSection = ImpedanceSection()

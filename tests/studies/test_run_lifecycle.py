@@ -41,6 +41,10 @@ SMALL = {
                                    '["12 um"]}'],
     "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=6",
                                   "impedance.circuit=R(RC)(RC)"],
+    # (the study warns that Li6PS5Cl has no permittivity in the library: given here)
+    "eis_nmc_composite.toml": ["geometry.params.h_interface=1 um", "intercalation.0.degree=1",
+                               "impedance.frequencies.per_decade=6",
+                               "impedance.permittivity={electrolyte=30}"],
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     # one ramp each: the CLI path is the same for every case and temperature
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],

@@ -162,6 +162,16 @@ def test_time_domain_agrees_with_the_spectrum(cell):
 @several_ranks
 @pytest.mark.parametrize("transmissive", [False, True], ids=["reflective", "transmissive"])
 def test_same_warburg_on_one_and_all_ranks(cell, transmissive):
+    """1e-7 at every frequency (found 2e-8: the graded mesh and the metal's capped
+    conductivity put the condition number near 1e8), except below omega L^2 / D = 0.1 for a
+    blocking particle: a uniform filling is an equilibrium at any level, so K is singular
+    and the system's smallest singular value falls with omega; Z there is the capacitor
+    plus a small real part that round-off moves by ~1e-16 / (omega L^2 / D) times the
+    condition number (found 8.5e-6 of |Z| at omega L^2 / D = 1.6e-3)."""
     par = _spectrum(cell, transmissive=transmissive)
     ser = _spectrum(_cell(comm=MPI.COMM_SELF), transmissive=transmissive)
-    assert np.abs(par.z - ser.z).max() / np.abs(ser.z).max() < 1e-8
+    err = np.abs(par.z - ser.z) / np.abs(ser.z)
+    wtau = 2 * np.pi * FREQ * L**2 / D
+    slow = (wtau < 0.1) & (not transmissive)
+    assert err[~slow].max() < 1e-7
+    assert err.max() < 2e-5
