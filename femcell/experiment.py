@@ -1,6 +1,7 @@
 """Experiment protocols written the way a battery lab writes them: constant current, linear
-current ramp, rest, potential hold (each optionally at its own temperature), grouped and
-repeated with `Repeat`, each step ending at the first of its until-conditions. Plain data,
+current ramp, rest, potential hold (each optionally at its own temperature), impedance
+measurements between them, grouped and repeated with `Repeat`, each step ending at the
+first of its until-conditions. Plain data,
 no DOLFINx (the study schema checks protocols with it); femcell.protocol runs them.
 """
 
@@ -10,7 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-KINDS = ("current", "ramp", "rest", "hold")
+KINDS = ("current", "ramp", "rest", "hold", "impedance")
 
 
 class ProtocolError(ValueError):
@@ -30,6 +31,8 @@ class Until:
         current_below: (hold) end when |current density| falls below this [A m^-2].
         quantity: (name, "above"|"below", value): any recorded quantity crossing a value
             (contact fraction, crack length, ... from later physics).
+        stop: end the whole protocol when the step ends by one of these conditions other
+            than its time (a lab's "limit: end of experiment").
     """
 
     time: float | None = None
@@ -39,9 +42,11 @@ class Until:
     current_above: float | None = None
     current_below: float | None = None
     quantity: tuple | None = None
+    stop: bool = False
 
     def any(self) -> bool:
-        return any(getattr(self, k) is not None for k in self.__dataclass_fields__)
+        return any(getattr(self, k) is not None for k in self.__dataclass_fields__
+                   if k != "stop")
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,9 @@ class Step:
     """One protocol step.
 
     Attributes:
-        kind: "current" (constant current), "ramp" (I = start + rate t), "rest" (I = 0) or
-            "hold" (constant cell voltage).
+        kind: "current" (constant current), "ramp" (I = start + rate t), "rest" (I = 0),
+            "hold" (constant cell voltage) or "impedance" (a spectrum about the present
+            state, the current of the previous step flowing; takes no time).
         current_density: constant current [A m^-2] (kind "current"), start of a ramp.
         rate: ramp rate [A m^-2 s^-1].
         voltage: held cell voltage [V] (kind "hold").
@@ -73,6 +79,14 @@ class Step:
         if self.kind not in KINDS:
             raise ProtocolError(f"step kind {self.kind!r}: use one of {', '.join(KINDS)}")
         u = self.until
+        if self.kind == "impedance":
+            set_ = [k for k in ("current_density", "rate", "voltage", "dt", "temperature")
+                    if getattr(self, k) not in (None, 0.0)]
+            if u.any() or set_:
+                raise ProtocolError(f"impedance step {self.label}: takes no until-condition "
+                                    f"or {', '.join(set_) or 'until'} (it measures the "
+                                    "present state; frequencies in [impedance])")
+            return
         can_end = {
             "current": ("time", "voltage_above", "voltage_below", "charge", "quantity"),
             "ramp": ("time", "voltage_above", "voltage_below", "charge", "quantity"),
@@ -189,7 +203,11 @@ class Protocol:
                     "current_above": "current_density", "current_below": "current_density"}
             until_kw = {}
             for k, v in u.items():
-                if k == "quantity":
+                if k == "stop":
+                    if not isinstance(v, bool):
+                        raise ProtocolError(f"{where}.until.stop: true or false, got {v!r}")
+                    until_kw[k] = v
+                elif k == "quantity":
                     until_kw[k] = (str(v[0]), str(v[1]), float(v[2]))
                 elif k in dims:
                     until_kw[k] = conv(dims[k], f"{where}.until.{k}", v)

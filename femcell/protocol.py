@@ -70,6 +70,9 @@ class ProtocolRunner:
         after_step: callback() once per accepted step at a point where `checkpoint_state`
             can be taken (e.g. femcell.checkpoint.Checkpointer.after_step); not after the
             step that ends the protocol at a limit.
+        measure: callback(index, step, t, quantities) of an "impedance" step: the
+            spectrum about the present state (the problem in current control at the
+            current of the previous step); None: impedance steps are refused.
         stop_on: step end reasons that end the protocol (e.g. "filament_short_above": a
             shorted cell takes no further steps). A step whose last solve stopped at a
             limit before it converged (a running crack: `at_limit` in the integrator's
@@ -80,8 +83,9 @@ class ProtocolRunner:
                  record: Callable[[dict], None] | None = None,
                  stoichiometry_limits: bool = True, stoichiometry_tol: float | None = None,
                  after_step: Callable[[], None] | None = None,
-                 stop_on: tuple[str, ...] = ()):
+                 stop_on: tuple[str, ...] = (), measure: Callable | None = None):
         self.problem, self.ec, self.integ = problem, electrochem, integrator
+        self.measure = measure
         self.stop_on = tuple(stop_on)
         self.dt, self.rise, self.record = dt, rise_time, record
         self.stoichiometry_limits, self.stoichiometry_tol = stoichiometry_limits, stoichiometry_tol
@@ -230,6 +234,9 @@ class ProtocolRunner:
                 continue
             mid = start["in_step"] and index == start["index"]
             t0 = start["t0"] if mid else integ.t
+            if step.kind == "impedance":
+                self._impedance(index, cycle, step)
+                continue
             if step.temperature is not None:  # every physics follows the step temperature
                 for p in self.problem.physics:
                     p.set_temperature(step.temperature)
@@ -298,10 +305,29 @@ class ProtocolRunner:
             if reason in self.stop_on or "at_limit" in rec:
                 self.ended_by = detail or reason
                 break
+            if step.until.stop and reason != "time":  # the step's limit ends the protocol
+                self.ended_by = reason
+                break
             self._position = {"index": index + 1, "in_step": False}
             if self.after_step is not None:
                 self.after_step()
         return self.summaries
+
+    def _impedance(self, index: int, cycle: int, step: Step) -> None:
+        """An impedance step: the measurement about the present state, in current control
+        at the current that flows (the last step's; a hold's measured current)."""
+        if self.measure is None:
+            raise ProtocolError(f"step {step.label}: this study kind takes no impedance steps")
+        t = self.integ.t
+        self.ec.set_current(self._I_last)
+        self.problem.set_mode("default")
+        q = self.problem.quantities()
+        self.measure(index, step, t, q)
+        self.summaries.append(StepSummary(index, step.label, step.kind, cycle, t, t,
+                                          "measured", 0.0, q))
+        self._position = {"index": index + 1, "in_step": False}
+        if self.after_step is not None:
+            self.after_step()
 
     @staticmethod
     def _ended(step: Step, q: dict, charge: float, t: float, t_stop: float) -> str:

@@ -188,6 +188,11 @@ class ElectrodeCoupling:
         """Shift [V] subtracted from the overpotential (e.g. Omega p / F); default 0."""
         return 0.0
 
+    def contact(self, side: str):
+        """The share of the interface in contact (UFL or float; it carries the double layer
+        and the exchange current), or None when the interface is whole (default)."""
+        return None
+
     def current_terms(self, current_density, side: str, measure, weight) -> dict:
         """Residual terms the interfacial current density j [A m^-2] (anodic > 0) adds to
         this coupling's fields: {field name: UFL term}; `measure` the interface dS,

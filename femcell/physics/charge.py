@@ -189,6 +189,7 @@ class ChargeTransport(Physics):
         self._sides: dict[str, tuple[str, str, str]] = {}  # interface -> electrode, sides
         self._x_expr, self._law_name, self._jdeg = {}, {}, {}
         self._coupling: dict = {}
+        self._contact: dict = {}  # interface: the contacting share (None: whole)
         wS = w("+") if not isinstance(w, int | float) else w
         for k in self.kinetics:
             itf = domain.interface(k.electrode, k.electrolyte)
@@ -196,9 +197,12 @@ class ChargeTransport(Physics):
             sl = "-" if se == "+" else "+"
             dS = domain.dS(itf.name)
             phi_s = 0.0 if k.electrode == self.ground_electrode else self.phi[k.electrode](se)
-            factor, ueq, shift = None, k.equilibrium_potential, None
+            factor, ueq, shift, touch = None, k.equilibrium_potential, None, None
             for c in k.couplings:  # U_eq, i0 factor and overpotential shift, in order
                 ueq = c.equilibrium_potential(se, ueq)
+                a = c.contact(se)
+                if a is not None:
+                    touch = a if touch is None else touch * a
                 f = c.exchange_factor(se, k.law)
                 factor = f if factor is None else factor * f
                 d = c.overpotential_shift(se)
@@ -211,6 +215,7 @@ class ChargeTransport(Physics):
             j = k.law.current(eta, self._T, 1.0 if factor is None else factor)
             self.j_expr[itf.name], self.eta_expr[itf.name], self._dS[itf.name] = j, eta, dS
             self._sides[itf.name] = (k.electrode, se, sl)
+            self._contact[itf.name] = touch
             x = k.law.exponent(eta, self._T)
             if x is not None:  # the safeguard monitor (see the module docstring)
                 self._x_expr[itf.name] = x
@@ -362,7 +367,8 @@ class ChargeTransport(Physics):
         """The capacitive (rate) operator M of the scaled residual: M du/dt is the
         displacement current eps grad(d phi/dt) in every region with a permittivity, the
         charging of the grain boundaries c_gb [d phi/dt] and of the double layer
-        C_dl d(phi_s - phi_l)/dt at every electrode|electrolyte interface.
+        C_dl d(phi_s - phi_l)/dt at every electrode|electrolyte interface (times the
+        contacting share of an interface that loses contact, `ElectrodeCoupling.contact`).
 
         Args:
             trial, test: {region: trial / test function} on the fields' spaces.
@@ -409,6 +415,8 @@ class ChargeTransport(Physics):
         for name, c_dl in double_layer.items():
             electrode, se, sl = self._sides[name]
             dS = self._dS[name]
+            if self._contact.get(name) is not None:  # only where metal touches electrolyte
+                c_dl = c_dl * self._contact[name]
             el = self.electrolyte
             add((el, el), c_dl * trial[el](sl) * test[el](sl) * wS * dS)
             if electrode in trial:

@@ -116,6 +116,13 @@ class SmallSignal:
                                 f"; interfaces: {', '.join(charge._sides)}")
         self.permittivity, self.double_layer = eps, cdl
         n = len(fields)
+        # fields sharing one space object (e.g. two interface fields of one physics) get a
+        # clone each: DOLFINx matches a Dirichlet condition to every block of its space
+        seen = set()
+        for k, V in enumerate(spaces):
+            if id(V) in seen:
+                spaces[k] = V.clone()
+            seen.add(id(V))
         du = [ufl.TrialFunction(V) for V in spaces]
         v = [ufl.TestFunction(V) for V in spaces]
         # the imaginary parts on clones of the spaces (same dofmap, another identity):
@@ -124,7 +131,8 @@ class SmallSignal:
         ispaces = [V.clone() for V in spaces]
         idu = [ufl.TrialFunction(W) for W in ispaces]
         iv = [ufl.TestFunction(W) for W in ispaces]
-        res = [problem.residual_of(name) for name in names]
+        res = [ufl.replace(problem.residual_of(name), {ufl.TestFunction(f.u.function_space): vi})
+               for name, f, vi in zip(names, fields, v, strict=True)]
         J = dolfinx.fem.forms.derivative_block(res, [f.u for f in fields], du)
         K, M = split_rates(J, problem.time)
         mc = charge.capacitance_forms({r: du[i] for r, i in cidx.items()},
@@ -152,11 +160,8 @@ class SmallSignal:
         # the fixed data (grounded electrode, held concentrations, ...) and the dofs of
         # bounded fields sitting on a bound (an active constraint stays active under a small
         # signal): homogeneous on both parts
-        self._bcs = []
-        zero = PETSc.ScalarType(0.0)
-        for i, dofs in _fixed_dofs(problem, spaces):
-            self._bcs += [dolfinx.fem.dirichletbc(zero, dofs, spaces[i]),
-                          dolfinx.fem.dirichletbc(zero, dofs, ispaces[i])]
+        self._spaces = (spaces, ispaces)
+        self._bcs = self._fixed()
         self._A = dolfinx.fem.petsc.create_matrix(self._a)
         # the source: a unit current density into the current collector (real block)
         owner, src = charge.current_source({r: v[i] for r, i in cidx.items()})
@@ -193,6 +198,23 @@ class SmallSignal:
         pc.setType("lu")
         pc.setFactorSolverType("mumps")
         self._ksp.setType("preonly")
+        self._factored = False
+        self._last_its = 0
+
+    def _fixed(self) -> list:
+        """Homogeneous Dirichlet conditions on both parts of the fixed dofs (`_fixed_dofs`)."""
+        spaces, ispaces = self._spaces
+        zero = PETSc.ScalarType(0.0)
+        out = []
+        for i, dofs in _fixed_dofs(self.problem):
+            out += [dolfinx.fem.dirichletbc(zero, dofs, spaces[i]),
+                    dolfinx.fem.dirichletbc(zero, dofs, ispaces[i])]
+        return out
+
+    def refresh(self) -> None:
+        """Follow a new state of the problem (collective): the dofs on a bound are found
+        again and the next frequency is factorised afresh."""
+        self._bcs = self._fixed()
         self._factored = False
         self._last_its = 0
 
@@ -345,14 +367,14 @@ def split_rates(jacobian, time):
     return K, M
 
 
-def _fixed_dofs(problem, spaces):
+def _fixed_dofs(problem):
     """(space index, local dofs) held fixed in the small signal: every Dirichlet condition of
     the problem, and the dofs of bounded fields that sit on a bound."""
     out = []
-    for bc in problem.dirichlet_bcs:
-        i = next(i for i, V in enumerate(spaces)
-                 if V._cpp_object.contains(bc.function_space))
-        out.append((i, bc.dof_indices()[0]))
+    for bc in problem.dirichlet_bcs:  # on every field of its space (as the Problem does)
+        for i, f in enumerate(problem.fields):
+            if f.u.function_space._cpp_object.contains(bc.function_space):
+                out.append((i, bc.dof_indices()[0]))
     for name, (lo, hi) in problem.bounds.items():
         i = next(i for i, f in enumerate(problem.fields) if f.name == name)
         u = problem.fields[i].u.x.array

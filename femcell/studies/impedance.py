@@ -34,12 +34,29 @@ def frequencies(fs) -> np.ndarray:
     return np.logspace(math.log10(fs.min), math.log10(fs.max), n)
 
 
-def _capacitances(cfg, charge):
-    """(double layer by interface, permittivity by region/group) from [impedance], named
-    errors for unknown keys."""
+def capacitance_warnings(charge, cdl, eps_over) -> list[str]:
+    """What the spectrum will lack: the bulk arc of an electrolyte without a permittivity,
+    the arc of an interface without a double layer."""
+    out = []
+    eps_known = {g.split(".")[0] for g, c in {**charge.conductors,
+                                              **charge.group_conductors}.items()
+                 if c.permittivity is not None} | {g.split(".")[0] for g in eps_over}
+    if charge.electrolyte not in eps_known:
+        out.append(f"{charge.electrolyte}: no permittivity (its material has none; give "
+                   f"impedance.permittivity.{charge.electrolyte}): no bulk arc")
+    for name in charge._sides:
+        if name not in cdl:
+            out.append(f"{name}: no double-layer capacitance (impedance.double_layer_"
+                       f"capacitance.{charge._sides[name][0]}): its charge transfer shows no "
+                       "arc")
+    return out
+
+
+def _capacitances(imp, charge):
+    """(double layer by interface, permittivity by region/group) from an [impedance]
+    section, named errors for unknown keys."""
     from femcell.config import ConfigError
 
-    imp = cfg.impedance
     by_electrode = {e: name for name, (e, _, _) in charge._sides.items()}
     cdl = {}
     for e, c in imp.double_layer_capacitance.items():
@@ -75,17 +92,9 @@ def run(cfg, run):
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics, linear_solver=cfg.solver.linear,
                                                   petsc_options=run.petsc_options()))
-    cdl, eps_over = _capacitances(cfg, charge)
-    eps_known = {g.split(".")[0] for g, c in {**charge.conductors,
-                                              **charge.group_conductors}.items()
-                 if c.permittivity is not None} | {g.split(".")[0] for g in eps_over}
-    if charge.electrolyte not in eps_known:
-        run.warn(f"{charge.electrolyte}: no permittivity (its material has none; give "
-                 f"impedance.permittivity.{charge.electrolyte}): no bulk arc")
-    for name in charge._sides:
-        if name not in cdl:
-            run.warn(f"{name}: no double-layer capacitance (impedance.double_layer_capacitance"
-                     f".{charge._sides[name][0]}): its charge transfer shows no arc")
+    cdl, eps_over = _capacitances(imp, charge)
+    for w in capacitance_warnings(charge, cdl, eps_over):
+        run.warn(w)
     freq = frequencies(imp.frequencies)
     run.open_folder()
     with run.guard(problem):
@@ -157,6 +166,126 @@ def run(cfg, run):
             citations=[c for p in physics for c in p.citations()])
         run.finish(summary)
         return run.result(rows, headline, summary)
+
+
+class Measurements:
+    """The impedance steps of a protocol: a spectrum about each state the protocol reaches
+    (femcell.protocol.ProtocolRunner `measure`), with the frequencies, capacitances and
+    circuit of [impedance]. One SmallSignal serves every measurement (its forms read the
+    present state; the bound-active dofs and the factorisation are renewed each time).
+
+    Args:
+        cfg: the study's configuration (cfg.impedance or the defaults).
+        problem, charge: the protocol's Problem and its ChargeTransport.
+        particles: the [[intercalation]] Diffusion physics (chemical capacitance).
+        anode: the voiding [anode] region or None (its contact fraction is recorded).
+    """
+
+    def __init__(self, cfg, problem, charge, particles=(), anode=None):
+        from femcell.studies.impedance_schema import ImpedanceSection
+
+        self.imp = cfg.impedance or ImpedanceSection()
+        self.problem, self.charge = problem, charge
+        self.particles, self.anode = list(particles), anode
+        self.freq = frequencies(self.imp.frequencies)
+        self.cdl, self.eps = _capacitances(self.imp, charge)
+        self.ss = None
+        self.records: list[dict] = []  # one per measurement (JSON-able, the same on all ranks)
+        self.warnings = capacitance_warnings(charge, self.cdl, self.eps)
+
+    def __call__(self, index, step, t, q) -> None:
+        """Measure (collective): sweep about the present state and keep the spectrum."""
+        from femcell.physics.impedance import SmallSignal
+
+        if self.ss is None:
+            self.ss = SmallSignal(self.problem, self.charge, permittivity=self.eps,
+                                  double_layer=self.cdl, reuse=self.imp.reuse)
+        else:
+            self.ss.refresh()
+        sp = self.ss.sweep(self.freq)
+        char = characteristic_frequencies(self.charge, self.ss, self.particles)
+        arcs = assign(find_arcs(sp.frequency, sp.z), char)
+        rec = {"index": int(index), "label": step.label, "t_s": float(t),
+               "current_density_A_m2": float(q.get("current_density", 0.0)),
+               "cell_voltage_V": q.get("cell_voltage"),
+               "z_re_low_frequency_ohm_m2": float(sp.z[0].real),
+               "z_re_high_frequency_ohm_m2": float(sp.z[-1].real),
+               "charge_transfer_resistance_ohm_m2": {
+                   k: v * self.charge._cc_area / self.charge._areas[k]
+                   for k, v in self.charge.charge_transfer_resistances().items()},
+               "characteristic_frequencies_Hz": char, "arcs": arcs,
+               "rows": table_rows(sp)}
+        if self.anode is not None and "contact_fraction" in q:
+            rec["contact_fraction"] = float(q["contact_fraction"])
+        self.records.append(rec)
+
+    def restore(self, records) -> None:
+        """The measurements of a run this one continues (from its checkpoint)."""
+        self.records = list(records)
+
+    def close(self) -> None:
+        if self.ss is not None:
+            self.ss.close()
+            self.ss = None
+
+    def table_rows(self) -> list[dict]:
+        """Every measurement's spectrum as rows (its index, label and time first)."""
+        out = []
+        for rec in self.records:
+            for r in rec["rows"]:
+                out.append({"measurement": rec["index"], "label": rec["label"],
+                            "t": rec["t_s"], **r})
+        return out
+
+    def headline(self) -> dict:
+        """The number of measurements; Z' at the lowest frequency and each interface's
+        charge-transfer resistance at the first and the last."""
+        recs = self.records
+        h = {"impedance_measurements": Value(len(recs), "", "impedance steps measured")}
+        for tag, rec in (("first", recs[0]), ("last", recs[-1])):
+            when = f"at the {tag} impedance step (t = {rec['t_s']:.4g} s)"
+            h[f"z_re_low_frequency_{tag}"] = Value(
+                rec["z_re_low_frequency_ohm_m2"], "ohm m^2",
+                f"Z' at {self.freq[0]:.3g} Hz {when}")
+            for name, r in rec["charge_transfer_resistance_ohm_m2"].items():
+                h[f"charge_transfer_resistance_{tag}[{name}]"] = Value(
+                    r, "ohm m^2", f"R_ct of {name} per collector area {when}")
+        return h
+
+    def summary(self) -> list[dict]:
+        """The measurements without their spectra (those are in impedance.csv)."""
+        return [{k: v for k, v in rec.items() if k != "rows"} for rec in self.records]
+
+    def plot(self, folder, name) -> dict:
+        """nyquist_evolution.png: every measurement's Nyquist curve, coloured by time, with
+        its arcs' apexes (rank 0)."""
+        from femcell.plotting import _mpl
+
+        plt = _mpl()
+        fig, ax = plt.subplots(figsize=(9.6, 4.6), dpi=120)
+        cmap = plt.get_cmap("viridis")
+        n = max(len(self.records) - 1, 1)
+        for k, rec in enumerate(self.records):
+            z = np.array([r["z_re"] + 1j * r["z_im"] for r in rec["rows"]]) * 1e4
+            lab = f"{rec['label']} (t = {rec['t_s']:.4g} s"
+            if "contact_fraction" in rec:
+                lab += f", contact {rec['contact_fraction']:.3f}"
+            ax.plot(z.real, -z.imag, "-", lw=1.3, color=cmap(k / n), label=lab + ")")
+            for a in rec["arcs"]:
+                j = int(np.argmin([abs(math.log10(r["frequency"] / a["frequency_Hz"]))
+                                   for r in rec["rows"]]))
+                ax.plot(z[j].real, -z[j].imag, "s", ms=4, color=cmap(k / n))
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("Z' [ohm cm^2]")
+        ax.set_ylabel("-Z'' [ohm cm^2]")
+        ax.set_title(f"{name}: impedance along the protocol")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        fig.tight_layout()
+        path = folder / "nyquist_evolution.png"
+        fig.savefig(path)
+        plt.close(fig)
+        return {"plot_nyquist_evolution": path}
 
 
 class _ACFields:
@@ -286,13 +415,15 @@ def find_arcs(f, z) -> list[dict]:
 
 
 def assign(arcs: list[dict], char: dict) -> list[dict]:
-    """Each arc with the process of the nearest characteristic frequency (in decades)."""
+    """Each arc with the process of the nearest characteristic frequency (in decades);
+    processes whose frequencies agree within 0.01 decade (e.g. two equal electrodes) share
+    the arc and are named together, joined by " + "."""
     for a in arcs:
         if char:
-            name, fc = min(char.items(),
-                           key=lambda kv: abs(math.log10(kv[1] / a["frequency_Hz"])))
-            a["process"] = name
-            a["decades_from_characteristic"] = abs(math.log10(fc / a["frequency_Hz"]))
+            dist = {k: abs(math.log10(fc / a["frequency_Hz"])) for k, fc in char.items()}
+            best = min(dist.values())
+            a["process"] = " + ".join(k for k, d in dist.items() if d <= best + 0.01)
+            a["decades_from_characteristic"] = best
         else:
             a["process"] = "unassigned"
     return arcs

@@ -66,14 +66,29 @@ def run(cfg, run):
         as_config_error(lambda: protocol.check_quantities(problem.quantities()))
     ch = ctx.info.get("cahn_hilliard")
     snaps = Snapshots(ch, run.write and cfg.output.plots) if ch is not None else None
+    eis = None
+    if any(step.kind == "impedance" for _, step in protocol.steps()):
+        from femcell.studies.impedance import Measurements
+
+        eis = as_config_error(lambda: Measurements(
+            cfg, problem, phys, ctx.info.get("particles", []), cfg.anode and cfg.anode.region))
+    elif cfg.impedance is not None:
+        raise ConfigError("impedance: the protocol has no impedance step (add "
+                          "{ kind = \"impedance\" } where a spectrum is to be measured)")
+    for w in eis.warnings if eis is not None else ():
+        run.warn(w)
     run.open_folder()
     with run.guard(problem):
-        runner, integ, rows, stop, bad_input = drive_protocol(
-            run, cfg, physics, problem, phys, protocol, restart, dt=cfg.time.dt,
-            rise_time=cfg.time.rise_time, max_cuts=cfg.time.max_cuts,
-            postfix=lambda row: f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
-                                f"[{row['label']}]",
-            extra_row=snaps.row if snaps is not None else None)
+        try:
+            runner, integ, rows, stop, bad_input = drive_protocol(
+                run, cfg, physics, problem, phys, protocol, restart, dt=cfg.time.dt,
+                rise_time=cfg.time.rise_time, max_cuts=cfg.time.max_cuts,
+                postfix=lambda row: f"t={row['t']:.4g} s V={row['cell_voltage']:.4g} V "
+                                    f"[{row['label']}]",
+                extra_row=snaps.row if snaps is not None else None, measure=eis)
+        finally:
+            if eis is not None:
+                eis.close()
         status, message = status_of(stop)
         steps = [{"index": s.index, "label": s.label, "kind": s.kind, "cycle": s.cycle,
                   "t_start_s": s.t_start, "t_end_s": s.t_end, "ended_by": s.reason,
@@ -93,11 +108,23 @@ def run(cfg, run):
             run.plots(lambda: plots(cfg, phys, run.folder, rows))
             if snaps is not None:
                 run.plots(lambda: snaps.plots(cfg, run.folder, rows))
+        extra = {}
+        if eis is not None and eis.records:
+            extra["impedance_measurements"] = eis.summary()
+            headline.update(eis.headline())
+            if run.write:
+                with run.timed("io_s"):
+                    table = run.quantity_table(name="impedance.csv")
+                    for r in eis.table_rows():
+                        table.append(r)
+                    table.close()
+                if cfg.output.plots:
+                    run.plots(lambda: eis.plot(run.folder, cfg.study.name))
         summary = run.summary(
             status, message, headline,
             steps={"accepted": integ.steps, "rejected": integ.rejected, **problem.stats},
             domain=run.domain_summary(domain, problem),
-            protocol_steps=steps,
+            protocol_steps=steps, ended_by=runner.ended_by, **extra,
             citations=list(dict.fromkeys(c for p in physics for c in p.citations())))
         run.finish(summary)
         result = run.result(rows, headline, summary)
@@ -109,12 +136,13 @@ def run(cfg, run):
 
 def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt: float,
                    rise_time: float = 0.0, max_cuts: int = 10, order: int = 2, postfix=None,
-                   extra_row=None, stop_on: tuple[str, ...] = ()):
+                   extra_row=None, stop_on: tuple[str, ...] = (), measure=None):
     """Run `protocol` on `problem` inside an opened run folder and its guard: fixed steps
     of dt [s] (a failed step is cut, at most `max_cuts` times), checkpoints and restarts,
     the quantities table, field output every [output] field_every rows, the progress bar
     (`postfix(row)` its text) and `extra_row(row)` entries added to each row; a step that
-    ends for a reason in `stop_on` ends the protocol (ProtocolRunner). `restart`:
+    ends for a reason in `stop_on` ends the protocol (ProtocolRunner); `measure` takes its
+    impedance steps (studies.impedance.Measurements, kept in checkpoints). `restart`:
     the checkpoint to continue from (run.restart_checkpoint()) or None. Closes the problem.
 
     Returns:
@@ -128,14 +156,17 @@ def drive_protocol(run, cfg, physics, problem, charge, protocol, restart, *, dt:
         regrow=getattr(getattr(cfg, "time", None), "regrow", None)))
     count, every = [0], cfg.output.field_every
     runner = ProtocolRunner(problem, charge, integ, dt=dt, rise_time=rise_time,
-                            stop_on=stop_on)
+                            stop_on=stop_on, measure=measure)
     ck = run.checkpointer(problem, integ, lambda: {
-        "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state()})
+        "rows": table.rows, "count": count[0], "protocol": runner.checkpoint_state(),
+        "impedance": measure.records if measure is not None else []})
     resume = None
     if restart is not None:
         saved = run.resume(ck, restart)
         resume = (saved["runner"]["protocol"], saved["integrator"])
         count[0] = saved["runner"]["count"]
+        if measure is not None:
+            measure.restore(saved["runner"].get("impedance", []))
     writer, table = run.begin(problem.domain, physics, problem, initialise=False)
     if resume is not None:
         table.restore(saved["runner"]["rows"])

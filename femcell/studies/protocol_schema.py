@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from femcell.config.base import Q, Temperature, Time, _error, _Model, _nonneg
 from femcell.config.protocol import check_protocol
 from femcell.config.sections import StudyBase
+from femcell.studies.impedance_schema import ImpedanceSection
 from femcell.units import to_si
 
 
@@ -26,7 +27,8 @@ class ProtocolTimeSection(_Model):
 
 
 class ProtocolStudy(StudyBase):
-    """[study] kind = "protocol": temperature, [time] and [[protocol]] steps."""
+    """[study] kind = "protocol": temperature, [time], [[protocol]] steps and ([impedance])
+    the frequencies, capacitances and circuit of its impedance steps."""
 
     PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False,
                                           "cahn_hilliard": False, "anode": False}
@@ -34,6 +36,16 @@ class ProtocolStudy(StudyBase):
     temperature: Temperature = 298.15
     time: ProtocolTimeSection
     protocol: list[dict] = Field(min_length=1)
+    impedance: ImpedanceSection | None = None
+
+    @model_validator(mode="after")
+    def _impedance_state(self):
+        imp = self.impedance
+        if imp is not None and imp.bias_current_density != 0.0:
+            raise _error(("impedance", "bias_current_density"),
+                         "is set by the protocol (an impedance step measures about the state "
+                         "the steps before it leave, at the current that flows): remove it")
+        return self
 
     @field_validator("protocol")
     @classmethod

@@ -41,6 +41,8 @@ SMALL = {
                                    '["12 um"]}'],
     "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=6",
                                   "impedance.circuit=R(RC)(RC)"],
+    # (beta''-alumina has no permittivity in the library: the study warns; given here)
+    "eis_na_stripping.toml": ["impedance.permittivity={electrolyte=10}"],
     # (the study warns that Li6PS5Cl has no permittivity in the library: given here)
     "eis_nmc_composite.toml": ["geometry.params.h_interface=1 um", "intercalation.0.degree=1",
                                "impedance.frequencies.per_decade=6",

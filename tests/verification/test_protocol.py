@@ -147,3 +147,46 @@ def test_unknown_quantity_in_until_is_reported(cell):
     with pytest.raises(ProtocolError, match="not a recorded quantity"):
         runner.run(Protocol([Step("rest", until=Until(quantity=("kontact", "below", 0.5),
                                                          time=10.0))]))
+
+
+def test_a_limit_that_stops_the_protocol(cell):
+    """until.stop: the step that ends at its voltage limit ends the protocol (the rest and
+    the second current step never run); ended by time it would not."""
+    conv = lambda dim, key, v: to_si(v, dim, name=key)  # noqa: E731
+    v_stop = 0.5 * to_si("1 mA/cm^2", "current_density") * ASR
+    items = [{"kind": "current", "current_density": "1 mA/cm^2",
+              "until": {"time": "1 h", "voltage_above": f"{v_stop} V", "stop": True}},
+             {"kind": "rest", "until": {"time": "1 min"}}]
+    runner, _ = _runner(cell, dt=1.0, rise=20.0)
+    s = runner.run(Protocol.from_dicts(items, conv))
+    assert [x.reason for x in s] == ["voltage_above"]
+    assert runner.ended_by == "voltage_above"
+    items[0]["until"] = {"time": "5 s", "voltage_above": "10 V", "stop": True}
+    runner, _ = _runner(cell, dt=1.0)
+    s = runner.run(Protocol.from_dicts(items, conv))
+    assert [x.reason for x in s] == ["time", "time"]
+    with pytest.raises(ProtocolError, match="until.stop"):
+        Protocol.from_dicts([{"kind": "rest", "until": {"time": 1, "stop": "yes"}}], conv)
+
+
+def test_impedance_steps_measure_the_present_state(cell):
+    """An impedance step takes no time, calls `measure` with the state at the current of
+    the step before it, and takes no until-condition or current."""
+    seen = []
+    runner, _ = _runner(cell, dt=1.0)
+    runner.measure = lambda index, step, t, q: seen.append((index, t, q["current_density"]))
+    i = to_si("0.1 mA/cm^2", "current_density")
+    s = runner.run(Protocol([Step("impedance", label="a"),
+                             Step("current", current_density=i, until=Until(time=3.0)),
+                             Step("impedance", label="b")]))
+    assert [x.reason for x in s] == ["measured", "time", "measured"]
+    assert seen[0] == (0, 0.0, pytest.approx(0.0, abs=1e-12))
+    assert seen[1][:2] == (2, pytest.approx(3.0)) and seen[1][2] == pytest.approx(i, rel=1e-6)
+    assert s[2].t_start == s[2].t_end == pytest.approx(3.0)
+    with pytest.raises(ProtocolError, match="impedance step x: takes no until"):
+        Step("impedance", label="x", until=Until(time=1.0))
+    with pytest.raises(ProtocolError, match="current_density"):
+        Step("impedance", label="x", current_density=1.0)
+    runner, _ = _runner(cell, dt=1.0)
+    with pytest.raises(ProtocolError, match="takes no impedance steps"):
+        runner.run(Protocol([Step("impedance", label="x")]))
