@@ -126,14 +126,24 @@ def run(cfg, run):
             chem = chemical_capacitance(charge, particles, sp)
             arcs = assign(find_arcs(sp.frequency, sp.z), char)
             with run.timed("analysis_s"):  # rank 0's numbers for everyone
-                kk, fit = run.on_root(lambda: (
+                kk, fit, drt = run.on_root(lambda: (
                     kramers_kronig(sp.frequency, sp.z),
-                    fit_circuit(sp.frequency, sp.z, imp.circuit) if imp.circuit else None),
-                    share=True)
+                    fit_circuit(sp.frequency, sp.z, imp.circuit) if imp.circuit else None,
+                    distribution_of_relaxation_times(sp.frequency, sp.z) if imp.drt
+                    else None), share=True)
+            if drt is not None and "peaks" in drt:
+                assign(drt["peaks"], char)
+                with run.timed("io_s"):
+                    table = run.quantity_table(folder=run.folder, name="drt.csv")
+                    for t, g in zip(drt.pop("tau_s"), drt.pop("gamma_ohm_m2"), strict=True):
+                        table.append({"tau": t, "frequency": 1 / (2 * math.pi * t),
+                                      "gamma": g})
+                    drt_rows = table.rows
+                    table.close()
             if kk.get("max_residual_percent", 0.0) > 1.0:
                 run.warn(f"the Kramers-Kronig test (pyimpspec) leaves residuals of "
                          f"{kk['max_residual_percent']:.3g} %: too few frequencies per decade?")
-            for w in (kk.get("error"), (fit or {}).get("error")):
+            for w in (kk.get("error"), (fit or {}).get("error"), (drt or {}).get("error")):
                 if w:
                     run.warn(w)
             writer = run.field_writer([_ACFields(ss)], domain)
@@ -146,9 +156,11 @@ def run(cfg, run):
         finally:
             ss.close()
         bl = brick_layer(fit, char, charge, arcs)
-        headline = headline_of(sp, arcs, kk, fit, bl, chem)
+        headline = headline_of(sp, arcs, kk, fit, bl, chem, drt)
         if run.write and cfg.output.plots:
             run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
+            if drt is not None and "peaks" in drt:
+                run.plots(lambda: plot_drt(run.folder, cfg.study.name, drt_rows, drt, char))
         summary = run.summary(
             "completed", "", headline,
             steps={"frequencies": int(freq.size), "factorizations": sp.factorizations,
@@ -160,7 +172,7 @@ def run(cfg, run):
                        "permittivity_F_m": {g: e for g, e in ss.permittivity.items()},
                        "characteristic_frequencies_Hz": char, "arcs": arcs,
                        "kramers_kronig": kk, "circuit_fit": fit, "brick_layer": bl,
-                       "chemical_capacitance": chem},
+                       "chemical_capacitance": chem, "drt": drt},
             physics={p.name: p.describe() for p in physics},
             domain=run.domain_summary(domain, problem),
             citations=[c for p in physics for c in p.citations()])
@@ -457,6 +469,33 @@ def kramers_kronig(f, z) -> dict:
         return {"error": f"the Kramers-Kronig test failed ({type(exc).__name__}: {exc})"}
 
 
+def distribution_of_relaxation_times(f, z) -> dict:
+    """The distribution of relaxation times gamma(tau) [ohm m^2 per unit ln tau] of Z(f)
+    by pyimpspec's Tikhonov-regularised non-negative least squares fitted to -Z'' (its
+    "imaginary" mode: no series resistance to fit), the regularisation chosen by the package,
+    and its peaks (pyimpspec's peak analysis: time constant and area, the resistance of that
+    process). Integrated over ln tau it gives Z'(f -> 0) - Z'(f -> inf) of a spectrum whose
+    arcs close inside the range."""
+    try:
+        _, data = _dataset(f, z)
+        from pyimpspec.analysis.drt import calculate_drt_tr_nnls
+
+        res = calculate_drt_tr_nnls(data, mode="imaginary")
+        tau, gamma = (np.asarray(a, dtype=float) for a in res.get_drt_data()[:2])
+        table = res.analyze_peaks().to_peaks_dataframe()
+        peaks = [{"tau_s": float(t), "frequency_Hz": 1 / (2 * math.pi * float(t)),
+                  "resistance_ohm_m2": float(r)}
+                 for t, r in zip(table["tau (s)"], table["R_peak (ohm)"], strict=True)]
+        return {"method": "pyimpspec TR-NNLS (Tikhonov-regularised NNLS on -Z'')",
+                "lambda": float(res.lambda_value), "tau_s": tau.tolist(),
+                "gamma_ohm_m2": gamma.tolist(), "peaks": peaks,
+                "integral_ohm_m2": float(np.trapezoid(gamma, np.log(tau)))
+                if tau.size > 1 else 0.0}
+    except Exception as exc:  # a failed analysis is a warning, not a failed run
+        return {"error": f"the distribution of relaxation times failed "
+                         f"({type(exc).__name__}: {exc})"}
+
+
 def fit_circuit(f, z, cdc: str) -> dict:
     """Fit the equivalent circuit `cdc` (pyimpspec circuit description code) to Z [ohm m^2]:
     the fitted parameters by element."""
@@ -521,7 +560,7 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict 
             "error": read / given - 1}
 
 
-def headline_of(sp, arcs, kk, fit, bl=None, chem=None) -> dict:
+def headline_of(sp, arcs, kk, fit, bl=None, chem=None, drt=None) -> dict:
     """Low- and high-frequency resistance, the arcs and the Kramers-Kronig residual."""
     h = {"z_re_low_frequency": Value(float(sp.z[0].real), "ohm m^2",
                                      f"Z' at {sp.frequency[0]:.3g} Hz (the DC resistance when "
@@ -551,6 +590,9 @@ def headline_of(sp, arcs, kk, fit, bl=None, chem=None) -> dict:
             "the same ratio from the inputs (f_gb / f_b of the characteristic frequencies)")
         h["brick_layer_error"] = Value(bl["error"], "",
                                        "brick-layer reading / input - 1")
+    if drt is not None and "peaks" in drt:
+        h["drt_peaks"] = Value(len(drt["peaks"]), "", "peaks of the distribution of "
+                               "relaxation times (pyimpspec TR-NNLS)")
     if chem is not None:
         h["chemical_capacitance_input"] = Value(
             chem["input_F_m2"], "F m^-2", "F c_max V (-dtheta/dU) of the particles per "
@@ -558,6 +600,33 @@ def headline_of(sp, arcs, kk, fit, bl=None, chem=None) -> dict:
         h["chemical_capacitance_read"] = Value(
             chem["read_F_m2"], "F m^-2", f"-1 / (omega Z'') at {chem['frequency_Hz']:.3g} Hz")
     return h
+
+
+def plot_drt(folder, name, rows, drt, char) -> dict:
+    """drt.png: gamma(tau) with its peaks (named by their process) and the characteristic
+    time constants 1 / (2 pi f_c) of the inputs (rank 0)."""
+    from femcell.plotting import _mpl
+
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(6.8, 4.2), dpi=120)
+    tau = [r["tau"] for r in rows]
+    ax.semilogx(tau, [r["gamma"] * 1e4 for r in rows], lw=1.4)
+    for k, (proc, fc) in enumerate(char.items()):
+        ax.axvline(1 / (2 * math.pi * fc), color=f"C{k + 1}", lw=0.8, ls=":", label=proc)
+    for p in drt["peaks"]:
+        ax.annotate(f"{p['resistance_ohm_m2'] * 1e4:.3g} ohm cm^2", (p["tau_s"], 0),
+                    textcoords="offset points", xytext=(2, 4), fontsize=7, rotation=90)
+    ax.set_xlabel("tau [s]")
+    ax.set_ylabel("gamma [ohm cm^2]")
+    ax.set_title(f"{name}: distribution of relaxation times")
+    ax.grid(alpha=0.3, which="both")
+    if char:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = folder / "drt.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return {"plot_drt": path}
 
 
 def arc_window(f, z) -> slice | None:

@@ -34,14 +34,16 @@ class ImpedanceSection(_Model):
     open circuit). double_layer_capacitance: {electrode region: C_dl [F m^-2]} on its
     interface with the electrolyte. permittivity: {cell region or group: eps_r} over the
     library's. circuit: an equivalent circuit (pyimpspec's circuit description code, e.g.
-    "R(RC)(RC)(RC)") fitted to the spectrum. reuse: one LU factorisation preconditions
-    neighbouring frequencies (False: a fresh LU per frequency)."""
+    "R(RC)(RC)(RC)") fitted to the spectrum. drt: the distribution of relaxation times
+    (pyimpspec, Tikhonov-regularised NNLS) and its peaks. reuse: one LU factorisation
+    preconditions neighbouring frequencies (False: a fresh LU per frequency)."""
 
     frequencies: FrequencySection = FrequencySection()
     bias_current_density: Q("current_density") = 0.0
     double_layer_capacitance: dict[str, Q("area_capacitance", _pos)] = {}
     permittivity: dict[str, float] = {}
     circuit: str | None = None
+    drt: bool = True
     reuse: bool = True
 
     @model_validator(mode="after")

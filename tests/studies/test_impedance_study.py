@@ -122,3 +122,26 @@ def test_brick_layer_reading_exact_on_box_grains_and_off_on_voronoi(small):
         voronoi.value("sigma_gb_over_sigma_b_input"), rel=1e-12)
     assert abs(box.value("brick_layer_error")) < 2e-3
     assert abs(voronoi.value("brick_layer_error")) > 0.03
+
+
+def test_distribution_of_relaxation_times(small):
+    """pyimpspec's TR-NNLS: one peak per process, each within 0.1 decade of its
+    characteristic frequency (as the arcs); the peaks' areas are the arcs' resistances
+    (grains L / sigma and the electrodes' 2 R_ct within 10 %); gamma integrates to
+    Z'(low) - Z'(high)."""
+    folder, res = small
+    drt = res.summary["impedance"]["drt"]
+    peaks = drt["peaks"]
+    assert sorted(p["process"].split("[")[0] for p in peaks) == ["boundaries",
+                                                                 "charge_transfer", "grains"]
+    for p in peaks:
+        assert p["decades_from_characteristic"] < 0.1, p
+    by = {p["process"].split("[")[0]: p for p in peaks}
+    assert by["grains"]["resistance_ohm_m2"] == pytest.approx(30e-6 / SIGMA, rel=0.1)
+    assert by["charge_transfer"]["resistance_ohm_m2"] == pytest.approx(2 * RCT, rel=0.1)
+    span = res.value("z_re_low_frequency") - res.value("z_re_high_frequency")
+    assert drt["integral_ohm_m2"] == pytest.approx(span, rel=0.01)
+    assert res.value("drt_peaks") == 3
+    if MPI.COMM_WORLD.rank == 0:
+        for f in ("drt.csv", "drt.png"):
+            assert (folder / f).exists(), f
