@@ -82,11 +82,17 @@ class Step:
         if self.kind == "impedance":
             set_ = [k for k in ("current_density", "rate", "voltage", "dt", "temperature")
                     if getattr(self, k) not in (None, 0.0)]
-            if u.any() or set_:
-                raise ProtocolError(f"impedance step {self.label}: takes no until-condition "
-                                    f"or {', '.join(set_) or 'until'} (it measures the "
-                                    "present state; frequencies in [impedance])")
+            set_ += [f"until.{k}" for k in u.__dataclass_fields__
+                     if getattr(u, k) not in (None, False)]
+            if set_:
+                raise ProtocolError(f"{self.label}: an impedance step takes no "
+                                    f"{', '.join(set_)} (it measures the present state; "
+                                    "frequencies in [impedance])")
             return
+        if u.stop and not any(getattr(u, k) is not None for k in u.__dataclass_fields__
+                              if k not in ("time", "stop")):
+            raise ProtocolError(f"{self.label}: until.stop needs a limit other than time "
+                                "(a step ended by its time does not stop the protocol)")
         can_end = {
             "current": ("time", "voltage_above", "voltage_below", "charge", "quantity"),
             "ramp": ("time", "voltage_above", "voltage_below", "charge", "quantity"),

@@ -79,6 +79,34 @@ def shared_tmp():
         shutil.rmtree(path, ignore_errors=True)
 
 
+def run_study_once(tmp_path_factory, problem, overrides=()):
+    """(run folder, StudyResult) of a problem file run once into a folder all ranks share
+    (for module-scoped fixtures)."""
+    from femcell.config import load_config
+    from femcell.studies import run_study
+
+    c = MPI.COMM_WORLD
+    folder = tmp_path_factory.mktemp(problem.stem) if c.rank == 0 else None
+    folder = c.bcast(folder, root=0) / "run"
+    return folder, run_study(load_config(problem, list(overrides)), folder, progress=False,
+                             source=str(problem))
+
+
+def assert_refused(capsys, argv, folder, needles):
+    """`femcell <argv>` exits 2 with one line (rank 0) holding every needle, no traceback,
+    and writes no summary.json into `folder`."""
+    from femcell import cli
+
+    capsys.readouterr()
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    if MPI.COMM_WORLD.rank == 0:
+        line = err.strip().splitlines()
+        assert len(line) == 1 and all(n in line[0] for n in needles), line
+    assert not (folder / "summary.json").exists()
+
+
 def box_builder(lo, hi, n, *, region="domain", boundary="boundary"):
     """A gmsh builder for a structured box (3D) or rectangle (2D) with one named boundary.
 

@@ -242,6 +242,8 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         self.energy, self.kappa, self.mobility = energy, k, m
         self.mobility_law, self.region, self.reaction = mobility_law, region, reaction
         self.initial, self.scheme, self.name = initial, scheme, name
+        # convex splitting evaluates the concave part at the last level (not linearisable)
+        self.explicit_history = scheme != "implicit"
         self.entity_maps = []
         self.time_dependent = False
         self.linear = False

@@ -473,6 +473,17 @@ class ChargeTransport(Physics):
             out[name] = 1.0 / g if g > 0 else math.inf
         return out
 
+    def contact_fractions(self) -> dict[str, float]:
+        """{interface: area mean of its contacting share} (1 for a whole interface)."""
+        w = self._w
+        wS = w("+") if not isinstance(w, int | float) else w
+        out = {}
+        for name in self.j_expr:
+            a = self._contact.get(name)
+            out[name] = 1.0 if a is None else self.domain.integrate(
+                a * wS * self._dS[name], entity_maps=self.entity_maps) / self._areas[name]
+        return out
+
     # ------------------------------------------------------------------ quantities
     def _compile_quantities(self):
         d, w, em = self.domain, self._w, self.entity_maps

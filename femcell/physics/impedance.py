@@ -131,10 +131,24 @@ class SmallSignal:
         ispaces = [V.clone() for V in spaces]
         idu = [ufl.TrialFunction(W) for W in ispaces]
         iv = [ufl.TestFunction(W) for W in ispaces]
-        res = [ufl.replace(problem.residual_of(name), {ufl.TestFunction(f.u.function_space): vi})
-               for name, f, vi in zip(names, fields, v, strict=True)]
-        J = dolfinx.fem.forms.derivative_block(res, [f.u for f in fields], du)
-        K, M = split_rates(J, problem.time)
+        for p in problem.physics:
+            if getattr(p, "explicit_history", False):
+                raise MaterialError(f"impedance: {p.name} evaluates part of its residual at the "
+                                    "previous time level (an explicit scheme): not linearised; "
+                                    "use its implicit scheme")
+        res = []
+        for name, vi in zip(names, v, strict=True):
+            r = problem.residual_of(name)
+            (arg,) = r.arguments()  # the row's test function, on whichever space object
+            r = ufl.replace(r, {arg: vi})
+            assert r.arguments() == (vi,), name
+            res.append(r)
+        # the state the time levels are frozen at (refresh() follows a new state)
+        self._frozen = {id(f.u): (f.u, dolfinx.fem.Function(f.u.function_space))
+                        for f in fields if f.history}
+        self._freeze()
+        K, M = split_rates(res, [f.u for f in fields], du, problem.time,
+                           {k: g for k, (_, g) in self._frozen.items()}, fields)
         mc = charge.capacitance_forms({r: du[i] for r, i in cidx.items()},
                                       {r: v[i] for r, i in cidx.items()}, eps, cdl)
         for (ri, rj), m in mc.items():
@@ -211,9 +225,14 @@ class SmallSignal:
                     dolfinx.fem.dirichletbc(zero, dofs, ispaces[i])]
         return out
 
+    def _freeze(self) -> None:
+        for u, g in self._frozen.values():
+            g.x.array[:] = u.x.array
+
     def refresh(self) -> None:
-        """Follow a new state of the problem (collective): the dofs on a bound are found
-        again and the next frequency is factorised afresh."""
+        """Follow a new state of the problem (collective): the state the rates are taken
+        about, the dofs on a bound, and a fresh factorisation at the next frequency."""
+        self._freeze()
         self._bcs = self._fixed()
         self._factored = False
         self._last_its = 0
@@ -338,13 +357,27 @@ def _nonempty(form):
     return ufl.Form(keep) if keep else None
 
 
-def split_rates(jacobian, time):
-    """Split a block Jacobian of BDF residuals into its steady part K and rate operator M.
+def split_rates(residuals, unknowns, trials, time, frozen, fields):
+    """The steady part K and the rate operator M of the quasi-stationary linearisation of
+    BDF residuals.
 
-    Every time derivative is written `time.ddt(...)` = (a0 m(u) + history) / dt, so the
-    Jacobian is K + (a0 / dt) M: with a0 -> s and dt -> 1 it is K + s M, K its value at s = 0
-    and M its derivative in s (UFL, exact). Terms with an explicit dt (rates written as
-    increments) follow the same substitution.
+    Every time derivative is written `time.ddt(...)` = (a0 m(u) + a1 m(u^n) + a2 m(u^n-1)) / dt.
+    About a state u0, the history levels become the frozen state u0 itself (a copy, no
+    derivative) and (a0, a1, a2, dt) -> (s, -s, 0, 1): ddt(u) -> s (m(u) - m(u0)), which is 0
+    at the state and has the derivative s m'(u0) du. The residual is then F(u) + s G(u) with
+    G(u0) = 0, so its Jacobian is K + s M: K the derivative at s = 0, M the derivative in s
+    (UFL, exact). A coefficient times a rate (e.g. a contact fraction times d(theta)/dt)
+    contributes to M only, as the quasi-stationary linearisation (the state's own rates are
+    neglected) requires; with the history levels kept, it would leave the last step's rate
+    in K.
+
+    Args:
+        residuals: one rank-1 form per unknown (test function on that row's space).
+        unknowns: the Functions differentiated.
+        trials: one trial function per unknown.
+        time: the TimeContext of the residuals.
+        frozen: {id(u): Function holding the state} of every unknown with history.
+        fields: the Fields (their history levels are replaced).
 
     Returns:
         (K, M): n x n lists of forms or None.
@@ -352,38 +385,57 @@ def split_rates(jacobian, time):
     from ufl.algorithms import expand_derivatives
 
     s = ufl.variable(dolfinx.fem.Constant(time.dt.ufl_domain(), PETSc.ScalarType(0.0)))
-    a0, dt = time.a[0], time.dt
-    K = [[None] * len(row) for row in jacobian]
-    M = [[None] * len(row) for row in jacobian]
-    for i, row in enumerate(jacobian):
-        for j, form in enumerate(row):
-            if form is None:
+    sub = {time.a[0]: s, time.a[1]: -s, time.a[2]: ufl.as_ufl(0.0), time.dt: ufl.as_ufl(1.0)}
+    for f in fields:
+        for h in f.history:
+            sub[h] = frozen[id(f.u)]
+    n = len(unknowns)
+    K = [[None] * n for _ in range(n)]
+    M = [[None] * n for _ in range(n)]
+    for i, r in enumerate(residuals):
+        rs = ufl.replace(r, sub)
+        for j, (u, du) in enumerate(zip(unknowns, trials, strict=True)):
+            J = expand_derivatives(ufl.derivative(rs, u, du))
+            if J.empty():
                 continue
-            K[i][j] = _nonempty(ufl.replace(form, {a0: ufl.as_ufl(0.0), dt: ufl.as_ufl(1.0)}))
-            fs = ufl.replace(form, {a0: s, dt: ufl.as_ufl(1.0)})
+            K[i][j] = _nonempty(ufl.replace(J, {s: ufl.as_ufl(0.0)}))
             M[i][j] = _nonempty(expand_derivatives(ufl.Form(
                 [itg.reconstruct(integrand=ufl.diff(itg.integrand(), s))
-                 for itg in fs.integrals()])))
+                 for itg in J.integrals()])))
     return K, M
 
 
 def _fixed_dofs(problem):
-    """(space index, local dofs) held fixed in the small signal: every Dirichlet condition of
-    the problem, and the dofs of bounded fields that sit on a bound."""
+    """(field index, local dofs) held fixed in the small signal: every Dirichlet condition of
+    the problem, and the dofs of bounded fields that sit on a (constant) bound.
+
+    Raises:
+        MaterialError: a Dirichlet condition on a component of a field, or a bound that is
+            itself a field (e.g. irreversibility): not linearised yet.
+    """
     out = []
     for bc in problem.dirichlet_bcs:  # on every field of its space (as the Problem does)
         for i, f in enumerate(problem.fields):
-            if f.u.function_space._cpp_object.contains(bc.function_space):
-                out.append((i, bc.dof_indices()[0]))
+            V = f.u.function_space
+            if not V._cpp_object.contains(bc.function_space):
+                continue
+            if V.num_sub_spaces and bc.function_space != V._cpp_object:
+                raise MaterialError(f"impedance: {f.name} has a Dirichlet condition on a "
+                                    "component: not linearised yet")
+            out.append((i, bc.dof_indices()[0]))
     for name, (lo, hi) in problem.bounds.items():
         i = next(i for i, f in enumerate(problem.fields) if f.name == name)
-        u = problem.fields[i].u.x.array
-        on = np.zeros(u.size, dtype=bool)
-        for b in (lo, hi):
-            val = b.x.array if isinstance(b, dolfinx.fem.Function) else float(b)
-            if np.all(np.isinf(val)):
-                continue
-            on |= np.abs(u - val) <= 1e-10 * np.maximum(1.0, np.abs(val))
-        dofs = np.flatnonzero(on).astype(np.int32)
-        out.append((i, dofs))
+        u = problem.fields[i].u
+        if any(isinstance(b, dolfinx.fem.Function) for b in (lo, hi)):
+            raise MaterialError(f"impedance: the bounds of {name} follow the state (e.g. "
+                                "irreversibility): not linearised")
+        imap = u.function_space.dofmap.index_map
+        n = imap.size_local * u.function_space.dofmap.index_map_bs
+        mark = dolfinx.fem.Function(u.function_space)
+        for b in (float(lo), float(hi)):
+            if math.isfinite(b):  # owned dofs on the bound, then their ghosts
+                on = np.abs(u.x.array[:n] - b) <= 1e-10 * max(1.0, abs(b))
+                mark.x.array[:n][on] = 1.0
+        mark.x.scatter_forward()
+        out.append((i, np.flatnonzero(mark.x.array > 0.5).astype(np.int32)))
     return out

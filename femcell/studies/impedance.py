@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 
-from femcell._dolfinx import MPI
 from femcell.problem import Problem
 from femcell.solvers import SolverError
 from femcell.studies.lifecycle import as_config_error
@@ -182,9 +181,11 @@ def run(cfg, run):
 
 class Measurements:
     """The impedance steps of a protocol: a spectrum about each state the protocol reaches
-    (femcell.protocol.ProtocolRunner `measure`), with the frequencies, capacitances and
-    circuit of [impedance]. One SmallSignal serves every measurement (its forms read the
-    present state; the bound-active dofs and the factorisation are renewed each time).
+    (femcell.protocol.ProtocolRunner `measure`), with the frequencies and capacitances of
+    [impedance] (no circuit fit or DRT per measurement). One SmallSignal, built here so that
+    its input errors come before the protocol runs, serves every measurement (its forms
+    read the present state; the frozen state, the bound-active dofs and the factorisation
+    are renewed each time).
 
     Args:
         cfg: the study's configuration (cfg.impedance or the defaults).
@@ -201,19 +202,17 @@ class Measurements:
         self.particles, self.anode = list(particles), anode
         self.freq = frequencies(self.imp.frequencies)
         self.cdl, self.eps = _capacitances(self.imp, charge)
-        self.ss = None
+        from femcell.physics.impedance import SmallSignal
+
+        # built now: its input errors are found before the protocol runs
+        self.ss = SmallSignal(problem, charge, permittivity=self.eps, double_layer=self.cdl,
+                              reuse=self.imp.reuse)
         self.records: list[dict] = []  # one per measurement (JSON-able, the same on all ranks)
         self.warnings = capacitance_warnings(charge, self.cdl, self.eps)
 
     def __call__(self, index, step, t, q) -> None:
         """Measure (collective): sweep about the present state and keep the spectrum."""
-        from femcell.physics.impedance import SmallSignal
-
-        if self.ss is None:
-            self.ss = SmallSignal(self.problem, self.charge, permittivity=self.eps,
-                                  double_layer=self.cdl, reuse=self.imp.reuse)
-        else:
-            self.ss.refresh()
+        self.ss.refresh()  # the state the protocol has reached
         sp = self.ss.sweep(self.freq)
         char = characteristic_frequencies(self.charge, self.ss, self.particles)
         arcs = assign(find_arcs(sp.frequency, sp.z), char)
@@ -347,16 +346,12 @@ def chemical_capacitance(charge, particles, sp) -> dict | None:
     from femcell.units import F as FARADAY
 
     total, by_region = 0.0, {}
-    comm = charge.domain.comm
     for p in particles:
         _, vol, _ = _particle_geometry(charge, p)
         mat = p.material
-        u = p.field.u.x.array[:p.field.u.function_space.dofmap.index_map.size_local]
-        n = comm.allreduce(u.size, op=MPI.SUM)
-        theta = comm.allreduce(float(u.sum()), op=MPI.SUM) / max(n, 1)
-        h = 1e-6
-        slope = (float(mat.ocv(np.array(theta + h))) - float(mat.ocv(np.array(theta - h)))) / (
-            2 * h)
+        theta = p.quantities()[f"{p.name}_mean"] / mat.c_max  # volume mean (collective)
+        lo, hi = max(theta - 1e-6, 0.0), min(theta + 1e-6, 1.0)
+        slope = (float(mat.ocv(np.array(hi))) - float(mat.ocv(np.array(lo)))) / (hi - lo)
         c = FARADAY * mat.c_max * vol / charge._cc_area / (-slope) if slope < 0 else math.inf
         by_region[p.region] = {"theta": theta, "dU_dtheta_V": slope, "capacitance_F_m2": c}
         total += c
@@ -393,9 +388,11 @@ def characteristic_frequencies(charge, ss, particles=()) -> dict:
         except ValueError:
             pass
     rct = charge.charge_transfer_resistances()  # per interface area, as C_dl
+    touch = charge.contact_fractions()  # the double layer lives on the contact
     for name, c_dl in ss.double_layer.items():
-        if math.isfinite(rct[name]):
-            out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl)
+        if math.isfinite(rct[name]) and touch[name] > 0:
+            out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl
+                                                   * touch[name])
     for p in particles:
         _, vol, area = _particle_geometry(charge, p)
         ell = vol / area

@@ -28,7 +28,7 @@ class ProtocolTimeSection(_Model):
 
 class ProtocolStudy(StudyBase):
     """[study] kind = "protocol": temperature, [time], [[protocol]] steps and ([impedance])
-    the frequencies, capacitances and circuit of its impedance steps."""
+    the frequencies and capacitances of its impedance steps."""
 
     PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False,
                                           "cahn_hilliard": False, "anode": False}
@@ -45,6 +45,10 @@ class ProtocolStudy(StudyBase):
             raise _error(("impedance", "bias_current_density"),
                          "is set by the protocol (an impedance step measures about the state "
                          "the steps before it leave, at the current that flows): remove it")
+        for key in ("circuit", "drt"):
+            if imp is not None and key in imp.model_fields_set:
+                raise _error(("impedance", key), "is not done per impedance step of a "
+                             "protocol (kind \"impedance\" only): remove it")
         return self
 
     @field_validator("protocol")

@@ -175,3 +175,45 @@ def test_same_warburg_on_one_and_all_ranks(cell, transmissive):
     slow = (wtau < 0.1) & (not transmissive)
     assert err[~slow].max() < 1e-7
     assert err.max() < 2e-5
+
+
+def test_rates_split_about_the_state_not_the_last_step():
+    """split_rates on a coefficient times a rate, phi d(theta)/dt + theta = 0 and
+    d(phi)/dt + phi - theta = 0, taken mid-run (history levels differ from the state, BDF2):
+    the quasi-stationary linearisation has K = [[I, 0], [-I, I]] mass matrices and
+    M = [[phi0 I, 0], [0, I]]; with the history kept, K would hold phi'(theta - theta^n)
+    terms of the last step's rate (the bug this guards against)."""
+    import dolfinx as dfx
+    import ufl
+
+    from femcell.fields import Field, TimeContext
+    from femcell.physics.impedance import split_rates
+
+    mesh = dfx.mesh.create_unit_interval(MPI.COMM_SELF, 4)
+    V = dfx.fem.functionspace(mesh, ("Lagrange", 1))
+    time = TimeContext(mesh)
+    time.set_scheme(3.0, 0.5, 2, 0.7)  # BDF2, unequal steps
+    th, ph = Field.create("theta", V), Field.create("phi", V)
+    th.u.x.array[:] = 0.3
+    ph.u.x.array[:] = 0.6
+    for k, (a, b) in enumerate(((0.2, 0.9), (0.1, 1.0))):  # a running state
+        th.history[k].x.array[:] = a
+        ph.history[k].x.array[:] = b
+    v = ufl.TestFunction(V)
+    r = [(ph.u * time.ddt(th) + th.u) * v * ufl.dx,
+         (time.ddt(ph) + ph.u - th.u) * v * ufl.dx]
+    frozen = {id(f.u): dfx.fem.Function(V) for f in (th, ph)}
+    for f in (th, ph):
+        frozen[id(f.u)].x.array[:] = f.u.x.array
+    du = [ufl.TrialFunction(V) for _ in range(2)]
+    K, M = split_rates(r, [th.u, ph.u], du, time, frozen, [th, ph])
+    mass = dfx.fem.assemble_matrix(dfx.fem.form(du[0] * v * ufl.dx)).to_dense()
+
+    def dense(form):
+        return 0 * mass if form is None else dfx.fem.assemble_matrix(
+            dfx.fem.form(form)).to_dense()
+
+    assert np.allclose(dense(K[0][0]), mass) and np.allclose(dense(K[0][1]), 0 * mass)
+    assert np.allclose(dense(K[1][0]), -mass) and np.allclose(dense(K[1][1]), mass)
+    assert np.allclose(dense(M[0][0]), 0.6 * mass) and np.allclose(dense(M[0][1]), 0 * mass)
+    assert np.allclose(dense(M[1][0]), 0 * mass) and np.allclose(dense(M[1][1]), mass)

@@ -161,12 +161,14 @@ def test_a_limit_that_stops_the_protocol(cell):
     s = runner.run(Protocol.from_dicts(items, conv))
     assert [x.reason for x in s] == ["voltage_above"]
     assert runner.ended_by == "voltage_above"
-    items[0]["until"] = {"time": "5 s", "voltage_above": "10 V", "stop": True}
+    items[0]["until"] = {"time": "5 s", "voltage_above": "10 V", "stop": True}  # not reached
     runner, _ = _runner(cell, dt=1.0)
     s = runner.run(Protocol.from_dicts(items, conv))
     assert [x.reason for x in s] == ["time", "time"]
     with pytest.raises(ProtocolError, match="until.stop"):
         Protocol.from_dicts([{"kind": "rest", "until": {"time": 1, "stop": "yes"}}], conv)
+    with pytest.raises(ProtocolError, match="until.stop needs a limit other than time"):
+        Protocol.from_dicts([{"kind": "rest", "until": {"time": 1, "stop": True}}], conv)
 
 
 def test_impedance_steps_measure_the_present_state(cell):
@@ -183,7 +185,7 @@ def test_impedance_steps_measure_the_present_state(cell):
     assert seen[0] == (0, 0.0, pytest.approx(0.0, abs=1e-12))
     assert seen[1][:2] == (2, pytest.approx(3.0)) and seen[1][2] == pytest.approx(i, rel=1e-6)
     assert s[2].t_start == s[2].t_end == pytest.approx(3.0)
-    with pytest.raises(ProtocolError, match="impedance step x: takes no until"):
+    with pytest.raises(ProtocolError, match="x: an impedance step takes no until.time"):
         Step("impedance", label="x", until=Until(time=1.0))
     with pytest.raises(ProtocolError, match="current_density"):
         Step("impedance", label="x", current_density=1.0)
