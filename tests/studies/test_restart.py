@@ -199,6 +199,28 @@ def test_protocol_restart_of_a_full_cell_with_a_voiding_anode(shared_tmp, stop_a
         assert res.quantities[-1][k] == pytest.approx(ref.quantities[-1][k], rel=1e-10)
 
 
+def test_protocol_restart_keeps_the_impedance_measurements(shared_tmp, stop_at):
+    """eis_na_stripping.toml stopped inside its stripping: the restarted run keeps the
+    spectra measured before the checkpoint and measures the rest, as the uninterrupted run."""
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "eis_na_stripping.toml", ["output.plots=false"])
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, 30)
+    a, b = (r.summary["impedance_measurements"] for r in (ref, res))
+    assert len(a) == len(b) > 3
+    assert [m["index"] for m in a] == [m["index"] for m in b]
+    for x, y in zip(a, b, strict=True):
+        assert y["t_s"] == pytest.approx(x["t_s"], rel=1e-12)
+        assert y["z_re_low_frequency_ohm_m2"] == pytest.approx(x["z_re_low_frequency_ohm_m2"],
+                                                               rel=1e-8)
+    if COMM.rank == 0:
+        import csv
+
+        rows = list(csv.DictReader(open(shared_tmp / "cut" / "impedance.csv")))
+        assert len({r["measurement"] for r in rows}) == len(a)
+
+
 def test_periodic_checkpoints_keep_the_last_two(shared_tmp, stop_at):
     from femcell.studies import run_study
 
