@@ -50,7 +50,9 @@ def main(extra: list[str]) -> int:
 
     a = _args(extra)
     comm = MPI.COMM_WORLD
-    say = print if comm.rank == 0 else (lambda *_, **__: None)
+    # flushed: a long run shows its progress also when stdout is a file
+    say = (lambda *a, **k: print(*a, **k, flush=True)) if comm.rank == 0 else (
+        lambda *_, **__: None)
     t0 = time.perf_counter()
     dom = Domain.from_builder("symmetric_cell", dim=3, width=20e-6, depth=20e-6,
                               electrolyte_thickness=30e-6, anode_thickness=3e-6,
