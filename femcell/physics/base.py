@@ -57,6 +57,9 @@ class Physics:
     indicators: frozenset = frozenset()
 
     # ------------------------------------------------------------------ composition
+    # why this physics cannot be linearised for an impedance spectrum (None: it can)
+    small_signal_refusal: str | None = None
+
     def setup(self, domain, time) -> None:
         """Create spaces, fields and forms on `domain`; `time` is the shared TimeContext."""
         raise NotImplementedError

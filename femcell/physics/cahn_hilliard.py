@@ -243,7 +243,9 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         self.mobility_law, self.region, self.reaction = mobility_law, region, reaction
         self.initial, self.scheme, self.name = initial, scheme, name
         # convex splitting evaluates the concave part at the last level (not linearisable)
-        self.explicit_history = scheme != "implicit"
+        self.small_signal_refusal = None if scheme == "implicit" else (
+            "its convex-splitting scheme evaluates part of the chemical potential at the "
+            "previous time level; use scheme = \"implicit\"")
         self.entity_maps = []
         self.time_dependent = False
         self.linear = False

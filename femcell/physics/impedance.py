@@ -132,10 +132,9 @@ class SmallSignal:
         idu = [ufl.TrialFunction(W) for W in ispaces]
         iv = [ufl.TestFunction(W) for W in ispaces]
         for p in problem.physics:
-            if getattr(p, "explicit_history", False):
-                raise MaterialError(f"impedance: {p.name} evaluates part of its residual at the "
-                                    "previous time level (an explicit scheme): not linearised; "
-                                    "use its implicit scheme")
+            if p.small_signal_refusal:
+                raise MaterialError(f"impedance: {p.name} is not linearised: "
+                                    f"{p.small_signal_refusal}")
         res = []
         for name, vi in zip(names, v, strict=True):
             r = problem.residual_of(name)

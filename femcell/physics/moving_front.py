@@ -74,6 +74,9 @@ class MovingFront(Physics):
             follows it).
     """
 
+    small_signal_refusal = ("the mesh motion (ALE) is not linearised; measure on a fixed "
+                            "geometry")
+
     name = "front"
     step_hook = True
     linear = True

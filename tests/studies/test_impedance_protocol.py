@@ -120,9 +120,20 @@ def test_same_measurements_on_one_and_all_ranks():
     ('impedance.circuit="R(RC)"', ["impedance.circuit", "per impedance step"]),
     ('protocol=[{kind="rest", until={time="1 s", stop=true}}]', ["until.stop",
                                                                  "other than time"]),
+    ('anode.geometry="moving"', ["impedance", "mesh motion", "fixed geometry"]),
     ('impedance.double_layer_capacitance={electrolyte="1 uF/cm^2"}',
      ["impedance.double_layer_capacitance.electrolyte"]),
 ])
 def test_bad_input(shared_tmp, capsys, setting, needles):
     assert_refused(capsys, ["run", str(EIS), "-q", "-o", str(shared_tmp / "bad"), "--set",
                             setting], shared_tmp / "bad", needles)
+
+
+def test_an_explicit_scheme_is_refused(shared_tmp, capsys):
+    """Cahn-Hilliard's convex splitting keeps part of mu at the last level: not linearised,
+    refused by name before the protocol runs."""
+    lfp = PROBLEMS / "lfp_particle_ch.toml"
+    assert_refused(capsys, ["run", str(lfp), "-q", "-o", str(shared_tmp / "ch"), "--set",
+                            'protocol=[{kind="impedance"}]', "--set",
+                            'cahn_hilliard.scheme="convex_splitting"'],
+                   shared_tmp / "ch", ["impedance", "convex-splitting", "implicit"])
