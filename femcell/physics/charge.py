@@ -94,7 +94,8 @@ class ChargeTransport(Physics):
                  group_conductors: dict[str, Conductor] | None = None,
                  ground_electrode: str | None = None,
                  max_conductivity_ratio: float | None = 1e4,
-                 grain_boundaries: ResistiveBoundaries | None = None):
+                 grain_boundaries: ResistiveBoundaries | None = None,
+                 double_layer: dict[str, float] | None = None):
         ions = [r for r, c in conductors.items() if c.carrier == "ion"]
         if len(ions) != 1:
             raise MaterialError(f"charge transport needs exactly one ionic conductor region, "
@@ -127,6 +128,12 @@ class ChargeTransport(Physics):
         self.hold_voltage = None
         self.group_conductors = dict(group_conductors or {})
         self.grain_boundaries = grain_boundaries
+        self.double_layer = dict(double_layer or {})
+        for e, c in self.double_layer.items():
+            if not any(k.electrode == e for k in self.kinetics):
+                raise MaterialError(f"double_layer: {e!r} is not an electrode with kinetics")
+            if not (math.isfinite(c) and c > 0):
+                raise MaterialError(f"double_layer of {e!r} must be > 0 F/m^2, got {c!r}")
         if grain_boundaries is not None and grain_boundaries.region not in conductors:
             raise MaterialError(f"grain boundaries: region {grain_boundaries.region!r} has no "
                                 f"conductor (conductors: {', '.join(conductors)})")
@@ -164,7 +171,8 @@ class ChargeTransport(Physics):
         for r in self.conductors:
             family = "DG" if gb is not None and gb.region == r else "Lagrange"
             V = dolfinx.fem.functionspace(self.sub[r].mesh, (family, self.degree))
-            f = Field.create(f"phi_{r}", V, levels=0)
+            # with double layers the potentials store charge: they need time levels
+            f = Field.create(f"phi_{r}", V, levels=3 if self.double_layer else 0)
             self.fields.append(f)
             self.phi[r] = self.vt * f.u  # SI potential [V]
             self.v[r] = ufl.TestFunction(V)
@@ -226,6 +234,16 @@ class ChargeTransport(Physics):
             F[self.electrolyte] -= j * self.v[self.electrolyte](sl) * wS * dS
             if k.electrode in F:
                 F[k.electrode] += j * self.v[k.electrode](se) * wS * dS
+            if k.electrode in self.double_layer:  # C_dl d(phi_s - phi_l)/dt on the contact
+                c_dl = self.double_layer[k.electrode] * (1.0 if touch is None else touch)
+                el_f = self.fields[list(self.conductors).index(self.electrolyte)]
+                rate = -self.vt * time.ddt(el_f)(sl)
+                if k.electrode in F:
+                    ef = self.fields[list(self.conductors).index(k.electrode)]
+                    rate = rate + self.vt * time.ddt(ef)(se)
+                F[self.electrolyte] -= c_dl * rate * self.v[self.electrolyte](sl) * wS * dS
+                if k.electrode in F:
+                    F[k.electrode] += c_dl * rate * self.v[k.electrode](se) * wS * dS
             for c in k.couplings:  # e.g. Li into a particle, vacancies at a metal
                 for name, term in c.current_terms(j, se, dS, wS).items():
                     self._coupling[name] = self._coupling.get(name, 0) + term
@@ -344,6 +362,8 @@ class ChargeTransport(Physics):
             if r == self._owners[1]:
                 value = 0.0
             f.u.x.array[:] = value / self.vt
+            for h in f.history:  # (with double layers)
+                h.x.array[:] = f.u.x.array
         self.update(0.0)
 
     def update(self, t: float) -> bool:

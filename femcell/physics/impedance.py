@@ -114,6 +114,10 @@ class SmallSignal:
         if unknown:
             raise MaterialError(f"impedance: double layer on unknown interface {unknown[0]!r}"
                                 f"; interfaces: {', '.join(charge._sides)}")
+        twice = sorted(n for n in cdl if charge._sides[n][0] in charge.double_layer)
+        if twice:
+            raise MaterialError(f"impedance: {twice[0]} has its double layer in the charge "
+                                "physics already (ChargeTransport double_layer)")
         self.permittivity, self.double_layer = eps, cdl
         n = len(fields)
         # fields sharing one space object (e.g. two interface fields of one physics) get a

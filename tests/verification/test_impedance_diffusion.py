@@ -25,7 +25,7 @@ from conftest import several_ranks
 from femcell._dolfinx import MPI
 from femcell.domain import Domain
 from femcell.materials import Arrhenius, Conductor
-from femcell.materials.core import IntercalationMaterial
+from femcell.materials.core import IntercalationMaterial, MaterialError
 from femcell.physics.boundary import Dirichlet
 from femcell.physics.charge import ChargeTransport
 from femcell.physics.diffusion import Diffusion
@@ -54,7 +54,7 @@ def cell():
     return _cell()
 
 
-def _problem(domain, *, transmissive=False, current=0.0):
+def _problem(domain, *, transmissive=False, current=0.0, double_layer=None):
     mat = IntercalationMaterial("slab", CMAX, (Arrhenius(D),), ocv=lambda th: 3.9 + DU * th)
     held = [Dirichlet("cathode_cc", 0.5 * CMAX)] if transmissive else []
     dif = Diffusion(mat, held, initial=0.5 * CMAX, region="cathode", name="c_cathode")
@@ -62,7 +62,8 @@ def _problem(domain, *, transmissive=False, current=0.0):
     ch = ChargeTransport({"anode": METAL, "electrolyte": Conductor("se", Arrhenius(SIGMA))},
                          [InterfaceKinetics("anode", "electrolyte", law),
                           InterfaceKinetics("cathode", "electrolyte", law, couplings=(dif,))],
-                         ground_electrode="cathode", current_density=current)
+                         ground_electrode="cathode", current_density=current,
+                         double_layer=double_layer)
     pb = Problem(domain, [dif, ch])
     pb.initialise()
     return pb, ch
@@ -217,3 +218,53 @@ def test_rates_split_about_the_state_not_the_last_step():
     assert np.allclose(dense(K[1][0]), -mass) and np.allclose(dense(K[1][1]), mass)
     assert np.allclose(dense(M[0][0]), 0.6 * mass) and np.allclose(dense(M[0][1]), 0 * mass)
     assert np.allclose(dense(M[1][0]), 0 * mass) and np.allclose(dense(M[1][1]), mass)
+
+
+def test_double_layer_in_the_transient_model(cell):
+    """C_dl as part of the charge physics (its potentials then keep time levels): the
+    small signal reads it off the residual (no double layer passed) and gives the Randles
+    spectrum; a 3 mV sinusoidal current at the electrode arc's apex 1 / (2 pi R_ct C_dl)
+    through the nonlinear transient model (BDF2, 80 steps per period) has the amplitude and
+    phase of Z(f) to 1 % (found 0.13 %; the spectrum: 0.12 % as with the double layer given
+    to SmallSignal)."""
+    dl = {"anode": C_DL, "cathode": C_DL}
+    pb, ch = _problem(cell, double_layer=dl)
+    ss = SmallSignal(pb, ch)
+    try:
+        sp = ss.sweep(FREQ)
+    finally:
+        ss.close()
+        pb.close()
+    exact, _ = _exact(FREQ)
+    assert (np.abs(sp.z - exact) / np.abs(exact)).max() < 5e-3
+    f = 1 / (2 * math.pi * RCT * C_DL)
+    pb, ch = _problem(cell, double_layer=dl)
+    ss = SmallSignal(pb, ch)
+    try:
+        z = ss.sweep(np.array([f])).z[0]
+    finally:
+        ss.close()
+    assert abs(z.imag) > 0.3 * abs(z.real)  # an arc, not a resistor, at this frequency
+    amp = 3e-3 / abs(z)
+    w = 2 * math.pi * f
+    ch.set_current(lambda t: amp * math.sin(w * t))
+    sign = ch._vsign
+    v0 = ch.quantities()["cell_voltage"]
+    n, periods = 80, 4
+    dt = 1 / (f * n)
+    ts, vs = [], []
+    for k in range(n * periods):
+        t = (k + 1) * dt
+        assert pb.solve_step(t, dt, 2 if k else 1, dt if k else None).converged
+        pb.accept()
+        ts.append(t)
+        vs.append(sign * (ch.quantities()["cell_voltage"] - v0))
+    pb.close()
+    ts, vs = np.array(ts[-n:]), np.array(vs[-n:])
+    A = np.column_stack([np.sin(w * ts), np.cos(w * ts), np.ones_like(ts), ts - ts.mean()])
+    coef = np.linalg.lstsq(A, vs, rcond=None)[0]
+    z_td = complex(coef[0], coef[1]) / amp
+    assert abs(z_td - z) / abs(z) < 0.01
+    with pytest.raises(MaterialError, match="double layer in the charge physics already"):
+        pb2, ch2 = _problem(cell, double_layer=dl)
+        SmallSignal(pb2, ch2, double_layer=dict.fromkeys(ch2.j_expr, C_DL))
