@@ -195,15 +195,14 @@ class Measurements:
     """
 
     def __init__(self, cfg, problem, charge, particles=(), anode=None):
-        from femcell.studies.impedance_schema import ImpedanceSection
+        from femcell.physics.impedance import SmallSignal
+        from femcell.studies.impedance_schema import ImpedanceStepsSection
 
-        self.imp = cfg.impedance or ImpedanceSection()
+        self.imp = cfg.impedance or ImpedanceStepsSection()
         self.problem, self.charge = problem, charge
         self.particles, self.anode = list(particles), anode
         self.freq = frequencies(self.imp.frequencies)
         self.cdl, self.eps = _capacitances(self.imp, charge)
-        from femcell.physics.impedance import SmallSignal
-
         # built now: its input errors are found before the protocol runs
         self.ss = SmallSignal(problem, charge, permittivity=self.eps, double_layer=self.cdl,
                               reuse=self.imp.reuse)

@@ -27,23 +27,17 @@ class FrequencySection(_Model):
         return self
 
 
-class ImpedanceSection(_Model):
-    """[impedance]: frequencies, the DC state, capacitances and what to fit.
+class ImpedanceStepsSection(_Model):
+    """[impedance] of a protocol's impedance steps: frequencies and capacitances.
 
-    bias_current_density: DC current density [A m^-2] of the state linearised about (0:
-    open circuit). double_layer_capacitance: {electrode region: C_dl [F m^-2]} on its
-    interface with the electrolyte. permittivity: {cell region or group: eps_r} over the
-    library's. circuit: an equivalent circuit (pyimpspec's circuit description code, e.g.
-    "R(RC)(RC)(RC)") fitted to the spectrum. drt: the distribution of relaxation times
-    (pyimpspec, Tikhonov-regularised NNLS) and its peaks. reuse: one LU factorisation
-    preconditions neighbouring frequencies (False: a fresh LU per frequency)."""
+    double_layer_capacitance: {electrode region: C_dl [F m^-2]} on its interface with the
+    electrolyte. permittivity: {cell region or group: eps_r} over the library's. reuse: one
+    LU factorisation preconditions neighbouring frequencies (False: a fresh LU per
+    frequency)."""
 
     frequencies: FrequencySection = FrequencySection()
-    bias_current_density: Q("current_density") = 0.0
     double_layer_capacitance: dict[str, Q("area_capacitance", _pos)] = {}
     permittivity: dict[str, float] = {}
-    circuit: str | None = None
-    drt: bool = True
     reuse: bool = True
 
     @model_validator(mode="after")
@@ -53,6 +47,20 @@ class ImpedanceSection(_Model):
                 raise _error(("permittivity", k), f"= {v!r} must be a relative permittivity "
                              ">= 1")
         return self
+
+
+class ImpedanceSection(ImpedanceStepsSection):
+    """[impedance] of the impedance kind: as for protocol steps (ImpedanceStepsSection),
+    and the state and the analyses.
+
+    bias_current_density: DC current density [A m^-2] of the state linearised about (0:
+    open circuit). circuit: an equivalent circuit (pyimpspec's circuit description code, e.g.
+    "R(RC)(RC)(RC)") fitted to the spectrum. drt: the distribution of relaxation times
+    (pyimpspec, Tikhonov-regularised NNLS) and its peaks."""
+
+    bias_current_density: Q("current_density") = 0.0
+    circuit: str | None = None
+    drt: bool = True
 
 
 class ImpedanceStudy(StudyBase):

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from femcell.config.base import Q, Temperature, Time, _error, _Model, _nonneg
 from femcell.config.protocol import check_protocol
 from femcell.config.sections import StudyBase
-from femcell.studies.impedance_schema import ImpedanceSection
+from femcell.studies.impedance_schema import ImpedanceStepsSection
 from femcell.units import to_si
 
 
@@ -36,20 +36,7 @@ class ProtocolStudy(StudyBase):
     temperature: Temperature = 298.15
     time: ProtocolTimeSection
     protocol: list[dict] = Field(min_length=1)
-    impedance: ImpedanceSection | None = None
-
-    @model_validator(mode="after")
-    def _impedance_state(self):
-        imp = self.impedance
-        if imp is not None and imp.bias_current_density != 0.0:
-            raise _error(("impedance", "bias_current_density"),
-                         "is set by the protocol (an impedance step measures about the state "
-                         "the steps before it leave, at the current that flows): remove it")
-        for key in ("circuit", "drt"):
-            if imp is not None and key in imp.model_fields_set:
-                raise _error(("impedance", key), "is not done per impedance step of a "
-                             "protocol (kind \"impedance\" only): remove it")
-        return self
+    impedance: ImpedanceStepsSection | None = None
 
     @field_validator("protocol")
     @classmethod

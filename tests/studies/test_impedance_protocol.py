@@ -112,12 +112,12 @@ def test_same_measurements_on_one_and_all_ranks():
 
 
 @pytest.mark.parametrize(("setting", "needles"), [
-    ("impedance.bias_current_density=1", ["impedance.bias_current_density",
-                                          "set by the protocol"]),
+    ("impedance.bias_current_density=1", ["unknown key", "impedance.bias_current_density"]),
     ('protocol=[{kind="rest", until={time="1 s"}}]', ["impedance", "no impedance step"]),
     ('protocol=[{kind="impedance", until={time="1 s"}}]', ["protocol.0", "impedance step",
                                                            "until.time"]),
-    ('impedance.circuit="R(RC)"', ["impedance.circuit", "per impedance step"]),
+    ('impedance.circuit="R(RC)"', ["unknown key", "impedance.circuit"]),
+    ("impedance.drt=false", ["unknown key", "impedance.drt"]),
     ('protocol=[{kind="rest", until={time="1 s", stop=true}}]', ["until.stop",
                                                                  "other than time"]),
     ('anode.geometry="moving"', ["impedance", "mesh motion", "fixed geometry"]),
