@@ -129,6 +129,7 @@ class ChargeTransport(Physics):
         self.group_conductors = dict(group_conductors or {})
         self.grain_boundaries = grain_boundaries
         self.double_layer = dict(double_layer or {})
+        self._mean_forms: dict = {}  # compiled interface means (_interface_means)
         for e, c in self.double_layer.items():
             if not any(k.electrode == e for k in self.kinetics):
                 raise MaterialError(f"double_layer: {e!r} is not an electrode with kinetics")
@@ -476,33 +477,34 @@ class ChargeTransport(Physics):
                                          * wS * self._dS[name], entity_maps=self.entity_maps)
         return out
 
+    def _interface_means(self, key: str, make) -> dict[str, float]:
+        """{interface: area mean of make(name)} (None: skipped), its forms compiled on the
+        first call and kept under `key` (collective)."""
+        cache = self._mean_forms
+        if key not in cache:
+            w = self._w
+            wS = w("+") if not isinstance(w, int | float) else w
+            cache[key] = {name: dolfinx.fem.form(e * wS * self._dS[name],
+                                                 entity_maps=self.entity_maps)
+                          for name in self.j_expr if (e := make(name)) is not None}
+        comm = self.domain.comm
+        return {name: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+                / self._areas[name] for name, f in cache[key].items()}
+
     def charge_transfer_resistances(self) -> dict[str, float]:
         """{interface: R_ct [ohm m^2] per interface area} at the present state: the inverse of
         the area mean of dj/d(eta) (the kinetics' slope at the local overpotential and
         surface state; coupled fields such as a particle's filling held)."""
-        w = self._w
-        wS = w("+") if not isinstance(w, int | float) else w
         u_l = self.fields[list(self.conductors).index(self.electrolyte)].u
         # eta = phi_s - vt u_l - U: d/d(eta) is -1/vt times d/d(u_l)
         down = dolfinx.fem.Constant(self.domain.mesh, PETSc.ScalarType(-1.0 / self.vt))
-        out = {}
-        for name, j in self.j_expr.items():
-            slope = ufl.derivative(j, u_l, down)
-            g = self.domain.integrate(slope * wS * self._dS[name],
-                                      entity_maps=self.entity_maps) / self._areas[name]
-            out[name] = 1.0 / g if g > 0 else math.inf
-        return out
+        g = self._interface_means("slope", lambda n: ufl.derivative(self.j_expr[n], u_l, down))
+        return {name: 1.0 / v if v > 0 else math.inf for name, v in g.items()}
 
     def contact_fractions(self) -> dict[str, float]:
         """{interface: area mean of its contacting share} (1 for a whole interface)."""
-        w = self._w
-        wS = w("+") if not isinstance(w, int | float) else w
-        out = {}
-        for name in self.j_expr:
-            a = self._contact.get(name)
-            out[name] = 1.0 if a is None else self.domain.integrate(
-                a * wS * self._dS[name], entity_maps=self.entity_maps) / self._areas[name]
-        return out
+        a = self._interface_means("contact", self._contact.get)
+        return {name: a.get(name, 1.0) for name in self.j_expr}
 
     # ------------------------------------------------------------------ quantities
     def _compile_quantities(self):

@@ -121,8 +121,9 @@ def run(cfg, run):
                 for r in rows:
                     table.append(r)
                 table.close()
-            char = characteristic_frequencies(charge, ss, particles)
-            chem = chemical_capacitance(charge, particles, sp)
+            geometry = particle_geometry(charge, particles)
+            char = characteristic_frequencies(charge, ss, geometry)
+            chem = chemical_capacitance(charge, geometry, sp)
             arcs = assign(find_arcs(sp.frequency, sp.z), char)
             with run.timed("analysis_s"):  # rank 0's numbers for everyone
                 kk, fit, drt = run.on_root(lambda: (
@@ -190,7 +191,7 @@ class Measurements:
     Args:
         cfg: the study's configuration (cfg.impedance or the defaults).
         problem, charge: the protocol's Problem and its ChargeTransport.
-        particles: the [[intercalation]] Diffusion physics (chemical capacitance).
+        particles: the [[intercalation]] Diffusion physics (their diffusion frequencies).
         anode: the voiding [anode] region or None (its contact fraction is recorded).
     """
 
@@ -200,7 +201,7 @@ class Measurements:
 
         self.imp = cfg.impedance or ImpedanceStepsSection()
         self.problem, self.charge = problem, charge
-        self.particles, self.anode = list(particles), anode
+        self.geometry, self.anode = particle_geometry(charge, particles), anode
         self.freq = frequencies(self.imp.frequencies)
         self.cdl, self.eps = _capacitances(self.imp, charge)
         # built now: its input errors are found before the protocol runs
@@ -213,7 +214,7 @@ class Measurements:
         """Measure (collective): sweep about the present state and keep the spectrum."""
         self.ss.refresh()  # the state the protocol has reached
         sp = self.ss.sweep(self.freq)
-        char = characteristic_frequencies(self.charge, self.ss, self.particles)
+        char = characteristic_frequencies(self.charge, self.ss, self.geometry)
         arcs = assign(find_arcs(sp.frequency, sp.z), char)
         rec = {"index": int(index), "label": step.label, "t_s": float(t),
                "current_density_A_m2": float(q.get("current_density", 0.0)),
@@ -323,30 +324,30 @@ def table_rows(sp) -> list[dict]:
     return rows
 
 
-def _particle_geometry(charge, p) -> tuple[str, float, float]:
-    """(interface name, particle volume [m^3], interface area [m^2]) of a particle region
-    (volumes and areas per unit depth in 2D, with the domain's weight)."""
-    d = charge.domain
-    name = next(n for n, (e, _, _) in charge._sides.items() if e == p.region)
-    vol = d.volume(p.region)
-    return name, vol, charge._areas[name]
+def particle_geometry(charge, particles) -> list[tuple]:
+    """[(particle physics, volume [m^3], interface area [m^2])] of the particle regions
+    (per unit depth in 2D, with the domain's weight; collective, once per study)."""
+    out = []
+    for p in particles:
+        name = next(n for n, (e, _, _) in charge._sides.items() if e == p.region)
+        out.append((p, charge.domain.volume(p.region), charge._areas[name]))
+    return out
 
 
-def chemical_capacitance(charge, particles, sp) -> dict | None:
+def chemical_capacitance(charge, geometry, sp) -> dict | None:
     """The particles' chemical (intercalation) capacitance, from the inputs and read off the
     spectrum, per collector area [F m^-2].
 
     Input: C = F c_max V (-dtheta/dU) summed over the particle regions at their mean filling
     (V their volume over the collector area). Read: -1 / (omega Z'') at the lowest
     frequency, where a blocking particle has filled evenly and the cell is that capacitor
-    in series with resistances. None without particles."""
-    if not particles:
+    in series with resistances. `geometry`: particle_geometry(). None without particles."""
+    if not geometry:
         return None
     from femcell.units import F as FARADAY
 
     total, by_region = 0.0, {}
-    for p in particles:
-        _, vol, _ = _particle_geometry(charge, p)
+    for p, vol, _ in geometry:
         mat = p.material
         theta = p.quantities()[f"{p.name}_mean"] / mat.c_max  # volume mean (collective)
         lo, hi = max(theta - 1e-6, 0.0), min(theta + 1e-6, 1.0)
@@ -360,7 +361,7 @@ def chemical_capacitance(charge, particles, sp) -> dict | None:
             "frequency_Hz": float(sp.frequency[0]), "regions": by_region}
 
 
-def characteristic_frequencies(charge, ss, particles=()) -> dict:
+def characteristic_frequencies(charge, ss, geometry=()) -> dict:
     """{process: f [Hz]} from the inputs: sigma / (2 pi eps) of every region and cell group
     with a permittivity, g_gb / (2 pi c_gb) of the boundaries, 1 / (2 pi R_ct C_dl) of each
     interface with a double layer (R_ct: the inverse mean slope dj/d(eta) of its kinetics at
@@ -392,8 +393,7 @@ def characteristic_frequencies(charge, ss, particles=()) -> dict:
         if math.isfinite(rct[name]) and touch[name] > 0:
             out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl
                                                    * touch[name])
-    for p in particles:
-        _, vol, area = _particle_geometry(charge, p)
+    for p, vol, area in geometry:  # particle_geometry()
         ell = vol / area
         out[f"diffusion[{p.region}]"] = (p.material.reference_diffusivity(T)
                                          / (2 * math.pi * ell**2))
