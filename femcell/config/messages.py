@@ -152,6 +152,19 @@ def _parse_value(text: str):
         return text
 
 
+def split_key(dotted: str) -> list[str]:
+    """The parts of a dotted key as TOML reads it: "a.b.0.c" -> [a, b, 0, c], and a part in
+    quotes may hold dots: 'charge.group_conductors."electrolyte.matrix".conductivity'."""
+    try:
+        node, parts = tomllib.loads(f"{dotted.strip()} = 0"), []
+        while isinstance(node, dict) and len(node) == 1:
+            (k, node), = node.items()
+            parts.append(k)
+        return parts
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return dotted.strip().split(".")
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply ["a.b=c", ...] overrides (TOML literals or plain strings) to nested data. A key
     below a value given by name (`material = "nmc811"`) turns it into a table with that
@@ -160,7 +173,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
         key, text = item.split("=", 1)
-        parts = key.strip().split(".")
+        parts = split_key(key)
         node = data
         for i, p in enumerate(parts[:-1]):
             if isinstance(node, list):

@@ -202,17 +202,17 @@ def parameters(cfg, temperature: float = T_REF):
     )
 
     sec = cfg.anode
-    name = cfg.charge.conductors.get(sec.region)
-    if name is None:
+    spec = cfg.charge.conductors.get(sec.region)
+    if spec is None:
         raise ConfigError(f"anode.region = {sec.region!r}: charge.conductors has no metal for "
                           "it")
     try:
-        metal = get_material(name)
+        metal = get_material(spec.name)
     except MaterialError as exc:
         raise ConfigError(f"charge.conductors.{sec.region}: {exc}") from None
     if not isinstance(metal, mcore.Conductor) or not metal.molar_volume > 0:
         raise ConfigError(f"charge.conductors.{sec.region}: a metal with a molar volume (e.g. "
-                          f"'na', 'li') for [anode], got {name!r}")
+                          f"'na', 'li') for [anode], got {spec.name!r}")
     cites = ()
     if sec.parameters:
         aset = get_anode_set(sec.parameters)

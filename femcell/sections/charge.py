@@ -7,6 +7,9 @@ sections registered in the build context.
     [charge]
     conductors = { anode = "li", electrolyte = "llzo", cathode = "li" }   # region: material
     group_conductors = {}          # e.g. { "electrolyte.gb" = "llzo_gb" } for cell groups
+    # a material is a library name, or a table of the name with values of the study's own:
+    # { name = "llzo_gb", conductivity = "1e-4 S/cm", activation_energy = "0.4 eV",
+    #   permittivity = 60 }   (conductivity at 25 degC, the reference temperature)
     current_cc = "anode_cc"        # facet region where the applied current enters
     ground_cc = "cathode_cc"       # facet region held at 0 V
     ground_electrode = "active"    # instead of ground_cc: an ideal grounded network
@@ -27,9 +30,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from femcell.config.base import Energy, MaterialName, Q, _Model, _pos
+
+
+class ConductorSection(_Model):
+    """A conductor of [charge]: a library material, optionally with values of the study's
+    own (marked "set by the study file" in the run's inputs and citations)."""
+
+    name: MaterialName
+    conductivity: Q("conductivity", _pos) | None = None  # at the reference 25 degC [S/m]
+    activation_energy: Energy | None = None
+    permittivity: float | None = Field(default=None, ge=1.0, allow_inf_nan=False)
+
+
+def _by_name(v):
+    return {"name": v} if isinstance(v, str) else v
+
+
+Conductor = Annotated[ConductorSection, BeforeValidator(_by_name)]
 
 
 class GrainBoundarySection(_Model):
@@ -56,8 +76,8 @@ class GrainBoundarySection(_Model):
 class ChargeSection(_Model):
     """[charge]: conductors by cell region and where the current enters and leaves."""
 
-    conductors: dict[str, MaterialName] = Field(min_length=1)
-    group_conductors: dict[str, MaterialName] = {}
+    conductors: dict[str, Conductor] = Field(min_length=1)
+    group_conductors: dict[str, Conductor] = {}
     current_cc: str = "anode_cc"
     ground_cc: str = "cathode_cc"
     ground_electrode: str | None = None
@@ -87,28 +107,44 @@ def conductors(cfg, domain, key: str = "conductors") -> dict:
 
     regions = set(domain.cell_regions)
     out = {}
-    for region, name in getattr(cfg.charge, key).items():
+    for region, spec in getattr(cfg.charge, key).items():
         if region not in regions:
             raise ConfigError(f"charge.{key}.{region}: unknown cell region {region!r}; known: "
                               f"{', '.join(sorted(regions))}")
-        out[region] = _conductor(f"charge.{key}.{region}", name)
+        out[region] = conductor_of(f"charge.{key}.{region}", spec)
     return out
 
 
-def _conductor(key: str, name: str):
-    """The library Conductor `name`, or a ConfigError naming `key`."""
+def conductor_of(key: str, spec: ConductorSection):
+    """The library Conductor of `spec` with the study's own values, or a ConfigError naming
+    `key`."""
+    import dataclasses
+
     from femcell.config.base import ConfigError
     from femcell.materials import core as mcore
     from femcell.materials import get_material
     from femcell.materials.core import MaterialError
 
     try:
-        mat = get_material(name)
+        mat = get_material(spec.name)
     except MaterialError as exc:
         raise ConfigError(f"{key}: {exc}") from None
     if not isinstance(mat, mcore.Conductor):
-        raise ConfigError(f"{key}: material {name!r} is not a conductor")
-    return mat
+        raise ConfigError(f"{key}: material {spec.name!r} is not a conductor")
+    over = {}
+    if spec.conductivity is not None or spec.activation_energy is not None:
+        law, new = mat.conductivity, {"citation": "set by the study file"}
+        if spec.conductivity is not None:  # at the library law's reference temperature
+            new["value_ref"] = spec.conductivity
+        if spec.activation_energy is not None:
+            new["activation_energy"] = spec.activation_energy
+        over["conductivity"] = dataclasses.replace(law, **new)
+    if spec.permittivity is not None:
+        over["permittivity"] = spec.permittivity
+    if over:
+        over["citations"] = (*mat.citations, f"{spec.name}: "
+                             f"{', '.join(k for k in over)} set by the study file")
+    return dataclasses.replace(mat, **over) if over else mat
 
 
 def build(cfg, ctx) -> list:
@@ -172,7 +208,7 @@ def grain_boundaries(cfg, domain, conds: dict):
                           f"{region!r} (facet groups there: {', '.join(inside) or 'none'})")
     conductor = None
     if gb.material is not None:
-        conductor = _conductor(f"{key}.material", gb.material)
+        conductor = conductor_of(f"{key}.material", ConductorSection(name=gb.material))
         if conductor.carrier != conds[region].carrier:
             raise ConfigError(f"{key}.material: {gb.material!r} carries {conductor.carrier}s, "
                               f"{region!r} {conds[region].carrier}s (the same carrier needed)")

@@ -40,7 +40,7 @@ def build(cfg, ctx) -> list:
     from femcell.config.base import ConfigError
     from femcell.materials.core import MaterialError
     from femcell.physics.conduction import OhmicConduction
-    from femcell.sections.charge import _conductor
+    from femcell.sections.charge import ConductorSection, conductor_of
 
     sec, domain = cfg.conduction, ctx.domain
     if sec.region not in domain.cell_regions:
@@ -52,7 +52,8 @@ def build(cfg, ctx) -> list:
                           "four-probe sample names its contacts contact_1..contact_4: the "
                           "four_probe builder)")
     if sec.material is not None:
-        sigma = _conductor("conduction.material", sec.material).conductivity(ctx.temperature)
+        sigma = conductor_of("conduction.material", ConductorSection(name=sec.material)
+                             ).conductivity(ctx.temperature)
     else:
         sigma = sec.conductivity
     try:

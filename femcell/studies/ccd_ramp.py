@@ -174,7 +174,7 @@ def run(cfg, run):
             domain={"description": description, "mesh_quality": run.quality},
             ramps=results, arrhenius_fits=fits, sensitivity=sens,
             citations=list(dict.fromkeys(
-                [get_material(n).all_citations()[0] for n in cfg.charge.conductors.values()]
+                [get_material(c.name).all_citations()[0] for c in cfg.charge.conductors.values()]
                 + cites)))
         run.finish(summary)
         result = run.result(results, headline, summary)

@@ -155,7 +155,7 @@ def run(cfg, run):
                     writer.close()
         finally:
             ss.close()
-        bl = brick_layer(fit, char, charge, arcs)
+        bl = brick_layer(fit, char, charge, arcs, electrolyte_thickness(charge))
         headline = headline_of(sp, arcs, kk, fit, bl, chem, drt)
         if run.write and cfg.output.plots:
             run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
@@ -324,6 +324,14 @@ def table_rows(sp) -> list[dict]:
     return rows
 
 
+def electrolyte_thickness(charge) -> float | None:
+    """The electrolyte's volume over the current collector's area [m] (its thickness in a
+    layered cell; collective), None for a cell without an ionic region."""
+    if charge.electrolyte is None:
+        return None
+    return charge.domain.volume(charge.electrolyte) / charge._cc_area
+
+
 def particle_geometry(charge, particles) -> list[tuple]:
     """[(particle physics, volume [m^3], interface area [m^2])] of the particle regions
     (per unit depth in 2D, with the domain's weight; collective, once per study)."""
@@ -377,8 +385,7 @@ def characteristic_frequencies(charge, ss, geometry=()) -> dict:
         cond = charge._group_cond.get(g, charge.conductors.get(g))
         if cond is None:
             continue
-        out[f"grains[{g}]" if region == charge.electrolyte else f"bulk[{g}]"] = \
-            cond.conductivity(T) / (2 * math.pi * eps)
+        out[_phase_name(charge, g)] = cond.conductivity(T) / (2 * math.pi * eps)
     gb = charge.grain_boundaries
     if gb is not None:
         eps_r = ss.permittivity.get(gb.region)
@@ -398,6 +405,19 @@ def characteristic_frequencies(charge, ss, geometry=()) -> dict:
         out[f"diffusion[{p.region}]"] = (p.material.reference_diffusivity(T)
                                          / (2 * math.pi * ell**2))
     return out
+
+
+def _phase_name(charge, group: str) -> str:
+    """The process of a region or cell group with its own conductor: `grains[...]` in the
+    electrolyte, `boundaries[<electrolyte>.matrix]` for the resolved boundary layers the cell
+    builders leave between box grains (`grains.boundary_thickness`), `bulk[...]` elsewhere."""
+    if group.split(".")[0] != charge.electrolyte:
+        return f"bulk[{group}]"
+    return f"boundaries[{group}]" if group == _RESOLVED.format(charge.electrolyte) \
+        else f"grains[{group}]"
+
+
+_RESOLVED = "{}.matrix"  # the cell group of resolved boundary layers (femcell.geometry)
 
 
 def find_arcs(f, z) -> list[dict]:
@@ -519,41 +539,65 @@ def fit_circuit(f, z, cdc: str) -> dict:
         return {"error": f"the circuit fit of {cdc!r} failed ({type(exc).__name__}: {exc})"}
 
 
-def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict]) -> dict | None:
+def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict],
+                thickness: float | None = None) -> dict | None:
     """The brick-layer reading of the fitted (RC) arcs of the grains and the boundaries.
 
-    With equal permittivities in grains and boundaries, the brick-layer model reads the
-    boundaries' specific conductivity relative to the grains' as
+    The arc nearest the grains' characteristic frequency is read as the grains:
+    sigma_b = L / R_b with L the electrolyte's thickness (its volume over the collector
+    area), next to the input sigma_b (`sigma_b_error`): where boundaries conduct better
+    than the grains (easy paths along them) that arc carries both, and the reading is the
+    mixture's. With equal permittivities in grains and boundaries, the brick-layer model
+    reads the boundaries' specific conductivity relative to the grains' as
     sigma_gb / sigma_b = (R_b C_b) / (R_gb C_gb), the ratio of the two arcs' time
     constants. The input's value of the same ratio is f_gb / f_b of the characteristic
-    frequencies (g_gb / c_gb over sigma_b / eps_b: sigma_gb / sigma_b times eps_b / eps_gb,
-    the conductivity ratio itself when the permittivities are equal, as for the library's
-    LLZO and its boundary phase); their mismatch is the error a
-    brick-layer analysis of this microstructure makes. None without grain boundaries, when
-    the spectrum shows no arc of the grains or of the boundaries (an arc hidden between
-    larger ones cannot be read), or without a fit of two (RC) blocks within half a decade of
-    those arcs."""
+    frequencies (sigma_gb / sigma_b times eps_b / eps_gb, the conductivity ratio itself when
+    the permittivities are equal, as for the library's LLZO and its boundary phase); their
+    mismatch is the error a brick-layer analysis of this microstructure makes. The
+    boundaries are the interface ([charge.grain_boundaries]) or the resolved layers
+    (`<electrolyte>.matrix` with a conductor of its own).
+
+    The grains' arc is the fitted (RC) block whose capacitance is nearest the geometric
+    eps_b / L (as an experimenter identifies the bulk arc), within half a decade; None
+    without one, without grain boundaries or without a fit. The boundaries' reading is left
+    out when their arc is hidden (no local maximum of -Z'') or no other fitted block lies
+    within half a decade of their characteristic frequency, rather than a misassigned
+    number.
+    """
     gb = charge.grain_boundaries
-    if gb is None or not fit or len(fit.get("rc_pairs", [])) < 2:
-        return None
-    key_b, key_gb = f"grains[{charge.electrolyte}]", f"boundaries[{gb.facets}]"
+    key_b = f"grains[{charge.electrolyte}]"
+    key_gb = (f"boundaries[{gb.facets}]" if gb is not None
+              else f"boundaries[{_RESOLVED.format(charge.electrolyte)}]")
     f_b, f_gb = char.get(key_b), char.get(key_gb)
-    found = {a["process"] for a in arcs}
-    if f_b is None or f_gb is None or not {key_b, key_gb} <= found:
+    if f_b is None or f_gb is None or not fit or not fit.get("rc_pairs"):
         return None
+    found = {p for a in arcs for p in a["process"].split(" + ")}
     pairs = [(r, c, 1 / (2 * math.pi * r * c)) for r, c in fit["rc_pairs"] if r > 0 and c > 0]
-    if len(pairs) < 2:
-        return None
     near = lambda f: min(pairs, key=lambda p: abs(math.log10(p[2] / f)))  # noqa: E731
-    bulk, bound = near(f_b), near(f_gb)
-    if bulk is bound or any(abs(math.log10(p[2] / f)) > 0.5
-                            for p, f in ((bulk, f_b), (bound, f_gb))):
+    close = lambda p, f: abs(math.log10(p[2] / f)) <= 0.5  # noqa: E731
+    if not pairs:
         return None
-    read = (bulk[0] * bulk[1]) / (bound[0] * bound[1])
-    given = f_gb / f_b
-    return {"grains_R_C": bulk[:2], "boundaries_R_C": bound[:2],
-            "sigma_gb_over_sigma_b_brick_layer": read, "sigma_gb_over_sigma_b_input": given,
-            "error": read / given - 1}
+    sigma_b = charge.conductors[charge.electrolyte].conductivity(float(charge._T.value))
+    if thickness is not None:  # the bulk arc by its capacitance: the geometric eps_b / L
+        c_geo = sigma_b / (2 * math.pi * f_b * thickness)
+        bulk = min(pairs, key=lambda p: abs(math.log10(p[1] / c_geo)))
+        if abs(math.log10(bulk[1] / c_geo)) > 0.5:
+            return None
+    else:
+        bulk = near(f_b)
+        if key_b not in found or not close(bulk, f_b):
+            return None
+    out = {"grains_R_C": bulk[:2], "grains_arc_frequency_Hz": bulk[2]}
+    if thickness is not None:
+        out |= {"sigma_b_read_S_m": thickness / bulk[0], "sigma_b_input_S_m": sigma_b,
+                "sigma_b_error": thickness / bulk[0] / sigma_b - 1}
+    bound = near(f_gb)
+    if key_gb in found and bound is not bulk and close(bound, f_gb):
+        read = (bulk[0] * bulk[1]) / (bound[0] * bound[1])
+        given = f_gb / f_b
+        out |= {"boundaries_R_C": bound[:2], "sigma_gb_over_sigma_b_brick_layer": read,
+                "sigma_gb_over_sigma_b_input": given, "error": read / given - 1}
+    return out
 
 
 def headline_of(sp, arcs, kk, fit, bl=None, chem=None, drt=None) -> dict:
@@ -575,7 +619,13 @@ def headline_of(sp, arcs, kk, fit, bl=None, chem=None, drt=None) -> dict:
     if fit and "pseudo_chisqr" in fit:
         h["circuit_fit_pseudo_chisqr"] = Value(fit["pseudo_chisqr"], "",
                                                f"fit of {fit['circuit']}")
-    if bl is not None:
+    if bl is not None and "sigma_b_read_S_m" in bl:
+        h["sigma_b_read"] = Value(bl["sigma_b_read_S_m"], "S m^-1",
+                                  "L / R of the fitted arc nearest to the grains (L the "
+                                  "electrolyte's thickness)")
+        h["sigma_b_error"] = Value(bl["sigma_b_error"], "", "that reading / the grains' "
+                                   "input conductivity - 1")
+    if bl is not None and "boundaries_R_C" in bl:
         h["boundary_resistance_fit"] = Value(bl["boundaries_R_C"][0], "ohm m^2",
                                              "R of the fitted arc nearest to the boundaries")
         h["sigma_gb_over_sigma_b_brick_layer"] = Value(

@@ -10,6 +10,7 @@ from pathlib import Path
 from femcell import interrupt
 from femcell._dolfinx import MPI
 from femcell.config import ConfigError
+from femcell.config.messages import split_key
 from femcell.parallel import on_root
 from femcell.runs import bad_input_errors, status_of
 
@@ -21,7 +22,7 @@ def set_path(data: dict, dotted: str, value) -> dict:
     Raises:
         KeyError: no such key (a list index out of range, a value where a table is needed).
     """
-    parts = dotted.split(".")
+    parts = split_key(dotted)
     node = data
     try:
         for p in parts[:-1]:
@@ -326,7 +327,7 @@ def _si_value(cfg, dotted: str, value):
     quantity), else the value as given."""
     node = cfg.model_dump()
     try:
-        for part in dotted.split("."):
+        for part in split_key(dotted):
             node = node[int(part)] if isinstance(node, list) else node[part]
     except (KeyError, IndexError, ValueError, TypeError):
         return value

@@ -385,6 +385,38 @@ def test_a_key_below_a_material_given_by_name():
     assert load_config(data=data).diffusion.material.diffusivity == 1e-15
 
 
+def test_a_conductor_with_values_of_the_study_and_a_key_with_dots():
+    """A [charge] conductor given as a table (a library name with the study's own
+    conductivity, activation energy, permittivity); a dotted key whose part holds dots
+    (a cell group) in quotes, as TOML reads it, for --set and sweep points."""
+    from femcell.config.messages import split_key
+    from femcell.materials import get_material
+    from femcell.sections.charge import conductor_of
+    from femcell.studies.sweeps import set_path
+
+    assert split_key('charge.group_conductors."electrolyte.matrix".conductivity') == [
+        "charge", "group_conductors", "electrolyte.matrix", "conductivity"]
+    assert split_key("kinetics.0.alpha_a") == ["kinetics", "0", "alpha_a"]
+    cfg = load_config(CELL, ['charge.conductors.electrolyte.conductivity="1 mS/cm"',
+                             "charge.conductors.electrolyte.permittivity=60",
+                             'charge.group_conductors."electrolyte.gb"="llzo_gb"'])
+    spec = cfg.charge.conductors["electrolyte"]
+    lib = get_material(spec.name)
+    mat = conductor_of("charge.conductors.electrolyte", spec)
+    assert mat.conductivity.value_ref == pytest.approx(0.1)  # S/m
+    assert mat.conductivity.activation_energy == lib.conductivity.activation_energy
+    assert mat.permittivity == 60 and "set by the study file" in mat.citations[-1]
+    assert cfg.charge.group_conductors["electrolyte.gb"].name == "llzo_gb"
+    assert conductor_of("x", cfg.charge.conductors["anode"]) is get_material("li")
+    data = set_path(read_study(CELL), 'charge.group_conductors."electrolyte.gb".conductivity',
+                    "2 mS/cm")
+    data = set_path(data, 'charge.group_conductors."electrolyte.gb".name', "llzo_gb")
+    gb = load_config(data=data).charge.group_conductors["electrolyte.gb"]
+    assert gb.conductivity == pytest.approx(0.2)
+    with pytest.raises(ConfigError, match="charge.conductors.electrolyte.permittivity"):
+        load_config(CELL, ["charge.conductors.electrolyte.permittivity=0.5"])
+
+
 @pytest.mark.parametrize("path, setting, key", [
     (SPHERE, "diffusion.material=nmc999", "diffusion.material.name"),
     (CELL, "charge.conductors.anode=lithium", "charge.conductors.anode"),
