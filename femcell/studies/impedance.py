@@ -128,7 +128,8 @@ def run(cfg, run):
             with run.timed("analysis_s"):  # rank 0's numbers for everyone
                 kk, fit, drt = run.on_root(lambda: (
                     kramers_kronig(sp.frequency, sp.z),
-                    fit_circuit(sp.frequency, sp.z, imp.circuit) if imp.circuit else None,
+                    fit_equivalent_circuit(sp.frequency, sp.z, imp.circuit, len(arcs))
+                    if imp.circuit else None,
                     distribution_of_relaxation_times(sp.frequency, sp.z) if imp.drt
                     else None), share=True)
             if drt is not None and "peaks" in drt:
@@ -510,6 +511,32 @@ def distribution_of_relaxation_times(f, z) -> dict:
     except Exception as exc:  # a failed analysis is a warning, not a failed run
         return {"error": f"the distribution of relaxation times failed "
                          f"({type(exc).__name__}: {exc})"}
+
+
+AUTO_CHISQR = 1e-4  # pseudo chi^2 below which "auto" takes the smallest circuit
+
+
+def fit_equivalent_circuit(f, z, circuit: str, arcs: int) -> dict:
+    """Fit `circuit` (pyimpspec circuit description code) to Z(f), or for "auto" a resistor
+    in series with n parallel (RC) blocks, n from the number of arcs found up to two more
+    (processes hidden under larger arcs): the smallest n whose pseudo chi^2 is below
+    AUTO_CHISQR, else the best of them (as an experimenter adds elements until the
+    residuals are flat, no more)."""
+    if circuit != "auto":
+        return fit_circuit(f, z, circuit)
+    tried = []
+    for n in range(max(1, arcs), max(1, arcs) + 3):
+        fit = fit_circuit(f, z, "R" + "(RC)" * n)
+        tried.append(fit)
+        if fit.get("pseudo_chisqr", math.inf) <= AUTO_CHISQR:
+            break
+    best = min(tried, key=lambda t: t.get("pseudo_chisqr", math.inf))
+    if "pseudo_chisqr" not in best:
+        return best
+    ok = [t for t in tried if t.get("pseudo_chisqr", math.inf) <= AUTO_CHISQR]
+    best = dict(ok[0] if ok else best)
+    best["auto"] = {t["circuit"]: t.get("pseudo_chisqr") for t in tried}
+    return best
 
 
 def fit_circuit(f, z, cdc: str) -> dict:

@@ -55,8 +55,10 @@ class ImpedanceSection(ImpedanceStepsSection):
 
     bias_current_density: DC current density [A m^-2] of the state linearised about (0:
     open circuit). circuit: an equivalent circuit (pyimpspec's circuit description code, e.g.
-    "R(RC)(RC)(RC)") fitted to the spectrum. drt: the distribution of relaxation times
-    (pyimpspec, Tikhonov-regularised NNLS) and its peaks."""
+    "R(RC)(RC)(RC)") fitted to the spectrum, or "auto": a resistor and one parallel (RC) per
+    arc the spectrum shows, up to two more for hidden processes (the smallest that fits).
+    drt: the distribution of relaxation times (pyimpspec, Tikhonov-regularised NNLS) and
+    its peaks."""
 
     bias_current_density: Q("current_density") = 0.0
     circuit: str | None = None

@@ -113,6 +113,31 @@ def test_brick_layer_reading_exact_on_box_grains_and_off_on_voronoi(small):
     assert abs(voronoi.value("brick_layer_error")) > 0.03
 
 
+@pytest.mark.parametrize(("conductivity", "bulk_error", "boundaries"), [
+    ("4.6 uS/cm", (-0.01, 0.01), True),   # sigma_gb / sigma_b = 1/100: the brick layer
+    ("46 mS/cm", (2.0, 5.0), False),      # 100: easy paths short the grains
+])
+def test_brick_layer_reading_over_the_boundaries_conductivity(conductivity, bulk_error,
+                                                              boundaries):
+    """Resolved boundary layers (eis_brick_layer_contrast.toml): resistive ones are read
+    right (bulk and boundary arcs; the ratio off by the parallel layers' share of the
+    width, 3 %), conductive ones leave one arc whose capacitance-identified bulk reading is
+    several times the grains' conductivity and no boundary arc to read."""
+    key = 'charge.group_conductors."electrolyte.matrix"'
+    cfg = load_config(PROBLEMS / "eis_brick_layer_contrast.toml",
+                      ["geometry.params.h=2 um", "impedance.frequencies.per_decade=6",
+                       f'{key}.conductivity="{conductivity}"'])
+    res = run_study(cfg, progress=False, write=False)
+    lo, hi = bulk_error
+    assert lo < res.value("sigma_b_error") < hi
+    if boundaries:
+        assert res.value("sigma_gb_over_sigma_b_input") == pytest.approx(0.01, rel=1e-9)
+        assert 0.0 < res.value("brick_layer_error") < 0.06
+    else:
+        assert "brick_layer_error" not in res.headline
+        assert res.summary["impedance"]["circuit_fit"]["auto"]  # the circuits tried
+
+
 def test_distribution_of_relaxation_times(small):
     """pyimpspec's TR-NNLS: one peak per process, each within 0.1 decade of its
     characteristic frequency (as the arcs); the peaks' areas are the arcs' resistances

@@ -39,6 +39,9 @@ SMALL = {
     "eis_brick_layer_sweep.toml": ["geometry.params.h=3 um", "impedance.frequencies.per_decade=6",
                                    'sweep.parameters={"geometry.params.grains.mean_size" = '
                                    '["12 um"]}'],
+    "eis_brick_layer_contrast.toml": ["geometry.params.h=2 um",
+                                      "impedance.frequencies.per_decade=6",
+                                      'sweep.values=["46 mS/cm"]'],
     "eis_llzo_polycrystal.toml": ["geometry.params.h=2 um", "impedance.frequencies.per_decade=6",
                                   "impedance.circuit=R(RC)(RC)"],
     # (beta''-alumina has no permittivity in the library: the study warns; given here)
