@@ -423,23 +423,33 @@ _RESOLVED = "{}.matrix"  # the cell group of resolved boundary layers (femcell.g
 
 def find_arcs(f, z) -> list[dict]:
     """Local maxima of -Z'' over log f (parabolic refinement in log f): frequency [Hz],
-    height -Z''max and Z' there [ohm m^2]."""
+    height -Z''max and Z' there [ohm m^2], and the arc's chord on the real axis (its
+    resistance read off the spectrum without a circuit): Z' where -Z'' is least between
+    this arc and the next one at lower frequency minus Z' where it is least between this
+    arc and the next one at higher frequency (or the end of the range)."""
     from scipy.signal import find_peaks
 
-    y = -np.asarray(z).imag
+    z = np.asarray(z)
+    y = -z.imag
     peaks, _ = find_peaks(np.concatenate([[-np.inf], y, [-np.inf]]))
+    peaks = peaks - 1
     out = []
     lf = np.log10(f)
-    for p in peaks - 1:
+    for k, p in enumerate(peaks):
         if p <= 0 or p >= len(f) - 1:  # an arc cut off by the frequency range
             continue
         a, b, c = y[p - 1], y[p], y[p + 1]
         den = a - 2 * b + c
         shift = 0.5 * (a - c) / den if den != 0 else 0.0
         h = lf[p + 1] - lf[p]
+        lo = peaks[k - 1] if k > 0 else 0  # f ascending: lower frequencies first
+        hi = peaks[k + 1] if k + 1 < len(peaks) else len(f) - 1
+        below = lo + int(np.argmin(y[lo:p + 1]))
+        above = p + int(np.argmin(y[p:hi + 1]))
         out.append({"frequency_Hz": float(10 ** (lf[p] + shift * h)),
                     "height_ohm_m2": float(b - 0.25 * (a - c) * shift),
-                    "z_re_ohm_m2": float(z[p].real)})
+                    "z_re_ohm_m2": float(z[p].real),
+                    "chord_ohm_m2": float(z[below].real - z[above].real)})
     return out
 
 
@@ -584,12 +594,13 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict],
     boundaries are the interface ([charge.grain_boundaries]) or the resolved layers
     (`<electrolyte>.matrix` with a conductor of its own).
 
-    The grains' arc is the fitted (RC) block whose capacitance is nearest the geometric
-    eps_b / L (as an experimenter identifies the bulk arc), within half a decade; None
-    without one, without grain boundaries or without a fit. The boundaries' reading is left
-    out when their arc is hidden (no local maximum of -Z'') or no other fitted block lies
-    within half a decade of their characteristic frequency, rather than a misassigned
-    number.
+    The bulk arc of the sigma_b reading is the arc of the spectrum whose capacitance
+    1 / (2 pi f_apex R) (R its chord on the real axis, no circuit) is nearest the geometric
+    eps_b / L, as an experimenter identifies it, within half a decade. The ratio's arcs are
+    the fitted (RC) blocks nearest to the grains' and the boundaries' characteristic
+    frequencies; it is left out when an arc is hidden (no local maximum of -Z'') or no
+    fitted block lies within half a decade of it, rather than a misassigned number. None
+    without grain boundaries, without a fit or with neither reading.
     """
     gb = charge.grain_boundaries
     key_b = f"grains[{charge.electrolyte}]"
@@ -604,20 +615,23 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict],
     close = lambda p, f: abs(math.log10(p[2] / f)) <= 0.5  # noqa: E731
     if not pairs:
         return None
+    out = {}
     sigma_b = charge.conductors[charge.electrolyte].conductivity(float(charge._T.value))
     if thickness is not None:  # the bulk arc by its capacitance: the geometric eps_b / L
         c_geo = sigma_b / (2 * math.pi * f_b * thickness)
-        bulk = min(pairs, key=lambda p: abs(math.log10(p[1] / c_geo)))
-        if abs(math.log10(bulk[1] / c_geo)) > 0.5:
-            return None
-    else:
-        bulk = near(f_b)
-        if key_b not in found or not close(bulk, f_b):
-            return None
-    out = {"grains_R_C": bulk[:2], "grains_arc_frequency_Hz": bulk[2]}
-    if thickness is not None:
-        out |= {"sigma_b_read_S_m": thickness / bulk[0], "sigma_b_input_S_m": sigma_b,
-                "sigma_b_error": thickness / bulk[0] / sigma_b - 1}
+        arc_c = [(a, 1 / (2 * math.pi * a["frequency_Hz"] * a["chord_ohm_m2"]))
+                 for a in arcs if a.get("chord_ohm_m2", 0) > 0]
+        if arc_c:
+            arc, c = min(arc_c, key=lambda ac: abs(math.log10(ac[1] / c_geo)))
+            if abs(math.log10(c / c_geo)) <= 0.5:
+                read = thickness / arc["chord_ohm_m2"]
+                out |= {"bulk_arc_frequency_Hz": arc["frequency_Hz"],
+                        "sigma_b_read_S_m": read, "sigma_b_input_S_m": sigma_b,
+                        "sigma_b_error": read / sigma_b - 1}
+    bulk = near(f_b)
+    if key_b not in found or not close(bulk, f_b):
+        return out or None
+    out |= {"grains_R_C": bulk[:2]}
     bound = near(f_gb)
     if key_gb in found and bound is not bulk and close(bound, f_gb):
         read = (bulk[0] * bulk[1]) / (bound[0] * bound[1])
@@ -648,8 +662,8 @@ def headline_of(sp, arcs, kk, fit, bl=None, chem=None, drt=None) -> dict:
                                                f"fit of {fit['circuit']}")
     if bl is not None and "sigma_b_read_S_m" in bl:
         h["sigma_b_read"] = Value(bl["sigma_b_read_S_m"], "S m^-1",
-                                  "L / R of the fitted arc nearest to the grains (L the "
-                                  "electrolyte's thickness)")
+                                  "L / R of the arc whose capacitance is the geometric "
+                                  "eps_b / L (R its chord, L the electrolyte's thickness)")
         h["sigma_b_error"] = Value(bl["sigma_b_error"], "", "that reading / the grains' "
                                    "input conductivity - 1")
     if bl is not None and "boundaries_R_C" in bl:

@@ -83,7 +83,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
 
     raw = apply_overrides(read_study(path), list(overrides or []))
     sweep = raw.pop("sweep", None)
-    params, mode, label, jobs, scale = _sweep_definition(sweep, path, jobs)
+    params, mode, label, jobs, scale, plot = _sweep_definition(sweep, path, jobs)
     weibull = list(sweep.get("weibull", []))
     name = raw.get("study", {}).get("name", "sweep") if isinstance(raw.get("study"),
                                                                    dict) else "sweep"
@@ -225,7 +225,8 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         first = next(iter(params))
         given = {sp[first]: pt[first] for sp, pt in zip(si_points, points, strict=True)
                  if isinstance(sp[first], int | float)}
-        _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode, given)
+        _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode, given,
+                    plot)
 
     on_root(comm, write_tables)
     return results
@@ -271,11 +272,15 @@ def _sweep_definition(sweep, path, jobs):
     if not isinstance(sweep, dict):
         raise ConfigError(f"{path}: [sweep] must be a table")
     extra = set(sweep) - {"parameter", "values", "parameters", "mode", "label", "jobs",
-                          "scale", "weibull"}
+                          "scale", "weibull", "plot"}
     if extra:
         raise ConfigError(f"{path}: unknown key(s) in [sweep]: {', '.join(sorted(extra))} "
                           "(known: parameter, values, parameters, mode, label, jobs, scale, "
-                          "weibull)")
+                          "weibull, plot)")
+    shown = sweep.get("plot", [])
+    if not (isinstance(shown, list) and all(isinstance(w, str) and w for w in shown)):
+        raise ConfigError(f"{path}: sweep.plot = {shown!r}: a list of headline names, "
+                          "e.g. [\"sigma_b_error\"]")
     weibull = sweep.get("weibull", [])
     if not (isinstance(weibull, list) and all(isinstance(w, str) and w for w in weibull)):
         raise ConfigError(f"{path}: sweep.weibull = {weibull!r}: a list of headline names, "
@@ -310,7 +315,7 @@ def _sweep_definition(sweep, path, jobs):
         raise ConfigError(f"{path}: sweep.label = {label!r}: letters, digits, '_' and '-' "
                           "only (it names folders)")
     return (params, mode, label, jobs if jobs is not None else sweep.get("jobs", "serial"),
-            scale)
+            scale, shown)
 
 
 def _sweep_points(params, mode, path) -> list[dict]:
@@ -471,13 +476,14 @@ def _given_units(given: dict, positive: bool):
     return out, units.pop()
 
 
-def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given=None):
+def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given=None,
+                plot=()):
     """Headline numbers against the first swept parameter (a grid: one line per value of the
-    others; zip: one line, the others move with it), the first six that change between the
-    points; axes as `scale`: linear, log-log, log x or Arrhenius (log y against 1000 / T);
-    nothing when the first parameter is not numeric. `given` maps the first parameter's SI
-    values to the values as given in the study file: the x axis is in their unit when they
-    share one (else in SI)."""
+    others; zip: one line, the others move with it): those named in `plot` (sweep.plot),
+    else the first six that change between the points; axes as `scale`: linear, log-log,
+    log x or Arrhenius (log y against 1000 / T); nothing when the first parameter is not
+    numeric. `given` maps the first parameter's SI values to the values as given in the
+    study file: the x axis is in their unit when they share one (else in SI)."""
     from femcell.plotting import _mpl
 
     x0 = [r[params[0]] for r in results]
@@ -500,7 +506,9 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given
             v = [r[k] for r in results if isinstance(r.get(k), float)]
             return len(v) > 1 and max(v) - min(v) > 1e-9 * max(abs(x) for x in v)
         keys = [k for k in keys if varies(k)] or keys
-    keys = keys[:6]
+    if plot:
+        keys = [k for name in plot for k in keys if k.split(" [")[0] == name]
+    keys = keys[:6] if not plot else keys
     if not keys:
         return None
     plt = _mpl()

@@ -138,6 +138,30 @@ def test_sweep_scale_is_checked():
                           None)
 
 
+def test_sweep_plot_shows_the_named_headlines(tmp_path, monkeypatch):
+    """sweep.plot names the headlines of sweep.png (in its order), else the first six that
+    change; anything but a list of names is refused."""
+    assert _sweep_definition({"parameter": "a.b", "values": [1, 2], "plot": ["y", "x"]},
+                             "s.toml", None)[5] == ["y", "x"]
+    with pytest.raises(ConfigError, match="sweep.plot"):
+        _sweep_definition({"parameter": "a.b", "values": [1], "plot": "y"}, "s.toml", None)
+    from femcell.studies import sweeps
+
+    seen = []
+    results = [{"a.b": float(v), "x [m]": v * 1.0, "y": v * 2.0, "z [s]": v * 3.0}
+               for v in (1, 2, 3)]
+    out = sweeps._sweep_plot(tmp_path / "p.png", results, ["a.b"], "t", plot=["z", "x"])
+    assert out is not None and (tmp_path / "p.png").exists()
+    import matplotlib.figure
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda self, *a, **k: seen.append(
+                            [ax.get_ylabel() for ax in self.axes]))
+    sweeps._sweep_plot(tmp_path / "q.png", results, ["a.b"], "t", plot=["z", "x"])
+    sweeps._sweep_plot(tmp_path / "r.png", results, ["a.b"], "t")
+    assert seen == [["z [s]", "x [m]"], ["x [m]", "y", "z [s]"]]
+
+
 def test_weibull_fit_of_a_sweep_headline(tmp_path):
     """Two-parameter Weibull (maximum likelihood) of a headline over sweep points: 400
     samples drawn with modulus 8 and scale 2 give both back within 10 % / 2 %; too few
