@@ -13,6 +13,8 @@ sections registered in the build context.
     current_cc = "anode_cc"        # facet region where the applied current enters
     ground_cc = "cathode_cc"       # facet region held at 0 V
     ground_electrode = "active"    # instead of ground_cc: an ideal grounded network
+    double_layer_capacitance = { anode = "10 uF/cm^2" }   # C_dl d(phi_s - phi_l)/dt at an
+                                   # electrode's interface in every transient (per area)
     [charge.grain_boundaries]      # resistive boundaries: the potential jumps across them
     region = "electrolyte"         # default: the ionic conductor
     facets = "grain_boundary"      # facet group (polycrystal builders name it so)
@@ -82,6 +84,7 @@ class ChargeSection(_Model):
     ground_cc: str = "cathode_cc"
     ground_electrode: str | None = None
     grain_boundaries: GrainBoundarySection | None = None
+    double_layer_capacitance: dict[str, Q("area_capacitance", _pos)] = {}
 
 
 class KineticsSection(_Model):
@@ -178,7 +181,13 @@ def build(cfg, ctx) -> list:
         if name not in domain.facet_regions:
             raise ConfigError(f"charge.{key}: unknown facet region {name!r}; known: "
                               f"{', '.join(domain.facet_regions)}")
+    electrodes = [k.electrode for k in cfg.kinetics]
+    for e in c.double_layer_capacitance:
+        if e not in electrodes:
+            raise ConfigError(f"charge.double_layer_capacitance.{e}: not an electrode with a "
+                              f"[[kinetics]] entry ({', '.join(electrodes)})")
     ch = ChargeTransport(conds, kin, current_cc=c.current_cc, ground_cc=c.ground_cc,
+                         double_layer=dict(c.double_layer_capacitance),
                          temperature=ctx.temperature, degree=ctx.degree,
                          group_conductors=groups, ground_electrode=c.ground_electrode,
                          grain_boundaries=grain_boundaries(cfg, domain, conds))

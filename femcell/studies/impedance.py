@@ -44,7 +44,7 @@ def capacitance_warnings(charge, cdl, eps_over) -> list[str]:
         out.append(f"{charge.electrolyte}: no permittivity (its material has none; give "
                    f"impedance.permittivity.{charge.electrolyte}): no bulk arc")
     for name in charge._sides:
-        if name not in cdl:
+        if name not in cdl and charge._sides[name][0] not in charge.double_layer:
             out.append(f"{name}: no double-layer capacitance (impedance.double_layer_"
                        f"capacitance.{charge._sides[name][0]}): its charge transfer shows no "
                        "arc")
@@ -62,6 +62,10 @@ def _capacitances(imp, charge):
         if e not in by_electrode:
             raise ConfigError(f"impedance.double_layer_capacitance.{e}: not an electrode with "
                               f"a [[kinetics]] entry ({', '.join(by_electrode) or 'none'})")
+        if e in charge.double_layer:
+            raise ConfigError(f"impedance.double_layer_capacitance.{e}: {e} has its double "
+                              f"layer in charge.double_layer_capacitance already (give it "
+                              "once)")
         cdl[by_electrode[e]] = c
     groups = set(charge.conductors) | set(charge._group_cond)
     for g in imp.permittivity:
@@ -397,7 +401,9 @@ def characteristic_frequencies(charge, ss, geometry=()) -> dict:
             pass
     rct = charge.charge_transfer_resistances()  # per interface area, as C_dl
     touch = charge.contact_fractions()  # the double layer lives on the contact
-    for name, c_dl in ss.double_layer.items():
+    in_physics = {n: charge.double_layer[e] for n, (e, _, _) in charge._sides.items()
+                  if e in charge.double_layer}
+    for name, c_dl in {**ss.double_layer, **in_physics}.items():
         if math.isfinite(rct[name]) and touch[name] > 0:
             out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl
                                                    * touch[name])

@@ -94,10 +94,30 @@ def test_same_spectrum_on_one_and_all_ranks():
     ("impedance.permittivity={separator=10}", ["impedance.permittivity.separator"]),
     ("impedance.permittivity={electrolyte=0.5}", ["impedance.permittivity.electrolyte", ">= 1"]),
     ('impedance.frequencies={min="1 MHz", max="1 kHz"}', ["impedance.frequencies.max"]),
+    ('charge.double_layer_capacitance={anode="1 uF/cm^2"}',  # the file gives it in [impedance]
+     ["impedance.double_layer_capacitance.anode", "charge.double_layer_capacitance",
+      "once"]),
 ])
 def test_bad_impedance_input(shared_tmp, capsys, setting, needles):
     assert_refused(capsys, ["run", str(EIS), "-q", "-o", str(shared_tmp / "bad"), "--set",
                             setting], shared_tmp / "bad", needles)
+
+
+def test_double_layer_of_the_charge_physics_gives_the_same_spectrum(small):
+    """C_dl in [charge] (the transient model's double layer, read off by split_rates)
+    instead of [impedance]: the same spectrum, the same characteristic frequencies, no
+    warning that an interface lacks a double layer."""
+    _, ref = small
+    cfg = load_config(EIS, SMALL + ["impedance.double_layer_capacitance={}",
+                                    'charge.double_layer_capacitance={anode="100 uF/cm^2", '
+                                    'cathode="100 uF/cm^2"}'])
+    res = run_study(cfg, progress=False, write=False)
+    assert res.summary["warnings"] == ref.summary["warnings"]
+    a, b = res.column("z_re") + 1j * res.column("z_im"), ref.column("z_re") + 1j * ref.column(
+        "z_im")
+    assert np.abs(a - b).max() < 1e-8 * np.abs(b).max()
+    assert res.summary["impedance"]["characteristic_frequencies_Hz"] == pytest.approx(
+        ref.summary["impedance"]["characteristic_frequencies_Hz"], rel=1e-9)
 
 
 def test_brick_layer_reading_exact_on_box_grains_and_off_on_voronoi(small):

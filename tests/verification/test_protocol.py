@@ -192,3 +192,74 @@ def test_impedance_steps_measure_the_present_state(cell):
     runner, _ = _runner(cell, dt=1.0)
     with pytest.raises(ProtocolError, match="takes no impedance steps"):
         runner.run(Protocol([Step("impedance", label="x")]))
+
+
+DL_STUDY = """
+temperature = "25 degC"
+[study]
+name = "double_layer_step"
+kind = "protocol"
+[geometry]
+builder = "symmetric_cell"
+[geometry.params]
+dim = 2
+width = "20 um"
+electrolyte_thickness = "30 um"
+anode_thickness = "5 um"
+cathode_thickness = "5 um"
+h = "5 um"
+[charge]
+conductors = { anode = "li", electrolyte = "llzo", cathode = "li" }
+double_layer_capacitance = { anode = "100 uF/cm^2", cathode = "50 uF/cm^2" }
+[[kinetics]]
+electrode = "anode"
+law = "linear"
+exchange_current_density = "10 mA/cm^2"
+[[kinetics]]
+electrode = "cathode"
+law = "linear"
+exchange_current_density = "10 mA/cm^2"
+[time]
+dt = "5 us"
+[[protocol]]
+kind = "current"
+current_density = "1 mA/cm^2"
+until = { time = "1.5 ms" }
+"""
+
+
+def test_double_layer_of_the_study_file_charges_with_r_ct_c_dl():
+    """[charge] double_layer_capacitance: after a current step each interface's
+    overpotential rises as I R_ct (1 - exp(-t / (R_ct C_dl))) (linear kinetics,
+    R_ct = RT / (F i0)), on top of the electrolyte's instant ohmic drop; two interfaces of
+    different C_dl (time constants 0.26 and 0.13 ms), BDF2 at a step of tau / 26 or less."""
+    import tomllib
+
+    import numpy as np
+
+    from femcell.config import load_config
+    from femcell.materials import get_material
+    from femcell.studies import run_study
+    from femcell.units import F, R
+
+    res = run_study(load_config(data=tomllib.loads(DL_STUDY)), progress=False, write=False)
+    i, i0 = 10.0, 100.0  # A/m^2
+    rct = R * 298.15 / (F * i0)
+    r_ohm = 30e-6 / get_material("llzo").conductivity(298.15)
+    t, v = res.column("t"), res.column("cell_voltage")
+    tau = rct * np.array([1.0, 0.5])  # F/m^2: 100 and 50 uF/cm^2
+    exact = i * r_ohm + i * rct * ((1 - np.exp(-t[:, None] / tau)).sum(axis=1))
+    late = t > 1e-4  # past the first steps (BDF start-up)
+    assert np.abs(v - exact)[late].max() < 5e-3 * exact[-1]
+    for name, tau_k in zip(("anode", "cathode"), tau, strict=True):  # each its own
+        eta = np.abs(res.column(f"eta_mean[{name}|electrolyte]"))
+        assert np.abs(eta - i * rct * (1 - np.exp(-t / tau_k)))[late].max() < 5e-3 * i * rct
+    assert v[-1] == pytest.approx(i * (r_ohm + 2 * rct), rel=5e-3)  # 6 tau: charged
+    early = np.argmin(np.abs(t - 0.05e-3))  # far from steady: the double layer matters
+    assert v[early] - i * r_ohm < 0.5 * (v[-1] - i * r_ohm)
+    from femcell.config import ConfigError
+
+    bad = DL_STUDY.replace('cathode = "50 uF/cm^2"', 'separator = "50 uF/cm^2"')
+    with pytest.raises(ConfigError, match="charge.double_layer_capacitance.separator: not an "
+                                          "electrode"):
+        run_study(load_config(data=tomllib.loads(bad)), progress=False, write=False)
