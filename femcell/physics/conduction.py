@@ -13,6 +13,12 @@ frame (an anisotropic crystal or textured film). Currents are in A, per metre of
 Scaling: phi in volts; the residual is divided by sigma_ref L^(d-2), and the unit current is
 I_unit = sigma_ref L^(d-2) x 1 V, so the potentials are O(1) V; results are per ampere
 (resistances).
+
+AC (`transfer_impedances`): with a permittivity eps = eps0 eps_r the sample's admittivity is
+sigma + i omega eps (the displacement current), and a sinusoidal current between two
+contacts gives the complex transfer impedance Z = (phi_c - phi_d) / I of a four-probe
+reading; solved as the real 2x2 block system [[K, -omega M], [omega M, K]] (K the conduction
+form, M the permittivity's), one LU (MUMPS) per frequency for every configuration.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ class OhmicConduction(Physics):
     time_dependent = False
 
     def __init__(self, conductivity, contacts: list[str], *, region: str = "sample",
-                 length_scale: float | None = None):
+                 length_scale: float | None = None, permittivity: float | None = None):
         sigma = np.asarray(conductivity, dtype=float)
         if sigma.ndim == 0:
             ok = np.isfinite(sigma) and sigma > 0
@@ -55,6 +61,10 @@ class OhmicConduction(Physics):
         if len(set(contacts)) != len(contacts) or len(contacts) < 2:
             raise MaterialError(f"conduction: give at least two distinct contacts, got "
                                 f"{contacts!r}")
+        if permittivity is not None and not (np.isfinite(permittivity) and permittivity >= 1):
+            raise MaterialError(f"conduction: the relative permittivity must be >= 1, got "
+                                f"{permittivity!r}")
+        self.permittivity = permittivity
         self.sigma = sigma
         self.contacts = list(contacts)
         self.region = region
@@ -153,6 +163,108 @@ class OhmicConduction(Physics):
     def output_fields(self):
         return {"phi": (self.field.u, 1.0)}
 
+    def transfer_impedances(self, frequencies, configurations) -> np.ndarray:
+        """Complex four-probe transfer impedances (collective).
+
+        Args:
+            frequencies: f [Hz], > 0.
+            configurations: [(I+, I-, V+, V-)] contact names: the current enters at I+ and
+                leaves at I-, the reading is the mean potential of V+ minus that of V-.
+
+        Returns:
+            Z [ohm; ohm m in 2D], shape (frequencies, configurations).
+
+        Raises:
+            MaterialError: no permittivity, bad frequencies or contacts.
+            SolverError: a failed solve (frequency and reason named).
+        """
+        from femcell.solvers import SolverError
+        from femcell.units import EPS0
+
+        if self.permittivity is None:
+            raise MaterialError("conduction: AC readings need the sample's permittivity")
+        f = np.asarray(frequencies, dtype=float)
+        if f.size == 0 or not np.all(np.isfinite(f)) or np.any(f <= 0):
+            raise MaterialError("conduction: frequencies must be positive numbers")
+        for cfg in configurations:
+            if len(cfg) != 4 or not set(cfg) <= set(self.contacts):
+                raise MaterialError(f"conduction: a configuration is four contacts, got {cfg!r}")
+        domain, V = self.domain, self.field.u.function_space
+        W = V.clone()
+        w = domain.weight()
+        u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+        ui, vi = ufl.TrialFunction(W), ufl.TestFunction(W)
+        mesh = domain.mesh
+        scale = self._iscale  # as the DC residual: potentials O(1) V for I = scale
+        sig = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.sigma / scale))
+        eps = EPS0 * self.permittivity / scale
+        om = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        dx = domain.dx(self.region)
+
+        def grad_flux(a):
+            return ufl.dot(sig, ufl.grad(a)) if self.sigma.ndim else sig * ufl.grad(a)
+
+        blocks = [[ufl.inner(grad_flux(u), ufl.grad(v)) * w * dx,
+                   -om * eps * ufl.inner(ufl.grad(ui), ufl.grad(v)) * w * dx],
+                  [om * eps * ufl.inner(ufl.grad(u), ufl.grad(vi)) * w * dx,
+                   ufl.inner(grad_flux(ui), ufl.grad(vi)) * w * dx]]
+        em = self.entity_maps
+        a = dolfinx.fem.form(blocks, entity_maps=em)
+        dofs = self._bcs[0].dof_indices()[0]
+        zero = PETSc.ScalarType(0.0)
+        bcs = [dolfinx.fem.dirichletbc(zero, dofs, V), dolfinx.fem.dirichletbc(zero, dofs, W)]
+        A = dolfinx.fem.petsc.create_matrix(a)
+        # the sources: the current `scale` in at I+ and out at I-
+        re, im = dolfinx.fem.Function(V), dolfinx.fem.Function(W)
+        sources = []
+        for ip, im_, _, _ in configurations:
+            src = (v / self._area[ip] * w * domain.ds(ip)
+                   - v / self._area[im_] * w * domain.ds(im_))
+            vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(src, entity_maps=em))
+            vec.scatter_reverse(dolfinx.la.InsertMode.add)
+            arr = vec.array.copy()
+            arr[dofs] = 0.0
+            sources.append(arr)
+        b = dolfinx.fem.petsc.create_vector([V, W], kind="mpi")
+        x = b.duplicate()
+        ksp = PETSc.KSP().create(domain.comm)
+        ksp.setOperators(A)
+        ksp.setType("preonly")
+        ksp.getPC().setType("lu")
+        ksp.getPC().setFactorSolverType("mumps")
+        mean = {c: (dolfinx.fem.form(re / self._area[c] * w * domain.ds(c), entity_maps=em),
+                    dolfinx.fem.form(im / self._area[c] * w * domain.ds(c), entity_maps=em))
+                for c in self.contacts}
+        comm = domain.comm
+        total = lambda form: comm.allreduce(dolfinx.fem.assemble_scalar(form),  # noqa: E731
+                                            op=MPI.SUM)
+        out = np.zeros((f.size, len(configurations)), dtype=complex)
+        try:
+            for k, fk in enumerate(f):
+                om.value = 2 * np.pi * fk
+                A.zeroEntries()
+                dolfinx.fem.petsc.assemble_matrix(A, a, bcs=bcs)
+                A.assemble()
+                ksp.setOperators(A)
+                for j, (_, _, vp, vm) in enumerate(configurations):
+                    re.x.array[:] = sources[j]
+                    im.x.array[:] = 0.0
+                    dolfinx.fem.petsc.assign([re, im], b)
+                    ksp.solve(b, x)
+                    ok = comm.allreduce(bool(np.all(np.isfinite(x.array))), op=MPI.LAND)
+                    if ksp.getConvergedReason() <= 0 or not ok:
+                        raise SolverError(f"conduction: the AC solve at f = {fk:.6g} Hz "
+                                          f"failed (KSP reason {ksp.getConvergedReason()})")
+                    dolfinx.fem.petsc.assign(x, [re, im])
+                    re.x.scatter_forward()
+                    im.x.scatter_forward()
+                    dv = [total(mean[vp][p]) - total(mean[vm][p]) for p in (0, 1)]
+                    out[k, j] = complex(*dv) / scale
+        finally:
+            for obj in (ksp, A, b, x):
+                obj.destroy()
+        return out
+
     def describe(self) -> dict:
         return {"conductivity_S_m": self.sigma.tolist(), "contacts": self.contacts,
-                "region": self.region}
+                "region": self.region, "permittivity": self.permittivity}

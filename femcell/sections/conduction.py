@@ -5,12 +5,13 @@ OhmicConduction with the geometry's contacts "contact_1".."contact_4".
     [conduction]
     material = "llzo"              # a library conductor: sigma(T) at the study temperature
     # conductivity = "0.46 mS/cm"  # or a number / a gdim x gdim tensor in S/m instead
+    # permittivity = 150           # relative (AC readings; default: the material's)
     region = "sample"
 """
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from femcell.config.base import MaterialName, Q, _Model, _pos
 
@@ -20,6 +21,7 @@ class ConductionSection(_Model):
 
     material: MaterialName | None = None
     conductivity: Q("conductivity", _pos) | list[list[float]] | None = None
+    permittivity: float | None = Field(default=None, ge=1.0, allow_inf_nan=False)
     region: str = "sample"
 
     @model_validator(mode="after")
@@ -51,13 +53,15 @@ def build(cfg, ctx) -> list:
         raise ConfigError(f"conduction: the geometry has no facet region {missing[0]!r} (a "
                           "four-probe sample names its contacts contact_1..contact_4: the "
                           "four_probe builder)")
+    eps_r = sec.permittivity
     if sec.material is not None:
-        sigma = conductor_of("conduction.material", ConductorSection(name=sec.material)
-                             ).conductivity(ctx.temperature)
+        mat = conductor_of("conduction.material", ConductorSection(name=sec.material))
+        sigma = mat.conductivity(ctx.temperature)
+        eps_r = mat.permittivity if eps_r is None else eps_r
     else:
         sigma = sec.conductivity
     try:
-        phys = OhmicConduction(sigma, list(CONTACTS), region=sec.region)
+        phys = OhmicConduction(sigma, list(CONTACTS), region=sec.region, permittivity=eps_r)
     except MaterialError as exc:
         raise ConfigError(f"conduction.conductivity: {exc}") from None
     ctx.info["conduction"] = phys

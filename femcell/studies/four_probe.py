@@ -15,9 +15,18 @@ sigma = s23 / (W t R); a half-space (3D, sigma = 1 / (2 pi s R) for equal spacin
 half-plane (2D, sigma = 2 ln 2 / (pi R)). The run prints both next to the input: which one
 the sample is close to depends on W / s.
 
+AC (`[four_probe] frequencies`): the sample's admittivity is sigma + i omega eps, and the
+same configurations give complex transfer impedances Z(f). The textbook formulas are read
+with them as they are with DC resistances (van der Pauw's equation solved for a complex
+R_s; the collinear formulas are linear in 1 / R), giving a complex conductivity
+sigma*(f) = sigma' + i omega eps0 eps_r': the conductivity at the lowest frequency and the
+permittivity at the apex of the first configuration's arc (the dielectric relaxation,
+where both parts of sigma* are comparable) next to the inputs.
+
 Outputs: four_probe.csv (one row per configuration: current and voltage contacts, R),
 the potential of the first configuration (fields), summary.json with the inferred and the
-input conductivities.
+input conductivities; with frequencies four_probe_ac.csv (per frequency: each
+configuration's Z, each formula's sigma' and eps_r') and four_probe_ac.png.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from femcell.problem import Problem
 from femcell.solvers import SolverError
 from femcell.studies.lifecycle import as_config_error
 from femcell.studies.results import Value
+from femcell.units import EPS0
 
 VDP = [("vdp_A", 1, 2, 4, 3), ("vdp_B", 2, 3, 1, 4),  # (name, I+, I-, V+, V-)
        ("vdp_A_reciprocal", 4, 3, 1, 2), ("vdp_B_reciprocal", 1, 4, 2, 3)]
@@ -65,6 +75,12 @@ def run(cfg, run):
                                                   linear_solver=cfg.solver.linear,
                                                   petsc_options=run.petsc_options()))
     configs = VDP if method == "van_der_pauw" else COLLINEAR
+    fs = cfg.four_probe.frequencies
+    if fs is not None and ph.permittivity is None:
+        from femcell.config import ConfigError
+
+        raise ConfigError("four_probe.frequencies: the sample has no permittivity (its "
+                          "material has none): give conduction.permittivity")
     run.open_folder()
     with run.guard(problem):
         run.write_mesh(domain)
@@ -90,10 +106,37 @@ def run(cfg, run):
         for r in rows:
             table.append(r)
         table.close()
-        problem.close()
         params = domain.metadata.get("params") or {}
         headline, extra = (van_der_pauw(rows, sigma, domain, params) if method == "van_der_pauw"
                            else collinear(rows, sigma, domain, params))
+        if fs is not None:
+            from femcell.studies.impedance import frequencies
+
+            freq = frequencies(fs)
+            with run.timed("solve_s"):
+                z = ph.transfer_impedances(freq, [tuple(f"contact_{n}" for n in c[1:])
+                                                  for c in configs])
+            ac = ac_readings(method, freq, z, [c[0] for c in configs], domain, params)
+            h_ac, extra["ac"] = ac_headline(ac, freq, z, sigma, ph.permittivity)
+            extra["ac"]["frequency_Hz"] = freq.tolist()
+            extra["ac"]["sigma_star_S_m"] = {n: {"re": v.real.tolist(), "im": v.imag.tolist()}
+                                             for n, v in ac.items()}
+            headline |= h_ac
+            with run.timed("io_s"):
+                table = run.quantity_table(name="four_probe_ac.csv")
+                for k, fk in enumerate(freq):
+                    row = {"frequency": fk}
+                    for j, c in enumerate(configs):
+                        row[f"z_re[{c[0]}]"], row[f"z_im[{c[0]}]"] = z[k, j].real, z[k, j].imag
+                    for name, s_star in ac.items():
+                        row[f"sigma_re[{name}]"] = s_star[k].real
+                        row[f"eps_r[{name}]"] = s_star[k].imag / (2 * math.pi * fk * EPS0)
+                    table.append(row)
+                table.close()
+            if run.write and cfg.output.plots:
+                run.plots(lambda: plot_ac(run.folder, cfg.study.name, freq, ac, sigma,
+                                          ph.permittivity))
+        problem.close()
         summary = run.summary(
             "completed", "", headline, steps={"solves": len(rows)}, ended_by="completed",
             four_probe={"method": method, "configurations": rows, **extra},
@@ -102,6 +145,89 @@ def run(cfg, run):
             citations=[])
         run.finish(summary)
         return run.result(rows, headline, summary)
+
+
+def complex_sheet_resistance(ra: complex, rb: complex) -> complex:
+    """R_s from exp(-pi R_A / R_s) + exp(-pi R_B / R_s) = 1 with complex (AC) readings:
+    Newton on 1 / R_s from the symmetric sample's ln 2 / (pi (R_A + R_B) / 2)."""
+    y = math.log(2) / (math.pi * 0.5 * (ra + rb))
+    for _ in range(100):
+        ea, eb = np.exp(-math.pi * ra * y), np.exp(-math.pi * rb * y)
+        step = (ea + eb - 1) / (-math.pi * (ra * ea + rb * eb))
+        y -= step
+        if abs(step) <= 1e-15 * abs(y):
+            break
+    return 1 / y
+
+
+def ac_readings(method, freq, z, names, domain, params) -> dict:
+    """{formula: sigma*(f) [S m^-1], complex}: the textbook formulas read with the complex
+    transfer impedances z[f, configuration] (configurations named `names`)."""
+    col = {n: z[:, j] for j, n in enumerate(names)}
+    t, _ = _thickness(domain, params)
+    if method == "van_der_pauw":
+        rs = np.array([complex_sheet_resistance(a, b)
+                       for a, b in zip(col["vdp_A"], col["vdp_B"], strict=True)])
+        return {"vdp": 1 / (rs * t)}
+    out = {}
+    for k in range(len(freq)):  # the formulas are linear in 1 / R: read with R = 1
+        _, extra = collinear([{"configuration": n, "resistance": 1.0} for n in names],
+                             np.asarray(1.0), domain, params)
+        for name in ("thin_bar", "half_space"):
+            out.setdefault(name, np.zeros(len(freq), dtype=complex))[k] = \
+                extra[f"conductivity_{name}"] / col["collinear"][k]
+    return out
+
+
+def ac_headline(ac, freq, z, sigma, eps_r) -> tuple[dict, dict]:
+    """Headline and summary of the AC readings: sigma' at the lowest frequency and eps_r'
+    at the apex of the first configuration's arc (the largest -Z''), next to the inputs."""
+    k = int(np.argmax(-z[:, 0].imag))
+    w = 2 * math.pi * freq[k]
+    sig_in = _sigma_sheet(np.asarray(sigma)) if "vdp" in ac else _sigma_along(np.asarray(sigma))
+    h, extra = {}, {"apex_frequency_Hz": float(freq[k]), "readings": {}}
+    h["ac_apex_frequency"] = Value(float(freq[k]), "Hz", "largest -Z'' of the first "
+                                   "configuration (the dielectric relaxation)")
+    for name, s_star in ac.items():
+        eps_read = float(s_star[k].imag / (w * EPS0))
+        sig_read = float(s_star[0].real)
+        h[f"conductivity_ac[{name}]"] = Value(sig_read, "S m^-1",
+                                              f"Re sigma* at {freq[0]:.3g} Hz ({name})")
+        h[f"permittivity_ac[{name}]"] = Value(eps_read, "", f"Im sigma* / (omega eps0) at "
+                                              f"the apex ({name}), relative")
+        h[f"permittivity_ac_over_input[{name}]"] = Value(eps_read / eps_r, "",
+                                                         "read / input permittivity")
+        extra["readings"][name] = {"conductivity_S_m": sig_read, "permittivity": eps_read}
+    h["permittivity_input"] = Value(eps_r, "", "the sample's relative permittivity")
+    extra |= {"conductivity_input_S_m": sig_in, "permittivity_input": eps_r}
+    return h, extra
+
+
+def plot_ac(folder, name, freq, ac, sigma, eps_r) -> dict:
+    """sigma' and eps_r' read by each formula against f, with the inputs."""
+    from femcell.plotting import _mpl
+
+    plt = _mpl()
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 5.6), dpi=120, sharex=True)
+    for label, s_star in ac.items():
+        a1.semilogx(freq, s_star.real, "-o", ms=2.5, label=label)
+        a2.semilogx(freq, s_star.imag / (2 * math.pi * freq * EPS0), "-o", ms=2.5,
+                    label=label)
+    sig_in = _sigma_sheet(np.asarray(sigma)) if "vdp" in ac else _sigma_along(np.asarray(sigma))
+    a1.axhline(sig_in, color="k", lw=0.8, ls="--", label="input")
+    a2.axhline(eps_r, color="k", lw=0.8, ls="--", label="input")
+    a1.set_ylabel("sigma' read [S/m]")
+    a2.set_ylabel("eps_r' read")
+    a2.set_xlabel("f [Hz]")
+    a1.set_title(f"{name}: AC four-probe readings")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = folder / "four_probe_ac.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return {"four_probe_ac": path}
 
 
 def _thickness(domain, params) -> tuple[float, str]:

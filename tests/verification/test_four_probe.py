@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from conftest import several_ranks
 
@@ -22,12 +23,16 @@ from femcell.config import ConfigError, load_config
 from femcell.studies import run_study
 
 SIGMA = 0.046
+EPS0 = 8.8541878128e-12
 
 
-def _run(geometry: dict, conduction: dict | None = None, comm=MPI.COMM_WORLD):
+def _run(geometry: dict, conduction: dict | None = None, comm=MPI.COMM_WORLD,
+         frequencies: dict | None = None):
     data = {"study": {"name": "fp", "kind": "four_probe"},
             "geometry": {"builder": "four_probe", "params": geometry},
             "conduction": conduction or {"conductivity": SIGMA}, "output": {"fields": False}}
+    if frequencies is not None:
+        data["four_probe"] = {"frequencies": frequencies}
     return run_study(load_config(data=data), progress=False, write=False, comm=comm)
 
 
@@ -111,3 +116,70 @@ def test_a_method_that_does_not_fit_the_geometry_is_refused():
     with pytest.raises(ConfigError, match="does not fit the geometry"):
         run_study(load_config(data=data), progress=False, write=False)
 
+
+
+AC = {"min": 1e3, "max": 1e10, "per_decade": 3}
+
+
+def _ac(res, name="vdp"):
+    ac = res.summary["four_probe"]["ac"]
+    f = np.asarray(ac["frequency_Hz"])
+    s = ac["sigma_star_S_m"][name]
+    return f, np.asarray(s["re"]) + 1j * np.asarray(s["im"])
+
+
+def test_ac_van_der_pauw_reads_the_admittivity():
+    """AC, isotropic sheet: the transfer impedances are the DC ones over 1 + i omega eps /
+    sigma (one operator, scaled: to 1e-8); van der Pauw read with them returns
+    sigma + i omega eps0 eps_r, the permittivity to the DC reading's accuracy."""
+    res = _run({**VDP, "h": 5e-4}, {"conductivity": SIGMA, "permittivity": 150.0},
+               frequencies=AC)
+    f, s_star = _ac(res)
+    w = 2 * np.pi * f
+    eps = 150.0 * EPS0
+    ratio = res.value("vdp_over_input")
+    assert np.abs(s_star / (SIGMA + 1j * w * eps) - ratio).max() < 1e-8
+    assert res.value("permittivity_ac_over_input[vdp]") == pytest.approx(ratio, rel=1e-8)
+    assert res.value("ac_apex_frequency") == pytest.approx(SIGMA / (2 * np.pi * eps),
+                                                           rel=0.5)  # the sampled point
+
+
+def test_ac_van_der_pauw_of_an_anisotropic_sheet():
+    """sigma = diag(4, 1) sigma_0 with an isotropic permittivity: van der Pauw reads
+    sqrt((sigma_x + i omega eps)(sigma_y + i omega eps)) (the DC geometric mean continued
+    to complex admittivities), so its permittivity at low frequency is eps times the
+    arithmetic over the geometric mean of sigma_x, sigma_y (1.25 here), eps itself only
+    where omega eps >> sigma."""
+    sx, sy = 4 * SIGMA, SIGMA
+    res = _run({**VDP, "h": 5e-4}, {"conductivity": [[sx, 0.0], [0.0, sy]],
+                                    "permittivity": 150.0}, frequencies=AC)
+    f, s_star = _ac(res)
+    w = 2 * np.pi * f
+    eps = 150.0 * EPS0
+    exact = np.sqrt((sx + 1j * w * eps) * (sy + 1j * w * eps))
+    assert np.abs(s_star / exact - 1).max() < 0.01  # as the DC reading (found 0.4 %)
+    eps_low = s_star[0].imag / (w[0] * EPS0)
+    assert eps_low == pytest.approx(150.0 * 1.25, rel=0.01)
+    assert s_star[-1].imag / (w[-1] * EPS0) == pytest.approx(150.0, rel=0.01)
+
+
+def test_ac_needs_a_permittivity():
+    with pytest.raises(ConfigError, match="conduction.permittivity"):
+        _run(VDP, {"conductivity": SIGMA}, frequencies=AC)
+
+
+def test_ac_collinear_thin_bar_in_3d():
+    """AC on the collinear 3D bar (the second method, a plate's thickness): the thin-bar
+    formula read with the complex V_23 / I_14 returns sigma + i omega eps0 eps_r as its DC
+    reading returns sigma; the half-space one its own DC ratio at every frequency."""
+    pos = [1.25e-3, 3.75e-3, 6.25e-3, 8.75e-3]
+    res = _run({"kind": "bar", "dim": 3, "length": 10e-3, "width": 5e-4, "thickness": 1e-4,
+                "h": 2e-4, "contact_positions": pos, "contact_width": 2.5e-4},
+               {"conductivity": SIGMA, "permittivity": 60.0}, frequencies=AC)
+    for name in ("thin_bar", "half_space"):
+        f, s_star = _ac(res, name)
+        ratio = res.value(f"{name}_over_input")
+        exact = SIGMA + 2j * np.pi * f * 60.0 * EPS0
+        assert np.abs(s_star / exact - ratio).max() < 1e-8 * ratio, name
+        assert res.value(f"permittivity_ac_over_input[{name}]") == pytest.approx(ratio,
+                                                                                rel=1e-8)
