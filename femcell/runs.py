@@ -254,7 +254,8 @@ _OUTPUT_FILES = ("summary.json", "summary.json.tmp", "quantities.csv", "j_crit.c
                  "mesh.vtu", "mesh_facets.vtu", "regions.json", "concentration.png",
                  "field.png", "voltage.png", "current_density.png", "arrhenius.png",
                  "j_crit.png", "free_energy.png", "impedance.csv", "nyquist.png", "bode.png",
-                 "nyquist_evolution.png", "drt.csv", "drt.png")
+                 "nyquist_evolution.png", "drt.csv", "drt.png", "four_probe.csv",
+                 "four_probe_ac.csv", "four_probe_ac.png")
 _OUTPUT_GLOBS = ("fields*.vtkhdf", "fields*.bp", "petsc_log*.txt")
 
 

@@ -137,8 +137,8 @@ def conductor_of(key: str, spec: ConductorSection):
     over = {}
     if spec.conductivity is not None or spec.activation_energy is not None:
         law, new = mat.conductivity, {"citation": "set by the study file"}
-        if spec.conductivity is not None:  # at the library law's reference temperature
-            new["value_ref"] = spec.conductivity
+        if spec.conductivity is not None:  # at 25 degC (the reference of the study's value)
+            new |= {"value_ref": spec.conductivity, "t_ref": mcore.T_REF}
         if spec.activation_energy is not None:
             new["activation_energy"] = spec.activation_energy
         over["conductivity"] = dataclasses.replace(law, **new)

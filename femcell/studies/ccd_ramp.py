@@ -64,8 +64,8 @@ def case_config(cfg, case, where: str | None = None):
 
 def run(cfg, run):
     """Run a CCD ramp study (see the module docstring) in the lifecycle `run`."""
-    from femcell.materials import get_material
     from femcell.sections.anode import parameters
+    from femcell.sections.charge import conductor_of
     from femcell.sweep import SweepError, n_groups, run_points
 
     comm, jobs = run.comm, run.jobs
@@ -174,7 +174,10 @@ def run(cfg, run):
             domain={"description": description, "mesh_quality": run.quality},
             ramps=results, arrhenius_fits=fits, sensitivity=sens,
             citations=list(dict.fromkeys(
-                [get_material(c.name).all_citations()[0] for c in cfg.charge.conductors.values()]
+                [cite for r, c in cfg.charge.conductors.items()
+                 for cite in conductor_of(f"charge.conductors.{r}", c).all_citations()[:1]
+                 + (["set by the study file"] if c.conductivity is not None
+                    or c.activation_energy is not None or c.permittivity is not None else [])]
                 + cites)))
         run.finish(summary)
         result = run.result(results, headline, summary)

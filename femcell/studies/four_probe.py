@@ -118,6 +118,11 @@ def run(cfg, run):
                                                   for c in configs])
             ac = ac_readings(method, freq, z, [c[0] for c in configs], domain, params)
             h_ac, extra["ac"] = ac_headline(ac, freq, z, sigma, ph.permittivity)
+            if extra["ac"]["apex_frequency_Hz"] in (freq[0], freq[-1]):
+                run.warn(f"four_probe.frequencies: the largest -Z'' is at the end of the "
+                         f"range ({extra['ac']['apex_frequency_Hz']:.3g} Hz), not at the "
+                         "dielectric relaxation: widen the range (the permittivity is read "
+                         "there)")
             extra["ac"]["frequency_Hz"] = freq.tolist()
             extra["ac"]["sigma_star_S_m"] = {n: {"re": v.real.tolist(), "im": v.imag.tolist()}
                                              for n, v in ac.items()}
@@ -147,17 +152,54 @@ def run(cfg, run):
         return run.result(rows, headline, summary)
 
 
-def complex_sheet_resistance(ra: complex, rb: complex) -> complex:
-    """R_s from exp(-pi R_A / R_s) + exp(-pi R_B / R_s) = 1 with complex (AC) readings:
-    Newton on 1 / R_s from the symmetric sample's ln 2 / (pi (R_A + R_B) / 2)."""
-    y = math.log(2) / (math.pi * 0.5 * (ra + rb))
+def complex_sheet_resistance(ra: complex, rb: complex, start: complex) -> complex:
+    """R_s from exp(-pi R_A / R_s) + exp(-pi R_B / R_s) = 1 with complex (AC) readings, by
+    Newton on 1 / R_s from `start` (the root at a neighbouring frequency: the equation has
+    several complex roots, and the reading follows the one that is van der Pauw's at DC).
+
+    Raises:
+        SolverError: no convergence in 100 steps.
+    """
+    from femcell.solvers import SolverError
+
+    y = 1 / start
     for _ in range(100):
         ea, eb = np.exp(-math.pi * ra * y), np.exp(-math.pi * rb * y)
         step = (ea + eb - 1) / (-math.pi * (ra * ea + rb * eb))
         y -= step
-        if abs(step) <= 1e-15 * abs(y):
-            break
-    return 1 / y
+        if abs(step) <= 1e-14 * abs(y):
+            return 1 / y
+    raise SolverError(f"four_probe: van der Pauw's equation did not converge for R_A = {ra}, "
+                      f"R_B = {rb}")
+
+
+def _vdp_path(ra: np.ndarray, rb: np.ndarray, dc: float) -> np.ndarray:
+    """R_s(f) followed from the DC root `dc` through the frequencies in order, each start the
+    root of the last; a step that Newton cannot follow or that moves the root by more than a
+    quarter is cut into sub-steps along the straight line in (R_A, R_B)."""
+    out = np.zeros(ra.size, dtype=complex)
+    prev = (complex(ra[0].real), complex(rb[0].real), complex(dc))  # the DC limit
+    for k in range(ra.size):
+        target = (complex(ra[k]), complex(rb[k]))
+        a0, b0, root = prev
+        for cuts in range(12):  # up to 2^11 sub-steps between neighbours
+            n = 2**cuts
+            try:
+                r = root
+                for i in range(1, n + 1):
+                    s = i / n
+                    new = complex_sheet_resistance(a0 + s * (target[0] - a0),
+                                                   b0 + s * (target[1] - b0), r)
+                    if abs(new - r) > 0.25 * abs(r):  # a jump: maybe another root
+                        raise ValueError("step too large")
+                    r = new
+                break
+            except Exception:
+                if cuts == 11:
+                    raise
+        out[k] = r
+        prev = (*target, r)
+    return out
 
 
 def ac_readings(method, freq, z, names, domain, params) -> dict:
@@ -166,8 +208,8 @@ def ac_readings(method, freq, z, names, domain, params) -> dict:
     col = {n: z[:, j] for j, n in enumerate(names)}
     t, _ = _thickness(domain, params)
     if method == "van_der_pauw":
-        rs = np.array([complex_sheet_resistance(a, b)
-                       for a, b in zip(col["vdp_A"], col["vdp_B"], strict=True)])
+        dc = sheet_resistance(col["vdp_A"][0].real, col["vdp_B"][0].real)
+        rs = _vdp_path(col["vdp_A"], col["vdp_B"], dc)
         return {"vdp": 1 / (rs * t)}
     out = {}
     for k in range(len(freq)):  # the formulas are linear in 1 / R: read with R = 1

@@ -604,22 +604,17 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict],
     1 / (2 pi f_apex R) (R its chord on the real axis, no circuit) is nearest the geometric
     eps_b / L, as an experimenter identifies it, within half a decade. The ratio's arcs are
     the fitted (RC) blocks nearest to the grains' and the boundaries' characteristic
-    frequencies; it is left out when an arc is hidden (no local maximum of -Z'') or no
-    fitted block lies within half a decade of it, rather than a misassigned number. None
-    without grain boundaries, without a fit or with neither reading.
+    frequencies; it needs boundaries and a circuit fit, and is left out when an arc is
+    hidden (no local maximum of -Z'') or no fitted block lies within half a decade of it,
+    rather than a misassigned number. None without a permittivity of the grains or with
+    neither reading.
     """
     gb = charge.grain_boundaries
     key_b = f"grains[{charge.electrolyte}]"
     key_gb = (f"boundaries[{gb.facets}]" if gb is not None
               else f"boundaries[{_RESOLVED.format(charge.electrolyte)}]")
     f_b, f_gb = char.get(key_b), char.get(key_gb)
-    if f_b is None or f_gb is None or not fit or not fit.get("rc_pairs"):
-        return None
-    found = {p for a in arcs for p in a["process"].split(" + ")}
-    pairs = [(r, c, 1 / (2 * math.pi * r * c)) for r, c in fit["rc_pairs"] if r > 0 and c > 0]
-    near = lambda f: min(pairs, key=lambda p: abs(math.log10(p[2] / f)))  # noqa: E731
-    close = lambda p, f: abs(math.log10(p[2] / f)) <= 0.5  # noqa: E731
-    if not pairs:
+    if f_b is None:  # no permittivity of the grains: no bulk arc to read
         return None
     out = {}
     sigma_b = charge.conductors[charge.electrolyte].conductivity(float(charge._T.value))
@@ -634,6 +629,13 @@ def brick_layer(fit: dict | None, char: dict, charge, arcs: list[dict],
                 out |= {"bulk_arc_frequency_Hz": arc["frequency_Hz"],
                         "sigma_b_read_S_m": read, "sigma_b_input_S_m": sigma_b,
                         "sigma_b_error": read / sigma_b - 1}
+    pairs = [(r, c, 1 / (2 * math.pi * r * c)) for r, c in (fit or {}).get("rc_pairs", [])
+             if r > 0 and c > 0]
+    if f_gb is None or not pairs:
+        return out or None
+    found = {p for a in arcs for p in a["process"].split(" + ")}
+    near = lambda f: min(pairs, key=lambda p: abs(math.log10(p[2] / f)))  # noqa: E731
+    close = lambda p, f: abs(math.log10(p[2] / f)) <= 0.5  # noqa: E731
     bulk = near(f_b)
     if key_b not in found or not close(bulk, f_b):
         return out or None

@@ -5,6 +5,7 @@ MPI jobs). The same `set_path` applies a sweep point and a CCD case's overrides.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 from femcell import interrupt
@@ -123,7 +124,7 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         from femcell.studies.lifecycle import completed_point
 
         world_lead = comm.rank == 0
-        shown = ", ".join(f"{key.split('.')[-1]} = {v}" for key, v in point.items())
+        shown = ", ".join(f"{split_key(key)[-1]} = {v}" for key, v in point.items())
         point_folder = folder / f"{label}_{k}"
         again = False
         if restart:
@@ -225,6 +226,11 @@ def run_sweep(path, overrides: list[str] | None = None, output=None, *, comm=MPI
         first = next(iter(params))
         given = {sp[first]: pt[first] for sp, pt in zip(si_points, points, strict=True)
                  if isinstance(sp[first], int | float)}
+        missing = [p for p in plot if not any(k.split(" [")[0] == p for r in results
+                                              for k in r)]
+        if missing:
+            print(f"femcell: warning: sweep.plot: no point has a headline named "
+                  f"{', '.join(map(repr, missing))} (not plotted)", flush=True)
         _sweep_plot(folder / "sweep.png", results, list(params), name, scale, mode, given,
                     plot)
 
@@ -304,13 +310,14 @@ def _sweep_definition(sweep, path, jobs):
                               "[values], e.g. {\"interface.void_rate\" = [1e-3, 3e-3]}")
     if scale == "arrhenius":
         names = ", ".join(map(repr, params))
-        if len(params) != 1 or not next(iter(params)).split(".")[-1].endswith("temperature"):
+        if len(params) != 1 or not split_key(next(iter(params)))[-1].endswith("temperature"):
             raise ConfigError(f"{path}: sweep.scale = \"arrhenius\" needs one swept "
                               f"parameter, a temperature (e.g. \"temperature\"), got {names}")
     mode = sweep.get("mode", "grid")
     label = sweep.get("label")
     if label is None:
-        label = next(iter(params)).split(".")[-1] if len(params) == 1 else "point"
+        label = split_key(next(iter(params)))[-1] if len(params) == 1 else "point"
+        label = re.sub(r"[^A-Za-z0-9_-]", "_", label) or "point"  # a quoted part: dots
     if not isinstance(label, str) or not label.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"{path}: sweep.label = {label!r}: letters, digits, '_' and '-' "
                           "only (it names folders)")
@@ -501,13 +508,13 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given
                                                              for v in given.values()) else "")
     keys = list(dict.fromkeys(k for r in results for k, v in r.items()
                               if isinstance(v, float) and k not in params and k != "value"))
-    if len(results) > 1:  # a headline that is the same at every point says nothing here
+    if plot:  # as named (sweep.plot), also when constant; names no point has are left out
+        keys = [k for name in plot for k in keys if k.split(" [")[0] == name]
+    elif len(results) > 1:  # a headline that is the same at every point says nothing here
         def varies(k):
             v = [r[k] for r in results if isinstance(r.get(k), float)]
             return len(v) > 1 and max(v) - min(v) > 1e-9 * max(abs(x) for x in v)
         keys = [k for k in keys if varies(k)] or keys
-    if plot:
-        keys = [k for name in plot for k in keys if k.split(" [")[0] == name]
     keys = keys[:6] if not plot else keys
     if not keys:
         return None
@@ -524,8 +531,8 @@ def _sweep_plot(path, results, params, title, scale="linear", mode="grid", given
                          if r.get(key) is not None)
             if pts:
                 ax.plot(*zip(*pts, strict=True), "o-", label=", ".join(
-                    f"{p.split('.')[-1]} = {v:.4g}" if isinstance(v, float) else
-                    f"{p.split('.')[-1]} = {v}" for p, v in g) or None)
+                    f"{split_key(p)[-1]} = {v:.4g}" if isinstance(v, float) else
+                    f"{split_key(p)[-1]} = {v}" for p, v in g) or None)
         ax.set_ylabel(key, fontsize=8)
         if scale in ("log", "logx"):
             ax.set_xscale("log")

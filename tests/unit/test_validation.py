@@ -403,7 +403,8 @@ def test_a_conductor_with_values_of_the_study_and_a_key_with_dots():
     spec = cfg.charge.conductors["electrolyte"]
     lib = get_material(spec.name)
     mat = conductor_of("charge.conductors.electrolyte", spec)
-    assert mat.conductivity.value_ref == pytest.approx(0.1)  # S/m
+    assert mat.conductivity.value_ref == pytest.approx(0.1)  # S/m, at 25 degC
+    assert mat.conductivity.t_ref == pytest.approx(298.15)
     assert mat.conductivity.activation_energy == lib.conductivity.activation_energy
     assert mat.permittivity == 60 and "set by the study file" in mat.citations[-1]
     assert cfg.charge.group_conductors["electrolyte.gb"].name == "llzo_gb"

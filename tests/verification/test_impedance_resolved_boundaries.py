@@ -118,15 +118,17 @@ def test_resistive_layers_agree_with_the_interface(cell):
     """sigma_gb = sigma_b / 100: the boundaries as interfaces (g = sigma_gb / delta,
     c_gb = eps / delta, no volume of their own) give the resolved layers' spectrum up to the
     boundary arc within the laminates' spread (1.9 %; found 0.2 - 0.3 %; half or twice
-    c_gb moves the arc by up to 25 %); above it only the grains remain, and the layers took
-    2 delta of their 30 um: Z_resolved / Z_interface = (L - 2 delta) / L there."""
+    c_gb moves the arc by up to 25 %). Far above it every part is a capacitor of the same
+    eps: the interfaces add 2 delta of dielectric to the grains' L, the resolved layers
+    take it from them, so Z_resolved / Z_interface = L / (L + 2 delta) there (the series
+    slices exactly)."""
     z = _spectrum(cell, 0.01)
     z_itf = _spectrum(_cell(layers=False), 0.01, interface=True)
     lo, hi = _laminates(FREQ, 0.01)
     spread = np.abs(hi - lo) / np.abs(lo)
     low = FREQ <= 1e5  # the boundary arc's apex: g / (2 pi c_gb) = 49 kHz
     assert (np.abs(z - z_itf) / np.abs(z_itf) <= spread + 2e-3)[low].all()
-    assert z[-1] / z_itf[-1] == pytest.approx((TE - 2 * DELTA) / TE, rel=2e-3)
+    assert z[-1] / z_itf[-1] == pytest.approx(TE / (TE + 2 * DELTA), rel=5e-4)
 
 
 def test_easy_paths_break_the_brick_layer(cell):
@@ -159,6 +161,8 @@ def test_easy_paths_break_the_brick_layer(cell):
 
 
 def test_same_spectrum_on_one_and_all_ranks(cell):
+    if MPI.COMM_WORLD.size == 1:
+        pytest.skip("compares ranks: runs under mpiexec -n 2")
     par = _spectrum(cell, 100.0)
     ser = _spectrum(_cell(MPI.COMM_SELF), 100.0)
     assert np.abs(par - ser).max() / np.abs(ser).max() < 1e-8
