@@ -6,9 +6,10 @@ LU), the factorisations and Krylov iterations it needed, and the speed-up over a
 every frequency (timed on the first frequencies and extrapolated); the two spectra agree on
 those frequencies. A benchmark prints; it asserts nothing (docs/benchmarks.md).
 
-    femcell bench impedance [--h 1.25e-6] [--frequencies 60] [--fresh 6]
+    femcell bench impedance [--h 1.2e-6] [--frequencies 60] [--fresh 6]
 
-The default h gives about 2e5 unknowns (4e5 in the real 2x2 block system).
+The default h gives about 2.1e5 unknowns (4.3e5 in the real 2x2 block system; about 12.5
+minutes on 2 ranks here, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from femcell.config import ConfigError
 
 def _args(extra: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="femcell bench impedance", add_help=False)
-    p.add_argument("--h", type=float, default=1.25e-6, help="element size [m]")
+    p.add_argument("--h", type=float, default=1.2e-6, help="element size [m]")
     p.add_argument("--frequencies", type=int, default=60)
     p.add_argument("--fresh", type=int, default=6,
                    help="frequencies timed with a fresh LU each (extrapolated)")
