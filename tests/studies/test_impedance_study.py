@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS, assert_refused, run_study_once, several_ranks
+from conftest import PROBLEMS, assert_refused, one_rank, run_study_once, several_ranks
 
 from femcell._dolfinx import MPI
 from femcell.config import load_config
@@ -103,6 +103,8 @@ def test_bad_impedance_input(shared_tmp, capsys, setting, needles):
                             setting], shared_tmp / "bad", needles)
 
 
+@one_rank("the transient double layer on 2 ranks in test_protocol and "
+          "test_impedance_diffusion")
 def test_double_layer_of_the_charge_physics_gives_the_same_spectrum(small):
     """C_dl in [charge] (the transient model's double layer, read off by split_rates)
     instead of [impedance]: the same spectrum, the same characteristic frequencies, no
@@ -133,6 +135,8 @@ def test_brick_layer_reading_exact_on_box_grains_and_off_on_voronoi(small):
     assert abs(voronoi.value("brick_layer_error")) > 0.03
 
 
+@one_rank("the contrast study on 2 ranks in test_run_lifecycle, resolved layers in "
+          "test_impedance_resolved_boundaries")
 @pytest.mark.parametrize(("conductivity", "bulk_error", "boundaries"), [
     ("4.6 uS/cm", (0.0, 0.06), True),     # sigma_gb / sigma_b = 1/100: the brick layer
     ("46 uS/cm", (-0.4, -0.1), False),    # 1/10: the boundary arc merged into the bulk's
