@@ -132,7 +132,7 @@ def run(cfg, run):
             with run.timed("analysis_s"):  # rank 0's numbers for everyone
                 kk, fit, drt = run.on_root(lambda: (
                     kramers_kronig(sp.frequency, sp.z),
-                    fit_equivalent_circuit(sp.frequency, sp.z, imp.circuit, len(arcs))
+                    fit_equivalent_circuit(sp.frequency, sp.z, imp.circuit, arcs)
                     if imp.circuit else None,
                     distribution_of_relaxation_times(sp.frequency, sp.z) if imp.drt
                     else None), share=True)
@@ -532,17 +532,25 @@ def distribution_of_relaxation_times(f, z) -> dict:
 AUTO_CHISQR = 1e-4  # pseudo chi^2 below which "auto" takes the smallest circuit
 
 
-def fit_equivalent_circuit(f, z, circuit: str, arcs: int) -> dict:
+def fit_equivalent_circuit(f, z, circuit: str, arcs: list[dict]) -> dict:
     """Fit `circuit` (pyimpspec circuit description code) to Z(f), or for "auto" a resistor
     in series with n parallel (RC) blocks, n from the number of arcs found up to two more
     (processes hidden under larger arcs): the smallest n whose pseudo chi^2 is below
     AUTO_CHISQR, else the best of them (as an experimenter adds elements until the
-    residuals are flat, no more)."""
+    residuals are flat, no more). The blocks of the arcs start from each arc's chord R and
+    C = 1 / (2 pi f_apex R), the resistor from Z' at the highest frequency: unseeded, the
+    fit of one spectrum landed in different local minima from run to run."""
     if circuit != "auto":
         return fit_circuit(f, z, circuit)
+    r0 = max(float(np.real(z[-1])), 1e-30)
+    seeded = f"R{{R={r0:.6g}}}" + "".join(
+        f"(R{{R={a['chord_ohm_m2']:.6g}}}"
+        f"C{{C={1 / (2 * math.pi * a['frequency_Hz'] * a['chord_ohm_m2']):.6g}}})"
+        for a in arcs if a.get("chord_ohm_m2", 0) > 0)
+    found = seeded.count("(")
     tried = []
-    for n in range(max(1, arcs), max(1, arcs) + 3):
-        fit = fit_circuit(f, z, "R" + "(RC)" * n)
+    for extra in range(0 if found else 1, 3):
+        fit = fit_circuit(f, z, seeded + "(RC)" * extra)
         tried.append(fit)
         if fit.get("pseudo_chisqr", math.inf) <= AUTO_CHISQR:
             break
