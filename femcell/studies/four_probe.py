@@ -211,14 +211,11 @@ def ac_readings(method, freq, z, names, domain, params) -> dict:
         dc = sheet_resistance(col["vdp_A"][0].real, col["vdp_B"][0].real)
         rs = _vdp_path(col["vdp_A"], col["vdp_B"], dc)
         return {"vdp": 1 / (rs * t)}
-    out = {}
-    for k in range(len(freq)):  # the formulas are linear in 1 / R: read with R = 1
-        _, extra = collinear([{"configuration": n, "resistance": 1.0} for n in names],
-                             np.asarray(1.0), domain, params)
-        for name in ("thin_bar", "half_space"):
-            out.setdefault(name, np.zeros(len(freq), dtype=complex))[k] = \
-                extra[f"conductivity_{name}"] / col["collinear"][k]
-    return out
+    # the formulas are linear in 1 / R: their factors are the readings of R = 1
+    _, unit = collinear([{"configuration": n, "resistance": 1.0} for n in names],
+                        np.asarray(1.0), domain, params)
+    return {name: unit[f"conductivity_{name}"] / col["collinear"]
+            for name in ("thin_bar", "half_space")}
 
 
 def ac_headline(ac, freq, z, sigma, eps_r) -> tuple[dict, dict]:
