@@ -39,6 +39,7 @@ from femcell.materials.core import Arrhenius, MaterialError
 from femcell.physics.base import ElectrodeCoupling, Physics, time_function
 from femcell.units import T_REF
 from femcell.units import F as FARADAY
+from femcell.units import R as GAS_R
 
 # width of the void-onset switch in units of theta_crit (see AnodeInterface.setup)
 _SMOOTH = 1e-4
@@ -68,6 +69,9 @@ class InterfaceVacancyParameters:
         stack_pressure: p_stack [Pa].
         transfer_area: "contact" (rates per contacting area, weighted by phi_c: runaway) or
             "nominal" (per nominal area: no feedback of the contact loss; regression).
+        coverage_potential: the coverage acts on the electrode potential (the stripping
+            reaction makes an interface vacancy): U_eq + (R T / F) ln(theta (1 - theta_eq) /
+            (theta_eq (1 - theta))); False: the coverage does not enter the potential.
         citations: sources.
     """
 
@@ -82,6 +86,7 @@ class InterfaceVacancyParameters:
     creep_activation: float = 0.0
     stack_pressure: float = 0.0
     transfer_area: str = "contact"
+    coverage_potential: bool = False
     citations: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -248,6 +253,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         front: None (the anode's mesh stays as built) or the MovingFront that moves the
             metal's collector face with the vacancies annihilated there; the quantities
             then include the metal in the lattice and the anode thickness from the mesh.
+        theta_eq: the equilibrium coverage [-], the reference of the coverage potential
+            (needed with params.coverage_potential; default: Omega times the initial c_v).
     """
 
     name = "anode_interface"
@@ -257,7 +264,7 @@ class AnodeInterface(Physics, ElectrodeCoupling):
     def __init__(self, params: InterfaceVacancyParameters, vacancies, *,
                  interface: str = "anode|electrolyte", metal: str = "anode",
                  temperature=T_REF, theta0: float | None = None, normal_stress=None,
-                 front=None):
+                 front=None, theta_eq: float | None = None):
         self.params = params
         self.normal_stress = normal_stress
         self.front = front
@@ -267,6 +274,16 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         self.metal = metal
         self.temperature = time_function(temperature)
         self.theta0 = theta0
+        if theta_eq is None and params.coverage_potential:
+            c0 = vacancies.initial
+            if callable(c0):
+                raise ValueError("AnodeInterface: coverage_potential needs theta_eq when the "
+                                 "initial vacancy concentration is not uniform")
+            theta_eq = params.molar_volume * float(c0)
+        if params.coverage_potential and not 0 < theta_eq < 1:
+            raise MaterialError(f"anode interface: theta_eq must lie in (0, 1), got "
+                                f"{theta_eq!r}")
+        self.theta_eq = theta_eq
         self.time_dependent = True
         self._ledger: dict = {}  # the metal ledger, from on_problem on
 
@@ -369,6 +386,21 @@ class AnodeInterface(Physics, ElectrodeCoupling):
     def exchange_factor(self, side: str, law):
         """Contact loss: the current crowds into what is left in contact (i0 phi_c)."""
         return self.contact(side)
+
+    def coverage_shift(self, side: str):
+        """(R T / F) ln(theta (1 - theta_eq) / (theta_eq (1 - theta))) [V] (UFL): the
+        chemical potential per charge of the interface vacancy that stripping makes, zero
+        at theta_eq; theta is floored at 1e-6 theta_eq (plating may empty the store)."""
+        te = self.theta_eq
+        th = ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * te), 1.0 - 1e-9)
+        return GAS_R * self._T / FARADAY * ufl.ln(th * (1.0 - te) / (te * (1.0 - th)))
+
+    def equilibrium_potential(self, side: str, default):
+        """With coverage_potential: U_eq + `coverage_shift` (a vacancy-rich interface makes
+        stripping harder and plating easier); else unchanged."""
+        if not self.params.coverage_potential:
+            return default
+        return default + self.coverage_shift(side)
 
     def current_terms(self, current_density, side: str, measure, weight) -> dict:
         """Stripping (anodic j [A m^-2]) leaves vacancies at the interface (see
@@ -552,10 +584,15 @@ class AnodeInterface(Physics, ElectrodeCoupling):
             "interface_vacancies": form(self.weight * self.params.site_density
                                         * self.theta.u(s_) * self.wN * dN),
         }
+        if self.params.coverage_potential:  # the mean over the contact [V]
+            self._qf["coverage_potential"] = form(
+                self.weight * self.coverage_shift(s_) * self.wS * self.dS)
+            self._qf["_contact_area"] = form(self.weight * self.wS * self.dS)
 
     def quantities(self) -> dict[str, float]:
         """Coverage (mean, theta_max), contact (mean, contact_min), the interface fluxes
-        [mol m^-2 s^-1] and the metal ledger:
+        [mol m^-2 s^-1], with coverage_potential its mean over the contact [V], and the metal
+        ledger:
         stripped_moles, transferred_moles, voided_moles [mol], creep_closed_volume [m^3]
         (per metre of depth in 2D), stripped_thickness and void_volume_per_area [m]; with a
         solved mechanics the nominal pressure on the interface, pressure_mean / _min / _max
@@ -563,6 +600,9 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._qf.items()}
+        if "_contact_area" in out:  # the mean coverage potential over the contact
+            a = out.pop("_contact_area")
+            out["coverage_potential"] = out["coverage_potential"] / a if a > 0 else 0.0
         n = self.phi.u.function_space.dofmap.index_map.size_local
         loc = self.phi.u.x.array[:n]
         out["contact_min"] = comm.allreduce(float(loc.min()) if n else 1.0, op=MPI.MIN)

@@ -172,6 +172,17 @@ class SmallSignal:
                 if m is not None:
                     blocks[i][n + j] = -self._omega * ufl.replace(m, {du[j]: idu[j]})
                     blocks[n + i][j] = self._omega * ufl.replace(m, {v[i]: iv[i]})
+        # a field whose rows have no steady part here (e.g. a contact fraction with neither
+        # voids nor creep: only its rate) gets a zero diagonal block, so that the Dirichlet
+        # rows of its held dofs have a block to sit in
+        zero = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
+        for i in range(n):
+            for b, (t, s) in ((i, (du[i], v[i])), (n + i, (idu[i], iv[i]))):
+                if blocks[b][b] is None:
+                    zmesh = spaces[i].mesh
+                    zc = zero if zmesh is mesh else dolfinx.fem.Constant(
+                        zmesh, PETSc.ScalarType(0.0))
+                    blocks[b][b] = zc * ufl.inner(t, s) * ufl.dx(domain=zmesh)
         em = problem.entity_maps or None
         self._a = dolfinx.fem.form(blocks, entity_maps=em)
         # the fixed data (grounded electrode, held concentrations, ...) and the dofs of

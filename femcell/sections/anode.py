@@ -95,6 +95,9 @@ class InterfaceSection(_Model):
     interlayer: str | None = None  # library interlayer (barrier and wetting)
     # rates per contacting area (runaway as contact is lost) or per nominal area (regression)
     transfer_area: Literal["contact", "nominal"] = "contact"
+    # the coverage acts on the electrode potential: U_eq + (R T / F) ln(theta (1 - x_v) /
+    # (x_v (1 - theta))), the chemical potential of the interface vacancy per charge
+    coverage_potential: bool = False
 
     @model_validator(mode="after")
     def _one_pressure(self):
@@ -262,7 +265,8 @@ def parameters(cfg, temperature: float = T_REF):
         molar_volume=metal.molar_volume, theta_crit=tc, void_rate=itf.void_rate,
         void_height=itf.void_height, creep_prefactor=itf.creep_prefactor,
         creep_exponent=itf.creep_exponent, creep_activation=itf.creep_activation,
-        stack_pressure=itf.stack_pressure, transfer_area=itf.transfer_area, citations=cites)
+        stack_pressure=itf.stack_pressure, transfer_area=itf.transfer_area,
+        coverage_potential=itf.coverage_potential, citations=cites)
     if tc <= x_v:
         raise ConfigError(f"anode.interface.theta_crit = {tc:g} must exceed the equilibrium "
                           f"vacancy fraction{where}, {x_v:g} (anode.vacancies)")
@@ -406,7 +410,7 @@ def build(cfg, ctx) -> list:
         front = MovingFront(vac, sec.collector, jump=-(1.0 / omega - ceq), fixed=(interface,),
                             slide="auto", rigid=True, rest="fixed")
     iface = AnodeInterface(params, vac, interface=interface, metal=sec.region, temperature=T,
-                           normal_stress=normal_stress, front=front)
+                           normal_stress=normal_stress, front=front, theta_eq=x_v)
     if front is not None:  # the collector follows the metal that creep moves into voids
         front.extra_rate = iface.closure_rate
     ctx.couple(sec.region, iface)

@@ -1,0 +1,139 @@
+"""Small-signal impedance of a metal anode whose interfacial vacancies act on the electrode
+potential (`coverage_potential`): the vacancy-transfer step gets an arc of its own, with the
+transfer barrier as its activation energy.
+
+Stripping makes an interface vacancy (coverage theta of Gamma_s sites per area); its chemical
+potential per charge shifts the anode's equilibrium potential by (R T / F) ln(theta (1 -
+theta_eq) / (theta_eq (1 - theta))). About rest (theta = theta_eq) a current dj moves the
+coverage by
+
+    dtheta = dj / (F (i omega Gamma_s + kappa / (1 + kappa Omega Z_d))),
+    Z_d = tanh(k L) / (D_v k),  k = sqrt(i omega / D_v),
+
+(the store, the transfer kappa (theta - Omega c_v) and the vacancies' finite-length diffusion
+through the metal of thickness L to the collector, where c_v = c_eq), so the faradaic
+impedance is Z_F = R_ct + (R T / F) / (F theta_eq) dtheta / dj * F, and the anode is Z_F in
+parallel with the double layer. At low frequency and with fast bulk diffusion it is
+R_ct + R_theta, R_theta = (R T / F) / (F kappa theta_eq): an "exchange current"
+F kappa theta_eq of the vacancy transfer, with the barrier of kappa (plus the vacancy
+formation energy where theta_eq is thermal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import several_ranks
+
+from femcell._dolfinx import MPI
+from femcell.domain import Domain
+from femcell.materials import Arrhenius, Conductor, IntercalationMaterial, get_material
+from femcell.physics.anode import AnodeInterface, InterfaceVacancyParameters
+from femcell.physics.charge import ChargeTransport
+from femcell.physics.diffusion import Diffusion, Dirichlet
+from femcell.physics.impedance import SmallSignal
+from femcell.physics.kinetics import ButlerVolmer, InterfaceKinetics
+from femcell.problem import Problem
+from femcell.units import T_REF, F, R
+
+NA = get_material("na")
+OMEGA = NA.molar_volume
+TE, TM = 20e-6, 5e-6  # electrolyte, anode [m]
+SIGMA, I0, C_DL = 0.05, 10.0, 0.1  # S/m, A/m^2, F/m^2
+THETA_EQ, GAMMA, KAPPA, DV = 1e-4, 1e-3, 0.5, 1e-10  # -, mol/m^2, mol/m^2/s, m^2/s
+FREQ = np.logspace(-2, 6, 33)
+RT_F = R * T_REF / F
+RCT = RT_F / I0  # Butler-Volmer, alpha_a + alpha_c = 1
+
+
+def _cell(comm=MPI.COMM_WORLD):
+    return Domain.from_builder("symmetric_cell", comm=comm, dim=2, width=1e-6,
+                               electrolyte_thickness=TE, anode_thickness=TM,
+                               cathode_thickness=TM, h=0.5e-6, h_interface=0.02e-6)
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return _cell()
+
+
+def _spectrum(domain, coverage_potential=True, kappa=KAPPA, freq=FREQ):
+    ceq = THETA_EQ / OMEGA
+    vac = Diffusion(IntercalationMaterial("vacancies", 1.0 / OMEGA, (Arrhenius(DV),)),
+                    [Dirichlet("anode_cc", ceq)], initial=ceq, region="anode", name="cv",
+                    length_scale=TM)
+    params = InterfaceVacancyParameters(
+        site_density=GAMMA, transfer_rate=Arrhenius(kappa), molar_volume=OMEGA,
+        theta_crit=0.5, coverage_potential=coverage_potential)
+    iface = AnodeInterface(params, vac, theta_eq=THETA_EQ)
+    law = ButlerVolmer(Arrhenius(I0))
+    ch = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(SIGMA)),
+                          "cathode": NA},
+                         [InterfaceKinetics("anode", "electrolyte", law, couplings=(iface,)),
+                          InterfaceKinetics("cathode", "electrolyte", law)])
+    pb = Problem(domain, [vac, iface, ch])
+    pb.initialise()
+    ss = SmallSignal(pb, ch, double_layer=dict.fromkeys(ch.j_expr, C_DL))
+    try:
+        return ss.sweep(freq)
+    finally:
+        ss.close()
+        pb.close()
+
+
+def vacancy_impedance(freq, kappa=KAPPA):
+    """The coverage's share of Z_F [ohm m^2] (module docstring)."""
+    w = 2 * np.pi * freq
+    k = np.sqrt(1j * w / DV)
+    zd = np.tanh(k * TM) / (DV * k)
+    return RT_F / (F * THETA_EQ) / (1j * w * GAMMA + kappa / (1 + kappa * OMEGA * zd))
+
+
+def _exact(freq, kappa=KAPPA):
+    """(cell, anode share) [ohm m^2]: metals, electrolyte and the two interfaces."""
+    w = 2 * np.pi * freq
+    metal = 2 * TM / NA.conductivity(T_REF)
+    anode = 1 / (1j * w * C_DL + 1 / (RCT + vacancy_impedance(freq, kappa)))
+    cathode = 1 / (1j * w * C_DL + 1 / RCT)
+    return metal + TE / SIGMA + anode + cathode, anode
+
+
+@pytest.mark.parametrize("kappa", [KAPPA, 20 * KAPPA], ids=["slow-transfer", "fast-transfer"])
+def test_vacancy_arc_against_the_closed_form(cell, kappa):
+    """The cell and the anode's share against the closed form at every frequency over 8
+    decades (the vacancy's Warburg in the metal resolved by the 20 nm elements at the
+    interface): within 0.2 % (found 0.011 % / 0.025 % on Z, 0.014 % / 0.045 % on the share).
+    The slow transfer gives the anode a second arc, R_theta = 2.1 R_ct, below the charge
+    transfer's and a bulk Warburg of 1.2 R_ct; with the fast one (R_theta = 0.1 R_ct) the
+    vacancies' diffusion through the metal dominates."""
+    sp = _spectrum(cell, kappa=kappa)
+    exact, anode = _exact(FREQ, kappa)
+    assert (np.abs(sp.z - exact) / np.abs(exact)).max() < 2e-3
+    share = sp.interfaces["anode|electrolyte"]
+    assert (np.abs(share - anode) / np.abs(anode)).max() < 2e-3
+    # the DC end: R_ct + R_theta + the bulk's Omega L / D_v in series with 1 / kappa
+    r_theta = RT_F / (F * THETA_EQ) * (1 / kappa + OMEGA * TM / DV)
+    assert share[0].real == pytest.approx(RCT + r_theta, rel=0.01)
+
+
+def test_without_the_coverage_potential_the_anode_is_one_arc(cell):
+    """The same cell with coverage_potential off: the anode is R_ct || C_dl (the vacancies
+    move, but do not act on the potential): the model before, kept as a regression."""
+    sp = _spectrum(cell, coverage_potential=False)
+    w = 2 * np.pi * FREQ
+    anode = 1 / (1j * w * C_DL + 1 / RCT)
+    share = sp.interfaces["anode|electrolyte"]
+    assert (np.abs(share - anode) / np.abs(anode)).max() < 1e-6
+    # ... and the coverage potential is not a small correction: 4.3x the DC anode resistance
+    assert abs(_exact(FREQ[:1])[1][0]) > 4 * RCT
+
+
+@several_ranks
+def test_same_spectrum_on_one_and_all_ranks(cell):
+    """2e-7 at every frequency (found 8.8e-8; 3.7e-8 already at the first frequency's fresh
+    factorisation, so the reuse adds nothing): the 25:1 graded mesh at the interface and
+    the coverage's (R T / F) / theta_eq = 257 V per unit coverage put the condition number
+    near 1e9."""
+    par = _spectrum(cell)
+    ser = _spectrum(_cell(MPI.COMM_SELF))
+    assert (np.abs(par.z - ser.z) / np.abs(ser.z)).max() < 2e-7
