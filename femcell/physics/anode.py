@@ -29,6 +29,7 @@ apart so either can limit the critical current.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -394,6 +395,26 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         te = self.theta_eq
         th = ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * te), 1.0 - 1e-9)
         return GAS_R * self._T / FARADAY * ufl.ln(th * (1.0 - te) / (te * (1.0 - th)))
+
+    def coverage_relaxation(self) -> tuple[float, float] | None:
+        """With coverage_potential: (R_theta [ohm m^2], C_theta [F m^-2]) of the coverage per
+        contacting area at the present mean coverage (collective): the small-signal
+        resistance (R T / F) / (F theta (1 - theta) (kappa + dJ_void/dtheta)) and the store's
+        chemical capacitance F^2 Gamma_s theta (1 - theta) / (R T), bulk diffusion left
+        out (it adds Omega L / D_v to 1 / kappa at low frequency); else None."""
+        if not self.params.coverage_potential:
+            return None
+        p = self.params
+        th = self.domain.comm.allreduce(
+            dolfinx.fem.assemble_scalar(self._qf["theta_mean"]), op=MPI.SUM)
+        th = min(max(th, 1e-6 * self.theta_eq), 1.0 - 1e-9)
+        d = _SMOOTH * max(p.theta_crit, 1e-12)
+        z = (th - p.theta_crit) / d
+        void = p.void_rate * 0.5 * (1.0 + math.tanh(0.5 * z))  # k_v times the logistic
+        rt_f = GAS_R * float(self._T.value) / FARADAY
+        rate = float(self._kappa.value) + void
+        chem = th * (1.0 - th)
+        return rt_f / (FARADAY * chem * rate), FARADAY * p.site_density * chem / rt_f
 
     def equilibrium_potential(self, side: str, default):
         """With coverage_potential: U_eq + `coverage_shift` (a vacancy-rich interface makes

@@ -92,6 +92,14 @@ def run(cfg, run):
             f"[[intercalation]] particles ({', '.join(p.region for p in particles)}): a cell "
             "whose particles fill under a DC current has no steady state to linearise about; "
             "give 0 (open circuit)")
+    if ctx.info.get("anode") is not None and imp.bias_current_density != 0.0:
+        from femcell.config import ConfigError
+
+        raise ConfigError(
+            f"impedance.bias_current_density = {imp.bias_current_density:g} A/m^2 with a "
+            "voiding [anode]: its vacancies take diffusion times to settle and voids may "
+            "open, so one step is no steady state; give 0 (rest) or measure inside a "
+            "protocol (kind = \"protocol\", [[protocol]] kind = \"impedance\")")
     with run.timed("setup_s"):
         problem = as_config_error(lambda: Problem(domain, physics, linear_solver=cfg.solver.linear,
                                                   petsc_options=run.petsc_options()))
@@ -162,6 +170,8 @@ def run(cfg, run):
             ss.close()
         bl = brick_layer(fit, char, charge, arcs, electrolyte_thickness(charge))
         headline = headline_of(sp, arcs, kk, fit, bl, chem, drt)
+        for w in _interface_headline(headline, sp, ctx.info.get("anode"), problem):
+            run.warn(w)
         if run.write and cfg.output.plots:
             run.plots(lambda: plots(run.folder, cfg.study.name, sp, arcs))
             if drt is not None and "peaks" in drt:
@@ -183,6 +193,37 @@ def run(cfg, run):
             citations=[c for p in physics for c in p.citations()])
         run.finish(summary)
         return run.result(rows, headline, summary)
+
+
+def _interface_headline(h: dict, sp, anode, problem) -> list[str]:
+    """Add each interface's conductance 1 / Z'(f_min) of its share and, with a voiding
+    [anode], the closed forms at this temperature (the interface-limited critical current;
+    with coverage_potential the coverage's DC resistance) to the headline `h`; the warnings
+    (an interface whose arc has not closed at the lowest frequency)."""
+    f0, warn = sp.frequency[0], []
+    for name, share in sp.interfaces.items():
+        z0 = complex(share[0])
+        h[f"interface_conductance[{name}]"] = Value(
+            1.0 / z0.real if z0.real > 0 else math.inf, "S m^-2",
+            f"1 / Z' of the share of {name} at {f0:.3g} Hz, per collector area (the inverse "
+            "of its area-specific resistance; a temperature sweep gives its activation energy)")
+        if abs(z0.imag) > 0.05 * abs(z0):
+            warn.append(f"{name}: its arc has not closed at {f0:.3g} Hz (-Z''/|Z| = "
+                        f"{-z0.imag / abs(z0):.2g}): interface_conductance[{name}] is not its "
+                        "DC value; lower impedance.frequencies.min")
+    if anode is None:
+        return warn
+    h["ccd_interface_limit"] = Value(
+        anode["j_interface_limit_A_m2"], "A m^-2", "closed-form interface-limited critical "
+        "current F kappa (theta_crit - theta_eq) of [anode] at this temperature (inputs)")
+    iface = next((p for p in problem.physics if hasattr(p, "coverage_relaxation")), None)
+    rel = iface.coverage_relaxation() if iface is not None else None
+    if rel is not None:  # about rest: R_theta (1 + kappa Omega L / D_v), flat and in contact
+        h["vacancy_transfer_resistance_input"] = Value(
+            rel[0] * (1.0 + anode["damkohler"]), "ohm m^2",
+            "closed form (R T / F) / (F theta_eq) (1 / kappa + Omega L / D_v) of the coverage "
+            "acting on the potential, per area of a flat interface in contact (inputs)")
+    return warn
 
 
 class Measurements:
@@ -378,7 +419,8 @@ def characteristic_frequencies(charge, ss, geometry=()) -> dict:
     """{process: f [Hz]} from the inputs: sigma / (2 pi eps) of every region and cell group
     with a permittivity, g_gb / (2 pi c_gb) of the boundaries, 1 / (2 pi R_ct C_dl) of each
     interface with a double layer (R_ct: the inverse mean slope dj/d(eta) of its kinetics at
-    the state), and
+    the state), 1 / (2 pi R_theta C) of a coverage acting on the potential (a voiding anode
+    with coverage_potential: C = C_theta, plus C_dl where R_theta > R_ct), and
     D / (2 pi l^2) of each particle region (l = volume / interface area: the thickness of a
     slab, r / 3 of a sphere), where its Warburg response turns capacitive."""
     T = float(charge._T.value)
@@ -407,6 +449,18 @@ def characteristic_frequencies(charge, ss, geometry=()) -> dict:
         if math.isfinite(rct[name]) and touch[name] > 0:
             out[f"charge_transfer[{name}]"] = 1 / (2 * math.pi * rct[name] * c_dl
                                                    * touch[name])
+    dls = {**ss.double_layer, **in_physics}
+    for k in charge.kinetics:  # a coverage acting on the potential (a voiding anode)
+        for c in k.couplings:
+            rel = c.coverage_relaxation() if hasattr(c, "coverage_relaxation") else None
+            if rel is None:
+                continue
+            name = charge.domain.interface(k.electrode, k.electrolyte).name
+            r_th, c_th = rel  # per contacting area, as C_dl and R_ct times the contact
+            # a coverage arc far above R_ct charges the double layer through R_theta too
+            big = r_th > rct[name] * touch[name]
+            out[f"vacancy_transfer[{name}]"] = 1 / (2 * math.pi * r_th * (
+                c_th + (dls.get(name, 0.0) if big else 0.0)))
     for p, vol, area in geometry:  # particle_geometry()
         ell = vol / area
         out[f"diffusion[{p.region}]"] = (p.material.reference_diffusivity(T)

@@ -67,9 +67,11 @@ class ImpedanceSection(ImpedanceStepsSection):
 
 class ImpedanceStudy(StudyBase):
     """[study] kind = "impedance": temperature, [impedance], optionally [[intercalation]]
-    particles (their diffusion: the Warburg response)."""
+    particles (their diffusion: the Warburg response) and a voiding [anode] at rest (its
+    interface vacancies; with coverage_potential their transfer has an arc)."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False}
+    PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False,
+                                          "anode": False}
 
     temperature: Temperature = 298.15
     impedance: ImpedanceSection = ImpedanceSection()

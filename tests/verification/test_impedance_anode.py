@@ -57,7 +57,7 @@ def cell():
     return _cell()
 
 
-def _spectrum(domain, coverage_potential=True, kappa=KAPPA, freq=FREQ):
+def _problem(domain, coverage_potential=True, kappa=KAPPA, current=0.0):
     ceq = THETA_EQ / OMEGA
     vac = Diffusion(IntercalationMaterial("vacancies", 1.0 / OMEGA, (Arrhenius(DV),)),
                     [Dirichlet("anode_cc", ceq)], initial=ceq, region="anode", name="cv",
@@ -70,9 +70,15 @@ def _spectrum(domain, coverage_potential=True, kappa=KAPPA, freq=FREQ):
     ch = ChargeTransport({"anode": NA, "electrolyte": Conductor("se", Arrhenius(SIGMA)),
                           "cathode": NA},
                          [InterfaceKinetics("anode", "electrolyte", law, couplings=(iface,)),
-                          InterfaceKinetics("cathode", "electrolyte", law)])
+                          InterfaceKinetics("cathode", "electrolyte", law)],
+                         current_density=current)
     pb = Problem(domain, [vac, iface, ch])
     pb.initialise()
+    return pb, ch
+
+
+def _spectrum(domain, coverage_potential=True, kappa=KAPPA, freq=FREQ):
+    pb, ch = _problem(domain, coverage_potential, kappa)
     ss = SmallSignal(pb, ch, double_layer=dict.fromkeys(ch.j_expr, C_DL))
     try:
         return ss.sweep(freq)
@@ -128,12 +134,38 @@ def test_without_the_coverage_potential_the_anode_is_one_arc(cell):
     assert abs(_exact(FREQ[:1])[1][0]) > 4 * RCT
 
 
+def test_steady_stripping_pays_the_coverage_potential(cell):
+    """The DC end of the same model: stripping at 1 A/m^2 to a steady state (ten diffusion
+    times L^2 / D_v) raises the coverage to theta_eq + j / (F kappa) + Omega j L / (F D_v)
+    (transfer and the linear vacancy profile in series), and the anode then pays
+    (R T / F) ln(theta (1 - theta_eq) / (theta_eq (1 - theta))) = 7.3 mV: the
+    coverage_potential quantity, and the cell voltage over the same cell without it, within
+    0.1 % (found 0.007 % on theta, 0.024 % on the potential)."""
+    from femcell.solvers import StepController, TimeIntegrator
+
+    j = 1.0
+    theta = THETA_EQ + j / (F * KAPPA) + OMEGA * j * TM / (F * DV)
+    shift = RT_F * np.log(theta * (1 - THETA_EQ) / (THETA_EQ * (1 - theta)))
+    volts = []
+    for on in (True, False):
+        pb, ch = _problem(cell, on, current=j)
+        TimeIntegrator(pb, StepController(dt_initial=1e-3, rtol=1e-4, dt_max=0.1)).run(
+            10 * TM**2 / DV)
+        q = pb.quantities()
+        if on:
+            assert q["theta_mean"] == pytest.approx(theta, rel=1e-3)
+            assert q["coverage_potential"] == pytest.approx(shift, rel=1e-3)
+        volts.append(q["cell_voltage"])
+        pb.close()
+    assert abs(volts[0] - volts[1]) == pytest.approx(shift, rel=1e-3)
+
+
 @several_ranks
 def test_same_spectrum_on_one_and_all_ranks(cell):
     """2e-7 at every frequency (found 8.8e-8; 3.7e-8 already at the first frequency's fresh
     factorisation, so the reuse adds nothing): the 25:1 graded mesh at the interface and
-    the coverage's (R T / F) / theta_eq = 257 V per unit coverage put the condition number
-    near 1e9."""
+    the coverage's (R T / F) / theta_eq = 257 V per unit coverage make the system
+    ill-conditioned."""
     par = _spectrum(cell)
     ser = _spectrum(_cell(MPI.COMM_SELF))
     assert (np.abs(par.z - ser.z) / np.abs(ser.z)).max() < 2e-7
