@@ -76,3 +76,14 @@ def test_the_ccd_is_activated_less_than_the_arc(points):
     ec, _, _ = _slope(points, CCD)
     kt = K_B * t1 * t2 * math.log(t2 / t1) / (t2 - t1) / EV
     assert ea - ec == pytest.approx(0.103 - kt, abs=0.01)
+
+
+def test_a_dc_bias_with_a_voiding_anode_is_refused(shared_tmp, capsys):
+    """No one-step steady state under stripping: refused by name before anything runs."""
+    from conftest import assert_refused
+
+    study = PROBLEMS / "eis_na_interface_arrhenius.toml"
+    assert_refused(capsys, ["run", str(study), "-q", "-o", str(shared_tmp / "bias"), "--set",
+                            "impedance.bias_current_density=1"],
+                   shared_tmp / "bias", ["impedance.bias_current_density", "[anode]",
+                                         "protocol"])
