@@ -42,7 +42,7 @@ test-serial: $(STAMP)
 # factorisations, VI solvers) until MPI aborts (exit 15, or an abort inside
 # dolfinx.mesh.create_mesh). Unit files without meshes, communicators or runs (formulas,
 # libraries, units, schemas) run in the serial pass only.
-MPI_SERIAL_ONLY_UNIT := analytic_mechanics anode_library kinetics mechanical_materials \
+MPI_SERIAL_ONLY_UNIT := analytic_mechanics anode_library kinetics kramers_kronig mechanical_materials \
                         readme_format units validation
 MPI_UNIT := $(filter-out $(foreach f,$(MPI_SERIAL_ONLY_UNIT),tests/unit/test_$(f).py), \
                          $(wildcard tests/unit/test_*.py))

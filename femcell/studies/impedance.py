@@ -6,8 +6,9 @@ swept over log-spaced frequencies. Every arc of -Z'' is located (apex frequency,
 and assigned to the process whose characteristic frequency, computed from the inputs, is
 nearest: the grains of each region (sigma / (2 pi eps)), the grain boundaries
 (g_gb / (2 pi c_gb)) and each electrode's charge transfer (1 / (2 pi R_ct C_dl), R_ct
-from the spectrum of that interface). The spectrum goes through a linear Kramers-Kronig test
-and optionally an equivalent-circuit fit (pyimpspec); the real and imaginary potentials at
+from the spectrum of that interface). The spectrum goes through a Kramers-Kronig test (a
+causal rational fit, and pyimpspec's linear test next to it) and optionally an
+equivalent-circuit fit (pyimpspec); the real and imaginary potentials at
 each apex frequency are written for ParaView.
 
 Outputs: impedance.csv (f, Z', Z'', |Z|, phase, each interface's share, Krylov iterations),
@@ -18,6 +19,7 @@ summary.json with the arcs, the characteristic frequencies, the test and the fit
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -153,9 +155,11 @@ def run(cfg, run):
                                       "gamma": g})
                     drt_rows = table.rows
                     table.close()
-            if kk.get("max_residual_percent", 0.0) > 1.0:
-                run.warn(f"the Kramers-Kronig test (pyimpspec) leaves residuals of "
-                         f"{kk['max_residual_percent']:.3g} %: too few frequencies per decade?")
+            if kk.get("max_residual_percent", 0.0) > KK_WARN_PERCENT:
+                run.warn(f"the Kramers-Kronig test leaves residuals of "
+                         f"{kk['max_residual_percent']:.3g} % of |Z|: no causal spectrum "
+                         "is that close (too few frequencies per decade, or an unconverged "
+                         "or non-linear response)")
             for w in (kk.get("error"), (fit or {}).get("error"), (drt or {}).get("error")):
                 if w:
                     run.warn(w)
@@ -536,24 +540,83 @@ def _dataset(f, z):
                                         label="femcell")
 
 
+KK_WARN_PERCENT = 0.1  # a computed spectrum further than this from a causal one is flagged
+
+
+def causal_rational_fit(f, z) -> dict:
+    """Kramers-Kronig test of Z(f) by a causal rational fit: scipy's AAA rational
+    approximation of Z(s) on s = i 2 pi f gives poles; any in the right half-plane (not
+    causal, and spurious Froissart poles) are reflected into the left one, and Z is fitted
+    in least squares (relative residuals; the data and their mirror at negative
+    frequencies, Z(-i w) = conj Z(i w), so that the fit is the transform of a real response;
+    at most N - 1 poles for the 2 N values: a fit, not an interpolation) by a constant plus
+    sum r_k / (s - p_k) over those stable poles. Such a function is causal and satisfies the
+    Kramers-Kronig relations exactly, so the largest residual bounds how far Z is from a
+    Kramers-Kronig consistent spectrum; the best of a few pole counts is kept. No
+    extrapolation outside the range is needed (the poles may lie outside it).
+
+    Returns:
+        {"max_residual_percent": in % of |Z|, "poles": the count used, "reflected": poles
+        the AAA fit put in the right half-plane}.
+    """
+    from scipy.interpolate import AAA
+
+    f, z = np.asarray(f, dtype=float), np.asarray(z, dtype=complex)
+    w = 2 * np.pi * f
+    s = 1j * w / math.sqrt(w[0] * w[-1])  # O(1) over the range
+    # with the negative frequencies, Z(-i w) = conj Z(i w): the fit is then the transform
+    # of a real response (poles and residues in conjugate pairs)
+    s = np.concatenate([s, s.conj()])
+    zn = z / np.abs(z).max()
+    zn = np.concatenate([zn, zn.conj()])
+    weight = 1.0 / np.abs(zn)
+    best = None
+    for terms in sorted({max(2, f.size // 2), max(2, 2 * f.size // 3), max(2, f.size)}):
+        with warnings.catch_warnings():  # "failed to converge": the cap on the terms
+            warnings.simplefilter("ignore", RuntimeWarning)
+            poles = AAA(s, zn, rtol=1e-13, max_terms=terms).poles()
+        poles = poles[np.isfinite(poles)]
+        right = poles.real > 0
+        poles = np.where(right, -poles.conj(), poles)
+        # a pole on the axis (at a sample): damped by 1e-9 of its modulus
+        poles = poles - 1e-9 * np.abs(poles) * (poles.real > -1e-9 * np.abs(poles))
+        basis = np.column_stack([np.ones_like(s)] + [1.0 / (s - p) for p in poles])
+        coef = np.linalg.lstsq(basis * weight[:, None], zn * weight, rcond=None)[0]
+        res = float((np.abs(basis @ coef - zn) * weight).max())
+        if best is None or res < best["max_residual_percent"] / 100:
+            best = {"max_residual_percent": 100 * res, "poles": int(poles.size),
+                    "reflected": int(right.sum())}
+        if res < 1e-10:  # round-off of the test itself: more poles cannot tell more
+            break
+    return best
+
+
 def kramers_kronig(f, z) -> dict:
-    """Linear Kramers-Kronig test of pyimpspec (Boukamp's complex test) with a fixed number of
-    RC elements, half the frequencies, their time constants spanning the measured range:
-    the largest residual of the real and imaginary parts in % of |Z|. Fixed rather than
-    pyimpspec's automatic choice, which jumped between 26 and 75 elements (0.14 % and
-    5e-8 %) for spectra that agree to 1e-8 and took minutes under MPI."""
+    """Two Kramers-Kronig tests of Z(f): `causal_rational_fit` (the headline's residual) and
+    pyimpspec's linear test (Boukamp's complex test) with one RC element per frequency,
+    their time constants spanning the measured range (the classic reference; its residual
+    is its own fitting error on a fixed time-constant grid: 2 % at 8 frequencies per decade
+    on a spectrum the rational test puts within 1e-4 % of a causal one). The largest
+    residuals in % of |Z|."""
+    try:
+        out = {"method": "causal rational fit: AAA poles (scipy) reflected into the stable "
+                         "half-plane, residues by least squares (femcell)",
+               **causal_rational_fit(f, z)}
+    except Exception as exc:  # a failed test is a warning, not a failed run
+        return {"error": f"the Kramers-Kronig test failed ({type(exc).__name__}: {exc})"}
     try:
         pyimpspec, data = _dataset(f, z)
         res = pyimpspec.perform_kramers_kronig_test(
-            data, test="complex", num_RC=max(2, len(f) // 2), num_F_ext_evaluations=0,
-            num_procs=1)
+            data, test="complex", num_RC=len(f), num_F_ext_evaluations=0, num_procs=1)
         _, re, im = res.get_residuals_data()
-        return {"method": "pyimpspec linear Kramers-Kronig test (complex, Boukamp 1995; "
-                          "N / 2 RC elements over the measured range)",
-                "num_RC": int(res.num_RC), "pseudo_chisqr": float(res.pseudo_chisqr),
-                "max_residual_percent": float(max(np.abs(re).max(), np.abs(im).max()))}
-    except Exception as exc:  # a failed test is a warning, not a failed run
-        return {"error": f"the Kramers-Kronig test failed ({type(exc).__name__}: {exc})"}
+        out["boukamp"] = {"method": "pyimpspec linear Kramers-Kronig test (complex, Boukamp "
+                                    "1995; one RC element per frequency over the range)",
+                          "num_RC": int(res.num_RC), "pseudo_chisqr": float(res.pseudo_chisqr),
+                          "max_residual_percent": float(max(np.abs(re).max(),
+                                                            np.abs(im).max()))}
+    except Exception as exc:
+        out["boukamp"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
 
 
 def distribution_of_relaxation_times(f, z) -> dict:
@@ -726,7 +789,7 @@ def headline_of(sp, arcs, kk, fit, bl=None, chem=None, drt=None) -> dict:
         h[f"arc_height[{key}]"] = Value(a["height_ohm_m2"], "ohm m^2", "-Z'' at the apex")
     if "max_residual_percent" in kk:
         h["kk_max_residual"] = Value(kk["max_residual_percent"], "%",
-                                     "largest Kramers-Kronig residual (pyimpspec)")
+                                     "largest Kramers-Kronig residual (causal rational fit)")
     if fit and "pseudo_chisqr" in fit:
         h["circuit_fit_pseudo_chisqr"] = Value(fit["pseudo_chisqr"], "",
                                                f"fit of {fit['circuit']}")

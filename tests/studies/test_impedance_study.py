@@ -69,7 +69,7 @@ def test_the_circuit_fit_returns_the_inputs(small):
 def test_kramers_kronig_and_files(small):
     folder, res = small
     kk = res.summary["impedance"]["kramers_kronig"]
-    assert kk["max_residual_percent"] < 1.0
+    assert kk["max_residual_percent"] < 1e-3  # found 3.4e-5 % on this coarse mesh
     if MPI.COMM_WORLD.rank == 0:
         for f in ("impedance.csv", "nyquist.png", "bode.png", "fields_electrolyte.bp",
                   "fields_electrolyte.vtkhdf", "summary.json"):
