@@ -218,11 +218,18 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         region: cell region the field lives in (None: the whole mesh).
         reaction: the SurfaceReaction when the region is the electrode of a [[kinetics]]
             reaction (needs an energy with a molar volume).
+        coherency: None, or a callable returning the Elasticity physics whose chemical
+            eigenstrain follows this field (its concentration c / V_m [mol m^-3]): the
+            chemical potential then carries the coherency stress, mu += -sigma : beta / V_m
+            (`Elasticity.chemical_stress`), and the free energy the strain energy.
+        site_volume: V_m [m^3 mol^-1] per site, the volume of a mole of sites, for the
+            coherency (default: the energy's molar volume).
     """
 
     def __init__(self, energy, kappa, mobility, initial, *, scheme: str = "implicit",
                  name: str = "c", mobility_law: str = "constant", region: str | None = None,
-                 reaction: SurfaceReaction | None = None):
+                 reaction: SurfaceReaction | None = None, coherency=None,
+                 site_volume: float | None = None):
         if scheme not in SCHEMES:
             raise MaterialError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
         if mobility_law not in MOBILITY_LAWS:
@@ -240,6 +247,14 @@ class CahnHilliard(Physics, ElectrodeCoupling):
             raise MaterialError("the lattice-gas mobility and an electrode reaction need a "
                                 "regular-solution energy (its molar volume: the site density)")
         self.energy, self.kappa, self.mobility = energy, k, m
+        self.coherency = coherency
+        if coherency is not None:
+            site_volume = site_volume or getattr(energy, "molar_volume", None)
+            if not (site_volume and site_volume > 0):
+                raise MaterialError("coherency needs the volume of a mole of sites "
+                                    "(site_volume, or a regular-solution energy)")
+        self.site_volume = site_volume
+        self._mech = None
         self.mobility_law, self.region, self.reaction = mobility_law, region, reaction
         self.initial, self.scheme, self.name = initial, scheme, name
         # convex splitting evaluates the concave part at the last level (not linearisable)
@@ -344,6 +359,16 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         return float(self.kappa) * ufl.grad(c)
 
     def residuals(self):
+        if self.coherency is not None and self._mech is None:  # every physics is set up
+            self._mech = mech = self.coherency()
+            s, w, wt = self._s, ufl.TestFunction(self.V), self.domain.weight()
+            # the mu row: mu = f'(c) - div(kappa grad c) - sigma : beta / V_m
+            self._F[1] = self._F[1] + s * mech.chemical_stress() / (
+                self.site_volume * self.e_s) * w * wt * self._dx
+            # the strain energy of the whole solid (the mechanics may reach beyond the
+            # region): part of the free energy that never increases
+            self._q["elastic_energy"] = dolfinx.fem.form(
+                mech.strain_energy_density() * wt * self.domain.dx())
         return self._F
 
     def bounds(self):
@@ -448,8 +473,9 @@ class CahnHilliard(Physics, ElectrodeCoupling):
 
     # -------------------------------------------------------------- outputs
     def quantities(self) -> dict[str, float]:
-        """free_energy [J] (J m^-1 in 2D), mean concentration c_mean [-], c_min, c_max, and
-        with a site density c_moles [mol] (mol m^-1 in 2D)."""
+        """free_energy [J] (J m^-1 in 2D; with coherency the chemical part, and
+        elastic_energy the strain energy of the solid), mean concentration c_mean [-], c_min,
+        c_max, and with a site density c_moles [mol] (mol m^-1 in 2D)."""
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._q.items()}

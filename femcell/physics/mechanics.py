@@ -478,6 +478,18 @@ class Elasticity(Physics):
             v = [v[i] + ec[i] for i in range(6)]
         return ufl.as_vector(v)
 
+    def chemical_stress(self, u=None):
+        """sigma : beta [J mol^-1] (UFL): minus the derivative of the strain energy density
+        with respect to the concentration [mol m^-3] through the chemical eigenstrain
+        beta (c - c0), the coherency stress's share of a chemical potential (Larche-Cahn:
+        mu_el = -Omega sigma_h for isotropic swelling). Of the solved displacement when u is
+        None (the undegraded stress)."""
+        u = self.displacement() if u is None else u
+        s = self.stress_voigt(u)
+        if self.mode == "plane_stress":  # xx, yy, xy
+            return s[0] * self.beta[0] + s[1] * self.beta[1] + s[2] * self.beta[5]
+        return sum(s[i] * self.beta[i] for i in range(6))
+
     def elastic_strain_voigt(self, u):
         return self.strain_voigt(u) - self._eigen_voigt()
 
