@@ -247,14 +247,9 @@ class CahnHilliard(Physics, ElectrodeCoupling):
             raise MaterialError("the lattice-gas mobility and an electrode reaction need a "
                                 "regular-solution energy (its molar volume: the site density)")
         self.energy, self.kappa, self.mobility = energy, k, m
-        self.coherency = coherency
+        self.coherency, self.site_volume, self._mech = None, None, None
         if coherency is not None:
-            site_volume = site_volume or getattr(energy, "molar_volume", None)
-            if not (site_volume and site_volume > 0):
-                raise MaterialError("coherency needs the volume of a mole of sites "
-                                    "(site_volume, or a regular-solution energy)")
-        self.site_volume = site_volume
-        self._mech = None
+            self.couple_mechanics(coherency, site_volume)
         self.mobility_law, self.region, self.reaction = mobility_law, region, reaction
         self.initial, self.scheme, self.name = initial, scheme, name
         # convex splitting evaluates the concave part at the last level (not linearisable)
@@ -357,6 +352,16 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         if self.kappa.ndim == 2:
             return ufl.dot(ufl.as_matrix(self.kappa.tolist()), ufl.grad(c))
         return float(self.kappa) * ufl.grad(c)
+
+    def couple_mechanics(self, mechanics, site_volume: float | None = None) -> None:
+        """Make the coherency active after construction (see `coherency`): `mechanics` a
+        callable returning the Elasticity, site_volume V_m [m^3 mol^-1] (default: the
+        energy's molar volume). Before the residuals are built."""
+        site_volume = site_volume or getattr(self.energy, "molar_volume", None)
+        if not (site_volume and site_volume > 0):
+            raise MaterialError("coherency needs the volume of a mole of sites "
+                                "(site_volume, or a regular-solution energy)")
+        self.coherency, self.site_volume = mechanics, float(site_volume)
 
     def residuals(self):
         if self.coherency is not None and self._mech is None:  # every physics is set up

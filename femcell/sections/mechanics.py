@@ -7,7 +7,8 @@ physics that act on it ([fracture]).
     materials = { anode = "li" }       # or per cell region
     mode = "plane_strain"              # 3d, plane_strain, plane_stress, axisymmetric, spherical
     creep = false                      # Norton creep where the material has a creep law
-    swelling = false                   # chemical strain from the [diffusion] concentration
+    swelling = false                   # chemical strain from the [diffusion] concentration,
+                                       # or of a [cahn_hilliard] field (coherency stress)
     anchor = false                     # hold a free body (a particle) on a weak foundation
     report = ["surface"]               # facet regions: mean normal and hoop stress
     degree = 2                         # displacement degree (default: solver.degree)
@@ -102,7 +103,7 @@ class MechanicsSection(_Model):
     mode: Literal["3d", "plane_strain", "plane_stress", "axisymmetric",
                   "spherical"] = "plane_strain"
     creep: bool = False
-    swelling: bool = False  # chemical strain from the [diffusion] concentration
+    swelling: bool = False  # chemical strain of [diffusion] or [cahn_hilliard] (coherency)
     anchor: bool = False  # hold a free body (a particle) on a weak elastic foundation
     report: list[str] = []  # facet regions: mean normal and in-surface (hoop) stress
     degree: Literal[1, 2] | None = None  # displacement degree (default: solver.degree)
@@ -268,11 +269,14 @@ def build(cfg, ctx) -> list:
             raise ConfigError(f"mechanics.report.{i}: unknown facet region {r!r}; known: "
                               f"{', '.join(sorted(facets))}")
     concentration = None
-    if m.swelling:
+    ch = ctx.info.get("cahn_hilliard")
+    if m.swelling and ch is not None and ctx.info.get("diffusion") is None:
+        concentration = _coherent_phase_field(cfg, m, ch)
+    elif m.swelling:
         diff = ctx.info.get("diffusion")
         if diff is None:
-            raise ConfigError("mechanics.swelling: needs a [diffusion] section (its "
-                              "concentration swells the solid)")
+            raise ConfigError("mechanics.swelling: needs a [diffusion] or [cahn_hilliard] "
+                              "section (its concentration swells the solid)")
         if diff.region is not None:
             raise ConfigError("mechanics.swelling: the diffusion must cover the whole mesh")
         if callable(diff.initial):
@@ -290,4 +294,28 @@ def build(cfg, ctx) -> list:
                       load_factor=ctx.info.get("load_factor"),
                       orientations=mesh_orientations(domain))
     ctx.info["mechanics"] = mech
+    if concentration is not None and ch is not None and ctx.info.get("diffusion") is None:
+        ch.couple_mechanics(lambda: mech)  # the coherency stress in its chemical potential
     return [mech]
+
+
+def _coherent_phase_field(cfg, m, ch):
+    """(concentration [mol m^-3], c_0) of the [cahn_hilliard] field for the swelling of a
+    coherent phase field: c / V_m about the initial mean (the stress-free state)."""
+    from femcell.config.base import ConfigError
+
+    sec = cfg.cahn_hilliard
+    if sec.region is not None:
+        raise ConfigError("mechanics.swelling with [cahn_hilliard]: the phase field must "
+                          "cover the whole mesh (cahn_hilliard.region is set)")
+    vm = getattr(ch.energy, "molar_volume", None)
+    if not vm:
+        raise ConfigError("mechanics.swelling with [cahn_hilliard]: needs cahn_hilliard."
+                          "energy.kind = \"regular_solution\" (its molar_volume is the site "
+                          "density that turns c into a concentration)")
+    if not any(el.partial_molar_volume or el.chemical_expansion
+               for el in elastic_materials(m).values()):
+        raise ConfigError("mechanics.swelling: no material has a partial molar volume or a "
+                          "chemical expansion (the misfit)")
+    c0 = 0.5 if sec.initial.kind == "pfhub_bm1" else sec.initial.value
+    return (lambda: ch.field.u / vm, c0 / vm)

@@ -16,7 +16,7 @@ class PhaseFieldStudy(StudyBase):
     """[study] kind = "phase_field": [cahn_hilliard], temperature, [time] and the times
     whose free energy the headline reports."""
 
-    PHYSICS: ClassVar[dict[str, bool]] = {"cahn_hilliard": True}
+    PHYSICS: ClassVar[dict[str, bool]] = {"cahn_hilliard": True, "mechanics": False}
 
     output: TransientOutputSection = TransientOutputSection()
     temperature: Temperature = 298.15

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS
+from conftest import PROBLEMS, one_rank
 
 from femcell._dolfinx import MPI
 from femcell.config import load_config
@@ -76,3 +76,47 @@ def test_a_site_fraction_outside_zero_one_is_a_warning_not_a_silent_result():
     (w,) = ch.admissibility_warnings(rows)
     assert "outside [0, 1] in 2 of 3" in w and "1.02" in w and "t = 2" in w
     assert ch.admissibility_warnings(rows[:1]) == []
+
+
+LFP_AB = PROBLEMS / "lfp_coherent_ab.toml"
+
+
+def _softest_modulation_energy() -> float:
+    """B(a) [J m^-3]: the strain energy per unit c^2 of a modulation along a, from the
+    library stiffness and misfit (eps* C eps* - (C eps*)_a^2 / C_aa), by hand."""
+    from femcell.materials.mechanical import get_mechanics
+
+    el = get_mechanics("lfp").elastic
+    c = np.array(el.voigt())[:3, :3]
+    eps = np.array(el.chemical_expansion) / 43.66e-6  # per unit site fraction
+    sig = c @ eps
+    return float(eps @ sig - sig[0] ** 2 / c[0, 0])
+
+
+@one_rank("the coherency stress on 2 ranks in tests/verification/test_cahn_hilliard.py")
+def test_coherency_picks_boundaries_normal_to_a_and_narrows_the_gap():
+    """problems/lfp_coherent_ab.toml: held coherent, the square separates into stripes
+    normal to a (the softest direction of the misfit in the a-b plane), between the coherent
+    spinodal and binodal of f + B(a) (c - 1/2)^2 / 2; without the misfit a labyrinth
+    separates to near the chemical binodal."""
+    from scipy.optimize import brentq
+
+    from femcell.units import R
+
+    rt, om, vm = R * 298.15, 11177.0, 43.66e-6
+    b = _softest_modulation_energy() * vm  # J/mol
+    spinodal = 0.5 + np.sqrt(0.25 - rt / (2 * om - b))
+    binodal = brentq(lambda c: rt * np.log(c / (1 - c)) + om * (1 - 2 * c) + b * (c - 0.5),
+                     0.5 + 1e-6, 1 - 1e-9)
+    assert 0.70 < spinodal < binodal < 0.85  # 0.708 and 0.833
+    runs = {}
+    for on in (True, False):
+        cfg = load_config(LFP_AB, [f"mechanics.swelling={str(on).lower()}"])
+        runs[on] = {k: v.value for k, v in run_study(cfg, progress=False,
+                                                     write=False).headline.items()}
+    coh, inc = runs[True], runs[False]
+    assert coh["gradient_share[x]"] > 0.9  # found 0.98
+    assert spinodal < coh["c_max"] < binodal + 0.03  # found 0.80
+    assert coh["elastic_energy_end"] > 0
+    assert inc["gradient_share[x]"] < 0.8  # found 0.53
+    assert inc["c_max"] > 0.95  # found 0.99
