@@ -116,17 +116,24 @@ def test_coherency_stress_shifts_the_linear_stability_rate(coherent):
     assert rate == pytest.approx(sigma, rel=0.02)
 
 
+def _smooth_random(width, *, modes, kmax, seed):
+    """0.5 + 0.02 x the mean of `modes` products of cosines (wave numbers 1..kmax half waves
+    over `width` [m], random phases): a smooth random field, identical on every rank."""
+    rng = np.random.default_rng(seed)
+    kx, ky = rng.integers(1, kmax + 1, modes), rng.integers(1, kmax + 1, modes)
+    ph = rng.uniform(0, 2 * np.pi, modes)
+
+    def init(x):
+        return 0.5 + 0.02 * sum(np.cos(a * np.pi * x[0] / width + p) * np.cos(
+            b * np.pi * x[1] / width) for a, b, p in zip(kx, ky, ph, strict=True)) / modes
+
+    return init
+
+
 def test_mass_is_conserved_and_convex_splitting_never_raises_the_free_energy():
     domain = Domain.from_builder("plate", width=32 * L0, height=32 * L0, h=1.0 * L0,
                                  origin="corner")
-    rng = np.random.default_rng(7)
-    # a smooth random field (a few modes), identical on every rank
-    kx, ky, ph = rng.integers(1, 6, 6), rng.integers(1, 6, 6), rng.uniform(0, 2 * np.pi, 6)
-
-    def init(x):
-        return 0.5 + 0.02 * sum(np.cos(a * np.pi * x[0] / (32 * L0) + p) * np.cos(
-            b * np.pi * x[1] / (32 * L0)) for a, b, p in zip(kx, ky, ph, strict=True)) / 6
-
+    init = _smooth_random(32 * L0, modes=6, kmax=5, seed=7)
     t_int = (KAPPA / RHO) / (MOB * RHO)  # diffusion time over the interface length
     _, rows = _run(domain, init, 200 * t_int * 40, 100 * t_int, scheme="convex_splitting",
                    order=1)
@@ -144,13 +151,7 @@ def test_coherent_separation_never_raises_chemical_plus_strain_energy():
     interface's diffusion time); mass to round-off; the strain energy is not negligible."""
     domain = Domain.from_builder("plate", width=16 * L0, height=16 * L0, h=1.0 * L0,
                                  origin="corner")
-    rng = np.random.default_rng(3)
-    kx, ky, ph = rng.integers(1, 4, 4), rng.integers(1, 4, 4), rng.uniform(0, 2 * np.pi, 4)
-
-    def init(x):
-        return 0.5 + 0.02 * sum(np.cos(a * np.pi * x[0] / (16 * L0) + p) * np.cos(
-            b * np.pi * x[1] / (16 * L0)) for a, b, p in zip(kx, ky, ph, strict=True)) / 4
-
+    init = _smooth_random(16 * L0, modes=4, kmax=3, seed=3)
     t_int = (KAPPA / RHO) / (MOB * RHO)
     _, rows = _run(domain, init, 100 * t_int * 100, 100 * t_int, scheme="convex_splitting",
                    order=1, coherent=0.4)
