@@ -278,8 +278,8 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         if theta_eq is None and params.coverage_potential:
             c0 = vacancies.initial
             if callable(c0):
-                raise ValueError("AnodeInterface: coverage_potential needs theta_eq when the "
-                                 "initial vacancy concentration is not uniform")
+                raise MaterialError("anode interface: coverage_potential needs theta_eq when "
+                                    "the initial vacancy concentration is not uniform")
             theta_eq = params.molar_volume * float(c0)
         if params.coverage_potential and not 0 < theta_eq < 1:
             raise MaterialError(f"anode interface: theta_eq must lie in (0, 1), got "
@@ -398,10 +398,11 @@ class AnodeInterface(Physics, ElectrodeCoupling):
 
     def coverage_relaxation(self) -> tuple[float, float] | None:
         """With coverage_potential: (R_theta [ohm m^2], C_theta [F m^-2]) of the coverage per
-        contacting area at the present mean coverage (collective): the small-signal
-        resistance (R T / F) / (F theta (1 - theta) (kappa + dJ_void/dtheta)) and the store's
-        chemical capacitance F^2 Gamma_s theta (1 - theta) / (R T), bulk diffusion left
-        out (it adds Omega L / D_v to 1 / kappa at low frequency); else None."""
+        contacting area at the present mean coverage (collective): the small-signal DC
+        resistance (R T / F) / (F theta (1 - theta)) (1 / (kappa + dJ_void/dtheta) +
+        Omega L / D_v), the transfer in series with the vacancies' diffusion over the
+        metal's thickness L (the planar closed form), and the store's chemical capacitance
+        F^2 Gamma_s theta (1 - theta) / (R T); else None."""
         if not self.params.coverage_potential:
             return None
         p = self.params
@@ -411,10 +412,14 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         d = _SMOOTH * max(p.theta_crit, 1e-12)
         z = (th - p.theta_crit) / d
         void = p.void_rate * 0.5 * (1.0 + math.tanh(0.5 * z))  # k_v times the logistic
-        rt_f = GAS_R * float(self._T.value) / FARADAY
+        T = float(self._T.value)
+        rt_f = GAS_R * T / FARADAY
         rate = float(self._kappa.value) + void
+        dv = self.vac.material.reference_diffusivity(T)
+        bulk = p.molar_volume * self.vac.scales.length / dv  # Omega L / D_v [m^2 s mol^-1]
         chem = th * (1.0 - th)
-        return rt_f / (FARADAY * chem * rate), FARADAY * p.site_density * chem / rt_f
+        return (rt_f / (FARADAY * chem) * (1.0 / rate + bulk),
+                FARADAY * p.site_density * chem / rt_f)
 
     def equilibrium_potential(self, side: str, default):
         """With coverage_potential: U_eq + `coverage_shift` (a vacancy-rich interface makes

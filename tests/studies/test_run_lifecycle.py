@@ -46,6 +46,9 @@ SMALL = {
                                   "impedance.circuit=R(RC)(RC)"],
     # (beta''-alumina has no permittivity in the library: the study warns; given here)
     "eis_na_stripping.toml": ["impedance.permittivity={electrolyte=10}"],
+    "eis_na_interface_arrhenius.toml": ['sweep.values=["50 degC"]', "impedance.permittivity={electrolyte=10}",
+                                        "impedance.frequencies.per_decade=4",
+                                        'geometry.params.h_interface="0.5 um"'],
     # (the study warns that Li6PS5Cl has no permittivity in the library: given here)
     "eis_nmc_composite.toml": ["geometry.params.h_interface=1 um", "intercalation.0.degree=1",
                                "impedance.frequencies.per_decade=6",
@@ -53,6 +56,7 @@ SMALL = {
     "full_cell_li_lpscl_nmc.toml": ["protocol.0.until.time=10 min", "time.dt=120 s"],
     # one ramp each: the CLI path is the same for every case and temperature
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
+    "lfp_coherent_ab.toml": ["geometry.params.h=4 nm", "time.end=0.5 s"],
     "pfhub_bm1.toml": ["geometry.params.h=8 um", "time.end=10 s", 'report_times=["5 s"]'],
     "stefan_front.toml": ["time.end=10 min"],
     "lfp_particle_ch.toml": ["geometry.params.width=60 nm", "geometry.params.h=5 nm",

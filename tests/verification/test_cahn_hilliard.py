@@ -112,7 +112,7 @@ def test_coherency_stress_shifts_the_linear_stability_rate(coherent):
     ch, _ = _run(_strip(length, 0.125), lambda x: 0.5 + eps * np.cos(k * x[0]), t_end,
                  0.01, coherent=coherent)
     rate = np.log(_amplitude(ch, k) / eps) / t_end
-    assert (sigma > 0) == (coherent < 0.6)
+    assert (sigma > 0) == (coherent < 0.6)  # a guard on the set-up: one grows, one decays
     assert rate == pytest.approx(sigma, rel=0.02)
 
 

@@ -12,8 +12,8 @@ coverage by
 
 (the store, the transfer kappa (theta - Omega c_v) and the vacancies' finite-length diffusion
 through the metal of thickness L to the collector, where c_v = c_eq), so the faradaic
-impedance is Z_F = R_ct + (R T / F) / (F theta_eq) dtheta / dj * F, and the anode is Z_F in
-parallel with the double layer. At low frequency and with fast bulk diffusion it is
+impedance is Z_F = R_ct + (R T / F) / (theta_eq (1 - theta_eq)) dtheta / dj, and the anode is
+Z_F in parallel with the double layer. At low frequency and with fast bulk diffusion it is
 R_ct + R_theta, R_theta = (R T / F) / (F kappa theta_eq): an "exchange current"
 F kappa theta_eq of the vacancy transfer, with the barrier of kappa (plus the vacancy
 formation energy where theta_eq is thermal).
@@ -93,7 +93,8 @@ def vacancy_impedance(freq, kappa=KAPPA):
     w = 2 * np.pi * freq
     k = np.sqrt(1j * w / DV)
     zd = np.tanh(k * TM) / (DV * k)
-    return RT_F / (F * THETA_EQ) / (1j * w * GAMMA + kappa / (1 + kappa * OMEGA * zd))
+    chem = THETA_EQ * (1 - THETA_EQ)  # d ln(theta / (1 - theta)) / d theta = 1 / chem
+    return RT_F / (F * chem) / (1j * w * GAMMA + kappa / (1 + kappa * OMEGA * zd))
 
 
 def _exact(freq, kappa=KAPPA):
@@ -109,7 +110,7 @@ def _exact(freq, kappa=KAPPA):
 def test_vacancy_arc_against_the_closed_form(cell, kappa):
     """The cell and the anode's share against the closed form at every frequency over 8
     decades (the vacancy's Warburg in the metal resolved by the 20 nm elements at the
-    interface): within 0.2 % (found 0.011 % / 0.025 % on Z, 0.014 % / 0.045 % on the share).
+    interface): within 0.2 % (found 0.015 % / 0.026 % on Z, 0.020 % / 0.047 % on the share).
     The slow transfer gives the anode a second arc, R_theta = 2.1 R_ct, below the charge
     transfer's and a bulk Warburg of 1.2 R_ct; with the fast one (R_theta = 0.1 R_ct) the
     vacancies' diffusion through the metal dominates."""
@@ -124,7 +125,7 @@ def test_vacancy_arc_against_the_closed_form(cell, kappa):
     assert causal_rational_fit(FREQ, exact)["max_residual_percent"] < 1e-7
     assert causal_rational_fit(FREQ, sp.z)["max_residual_percent"] < 1e-4
     # the DC end: R_ct + R_theta + the bulk's Omega L / D_v in series with 1 / kappa
-    r_theta = RT_F / (F * THETA_EQ) * (1 / kappa + OMEGA * TM / DV)
+    r_theta = RT_F / (F * THETA_EQ * (1 - THETA_EQ)) * (1 / kappa + OMEGA * TM / DV)
     assert share[0].real == pytest.approx(RCT + r_theta, rel=0.01)
 
 
@@ -136,7 +137,8 @@ def test_without_the_coverage_potential_the_anode_is_one_arc(cell):
     anode = 1 / (1j * w * C_DL + 1 / RCT)
     share = sp.interfaces["anode|electrolyte"]
     assert (np.abs(share - anode) / np.abs(anode)).max() < 1e-6
-    # ... and the coverage potential is not a small correction: 4.3x the DC anode resistance
+    # (a guard on the set-up, not a check of the model: with these inputs the coverage
+    # potential is 4.3x the DC anode resistance, so the comparison above could fail)
     assert abs(_exact(FREQ[:1])[1][0]) > 4 * RCT
 
 
