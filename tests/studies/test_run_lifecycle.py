@@ -46,7 +46,8 @@ SMALL = {
                                   "impedance.circuit=R(RC)(RC)"],
     # (beta''-alumina has no permittivity in the library: the study warns; given here)
     "eis_na_stripping.toml": ["impedance.permittivity={electrolyte=10}"],
-    "eis_na_interface_arrhenius.toml": ['sweep.values=["50 degC"]', "impedance.permittivity={electrolyte=10}",
+    "eis_na_interface_arrhenius.toml": ['sweep.values=["50 degC"]',
+                                        "impedance.permittivity={electrolyte=10}",
                                         "impedance.frequencies.per_decade=4",
                                         'geometry.params.h_interface="0.5 um"'],
     # (the study warns that Li6PS5Cl has no permittivity in the library: given here)
