@@ -385,8 +385,17 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         return self.phi.u(side)
 
     def exchange_factor(self, side: str, law):
-        """Contact loss: the current crowds into what is left in contact (i0 phi_c)."""
-        return self.contact(side)
+        """Contact loss: the current crowds into what is left in contact (i0 phi_c). With
+        coverage_potential also mass action on the sites: stripping takes an occupied site
+        (1 - theta), plating fills a vacancy (theta), so with the coverage's potential in
+        U_eq, i0 carries (theta / theta_eq)^alpha_a ((1 - theta) / (1 - theta_eq))^alpha_c
+        (exact for alpha_a + alpha_c = 1; 1 at rest, so the impedance at rest is unchanged)."""
+        if not self.params.coverage_potential:
+            return self.contact(side)
+        aa, ac = law.transfer_coefficients()
+        te = self.theta_eq
+        th = ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * te), 1.0 - 1e-9)
+        return self.contact(side) * (th / te) ** aa * ((1.0 - th) / (1.0 - te)) ** ac
 
     def coverage_shift(self, side: str):
         """(R T / F) ln(theta (1 - theta_eq) / (theta_eq (1 - theta))) [V] (UFL): the

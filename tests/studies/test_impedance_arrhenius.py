@@ -1,4 +1,4 @@
-"""problems/eis_na_interface_arrhenius.toml on two temperatures (1 and 2 ranks): with the
+"""problems/eis_na_interface_arrhenius.toml on two temperatures (one rank): with the
 interface vacancies acting on the potential, the activation energy of the anode arc that
 impedance at rest reads is the vacancy transfer's barrier plus the vacancy formation energy
 (theta_eq = x_v(T) is thermal), not the transfer barrier alone; the cathode's is its i0
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import PROBLEMS
+from conftest import PROBLEMS, one_rank
 
 from femcell.materials.core import EV
 from femcell.materials.library import get_anode_set
@@ -43,6 +43,11 @@ def _slope(points, key) -> tuple[float, float, float]:
     return e, t1, t2
 
 
+ONE_RANK = one_rank("test_impedance_anode's rank test and test_run_lifecycle's "
+                    "eis_na_interface_arrhenius.toml on 2 ranks")
+
+
+@ONE_RANK
 def test_the_anode_arc_carries_transfer_plus_formation_energy(points):
     """1 / R of the anode's share: kappa(T) x_v(T) / T, so E_int + E_f minus the slope of
     ln T (k T1 T2 ln(T2 / T1) / (T2 - T1), 0.027 eV) within 3 meV (R_ct in series moves it by
@@ -59,6 +64,7 @@ def test_the_anode_arc_carries_transfer_plus_formation_energy(points):
     assert ec == pytest.approx(0.2 - kt, abs=2e-3)
 
 
+@ONE_RANK
 def test_read_resistance_is_the_closed_form(points):
     """R_ct + (R T / F) / (F kappa theta_eq) (1 + kappa Omega L / D_v) at each temperature
     within 0.5 % (R_ct is 3e-4 of it at 25 degC; found 0.03 % and 0.2 %, the coarse 0.25 um
@@ -68,6 +74,7 @@ def test_read_resistance_is_the_closed_form(points):
                                                rel=5e-3)
 
 
+@ONE_RANK
 def test_the_ccd_is_activated_less_than_the_arc(points):
     """F kappa (theta_crit - theta_eq) with theta_crit = x_v exp(w / k T): the CCD's
     activation energy is the arc's less about the adhesion per site w (0.10 eV) plus the
