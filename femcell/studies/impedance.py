@@ -252,15 +252,18 @@ class Measurements:
         problem, charge: the protocol's Problem and its ChargeTransport.
         particles: the [[intercalation]] Diffusion physics (their diffusion frequencies).
         anode: the voiding [anode] region or None (its contact fraction is recorded).
+        timed: the run's `timed` (each measurement's wall time into timings_s["measure_s"],
+            apart from the steps' own), or None.
     """
 
-    def __init__(self, cfg, problem, charge, particles=(), anode=None):
+    def __init__(self, cfg, problem, charge, particles=(), anode=None, timed=None):
         from femcell.physics.impedance import SmallSignal
         from femcell.studies.impedance_schema import ImpedanceStepsSection
 
         self.imp = cfg.impedance or ImpedanceStepsSection()
         self.problem, self.charge = problem, charge
         self.geometry, self.anode = particle_geometry(charge, particles), anode
+        self.timed = timed
         self.freq = frequencies(self.imp.frequencies)
         self.cdl, self.eps = _capacitances(self.imp, charge)
         # built now: its input errors are found before the protocol runs
@@ -271,6 +274,12 @@ class Measurements:
 
     def __call__(self, index, step, t, q) -> None:
         """Measure (collective): sweep about the present state and keep the spectrum."""
+        if self.timed is None:
+            return self._measure(index, step, t, q)
+        with self.timed("measure_s"):
+            return self._measure(index, step, t, q)
+
+    def _measure(self, index, step, t, q) -> None:
         self.ss.refresh()  # the state the protocol has reached
         sp = self.ss.sweep(self.freq)
         char = characteristic_frequencies(self.charge, self.ss, self.geometry)

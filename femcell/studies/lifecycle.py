@@ -209,14 +209,16 @@ class StudyRun(Run):
 
     def step_timings(self, problem, *, initial: bool = False) -> dict:
         """Wall seconds on this rank since the previous row: the whole step, assembly and
-        solves (rejected attempts included), output writing and checkpoints. Warns (once per
+        solves (rejected attempts included), output writing, checkpoints and measurements
+        (impedance steps, timings_s["measure_s"]: with the output). Warns (once per
         run) when a step's computation per solve takes STALL_FACTOR times the median (and
         the step more than STALL_FLOOR_S)."""
         import time as _time
 
         st = problem.stats
         now = (_time.perf_counter(), st.get("assemble_s", 0.0), st.get("solve_s", 0.0),
-               self.timings.get("io_s", 0.0) + self.timings.get("checkpoint_s", 0.0),
+               self.timings.get("io_s", 0.0) + self.timings.get("checkpoint_s", 0.0)
+               + self.timings.get("measure_s", 0.0),
                st.get("solves", 0))
         prev = getattr(self, "_tprev", None)
         self._tprev = now

@@ -71,7 +71,8 @@ def run(cfg, run):
         from femcell.studies.impedance import Measurements
 
         eis = as_config_error(lambda: Measurements(
-            cfg, problem, phys, ctx.info.get("particles", []), cfg.anode and cfg.anode.region))
+            cfg, problem, phys, ctx.info.get("particles", []), cfg.anode and cfg.anode.region,
+            timed=run.timed))
     elif cfg.impedance is not None:
         raise ConfigError("impedance: the protocol has no impedance step (add "
                           "{ kind = \"impedance\" } where a spectrum is to be measured)")
