@@ -293,13 +293,20 @@ class Measurements:
                    k: v * self.charge._cc_area / self.charge._areas[k]
                    for k, v in self.charge.charge_transfer_resistances().items()},
                "characteristic_frequencies_Hz": char, "arcs": arcs,
-               # the same numbers on every rank: the test is deterministic numpy
-               "kk_max_residual_percent": causal_rational_fit(
-                   sp.frequency, sp.z)["max_residual_percent"],
+               "kk_max_residual_percent": self._kk(sp),
                "rows": table_rows(sp)}
         if self.anode is not None and "contact_fraction" in q:
             rec["contact_fraction"] = float(q["contact_fraction"])
         self.records.append(rec)
+
+    def _kk(self, sp) -> float:
+        """The Kramers-Kronig residual [%] of a spectrum, computed on rank 0 and shared
+        (collective): inside the measurement, so that no rank waits for another in the next
+        step (the step-time stall check would count that wait)."""
+        comm = self.problem.domain.comm
+        res = causal_rational_fit(sp.frequency, sp.z)["max_residual_percent"] \
+            if comm.rank == 0 else None
+        return comm.bcast(res, root=0)
 
     def restore(self, records) -> None:
         """The measurements of a run this one continues (from its checkpoint)."""
