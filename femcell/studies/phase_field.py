@@ -109,7 +109,9 @@ def plots(run, cfg, ch, domain, rows) -> None:
         keep = t > 0
         log = bool(np.all(F > 0))  # a regular solution's F is negative: linear axes
         return {"plot_free_energy": plotting.plot_xy(
-                    folder / "free_energy.png", t[keep], {"free energy": F[keep]}, "t [s]",
+                    folder / "free_energy.png", t[keep],
+                    {"free energy (chemical + strain)" if "elastic_energy" in rows[-1]
+                     else "free energy": F[keep]}, "t [s]",
                     "free energy [J (per depth in 2D)]", title=cfg.study.name, log=log),
                 "plot_field": plotting.draw_field(
                     folder / "field.png", got, domain.tdim, "c [-]",
