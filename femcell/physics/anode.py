@@ -393,16 +393,20 @@ class AnodeInterface(Physics, ElectrodeCoupling):
         if not self.params.coverage_potential:
             return self.contact(side)
         aa, ac = law.transfer_coefficients()
-        te = self.theta_eq
-        th = ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * te), 1.0 - 1e-9)
+        te, th = self.theta_eq, self._theta_bounded(side)
         return self.contact(side) * (th / te) ** aa * ((1.0 - th) / (1.0 - te)) ** ac
+
+    def _theta_bounded(self, side: str):
+        """theta on the interface (UFL, restricted), floored at 1e-6 theta_eq (plating may
+        empty the store) and kept below 1: the argument of the coverage's logarithms."""
+        return ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * self.theta_eq),
+                             1.0 - 1e-9)
 
     def coverage_shift(self, side: str):
         """(R T / F) ln(theta (1 - theta_eq) / (theta_eq (1 - theta))) [V] (UFL): the
         chemical potential per charge of the interface vacancy that stripping makes, zero
         at theta_eq; theta is floored at 1e-6 theta_eq (plating may empty the store)."""
-        te = self.theta_eq
-        th = ufl.min_value(ufl.max_value(self.theta.u(side), 1e-6 * te), 1.0 - 1e-9)
+        te, th = self.theta_eq, self._theta_bounded(side)
         return GAS_R * self._T / FARADAY * ufl.ln(th * (1.0 - te) / (te * (1.0 - th)))
 
     def coverage_relaxation(self) -> tuple[float, float] | None:
