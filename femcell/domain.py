@@ -192,6 +192,13 @@ class Domain:
         return marker
 
     @property
+    def periodic(self) -> dict | None:
+        """None, or {"axes": ["x", ...], "lo": [...], "hi": [...]} [m] of a box built periodic
+        (the plate's `periodic` option): the problems on it identify the far sides' dofs
+        with the near sides' (femcell.solvers.periodic)."""
+        return self.metadata.get("periodic") or None
+
+    @property
     def cell_regions(self) -> list[str]:
         """Names of cell regions, composite ones ("particle" from "particle.grain_i") included."""
         names = set(self._cell_groups)

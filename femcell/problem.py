@@ -128,17 +128,56 @@ class Problem:
         self.stats = {"solves": 0, "newton_its": 0, "krylov_its": 0, "jacobians": 0,
                       "assemble_s": 0.0, "solve_s": 0.0}
         self._bound_fns = self._make_bound_functions()
+        self._periodic = self._make_periodic_map(domain)
         self._user_options = dict(petsc_options or {})
         self._check_user_options(domain.comm)
         self._nlp = self._make_nlp("default", bcs)
         self._linear_stepper = None
         if (reuse_operators and self.linear and single and self.fields[0].history
-                and not self._bounds and not from_context):
+                and not self._bounds and not from_context and self._periodic is None):
             with self._options_checked():
                 self._linear_stepper = LinearStepper(self, residuals[0], bcs, opts)
         self._field_index = index
         for p in self.physics:
             p.on_problem(self)
+
+    def _make_periodic_map(self, domain):
+        """The periodic map of a domain built periodic (None otherwise); every physics must
+        accept it (`Physics.periodic_refusal`), with no bounds or Dirichlet conditions."""
+        box = domain.periodic
+        if not box:
+            return None
+        from femcell.solvers.periodic import PeriodicError, PeriodicMap
+
+        for p in self.physics:
+            why = p.periodic_refusal()
+            if why is not None:
+                raise PeriodicError(f"geometry.params.periodic = {box['axes']}: {p.name} "
+                                    f"cannot run on a periodic domain: {why}")
+        if domain.coordinates != "cartesian":
+            raise PeriodicError(f"geometry.params.periodic = {box['axes']}: needs cartesian "
+                                f"coordinates, not {domain.coordinates!r}")
+        if self._bounds or self._bcs:
+            raise PeriodicError(f"geometry.params.periodic = {box['axes']}: not with bounded "
+                                "fields or Dirichlet conditions")
+        for f in self.fields:
+            if f.u.function_space.mesh is not domain.mesh:
+                raise PeriodicError(f"geometry.params.periodic = {box['axes']}: field "
+                                    f"{f.name!r} lives on part of the mesh")
+        return PeriodicMap([f.u for f in self.fields], ["xyz".index(a) for a in box["axes"]],
+                           box["lo"] + [0.0] * (3 - len(box["lo"])),
+                           box["hi"] + [0.0] * (3 - len(box["hi"])), domain.comm)
+
+    def make_periodic(self, levels: bool = True) -> None:
+        """u (and with `levels` every history level) <- its periodic copy: the far sides'
+        dofs take the near sides' values (nothing on a non-periodic domain; collective)."""
+        if self._periodic is None:
+            return
+        self._periodic.project([f.u for f in self.fields])
+        for k in range(max(len(f.history) for f in self.fields) if levels else 0):
+            # level k of every field (u again, unchanged, for a field with fewer levels)
+            self._periodic.project([f.history[k] if len(f.history) > k else f.u
+                                    for f in self.fields])
 
     def residual_of(self, field_name: str):
         """The composed UFL residual of one field (its physics' terms plus the coupling terms
@@ -274,8 +313,13 @@ class Problem:
                       else None)
                 if ns is not None:
                     nlp.A.setNearNullSpace(ns)
-        snes.setFunction(residual, f_vec)
-        snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
+        if self._periodic is not None:  # F and J of the periodic space
+            residual, jacobian, jmat = self._periodic.wrap(nlp, residual, jacobian)
+            snes.setFunction(residual, f_vec)
+            snes.setJacobian(jacobian, jmat, jmat)
+        else:
+            snes.setFunction(residual, f_vec)
+            snes.setJacobian(jacobian, nlp.A, nlp.P_mat)
         if self._bound_fns is not None:  # lower/upper bound vectors in the block layout
             lo, hi = self._bound_fns
             xl, xu = nlp.x.duplicate(), nlp.x.duplicate()
@@ -336,6 +380,8 @@ class Problem:
         if self._linear_stepper is not None:
             self._linear_stepper.destroy()
             self._linear_stepper = None
+        if self._periodic is not None:
+            self._periodic.close()
 
     @property
     def solver(self):
@@ -346,6 +392,7 @@ class Problem:
         """Apply every physics' initial condition to u and all history levels."""
         for p in self.physics:
             p.initial_condition()
+        self.make_periodic()
         self.record_initial_state()
 
     def record_initial_state(self) -> None:
@@ -393,6 +440,8 @@ class Problem:
                 self._jac_key = key
             self._refresh_bounds()
             report = run_snes(self._nlp)
+            if report.converged and self._periodic is not None:
+                self.make_periodic(levels=False)  # Newton leaves the far sides' dofs alone
             if report.converged:  # converged, but to a solution of the equations?
                 why = next((w for p in self.physics if (w := p.solution_defect())), None)
                 if why is not None:

@@ -29,7 +29,7 @@ NAME = "plate"
 def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = None,
           h: float | None = None, h_fine: float | None = None, refine: object = (),
           origin: str = "center", structured: bool = False,
-          order: int = 1) -> dict:
+          periodic: object = (), order: int = 1) -> dict:
     """Rectangle width x height (2D) or block width x height x depth (3D).
 
     Args:
@@ -45,10 +45,14 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         structured: a structured (transfinite) mesh of round(extent / h) divisions per side
             (triangles / tetrahedra on a regular grid: node lines across the plate, for
             checks against 1D closed forms); no refine boxes.
+        periodic: axes ("x", "y", "z") along which the plate is periodic: the mesh of each
+            far side (right, top, back) is the translated copy of the near one (gmsh
+            setPeriodic), and the metadata tell the problems to identify the two sides'
+            nodes (femcell.solvers.periodic).
         order: geometric order of the elements, 1 or 2.
 
     Returns:
-        Metadata; groups: cells "plate", facets "left", "right" (x), "bottom", "top" (y) and
+        Metadata (with "periodic": {"axes", "lo", "hi"} [m] when periodic); groups: cells "plate", facets "left", "right" (x), "bottom", "top" (y) and
         "front", "back" (z, 3D).
     """
     width = check_length(NAME, "width", width)
@@ -64,6 +68,14 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         raise fail(NAME, "structured", structured, "must be true or false")
     if structured and refine not in ((), [], None):
         raise fail(NAME, "refine", refine, "not with structured = true (a uniform grid)")
+    if isinstance(periodic, str) or not isinstance(periodic, (list, tuple)) or any(
+            not isinstance(a, str) or len(a) != 1 or a not in "xyz"[:dim] for a in periodic) \
+            or len(set(periodic)) != len(periodic):
+        raise fail(NAME, "periodic", periodic,
+                   f"must be a list of distinct axes out of {list('xyz'[:dim])}")
+    if periodic and order != 1:
+        raise fail(NAME, "periodic", periodic, "needs order = 1 (straight-sided elements)")
+    axes = sorted("xyz".index(a) for a in periodic)
     lo = [-e / 2 for e in ext] if origin == "center" else [0.0] * dim
     hi = [a + e for a, e in zip(lo, ext, strict=True)]
     if h_fine is not None:
@@ -96,6 +108,13 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
             if abs(c[axis] - value / s) < 1e-9:
                 hit.append(ft)
         add_group(dim - 1, hit, name)
+        if axis in axes and value == hi[axis]:  # the far side copies the near one's mesh
+            near = [ft for fd, ft in faces if abs(occ.getCenterOfMass(fd, ft)[axis]
+                                                  - lo[axis] / s) < 1e-9]
+            shift = [0.0] * 3
+            shift[axis] = ext[axis] / s
+            gmsh.model.mesh.setPeriodic(dim - 1, hit, near, [
+                1, 0, 0, shift[0], 0, 1, 0, shift[1], 0, 0, 1, shift[2], 0, 0, 0, 1])
     if structured:
         divisions = [max(1, round(e / h)) for e in ext]
         for _cd, ct in gmsh.model.getEntities(1):
@@ -118,5 +137,6 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
     params = {"width": width, "height": height, "depth": depth, "h": h, "h_fine": h_fine,
               "refine": [{k: list(v) if isinstance(v, tuple) else v for k, v in b.items()}
                          for b in boxes], "origin": origin, "structured": structured,
-              "order": order}
-    return metadata(NAME, params, dim, dim, s, volume=measure)
+              "periodic": ["xyz"[a] for a in axes], "order": order}
+    extra = {"periodic": {"axes": ["xyz"[a] for a in axes], "lo": lo, "hi": hi}} if axes else {}
+    return metadata(NAME, params, dim, dim, s, volume=measure, **extra)

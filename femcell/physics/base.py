@@ -56,6 +56,12 @@ class Physics:
     direct_solver = False
     indicators: frozenset = frozenset()
 
+    def periodic_refusal(self) -> str | None:
+        """Why this physics cannot run on a periodic domain (None: it can). A physics that
+        can has only natural (no-flux) conditions on the periodic sides and its fields on
+        the whole mesh: the sides' dofs are then identified (femcell.solvers.periodic)."""
+        return "no periodic formulation"
+
     # ------------------------------------------------------------------ composition
     # why this physics cannot be linearised for an impedance spectrum (None: it can)
     small_signal_refusal: str | None = None

@@ -264,6 +264,16 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         # preconditioner exists
         self.direct_solver = True
 
+    def periodic_refusal(self) -> str | None:
+        if self.reaction is not None:
+            return "its electrode reaction (an electrode particle is not periodic)"
+        if self.coherency is not None:
+            return ("its coherency strain (the elastic problem of a periodic cell needs a mean "
+                    "strain as an unknown: not implemented)")
+        if getattr(self, "sub", None) is not None:
+            return f"its region {self.region!r} is only part of the mesh"
+        return None
+
     def setup(self, domain, time) -> None:
         self.domain, self.time = domain, time
         mesh, e = domain.mesh, self.energy
