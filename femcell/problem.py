@@ -152,7 +152,8 @@ class Problem:
         for p in self.physics:
             why = p.periodic_refusal()
             if why is not None:
-                raise PeriodicError(f"geometry.params.periodic = {box['axes']}: {p.name} "
+                raise PeriodicError(f"geometry.params.periodic = {box['axes']}: the "
+                                    f"{type(p).__name__} physics ({p.name!r}) "
                                     f"cannot run on a periodic domain: {why}")
         if domain.coordinates != "cartesian":
             raise PeriodicError(f"geometry.params.periodic = {box['axes']}: needs cartesian "

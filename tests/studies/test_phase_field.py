@@ -120,3 +120,30 @@ def test_coherency_picks_boundaries_normal_to_a_and_narrows_the_gap():
     assert coh["elastic_energy_end"] > 0
     assert inc["gradient_share[x]"] < 0.8  # found 0.53
     assert inc["c_max"] > 0.95  # found 0.99
+
+
+def test_periodic_bm1_conserves_mass_and_is_rank_independent():
+    """pfhub_bm1_periodic.toml (the doubly periodic variant), coarse and short: the mean
+    stays, F falls, and 1 and 2 ranks (far-side nodes whose partners live on the other
+    rank) give the same free energies."""
+    path = PROBLEMS / "pfhub_bm1_periodic.toml"
+    cfg = load_config(path, SHORT + ["output.plots=false"])
+    par = run_study(cfg, progress=False, write=False, comm=MPI.COMM_WORLD)
+    assert par.value("mean_drift") < 1e-12
+    assert par.value("free_energy_end") < par.value("free_energy_initial")
+    # the periodic copy of the benchmark's field changes F(0) only in the last elements
+    assert par.value("free_energy_initial") / F_UNIT == pytest.approx(319.04, rel=5e-3)
+    ser = run_study(cfg, progress=False, write=False, comm=MPI.COMM_SELF)
+    assert np.allclose(par.column("free_energy"), ser.column("free_energy"), rtol=1e-8, atol=0)
+
+
+def test_a_physics_without_a_periodic_form_on_a_periodic_plate_exits_2(capsys):
+    from femcell import cli
+
+    code = cli.main(["run", str(PROBLEMS / "sneddon.toml"), "-q", "--set",
+                     'geometry.params.periodic=["x"]', "--set", "geometry.params.h_fine=2 um"])
+    err = capsys.readouterr().err
+    assert code == 2
+    if MPI.COMM_WORLD.rank == 0:
+        assert "periodic" in err and "cannot run on a periodic domain" in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

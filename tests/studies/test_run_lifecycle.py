@@ -59,6 +59,8 @@ SMALL = {
     "na_ccd_ramp.toml": ['ramp.temperatures=["25 degC"]'],
     "lfp_coherent_ab.toml": ["geometry.params.h=4 nm", "time.end=0.5 s"],
     "pfhub_bm1.toml": ["geometry.params.h=8 um", "time.end=10 s", 'report_times=["5 s"]'],
+    "pfhub_bm1_periodic.toml": ["geometry.params.h=8 um", "time.end=10 s",
+                                'report_times=["5 s"]'],
     "stefan_front.toml": ["time.end=10 min"],
     "lfp_particle_ch.toml": ["geometry.params.width=60 nm", "geometry.params.h=5 nm",
                              "geometry.params.cathode_thickness=60 nm",
