@@ -487,6 +487,23 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         return self.reaction.standard_potential - self._mu_volt * mu0
 
     # -------------------------------------------------------------- outputs
+    def on_problem(self, problem) -> None:
+        """With an iterative linear solver ([solver] linear = "iterative") and (c, mu) as the
+        problem's only unknowns: the block preconditioner of femcell.solvers.schur with the
+        matched Schur complement (`MatchedSchur`) instead of AMG on the whole saddle-point
+        Jacobian (hundreds of iterations)."""
+        if problem._opts.get("pc_type") in ("lu", "cholesky") or problem._bounds or [
+                f.name for f in problem.fields] != [self.field.name, self.mu.name]:
+            return  # (a bounded Newton solves reduced systems: not these blocks)
+        from femcell.solvers import schur
+
+        comm = self.domain.comm
+        is_c, is_mu = schur.block_index_sets([self.field.u, self.mu.u], comm)
+        self._block_pc = schur.SchurPC(is_c, is_mu, MatchedSchur(self, problem), comm)
+        user_rtol = "ksp_rtol" in problem._user_options
+        for nlp in problem._nlps.values():
+            schur.install(nlp.solver.getKSP(), self._block_pc, None if user_rtol else 1e-9)
+
     def quantities(self) -> dict[str, float]:
         """free_energy [J] (J m^-1 in 2D; with coherency the chemical part, and
         elastic_energy the strain energy of the solid), mean concentration c_mean [-], c_min,
@@ -532,3 +549,150 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         return out
 
 
+
+
+class MatchedSchur:
+    """The approximate inverse of the Schur complement of the (c, mu) Jacobian, matched
+    factors after Bosch, Kay, Stoll and Wathen (SIAM J. Sci. Comput. 36 (2014) B49):
+
+        S = A11 - A10 A00^-1 A01 = s [M + tau (K_kappa + F'') M^-1 K_M],   tau = dt / a0,
+        S^-1 ~ H2^-1 A11 H1^-1,   H_i = A11 + rho_i s K_b,
+        K_b = int sqrt(tau) B grad u . grad v,   B = (kappa M_ref)^(1/2) sqrt(M(c) / M_ref),
+
+    A11 = s M the mu block of the Jacobian, s the rows' scale. For one Fourier mode of a
+    constant f'' >= 0, S = 1 + a k^2 + b k^4 (a = tau M f'', b = tau M kappa) and the factors
+    (1 + rho_1 sqrt(b) k^2)(1 + rho_2 sqrt(b) k^2) match it exactly when rho_1 + rho_2 =
+    r = a / sqrt(b) and rho_1 rho_2 = 1 (real for r >= 2); for r < 2, rho_1 = rho_2 = 1
+    leaves S / S_approx in (1/2, 1] (the matching without f''). f'' is taken as its positive
+    part's mean over the field (the separated phases', where a coarsening run takes its long
+    steps); the spinodal f'' < 0 at the interfaces is left out. H_i are solved by CG with
+    algebraic multigrid (GAMG, or BoomerAMG where the build has hypre) to 1e-3.
+
+    Args:
+        ch: the set-up CahnHilliard.
+        problem: its Problem (the periodic map of a periodic domain folds K_b).
+    """
+
+    def __init__(self, ch, problem):
+        from scipy.linalg import sqrtm
+
+        from femcell._dolfinx import PETSc, has_package
+
+        self.ch = ch
+        V, dx, wt = ch.V, ch._dx, ch.domain.weight()
+        em = ch.entity_maps or None
+        u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+        gdim = ch.domain.gdim
+        kap = ch.kappa if ch.kappa.ndim == 2 else float(ch.kappa) * np.eye(gdim)
+        m = ch.mobility
+        c = ch.field.u
+        if callable(m):
+            m_ref, factor = float(m(0.5)) * np.eye(gdim), m(c) / float(m(0.5))
+        else:
+            m_arr = m if m.ndim == 2 else float(m) * np.eye(gdim)
+            if ch.mobility_law == "lattice_gas":  # M = D c (1 - c) / E_s, at c = 1/2
+                m_ref, factor = 0.25 * m_arr / ch.e_s, c * (1 - c) / 0.25
+            else:
+                m_ref, factor = m_arr, None
+        b = np.real(sqrtm(kap @ m_ref))
+        b = 0.5 * (b + b.T)  # [m^2 s^-1/2]
+        # r = f'' sqrt(tau M / kappa), per unit f'' and sqrt(tau)
+        self._r_per = float(np.sqrt(np.max(np.linalg.eigvalsh(m_ref))
+                                    / np.max(np.linalg.eigvalsh(kap))))
+        self._root_tau = dolfinx.fem.Constant(V.mesh, PETSc.ScalarType(1.0))
+        scale = 1.0 if factor is None else ufl.sqrt(ufl.max_value(factor, 1e-12))
+        self.form = dolfinx.fem.form(
+            ch._s * self._root_tau * scale * ufl.inner(
+                ufl.dot(ufl.as_matrix(b.tolist()), ufl.grad(u)), ufl.grad(v)) * wt * dx,
+            entity_maps=em)
+        d2f = getattr(ch.energy, "d2f", None)
+        self._fpp = None if d2f is None else (
+            dolfinx.fem.form(ufl.max_value(d2f(c), 0.0) * wt * dx, entity_maps=em),
+            dolfinx.fem.form(dolfinx.fem.Constant(V.mesh, PETSc.ScalarType(1.0)) * wt * dx,
+                             entity_maps=em))
+        self.K = dolfinx.fem.petsc.create_matrix(self.form)
+        self.periodic = None
+        if problem._periodic is not None:
+            from femcell.solvers.periodic import PeriodicMap
+
+            box = ch.domain.periodic
+            self.periodic = PeriodicMap([ch.mu.u], ["xyz".index(a) for a in box["axes"]],
+                                        box["lo"] + [0.0] * (3 - len(box["lo"])),
+                                        box["hi"] + [0.0] * (3 - len(box["hi"])),
+                                        ch.domain.comm)
+        self.Kp = None
+        self.H = [None, None]
+        self.ksp = []
+        for _ in range(2):
+            ksp = PETSc.KSP().create(ch.domain.comm)
+            ksp.setType("cg")
+            ksp.setTolerances(rtol=1e-3, max_it=200)
+            pc = ksp.getPC()
+            if has_package("hypre"):
+                pc.setType("hypre")
+                pc.setHYPREType("boomeramg")
+            else:
+                pc.setType("gamg")
+            self.ksp.append(ksp)
+        self.A11 = None
+        self.tmp = None
+        self.rho = (1.0, 1.0)
+
+    def _factors(self, tau: float) -> tuple[float, float]:
+        """rho_1, rho_2 (class docstring) at the current c and step."""
+        if self._fpp is None:
+            return 1.0, 1.0
+        comm = self.ch.domain.comm
+        num, vol = (comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
+                    for f in self._fpp)
+        r = (num / vol) * self._r_per * np.sqrt(tau)
+        if not r > 2.0:
+            return 1.0, 1.0
+        root = np.sqrt(r * r - 4.0)
+        return 0.5 * (r + root), 0.5 * (r - root)
+
+    def setup(self, a11) -> None:
+        """A new Jacobian: H_i = A11 + rho_i s K_b at the current c and step."""
+        from femcell._dolfinx import PETSc
+
+        t = self.ch.time
+        tau = float(t.dt.value) / float(t.a[0].value)
+        self._root_tau.value = np.sqrt(tau)
+        self.rho = self._factors(tau)
+        self.K.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self.K, self.form)
+        self.K.assemble()
+        k = self.K
+        if self.periodic is not None:
+            self.Kp = self.K.PtAP(self.periodic.Q, result=self.Kp)
+            k = self.Kp
+        subset = PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN
+        for i, rho in enumerate(self.rho):
+            if self.H[i] is None:
+                self.H[i] = k.duplicate(copy=True)
+                self.H[i].scale(rho)
+                self.H[i].axpy(1.0, a11,
+                               structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+            else:
+                self.H[i].zeroEntries()
+                self.H[i].axpy(rho, k, structure=subset)
+                self.H[i].axpy(1.0, a11, structure=subset)
+            self.ksp[i].setOperators(self.H[i])
+            self.ksp[i].setUp()
+        self.A11 = a11
+        if self.tmp is None:
+            self.tmp = (a11.createVecLeft(), a11.createVecLeft())
+
+    def apply(self, x, y) -> None:
+        """y = H2^-1 A11 H1^-1 x."""
+        t0, t1 = self.tmp
+        self.ksp[0].solve(x, t0)
+        self.A11.mult(t0, t1)
+        self.ksp[1].solve(t1, y)
+
+    def destroy(self) -> None:
+        for obj in (*self.ksp, self.K, self.Kp, *self.H, *(self.tmp or ())):
+            if obj is not None:
+                obj.destroy()
+        if self.periodic is not None:
+            self.periodic.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from femcell.config.base import Q, Temperature, _error, _Model, _pos
 from femcell.config.sections import StudyBase
@@ -56,13 +56,19 @@ class ImpedanceSection(ImpedanceStepsSection):
     bias_current_density: DC current density [A m^-2] of the state linearised about (0:
     open circuit). circuit: an equivalent circuit (pyimpspec's circuit description code, e.g.
     "R(RC)(RC)(RC)") fitted to the spectrum, or "auto": a resistor and one parallel (RC) per
-    arc the spectrum shows, up to two more for hidden processes (the smallest that fits).
+    arc the spectrum shows, up to two more for hidden processes (the smallest that fits),
+    or "none" (no fit: the default, and how --set switches off a study's fit).
     drt: the distribution of relaxation times (pyimpspec, Tikhonov-regularised NNLS) and
     its peaks."""
 
     bias_current_density: Q("current_density") = 0.0
     circuit: str | None = None
     drt: bool = True
+
+    @field_validator("circuit")
+    @classmethod
+    def _no_circuit(cls, v):
+        return None if v is not None and v.strip().lower() in ("none", "") else v
 
 
 class ImpedanceStudy(StudyBase):

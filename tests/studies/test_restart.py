@@ -204,7 +204,8 @@ def test_protocol_restart_keeps_the_impedance_measurements(shared_tmp, stop_at):
     spectra measured before the checkpoint and measures the rest, as the uninterrupted run."""
     from femcell.studies import run_study
 
-    cfg = load_config(PROBLEMS / "eis_na_stripping.toml", ["output.plots=false"])
+    cfg = load_config(PROBLEMS / "eis_na_stripping.toml", [
+        "output.plots=false", "impedance.frequencies.per_decade=3"])
     ref = run_study(cfg, shared_tmp / "ref", progress=False)
     res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, 30)
     a, b = (r.summary["impedance_measurements"] for r in (ref, res))
