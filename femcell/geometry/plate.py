@@ -52,7 +52,8 @@ def plate(*, width: float = 1e-4, height: float = 1e-4, depth: float | None = No
         order: geometric order of the elements, 1 or 2.
 
     Returns:
-        Metadata (with "periodic": {"axes", "lo", "hi"} [m] when periodic); groups: cells "plate", facets "left", "right" (x), "bottom", "top" (y) and
+        Metadata (with "periodic": {"axes", "lo", "hi"} [m] when periodic); groups: cells
+        "plate", facets "left", "right" (x), "bottom", "top" (y) and
         "front", "back" (z, 3D).
     """
     width = check_length(NAME, "width", width)

@@ -260,8 +260,8 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         self.time_dependent = False
         self.linear = False
         # the mixed (c, mu) Jacobian is a saddle-point system: GMRES + AMG of the presets
-        # needs hundreds of iterations per step (h = 1 um BM1); LU until a block
-        # preconditioner exists
+        # needs hundreds of iterations per step (h = 1 um BM1). "auto" keeps LU (faster at
+        # 2D sizes); "iterative" gets the block preconditioner of `on_problem`
         self.direct_solver = True
 
     def periodic_refusal(self) -> str | None:
