@@ -96,6 +96,20 @@ def _interrupted_then_restarted(cfg, folder, stop_at, step):
     return run_study(cfg, folder, progress=False, restart=True)
 
 
+def test_periodic_phase_field_restart_equals_the_uninterrupted_run(shared_tmp, stop_at):
+    """A doubly periodic Cahn-Hilliard run (pfhub_bm1_periodic.toml, coarse): the restarted
+    problem rebuilds its periodic map and continues with the same steps and energies."""
+    from femcell.studies import run_study
+
+    cfg = load_config(PROBLEMS / "pfhub_bm1_periodic.toml", [
+        "geometry.params.h=8 um", "time.end=10 s", 'report_times=["5 s"]',
+        "output.plots=false", "output.fields=false"])
+    ref = run_study(cfg, shared_tmp / "ref", progress=False)
+    res = _interrupted_then_restarted(cfg, shared_tmp / "cut", stop_at, 6)
+    _columns_close(ref.quantities, res.quantities)
+    assert res.summary["steps"]["accepted"] == ref.summary["steps"]["accepted"]
+
+
 @pytest.mark.parametrize("step", [25])
 def test_transient_restart_equals_the_uninterrupted_run(shared_tmp, stop_at, step):
     """Adaptive BDF2 with located stoichiometry events: same steps, same quantities."""
