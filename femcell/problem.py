@@ -160,7 +160,8 @@ class Problem:
                                 f"coordinates, not {domain.coordinates!r}")
         if self._bounds or self._bcs:
             raise PeriodicError(f"geometry.params.periodic = {box['axes']}: not with bounded "
-                                "fields or Dirichlet conditions")
+                                "fields (a log potential: a regular-solution energy) or "
+                                "Dirichlet conditions")
         for f in self.fields:
             if f.u.function_space.mesh is not domain.mesh:
                 raise PeriodicError(f"geometry.params.periodic = {box['axes']}: field "
@@ -315,6 +316,11 @@ class Problem:
                 if ns is not None:
                     nlp.A.setNearNullSpace(ns)
         if self._periodic is not None:  # F and J of the periodic space
+            if bcs:
+                from femcell.solvers.periodic import PeriodicError
+
+                raise PeriodicError(f"geometry.params.periodic: mode {mode!r} holds "
+                                    "Dirichlet conditions, not on a periodic domain")
             residual, jacobian, jmat = self._periodic.wrap(nlp, residual, jacobian)
             snes.setFunction(residual, f_vec)
             snes.setJacobian(jacobian, jmat, jmat)

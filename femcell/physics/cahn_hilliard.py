@@ -488,21 +488,28 @@ class CahnHilliard(Physics, ElectrodeCoupling):
 
     # -------------------------------------------------------------- outputs
     def on_problem(self, problem) -> None:
-        """With an iterative linear solver ([solver] linear = "iterative") and (c, mu) as the
-        problem's only unknowns: the block preconditioner of femcell.solvers.schur with the
-        matched Schur complement (`MatchedSchur`) instead of AMG on the whole saddle-point
-        Jacobian (hundreds of iterations)."""
-        if problem._opts.get("pc_type") in ("lu", "cholesky") or problem._bounds or [
-                f.name for f in problem.fields] != [self.field.name, self.mu.name]:
-            return  # (a bounded Newton solves reduced systems: not these blocks)
+        """With an iterative linear solver ([solver] linear = "iterative"): the block
+        preconditioner of femcell.solvers.schur with the matched Schur complement
+        (`MatchedSchur`) where it applies - (c, mu) the problem's only unknowns, a constant
+        mobility (its c rows' block is then a mass matrix) and no bounds (a bounded Newton
+        solves reduced systems) - and LU otherwise: AMG on the whole saddle-point Jacobian
+        needs hundreds of iterations."""
+        if problem._opts.get("pc_type") in ("lu", "cholesky"):
+            return
         from femcell.solvers import schur
 
+        ksps = [nlp.solver.getKSP() for nlp in problem._nlps.values()]
+        if (problem._bounds or callable(self.mobility) or self.mobility_law != "constant"
+                or [f.name for f in problem.fields] != [self.field.name, self.mu.name]):
+            for ksp in ksps:
+                schur.use_direct(ksp, problem.num_dofs, self.domain.comm.size)
+            return
         comm = self.domain.comm
         is_c, is_mu = schur.block_index_sets([self.field.u, self.mu.u], comm)
         self._block_pc = schur.SchurPC(is_c, is_mu, MatchedSchur(self, problem), comm)
         user_rtol = "ksp_rtol" in problem._user_options
-        for nlp in problem._nlps.values():
-            schur.install(nlp.solver.getKSP(), self._block_pc, None if user_rtol else 1e-9)
+        for ksp in ksps:
+            schur.install(ksp, self._block_pc, None if user_rtol else 1e-9)
 
     def quantities(self) -> dict[str, float]:
         """free_energy [J] (J m^-1 in 2D; with coherency the chemical part, and
@@ -557,10 +564,11 @@ class MatchedSchur:
 
         S = A11 - A10 A00^-1 A01 = s [M + tau (K_kappa + F'') M^-1 K_M],   tau = dt / a0,
         S^-1 ~ H2^-1 A11 H1^-1,   H_i = A11 + rho_i s K_b,
-        K_b = int sqrt(tau) B grad u . grad v,   B = (kappa M_ref)^(1/2) sqrt(M(c) / M_ref),
+        K_b = int sqrt(tau) B grad u . grad v,   B = (kappa M)^(1/2),
 
-    A11 = s M the mu block of the Jacobian, s the rows' scale. For one Fourier mode of a
-    constant f'' >= 0, S = 1 + a k^2 + b k^4 (a = tau M f'', b = tau M kappa) and the factors
+    A11 = s M the mu block of the Jacobian, s the rows' scale, M a constant mobility (a
+    scalar or a tensor, as kappa). For one Fourier mode of a constant f'' >= 0,
+    S = 1 + a k^2 + b k^4 (a = tau M f'', b = tau M kappa) and the factors
     (1 + rho_1 sqrt(b) k^2)(1 + rho_2 sqrt(b) k^2) match it exactly when rho_1 + rho_2 =
     r = a / sqrt(b) and rho_1 rho_2 = 1 (real for r >= 2); for r < 2, rho_1 = rho_2 = 1
     leaves S / S_approx in (1/2, 1] (the matching without f''). f'' is taken as its positive
@@ -584,25 +592,17 @@ class MatchedSchur:
         u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
         gdim = ch.domain.gdim
         kap = ch.kappa if ch.kappa.ndim == 2 else float(ch.kappa) * np.eye(gdim)
-        m = ch.mobility
+        m = ch.mobility  # a constant (on_problem)
+        m = m if m.ndim == 2 else float(m) * np.eye(gdim)
         c = ch.field.u
-        if callable(m):
-            m_ref, factor = float(m(0.5)) * np.eye(gdim), m(c) / float(m(0.5))
-        else:
-            m_arr = m if m.ndim == 2 else float(m) * np.eye(gdim)
-            if ch.mobility_law == "lattice_gas":  # M = D c (1 - c) / E_s, at c = 1/2
-                m_ref, factor = 0.25 * m_arr / ch.e_s, c * (1 - c) / 0.25
-            else:
-                m_ref, factor = m_arr, None
-        b = np.real(sqrtm(kap @ m_ref))
+        b = np.real(sqrtm(kap @ m))
         b = 0.5 * (b + b.T)  # [m^2 s^-1/2]
         # r = f'' sqrt(tau M / kappa), per unit f'' and sqrt(tau)
-        self._r_per = float(np.sqrt(np.max(np.linalg.eigvalsh(m_ref))
+        self._r_per = float(np.sqrt(np.max(np.linalg.eigvalsh(m))
                                     / np.max(np.linalg.eigvalsh(kap))))
         self._root_tau = dolfinx.fem.Constant(V.mesh, PETSc.ScalarType(1.0))
-        scale = 1.0 if factor is None else ufl.sqrt(ufl.max_value(factor, 1e-12))
         self.form = dolfinx.fem.form(
-            ch._s * self._root_tau * scale * ufl.inner(
+            ch._s * self._root_tau * ufl.inner(
                 ufl.dot(ufl.as_matrix(b.tolist()), ufl.grad(u)), ufl.grad(v)) * wt * dx,
             entity_maps=em)
         d2f = getattr(ch.energy, "d2f", None)
@@ -683,12 +683,17 @@ class MatchedSchur:
         if self.tmp is None:
             self.tmp = (a11.createVecLeft(), a11.createVecLeft())
 
-    def apply(self, x, y) -> None:
-        """y = H2^-1 A11 H1^-1 x."""
+    def apply(self, x, y) -> bool:
+        """y = H2^-1 A11 H1^-1 x; False if an inner solve broke down."""
+        from femcell._dolfinx import PETSc
+
         t0, t1 = self.tmp
         self.ksp[0].solve(x, t0)
         self.A11.mult(t0, t1)
         self.ksp[1].solve(t1, y)
+        # (reaching max_it is an inexact solve, absorbed by the flexible outer method)
+        return all(k.getConvergedReason() >= 0 or k.getConvergedReason()
+                   == PETSc.KSP.ConvergedReason.DIVERGED_ITS for k in self.ksp)
 
     def destroy(self) -> None:
         for obj in (*self.ksp, self.K, self.Kp, *self.H, *(self.tmp or ())):

@@ -129,6 +129,9 @@ class PeriodicMap:
         T = A.PtAP(self.Q)
         J = T.duplicate(copy=True)
         J.axpy(1.0, self.D, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+        ns = A.getNearNullSpace()
+        if ns.handle:  # (rigid-body modes for AMG: kept, though not folded)
+            J.setNearNullSpace(ns)
         subset = PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN
         self._objects += [y, fw, T, J]
 

@@ -4,7 +4,8 @@
     J = [[I, 0], [A10 A00^-1, I]] [[A00, 0], [0, S]] [[I, A00^-1 A01], [0, I]],
     S = A11 - A10 A00^-1 A01,
 
-applied with an iterative solve of A00 (CG + Jacobi: a mass-like block) and an approximate
+applied with an iterative solve of A00 (CG + Jacobi: a mass-like, symmetric positive
+definite block; the caller makes sure it is) and an approximate
 S^-1 that the physics supplies (an object with `setup(A11)` and `apply(x, y)`, e.g. the
 Cahn-Hilliard matching of femcell.physics.cahn_hilliard). The inner solves are inexact, so
 the outer Krylov method is flexible GMRES.
@@ -34,7 +35,7 @@ class SchurPC:
     Args:
         is0, is1: index sets of the two blocks.
         schur: the approximate inverse of S: `setup(A11)` on every new Jacobian and
-            `apply(x, y)` (y = S^-1 x).
+            `apply(x, y)` (y = S^-1 x; returns False when its inner solves failed).
         comm: the communicator.
         rtol0: relative tolerance of the A00 solves.
     """
@@ -50,6 +51,7 @@ class SchurPC:
         self.inner_its = 0  # CG iterations of the A00 solves
 
     def setUp(self, pc):
+        pc.setFailedReason(PETSc.PC.FailedReason.NOERROR)
         _, P = pc.getOperators()
         pairs = [(self.is0, self.is0), (self.is0, self.is1), (self.is1, self.is0),
                  (self.is1, self.is1)]
@@ -63,30 +65,42 @@ class SchurPC:
             self.work = (v0, v0.duplicate(), v1, v1.duplicate())
         self.schur.setup(a11)
 
-    def _solve0(self, b, x):
+    def _solve0(self, b, x) -> bool:
+        """x = A00^-1 b; False on a breakdown (reaching max_it is an inexact solve, which
+        the flexible outer method absorbs)."""
         self.ksp0.solve(b, x)
         self.inner_its += self.ksp0.getIterationNumber()
-        if self.ksp0.getConvergedReason() < 0:
-            raise PETSc.Error(91)  # a diverged inner solve: the outer solve fails
+        reason = self.ksp0.getConvergedReason()
+        return reason >= 0 or reason == PETSc.KSP.ConvergedReason.DIVERGED_ITS
 
     def apply(self, pc, x, y):
         _, a01, a10, _ = self.blocks
         z0, t0, z1, t1 = self.work
         x0, x1 = x.getSubVector(self.is0), x.getSubVector(self.is1)
-        self._solve0(x0, z0)                 # z0 = A00^-1 x0
-        a10.mult(z0, t1)
-        t1.aypx(-1.0, x1)                    # t1 = x1 - A10 z0
-        self.schur.apply(t1, z1)             # z1 = S^-1 t1
-        a01.mult(z1, t0)
-        t0.aypx(-1.0, x0)                    # t0 = x0 - A01 z1
-        self._solve0(t0, z0)                 # z0 = A00^-1 t0
-        x.restoreSubVector(self.is0, x0)
-        x.restoreSubVector(self.is1, x1)
+        try:
+            ok = self._solve0(x0, z0)            # z0 = A00^-1 x0
+            a10.mult(z0, t1)
+            t1.aypx(-1.0, x1)                    # t1 = x1 - A10 z0
+            ok &= bool(self.schur.apply(t1, z1))  # z1 = S^-1 t1
+            a01.mult(z1, t0)
+            t0.aypx(-1.0, x0)                    # t0 = x0 - A01 z1
+            ok &= self._solve0(t0, z0)           # z0 = A00^-1 t0
+        finally:
+            x.restoreSubVector(self.is0, x0)
+            x.restoreSubVector(self.is1, x1)
         y0, y1 = y.getSubVector(self.is0), y.getSubVector(self.is1)
-        z0.copy(y0)
-        z1.copy(y1)
-        y.restoreSubVector(self.is0, y0)
-        y.restoreSubVector(self.is1, y1)
+        try:
+            z0.copy(y0)
+            z1.copy(y1)
+        finally:
+            y.restoreSubVector(self.is0, y0)
+            y.restoreSubVector(self.is1, y1)
+        if not ok:
+            # as PETSc's own PCs do: flag the failure and return Inf, so that the outer KSP
+            # stops with DIVERGED_PC_FAILED and the step is cut (raising here would skip
+            # PETSc's clean-up and leave the SNES vectors locked for every later solve)
+            pc.setFailedReason(PETSc.PC.FailedReason.SUBPC_ERROR)
+            y.set(float("inf"))
 
     def destroy(self, pc=None):
         for obj in [self.ksp0, *self.blocks, *(self.work or ())]:
@@ -96,13 +110,28 @@ class SchurPC:
         self.schur.destroy()
 
 
-def install(ksp, context, rtol: float | None) -> None:
-    """Make `ksp` flexible GMRES with the python PC `context` (rtol: its tolerance, None:
-    as the options say)."""
+def install(ksp, context, rtol: float | None, restart: int = 100) -> None:
+    """Make `ksp` flexible GMRES (restarted every `restart` iterations) with the python PC
+    `context` (rtol: its tolerance, None: as the options say)."""
     ksp.setType("fgmres")
+    ksp.setGMRESRestart(restart)
     if rtol is not None:
         _, atol, dtol, max_it = ksp.getTolerances()
         ksp.setTolerances(rtol=rtol, atol=atol, divtol=dtol, max_it=max_it)
     pc = ksp.getPC()
     pc.setType("python")
     pc.setPythonContext(context)
+
+
+def use_direct(ksp, num_dofs: int, ranks: int) -> None:
+    """Make `ksp` the LU of the presets (femcell.solvers.presets.direct_options)."""
+    from femcell.solvers.presets import direct_options
+
+    opts = direct_options(num_dofs, ranks)
+    ksp.setType(opts["ksp_type"])
+    pc = ksp.getPC()
+    pc.setType(opts["pc_type"])
+    if "pc_factor_mat_solver_type" in opts:
+        pc.setFactorSolverType(opts["pc_factor_mat_solver_type"])
+    if "pc_factor_mat_ordering_type" in opts:
+        pc.setFactorOrdering(opts["pc_factor_mat_ordering_type"])

@@ -259,6 +259,7 @@ class StaggeredProblem:
         for p in self.physics:
             p.initial_condition()
         for s in self.subs:
+            s.make_periodic()  # (nothing unless the domain is periodic)
             s.record_initial_state()
 
     def _change(self, previous: list[np.ndarray]) -> float:

@@ -6,7 +6,9 @@ femcell.solvers.schur with femcell.physics.cahn_hilliard.MatchedSchur), PFHub BM
   0.5 um (4x the unknowns) within 25 % of each other, below 30 (algebraic multigrid on
   the whole saddle-point Jacobian needs hundreds, and grows);
 - on a doubly periodic square too (the matched operator folded by the periodic map);
-- a bounded (log-potential) Newton keeps LU: its reduced systems are not these blocks.
+- a bounded (log-potential) Newton and a c-dependent mobility get LU instead (reduced
+  systems; a c rows' block that is not a mass matrix);
+- a failed inner solve fails the step cleanly, and the next solve works.
 Runs on 1 and 2 ranks.
 """
 
@@ -58,11 +60,33 @@ def test_the_block_preconditioner_matches_lu_with_mesh_independent_iterations(pe
     assert its2 / its1 < 1.25, (its1, its2)
 
 
-def test_a_bounded_newton_keeps_its_direct_solver():
+@pytest.mark.parametrize("case", ["log_potential", "mobility_of_c"])
+def test_where_the_blocks_do_not_apply_the_solver_is_lu(case):
     domain = Domain.from_builder("plate", width=50 * L0, height=50 * L0, h=5 * L0,
                                  origin="corner", structured=True)
-    energy = RegularSolution(298.15, 3 * 8.314462618 * 298.15, 1e-5)
-    ch = CahnHilliard(energy, KAPPA, MOB, 0.5)
+    if case == "log_potential":
+        energy = RegularSolution(298.15, 3 * 8.314462618 * 298.15, 1e-5)
+        ch = CahnHilliard(energy, KAPPA, MOB, 0.5)
+    else:
+        ch = CahnHilliard(WELL, KAPPA, lambda c: MOB * (1 + c * c), _bm1_like)
     pb = Problem(domain, [ch], linear_solver="iterative")
-    assert pb.solver.getKSP().getPC().getType() != "python"
+    pc = pb.solver.getKSP().getPC()
+    assert (pb.solver.getKSP().getType(), pc.getType()) == ("preonly", "lu")
+    pb.close()
+
+
+def test_a_failed_inner_solve_fails_the_step_and_the_next_solve_works():
+    domain = Domain.from_builder("plate", width=50 * L0, height=50 * L0, h=2 * L0,
+                                 origin="corner", structured=True)
+    ch = CahnHilliard(WELL, KAPPA, MOB, _bm1_like)
+    pb = Problem(domain, [ch], linear_solver="iterative")
+    pb.initialise()
+    schur = ch._block_pc.schur
+    apply = schur.apply
+    schur.apply = lambda x, y: apply(x, y) and False  # an inner solve that broke down
+    report = pb.solve_step(1.0, 1.0, 1, None)
+    assert not report.converged and "PC" in report.reason, report  # (PETSc: PCSETUP_FAILED)
+    schur.apply = apply
+    report = pb.solve_step(1.0, 1.0, 1, None)
+    assert report.converged, report
     pb.close()

@@ -8,7 +8,9 @@ Cahn-Hilliard, in the PFHub benchmark-1 units mapped to SI (as test_cahn_hilliar
   same run is 21 % off the rate and its phase drifts by 1 %, so this test fails without
   the periodic identification;
 - after every step the far sides' values are their partners' (to round-off);
-- a doubly periodic corner and a periodic 3D block: every far node has one partner;
+- a periodic 3D block (corner and centred): every far node, edges and corners included,
+  takes the value of its partner (a non-periodic function checked at x - L_d), and Q is a
+  projection;
 - bad input: a far side without partners (the mesh is not periodic), a physics without a
   periodic formulation, a plate option that is not a list of axes: one line each, on
   every rank.
@@ -86,19 +88,37 @@ def test_a_travelling_mode_grows_at_the_linear_stability_rate_on_a_periodic_squa
     assert mismatch < 1e-14
 
 
-def test_every_far_node_of_a_periodic_block_has_one_partner():
+@pytest.mark.parametrize("origin", ["corner", "center"])
+def test_every_far_node_of_a_periodic_block_takes_its_partners_value(origin):
+    """A 3D block periodic in x, y and z: Q is a projection (Q Q = Q: no far node is the
+    partner of another), and after u <- Q u every far node holds the value of a
+    non-periodic function at its partner, x - L_d on every far side it lies on (edges and
+    corners: the corner at lo), ghosts included."""
     domain = Domain.from_builder("plate", width=10e-6, height=8e-6, depth=6e-6, h=1.5e-6,
-                                 periodic=["x", "y", "z"])
+                                 origin=origin, periodic=["x", "y", "z"])
+    box = domain.periodic
+    lo, hi = np.array(box["lo"]), np.array(box["hi"])
     V = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", 1))
     u = dolfinx.fem.Function(V)
-    u.interpolate(lambda x: np.sin(2 * np.pi * x[0] / 10e-6) * np.cos(2 * np.pi * x[1] / 8e-6)
-                  + np.cos(2 * np.pi * x[2] / 6e-6))
-    box = domain.periodic
-    m = PeriodicMap([u], [0, 1, 2], box["lo"], box["hi"], domain.comm)
-    X = V.tabulate_dof_coordinates()[:V.dofmap.index_map.size_local]
-    far = np.any([np.isclose(X[:, d], box["hi"][d]) for d in range(3)], axis=0)
-    assert m.num_slaves == domain.comm.allreduce(int(far.sum()), op=MPI.SUM)
-    assert _far_side_mismatch(domain, u) < 1e-12  # a periodic function is left as it is
+
+    def f(x):  # not periodic
+        return 1.0 + 3e5 * x[0] - 7e5 * x[1] + 2e5 * x[2] + 1e11 * x[0] * x[2]
+
+    u.interpolate(f)
+    m = PeriodicMap([u], [0, 1, 2], lo, hi, domain.comm)
+    qq = m.Q.matMult(m.Q)
+    qq.axpy(-1.0, m.Q)
+    assert qq.norm() == 0.0
+    X = V.tabulate_dof_coordinates()
+    far = np.isclose(X, hi, rtol=0, atol=1e-12)
+    n = V.dofmap.index_map.size_local
+    assert m.num_slaves == domain.comm.allreduce(int(far[:n].any(axis=1).sum()), op=MPI.SUM)
+    m.project([u])
+    partner = X - far * (hi - lo)
+    assert np.allclose(u.x.array, f(partner.T), rtol=1e-13, atol=0)
+    assert domain.comm.allreduce(int(far[:, 2].sum()), op=MPI.SUM) > 0
+    for obj in (qq,):
+        obj.destroy()
     m.close()
 
 
