@@ -115,6 +115,7 @@ class PeriodicMap:
                  np.ones(int(is_slave.sum()))), comm=comm)
         self.D.assemble()
         self._objects = [self.Q, self.D]
+        self._vectors = {}
 
     def wrap(self, nlp, residual, jacobian):
         """SNES callbacks and matrix of the periodic system F_p, J_p (module docstring) from
@@ -153,17 +154,18 @@ class PeriodicMap:
     def project(self, functions) -> None:
         """u <- Q u for Functions in the block order of the map (collective)."""
         assign = dolfinx.fem.petsc.assign
-        spaces = [f.function_space for f in functions]
-        x = dolfinx.fem.petsc.create_vector(spaces if len(spaces) > 1 else spaces[0])
-        y = x.duplicate()
-        try:
-            assign(functions if len(functions) > 1 else functions[0], x)
-            self.Q.mult(x, y)
-            y.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-            assign(y, functions if len(functions) > 1 else functions[0])
-        finally:
-            x.destroy()
-            y.destroy()
+        key = tuple(id(f.function_space) for f in functions)
+        if key not in self._vectors:  # one pair of work vectors per layout
+            spaces = [f.function_space for f in functions]
+            x = dolfinx.fem.petsc.create_vector(spaces if len(spaces) > 1 else spaces[0])
+            self._vectors[key] = (x, x.duplicate())
+            self._objects += list(self._vectors[key])
+        x, y = self._vectors[key]
+        target = functions if len(functions) > 1 else functions[0]
+        assign(target, x)
+        self.Q.mult(x, y)
+        y.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        assign(y, target)
         for f in functions:
             f.x.scatter_forward()
 
@@ -172,3 +174,4 @@ class PeriodicMap:
         for obj in self._objects:
             obj.destroy()
         self._objects = []
+        self._vectors = {}
