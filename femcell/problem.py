@@ -93,8 +93,9 @@ class Problem:
         opts = newton_options()
         for p in self.physics:
             opts.update(p.snes_options)
+        self.linear_solver = linear_solver  # as asked ("auto": a physics may still choose)
         if linear_solver == "auto" and any(p.direct_solver for p in self.physics):
-            linear_solver = "direct"  # no working preconditioner for this Jacobian yet
+            linear_solver = "direct"  # no working preconditioner of the presets
         opts.update(linear_solver_options(ndofs, linear_solver, symmetric, domain.comm.size))
         if opts.get("pc_type") == "gamg" and all(p.multigrid_options for p in self.physics):
             # only where every physics asked for them (measured on that operator alone)
@@ -112,6 +113,10 @@ class Problem:
             if opts.get("snes_linesearch_type") == "bt":  # keep a physics' own choice
                 opts.pop("snes_linesearch_type")
         opts.update(petsc_options or {})
+        if opts.get("pc_type") not in ("lu", "cholesky"):  # a user's pc_type over a direct preset
+            for key in ("pc_factor_mat_solver_type", "pc_factor_mat_ordering_type"):
+                if key not in (petsc_options or {}):
+                    opts.pop(key, None)  # (PETSc would list it as unused at exit)
         Problem._count += 1
         self.prefix = prefix or f"femcell{Problem._count}"
         single = len(self.fields) == 1

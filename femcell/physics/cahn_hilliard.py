@@ -53,6 +53,9 @@ from femcell.materials.core import MaterialError
 from femcell.physics.base import ElectrodeCoupling, Physics
 
 SCHEMES = ("implicit", "convex_splitting")
+# above this many unknowns on a 3D mesh, solver.linear = "auto" takes the block preconditioner
+# (where it applies) instead of LU: 1.5x faster at 18k unknowns, 4.4x at 138k (BM1 units)
+BLOCK_PC_3D_DOFS = 10_000
 MOBILITY_LAWS = ("constant", "lattice_gas")
 EXCHANGE_FORMS = ("bazant", "ideal")
 
@@ -488,19 +491,26 @@ class CahnHilliard(Physics, ElectrodeCoupling):
 
     # -------------------------------------------------------------- outputs
     def on_problem(self, problem) -> None:
-        """With an iterative linear solver ([solver] linear = "iterative"): the block
+        """The linear solver. With [solver] linear = "iterative", or "auto" on a 3D mesh above
+        BLOCK_PC_3D_DOFS unknowns (where it beats LU: 4.4x at 138k), the block
         preconditioner of femcell.solvers.schur with the matched Schur complement
         (`MatchedSchur`) where it applies - (c, mu) the problem's only unknowns, a constant
         mobility (its c rows' block is then a mass matrix) and no bounds (a bounded Newton
-        solves reduced systems) - and LU otherwise: AMG on the whole saddle-point Jacobian
-        needs hundreds of iterations."""
-        if problem._opts.get("pc_type") in ("lu", "cholesky"):
-            return
+        solves reduced systems) - else LU: AMG on the whole saddle-point Jacobian needs
+        hundreds of iterations."""
         from femcell.solvers import schur
 
+        if {"ksp_type", "pc_type"} & set(problem._user_options):
+            return  # the user's own solver options
+        applies = not (problem._bounds or callable(self.mobility)
+                       or self.mobility_law != "constant"
+                       or [f.name for f in problem.fields] != [self.field.name, self.mu.name])
+        asked = problem.linear_solver
+        if asked == "direct" or asked == "auto" and not (
+                applies and self.domain.tdim == 3 and problem.num_dofs > BLOCK_PC_3D_DOFS):
+            return  # LU (the presets' choice with direct_solver)
         ksps = [nlp.solver.getKSP() for nlp in problem._nlps.values()]
-        if (problem._bounds or callable(self.mobility) or self.mobility_law != "constant"
-                or [f.name for f in problem.fields] != [self.field.name, self.mu.name]):
+        if not applies:
             for ksp in ksps:
                 schur.use_direct(ksp, problem.num_dofs, self.domain.comm.size)
             return

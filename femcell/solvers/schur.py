@@ -121,6 +121,13 @@ def install(ksp, context, rtol: float | None, restart: int = 100) -> None:
     pc = ksp.getPC()
     pc.setType("python")
     pc.setPythonContext(context)
+    # the direct preset's factor options (in place of which this PC came) are not read now:
+    # PETSc would list them as unused at exit
+    opts = PETSc.Options()
+    for key in ("pc_factor_mat_solver_type", "pc_factor_mat_ordering_type"):
+        name = (ksp.getOptionsPrefix() or "") + key
+        if opts.hasName(name):
+            opts.delValue(name)
 
 
 def use_direct(ksp, num_dofs: int, ranks: int) -> None:

@@ -8,7 +8,9 @@ femcell.solvers.schur with femcell.physics.cahn_hilliard.MatchedSchur), PFHub BM
 - on a doubly periodic square too (the matched operator folded by the periodic map);
 - a bounded (log-potential) Newton and a c-dependent mobility get LU instead (reduced
   systems; a c rows' block that is not a mass matrix);
-- a failed inner solve fails the step cleanly, and the next solve works.
+- a failed inner solve fails the step cleanly, and the next solve works;
+- "auto" takes it on 3D meshes above BLOCK_PC_3D_DOFS unknowns, LU below and in 2D; the
+  user's own ksp_type / pc_type are left alone.
 Runs on 1 and 2 ranks.
 """
 
@@ -89,4 +91,20 @@ def test_a_failed_inner_solve_fails_the_step_and_the_next_solve_works():
     schur.apply = apply
     report = pb.solve_step(1.0, 1.0, 1, None)
     assert report.converged, report
+    pb.close()
+
+
+@pytest.mark.parametrize("dim, h, options, expected", [
+    (3, 1.0, None, "python"), (3, 2.0, None, "lu"), (2, 0.25, None, "lu"),
+    (3, 1.0, {"ksp_type": "gmres", "pc_type": "jacobi"}, "jacobi")])
+def test_auto_takes_the_block_preconditioner_on_large_3d_meshes(dim, h, options, expected):
+    from femcell.physics.cahn_hilliard import BLOCK_PC_3D_DOFS
+
+    size = {"width": 20 * L0, "height": 20 * L0} | ({"depth": 20 * L0} if dim == 3 else {})
+    domain = Domain.from_builder("plate", h=h * L0, origin="corner", structured=True, **size)
+    ch = CahnHilliard(WELL, KAPPA, MOB, _bm1_like)
+    pb = Problem(domain, [ch], petsc_options=options)
+    if dim == 3:
+        assert (pb.num_dofs > BLOCK_PC_3D_DOFS) == (h == 1.0)
+    assert pb.solver.getKSP().getPC().getType() == expected
     pb.close()
