@@ -34,7 +34,7 @@ SMALL = {
                                   "geometry.params.grains.mean_size=25 um"],
     "current_constriction.toml": ["geometry.params.h=10 um", 'sweep.values=["5 um", "45 um"]'],
     "four_probe_vdp.toml": ["geometry.params.h=0.5 mm"],
-    "eis_llzo_polycrystal_3d.toml": ["geometry.params.h=3 um", "impedance.frequencies.per_decade=6",
+    "eis_llzo_polycrystal_3d.toml": ["geometry.params.h=3 um", "impedance.frequencies.per_decade=3",
                                      "impedance.circuit=R(RC)(RC)"],
     "eis_brick_layer_sweep.toml": ["geometry.params.h=3 um", "impedance.frequencies.per_decade=6",
                                    'sweep.parameters={"geometry.params.grains.mean_size" = '
