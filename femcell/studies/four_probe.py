@@ -163,8 +163,13 @@ def complex_sheet_resistance(ra: complex, rb: complex, start: complex) -> comple
     from femcell.solvers import SolverError
 
     y = 1 / start
+    floor = 4 * np.finfo(float).eps  # round-off of ea + eb - 1: no step can do better
     for _ in range(100):
         ea, eb = np.exp(-math.pi * ra * y), np.exp(-math.pi * rb * y)
+        if abs(ea + eb - 1) <= floor:
+            # (with R_B / R_A ~ 4e5 the root's steps stall at ~4e-13 of y at this floor,
+            # above the step test below: it never passed, depending on round-off)
+            return 1 / y
         step = (ea + eb - 1) / (-math.pi * (ra * ea + rb * eb))
         y -= step
         if abs(step) <= 1e-14 * abs(y):

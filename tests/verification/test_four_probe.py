@@ -191,3 +191,20 @@ def test_ac_collinear_thin_bar_in_3d():
         assert np.abs(s_star / exact - ratio).max() < 1e-8 * ratio, name
         assert res.value(f"permittivity_ac_over_input[{name}]") == pytest.approx(ratio,
                                                                                 rel=1e-8)
+
+
+def test_van_der_pauw_newton_stops_at_the_round_off_floor():
+    """R_B / R_A ~ 4e5 (the 16:1 sheet on 2 ranks): the root's Newton steps stall at ~4e-13
+    of 1 / R_s once ea + eb - 1 is one ulp; before, that could end in "did not converge"
+    depending on round-off. The root is the one from a good start, and it solves the
+    equation to round-off."""
+    import cmath
+
+    from femcell.studies.four_probe import complex_sheet_resistance
+
+    ra = 4.3160586806230696e-05 + 3.4552048071404035e-06j
+    rb = 16.91024867185024 - 0.16332391314022077j
+    far = complex_sheet_resistance(ra, rb, 10.0)
+    near = complex_sheet_resistance(ra, rb, 4.0)
+    assert abs(far - near) <= 1e-11 * abs(near)
+    assert abs(cmath.exp(-cmath.pi * ra / far) + cmath.exp(-cmath.pi * rb / far) - 1) < 1e-15
