@@ -171,9 +171,7 @@ class Problem:
             if f.u.function_space.mesh is not domain.mesh:
                 raise PeriodicError(f"geometry.params.periodic = {box['axes']}: field "
                                     f"{f.name!r} lives on part of the mesh")
-        return PeriodicMap([f.u for f in self.fields], ["xyz".index(a) for a in box["axes"]],
-                           box["lo"] + [0.0] * (3 - len(box["lo"])),
-                           box["hi"] + [0.0] * (3 - len(box["hi"])), domain.comm)
+        return PeriodicMap.of_domain([f.u for f in self.fields], domain)
 
     def make_periodic(self, levels: bool = True) -> None:
         """u (and with `levels` every history level) <- its periodic copy: the far sides'

@@ -625,11 +625,7 @@ class MatchedSchur:
         if problem._periodic is not None:
             from femcell.solvers.periodic import PeriodicMap
 
-            box = ch.domain.periodic
-            self.periodic = PeriodicMap([ch.mu.u], ["xyz".index(a) for a in box["axes"]],
-                                        box["lo"] + [0.0] * (3 - len(box["lo"])),
-                                        box["hi"] + [0.0] * (3 - len(box["hi"])),
-                                        ch.domain.comm)
+            self.periodic = PeriodicMap.of_domain([ch.mu.u], ch.domain)
         self.Kp = None
         self.H = [None, None]
         self.ksp = []

@@ -117,6 +117,14 @@ class PeriodicMap:
         self._objects = [self.Q, self.D]
         self._vectors = {}
 
+    @classmethod
+    def of_domain(cls, functions, domain):
+        """The map of Functions on a Domain built periodic (`Domain.periodic`)."""
+        box = domain.periodic
+        pad = [0.0] * (3 - len(box["lo"]))
+        return cls(functions, [AXES.index(a) for a in box["axes"]], box["lo"] + pad,
+                   box["hi"] + pad, domain.comm)
+
     def wrap(self, nlp, residual, jacobian):
         """SNES callbacks and matrix of the periodic system F_p, J_p (module docstring) from
         the callbacks `residual(snes, x, F)` and `jacobian(snes, x, A, P)` of a dolfinx
