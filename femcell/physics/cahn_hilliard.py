@@ -383,10 +383,6 @@ class CahnHilliard(Physics, ElectrodeCoupling):
             # the mu row: mu = f'(c) - div(kappa grad c) - sigma : beta / V_m
             self._F[1] = self._F[1] + s * mech.chemical_stress() / (
                 self.site_volume * self.e_s) * w * wt * self._dx
-            # the strain energy of the whole solid (the mechanics may reach beyond the
-            # region): part of the free energy that never increases
-            self._q["elastic_energy"] = dolfinx.fem.form(
-                mech.strain_energy_density() * wt * self.domain.dx())
         return self._F
 
     def bounds(self):
@@ -528,6 +524,10 @@ class CahnHilliard(Physics, ElectrodeCoupling):
         comm = self.domain.comm
         out = {k: comm.allreduce(dolfinx.fem.assemble_scalar(f), op=MPI.SUM)
                for k, f in self._q.items()}
+        if self._mech is not None:
+            # the strain energy of the whole solid (the mechanics may reach beyond the
+            # region): part of the free energy that never increases
+            out["elastic_energy"] = self._mech.strain_energy()
         mass = out.pop("mass")
         out[f"{self.name}_mean"] = mass / self._volume
         if hasattr(self, "v_m"):  # moles of Li in the region (per depth in 2D)

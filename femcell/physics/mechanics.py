@@ -234,6 +234,11 @@ class Elasticity(Physics):
         concentration: None or (concentration [mol m^-3] on the mesh, c_0 [mol m^-3]): the
             chemical swelling Omega (c - c_0) / 3 per direction; the concentration is a UFL
             expression or a callable returning one at set-up (e.g. of a diffusion field).
+        concentration_region: the cell region the concentration lives on, when it is a
+            field of that region's submesh (a coherent particle): the chemical swelling acts
+            there only, and the forms that carry it are integrated over that region (DOLFINx
+            assembles a submesh coefficient only over the submesh's cells); reported
+            stresses and energies see a copy of the field on the whole mesh.
         anchor: hold a free body (no Dirichlet condition, e.g. a particle) with a weak
             elastic foundation of stiffness ANCHOR E_ref / L^2 per volume, which removes the
             rigid-body motions and changes stresses by ~ANCHOR.
@@ -258,7 +263,8 @@ class Elasticity(Physics):
                  creep: dict | None = None, temperature=298.15,
                  reference_temperature: float | None = None, concentration=None, body_force=None,
                  degree: int = 1, name: str = "u", length_scale: float | None = None,
-                 load_factor=None, anchor: bool = False, report_regions=()):
+                 load_factor=None, anchor: bool = False, report_regions=(),
+                 concentration_region: str | None = None):
         if mode not in MODES:
             raise MaterialError(f"mechanics mode {mode!r}: one of {', '.join(MODES)}")
         if degree not in (1, 2):
@@ -274,6 +280,11 @@ class Elasticity(Physics):
         self.reference_temperature = float(self.temperature(0.0) if reference_temperature
                                            is None else reference_temperature)
         self.concentration = concentration
+        self.concentration_region = concentration_region
+        if concentration_region is not None and (concentration is None or creep):
+            raise MaterialError("mechanics: a concentration region needs a concentration, and "
+                                "works without creep (the creep flow would see the region's "
+                                "field outside it)")
         self.body_force = body_force
         self.degree = degree
         self.name = name
@@ -329,8 +340,13 @@ class Elasticity(Physics):
         self._creep_setup(domain, time)
         u = self.u_si(self.field.u)
         v = ufl.TestFunction(V)
-        sig = self.stress_voigt(u)
-        F = ufl.inner(sig, self.strain_voigt(v)) * self._w * self._dx
+        if self.concentration_region is None:
+            F = ufl.inner(self.stress_voigt(u), self.strain_voigt(v)) * self._w * self._dx
+        else:  # the chemical swelling's stress on the region only
+            F = (ufl.inner(self.stress_voigt(u, chemical=False), self.strain_voigt(v))
+                 * self._w * self._dx
+                 - ufl.inner(ufl.dot(self.C, self._chemical_voigt()), self.strain_voigt(v))
+                 * self._w * domain.dx(self.concentration_region))
         if self.anchor:
             u_, v_ = (u, v) if self.domain.gdim > 1 else (ufl.as_vector([u]), ufl.as_vector([v]))
             F += ANCHOR * self.e_ref / self.length**2 * ufl.inner(u_, v_) * self._w * self._dx
@@ -457,20 +473,36 @@ class Elasticity(Physics):
         if callable(c) and not isinstance(c, ufl.core.expr.Expr):
             c = c()
             self.concentration = (c, c0)
+        if self.concentration_region is not None:
+            # 0 outside the region, where a submesh field reads 0 (not c0) in a copy
+            if not hasattr(self, "_in_region"):
+                S = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0))
+                self._in_region = dolfinx.fem.Function(S, name="concentration_region")
+                cells = self.domain.cells(self.concentration_region, include_ghosts=True)
+                self._in_region.x.array[S.dofmap.list[cells, 0]] = 1.0
+            return self._in_region * (c - c0)
         return c - c0
 
-    def eigenstrain_voigt(self):
+    def eigenstrain_voigt(self, chemical: bool = True):
         """Eigenstrain (thermal alpha dT I + chemical beta (c - c0), beta the rotated
         expansion tensor per cell) as a Voigt 6-vector (engineering shears), UFL."""
         th = self.alpha * (self._T - self.reference_temperature)
         v = [th, th, th, 0, 0, 0]
-        dc = self._concentration_change()
+        dc = self._concentration_change() if chemical else None
         if dc is not None:
             v = [v[i] + self.beta[i] * dc for i in range(6)]
         return v
 
-    def _eigen_voigt(self):
-        v = self.eigenstrain_voigt()
+    def _chemical_voigt(self):
+        """The chemical eigenstrain beta (c - c0) alone, in the stress's Voigt layout."""
+        dc = self._concentration_change()
+        v = [self.beta[i] * dc for i in range(6)]
+        if self.mode == "plane_stress":
+            return ufl.as_vector([v[0], v[1], v[5]])
+        return ufl.as_vector(v)
+
+    def _eigen_voigt(self, chemical: bool = True):
+        v = self.eigenstrain_voigt(chemical)
         if self.mode == "plane_stress":
             return ufl.as_vector([v[0], v[1], v[5]])
         if self._creep_regions:
@@ -490,12 +522,13 @@ class Elasticity(Physics):
             return s[0] * self.beta[0] + s[1] * self.beta[1] + s[2] * self.beta[5]
         return sum(s[i] * self.beta[i] for i in range(6))
 
-    def elastic_strain_voigt(self, u):
-        return self.strain_voigt(u) - self._eigen_voigt()
+    def elastic_strain_voigt(self, u, chemical: bool = True):
+        return self.strain_voigt(u) - self._eigen_voigt(chemical)
 
-    def stress_voigt(self, u):
-        """Voigt stress [Pa] of displacement u [m] (with eigen- and creep strains)."""
-        return ufl.dot(self.C, self.elastic_strain_voigt(u))
+    def stress_voigt(self, u, chemical: bool = True):
+        """Voigt stress [Pa] of displacement u [m] (with eigen- and creep strains; without
+        the chemical eigenstrain when `chemical` is False)."""
+        return ufl.dot(self.C, self.elastic_strain_voigt(u, chemical))
 
     def elastic_strain_tensor(self, u):
         """Elastic strain (total - eigen - creep) as a 3x3 tensor (not in plane stress)."""
@@ -701,6 +734,9 @@ class Elasticity(Physics):
     def on_problem(self, problem) -> None:
         """Reaction forces: the composed residual tested with unit vectors on each
         Dirichlet region's DOFs (exact discrete reactions, N or N m^-1)."""
+        # a concentration on a cell region's submesh (a coherent particle) enters the
+        # forms of this physics: compile them with the problem's entity maps
+        self._em = problem.entity_maps or None
         F = problem.residual_of(self.name)
         v = ufl.TestFunction(self.V)
         factor = 1.0 / float(self._s.value)
@@ -713,17 +749,24 @@ class Elasticity(Physics):
                 self._reaction_forms[f"{region}.{_AXES[i]}"] = dolfinx.fem.form(
                     factor * ufl.replace(F, {v: g}), entity_maps=problem.entity_maps or None)
 
+    def strain_energy(self) -> float:
+        """The strain energy of the whole solid [J] (J m^-1 in 2D), collective."""
+        if not hasattr(self, "_energy_form"):
+            self._energy_form = dolfinx.fem.form(self._on_this_mesh(
+                self.strain_energy_density() * self._w * self._dx))
+        self._refresh_mirrors()
+        return self.domain.comm.allreduce(dolfinx.fem.assemble_scalar(self._energy_form),
+                                          op=MPI.SUM)
+
     def quantities(self) -> dict[str, float]:
         comm = self.domain.comm
         out = {}
-        if not hasattr(self, "_energy_form"):
-            self._energy_form = dolfinx.fem.form(self.strain_energy_density() * self._w
-                                                 * self._dx)
+        if not hasattr(self, "_ns_forms"):
             self._ns_forms = {}
             regions = [bc.region for bc in self.bc_list] + [
                 r for r in self.report_regions if r not in {b.region for b in self.bc_list}]
             n = self._n
-            sig = self.stress_tensor()
+            sig = self._on_this_mesh(self.stress_tensor())
             nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
                                + [0] * (3 - self.domain.gdim))
             snn = ufl.inner(nn, ufl.dot(sig, nn))
@@ -733,8 +776,7 @@ class Elasticity(Physics):
                                           dolfinx.fem.form(1.0 * self._w * ds),
                                           dolfinx.fem.form(0.5 * (ufl.tr(sig) - snn)
                                                            * self._w * ds))
-        out[f"{self.name}_strain_energy"] = comm.allreduce(
-            dolfinx.fem.assemble_scalar(self._energy_form), op=MPI.SUM)
+        out[f"{self.name}_strain_energy"] = self.strain_energy()  # refreshes the copies
         for region, (fs, fa, ft) in self._ns_forms.items():
             s = comm.allreduce(dolfinx.fem.assemble_scalar(fs), op=MPI.SUM)
             a = comm.allreduce(dolfinx.fem.assemble_scalar(fa), op=MPI.SUM)
@@ -824,7 +866,7 @@ class Elasticity(Physics):
             self._out = {"stress": dolfinx.fem.Function(T, name="stress"),
                          "von_mises": dolfinx.fem.Function(S, name="von_mises"),
                          "hydrostatic": dolfinx.fem.Function(S, name="hydrostatic")}
-            sig = self.stress_tensor()
+            sig = self._on_this_mesh(self.stress_tensor())
             s = ufl.dev(sig)
             pts = T.element.interpolation_points
             self._out_expr = {
@@ -837,8 +879,42 @@ class Elasticity(Physics):
         out.update({k: (f, 1.0) for k, f in self._out.items()})
         return out
 
+    def _on_this_mesh(self, expr):
+        """expr with every coefficient that lives on a submesh of the domain (the
+        concentration of a coherent particle region) replaced by a copy on this mesh, zero
+        outside the region (where the region's misfit does not act): an Expression takes
+        coefficients of one mesh only, and a form over cells outside a submesh cannot hold
+        its functions in parallel. For reported values (no Jacobian): the copies are
+        refreshed by `_refresh_mirrors`."""
+        mesh = self.domain.mesh
+        subs = {id(sd.mesh): sd for sd in self.domain.__dict__.get("_submeshes", {}).values()}
+        self._mirrors = getattr(self, "_mirrors", [])
+        repl = {}
+        from ufl.algorithms import extract_coefficients
+
+        for f in extract_coefficients(expr):
+            sd = subs.get(id(getattr(getattr(f, "function_space", None), "mesh", None)))
+            if sd is None:
+                continue
+            g = dolfinx.fem.Function(dolfinx.fem.functionspace(
+                mesh, f.function_space.ufl_element()))
+            tdim = sd.mesh.topology.dim
+            imap = sd.mesh.topology.index_map(tdim)
+            sub = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+            parent = np.asarray(sd.cell_map.sub_topology_to_topology(sub, False),
+                                dtype=np.int32)
+            self._mirrors.append((g, f, sub, parent))
+            repl[f] = g
+        return ufl.replace(expr, repl) if repl else expr
+
+    def _refresh_mirrors(self) -> None:
+        for g, f, sub, parent in getattr(self, "_mirrors", ()):  # cells0: f's, cells1: g's
+            g.interpolate(f, cells0=sub, cells1=parent)
+            g.x.scatter_forward()
+
     def refresh_outputs(self) -> None:
         self.output_fields()
+        self._refresh_mirrors()
         self._u_out.x.array[:] = self.field.u.x.array * self.u_scale
         for k, f in self._out.items():
             f.interpolate(self._out_expr[k])

@@ -268,10 +268,15 @@ def build(cfg, ctx) -> list:
         if r not in facets:
             raise ConfigError(f"mechanics.report.{i}: unknown facet region {r!r}; known: "
                               f"{', '.join(sorted(facets))}")
-    concentration = None
+    concentration, region = None, None
     ch = ctx.info.get("cahn_hilliard")
-    if m.swelling and ch is not None and ctx.info.get("diffusion") is None:
+    coherent = m.swelling and ch is not None and ctx.info.get("diffusion") is None
+    if coherent:
         concentration = _coherent_phase_field(cfg, m, ch)
+        region = ch.region  # a particle region: its misfit acts there only
+        if region is not None and creep:
+            raise ConfigError("mechanics.creep: not with a coherent [cahn_hilliard] region "
+                              f"({region!r}): the creep flow would need its field outside it")
     elif m.swelling:
         diff = ctx.info.get("diffusion")
         if diff is None:
@@ -292,9 +297,9 @@ def build(cfg, ctx) -> list:
                       reference_temperature=m.reference_temperature,
                       degree=m.degree or min(ctx.degree, 2),
                       load_factor=ctx.info.get("load_factor"),
-                      orientations=mesh_orientations(domain))
+                      orientations=mesh_orientations(domain), concentration_region=region)
     ctx.info["mechanics"] = mech
-    if concentration is not None and ch is not None and ctx.info.get("diffusion") is None:
+    if coherent:
         ch.couple_mechanics(lambda: mech)  # the coherency stress in its chemical potential
     return [mech]
 
@@ -305,9 +310,6 @@ def _coherent_phase_field(cfg, m, ch):
     from femcell.config.base import ConfigError
 
     sec = cfg.cahn_hilliard
-    if sec.region is not None:
-        raise ConfigError("mechanics.swelling with [cahn_hilliard]: the phase field must "
-                          "cover the whole mesh (cahn_hilliard.region is set)")
     vm = getattr(ch.energy, "molar_volume", None)
     if not vm:
         raise ConfigError("mechanics.swelling with [cahn_hilliard]: needs cahn_hilliard."

@@ -31,7 +31,8 @@ class ProtocolStudy(StudyBase):
     the frequencies and capacitances of its impedance steps."""
 
     PHYSICS: ClassVar[dict[str, bool]] = {"charge": True, "intercalation": False,
-                                          "cahn_hilliard": False, "anode": False}
+                                          "cahn_hilliard": False, "anode": False,
+                                          "mechanics": False}
 
     temperature: Temperature = 298.15
     time: ProtocolTimeSection
