@@ -23,6 +23,16 @@ COMM = MPI.COMM_WORLD
 PLATING_SWEEP = ['plating.currents=["1 mA/cm^2"]', "plating.substeps=1",
                  "plating.charge=0.01 mAh/cm^2", "geometry.params.refine.h=2.5 um",
                  "fracture.length=10 um", "output.fields=false"]
+# the LFP particle studies (a 25 nm particle before it separates)
+LFP_LIFECYCLE = ["geometry.params.width=60 nm", "geometry.params.h=5 nm",
+                 "geometry.params.cathode_thickness=60 nm",
+                 "geometry.params.electrolyte_thickness=15 nm",
+                 "geometry.params.anode_thickness=10 nm",
+                 "geometry.params.composite.radius_mean=25 nm",
+                 'geometry.params.refine.y=["25 nm", "85 nm"]',
+                 "geometry.params.refine.h=4 nm",
+                 "protocol.0.current_density=2 uA/cm^2",
+                 "protocol.0.until.time=300 s"]
 # small versions of every shipped study (the full ones stay runnable by hand)
 SMALL = {
     "particle_sphere_1d.toml": ["geometry.params.n_cells=16", "time.end=10 min",
@@ -65,15 +75,8 @@ SMALL = {
     "pfhub_bm1_periodic.toml": ["geometry.params.h=8 um", "time.end=10 s",
                                 'report_times=["5 s"]'],
     "stefan_front.toml": ["time.end=10 min"],
-    "lfp_particle_ch.toml": ["geometry.params.width=60 nm", "geometry.params.h=5 nm",
-                             "geometry.params.cathode_thickness=60 nm",
-                             "geometry.params.electrolyte_thickness=15 nm",
-                             "geometry.params.anode_thickness=10 nm",
-                             "geometry.params.composite.radius_mean=25 nm",
-                             'geometry.params.refine.y=["25 nm", "85 nm"]',
-                             "geometry.params.refine.h=4 nm",
-                             "protocol.0.current_density=2 uA/cm^2",
-                             "protocol.0.until.time=300 s"],
+    "lfp_particle_ch.toml": LFP_LIFECYCLE,
+    "lfp_particle_coherent.toml": LFP_LIFECYCLE,
     "na_ccd_pores.toml": ['ramp.temperatures=["25 degC"]', 'sweep.parameters={'
                           '"geometry.params.h_interface" = ["1 um"], "ramp.dt" = ["1 s"]}'],
     "na_ccd_scatter.toml": ["sweep.values=[1, 2]"],
