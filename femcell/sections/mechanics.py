@@ -277,6 +277,14 @@ def build(cfg, ctx) -> list:
         if region is not None and creep:
             raise ConfigError("mechanics.creep: not with a coherent [cahn_hilliard] region "
                               f"({region!r}): the creep flow would need its field outside it")
+        anode = getattr(cfg, "anode", None)
+        if region is not None and anode is not None and \
+                anode.interface.creep_stress == "mechanics":
+            raise ConfigError("anode.interface.creep_stress = \"mechanics\": not with a "
+                              f"coherent [cahn_hilliard] region ({region!r}): the stress on "
+                              "the anode's interface would need the particle's field outside "
+                              "it (use creep_stress = \"stack\", or mechanics.swelling = "
+                              "false)")
     elif m.swelling:
         diff = ctx.info.get("diffusion")
         if diff is None:

@@ -5,6 +5,7 @@ and an [anode] on either metal electrode is the same physics."""
 from __future__ import annotations
 
 import pytest
+from conftest import PROBLEMS
 
 from femcell import cli
 from femcell._dolfinx import MPI
@@ -145,3 +146,26 @@ def test_voiding_anode_on_either_metal_electrode_is_the_same_physics(files):
     fa, fb = a.value("final_contact_fraction[anode]"), b.value("final_contact_fraction[cathode]")
     assert fa < 0.95  # the interface did void
     assert fb == pytest.approx(fa, rel=1e-8)
+
+
+@pytest.mark.parametrize("sets, needles", [
+    (["mechanics.creep=true"], ["mechanics.creep", "'active'"]),
+    (['anode={parameters="li|li6ps5cl", interface={creep_stress="mechanics"}}'],
+     ["anode.interface.creep_stress", "'active'"]),
+])
+def test_a_coherent_particle_region_refuses_what_needs_its_field_outside_it(
+        shared_tmp, capsys, sets, needles):
+    """lfp_particle_coherent.toml: creep, or the anode's creep under the solved stress, would
+    need the particle's field (a submesh function) outside its region."""
+    argv = ["run", str(PROBLEMS / "lfp_particle_coherent.toml"), "-q", "-o",
+            str(shared_tmp / "run")]
+    for s in sets:
+        argv += ["--set", s]
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    if COMM.rank == 0:
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        for n in needles:
+            assert n in err, err
+    assert not (shared_tmp / "run" / "summary.json").exists()
