@@ -561,7 +561,17 @@ class Elasticity(Physics):
     def set_degraded(self, stress, energy) -> None:
         """The stress (3x3 UFL tensor [Pa]) and strain energy density [J m^-3] of the solved
         displacement as a damage physics degrades them (reported quantities and fields)."""
+        self._whole_mesh_stress("set_degraded")
         self._degraded = (stress, energy)
+
+    def _whole_mesh_stress(self, what: str) -> None:
+        """Refuse another physics' use of the stress on the whole mesh when the chemical
+        swelling is a field of one region's submesh (assembled outside it, in parallel
+        undefined)."""
+        if self.concentration_region is not None:
+            raise MaterialError(f"mechanics: {what} needs the stress outside the coherent "
+                                f"region {self.concentration_region!r}, whose concentration "
+                                "lives on that region only")
 
     # ------------------------------------------------------------------ boundary data
     def _constant(self, value, scale: float = 1.0):
@@ -734,9 +744,6 @@ class Elasticity(Physics):
     def on_problem(self, problem) -> None:
         """Reaction forces: the composed residual tested with unit vectors on each
         Dirichlet region's DOFs (exact discrete reactions, N or N m^-1)."""
-        # a concentration on a cell region's submesh (a coherent particle) enters the
-        # forms of this physics: compile them with the problem's entity maps
-        self._em = problem.entity_maps or None
         F = problem.residual_of(self.name)
         v = ufl.TestFunction(self.V)
         factor = 1.0 / float(self._s.value)
@@ -852,6 +859,7 @@ class Elasticity(Physics):
     def normal_stress(self, region: str | None = None):
         """sigma_nn [Pa] on facets as UFL (tension > 0; the interface pressure is its
         negative). Interior facets: the average of both sides."""
+        self._whole_mesh_stress("normal_stress")
         n = self._n
         sig = self.stress_tensor()
         nn = ufl.as_vector([n[i] for i in range(self.domain.gdim)]
@@ -886,31 +894,35 @@ class Elasticity(Physics):
         coefficients of one mesh only, and a form over cells outside a submesh cannot hold
         its functions in parallel. For reported values (no Jacobian): the copies are
         refreshed by `_refresh_mirrors`."""
-        mesh = self.domain.mesh
-        subs = {id(sd.mesh): sd for sd in self.domain.__dict__.get("_submeshes", {}).values()}
-        self._mirrors = getattr(self, "_mirrors", [])
-        repl = {}
         from ufl.algorithms import extract_coefficients
 
+        mesh = self.domain.mesh
+        subs = {id(sd.mesh): sd for sd in self.domain.__dict__.get("_submeshes", {}).values()}
+        self._mirrors = getattr(self, "_mirrors", {})  # id(f) -> (copy, f, cells, cells)
+        repl = {}
         for f in extract_coefficients(expr):
             sd = subs.get(id(getattr(getattr(f, "function_space", None), "mesh", None)))
             if sd is None:
                 continue
-            g = dolfinx.fem.Function(dolfinx.fem.functionspace(
-                mesh, f.function_space.ufl_element()))
-            tdim = sd.mesh.topology.dim
-            imap = sd.mesh.topology.index_map(tdim)
-            sub = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
-            parent = np.asarray(sd.cell_map.sub_topology_to_topology(sub, False),
-                                dtype=np.int32)
-            self._mirrors.append((g, f, sub, parent))
-            repl[f] = g
+            if id(f) not in self._mirrors:
+                g = dolfinx.fem.Function(dolfinx.fem.functionspace(
+                    mesh, f.function_space.ufl_element()))
+                tdim = sd.mesh.topology.dim
+                imap = sd.mesh.topology.index_map(tdim)
+                sub = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+                parent = np.asarray(sd.cell_map.sub_topology_to_topology(sub, False),
+                                    dtype=np.int32)
+                self._mirrors[id(f)] = (g, f, sub, parent)
+            repl[f] = self._mirrors[id(f)][0]
         return ufl.replace(expr, repl) if repl else expr
 
     def _refresh_mirrors(self) -> None:
-        for g, f, sub, parent in getattr(self, "_mirrors", ()):  # cells0: f's, cells1: g's
-            g.interpolate(f, cells0=sub, cells1=parent)
-            g.x.scatter_forward()
+        # every region cell on this rank (owned and ghost) gets its values from the local
+        # submesh field; no scatter: a vertex of the region may be owned by a rank that
+        # holds none of its region cells, and would send 0 back (outside the region the
+        # copy is multiplied by the region's indicator)
+        for g, f, sub, parent in getattr(self, "_mirrors", {}).values():
+            g.interpolate(f, cells0=sub, cells1=parent)  # cells0: f's mesh, cells1: g's
 
     def refresh_outputs(self) -> None:
         self.output_fields()

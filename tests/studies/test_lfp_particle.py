@@ -159,3 +159,7 @@ def test_the_coherent_particle_on_one_rank(coherent):
     for key in ("filling_at_separation[active]", "final_stoichiometry[active]",
                 "final_cell_voltage"):
         assert ser.value(key) == pytest.approx(res.value(key), rel=1e-6), key
+    # the strain energy (and the stresses) read a copy of the particle's field on the whole
+    # mesh: the same on both
+    for key in ("elastic_energy", "u_strain_energy", "u_von_mises_max"):
+        assert ser.quantities[-1][key] == pytest.approx(res.quantities[-1][key], rel=1e-6), key
