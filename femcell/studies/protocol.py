@@ -356,7 +356,29 @@ def phase_field_headline(ch, rows) -> dict:
             f"max_phase_contrast[{region}]": Value(
                 spread[i], "", "largest c_max - c_min within the particle (phase separation)"),
             f"stoichiometry_at_max_contrast[{region}]": Value(
-                rows[i][f"{name}_mean"], "", "mean filling when the contrast was largest")}
+                rows[i][f"{name}_mean"], "", "mean filling when the contrast was largest"),
+            **coherency_shift(name, region, rows, x)}
+
+
+def coherency_shift(name, region, rows, x) -> dict:
+    """With a coherency stress: -(1/F) dE_el/dn over the fillings 0.25-0.75 reached (a
+    linear fit of the strain energy against the moles of Li in the particle), the shift of
+    the two-phase plateau that the stored strain energy implies (mu_el = dE_el/dn), to set
+    next to the same study without the misfit."""
+    from femcell.units import F
+
+    if not rows or "elastic_energy" not in rows[0] or f"{name}_moles" not in rows[0]:
+        return {}
+    sel = (x >= 0.25) & (x <= 0.75)
+    shift = None
+    if np.count_nonzero(sel) >= 3:
+        n = np.array([r[f"{name}_moles"] for r in rows])[sel]
+        e = np.array([r["elastic_energy"] for r in rows])[sel]
+        if np.ptp(n) > 0:
+            shift = -float(np.polyfit(n, e, 1)[0]) / F
+    return {f"coherency_voltage_shift[{region}]": Value(
+        shift, "V", "-(1/F) dE_el/dn_Li over the mean fillings 0.25-0.75 reached: the "
+        "plateau shift the strain energy implies (None: fewer than 3 states there)")}
 
 
 def plots(cfg, phys, folder, rows) -> dict:

@@ -137,6 +137,11 @@ def test_coherency_delays_separation_and_lowers_the_plateau_by_the_strain_energy
         slope = np.polyfit(moles[near], energy[near], 1)[0] / F
         assert dv > 0.02, (x, dv)  # the stress term matters (0 without coherency)
         assert dv == pytest.approx(slope, rel=0.08), (x, dv, slope)
+    # the headline's estimate (a fit over x = 0.25-0.43 here) next to the measured shift
+    est = -coh.value("coherency_voltage_shift[active]")
+    assert est == pytest.approx(at(ri, "cell_voltage", 0.35) - at(rc, "cell_voltage", 0.35),
+                                rel=0.08)
+    assert "coherency_voltage_shift[active]" not in inc.headline
 
 
 def test_the_coherent_particle_conserves_li_and_stays_in_bounds(coherent):
