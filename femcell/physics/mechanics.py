@@ -476,10 +476,8 @@ class Elasticity(Physics):
         if self.concentration_region is not None:
             # 0 outside the region, where a submesh field reads 0 (not c0) in a copy
             if not hasattr(self, "_in_region"):
-                S = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0))
-                self._in_region = dolfinx.fem.Function(S, name="concentration_region")
-                cells = self.domain.cells(self.concentration_region, include_ghosts=True)
-                self._in_region.x.array[S.dofmap.list[cells, 0]] = 1.0
+                self._in_region = self._indicator(self.concentration_region,
+                                                  "concentration_region")
             return self._in_region * (c - c0)
         return c - c0
 
@@ -679,13 +677,14 @@ class Elasticity(Physics):
         # creep strain per cell (P1: constant strain per simplex; P2: linear)
         Q = dolfinx.fem.functionspace(mesh, ("DG", self.degree - 1, (6,)))
         self.creep_field = Field.create(f"{self.name}_creep", Q, levels=3)
-        S = dolfinx.fem.functionspace(mesh, ("DG", 0))
-        self._creep_ind = {}
-        for region in self._creep_regions:
-            ind = dolfinx.fem.Function(S, name=f"creep_{region}")
-            ind.x.array[domain.cells(region, include_ghosts=True)] = 1.0
-            ind.x.scatter_forward()
-            self._creep_ind[region] = ind
+        self._creep_ind = {r: self._indicator(r, f"creep_{r}") for r in self._creep_regions}
+
+    def _indicator(self, region: str, name: str):
+        """DG0 Function: 1 on the region's cells (owned and ghost), 0 elsewhere."""
+        S = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0))
+        ind = dolfinx.fem.Function(S, name=name)
+        ind.x.array[S.dofmap.list[self.domain.cells(region, include_ghosts=True), 0]] = 1.0
+        return ind
 
     def creep_strain(self):
         """Creep strain (Voigt 6-vector, engineering shears), UFL; unknown scaled by
