@@ -1,4 +1,5 @@
-"""Four-probe conductivity samples: a bar with four pads, or a van der Pauw square."""
+"""Four-probe conductivity samples: a bar with four pads, or a van der Pauw square, of one
+crystal or of Voronoi grains (a polycrystal whose boundaries a study can make resistive)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from ._common import (
     choice,
     fail,
     generate,
+    integer,
     metadata,
     options,
     refined_size,
 )
 from ._shapes import add_box
+from ._voronoi import nearest_seed, seeds_in_box, tessellation, voronoi_cells
 
 NAME = "four_probe"
 _TOL = 1e-6  # model units
@@ -42,6 +45,9 @@ def four_probe(
     contact_size: float | None = None,
     h_contact: float | None = None,
     order: int = 1,
+    grain_size: float | None = None,
+    grain_arrangement: str = "random",
+    grain_seed: int = 0,
 ) -> dict:
     """Four-probe conductivity sample with contacts "contact_1" ... "contact_4".
 
@@ -70,14 +76,24 @@ def four_probe(
         h_contact: element size (m, an upper bound) near the contacts; default
             min(h, contact size / 2).
         order: geometric order of the elements (1 or 2).
+        grain_size: grain size d (m); default None, one crystal. With it the sample is cut
+            into Voronoi grains as the polycrystal builder's: ``random`` draws
+            max(1, round(V / d^dim)) seeds uniformly (numpy ``default_rng(grain_seed)``),
+            ``cubic`` puts them at the centres of a grid of max(1, round(L_k / d)) cells
+            along each side (identical box grains: the brick-layer geometry).
+        grain_arrangement: "random" or "cubic".
+        grain_seed: seed (>= 0) of the random grain seeds.
 
     Returns:
         Metadata with ``areas`` (facet group -> area: m^2 in 3D, m in 2D) and ``volumes``.
-        Cell group "sample"; facets "contact_1".."contact_4" and "surface" (the rest).
+        Cell group "sample" (with grains "sample.grain_k", and ``grains``, ``seeds`` (m) and
+        ``grain_volumes`` in the metadata); facets "contact_1".."contact_4", "surface" (the
+        rest of the outer boundary) and, between grains, "grain_boundary".
     """
     kind = options(NAME, "kind", kind, ("bar", "van_der_pauw"))
     dim = choice(NAME, "dim", dim, (2, 3))
     h = None if h is None else check_length(NAME, "h", h)
+    h_given = h is not None
     order = choice(NAME, "order", order, (1, 2))
     if dim == 3:
         if thickness is None:
@@ -86,6 +102,13 @@ def four_probe(
     elif thickness is not None:
         raise fail(NAME, "thickness", thickness, "is for dim=3 only")
     params = {"kind": kind, "dim": dim, "h": h, "order": order, "thickness": thickness}
+    if grain_size is not None:
+        grain_size = check_length(NAME, "grain_size", grain_size)
+        grain_arrangement = options(NAME, "grain_arrangement", grain_arrangement,
+                                    ("random", "cubic"))
+        grain_seed = integer(NAME, "grain_seed", grain_seed, 0)
+        params.update(grain_size=grain_size, grain_arrangement=grain_arrangement,
+                      grain_seed=grain_seed)
 
     if kind == "bar":
         for k, v in (("side", side), ("contact_size", contact_size)):
@@ -158,6 +181,12 @@ def four_probe(
         pad_area = 8 * c * (thickness if dim == 3 else 1.0)
     if h > max(size):
         raise fail(NAME, "h", h, f"must not exceed the sample size {max(size)!r} m")
+    if grain_size is not None and h > grain_size:
+        if h_given:
+            raise fail(NAME, "h", h, f"must not exceed the grain size {grain_size!r} m")
+        h = grain_size / 4
+    seeds = None if grain_size is None else _grain_seeds(size, grain_size, grain_arrangement,
+                                                         grain_seed)
     h_c = min(h, small / 2) if h_contact is None else refined_size(NAME, "h_contact", h_contact, h)
     params.update(h=h, h_contact=h_c)
     count = CellCount(NAME, dim, size, float(np.prod(size)), h)
@@ -167,7 +196,13 @@ def four_probe(
     scale = max(size)
     ext = np.array([*size, 0.0][:3]) / scale
     occ = gmsh.model.occ
-    body = add_box(dim, np.zeros(3), ext)
+    if seeds is None:
+        bodies = [add_box(dim, np.zeros(3), ext)]
+    else:
+        seeds = seeds / scale
+        bodies = tessellation(seeds, np.zeros(dim), ext[:dim])
+        if bodies is None:  # independent cells: the fragment below makes them conformal
+            bodies = [c for c in voronoi_cells(seeds, np.zeros(dim), ext[:dim]) if c]
     pads = []  # (lo, hi) boxes (model units) containing each contact's facets
     if kind == "bar":
         for a, b in edges:
@@ -209,7 +244,7 @@ def four_probe(
                         occ.rotate([(2, tag)], 0, 0, 0, 0, 0, 1, np.pi / 2)
                     occ.translate([(2, tag)], *lo)
                     tools.append((2, tag))
-    out, _ = occ.fragment([(dim, body)], tools)
+    out, _ = occ.fragment([(dim, b) for b in bodies], tools)
     occ.synchronize()
     vols = [t for d, t in gmsh.model.getEntities(dim)]
     stray = [
@@ -220,10 +255,17 @@ def four_probe(
     if stray:
         occ.remove(stray, recursive=True)
         occ.synchronize()
-    add_group(dim, vols, "sample")
+    extra = {}
+    if seeds is None:
+        add_group(dim, vols, "sample")
+    else:
+        extra = _name_grains(dim, vols, seeds, scale)
     groups = {f"contact_{k + 1}": [] for k in range(4)}
-    rest = []
+    rest, inner = [], []
     for _, f in gmsh.model.getEntities(dim - 1):
+        if len(gmsh.model.getAdjacencies(dim - 1, f)[0]) > 1:  # between two grains
+            inner.append(f)
+            continue
         b = gmsh.model.getBoundingBox(dim - 1, f)
         for k, boxes in enumerate(pads):
             if any(_inside(b[:3], b[3:], lo, hi) for lo, hi in boxes):
@@ -234,12 +276,16 @@ def four_probe(
     for k, tags in groups.items():
         add_group(dim - 1, tags, k)
     add_group(dim - 1, rest, "surface")
+    if inner:
+        add_group(dim - 1, inner, "grain_boundary")
     sizing = Sizing(dim, h / scale)
     sizing.near([t for tags in groups.values() for t in tags], h_c / scale)
     sizing.apply()
     d = dim - 1
     areas = {k: sum(occ.getMass(d, t) for t in v) * scale**d for k, v in groups.items()}
     areas["surface"] = sum(occ.getMass(d, t) for t in rest) * scale**d
+    if inner:
+        areas["grain_boundary"] = sum(occ.getMass(d, t) for t in inner) * scale**d
     volume = sum(occ.getMass(dim, t) for t in vols) * scale**dim
     generate(dim, order, scale)
     return metadata(
@@ -251,4 +297,38 @@ def four_probe(
         coordinates="cartesian",
         volumes={"sample": volume},
         areas=areas,
+        **extra,
     )
+
+
+def _grain_seeds(size, d: float, arrangement: str, seed: int) -> np.ndarray:
+    """Grain seeds (m) in the box [0, size]: a grid of cell centres or uniform points."""
+    dim = len(size)
+    volume = float(np.prod(size))
+    if arrangement == "cubic":
+        counts = [max(1, round(s / d)) for s in size]
+        n = int(np.prod(counts))
+    else:
+        n = max(1, round(volume / d**dim))
+    if n > 5000:
+        raise fail(NAME, "grain_size", d, f"gives {n} grains (at most 5000)")
+    if arrangement == "cubic":
+        axes = [(np.arange(c) + 0.5) / c * s for c, s in zip(counts, size, strict=True)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+    return seeds_in_box(np.zeros(dim), np.asarray(size, float), n, seed)
+
+
+def _name_grains(dim: int, vols: list[int], seeds: np.ndarray, scale: float) -> dict:
+    """Cell groups "sample.grain_k" (k the seed nearest each piece) and their metadata."""
+    owner: dict[int, list[int]] = {}
+    for t in vols:
+        owner.setdefault(nearest_seed(seeds, dim, t), []).append(t)
+    names = {}
+    for k in sorted(owner):
+        names[k] = f"sample.grain_{k}"
+        gmsh.model.addPhysicalGroup(dim, sorted(owner[k]), name=names[k])
+    occ = gmsh.model.occ
+    return {"grains": list(names.values()),
+            "grain_volumes": {names[k]: sum(occ.getMass(dim, t) for t in owner[k]) * scale**dim
+                              for k in names},
+            "seeds": {names[k]: (seeds[k] * scale).tolist() for k in names}}

@@ -19,6 +19,11 @@ sigma + i omega eps (the displacement current), and a sinusoidal current between
 contacts gives the complex transfer impedance Z = (phi_c - phi_d) / I of a four-probe
 reading; solved as the real 2x2 block system [[K, -omega M], [omega M, K]] (K the conduction
 form, M the permittivity's), one LU (MUMPS) per frequency for every configuration.
+
+Grains (`grain_boundaries`, femcell/physics/grain_boundary.py): the potential is broken
+(DG) over the sample, continuous inside the grains by interior penalty, and jumps across the
+boundary facets with i . n = g_gb [phi] (DC) or (g_gb + i omega c_gb) [phi] (AC). A scalar
+conductivity only (the grains' crystal axes are not modelled here).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import numpy as np
 from femcell._dolfinx import MPI, PETSc, dolfinx, ufl
 from femcell.materials.core import MaterialError
 from femcell.physics.base import Physics
+from femcell.physics.grain_boundary import ResistiveBoundaries, broken_terms
+from femcell.units import EPS0, T_REF
 
 
 class OhmicConduction(Physics):
@@ -39,6 +46,9 @@ class OhmicConduction(Physics):
         contacts: facet regions of the contacts (each may carry a current).
         region: the conducting cell region.
         length_scale: reference length L [m] (default: half the largest extent).
+        permittivity: relative permittivity of the sample (AC readings).
+        grain_boundaries: resistive boundaries of the region (None: one crystal).
+        temperature: T [K] at which their conductance is taken.
     """
 
     name = "conduction"
@@ -47,7 +57,9 @@ class OhmicConduction(Physics):
     time_dependent = False
 
     def __init__(self, conductivity, contacts: list[str], *, region: str = "sample",
-                 length_scale: float | None = None, permittivity: float | None = None):
+                 length_scale: float | None = None, permittivity: float | None = None,
+                 grain_boundaries: ResistiveBoundaries | None = None,
+                 temperature: float = T_REF):
         sigma = np.asarray(conductivity, dtype=float)
         if sigma.ndim == 0:
             ok = np.isfinite(sigma) and sigma > 0
@@ -64,7 +76,23 @@ class OhmicConduction(Physics):
         if permittivity is not None and not (np.isfinite(permittivity) and permittivity >= 1):
             raise MaterialError(f"conduction: the relative permittivity must be >= 1, got "
                                 f"{permittivity!r}")
+        gb = grain_boundaries
+        if gb is not None and sigma.ndim != 0:
+            raise MaterialError("conduction: grain boundaries need a scalar conductivity (a "
+                                "tensor was given)")
+        if gb is not None and gb.region != region:
+            raise MaterialError(f"conduction: the grain boundaries are of {gb.region!r}, the "
+                                f"sample is {region!r}")
+        self.grain_boundaries = gb
+        self.temperature = temperature
+        self.g_gb = gb.conductance_at(temperature) if gb is not None else None
         self.permittivity = permittivity
+        self.c_gb = None  # F m^-2, for AC readings
+        if gb is not None and permittivity is not None:
+            try:
+                self.c_gb = gb.capacitance(EPS0 * permittivity)
+            except MaterialError:
+                pass  # DC only: transfer_impedances says what is missing
         self.sigma = sigma
         self.contacts = list(contacts)
         self.region = region
@@ -97,7 +125,8 @@ class OhmicConduction(Physics):
         self._iscale = self.reference_conductivity * L ** (d - 2)  # A (A/m in 2D) per volt
         sub = domain.submesh(self.region)
         self.entity_maps = [sub.cell_map]
-        V = dolfinx.fem.functionspace(sub.mesh, ("Lagrange", 1))
+        gb = self.grain_boundaries
+        V = dolfinx.fem.functionspace(sub.mesh, ("DG" if gb is not None else "Lagrange", 1))
         self.field = Field.create("phi", V, levels=0)
         self.fields = [self.field]
         mesh = domain.mesh
@@ -106,6 +135,10 @@ class OhmicConduction(Physics):
         u, v = self.field.u, ufl.TestFunction(V)
         flux = ufl.dot(sig, ufl.grad(u)) if self.sigma.ndim else sig * ufl.grad(u)
         F = ufl.inner(flux, ufl.grad(v)) * w * domain.dx(self.region)
+        if gb is not None:
+            self._cells = self._cell_values(float(self.sigma))
+            self._gb_g = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.g_gb))
+            F += broken_terms(domain, self.region, u, v, self._cells, w, gb, self._gb_g, 1)[0]
         self._current = {}
         self._area = {}
         for c in self.contacts:
@@ -113,20 +146,34 @@ class OhmicConduction(Physics):
             self._current[c] = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))
             F -= self._current[c] / self._area[c] * v * w * domain.ds(c)
         self._F = [(1.0 / self._iscale) * F]
-        # the gauge: the node with the smallest coordinates (lexicographic), marked on every
-        # rank that holds it, owned or ghost (a ghost copy left out would keep its rank's
-        # matrix entries in that row)
-        n_owned = V.dofmap.index_map.size_local
+        # the gauge: the dof with the smallest coordinates (lexicographic; of a broken
+        # potential, the lowest global index there), marked on every rank that holds it,
+        # owned or ghost (a ghost copy left out would keep its rank's matrix entries in
+        # that row)
+        imap = V.dofmap.index_map
+        n_owned = imap.size_local
         x = V.tabulate_dof_coordinates()[:, :gdim]
         key = min(map(tuple, x[:n_owned])) if n_owned else (np.inf,) * gdim
         best = np.asarray(domain.comm.allreduce(key, op=MPI.MIN))
-        dofs = np.flatnonzero(np.all(x == best, axis=1)).astype(np.int32)
+        at = np.flatnonzero(np.all(x == best, axis=1))
+        glob = imap.local_to_global(at.astype(np.int32))
+        first = domain.comm.allreduce(int(glob.min()) if glob.size else np.iinfo(np.int64).max,
+                                      op=MPI.MIN)
+        dofs = at[glob == first].astype(np.int32)
         if domain.comm.allreduce(int(np.sum(dofs < n_owned)), op=MPI.SUM) != 1:
             raise MaterialError("conduction: no unique node for the gauge")
         self._bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, V)]
         em = self.entity_maps
         self._mean = {c: dolfinx.fem.form(u / self._area[c] * w * domain.ds(c),
                                           entity_maps=em) for c in self.contacts}
+
+    def _cell_values(self, value: float):
+        """A parent-mesh DG0 function equal to `value` on the sample's cells (owned and
+        ghost): the cell-wise coefficient the interior-penalty terms restrict."""
+        f = dolfinx.fem.Function(dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0)))
+        dofs = f.function_space.dofmap.list[:, 0]
+        f.x.array[dofs[self.domain.cells(self.region, include_ghosts=True)]] = value
+        return f
 
     def residuals(self):
         return self._F
@@ -179,7 +226,6 @@ class OhmicConduction(Physics):
             SolverError: a failed solve (frequency and reason named).
         """
         from femcell.solvers import SolverError
-        from femcell.units import EPS0
 
         if self.permittivity is None:
             raise MaterialError("conduction: AC readings need the sample's permittivity")
@@ -204,10 +250,28 @@ class OhmicConduction(Physics):
         def grad_flux(a):
             return ufl.dot(sig, ufl.grad(a)) if self.sigma.ndim else sig * ufl.grad(a)
 
-        blocks = [[ufl.inner(grad_flux(u), ufl.grad(v)) * w * dx,
-                   -om * eps * ufl.inner(ufl.grad(ui), ufl.grad(v)) * w * dx],
-                  [om * eps * ufl.inner(ufl.grad(u), ufl.grad(vi)) * w * dx,
-                   ufl.inner(grad_flux(ui), ufl.grad(vi)) * w * dx]]
+        def k(a, b):  # conduction
+            out = ufl.inner(grad_flux(a), ufl.grad(b)) * w * dx
+            if gb is not None:  # the grains' penalty and the boundaries' conductance
+                out += (1.0 / scale) * broken_terms(domain, self.region, a, b, self._cells,
+                                                    w, gb, self.g_gb, 1)[0]
+            return out
+
+        def m(a, b):  # displacement: the same penalty weights, the boundaries' capacitance
+            out = eps * ufl.inner(ufl.grad(a), ufl.grad(b)) * w * dx
+            if gb is not None:
+                out += broken_terms(domain, self.region, a, b, eps_cells, w, gb, c_gb / scale,
+                                    1, weights=self._cells)[0]
+            return out
+
+        gb = self.grain_boundaries
+        if gb is not None:
+            if self.c_gb is None:
+                raise MaterialError("conduction: the grain boundaries have no capacitance "
+                                    "(give capacitance, or a thickness)")
+            eps_cells = self._cell_values(eps)
+            c_gb = self.c_gb
+        blocks = [[k(u, v), -om * m(ui, v)], [om * m(u, vi), k(ui, vi)]]
         em = self.entity_maps
         a = dolfinx.fem.form(blocks, entity_maps=em)
         dofs = self._bcs[0].dof_indices()[0]
@@ -266,5 +330,13 @@ class OhmicConduction(Physics):
         return out
 
     def describe(self) -> dict:
-        return {"conductivity_S_m": self.sigma.tolist(), "contacts": self.contacts,
-                "region": self.region, "permittivity": self.permittivity}
+        out = {"conductivity_S_m": self.sigma.tolist(), "contacts": self.contacts,
+               "region": self.region, "permittivity": self.permittivity}
+        gb = self.grain_boundaries
+        if gb is not None:
+            out["grain_boundaries"] = {
+                "facets": gb.facets, "conductance_S_m2": self.g_gb,
+                "temperature_K": self.temperature, "thickness_m": gb.thickness,
+                "capacitance_F_m2": self.c_gb,
+                "material": gb.conductor.name if gb.conductor is not None else None}
+        return out

@@ -199,7 +199,6 @@ def grain_boundaries(cfg, domain, conds: dict):
     """ResistiveBoundaries of [charge.grain_boundaries] (None without it), checked against
     the mesh: the region exists and the facet group has facets inside it."""
     from femcell.config.base import ConfigError
-    from femcell.physics.grain_boundary import ResistiveBoundaries
 
     gb = cfg.charge.grain_boundaries
     if gb is None:
@@ -211,6 +210,20 @@ def grain_boundaries(cfg, domain, conds: dict):
         what = (f"{gb.region!r} is not a region of charge.conductors" if gb.region else
                 "no single ionic conductor in charge.conductors: name the region")
         raise ConfigError(f"{key}.region: {what} ({', '.join(conds)})")
+    return resistive_boundaries(key, gb, region, conds[region].carrier, domain)
+
+
+def resistive_boundaries(key: str, gb: GrainBoundarySection, region: str,
+                         carrier: str | None, domain):
+    """ResistiveBoundaries of a grain-boundary section for `region`, checked against the
+    mesh (the facet group has facets inside the region) and the region's carrier (None: any).
+
+    Raises:
+        ConfigError: naming `key` and the culprit.
+    """
+    from femcell.config.base import ConfigError
+    from femcell.physics.grain_boundary import ResistiveBoundaries
+
     if gb.facets not in domain.inner_groups(region):
         inside = [g for g in domain.inner_groups(region) if g]
         raise ConfigError(f"{key}.facets: facet group {gb.facets!r} has no facets inside "
@@ -218,8 +231,8 @@ def grain_boundaries(cfg, domain, conds: dict):
     conductor = None
     if gb.material is not None:
         conductor = conductor_of(f"{key}.material", ConductorSection(name=gb.material))
-        if conductor.carrier != conds[region].carrier:
+        if carrier is not None and conductor.carrier != carrier:
             raise ConfigError(f"{key}.material: {gb.material!r} carries {conductor.carrier}s, "
-                              f"{region!r} {conds[region].carrier}s (the same carrier needed)")
+                              f"{region!r} {carrier}s (the same carrier needed)")
     return ResistiveBoundaries(region, gb.facets, conductor, gb.thickness, gb.conductance,
                                gb.penalty, gb.capacitance)

@@ -23,6 +23,11 @@ sigma*(f) = sigma' + i omega eps0 eps_r': the conductivity at the lowest frequen
 permittivity at the apex of the first configuration's arc (the dielectric relaxation,
 where both parts of sigma* are comparable) next to the inputs.
 
+A polycrystalline sample (the builder's `grain_size`, [conduction.grain_boundaries]): the
+readings are set next to the series brick-layer estimate 1 / (1 / sigma_b + 1 / (g_gb d))
+with d the grain size, which is exact for cubic grains along a thin bar (the current crosses
+every boundary normally) and an estimate otherwise.
+
 Outputs: four_probe.csv (one row per configuration: current and voltage contacts, R),
 the potential of the first configuration (fields), summary.json with the inferred and the
 input conductivities; with frequencies four_probe_ac.csv (per frequency: each
@@ -81,6 +86,11 @@ def run(cfg, run):
 
         raise ConfigError("four_probe.frequencies: the sample has no permittivity (its "
                           "material has none): give conduction.permittivity")
+    if fs is not None and ph.grain_boundaries is not None and ph.c_gb is None:
+        from femcell.config import ConfigError
+
+        raise ConfigError("four_probe.frequencies: the grain boundaries have no capacitance: "
+                          "give conduction.grain_boundaries.capacitance (or a thickness)")
     run.open_folder()
     with run.guard(problem):
         run.write_mesh(domain)
@@ -109,6 +119,9 @@ def run(cfg, run):
         params = domain.metadata.get("params") or {}
         headline, extra = (van_der_pauw(rows, sigma, domain, params) if method == "van_der_pauw"
                            else collinear(rows, sigma, domain, params))
+        if ph.grain_boundaries is not None:
+            h_gb, extra["brick_layer"] = brick_layer(headline, ph, params)
+            headline |= h_gb
         if fs is not None:
             from femcell.studies.impedance import frequencies
 
@@ -118,6 +131,14 @@ def run(cfg, run):
                                                   for c in configs])
             ac = ac_readings(method, freq, z, [c[0] for c in configs], domain, params)
             h_ac, extra["ac"] = ac_headline(ac, freq, z, sigma, ph.permittivity)
+            d = params.get("grain_size")
+            if ph.grain_boundaries is not None and d is not None:
+                eps_gb = ph.c_gb * float(d) / EPS0
+                h_ac["permittivity_gb_brick_layer"] = Value(
+                    eps_gb, "", "c_gb d / eps0: the apparent relative permittivity of the "
+                    "grain-boundary arc in the brick-layer model (the apex reading is that "
+                    "arc's when it is the larger one)")
+                extra["ac"]["permittivity_gb_brick_layer"] = eps_gb
             if extra["ac"]["apex_frequency_Hz"] in (freq[0], freq[-1]):
                 run.warn(f"four_probe.frequencies: the largest -Z'' is at the end of the "
                          f"range ({extra['ac']['apex_frequency_Hz']:.3g} Hz), not at the "
@@ -272,6 +293,28 @@ def plot_ac(folder, name, freq, ac, sigma, eps_r) -> dict:
     fig.savefig(path)
     plt.close(fig)
     return {"four_probe_ac": path}
+
+
+def brick_layer(headline: dict, ph, params: dict) -> tuple[dict, dict]:
+    """Headline and summary of a polycrystal's readings against the series brick-layer
+    estimate sigma_BL = 1 / (1 / sigma_b + 1 / (g_gb d)) (d the builder's grain size)."""
+    sigma_b, g = float(ph.sigma), float(ph.g_gb)
+    d = params.get("grain_size")
+    h = {"grain_boundary_conductance": Value(g, "S m^-2", "g_gb = sigma_gb / thickness "
+                                             "(or as given) at the study temperature")}
+    extra = {"grain_boundary_conductance_S_m2": g, "grain_size_m": d}
+    if d is None:  # boundaries from another source: no grain size to estimate with
+        return h, extra
+    s_bl = 1.0 / (1.0 / sigma_b + 1.0 / (g * float(d)))
+    h["conductivity_brick_layer"] = Value(s_bl, "S m^-1", "1 / (1/sigma_b + 1/(g_gb d)), "
+                                          "d the grain size: the series brick-layer estimate")
+    for name in ("vdp", "thin_bar", "half_space"):
+        key = f"conductivity_{name}"
+        if key in headline:
+            h[f"{name}_over_brick_layer"] = Value(headline[key].value / s_bl, "",
+                                                  f"inferred ({name}) / brick-layer estimate")
+    extra["conductivity_brick_layer_S_m"] = s_bl
+    return h, extra
 
 
 def _thickness(domain, params) -> tuple[float, str]:

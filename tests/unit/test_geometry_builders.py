@@ -327,6 +327,27 @@ def test_four_probe(params):
     assert dom.volume() == pytest.approx(volume, rel=1e-10)
 
 
+@pytest.mark.parametrize("arrangement", ["cubic", "random"])
+def test_four_probe_polycrystal(arrangement):
+    """A van der Pauw plate cut into grains: the grains tile it, the contacts are unchanged,
+    and the boundaries between grains (only) form "grain_boundary": 4 + 4 planes of
+    5 x 0.5 mm for 1 mm cubic grains."""
+    params = dict(kind="van_der_pauw", dim=3, side=5e-3, thickness=0.5e-3, contact_size=0.4e-3,
+                  h=5e-4, grain_size=1e-3, grain_arrangement=arrangement, grain_seed=3)
+    dom = Domain.from_builder("four_probe", **params)
+    grains = dom.grains("sample")
+    assert sorted(grains) == sorted(dom.metadata["grains"]) and len(grains) > 10
+    assert sum(dom.metadata["grain_volumes"].values()) == pytest.approx(1.25e-8, rel=1e-9)
+    assert dom.volume() == pytest.approx(1.25e-8, rel=1e-10)
+    for k in range(1, 5):
+        assert dom.area(f"contact_{k}") == pytest.approx(2 * 0.4e-3 * 0.5e-3, rel=1e-10)
+    assert dom.inner_groups("sample") == ["", "grain_boundary"]
+    if arrangement == "cubic":
+        assert len(grains) == 25
+        assert dom.metadata["areas"]["grain_boundary"] == pytest.approx(8 * 5e-3 * 0.5e-3,
+                                                                rel=1e-10)
+
+
 # ---------------------------------------------------------------- example .geo files
 GEO = {
     "symmetric_cell_2d.geo": (
