@@ -134,6 +134,7 @@ class OhmicConduction(Physics):
         V = dolfinx.fem.functionspace(sub.mesh, ("DG" if gb is not None else "Lagrange", 1))
         self.field = Field.create("phi", V, levels=0)
         self.fields = [self.field]
+        self._ac = (dolfinx.fem.Function(V), dolfinx.fem.Function(V))
         mesh = domain.mesh
         sig = dolfinx.fem.Constant(mesh, PETSc.ScalarType(self.sigma))
         w = domain.weight()
@@ -213,15 +214,32 @@ class OhmicConduction(Physics):
                 for c, f in self._mean.items()}
 
     def output_fields(self):
-        return {"phi": (self.field.u, 1.0)}
+        # per ampere (V/A; V m/A in 2D): the solved potential is that of unit_current
+        out = {"phi": (self.field.u, 1.0 / self._iscale)}
+        if self.write_ac:
+            out |= {"phi_ac_re": (self._ac[0], 1.0), "phi_ac_im": (self._ac[1], 1.0)}
+        return out
 
-    def transfer_impedances(self, frequencies, configurations) -> np.ndarray:
+    write_ac = False  # output the AC potentials too (set before making a field writer)
+
+    def ac_from_dc(self) -> None:
+        """The AC output fields at f = 0: the DC potential per ampere (the current now set
+        is `unit_current`), no imaginary part."""
+        self._ac[0].x.array[:] = self.field.u.x.array / self._iscale
+        self._ac[1].x.array[:] = 0.0
+
+    def transfer_impedances(self, frequencies, configurations,
+                            fields_of: int | None = None) -> np.ndarray:
         """Complex four-probe transfer impedances (collective).
 
         Args:
             frequencies: f [Hz], > 0.
             configurations: [(I+, I-, V+, V-)] contact names: the current enters at I+ and
                 leaves at I-, the reading is the mean potential of V+ minus that of V-.
+
+            fields_of: index of the configuration whose complex potential per ampere
+                [V/A; V m/A in 2D] is kept for output (`phi_ac_re`, `phi_ac_im`) at the
+                last frequency.
 
         Returns:
             Z [ohm; ohm m in 2D], shape (frequencies, configurations).
@@ -329,6 +347,9 @@ class OhmicConduction(Physics):
                     im.x.scatter_forward()
                     dv = [total(mean[vp][p]) - total(mean[vm][p]) for p in (0, 1)]
                     out[k, j] = complex(*dv) / scale
+                    if j == fields_of:
+                        self._ac[0].x.array[:] = re.x.array / scale
+                        self._ac[1].x.array[:] = im.x.array / scale
         finally:
             for obj in (ksp, A, b, x):
                 obj.destroy()

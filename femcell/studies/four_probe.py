@@ -29,7 +29,9 @@ with d the grain size, which is exact for cubic grains along a thin bar (the cur
 every boundary normally) and an estimate otherwise.
 
 Outputs: four_probe.csv (one row per configuration: current and voltage contacts, R),
-the potential of the first configuration (fields), summary.json with the inferred and the
+the potential of the first configuration per ampere (fields: phi; with frequencies also
+phi_ac_re and phi_ac_im, the field series' "time" being the frequency in Hz: 0 the DC
+potential, then each arc's apex), summary.json with the inferred and the
 input conductivities; with frequencies four_probe_ac.csv (per frequency: each
 configuration's Z, each formula's sigma' and eps_r') and four_probe_ac.png.
 """
@@ -95,6 +97,7 @@ def run(cfg, run):
     with run.guard(problem):
         run.write_mesh(domain)
         problem.initialise()
+        ph.write_ac = fs is not None
         writer = run.field_writer(physics, domain)
         rows = []
         I = ph.unit_current
@@ -109,9 +112,10 @@ def run(cfg, run):
             rows.append({"configuration": name, "current_from": a, "current_to": b,
                          "voltage_plus": c, "voltage_minus": d, "resistance": r})
             if writer is not None and k == 0:
+                dc0 = ph.field.u.x.array.copy()  # (kept with the AC frames below)
+                if ph.write_ac:
+                    ph.ac_from_dc()
                 writer.write(0.0)
-        if writer is not None:
-            writer.close()
         table = run.quantity_table(name="four_probe.csv")
         for r in rows:
             table.append(r)
@@ -144,6 +148,13 @@ def run(cfg, run):
                          f"range ({extra['ac']['apex_frequency_Hz']:.3g} Hz), not at the "
                          "dielectric relaxation: widen the range (the permittivity is read "
                          "there)")
+            if writer is not None:  # the first configuration's potential at each arc apex
+                cfg0 = [tuple(f"contact_{n}" for n in configs[0][1:])]
+                ph.field.u.x.array[:] = dc0
+                with run.timed("io_s"):
+                    for fa in apex_frequencies(freq, z[:, 0]):
+                        ph.transfer_impedances([fa], cfg0, fields_of=0)
+                        writer.write(fa)
             extra["ac"]["frequency_Hz"] = freq.tolist()
             extra["ac"]["sigma_star_S_m"] = {n: {"re": v.real.tolist(), "im": v.imag.tolist()}
                                              for n, v in ac.items()}
@@ -162,6 +173,8 @@ def run(cfg, run):
             if run.write and cfg.output.plots:
                 run.plots(lambda: plot_ac(run.folder, cfg.study.name, freq, ac, sigma,
                                           ph.permittivity))
+        if writer is not None:
+            writer.close()
         problem.close()
         summary = run.summary(
             "completed", "", headline, steps={"solves": len(rows)}, ended_by="completed",
@@ -226,6 +239,13 @@ def _vdp_path(ra: np.ndarray, rb: np.ndarray, dc: float) -> np.ndarray:
         out[k] = r
         prev = (*target, r)
     return out
+
+
+def apex_frequencies(freq: np.ndarray, z: np.ndarray) -> list[float]:
+    """The frequencies [Hz] of the local maxima of -Z'' (one per arc), low to high."""
+    y = -z.imag
+    return [float(freq[k]) for k in range(len(y))
+            if (k == 0 or y[k] > y[k - 1]) and (k == len(y) - 1 or y[k] >= y[k + 1])]
 
 
 def ac_readings(method, freq, z, names, domain, params) -> dict:

@@ -241,6 +241,50 @@ def test_thin_bar_of_cubic_grains_is_the_series_of_grains_and_boundaries():
     assert res.value("permittivity_gb_brick_layer") == pytest.approx(C_GB * D_GRAIN / EPS0)
 
 
+def test_ac_potential_fields_are_per_ampere(shared_tmp):
+    """The written AC potential of the thin bar of cubic grains: frame f = 0 is the DC
+    potential per ampere (imaginary part 0); at each apex of -Z'' the potential difference
+    between the voltage pads (mid-grain, where the current is uniform) is Z(f) itself."""
+    import pyvista as pv
+
+    data = {"study": {"name": "fp", "kind": "four_probe"},
+            "geometry": {"builder": "four_probe", "params": GRAIN_BAR},
+            "conduction": {"conductivity": SIGMA, "permittivity": 60.0,
+                           "grain_boundaries": {"conductance": G_GB, "capacitance": C_GB}},
+            "four_probe": {"frequencies": {"min": 1e3, "max": 1e9, "per_decade": 2}},
+            "output": {"plots": False}}
+    res = run_study(load_config(data=data), shared_tmp / "fp", progress=False)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    import csv
+
+    with open(shared_tmp / "fp" / "four_probe_ac.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    f = np.array([float(row["frequency"]) for row in rows])
+    zc = np.array([float(row["z_re[collinear]"]) + 1j * float(row["z_im[collinear]"])
+                   for row in rows])
+    r = pv.get_reader(str(shared_tmp / "fp" / "fields_sample.vtkhdf")).reader
+    r.UpdateInformation()
+    frames = []
+    for k in range(r.GetNumberOfSteps()):
+        r.SetStep(k)
+        r.Update()
+        frames.append((r.GetTimeValue(), pv.wrap(r.GetOutputDataObject(0))))
+    assert frames[0][0] == 0.0 and len(frames) >= 2
+    pads = [np.array([7.5e-3, 1e-3, 0.0]), np.array([12.5e-3, 1e-3, 0.0])]
+    for t, grid in frames:
+        i, j = (grid.find_closest_point(p) for p in pads)
+        phi = grid.point_data["phi_ac_re"] + 1j * grid.point_data["phi_ac_im"]
+        if t == 0.0:
+            assert np.allclose(grid.point_data["phi_ac_re"], grid.point_data["phi"])
+            assert np.abs(grid.point_data["phi_ac_im"]).max() == 0.0
+            assert phi[i] - phi[j] == pytest.approx(res.value("resistance"), rel=1e-6)
+        else:
+            k = int(np.argmin(np.abs(f - t)))
+            assert f[k] == pytest.approx(t)
+            assert phi[i] - phi[j] == pytest.approx(zc[k], rel=1e-6)
+
+
 @pytest.mark.parametrize(("arrangement", "tol"), [("cubic", 0.002), ("random", 0.005)])
 def test_van_der_pauw_of_a_polycrystal_reads_the_brick_layer(arrangement, tol):
     """A 200 um square of 10 um grains, boundaries of llzo_gb 10 nm thick (g d = 13 sigma):
