@@ -46,8 +46,8 @@ def four_probe(
     h_contact: float | None = None,
     order: int = 1,
     grain_size: float | None = None,
-    grain_arrangement: str = "random",
-    grain_seed: int = 0,
+    grain_arrangement: str | None = None,
+    grain_seed: int | None = None,
 ) -> dict:
     """Four-probe conductivity sample with contacts "contact_1" ... "contact_4".
 
@@ -64,7 +64,8 @@ def four_probe(
     Args:
         kind: "bar" or "van_der_pauw".
         dim: 2 or 3.
-        h: target element size (m); default a quarter of the bar width or a tenth of the side.
+        h: target element size (m); default a quarter of the bar width or a tenth of the
+            side, and at most a quarter of the grain size (a given h must not exceed it).
         length, width: bar size (m; default 10 x 2 mm).
         thickness: bar or plate thickness (m, 3D only, required there).
         contact_positions: pad centres x (m), 4 increasing values; default
@@ -81,13 +82,15 @@ def four_probe(
             max(1, round(V / d^dim)) seeds uniformly (numpy ``default_rng(grain_seed)``),
             ``cubic`` puts them at the centres of a grid of max(1, round(L_k / d)) cells
             along each side (identical box grains: the brick-layer geometry).
-        grain_arrangement: "random" or "cubic".
-        grain_seed: seed (>= 0) of the random grain seeds.
+        grain_arrangement: "random" (default) or "cubic" (with grain_size only).
+        grain_seed: seed (>= 0, default 0) of the random grain seeds (with grain_size only).
 
     Returns:
         Metadata with ``areas`` (facet group -> area: m^2 in 3D, m in 2D) and ``volumes``.
-        Cell group "sample" (with grains "sample.grain_k", and ``grains``, ``seeds`` (m) and
-        ``grain_volumes`` in the metadata); facets "contact_1".."contact_4", "surface" (the
+        Cell group "sample" (with grains "sample.grain_k", and ``grains``, ``seeds`` (m),
+        ``grain_volumes`` and ``grain_spacing`` in the metadata: the grains' spacing along x
+        (m), the grid pitch L_x / n_x of cubic grains, (V / n)^(1/dim) of n random ones);
+        facets "contact_1".."contact_4", "surface" (the
         rest of the outer boundary) and, between grains, "grain_boundary".
     """
     kind = options(NAME, "kind", kind, ("bar", "van_der_pauw"))
@@ -102,11 +105,15 @@ def four_probe(
     elif thickness is not None:
         raise fail(NAME, "thickness", thickness, "is for dim=3 only")
     params = {"kind": kind, "dim": dim, "h": h, "order": order, "thickness": thickness}
-    if grain_size is not None:
+    if grain_size is None:
+        for k, v in (("grain_arrangement", grain_arrangement), ("grain_seed", grain_seed)):
+            if v is not None:
+                raise fail(NAME, k, v, "needs grain_size (without it the sample is one crystal)")
+    else:
         grain_size = check_length(NAME, "grain_size", grain_size)
-        grain_arrangement = options(NAME, "grain_arrangement", grain_arrangement,
+        grain_arrangement = options(NAME, "grain_arrangement", grain_arrangement or "random",
                                     ("random", "cubic"))
-        grain_seed = integer(NAME, "grain_seed", grain_seed, 0)
+        grain_seed = integer(NAME, "grain_seed", 0 if grain_seed is None else grain_seed, 0)
         params.update(grain_size=grain_size, grain_arrangement=grain_arrangement,
                       grain_seed=grain_seed)
 
@@ -181,10 +188,11 @@ def four_probe(
         pad_area = 8 * c * (thickness if dim == 3 else 1.0)
     if h > max(size):
         raise fail(NAME, "h", h, f"must not exceed the sample size {max(size)!r} m")
-    if grain_size is not None and h > grain_size:
-        if h_given:
+    if grain_size is not None:
+        if h_given and h > grain_size:
             raise fail(NAME, "h", h, f"must not exceed the grain size {grain_size!r} m")
-        h = grain_size / 4
+        if not h_given:
+            h = min(h, grain_size / 4)
     seeds = None if grain_size is None else _grain_seeds(size, grain_size, grain_arrangement,
                                                          grain_seed)
     h_c = min(h, small / 2) if h_contact is None else refined_size(NAME, "h_contact", h_contact, h)
@@ -201,8 +209,11 @@ def four_probe(
     else:
         seeds = seeds / scale
         bodies = tessellation(seeds, np.zeros(dim), ext[:dim])
-        if bodies is None:  # independent cells: the fragment below makes them conformal
+        if bodies is None:  # independent cells, fragmented below with the box (no gaps; a
+            # piece of an overlap goes to the nearest seed, and only faces between pieces of
+            # different grains are boundaries)
             bodies = [c for c in voronoi_cells(seeds, np.zeros(dim), ext[:dim]) if c]
+            bodies.append(add_box(dim, np.zeros(3), ext))
     pads = []  # (lo, hi) boxes (model units) containing each contact's facets
     if kind == "bar":
         for a, b in edges:
@@ -255,16 +266,22 @@ def four_probe(
     if stray:
         occ.remove(stray, recursive=True)
         occ.synchronize()
-    extra = {}
+    extra, owner = {}, {}
     if seeds is None:
         add_group(dim, vols, "sample")
     else:
-        extra = _name_grains(dim, vols, seeds, scale)
+        owner = {t: nearest_seed(seeds, dim, t) for t in vols}
+        extra = _name_grains(dim, owner, seeds, scale)
+        extra["grain_spacing"] = (size[0] / max(1, round(size[0] / grain_size))
+                                  if grain_arrangement == "cubic"
+                                  else float(np.prod(size) / len(seeds)) ** (1 / dim))
     groups = {f"contact_{k + 1}": [] for k in range(4)}
     rest, inner = [], []
     for _, f in gmsh.model.getEntities(dim - 1):
-        if len(gmsh.model.getAdjacencies(dim - 1, f)[0]) > 1:  # between two grains
-            inner.append(f)
+        up = gmsh.model.getAdjacencies(dim - 1, f)[0]
+        if len(up) > 1:  # inside the sample: a boundary between two grains, or not
+            if len({owner.get(t, -1) for t in up}) > 1:
+                inner.append(f)
             continue
         b = gmsh.model.getBoundingBox(dim - 1, f)
         for k, boxes in enumerate(pads):
@@ -312,17 +329,21 @@ def _grain_seeds(size, d: float, arrangement: str, seed: int) -> np.ndarray:
         n = max(1, round(volume / d**dim))
     if n > 5000:
         raise fail(NAME, "grain_size", d, f"gives {n} grains (at most 5000)")
+    if n == 1:
+        raise fail(NAME, "grain_size", d, "gives one grain, no grain boundaries (make it "
+                   "smaller than the sample, or leave it out)")
     if arrangement == "cubic":
         axes = [(np.arange(c) + 0.5) / c * s for c, s in zip(counts, size, strict=True)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
     return seeds_in_box(np.zeros(dim), np.asarray(size, float), n, seed)
 
 
-def _name_grains(dim: int, vols: list[int], seeds: np.ndarray, scale: float) -> dict:
+def _name_grains(dim: int, piece_owner: dict[int, int], seeds: np.ndarray,
+                 scale: float) -> dict:
     """Cell groups "sample.grain_k" (k the seed nearest each piece) and their metadata."""
     owner: dict[int, list[int]] = {}
-    for t in vols:
-        owner.setdefault(nearest_seed(seeds, dim, t), []).append(t)
+    for t, k in piece_owner.items():
+        owner.setdefault(k, []).append(t)
     names = {}
     for k in sorted(owner):
         names[k] = f"sample.grain_{k}"

@@ -93,9 +93,10 @@ class OhmicConduction(Physics):
         self.g_gb = gb.conductance_at(temperature) if gb is not None else None
         self.permittivity = permittivity
         self.c_gb = None  # F m^-2, for AC readings
-        if gb is not None and permittivity is not None:
+        if gb is not None:
             try:
-                self.c_gb = gb.capacitance(EPS0 * permittivity)
+                self.c_gb = gb.capacitance(None if permittivity is None
+                                           else EPS0 * permittivity)
             except MaterialError:
                 pass  # DC only: transfer_impedances says what is missing
         self.sigma = sigma

@@ -24,9 +24,10 @@ permittivity at the apex of the first configuration's arc (the dielectric relaxa
 where both parts of sigma* are comparable) next to the inputs.
 
 A polycrystalline sample (the builder's `grain_size`, [conduction.grain_boundaries]): the
-readings are set next to the series brick-layer estimate 1 / (1 / sigma_b + 1 / (g_gb d))
-with d the grain size, which is exact for cubic grains along a thin bar (the current crosses
-every boundary normally) and an estimate otherwise.
+readings are set next to the series brick-layer estimate 1 / (1 / sigma_b + 1 / (g_gb d)),
+d the grains' spacing (the grid pitch of cubic grains, (V / n)^(1/dim) of n random ones),
+which is exact for cubic grains along a thin bar (the current crosses every boundary
+normally) and an estimate otherwise.
 
 Outputs: four_probe.csv (one row per configuration: current and voltage contacts, R),
 the potential of the first configuration per ampere (fields: phi; with frequencies also
@@ -124,7 +125,8 @@ def run(cfg, run):
         headline, extra = (van_der_pauw(rows, sigma, domain, params) if method == "van_der_pauw"
                            else collinear(rows, sigma, domain, params))
         if ph.grain_boundaries is not None:
-            h_gb, extra["brick_layer"] = brick_layer(headline, ph, params)
+            h_gb, extra["brick_layer"] = brick_layer(headline, ph,
+                                                     domain.metadata.get("grain_spacing"))
             headline |= h_gb
         if fs is not None:
             from femcell.studies.impedance import frequencies
@@ -135,7 +137,7 @@ def run(cfg, run):
                                                   for c in configs])
             ac = ac_readings(method, freq, z, [c[0] for c in configs], domain, params)
             h_ac, extra["ac"] = ac_headline(ac, freq, z, sigma, ph.permittivity)
-            d = params.get("grain_size")
+            d = domain.metadata.get("grain_spacing")
             if ph.grain_boundaries is not None and d is not None:
                 eps_gb = ph.c_gb * float(d) / EPS0
                 h_ac["permittivity_gb_brick_layer"] = Value(
@@ -315,19 +317,21 @@ def plot_ac(folder, name, freq, ac, sigma, eps_r) -> dict:
     return {"four_probe_ac": path}
 
 
-def brick_layer(headline: dict, ph, params: dict) -> tuple[dict, dict]:
+def brick_layer(headline: dict, ph, d: float | None) -> tuple[dict, dict]:
     """Headline and summary of a polycrystal's readings against the series brick-layer
-    estimate sigma_BL = 1 / (1 / sigma_b + 1 / (g_gb d)) (d the builder's grain size)."""
+    estimate sigma_BL = 1 / (1 / sigma_b + 1 / (g_gb d)), d [m] the grains' spacing along x
+    (the builder's `grain_spacing`: the pitch of cubic grains, (V / n)^(1/dim) of random
+    ones; None: no estimate)."""
     sigma_b, g = float(ph.sigma), float(ph.g_gb)
-    d = params.get("grain_size")
     h = {"grain_boundary_conductance": Value(g, "S m^-2", "g_gb = sigma_gb / thickness "
                                              "(or as given) at the study temperature")}
-    extra = {"grain_boundary_conductance_S_m2": g, "grain_size_m": d}
+    extra = {"grain_boundary_conductance_S_m2": g, "grain_spacing_m": d}
     if d is None:  # boundaries from another source: no grain size to estimate with
         return h, extra
     s_bl = 1.0 / (1.0 / sigma_b + 1.0 / (g * float(d)))
     h["conductivity_brick_layer"] = Value(s_bl, "S m^-1", "1 / (1/sigma_b + 1/(g_gb d)), "
-                                          "d the grain size: the series brick-layer estimate")
+                                          "d the grains' spacing: the series brick-layer "
+                                          "estimate")
     for name in ("vdp", "thin_bar", "half_space"):
         key = f"conductivity_{name}"
         if key in headline:

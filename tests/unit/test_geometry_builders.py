@@ -342,10 +342,34 @@ def test_four_probe_polycrystal(arrangement):
     for k in range(1, 5):
         assert dom.area(f"contact_{k}") == pytest.approx(2 * 0.4e-3 * 0.5e-3, rel=1e-10)
     assert dom.inner_groups("sample") == ["", "grain_boundary"]
+    spacing = dom.metadata["grain_spacing"]
+    assert spacing == pytest.approx(1e-3 if arrangement == "cubic"
+                                    else (1.25e-8 / len(grains)) ** (1 / 3), rel=1e-12)
     if arrangement == "cubic":
         assert len(grains) == 25
         assert dom.metadata["areas"]["grain_boundary"] == pytest.approx(8 * 5e-3 * 0.5e-3,
                                                                 rel=1e-10)
+
+
+def test_four_probe_polycrystal_without_a_shared_tessellation(monkeypatch):
+    """When the conformal tessellation fails, the independent Voronoi cells are fragmented
+    with the box: the same grains, the same boundary length, and a cubic pitch that does
+    not divide the side (2.2 mm asked on 5 mm: two grains of 2.5 mm per side)."""
+    from femcell.geometry import probe
+
+    params = dict(kind="van_der_pauw", dim=2, side=5e-3, h=2.5e-4, grain_size=7e-4,
+                  grain_seed=4)
+    ref = Domain.from_builder("four_probe", **params).metadata
+    monkeypatch.setattr(probe, "tessellation", lambda *a: None)
+    dom = Domain.from_builder("four_probe", **params)
+    assert sorted(dom.grains("sample")) == sorted(ref["grains"])
+    assert dom.metadata["areas"]["grain_boundary"] == pytest.approx(
+        ref["areas"]["grain_boundary"], rel=1e-9)
+    assert dom.volume() == pytest.approx(25e-6, rel=1e-10)
+    cubic = Domain.from_builder("four_probe", **{**params, "grain_size": 2.2e-3,
+                                                 "grain_arrangement": "cubic"})
+    assert cubic.metadata["grain_spacing"] == pytest.approx(2.5e-3)
+    assert cubic.metadata["areas"]["grain_boundary"] == pytest.approx(2 * 5e-3, rel=1e-10)
 
 
 # ---------------------------------------------------------------- example .geo files
