@@ -283,14 +283,23 @@ class Domain:
         x = self.mesh.geometry.x
         for sm, nodes in self.__dict__.get("_submesh_nodes", []):
             sm.geometry.x[:] = x[nodes]
+        for refresh in self.__dict__.get("_geometry_hooks", []):
+            refresh()  # (collective, as every caller of sync_geometry is)
+
+    def on_geometry_change(self, refresh) -> None:
+        """Call `refresh()` (collective) whenever `sync_geometry` runs: for values derived
+        from the node coordinates (e.g. the cell sizes of an interior penalty)."""
+        self.__dict__.setdefault("_geometry_hooks", []).append(refresh)
 
     def restore_geometry(self) -> None:
         """Put every node back where the mesh was built (after a moving front moved it; a
         no-op otherwise). The reference is taken the first time a moving physics asks
         for it (`reference_geometry`)."""
         ref = self.__dict__.get("_reference_x")
-        if ref is not None and not np.array_equal(ref, self.mesh.geometry.x):
-            self.mesh.geometry.x[:] = ref
+        moved = ref is not None and not np.array_equal(ref, self.mesh.geometry.x)
+        if self.comm.allreduce(moved, op=MPI.LOR):  # (agreed: sync_geometry is collective)
+            if moved:
+                self.mesh.geometry.x[:] = ref
             self.sync_geometry()
 
     def reference_geometry(self) -> np.ndarray:

@@ -89,7 +89,8 @@ def four_probe(
         Metadata with ``areas`` (facet group -> area: m^2 in 3D, m in 2D) and ``volumes``.
         Cell group "sample" (with grains "sample.grain_k", and ``grains``, ``seeds`` (m),
         ``grain_volumes`` and ``grain_spacing`` in the metadata: the grains' spacing along x
-        (m), the grid pitch L_x / n_x of cubic grains, (V / n)^(1/dim) of n random ones);
+        (m), the grid pitch L_x / n_x of cubic grains, (V / n)^(1/m) of n random ones over
+        the m sides longer than it);
         facets "contact_1".."contact_4", "surface" (the
         rest of the outer boundary) and, between grains, "grain_boundary".
     """
@@ -274,7 +275,7 @@ def four_probe(
         extra = _name_grains(dim, owner, seeds, scale)
         extra["grain_spacing"] = (size[0] / max(1, round(size[0] / grain_size))
                                   if grain_arrangement == "cubic"
-                                  else float(np.prod(size) / len(seeds)) ** (1 / dim))
+                                  else _mean_spacing(size, len(set(owner.values()))))
     groups = {f"contact_{k + 1}": [] for k in range(4)}
     rest, inner = [], []
     for _, f in gmsh.model.getEntities(dim - 1):
@@ -336,6 +337,17 @@ def _grain_seeds(size, d: float, arrangement: str, seed: int) -> np.ndarray:
         axes = [(np.arange(c) + 0.5) / c * s for c, s in zip(counts, size, strict=True)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
     return seeds_in_box(np.zeros(dim), np.asarray(size, float), n, seed)
+
+
+def _mean_spacing(size, n: int) -> float:
+    """Mean spacing (m) of n grains filling a box: (V / n)^(1/m) over the m sides longer
+    than it (grains span a side thinner than their spacing: a plate, a narrow bar)."""
+    sides = sorted(size, reverse=True)
+    for m in range(len(sides), 0, -1):
+        s = (float(np.prod(sides[:m])) / n) ** (1 / m)
+        if sides[m - 1] >= s:
+            return s
+    return float(sides[0]) / n
 
 
 def _name_grains(dim: int, piece_owner: dict[int, int], seeds: np.ndarray,

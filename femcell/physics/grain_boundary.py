@@ -119,21 +119,30 @@ def inverse_cell_size(domain):
     mesh = domain.mesh
     Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
     q = ufl.TestFunction(Q)
-
-    def cellwise(form):
-        vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(form))
-        vec.scatter_reverse(dolfinx.la.InsertMode.add)
-        return vec.array
-
     d = mesh.topology.dim
-    volume = cellwise(q * ufl.dx(domain=mesh))
-    boundary = cellwise(q * ufl.ds(domain=mesh) + (q("+") + q("-")) * ufl.dS(domain=mesh))
+    forms = [dolfinx.fem.form(q * ufl.dx(domain=mesh)),
+             dolfinx.fem.form(q * ufl.ds(domain=mesh) + (q("+") + q("-")) * ufl.dS(domain=mesh))]
     f = dolfinx.fem.Function(Q)
-    n = Q.dofmap.index_map.size_local
-    f.x.array[:n] = boundary[:n] / (d * (d + 1) * volume[:n])
-    f.x.scatter_forward()
+
+    def fill():
+        volume, boundary = (_cellwise(form) for form in forms)
+        n = Q.dofmap.index_map.size_local
+        f.x.array[:n] = boundary[:n] / (d * (d + 1) * volume[:n])
+        f.x.scatter_forward()
+
+    fill()
     domain._inverse_cell_size = f
+    domain.on_geometry_change(fill)  # a moving mesh: the forms keep this Function
     return f
+
+
+def _cellwise(form):
+    """Owned entries (with ghost contributions added) of an assembled DG0 vector."""
+    from femcell._dolfinx import dolfinx
+
+    vec = dolfinx.fem.assemble_vector(form)
+    vec.scatter_reverse(dolfinx.la.InsertMode.add)
+    return vec.array
 
 
 def broken_terms(domain, region: str, u, v, sigma, w, boundaries: ResistiveBoundaries | None,

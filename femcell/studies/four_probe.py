@@ -25,7 +25,8 @@ where both parts of sigma* are comparable) next to the inputs.
 
 A polycrystalline sample (the builder's `grain_size`, [conduction.grain_boundaries]): the
 readings are set next to the series brick-layer estimate 1 / (1 / sigma_b + 1 / (g_gb d)),
-d the grains' spacing (the grid pitch of cubic grains, (V / n)^(1/dim) of n random ones),
+d the grains' spacing (the grid pitch of cubic grains, (V / n)^(1/m) of n random ones over
+the m sides longer than it),
 which is exact for cubic grains along a thin bar (the current crosses every boundary
 normally) and an estimate otherwise.
 
@@ -125,8 +126,7 @@ def run(cfg, run):
         headline, extra = (van_der_pauw(rows, sigma, domain, params) if method == "van_der_pauw"
                            else collinear(rows, sigma, domain, params))
         if ph.grain_boundaries is not None:
-            h_gb, extra["brick_layer"] = brick_layer(headline, ph,
-                                                     domain.metadata.get("grain_spacing"))
+            h_gb, extra["brick_layer"] = brick_layer(headline, ph, grain_spacing(domain))
             headline |= h_gb
         if fs is not None:
             from femcell.studies.impedance import frequencies
@@ -137,7 +137,7 @@ def run(cfg, run):
                                                   for c in configs])
             ac = ac_readings(method, freq, z, [c[0] for c in configs], domain, params)
             h_ac, extra["ac"] = ac_headline(ac, freq, z, sigma, ph.permittivity)
-            d = domain.metadata.get("grain_spacing")
+            d = grain_spacing(domain)
             if ph.grain_boundaries is not None and d is not None:
                 eps_gb = ph.c_gb * float(d) / EPS0
                 h_ac["permittivity_gb_brick_layer"] = Value(
@@ -317,10 +317,18 @@ def plot_ac(folder, name, freq, ac, sigma, eps_r) -> dict:
     return {"four_probe_ac": path}
 
 
+def grain_spacing(domain) -> float | None:
+    """The grains' spacing along x [m] (metadata `grain_spacing`; a mesh saved before it
+    existed: the builder's grain_size; None without grains)."""
+    meta = domain.metadata
+    d = meta.get("grain_spacing")
+    return d if d is not None else (meta.get("params") or {}).get("grain_size")
+
+
 def brick_layer(headline: dict, ph, d: float | None) -> tuple[dict, dict]:
     """Headline and summary of a polycrystal's readings against the series brick-layer
     estimate sigma_BL = 1 / (1 / sigma_b + 1 / (g_gb d)), d [m] the grains' spacing along x
-    (the builder's `grain_spacing`: the pitch of cubic grains, (V / n)^(1/dim) of random
+    (the builder's `grain_spacing`: the pitch of cubic grains, (V / n)^(1/m) of random
     ones; None: no estimate)."""
     sigma_b, g = float(ph.sigma), float(ph.g_gb)
     h = {"grain_boundary_conductance": Value(g, "S m^-2", "g_gb = sigma_gb / thickness "
